@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Make sure a Docker engine answers on /var/run/docker.sock, for CI and for users on
+# Debian/Ubuntu hosts. Idempotent: an engine that already answers is left alone.
+#
+#   sudo bash scripts/engine.sh          # install what is missing, start dockerd, wait for a ping
+#   ENGINE_TIMEOUT_S=90 bash scripts/engine.sh
+#
+# What it installs (Debian packages): docker.io (the engine), and the init binaries that the
+# offline base image is assembled from: tini, dumb-init, catatonit, busybox-static.
+# Why the stale-pid-file handling: a dockerd killed from outside can linger as a zombie, and
+# its pid file then names a pid that still "exists"; a new dockerd refuses to start
+# ("pid file found, ensure docker is not running"). A pid file whose process is gone or in
+# state Z is stale and is removed here.
+set -euo pipefail
+
+SOCK=/var/run/docker.sock
+PIDFILE=/var/run/docker.pid
+TIMEOUT_S=${ENGINE_TIMEOUT_S:-60}
+LOG=${ENGINE_LOG:-$(mktemp -t reapbench-dockerd.XXXXXX.log)}
+
+say() { printf 'engine: %s\n' "$*" >&2; }
+
+ping_engine() {
+  # The Engine API answers GET /_ping with "OK"; curl may be absent, so use node.
+  node -e '
+    const http = require("node:http");
+    const req = http.request({ socketPath: process.argv[1], path: "/_ping", timeout: 2000 }, (res) => {
+      let body = ""; res.on("data", (d) => (body += d));
+      res.on("end", () => process.exit(res.statusCode === 200 && body.trim() === "OK" ? 0 : 1));
+    });
+    req.on("error", () => process.exit(1)); req.on("timeout", () => { req.destroy(); process.exit(1); });
+    req.end();' "$SOCK" 2>/dev/null
+}
+
+if ping_engine; then
+  say "an engine already answers on $SOCK"
+  exit 0
+fi
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+need_pkgs=()
+command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
+for p in tini dumb-init catatonit busybox-static; do installed "$p" || need_pkgs+=("$p"); done
+
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    say "missing ${need_pkgs[*]}: run this script as root (sudo bash scripts/engine.sh) or install them with apt-get"
+    exit 1
+  fi
+  say "installing ${need_pkgs[*]} from Debian's packages"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  say "no engine answers on $SOCK and starting dockerd needs root: run sudo bash scripts/engine.sh"
+  exit 1
+fi
+
+# Stale pid file: its process is gone, or is a zombie.
+if [ -f "$PIDFILE" ]; then
+  oldpid=$(cat "$PIDFILE" 2>/dev/null || true)
+  state=""
+  if [ -n "$oldpid" ] && [ -r "/proc/$oldpid/stat" ]; then
+    state=$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$oldpid/stat" 2>/dev/null || true)
+  fi
+  if [ -z "$state" ] || [ "$state" = "Z" ] || [ "$state" = "X" ]; then
+    say "removing stale $PIDFILE (pid ${oldpid:-?}, state ${state:-gone})"
+    rm -f "$PIDFILE"
+  else
+    say "dockerd (pid $oldpid) is running but does not answer; waiting for it"
+  fi
+fi
+# A socket file left by a dead engine makes clients hang on connect errors; remove it.
+if [ -S "$SOCK" ] && ! ping_engine && ! pgrep -x dockerd >/dev/null 2>&1; then
+  rm -f "$SOCK"
+fi
+# containerd leaves its own pid/socket state; dockerd starts its own containerd when none runs.
+if ! pgrep -x dockerd >/dev/null 2>&1; then
+  say "starting dockerd (log: $LOG)"
+  # setsid: the engine must outlive this script and not get the caller's terminal signals.
+  setsid dockerd >"$LOG" 2>&1 </dev/null &
+fi
+
+deadline=$(( $(date +%s) + TIMEOUT_S ))
+until ping_engine; do
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    say "dockerd did not answer within ${TIMEOUT_S}s; its log follows"
+    tail -n 60 "$LOG" >&2 || true
+    exit 1
+  fi
+  # A dockerd that died at once (stale pid file race, bad config): retry once after cleanup.
+  if ! pgrep -x dockerd >/dev/null 2>&1; then
+    if grep -q 'pid file found' "$LOG" 2>/dev/null; then rm -f "$PIDFILE"; fi
+    say "dockerd exited; retrying"
+    setsid dockerd >>"$LOG" 2>&1 </dev/null &
+    sleep 1
+  fi
+  sleep 0.5
+done
+say "engine is up ($(node -e 'console.log(require("node:os").release())') kernel), log: $LOG"

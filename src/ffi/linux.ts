@@ -1,0 +1,335 @@
+/**
+ * The one place where reapbench talks to the kernel and libc directly (through koffi).
+ *
+ * Both the reaper (`ts-reaper`) and the load generator import from here; nothing else
+ * loads libc. Every wrapper returns the raw result and reads errno right after the call,
+ * so callers decide what an error means. Costs measured on the project's machines:
+ * ~0.4–1.5 µs per synchronous call (design-notes).
+ *
+ * Numbers come from the x86_64 / generic Linux ABI:
+ *  - syscall numbers: `include/uapi/asm-generic/unistd.h` (pidfd_open = 434,
+ *    pidfd_send_signal = 424, identical on x86_64 and aarch64).
+ *  - `PR_SET_CHILD_SUBREAPER` = 36, `PR_GET_CHILD_SUBREAPER` = 37: `include/uapi/linux/prctl.h`.
+ *  - `struct epoll_event` is packed (12 bytes) on x86_64: `include/uapi/linux/eventpoll.h`.
+ *  - wait status macros: glibc `bits/waitstatus.h`.
+ */
+import koffi from 'koffi';
+import { arch } from 'node:process';
+
+/** Errors that the wrappers' callers compare against (values from `asm-generic/errno-base.h`). */
+export const Errno = {
+  EPERM: 1,
+  ENOENT: 2,
+  ESRCH: 3,
+  EINTR: 4,
+  ECHILD: 10,
+  EAGAIN: 11,
+  ENOMEM: 12,
+  EINVAL: 22,
+  ENOSYS: 38,
+} as const;
+
+/** `waitpid` option bits (glibc `bits/waitflags.h`). */
+export const WNOHANG = 1;
+/** `waitid` option: report children that have exited. */
+export const WEXITED = 4;
+/** `waitid` option: leave the child waitable (peek). */
+export const WNOWAIT = 0x01000000;
+/** `waitid` idtype: any child. */
+export const P_ALL = 0;
+
+/** `prctl` option to mark the caller a child subreaper (`include/uapi/linux/prctl.h`). */
+export const PR_SET_CHILD_SUBREAPER = 36;
+/** `prctl` option to read the subreaper flag. */
+export const PR_GET_CHILD_SUBREAPER = 37;
+/** `prctl` option: signal sent to this process when its parent dies. */
+export const PR_SET_PDEATHSIG = 1;
+
+/** epoll constants (`include/uapi/linux/eventpoll.h`). */
+export const EPOLL_CTL_ADD = 1;
+export const EPOLL_CTL_DEL = 2;
+export const EPOLLIN = 0x001;
+export const EPOLLHUP = 0x010;
+export const EPOLLET = 0x80000000;
+export const EPOLL_CLOEXEC = 0o2000000;
+/** Size of one packed `struct epoll_event` on x86_64 (4-byte events + 8-byte data), bytes. */
+export const EPOLL_EVENT_SIZE = arch === 'x64' ? 12 : 16;
+
+/** `posix_spawnattr` flags (glibc `spawn.h`). */
+export const POSIX_SPAWN_SETPGROUP = 0x02;
+export const POSIX_SPAWN_SETSIGDEF = 0x04;
+export const POSIX_SPAWN_SETSIGMASK = 0x08;
+export const POSIX_SPAWN_SETSID = 0x80;
+
+const SYS_PIDFD_SEND_SIGNAL = 424;
+const SYS_PIDFD_OPEN = 434;
+
+/** Bytes reserved for glibc's `posix_spawnattr_t` (336 on x86_64 glibc 2.36; rounded up). */
+const SPAWNATTR_BYTES = 512;
+/** Bytes reserved for `sigset_t` (128 on glibc). */
+const SIGSET_BYTES = 128;
+
+const libc = koffi.load('libc.so.6');
+
+const c = {
+  getpid: libc.func('getpid', 'int', []),
+  getppid: libc.func('getppid', 'int', []),
+  kill: libc.func('kill', 'int', ['int', 'int']),
+  waitpid: libc.func('waitpid', 'int', ['int', 'void *', 'int']),
+  waitid: libc.func('waitid', 'int', ['int', 'int', 'void *', 'int']),
+  prctl: libc.func('prctl', 'int', ['int', 'ulong', 'ulong', 'ulong', 'ulong']),
+  prctlGet: libc.func('prctl', 'int', ['int', 'void *', 'ulong', 'ulong', 'ulong']),
+  pidfdOpen: libc.func('syscall', 'long', ['long', 'int', 'uint']),
+  pidfdSendSignal: libc.func('syscall', 'long', ['long', 'int', 'int', 'void *', 'uint']),
+  close: libc.func('close', 'int', ['int']),
+  epollCreate1: libc.func('epoll_create1', 'int', ['int']),
+  epollCtl: libc.func('epoll_ctl', 'int', ['int', 'int', 'int', 'void *']),
+  epollWait: libc.func('epoll_wait', 'int', ['int', 'void *', 'int', 'int']),
+  setsid: libc.func('setsid', 'int', []),
+  setpgid: libc.func('setpgid', 'int', ['int', 'int']),
+  getpgid: libc.func('getpgid', 'int', ['int']),
+  getsid: libc.func('getsid', 'int', ['int']),
+  tcsetpgrp: libc.func('tcsetpgrp', 'int', ['int', 'int']),
+  sigemptyset: libc.func('sigemptyset', 'int', ['void *']),
+  sigfillset: libc.func('sigfillset', 'int', ['void *']),
+  sigdelset: libc.func('sigdelset', 'int', ['void *', 'int']),
+  spawnattrInit: libc.func('posix_spawnattr_init', 'int', ['void *']),
+  spawnattrDestroy: libc.func('posix_spawnattr_destroy', 'int', ['void *']),
+  spawnattrSetflags: libc.func('posix_spawnattr_setflags', 'int', ['void *', 'short']),
+  spawnattrSetpgroup: libc.func('posix_spawnattr_setpgroup', 'int', ['void *', 'int']),
+  spawnattrSetsigmask: libc.func('posix_spawnattr_setsigmask', 'int', ['void *', 'void *']),
+  spawnattrSetsigdefault: libc.func('posix_spawnattr_setsigdefault', 'int', ['void *', 'void *']),
+  posixSpawnp: libc.func('posix_spawnp', 'int', ['_Out_ int *', 'str', 'void *', 'void *', 'str *', 'str *']),
+};
+
+/** Result of a libc call: `ret` as returned, `errno` read right after it (0 when `ret` ≥ 0). */
+export interface CallResult {
+  /** The raw return value (−1 on error for most calls). */
+  ret: number;
+  /** errno after the call, or 0 when the call succeeded. */
+  errno: number;
+}
+
+function result(ret: number | bigint): CallResult {
+  const r = Number(ret);
+  return { ret: r, errno: r < 0 ? koffi.errno() : 0 };
+}
+
+/** The calling process's pid (`getpid(2)`). */
+export function getpid(): number {
+  return c.getpid() as number;
+}
+
+/** The parent's pid (`getppid(2)`); 0 for PID 1 of a namespace. */
+export function getppid(): number {
+  return c.getppid() as number;
+}
+
+/**
+ * `kill(2)`: send `signal` (a number, 0 to probe) to `pid` (negative: a process group).
+ * @returns ret 0 or −1 with errno (`ESRCH`: no such process or group; `EPERM`).
+ */
+export function kill(pid: number, signal: number): CallResult {
+  return result(c.kill(pid, signal));
+}
+
+/**
+ * `waitpid(2)` with the status written into `status[0]`.
+ * @param pid which child: −1 any, > 0 that child, < −1 that process group.
+ * @param status an `Int32Array` of length ≥ 1 reused across calls (no allocation per call).
+ * @param options `WNOHANG` or 0 (blocks the calling thread).
+ * @returns ret: the reaped pid, 0 (WNOHANG and none ready) or −1 (`ECHILD`: no children; `EINTR`).
+ */
+export function waitpid(pid: number, status: Int32Array, options: number): CallResult {
+  return result(c.waitpid(pid, status, options));
+}
+
+/**
+ * `waitid(2)` into a caller-owned 128-byte `siginfo_t` buffer. With `WNOWAIT` it peeks at an
+ * exited child without reaping it. Fields: `si_pid` at byte 16, `si_status` at byte 24,
+ * `si_code` at byte 8 (`include/uapi/asm-generic/siginfo.h`, x86_64).
+ * @returns ret 0 or −1 with errno (`ECHILD`, `EINTR`).
+ */
+export function waitid(idtype: number, id: number, siginfo: Uint8Array, options: number): CallResult {
+  return result(c.waitid(idtype, id, siginfo, options));
+}
+
+/**
+ * Mark (1) or unmark (0) the calling process as a child subreaper: orphans among its
+ * descendants are re-parented to it instead of to PID 1 (`prctl(2)`, Linux ≥ 3.4).
+ * @returns ret 0 or −1 with errno.
+ */
+export function setChildSubreaper(on: boolean): CallResult {
+  return result(c.prctl(PR_SET_CHILD_SUBREAPER, on ? 1 : 0, 0, 0, 0));
+}
+
+/** Whether the calling process is a child subreaper (`PR_GET_CHILD_SUBREAPER`). */
+export function isChildSubreaper(): boolean {
+  const out = new Int32Array(1);
+  const ret = c.prctlGet(PR_GET_CHILD_SUBREAPER, out, 0, 0, 0) as number;
+  return ret === 0 && out[0] !== 0;
+}
+
+/**
+ * `prctl(PR_SET_PDEATHSIG, signal)`: the kernel sends `signal` to the caller when its parent
+ * thread exits. Used by helpers so they never outlive the load generator.
+ */
+export function setParentDeathSignal(signal: number): CallResult {
+  return result(c.prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0));
+}
+
+/**
+ * `pidfd_open(2)` (Linux ≥ 5.3): a file descriptor that refers to `pid`, which need not be a
+ * child. Readable (`EPOLLIN`) once the process has exited; `EPOLLHUP` once it has been reaped
+ * (Linux ≥ 6.9).
+ * @returns ret the fd, or −1 with errno (`ESRCH`: already gone, reaped; `ENOSYS`: old kernel).
+ */
+export function pidfdOpen(pid: number): CallResult {
+  return result(c.pidfdOpen(SYS_PIDFD_OPEN, pid, 0));
+}
+
+/**
+ * `pidfd_send_signal(2)` (Linux ≥ 5.1). Signal 0 probes: `ESRCH` means the process has been
+ * reaped (a zombie still answers 0).
+ */
+export function pidfdSendSignal(pidfd: number, signal: number): CallResult {
+  return result(c.pidfdSendSignal(SYS_PIDFD_SEND_SIGNAL, pidfd, signal, null, 0));
+}
+
+/** `close(2)`. */
+export function close(fd: number): CallResult {
+  return result(c.close(fd));
+}
+
+/** `epoll_create1(EPOLL_CLOEXEC)`: returns the epoll fd or −1 with errno. */
+export function epollCreate(): CallResult {
+  return result(c.epollCreate1(EPOLL_CLOEXEC));
+}
+
+/**
+ * `epoll_ctl(2)` ADD/DEL of `fd` with `events` and a 32-bit `tag` stored in the low half of
+ * `epoll_event.data` (the watcher stores a slot index there).
+ */
+export function epollCtl(epfd: number, op: number, fd: number, events: number, tag: number): CallResult {
+  const ev = Buffer.alloc(EPOLL_EVENT_SIZE);
+  ev.writeUInt32LE(events >>> 0, 0);
+  ev.writeUInt32LE(tag >>> 0, arch === 'x64' ? 4 : 8);
+  return result(c.epollCtl(epfd, op, fd, ev));
+}
+
+/**
+ * `epoll_wait(2)` into `buf` (a Buffer of `max * EPOLL_EVENT_SIZE` bytes). Blocks the calling
+ * thread up to `timeoutMs` (−1: forever). Decode entries with {@link epollEventAt}.
+ * @returns ret the number of ready entries, or −1 with errno (`EINTR`).
+ */
+export function epollWait(epfd: number, buf: Buffer, max: number, timeoutMs: number): CallResult {
+  return result(c.epollWait(epfd, buf, max, timeoutMs));
+}
+
+/** Decode entry `i` of an `epoll_wait` buffer: the event bits and the 32-bit tag. */
+export function epollEventAt(buf: Buffer, i: number): { events: number; tag: number } {
+  const off = i * EPOLL_EVENT_SIZE;
+  return { events: buf.readUInt32LE(off), tag: buf.readUInt32LE(off + (arch === 'x64' ? 4 : 8)) };
+}
+
+/** `setsid(2)`: new session and process group; returns the session id or −1. */
+export function setsid(): CallResult {
+  return result(c.setsid());
+}
+
+/** `setpgid(2)`. */
+export function setpgid(pid: number, pgid: number): CallResult {
+  return result(c.setpgid(pid, pgid));
+}
+
+/** `getpgid(2)`: process group of `pid` (0: caller). */
+export function getpgid(pid: number): CallResult {
+  return result(c.getpgid(pid));
+}
+
+/** `getsid(2)`: session of `pid` (0: caller). */
+export function getsid(pid: number): CallResult {
+  return result(c.getsid(pid));
+}
+
+/** `tcsetpgrp(3)`: make `pgid` the foreground process group of terminal `fd`. */
+export function tcsetpgrp(fd: number, pgid: number): CallResult {
+  return result(c.tcsetpgrp(fd, pgid));
+}
+
+/** Options of {@link spawnDetached}. */
+export interface SpawnOptions {
+  /** Put the child in a new process group whose id is its pid (`POSIX_SPAWN_SETPGROUP`). */
+  newProcessGroup?: boolean;
+  /** Put the child in a new session (`POSIX_SPAWN_SETSID`, glibc ≥ 2.26). */
+  newSession?: boolean;
+  /** Environment as `KEY=value` strings; default: the current `process.env`. */
+  env?: string[];
+}
+
+/**
+ * Start `argv[0]` (searched in `PATH`) with `posix_spawnp(3)`, outside libuv: libuv does not
+ * know the child, so it never calls `waitpid` on it and cannot steal its status (libuv
+ * `src/unix/process.c` reaps only its own handles). The child starts with every signal at its
+ * default disposition and an empty signal mask, whatever Node had set (Node ignores SIGPIPE).
+ * glibc implements `posix_spawn` with `clone(CLONE_VM|CLONE_VFORK)`, so the cost does not grow
+ * with the parent's size.
+ * @returns ret the child's pid, or −1 with errno set to the spawn error (`ENOENT`, `EACCES`, `EAGAIN`).
+ */
+export function spawnDetached(argv: string[], options: SpawnOptions = {}): CallResult {
+  if (argv.length === 0) throw new TypeError('spawnDetached: argv must not be empty');
+  const attr = Buffer.alloc(SPAWNATTR_BYTES);
+  const all = Buffer.alloc(SIGSET_BYTES);
+  const none = Buffer.alloc(SIGSET_BYTES);
+  c.spawnattrInit(attr);
+  try {
+    c.sigfillset(all);
+    c.sigemptyset(none);
+    let flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
+    if (options.newProcessGroup) flags |= POSIX_SPAWN_SETPGROUP;
+    if (options.newSession) flags |= POSIX_SPAWN_SETSID;
+    c.spawnattrSetsigdefault(attr, all);
+    c.spawnattrSetsigmask(attr, none);
+    if (options.newProcessGroup) c.spawnattrSetpgroup(attr, 0);
+    c.spawnattrSetflags(attr, flags);
+    const env = options.env ?? Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
+    const pidOut = [0];
+    const rc = c.posixSpawnp(pidOut, argv[0]!, null, attr, [...argv, null], [...env, null]) as number;
+    // posix_spawn returns the error number instead of setting errno.
+    if (rc !== 0) return { ret: -1, errno: rc };
+    return { ret: pidOut[0]!, errno: 0 };
+  } finally {
+    c.spawnattrDestroy(attr);
+  }
+}
+
+/** Decoded wait status (glibc `bits/waitstatus.h`). */
+export type WaitStatus =
+  | { kind: 'exited'; code: number }
+  | { kind: 'signaled'; signal: number; coreDumped: boolean }
+  | { kind: 'stopped'; signal: number }
+  | { kind: 'continued' };
+
+/** Decode a raw `waitpid` status word. */
+export function decodeWaitStatus(status: number): WaitStatus {
+  const low = status & 0x7f;
+  if (low === 0) return { kind: 'exited', code: (status >> 8) & 0xff };
+  if (status === 0xffff) return { kind: 'continued' };
+  if ((status & 0xff) === 0x7f) return { kind: 'stopped', signal: (status >> 8) & 0xff };
+  return { kind: 'signaled', signal: low, coreDumped: (status & 0x80) !== 0 };
+}
+
+/**
+ * The shell convention for an exit status: the child's exit code, or 128 + signal number when
+ * a signal killed it (so SIGTERM → 143, SIGKILL → 137). Stopped/continued map to −1.
+ */
+export function exitStatusOf(status: WaitStatus): number {
+  switch (status.kind) {
+    case 'exited':
+      return status.code;
+    case 'signaled':
+      return 128 + status.signal;
+    default:
+      return -1;
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * The one error type that reapbench's harness throws for conditions a user can act on.
+ *
+ * `message` is one line that says what went wrong and what to do; `cause` keeps the underlying
+ * error for `--verbose`. The CLI prints `message` alone and exits with `exitCode`.
+ */
+export class ReapbenchError extends Error {
+  /** Process exit code the CLI uses for this error (2: bad input, 1: environment/runtime). */
+  readonly exitCode: number;
+  /** Container involved, when there is one. */
+  readonly containerId: string | undefined;
+
+  constructor(message: string, options: { cause?: unknown; exitCode?: number; containerId?: string } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ReapbenchError';
+    this.exitCode = options.exitCode ?? 1;
+    this.containerId = options.containerId;
+  }
+}
+
+/** A bad command-line option or configuration value (exit code 2). */
+export function usageError(message: string): ReapbenchError {
+  return new ReapbenchError(message, { exitCode: 2 });
+}
+
+/**
+ * Render an error for the terminal: one line (`reapbench: <message>`) unless `verbose`, in
+ * which case the stack and the chain of causes follow.
+ */
+export function formatError(err: unknown, verbose: boolean): string {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const head = `reapbench: ${e.message.split('\n')[0]}`;
+  if (!verbose) return head;
+  const lines = [head, e.stack ?? ''];
+  let cause: unknown = e.cause;
+  while (cause !== undefined && cause !== null) {
+    const c = cause instanceof Error ? cause : new Error(String(cause));
+    lines.push(`caused by: ${c.stack ?? c.message}`);
+    cause = c.cause;
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,104 @@
+/**
+ * Containers never outlive reapbench: every container carries the label
+ * `reapbench.run=<run id>`, is tracked while it exists, and is force-removed on normal exit,
+ * on error, on timeout and on SIGINT/SIGTERM.
+ */
+import type Docker from 'dockerode';
+import { randomBytes } from 'node:crypto';
+
+/** Label that marks every container reapbench creates. */
+export const RUN_LABEL = 'reapbench.run';
+
+/** This process's run id (12 hex chars), used as the label value. */
+export const RUN_ID = randomBytes(6).toString('hex');
+
+const active = new Map<string, Docker.Container>();
+const interruptCallbacks = new Set<(signal: NodeJS.Signals) => void>();
+let handlersInstalled = false;
+let interrupted: NodeJS.Signals | null = null;
+
+/** Record a container as live, so that an interrupt removes it. */
+export function track(container: Docker.Container): void {
+  active.set(container.id, container);
+}
+
+/** Forget a container (after it has been removed). */
+export function untrack(id: string): void {
+  active.delete(id);
+}
+
+/** Ids of the containers currently tracked (for tests and diagnostics). */
+export function trackedIds(): string[] {
+  return [...active.keys()];
+}
+
+/** The signal that interrupted the run, or null. */
+export function interruptedBy(): NodeJS.Signals | null {
+  return interrupted;
+}
+
+/**
+ * Force-remove every tracked container (kill + remove, volumes too). Errors are collected, not
+ * thrown: cleanup must try every container.
+ * @returns the messages of the removals that failed (empty when all succeeded).
+ */
+export async function removeAllTracked(): Promise<string[]> {
+  const failures: string[] = [];
+  await Promise.all(
+    [...active.values()].map(async (c) => {
+      try {
+        await c.remove({ force: true, v: true });
+      } catch (err) {
+        const e = err as { statusCode?: number; message?: string };
+        if (e.statusCode !== 404) failures.push(`${c.id.slice(0, 12)}: ${e.message ?? String(err)}`);
+      }
+      active.delete(c.id);
+    }),
+  );
+  return failures;
+}
+
+/**
+ * Remove every container labelled with `runId` (default: this run), whether tracked or not.
+ * Used by tests and after a crash of an earlier run (`reapbench clean`).
+ * @returns the number of containers removed.
+ */
+export async function sweepByLabel(docker: Docker, runId: string | null = RUN_ID): Promise<number> {
+  const filter = runId === null ? RUN_LABEL : `${RUN_LABEL}=${runId}`;
+  const list = await docker.listContainers({ all: true, filters: { label: [filter] } });
+  await Promise.all(list.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)));
+  return list.length;
+}
+
+/**
+ * Register `cb` to run when SIGINT or SIGTERM arrives (before containers are removed), and
+ * install the process-wide handlers once. The handlers remove all tracked containers and then
+ * let the callbacks decide how to finish; if no callback is registered the process exits with
+ * 128 + signal (130 for SIGINT).
+ * @returns a function that unregisters `cb`.
+ */
+export function onInterrupt(cb: (signal: NodeJS.Signals) => void): () => void {
+  interruptCallbacks.add(cb);
+  installHandlers();
+  return () => interruptCallbacks.delete(cb);
+}
+
+/** Install SIGINT/SIGTERM handlers that remove tracked containers (idempotent). */
+export function installHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  const handle = (signal: NodeJS.Signals): void => {
+    if (interrupted) {
+      // Second Ctrl-C: the user insists; clean up what we can synchronously-ish and leave.
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+    interrupted = signal;
+    void removeAllTracked().then((failures) => {
+      for (const f of failures) process.stderr.write(`reapbench: could not remove container ${f}\n`);
+      if (interruptCallbacks.size === 0) process.exit(signal === 'SIGINT' ? 130 : 143);
+      for (const cb of interruptCallbacks) cb(signal);
+    });
+  };
+  process.on('SIGINT', handle);
+  process.on('SIGTERM', handle);
+}

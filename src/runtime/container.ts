@@ -1,0 +1,254 @@
+/**
+ * Run one command in a fresh container, the way every benchmark run does: pids limit, optional
+ * `docker --init`, no network, optional CPU pinning and memory limit, a results mount, a hard
+ * timeout, and removal of the container whatever happens.
+ */
+import type Docker from 'dockerode';
+import { PassThrough } from 'node:stream';
+import { performance } from 'node:perf_hooks';
+import { ReapbenchError, usageError } from '../errors.js';
+import { mapEngineError } from './engine.js';
+import { RUN_ID, RUN_LABEL, track, untrack } from './cleanup.js';
+import { PidsSampler, type PidsFigures } from './host-cgroup.js';
+
+/** A bind mount from the host into the container. */
+export interface Mount {
+  /** Absolute host path. */
+  host: string;
+  /** Absolute path inside the container. */
+  container: string;
+  /** Mount read-only (default false: read-write). */
+  readOnly?: boolean;
+}
+
+/** What to run and under which limits. */
+export interface ContainerSpec {
+  /** Image reference (tag or id). */
+  image: string;
+  /** Command (argv); with `entrypoint` unset the image's entrypoint (none in ours) is used. */
+  cmd: string[];
+  /** Override the image entrypoint (argv). */
+  entrypoint?: string[];
+  /** `HostConfig.Init`: the engine's init (`docker-init`, i.e. tini) becomes PID 1. */
+  init?: boolean;
+  /** `HostConfig.PidsLimit`: the pids cgroup's `pids.max` (tasks, ≥ 1). Unset: no limit. */
+  pidsLimit?: number;
+  /** `HostConfig.CpusetCpus`, e.g. `"1"` or `"0-1"`. */
+  cpusetCpus?: string;
+  /** Memory limit, bytes. */
+  memoryBytes?: number;
+  /** Environment variables. */
+  env?: Record<string, string>;
+  /** Bind mounts (e.g. the results directory, read-write). */
+  mounts?: Mount[];
+  /** `HostConfig.PidMode`, e.g. `container:<id>` to join another container's PID namespace. */
+  pidMode?: string;
+  /** Hard timeout from start to exit, ms (> 0). The container is killed when it is exceeded. */
+  timeoutMs: number;
+  /** Send `docker stop` (SIGTERM, then SIGKILL after `stopGraceS`) this many ms after start. */
+  stopAfterMs?: number;
+  /** Grace period of that stop, s (default 10, Docker's default). */
+  stopGraceS?: number;
+  /** Extra labels; `reapbench.run` is always set. */
+  labels?: Record<string, string>;
+  /** Called with the container id right after it started (e.g. to start a sidecar). */
+  onStarted?: (id: string) => void | Promise<void>;
+  /** Host-side pids sampling period, ms (default 50). 0 disables sampling. */
+  pidsSampleMs?: number;
+  /** Cap on captured stdout and on stderr, bytes each (default 4 MiB); the rest is dropped. */
+  maxOutputBytes?: number;
+  /** Aborting kills the container (the run then resolves with `aborted: true`). */
+  signal?: AbortSignal;
+}
+
+/** Outcome of {@link runContainer}. Times are from the harness's monotonic clock. */
+export interface ContainerRun {
+  /** Full container id (the container no longer exists when this is returned). */
+  id: string;
+  /** Exit status of PID 1 (128 + signal when killed by one), or null when it was never read. */
+  exitCode: number | null;
+  /** True when the hard timeout killed the container. */
+  timedOut: boolean;
+  /** True when `spec.signal` aborted the run. */
+  aborted: boolean;
+  /** Captured stdout (demultiplexed, UTF-8). */
+  stdout: string;
+  /** Captured stderr (demultiplexed, UTF-8). */
+  stderr: string;
+  /** Start request → exit observed, ms. */
+  durationMs: number;
+  /** When a stop was requested: stop request → exit observed, ms. */
+  stopLatencyMs: number | null;
+  /** Host-side pids cgroup figures (see {@link PidsFigures}). */
+  pids: PidsFigures;
+}
+
+/**
+ * Check a spec and return a one-line error for the first bad field.
+ * @throws ReapbenchError (exit code 2) naming the field, the expectation and the value.
+ */
+export function validateSpec(spec: ContainerSpec): void {
+  const positiveInt = (name: string, v: number | undefined): void => {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw usageError(`Expected \`${name}\` to be a positive integer, got \`${v}\``);
+  };
+  if (!spec.image) throw usageError('Expected `image` to be an image reference, got an empty string');
+  if (!Array.isArray(spec.cmd) || spec.cmd.length === 0) throw usageError('Expected `cmd` to be a non-empty argv array');
+  positiveInt('pidsLimit', spec.pidsLimit);
+  positiveInt('memoryBytes', spec.memoryBytes);
+  if (!(spec.timeoutMs > 0) || !Number.isFinite(spec.timeoutMs)) throw usageError(`Expected \`timeoutMs\` to be a positive number, got \`${spec.timeoutMs}\``);
+  if (spec.stopAfterMs !== undefined && !(spec.stopAfterMs >= 0)) throw usageError(`Expected \`stopAfterMs\` to be ≥ 0, got \`${spec.stopAfterMs}\``);
+  if (spec.stopGraceS !== undefined && !(Number.isInteger(spec.stopGraceS) && spec.stopGraceS >= 0)) throw usageError(`Expected \`stopGraceS\` to be a non-negative integer, got \`${spec.stopGraceS}\``);
+  if (spec.cpusetCpus !== undefined && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(spec.cpusetCpus)) throw usageError(`Expected \`cpusetCpus\` like "1" or "0-1", got \`${spec.cpusetCpus}\``);
+  for (const m of spec.mounts ?? []) {
+    if (!m.host.startsWith('/') || !m.container.startsWith('/')) throw usageError(`Expected mount paths to be absolute, got \`${m.host}:${m.container}\``);
+  }
+}
+
+/** Build the Engine API create options from a spec (pure; exported for tests). */
+export function createOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
+  return {
+    Image: spec.image,
+    Cmd: spec.cmd,
+    ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
+    Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+    Labels: { ...(spec.labels ?? {}), [RUN_LABEL]: RUN_ID },
+    AttachStdout: true,
+    AttachStderr: true,
+    Tty: false,
+    NetworkDisabled: false,
+    HostConfig: {
+      NetworkMode: 'none',
+      Init: spec.init ?? false,
+      ...(spec.pidsLimit !== undefined ? { PidsLimit: spec.pidsLimit } : {}),
+      ...(spec.cpusetCpus !== undefined ? { CpusetCpus: spec.cpusetCpus } : {}),
+      ...(spec.memoryBytes !== undefined ? { Memory: spec.memoryBytes } : {}),
+      ...(spec.pidMode !== undefined ? { PidMode: spec.pidMode } : {}),
+      Binds: (spec.mounts ?? []).map((m) => `${m.host}:${m.container}${m.readOnly ? ':ro' : ''}`),
+      AutoRemove: false,
+    },
+  };
+}
+
+class Capture extends PassThrough {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  constructor(private readonly cap: number) {
+    super();
+    this.on('data', (b: Buffer) => {
+      if (this.size >= this.cap) return;
+      const take = b.subarray(0, this.cap - this.size);
+      this.chunks.push(take);
+      this.size += take.length;
+    });
+  }
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+/**
+ * Run `spec.cmd` in a new container and wait for it to exit, the timeout, or an abort.
+ * The container is removed in every case (also when this function throws).
+ * @throws ReapbenchError for bad specs (exit code 2) and engine errors (image missing, daemon
+ *   unreachable, API errors); a timeout is not an error (`timedOut: true`).
+ */
+export async function runContainer(docker: Docker, spec: ContainerSpec): Promise<ContainerRun> {
+  validateSpec(spec);
+  if (spec.signal?.aborted) throw new ReapbenchError('run aborted before the container was created');
+  let container: Docker.Container;
+  try {
+    container = await docker.createContainer(createOptions(spec));
+  } catch (err) {
+    throw mapEngineError(err, `create container from ${spec.image}`);
+  }
+  track(container);
+  const stdout = new Capture(spec.maxOutputBytes ?? 4 << 20);
+  const stderr = new Capture(spec.maxOutputBytes ?? 4 << 20);
+  const sampler = spec.pidsSampleMs === 0 ? null : new PidsSampler(container.id, spec.pidsSampleMs ?? 50);
+  const timers: NodeJS.Timeout[] = [];
+  let timedOut = false;
+  let aborted = false;
+  let stopRequestedAt: number | null = null;
+  let onAbort: (() => void) | undefined;
+  try {
+    const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+    docker.modem.demuxStream(stream, stdout, stderr);
+    const streamEnded = new Promise<void>((resolve) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', () => resolve());
+    });
+    // 'next-exit': a wait issued before start would otherwise return at once for a created container.
+    const waited = container.wait({ condition: 'next-exit' });
+    const t0 = performance.now();
+    try {
+      await container.start();
+    } catch (err) {
+      throw mapEngineError(err, `start container from ${spec.image}`);
+    }
+    sampler?.start();
+    await spec.onStarted?.(container.id);
+
+    const kill = (): void => {
+      void container.kill({ signal: 'SIGKILL' }).catch(() => undefined);
+    };
+    timers.push(
+      setTimeout(() => {
+        timedOut = true;
+        kill();
+      }, spec.timeoutMs),
+    );
+    if (spec.stopAfterMs !== undefined) {
+      timers.push(
+        setTimeout(() => {
+          stopRequestedAt = performance.now();
+          void container.stop({ t: spec.stopGraceS ?? 10 }).catch(() => undefined);
+        }, spec.stopAfterMs),
+      );
+    }
+    if (spec.signal) {
+      onAbort = () => {
+        aborted = true;
+        kill();
+      };
+      spec.signal.addEventListener('abort', onAbort, { once: true });
+    }
+
+    let exitCode: number | null = null;
+    try {
+      const res = (await waited) as { StatusCode?: number };
+      exitCode = typeof res.StatusCode === 'number' ? res.StatusCode : null;
+    } catch (err) {
+      // The container was removed under us (interrupt cleanup): not an engine failure.
+      if ((err as { statusCode?: number }).statusCode !== 404) throw mapEngineError(err, 'wait for container');
+      aborted = true;
+    }
+    const tExit = performance.now();
+    await sampler?.sample();
+    // Let the attach stream flush the last output (bounded: it ends when the container does).
+    await Promise.race([streamEnded, new Promise((r) => setTimeout(r, 2_000))]);
+    return {
+      id: container.id,
+      exitCode,
+      timedOut,
+      aborted,
+      stdout: stdout.text(),
+      stderr: stderr.text(),
+      durationMs: tExit - t0,
+      stopLatencyMs: stopRequestedAt === null ? null : tExit - stopRequestedAt,
+      pids: sampler?.stop() ?? { peak: null, max: null, last: null, eventsMax: null, samples: 0, path: null },
+    };
+  } finally {
+    for (const t of timers) clearTimeout(t);
+    if (onAbort) spec.signal?.removeEventListener('abort', onAbort);
+    sampler?.stop();
+    try {
+      await container.remove({ force: true, v: true });
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 404) {
+        process.stderr.write(`reapbench: could not remove container ${container.id.slice(0, 12)}: ${(err as Error).message}\n`);
+      }
+    }
+    untrack(container.id);
+  }
+}

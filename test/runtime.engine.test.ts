@@ -1,0 +1,141 @@
+/**
+ * Integration tests against the real Docker engine (no mocks): images build offline and are
+ * cached, the pids limit is enforced, each init from the image runs as PID 1 and reaps, and
+ * containers are removed on timeout and on interrupt.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type Docker from 'dockerode';
+import { execa } from 'execa';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runContainer } from '../src/runtime/container.js';
+import { ensureImages, type ImageSet } from '../src/images/build.js';
+import { RUN_LABEL } from '../src/runtime/cleanup.js';
+import { COUNT_ZOMBIES_SH, docker, testImages } from './support/engine.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+let d: Docker;
+let images: ImageSet;
+
+beforeAll(async () => {
+  d = await docker();
+  images = await testImages();
+});
+
+/** Burst of 40 orphans: each subshell forks `sleep 0.2` and exits, so the sleep is re-parented to PID 1. */
+const BURST = `i=0; while [ $i -lt 40 ]; do (sleep 0.2 &); i=$((i+1)); done; sleep 1.5; ${COUNT_ZOMBIES_SH}`;
+
+describe('images', () => {
+  it('has a base with node, a shell, ps and the three inits', async () => {
+    const r = await runContainer(d, {
+      image: images.app,
+      cmd: ['sh', '-c', 'node --version && command -v tini dumb-init catatonit sleep ps ts-reaper loadgen >/dev/null && echo ok'],
+      timeoutMs: 30_000,
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain(process.version);
+    expect(r.stdout.trim().endsWith('ok')).toBe(true);
+    expect(r.exitCode).toBe(0);
+  });
+
+  it('is a cache hit the second time', async () => {
+    const again = await ensureImages(d, { pullTimeoutMs: 3_000 });
+    expect(again.built).toBe(false);
+    expect(again.app).toBe(images.app);
+    expect(again.appId).toBe(images.appId);
+  });
+
+  it('reports which base was used', () => {
+    expect(['offline', 'registry']).toContain(images.baseMode);
+    expect(images.baseReason.length).toBeGreaterThan(0);
+  });
+});
+
+describe('runContainer', () => {
+  it('enforces PidsLimit: 100 background sleeps under a limit of 32 see fork failures', async () => {
+    const r = await runContainer(d, {
+      image: images.app,
+      cmd: ['sh', '-c', 'i=0; while [ $i -lt 100 ]; do sleep 3 & i=$((i+1)); done; cat /sys/fs/cgroup/pids/pids.current 2>/dev/null || cat /sys/fs/cgroup/pids.current; wait'],
+      pidsLimit: 32,
+      timeoutMs: 60_000,
+      pidsSampleMs: 20,
+    });
+    expect(r.timedOut).toBe(false);
+    expect(r.stderr).toMatch(/can't fork|Resource temporarily unavailable/);
+    expect(r.pids.max).toBe(32);
+    expect(r.pids.peak).not.toBeNull();
+    expect(r.pids.peak!).toBeLessThanOrEqual(32);
+    expect(r.pids.peak!).toBeGreaterThanOrEqual(30);
+    expect(r.pids.eventsMax!).toBeGreaterThan(0);
+    const inside = Number(r.stdout.trim().split('\n')[0]);
+    expect(inside).toBeLessThanOrEqual(32);
+  });
+
+  it('with Init: true, PID 1 is the engine init (docker-init)', async () => {
+    const r = await runContainer(d, { image: images.app, cmd: ['cat', '/proc/1/comm'], init: true, timeoutMs: 30_000 });
+    expect(r.stdout.trim()).toBe('docker-init');
+  });
+
+  it('without an init, adopted orphans stay zombies under a Node PID 1 (the control)', async () => {
+    const script = `const {spawn}=require('child_process');spawn('sh',['-c',${JSON.stringify(BURST)}],{stdio:'inherit'}).on('exit',()=>process.exit(0));`;
+    const r = await runContainer(d, { image: images.app, cmd: ['node', '-e', script], timeoutMs: 60_000 });
+    const z = Number(/zombies=(\d+)/.exec(r.stdout)?.[1]);
+    expect(z).toBeGreaterThanOrEqual(35);
+  });
+
+  it.each([
+    ['tini', ['tini', '--']],
+    ['dumb-init', ['dumb-init']],
+    ['catatonit', ['catatonit', '--']],
+  ])('%s from the image runs as PID 1 and reaps a burst of orphans', async (name, prefix) => {
+    const r = await runContainer(d, {
+      image: images.app,
+      cmd: [...prefix, 'sh', '-c', `cat /proc/1/comm; ${BURST}`],
+      timeoutMs: 60_000,
+    });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe(name);
+    expect(r.stdout).toMatch(/zombies=0\b/);
+  });
+
+  it('kills and removes a container that exceeds its timeout', async () => {
+    const t0 = Date.now();
+    const r = await runContainer(d, { image: images.app, cmd: ['sleep', '1000'], timeoutMs: 1_500, labels: { 'reapbench.test': 'timeout' } });
+    expect(r.timedOut).toBe(true);
+    expect(r.exitCode).toBe(137);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    await expect(d.getContainer(r.id).inspect()).rejects.toMatchObject({ statusCode: 404 });
+  });
+
+  it('reports a missing image as a one-line error and leaves no container', async () => {
+    const before = await d.listContainers({ all: true, filters: { label: [RUN_LABEL] } });
+    await expect(runContainer(d, { image: 'reapbench:does-not-exist', cmd: ['true'], timeoutMs: 5_000 })).rejects.toThrow(/image missing/);
+    const after = await d.listContainers({ all: true, filters: { label: [RUN_LABEL] } });
+    expect(after.length).toBe(before.length);
+  });
+
+  it('captures stdout and stderr separately and the exit status', async () => {
+    const r = await runContainer(d, { image: images.app, cmd: ['sh', '-c', 'echo out; echo err >&2; exit 3'], timeoutMs: 30_000 });
+    expect([r.stdout, r.stderr, r.exitCode]).toEqual(['out\n', 'err\n', 3]);
+  });
+
+  it('leaves nothing behind when the harness gets SIGINT mid-run', async () => {
+    const child = execa(process.execPath, [path.join(root, 'test/support/sigint-fixture.mjs'), images.app], { reject: false, all: true });
+    let id = '';
+    await new Promise<void>((resolve, reject) => {
+      const to = setTimeout(() => reject(new Error('fixture did not start a container')), 60_000);
+      child.all!.on('data', (b: Buffer) => {
+        const m = /started (\w+)/.exec(b.toString());
+        if (m) {
+          id = m[1]!;
+          clearTimeout(to);
+          resolve();
+        }
+      });
+    });
+    child.kill('SIGINT');
+    const res = await child;
+    expect(res.exitCode).toBe(130);
+    await expect(d.getContainer(id).inspect()).rejects.toMatchObject({ statusCode: 404 });
+  });
+});

@@ -1,0 +1,32 @@
+/**
+ * Shared setup for integration tests against the real Docker engine: one client, and the
+ * images built once per test file (a cache hit after the first file).
+ */
+import type Docker from 'dockerode';
+import { connectEngine } from '../../src/runtime/engine.js';
+import { ensureImages, type ImageSet } from '../../src/images/build.js';
+
+let engine: Promise<Docker> | undefined;
+let images: Promise<ImageSet> | undefined;
+
+/** The engine client (throws the same one-line error the CLI would when none answers). */
+export function docker(): Promise<Docker> {
+  engine ??= connectEngine(10_000);
+  return engine;
+}
+
+/** The images, built offline-or-registry as `auto` decides; quiet unless REAPBENCH_TEST_VERBOSE. */
+export function testImages(): Promise<ImageSet> {
+  images ??= docker().then((d) =>
+    ensureImages(d, {
+      pullTimeoutMs: 3_000,
+      onProgress: (l) => {
+        if (process.env.REAPBENCH_TEST_VERBOSE) console.error(l);
+      },
+    }),
+  );
+  return images;
+}
+
+/** Count processes in state Z from /proc, as a shell snippet for busybox sh inside the image. */
+export const COUNT_ZOMBIES_SH = `z=0; for f in /proc/[0-9]*/stat; do s=$(cut -d' ' -f3 "$f" 2>/dev/null); [ "$s" = Z ] && z=$((z+1)); done; echo zombies=$z`;

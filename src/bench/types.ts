@@ -1,0 +1,175 @@
+/**
+ * The shapes that flow from the matrix runner to statistics and export. One {@link RunRecord}
+ * per container run; one {@link SummaryRow} per init × configuration, aggregated over
+ * repetitions. Units are in the field names: `_us` microseconds, `_ms` milliseconds,
+ * `_s` seconds, `_per_s` per second, `_kib` KiB; plain names are counts.
+ */
+
+/** PID 1 choices the benchmark compares. `none`: the load generator itself is PID 1. */
+export const INITS = ['none', 'tini', 'dumb-init', 'docker-init', 'catatonit', 'ts-reaper'] as const;
+/** One PID 1 choice. */
+export type InitName = (typeof INITS)[number];
+
+/** How a run ended (tinybench-style discriminant). */
+export type RunState = 'completed' | 'failed' | 'timed-out' | 'aborted';
+
+/** One point of the zombie/pids time series, sampled inside the container. */
+export interface SeriesPoint {
+  /** Seconds since orphan production started. */
+  t_s: number;
+  /** Processes in state Z in the container's PID namespace (count). */
+  zombies: number;
+  /** `pids.current` of the container's pids cgroup (tasks, threads included). */
+  pids_current: number | null;
+}
+
+/** One histogram bin of per-orphan reaping latency. */
+export interface LatencyBin {
+  /** Lower bound of the bin, µs (inclusive). */
+  lo_us: number;
+  /** Upper bound of the bin, µs (exclusive). */
+  hi_us: number;
+  /** Orphans whose exit → reaped latency fell in the bin (count). */
+  count: number;
+}
+
+/** The configuration of one cell of the matrix (everything but init and repetition). */
+export interface RunConfig {
+  /** Scenario name (`orphans` for the plain load, or one of the S1–S7 scenarios). */
+  scenario: string;
+  /** `pids.max` of the container (tasks). */
+  pids_limit: number;
+  /** Target orphan rate, orphans per second. */
+  rate_per_s: number;
+  /** How long each orphan lives before it exits, ms. */
+  lifetime_ms: number;
+  /** Length of orphan production, s. */
+  duration_s: number;
+}
+
+/** Result of one container run of the load generator under one init. */
+export interface RunRecord extends RunConfig {
+  /** PID 1 choice. */
+  init: InitName;
+  /** Repetition index (0-based); the warm-up run is not recorded. */
+  repetition: number;
+  /** Position of this run in the randomized order of its repetition (0-based). */
+  order: number;
+  /** How the run ended. */
+  state: RunState;
+  /** Why it did not complete (one line), or null. */
+  failure_reason: string | null;
+  /** Wall-clock start, ISO 8601 UTC. */
+  started_at: string;
+  /** Orphans created (count). */
+  orphans_made: number;
+  /** Orphans seen exiting (count). */
+  orphans_exited: number;
+  /** Orphans seen reaped (count). */
+  orphans_reaped: number;
+  /** Orphans still zombies when the run ended (count). */
+  unreaped: number;
+  /** Orphans gone before their pidfd was opened, so not measured (count). */
+  missed: number;
+  /** Orphan rate actually achieved, per s. */
+  achieved_rate_per_s: number;
+  /** Time from start of production to the first failed fork anywhere, s; null: survived. */
+  first_fork_failure_s: number | null;
+  /** Orphans created before the first fork failure (count); all of them when it survived. */
+  orphans_before_failure: number;
+  /** Failed forks in the whole run (count). */
+  fork_failures: number;
+  /** Where the first fork failed (`spawn`, `helper`, `intermediate`, `orphan`), or null. */
+  first_failure_level: string | null;
+  /** errno name of the first failure (`EAGAIN`), or null. */
+  first_failure_errno: string | null;
+  /** Highest zombie count sampled (count). */
+  zombies_peak: number;
+  /** Highest `pids.current` (tasks). */
+  pids_peak: number | null;
+  /** Tasks in the container before production started: PID 1 + instrument threads (count). */
+  baseline_tasks: number | null;
+  /** `pids_limit − baseline_tasks`: processes the workload can have at once (count). */
+  effective_budget: number | null;
+  /** Tasks the instrument itself adds to the measured container (count). */
+  instrument_tasks: number | null;
+  /** Per-orphan exit → reaped latency percentiles, µs; null when nothing was reaped. */
+  reap_latency_p50_us: number | null;
+  reap_latency_p90_us: number | null;
+  reap_latency_p99_us: number | null;
+  reap_latency_max_us: number | null;
+  /** How latency was measured: `pidfd-epoll` (EPOLLIN→EPOLLHUP), `pidfd-poll`, `littles-law`. */
+  latency_method: string | null;
+  /** Latency from Little's law (mean zombies ÷ exit rate), µs, as a cross-check; null if n/a. */
+  littles_law_latency_us: number | null;
+  /** p99 of the watcher's own lag (event → observed), µs. */
+  watcher_lag_p99_us: number | null;
+  /** CPU time PID 1 used during the run, ms (user + system). */
+  pid1_cpu_ms: number | null;
+  /** PID 1's peak resident set size, KiB. */
+  pid1_rss_kib: number | null;
+  /** Exit status of the container (PID 1), 128 + signal when killed. */
+  exit_code: number | null;
+  /** Wall time of the container run, s. */
+  wall_s: number;
+  /** Zombie count over time (for charts; not a CSV column). */
+  series: SeriesPoint[];
+  /** Latency histogram (for charts; not a CSV column). */
+  latency_histogram: LatencyBin[];
+}
+
+/** Aggregate of the repetitions of one init × configuration (medians over completed runs). */
+export interface SummaryRow extends RunConfig {
+  init: InitName;
+  /** Runs recorded (count) and of those, runs that did not complete (count). */
+  runs: number;
+  failed_runs: number;
+  /** Runs in which no fork failed (count). */
+  survived_runs: number;
+  /** Median time to first fork failure over the runs in which one failed, s; null: all survived. */
+  first_fork_failure_s: number | null;
+  /** Spread (max − min) of that time, s. */
+  first_fork_failure_spread_s: number | null;
+  /** Median orphans created before the first fork failure (count). */
+  orphans_before_failure: number | null;
+  /** Median zombies peak (count). */
+  zombies_peak: number | null;
+  /** Median of the per-run latency percentiles, µs. */
+  reap_latency_p50_us: number | null;
+  /** Spread (max − min) over runs of the per-run p50, µs. */
+  reap_latency_p50_spread_us: number | null;
+  reap_latency_p90_us: number | null;
+  reap_latency_p99_us: number | null;
+  reap_latency_max_us: number | null;
+  /** Median unreaped orphans at the end of a run (count). */
+  unreaped: number | null;
+  /** Median PID 1 CPU time, ms, and peak RSS, KiB. */
+  pid1_cpu_ms: number | null;
+  pid1_rss_kib: number | null;
+  /** Median achieved orphan rate, per s. */
+  achieved_rate_per_s: number | null;
+  /** Median baseline tasks and effective budget (counts). */
+  baseline_tasks: number | null;
+  effective_budget: number | null;
+}
+
+/** Environment recorded with every result (env.json). */
+export interface EnvironmentRecord {
+  reapbench_version: string;
+  git_commit: string | null;
+  node_version: string;
+  kernel: string;
+  cpu_model: string;
+  cpus: number;
+  engine_version: string;
+  engine_api_version: string;
+  cgroup_version: 1 | 2;
+  image: string;
+  image_id: string;
+  base_mode: string;
+  base_reason: string;
+  started_at: string;
+  argv: string[];
+  /** The resolved matrix (JSON of the options). */
+  matrix: unknown;
+}

@@ -1,0 +1,227 @@
+/**
+ * The benchmark matrix: presets, per-axis overrides from the command line or a JSON/YAML file,
+ * validation (one message template per kind of value), and expansion into ordered runs.
+ */
+import { readFile } from 'node:fs/promises';
+import YAML from 'yaml';
+import { usageError } from '../errors.js';
+import { parseInits } from './inits.js';
+import { INITS, type InitName, type RunConfig } from './types.js';
+
+/** A resolved matrix: every axis filled in. */
+export interface Matrix {
+  /** Preset the matrix started from. */
+  preset: PresetName;
+  /** PID 1 choices, canonical order. */
+  inits: InitName[];
+  /** Scenarios (`orphans` is the plain orphan load). */
+  scenarios: string[];
+  /** pids limits (`pids.max`, tasks). */
+  limits: number[];
+  /** Target orphan rates, per s. */
+  rates: number[];
+  /** Orphan lifetime, ms. */
+  lifetime_ms: number;
+  /** Orphan production time per run, s. */
+  duration_s: number;
+  /** Recorded repetitions of every cell (count). */
+  repetitions: number;
+  /** Discard one warm-up run before the first repetition. */
+  warmup: boolean;
+  /** Seed for the per-repetition order shuffle. */
+  seed: number;
+  /** Hard timeout of one container run, s. */
+  run_timeout_s: number;
+}
+
+/** Preset names. `quick` is the default and finishes in under 2 minutes with warm images. */
+export type PresetName = 'quick' | 'full';
+
+/** Presets: `quick` one configuration; `full` a rate sweep up to saturation at several limits. */
+export const PRESETS: Record<PresetName, Omit<Matrix, 'preset' | 'seed'>> = {
+  quick: {
+    inits: [...INITS],
+    scenarios: ['orphans'],
+    limits: [128],
+    rates: [1000],
+    lifetime_ms: 5,
+    duration_s: 3,
+    repetitions: 2,
+    warmup: true,
+    run_timeout_s: 60,
+  },
+  full: {
+    inits: [...INITS],
+    scenarios: ['orphans'],
+    limits: [64, 256],
+    rates: [250, 1000, 2000, 4000],
+    lifetime_ms: 5,
+    duration_s: 5,
+    repetitions: 3,
+    warmup: true,
+    run_timeout_s: 90,
+  },
+};
+
+/** Overrides as they come from the CLI or a matrix file (strings or values). */
+export interface MatrixOverrides {
+  preset?: string;
+  inits?: string | string[];
+  scenarios?: string | string[];
+  limits?: string | number[];
+  rates?: string | number[];
+  lifetime_ms?: string | number;
+  duration_s?: string | number;
+  repetitions?: string | number;
+  warmup?: boolean;
+  seed?: string | number;
+  run_timeout_s?: string | number;
+}
+
+/** Parse `value` as a number and check it; the one message template for numeric options. */
+export function checkNumber(name: string, value: unknown, opts: { integer?: boolean; min?: number; minExclusive?: number; max?: number } = {}): number {
+  const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
+  const kind = opts.integer ? 'an integer' : 'a number';
+  let want = kind;
+  if (opts.minExclusive !== undefined) want = opts.minExclusive === 0 ? `a positive ${opts.integer ? 'integer' : 'number'}` : `${kind} > ${opts.minExclusive}`;
+  else if (opts.min !== undefined) want = opts.min === 0 ? `a non-negative ${opts.integer ? 'integer' : 'number'}` : `${kind} ≥ ${opts.min}`;
+  if (opts.max !== undefined) want += ` ≤ ${opts.max}`;
+  const bad =
+    !Number.isFinite(n) ||
+    (opts.integer && !Number.isInteger(n)) ||
+    (opts.min !== undefined && n < opts.min) ||
+    (opts.minExclusive !== undefined && n <= opts.minExclusive) ||
+    (opts.max !== undefined && n > opts.max);
+  if (bad) throw usageError(`Expected \`--${name}\` to be ${want}, got \`${String(value)}\``);
+  return n;
+}
+
+function list(name: string, value: string | number[] | undefined, opts: Parameters<typeof checkNumber>[2]): number[] | undefined {
+  if (value === undefined) return undefined;
+  const items = Array.isArray(value) ? value : value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw usageError(`Expected \`--${name}\` to list at least one value`);
+  return [...new Set(items.map((v) => checkNumber(name, v, opts)))];
+}
+
+/** Scenario names known to the runner (set by the scenario library). */
+let knownScenarios: string[] = ['orphans'];
+
+/** Register the scenario names `--scenario` accepts (called by the scenario library). */
+export function registerScenarios(names: string[]): void {
+  knownScenarios = [...new Set(['orphans', ...names])];
+}
+
+/** Scenario names `--scenario` accepts. */
+export function scenarioNames(): string[] {
+  return [...knownScenarios];
+}
+
+/**
+ * Resolve a matrix from a preset and overrides, validating every value.
+ * @throws ReapbenchError (exit 2) with one line naming the option, what was expected and the value.
+ */
+export function resolveMatrix(o: MatrixOverrides = {}): Matrix {
+  const preset = (o.preset ?? 'quick') as PresetName;
+  if (!(preset in PRESETS)) throw usageError(`unknown preset \`${o.preset}\`: expected quick or full`);
+  const p = PRESETS[preset];
+  const inits = o.inits === undefined ? p.inits : parseInits(Array.isArray(o.inits) ? o.inits.join(',') : o.inits);
+  const scenarios = o.scenarios === undefined ? p.scenarios : (Array.isArray(o.scenarios) ? o.scenarios : o.scenarios.split(',')).map((s) => s.trim()).filter(Boolean);
+  if (o.scenarios !== undefined && o.scenarios.includes('all')) scenarios.splice(0, scenarios.length, ...knownScenarios.filter((s) => s !== 'orphans'));
+  for (const s of scenarios) {
+    if (!knownScenarios.includes(s)) throw usageError(`unknown scenario \`${s}\`: expected one of ${knownScenarios.join(', ')}`);
+  }
+  if (scenarios.length === 0) throw usageError('Expected `--scenario` to name at least one scenario');
+  return {
+    preset,
+    inits,
+    scenarios,
+    limits: list('limits', o.limits, { integer: true, min: 8, max: 4_194_304 }) ?? p.limits,
+    rates: list('rates', o.rates, { minExclusive: 0, max: 100_000 }) ?? p.rates,
+    lifetime_ms: o.lifetime_ms === undefined ? p.lifetime_ms : checkNumber('lifetime-ms', o.lifetime_ms, { min: 0, max: 600_000 }),
+    duration_s: o.duration_s === undefined ? p.duration_s : checkNumber('duration-s', o.duration_s, { minExclusive: 0, max: 3_600 }),
+    repetitions: o.repetitions === undefined ? p.repetitions : checkNumber('repetitions', o.repetitions, { integer: true, min: 1, max: 1_000 }),
+    warmup: o.warmup ?? p.warmup,
+    seed: o.seed === undefined ? Date.now() % 2 ** 31 : checkNumber('seed', o.seed, { integer: true, min: 0 }),
+    run_timeout_s: o.run_timeout_s === undefined ? p.run_timeout_s : checkNumber('run-timeout-s', o.run_timeout_s, { minExclusive: 0, max: 86_400 }),
+  };
+}
+
+/**
+ * Read matrix overrides from a JSON or YAML file (keys as in {@link MatrixOverrides}, dashes or
+ * underscores). Command-line options given as well win over the file.
+ * @throws ReapbenchError when the file is missing, unreadable, or not an object.
+ */
+export async function readMatrixFile(file: string): Promise<MatrixOverrides> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw usageError(`cannot read matrix file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = /\.ya?ml$/i.test(file) ? YAML.parse(text) : JSON.parse(text);
+  } catch (err) {
+    throw usageError(`matrix file ${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw usageError(`matrix file ${file} must hold an object of axis: value`);
+  const out: Record<string, unknown> = {};
+  const allowed = new Set(['preset', 'inits', 'scenarios', 'limits', 'rates', 'lifetime_ms', 'duration_s', 'repetitions', 'warmup', 'seed', 'run_timeout_s']);
+  for (const [k, v] of Object.entries(data)) {
+    const key = k.replace(/-/g, '_');
+    if (!allowed.has(key)) throw usageError(`matrix file ${file}: unknown key \`${k}\` (expected ${[...allowed].join(', ')})`);
+    out[key] = Array.isArray(v) ? v : typeof v === 'number' || typeof v === 'boolean' ? v : String(v);
+  }
+  return out as MatrixOverrides;
+}
+
+/** One planned container run. */
+export interface PlannedRun extends RunConfig {
+  init: InitName;
+  /** Repetition index, −1 for the warm-up run. */
+  repetition: number;
+  /** Position within its repetition (0-based). */
+  order: number;
+}
+
+/** Deterministic PRNG (mulberry32) so that `--seed` reproduces an order. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Every configuration of the matrix (without init and repetition). */
+export function configs(m: Matrix): RunConfig[] {
+  const out: RunConfig[] = [];
+  for (const scenario of m.scenarios)
+    for (const pids_limit of m.limits)
+      for (const rate_per_s of m.rates) out.push({ scenario, pids_limit, rate_per_s, lifetime_ms: m.lifetime_ms, duration_s: m.duration_s });
+  return out;
+}
+
+/**
+ * Expand a matrix into runs: per repetition every init × configuration once, in an order
+ * shuffled per repetition (Fisher–Yates with the seeded PRNG), preceded by one warm-up run
+ * (repetition −1) when `warmup` is set.
+ */
+export function planRuns(m: Matrix): PlannedRun[] {
+  const cells = configs(m).flatMap((c) => m.inits.map((init) => ({ ...c, init })));
+  const random = rng(m.seed);
+  const runs: PlannedRun[] = [];
+  if (m.warmup && cells.length > 0) runs.push({ ...cells[0]!, repetition: -1, order: 0 });
+  for (let rep = 0; rep < m.repetitions; rep++) {
+    const order = [...cells];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    order.forEach((c, i) => runs.push({ ...c, repetition: rep, order: i }));
+  }
+  return runs;
+}

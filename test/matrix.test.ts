@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PRESETS, planRuns, readMatrixFile, resolveMatrix } from '../src/bench/matrix.js';
+import { launchFor, parseInits } from '../src/bench/inits.js';
+import { INITS } from '../src/bench/types.js';
+import { ReapbenchError } from '../src/errors.js';
+
+function usage(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ReapbenchError);
+    expect((err as ReapbenchError).exitCode).toBe(2);
+    return (err as Error).message;
+  }
+  throw new Error('expected a usage error');
+}
+
+describe('inits', () => {
+  it('puts each init in front of the workload the way its docs say', () => {
+    expect(launchFor('none')).toEqual({ prefix: [], engineInit: false });
+    expect(launchFor('docker-init')).toEqual({ prefix: [], engineInit: true });
+    expect(launchFor('tini', ['-s'])).toEqual({ prefix: ['tini', '-s', '--'], engineInit: false });
+    expect(launchFor('dumb-init')).toEqual({ prefix: ['dumb-init'], engineInit: false });
+    expect(launchFor('catatonit').prefix).toEqual(['catatonit', '--']);
+    expect(launchFor('ts-reaper', ['-g']).prefix).toEqual(['ts-reaper', '-g', '--']);
+  });
+
+  it('parses lists in canonical order, accepts all, rejects unknown names with the valid ones', () => {
+    expect(parseInits('ts-reaper,tini')).toEqual(['tini', 'ts-reaper']);
+    expect(parseInits('all')).toEqual([...INITS]);
+    expect(usage(() => parseInits('tini,s6'))).toBe('unknown init `s6`: expected one of none, tini, dumb-init, docker-init, catatonit, ts-reaper (or all)');
+  });
+});
+
+describe('matrix', () => {
+  it('defaults to the quick preset with all six inits', () => {
+    const m = resolveMatrix({ seed: 1 });
+    expect(m.preset).toBe('quick');
+    expect(m.inits).toEqual([...INITS]);
+    expect(m.limits).toEqual(PRESETS.quick.limits);
+  });
+
+  it('overrides axes from strings and validates each value', () => {
+    const m = resolveMatrix({ inits: 'tini,ts-reaper', limits: '128', rates: '200,1000', seed: 3 });
+    expect([m.inits, m.limits, m.rates]).toEqual([['tini', 'ts-reaper'], [128], [200, 1000]]);
+    expect(usage(() => resolveMatrix({ rates: '-5' }))).toBe('Expected `--rates` to be a positive number ≤ 100000, got `-5`');
+    expect(usage(() => resolveMatrix({ rates: '0' }))).toMatch(/positive number/);
+    expect(usage(() => resolveMatrix({ limits: '12.5' }))).toMatch(/`--limits` to be an integer ≥ 8/);
+    expect(usage(() => resolveMatrix({ lifetime_ms: '-1' }))).toMatch(/`--lifetime-ms` to be a non-negative number/);
+    expect(usage(() => resolveMatrix({ duration_s: 'abc' }))).toMatch(/`--duration-s`.*got `abc`/);
+    expect(usage(() => resolveMatrix({ preset: 'huge' }))).toBe('unknown preset `huge`: expected quick or full');
+    expect(usage(() => resolveMatrix({ scenarios: 'nope' }))).toMatch(/^unknown scenario `nope`/);
+  });
+
+  it('plans a warm-up run, then every cell once per repetition in a seeded shuffled order', () => {
+    const m = resolveMatrix({ inits: 'all', rates: '100,200', repetitions: 3, seed: 42 });
+    const plan = planRuns(m);
+    const cells = INITS.length * 2;
+    expect(plan.length).toBe(1 + 3 * cells);
+    expect(plan[0]!.repetition).toBe(-1);
+    for (let rep = 0; rep < 3; rep++) {
+      const runs = plan.filter((r) => r.repetition === rep);
+      expect(new Set(runs.map((r) => `${r.init}/${r.rate_per_s}`)).size).toBe(cells);
+      expect(runs.map((r) => r.order)).toEqual([...Array(cells).keys()]);
+    }
+    const orderOf = (rep: number): string => plan.filter((r) => r.repetition === rep).map((r) => r.init + r.rate_per_s).join();
+    expect(orderOf(0) === orderOf(1) && orderOf(1) === orderOf(2)).toBe(false);
+    expect(planRuns(m)).toEqual(plan);
+    expect(planRuns({ ...m, warmup: false }).length).toBe(3 * cells);
+  });
+
+  it('reads a YAML or JSON matrix file and rejects unknown keys', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'reapbench-matrix-'));
+    try {
+      const y = path.join(dir, 'm.yaml');
+      await writeFile(y, 'inits: [tini, ts-reaper]\nlimits: [64, 128]\nlifetime-ms: 3\n');
+      const m = resolveMatrix({ ...(await readMatrixFile(y)), seed: 1 });
+      expect([m.inits, m.limits, m.lifetime_ms]).toEqual([['tini', 'ts-reaper'], [64, 128], 3]);
+      const j = path.join(dir, 'm.json');
+      await writeFile(j, '{"colour": 1}');
+      await expect(readMatrixFile(j)).rejects.toThrow(/unknown key `colour`/);
+      await writeFile(j, '{bad');
+      await expect(readMatrixFile(j)).rejects.toThrow(/not valid JSON/);
+      await expect(readMatrixFile(path.join(dir, 'none.json'))).rejects.toThrow(/cannot read matrix file .*ENOENT/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -41,3 +41,30 @@ for (const [src, out] of bundles) {
   });
   chmodSync(out, 0o755);
 }
+
+// The load generator's helper: a small static C program (it runs in images without a libc of
+// their own). gcc or cc with a static libc is needed at build time only.
+{
+  const src = 'src/loadgen/native/orphanage.c';
+  const out = 'dist/orphanage';
+  if (existsSync(src)) {
+    const cc = ['cc', 'gcc'].find((c) => {
+      try {
+        execFileSync(c, ['--version'], { stdio: 'ignore' });
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    if (!cc) {
+      console.error('build: no C compiler (cc or gcc) found; install gcc and a static libc (Debian: apt-get install -y gcc libc6-dev) to build dist/orphanage');
+      process.exit(1);
+    }
+    try {
+      execFileSync(cc, ['-O2', '-Wall', '-Wextra', '-static', '-o', out, src], { stdio: 'inherit' });
+    } catch {
+      console.error(`build: compiling ${src} failed (errors above); a static libc is required (Debian: libc6-dev)`);
+      process.exit(1);
+    }
+  }
+}

@@ -333,3 +333,100 @@ export function exitStatusOf(status: WaitStatus): number {
       return -1;
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Load generator additions: pipes, fcntl, raw read/write, poll, timerfd, eventfd.
+// Constants: `include/uapi/asm-generic/fcntl.h`, `include/uapi/linux/timerfd.h` (TFD_* share
+// O_CLOEXEC/O_NONBLOCK values), `include/uapi/linux/eventfd.h`, `include/uapi/asm-generic/poll.h`.
+
+/** `O_NONBLOCK` / `O_CLOEXEC` for `pipe2`, `timerfd_create`, `eventfd` flags. */
+export const O_NONBLOCK = 0o4000;
+export const O_CLOEXEC = 0o2000000;
+/** `fcntl` commands and the close-on-exec descriptor flag. */
+export const F_GETFD = 1;
+export const F_SETFD = 2;
+export const F_GETFL = 3;
+export const F_SETFL = 4;
+export const FD_CLOEXEC = 1;
+/** `poll(2)` event bits. */
+export const POLLIN = 0x001;
+/** `CLOCK_MONOTONIC`: the clock of `process.hrtime.bigint()` (`include/uapi/linux/time.h`). */
+export const CLOCK_MONOTONIC = 1;
+/** `timerfd_settime` flag: `it_value` is an absolute time. */
+export const TFD_TIMER_ABSTIME = 1;
+/** errno: too many open files (`asm-generic/errno-base.h`). */
+export const EMFILE = 24;
+
+const lg = {
+  pipe2: libc.func('pipe2', 'int', ['_Out_ int *', 'int']),
+  fcntl: libc.func('fcntl', 'int', ['int', 'int', 'int']),
+  read: libc.func('read', 'long', ['int', 'void *', 'ulong']),
+  write: libc.func('write', 'long', ['int', 'void *', 'ulong']),
+  poll: libc.func('poll', 'int', ['void *', 'ulong', 'int']),
+  timerfdCreate: libc.func('timerfd_create', 'int', ['int', 'int']),
+  timerfdSettime: libc.func('timerfd_settime', 'int', ['int', 'int', 'void *', 'void *']),
+  eventfd: libc.func('eventfd', 'int', ['uint', 'int']),
+};
+
+/**
+ * `pipe2(2)`: a pipe with `flags` (`O_CLOEXEC`, `O_NONBLOCK`) applied to both ends.
+ * @returns `fds` [read end, write end] when `ret` is 0; otherwise errno (`EMFILE`, `ENFILE`).
+ */
+export function pipe2(flags: number): CallResult & { fds: [number, number] } {
+  const out = [0, 0];
+  const r = result(lg.pipe2(out, flags));
+  return { ...r, fds: [out[0]!, out[1]!] };
+}
+
+/** `fcntl(fd, cmd, arg)` for the integer-argument commands (F_GETFD/F_SETFD/F_GETFL/F_SETFL). */
+export function fcntl(fd: number, cmd: number, arg = 0): CallResult {
+  return result(lg.fcntl(fd, cmd, arg));
+}
+
+/**
+ * `read(2)` into `buf` (up to `buf.length` bytes).
+ * @returns ret bytes read (0: end of file), or −1 with errno (`EAGAIN` on an empty non-blocking fd).
+ */
+export function read(fd: number, buf: Buffer): CallResult {
+  return result(lg.read(fd, buf, buf.length));
+}
+
+/** `write(2)` of all of `buf` in one call. @returns ret bytes written or −1 with errno. */
+export function write(fd: number, buf: Buffer): CallResult {
+  return result(lg.write(fd, buf, buf.length));
+}
+
+/**
+ * `poll(2)` on one fd with a zero timeout: the ready event bits (`POLLIN`…), or −1 on error.
+ * Used to ask whether a pidfd is already readable (its process has exited) without blocking.
+ */
+export function pollOnce(fd: number, events: number): number {
+  const pfd = Buffer.alloc(8); // struct pollfd { int fd; short events; short revents; }
+  pfd.writeInt32LE(fd, 0);
+  pfd.writeInt16LE(events, 4);
+  const r = lg.poll(pfd, 1, 0) as number;
+  return r < 0 ? -1 : pfd.readInt16LE(6);
+}
+
+/** `timerfd_create(CLOCK_MONOTONIC, O_CLOEXEC|O_NONBLOCK)`: the fd or −1 with errno. */
+export function timerfdCreate(): CallResult {
+  return result(lg.timerfdCreate(CLOCK_MONOTONIC, O_CLOEXEC | O_NONBLOCK));
+}
+
+/**
+ * Arm a timerfd to expire first at the absolute CLOCK_MONOTONIC time `firstNs` and then every
+ * `intervalNs` (nanoseconds; 0: once). Reading it yields the number of expirations (u64).
+ */
+export function timerfdSetAbs(fd: number, firstNs: bigint, intervalNs: bigint): CallResult {
+  const spec = Buffer.alloc(32); // struct itimerspec { timespec it_interval; timespec it_value; }
+  spec.writeBigInt64LE(intervalNs / 1_000_000_000n, 0);
+  spec.writeBigInt64LE(intervalNs % 1_000_000_000n, 8);
+  spec.writeBigInt64LE(firstNs / 1_000_000_000n, 16);
+  spec.writeBigInt64LE(firstNs % 1_000_000_000n, 24);
+  return result(lg.timerfdSettime(fd, TFD_TIMER_ABSTIME, spec, null));
+}
+
+/** `eventfd(0, EFD_CLOEXEC|EFD_NONBLOCK)`: a wake-up fd for a thread blocked in epoll_wait. */
+export function eventfdCreate(): CallResult {
+  return result(lg.eventfd(0, O_CLOEXEC | O_NONBLOCK));
+}

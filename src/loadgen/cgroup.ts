@@ -1,0 +1,130 @@
+/**
+ * The pids cgroup of the load generator: where its files are, and reading them.
+ *
+ * File formats (kernel `kernel/cgroup/pids.c`, Documentation/admin-guide/cgroup-v2.rst):
+ * `pids.current` a number; `pids.max` a number or `max`; `pids.events` lines `max N` (v2 may add
+ * `max.imposed N`). `pids.current` counts tasks, threads included, and zombies until
+ * `release_task()` uncharges them.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { UsageError } from './options.js';
+
+/** A located pids cgroup. */
+export interface PidsCgroup {
+  /** Directory holding pids.current, pids.max, pids.events. */
+  dir: string;
+  version: 1 | 2;
+}
+
+/** One reading of the pids files; null where a file could not be read. */
+export interface PidsReading {
+  current: number | null;
+  /** null: unlimited ("max") */
+  max: number | null;
+  /** the `max` counter of pids.events */
+  eventsMax: number | null;
+}
+
+interface Mount {
+  root: string;
+  mountPoint: string;
+  fsType: string;
+  superOptions: string[];
+}
+
+/** Parse /proc/self/mountinfo (proc(5): fields 4 root, 5 mount point; after " - ": fstype, source, super options). */
+function mounts(): Mount[] {
+  const out: Mount[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const [pre, post] = line.split(' - ');
+    if (!pre || !post) continue;
+    const f = pre.split(' ');
+    const g = post.split(' ');
+    const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+    out.push({ root: unescape(f[3] ?? '/'), mountPoint: unescape(f[4] ?? ''), fsType: g[0] ?? '', superOptions: (g[2] ?? '').split(',') });
+  }
+  return out;
+}
+
+/** Path of `cgPath` (from /proc/self/cgroup) under a mount whose root is `root`, or null. */
+function under(m: Mount, cgPath: string): string | null {
+  const root = m.root === '/' ? '' : m.root;
+  if (root !== '' && cgPath !== root && !cgPath.startsWith(root + '/')) {
+    // A cgroup namespace or a bind mount of our own cgroup (Docker on v1 mounts the container's
+    // cgroup at /sys/fs/cgroup/pids with root /docker/<id>); /proc/self/cgroup may then show a
+    // path outside the mount: the mount itself is the best guess.
+    return m.mountPoint;
+  }
+  return path.join(m.mountPoint, cgPath.slice(root.length));
+}
+
+/**
+ * Find the pids cgroup directory of this process: cgroup v1 (a `cgroup` mount with the `pids`
+ * option) first, then v2 (a `cgroup2` mount with `pids.max` in our cgroup). `override` (from
+ * `--cgroup-dir` or `REAPBENCH_PIDS_CGROUP`) wins.
+ * @throws UsageError when no directory with `pids.current` is found.
+ */
+export function locatePidsCgroup(override: string | null): PidsCgroup {
+  if (override !== null) {
+    if (!existsSync(path.join(override, 'pids.current'))) {
+      throw new UsageError(`Expected \`--cgroup-dir\` to contain pids.current, got \`${override}\``);
+    }
+    return { dir: override, version: existsSync(path.join(override, 'cgroup.controllers')) ? 2 : 1 };
+  }
+  const lines = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
+  const ms = mounts();
+  const candidates: PidsCgroup[] = [];
+  for (const line of lines) {
+    const m = /^(\d+):([^:]*):(.*)$/.exec(line);
+    if (!m) continue;
+    const [, , controllers, cgPath] = m;
+    if (controllers!.split(',').includes('pids')) {
+      for (const mt of ms) {
+        if (mt.fsType === 'cgroup' && mt.superOptions.includes('pids')) {
+          const d = under(mt, cgPath!);
+          if (d) candidates.push({ dir: d, version: 1 });
+        }
+      }
+    } else if (m[1] === '0' && controllers === '') {
+      for (const mt of ms) {
+        if (mt.fsType === 'cgroup2') {
+          const d = under(mt, cgPath!);
+          if (d) candidates.push({ dir: d, version: 2 });
+        }
+      }
+    }
+  }
+  for (const c of candidates) {
+    // v2: the root cgroup has no pids.current/pids.max; a child cgroup has both once the pids
+    // controller is enabled in the parent's cgroup.subtree_control.
+    if (existsSync(path.join(c.dir, 'pids.current'))) return c;
+  }
+  const tried = candidates.map((c) => c.dir).join(', ') || 'no pids cgroup mount found';
+  throw new UsageError(
+    `No pids cgroup files found (tried: ${tried}); pass --cgroup-dir <dir>, set REAPBENCH_PIDS_CGROUP, or run with --no-cgroup`,
+  );
+}
+
+function readNumber(file: string): number | null {
+  try {
+    const s = readFileSync(file, 'utf8').trim();
+    if (s === 'max') return null;
+    const v = Number(s);
+    return Number.isFinite(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Read pids.current, pids.max and the `max` line of pids.events (synchronously: no thread pool). */
+export function readPids(cg: PidsCgroup): PidsReading {
+  let eventsMax: number | null = null;
+  try {
+    const m = /^max (\d+)$/m.exec(readFileSync(path.join(cg.dir, 'pids.events'), 'utf8'));
+    eventsMax = m ? Number(m[1]) : null;
+  } catch {
+    eventsMax = null;
+  }
+  return { current: readNumber(path.join(cg.dir, 'pids.current')), max: readNumber(path.join(cg.dir, 'pids.max')), eventsMax };
+}

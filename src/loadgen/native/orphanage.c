@@ -1,0 +1,362 @@
+/*
+ * orphanage: the load generator's small static helper (no libc beyond static glibc, no Node).
+ *
+ * Why a separate program: Node's child_process uses fork() of a ~50 MB process (~2 ms per spawn,
+ * design-notes), which would cap the orphan rate and measure Node instead of the init under test.
+ * This helper is started once and makes orphans on its own schedule.
+ *
+ * Modes (arguments are positional and validated by the TypeScript side, src/loadgen/helper.ts):
+ *
+ *   orphanage produce OUTFD CTLFD RATE LIFETIME_US BATCH COUNT DURATION_MS
+ *     Waits for 'g' on CTLFD, writes "S <t_ns>" to OUTFD, then every BATCH/RATE seconds
+ *     (RATE = 0: as fast as possible) forks an intermediate that forks BATCH orphans and _exits,
+ *     so that the orphans are re-parented to PID 1 or the nearest subreaper
+ *     (kernel/exit.c: forget_original_parent → find_new_reaper). Each orphan closes its fds,
+ *     sleeps LIFETIME_US and _exits(0). Stops after COUNT orphans (0: unlimited), after
+ *     DURATION_MS (0: unlimited), on 's' or EOF on CTLFD. Reports lines on OUTFD, each one
+ *     write(2) shorter than PIPE_BUF, hence atomic on a pipe (pipe(7)) even with many writers:
+ *       S <t_ns>                          production started (CLOCK_MONOTONIC, ns)
+ *       O <pid> <t_ns>                    an orphan was forked (pid in the helper's pid namespace)
+ *       F <level> <errno> <t_ns>          a fork failed; level i = intermediate, o = orphan
+ *       X <status> <t_ns>                 an intermediate ended abnormally (raw wait status)
+ *       D <attempted> <failures> <t_ns>   production ended (orphans attempted, intermediate-level
+ *                                         fork failures); the helper exits 0 right after
+ *
+ *   orphanage forkloop DURATION_MS
+ *     Plain fork + _exit + waitpid loop for the given time; prints "R <count> <elapsed_ns>".
+ *     The reference rate for one process on this machine.
+ *
+ *   orphanage reap DELAY_US CMD [ARGS...]
+ *     Calibration reaper with a known fixed delay: runs CMD as its child (as PID 1 or as a child
+ *     subreaper) and reaps every other child exactly DELAY_US after the SIGCHLD that announced
+ *     its exit. Adopted orphans are found in /proc/self/task/<tid>/children (zombies stay on
+ *     that list until release_task(), kernel/exit.c). CMD's own exit is reaped at once and this
+ *     program then exits with CMD's status (128+signal when killed), like tini.
+ *     SIGTERM, SIGINT, SIGHUP, SIGQUIT are forwarded to CMD.
+ *
+ * All clocks are CLOCK_MONOTONIC, the clock of Node's process.hrtime.bigint(), so timestamps
+ * compare across processes and threads.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void ns_to_ts(int64_t ns, struct timespec *ts) {
+  if (ns < 0) ns = 0;
+  ts->tv_sec = ns / 1000000000LL;
+  ts->tv_nsec = ns % 1000000000LL;
+}
+
+/* One write(2) per report: atomic on a pipe below PIPE_BUF. EINTR is retried; other errors
+ * (EPIPE: the reader is gone) are ignored because there is nobody left to report to. */
+static void emit(int fd, const char *buf, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, buf, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    buf += n;
+    len -= (size_t)n;
+  }
+}
+
+static int usage(const char *msg) {
+  fprintf(stderr, "orphanage: %s\n", msg);
+  return 2;
+}
+
+/* ---------------------------------------------------------------- produce */
+
+#define MAX_BATCH 64
+
+/* Runs in the intermediate: fork `batch` orphans, report them in one write, _exit.
+ * Exit status 0 when every fork succeeded, 1 when at least one failed (reported as F o). */
+static void intermediate(int outfd, int ctlfd, int batch, int64_t lifetime_ns) {
+  char buf[MAX_BATCH * 48 + 64];
+  size_t len = 0;
+  int failed = 0;
+  struct timespec life;
+  ns_to_ts(lifetime_ns, &life);
+  for (int j = 0; j < batch; j++) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      /* The orphan: hold no pipe ends (the watcher reads OUTFD until EOF; the helper sees EOF on
+       * CTLFD when the load generator dies), live for its lifetime, exit 0. */
+      close(outfd);
+      close(ctlfd);
+      if (lifetime_ns > 0) {
+        while (clock_nanosleep(CLOCK_MONOTONIC, 0, &life, &life) == EINTR) {
+        }
+      }
+      _exit(0);
+    }
+    int64_t t = now_ns();
+    if (pid < 0) {
+      len += (size_t)snprintf(buf + len, sizeof buf - len, "F o %d %lld\n", errno, (long long)t);
+      failed = 1;
+    } else {
+      len += (size_t)snprintf(buf + len, sizeof buf - len, "O %d %lld\n", (int)pid, (long long)t);
+    }
+  }
+  emit(outfd, buf, len);
+  _exit(failed);
+}
+
+/* Wait up to `deadline_ns` (absolute; < 0: no wait) for a command byte on ctlfd.
+ * Returns 's' to stop (also on EOF or error), 'g' for go, 0 on timeout. */
+static int wait_ctl(int ctlfd, int64_t deadline_ns, int block_forever) {
+  for (;;) {
+    struct pollfd p = {.fd = ctlfd, .events = POLLIN};
+    struct timespec ts, *tsp = NULL;
+    if (!block_forever) {
+      int64_t left = deadline_ns - now_ns();
+      ns_to_ts(left, &ts);
+      tsp = &ts;
+    }
+    int r = ppoll(&p, 1, tsp, NULL);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return 's';
+    }
+    if (r == 0) return 0;
+    char c;
+    ssize_t n = read(ctlfd, &c, 1);
+    if (n <= 0) {
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      return 's'; /* EOF: the load generator is gone */
+    }
+    if (c == 's' || c == 'g') return c;
+  }
+}
+
+static int produce(int argc, char **argv) {
+  if (argc != 9) return usage("produce OUTFD CTLFD RATE LIFETIME_US BATCH COUNT DURATION_MS");
+  int outfd = atoi(argv[2]);
+  int ctlfd = atoi(argv[3]);
+  double rate = strtod(argv[4], NULL);
+  int64_t lifetime_ns = strtoll(argv[5], NULL, 10) * 1000LL;
+  int batch = atoi(argv[6]);
+  long long count = strtoll(argv[7], NULL, 10);
+  int64_t duration_ns = strtoll(argv[8], NULL, 10) * 1000000LL;
+  if (outfd < 0 || ctlfd < 0 || rate < 0 || lifetime_ns < 0 || batch < 1 || batch > MAX_BATCH || count < 0 ||
+      duration_ns < 0)
+    return usage("produce: invalid argument");
+
+  /* Never outlive the load generator (it is our parent). */
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  signal(SIGPIPE, SIG_IGN);
+
+  char buf[128];
+  int c = wait_ctl(ctlfd, 0, 1);
+  if (c != 'g') return 0;
+
+  int64_t t0 = now_ns();
+  emit(outfd, buf, (size_t)snprintf(buf, sizeof buf, "S %lld\n", (long long)t0));
+  int64_t interval_ns = rate > 0 ? (int64_t)((double)batch * 1e9 / rate) : 0;
+  long long made = 0, failures = 0;
+  for (long long k = 0;; k++) {
+    if (count > 0 && made >= count) break;
+    int64_t due = t0 + k * interval_ns;
+    /* Duration is wall time: a helper that cannot keep up stops on time, not on schedule. */
+    if (duration_ns > 0 && (due - t0 >= duration_ns || now_ns() - t0 >= duration_ns)) break;
+    /* Sleep until the batch is due, waking at once for a stop command. */
+    c = wait_ctl(ctlfd, due, 0);
+    if (c == 's') break;
+    int n = batch;
+    if (count > 0 && count - made < n) n = (int)(count - made);
+    pid_t ip = fork();
+    if (ip == 0) intermediate(outfd, ctlfd, n, lifetime_ns);
+    if (ip < 0) {
+      failures++;
+      emit(outfd, buf, (size_t)snprintf(buf, sizeof buf, "F i %d %lld\n", errno, (long long)now_ns()));
+      continue;
+    }
+    /* Reap the intermediate right away: its zombie would hold a pids slot and distort the count
+     * of orphans that fit under pids.max. */
+    int st;
+    while (waitpid(ip, &st, 0) < 0 && errno == EINTR) {
+    }
+    made += n; /* attempted; the O and F lines say which succeeded */
+    /* Exit status 1: an orphan fork failed, already reported by the intermediate as F o. */
+    if (!WIFEXITED(st) || WEXITSTATUS(st) > 1)
+      emit(outfd, buf, (size_t)snprintf(buf, sizeof buf, "X %d %lld\n", st, (long long)now_ns()));
+  }
+  emit(outfd, buf, (size_t)snprintf(buf, sizeof buf, "D %lld %lld %lld\n", made, failures, (long long)now_ns()));
+  return 0;
+}
+
+/* ---------------------------------------------------------------- forkloop */
+
+static int forkloop(int argc, char **argv) {
+  if (argc != 3) return usage("forkloop DURATION_MS");
+  int64_t dur = strtoll(argv[2], NULL, 10) * 1000000LL;
+  int64_t t0 = now_ns(), t = t0;
+  long long n = 0;
+  while (t - t0 < dur) {
+    pid_t p = fork();
+    if (p == 0) _exit(0);
+    if (p < 0) {
+      printf("F %d\n", errno);
+      return 1;
+    }
+    int st;
+    while (waitpid(p, &st, 0) < 0 && errno == EINTR) {
+    }
+    n++;
+    t = now_ns();
+  }
+  printf("R %lld %lld\n", n, (long long)(t - t0));
+  return 0;
+}
+
+/* ---------------------------------------------------------------- reap */
+
+#define QCAP 65536
+static pid_t q_pid[QCAP];
+static int64_t q_due[QCAP];
+static unsigned q_head, q_tail; /* FIFO: every entry has the same delay, so dues are ordered */
+
+static int queued(pid_t pid) {
+  for (unsigned i = q_head; i != q_tail; i = (i + 1) % QCAP)
+    if (q_pid[i] == pid) return 1;
+  return 0;
+}
+
+static int is_zombie(pid_t pid) {
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  char *p = strrchr(buf, ')');
+  return p && p[1] == ' ' && p[2] == 'Z';
+}
+
+/* Schedule every zombie child not yet queued for reaping at `t + delay`. */
+static void scan_children(int64_t t, int64_t delay_ns, pid_t main_pid) {
+  char path[64];
+  static char buf[1 << 20];
+  snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  size_t len = 0;
+  ssize_t n;
+  while (len < sizeof buf - 1 && (n = read(fd, buf + len, sizeof buf - 1 - len)) > 0) len += (size_t)n;
+  close(fd);
+  buf[len] = 0;
+  char *s = buf;
+  while (*s) {
+    char *end;
+    long pid = strtol(s, &end, 10);
+    if (end == s) break;
+    s = end;
+    if (pid <= 0 || pid == main_pid || queued((pid_t)pid)) continue;
+    if (!is_zombie((pid_t)pid)) continue;
+    if ((q_tail + 1) % QCAP == q_head) return; /* full: reaped later, when room frees */
+    q_pid[q_tail] = (pid_t)pid;
+    q_due[q_tail] = t + delay_ns;
+    q_tail = (q_tail + 1) % QCAP;
+  }
+}
+
+static int reap(int argc, char **argv) {
+  if (argc < 4) return usage("reap DELAY_US CMD [ARGS...]");
+  int64_t delay_ns = strtoll(argv[2], NULL, 10) * 1000LL;
+  if (delay_ns < 0) return usage("reap: DELAY_US must be >= 0");
+  if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
+    perror("orphanage reap: prctl(PR_SET_CHILD_SUBREAPER)");
+    return 1;
+  }
+  sigset_t set, old;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGQUIT);
+  sigprocmask(SIG_BLOCK, &set, &old);
+  int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0) {
+    perror("orphanage reap: signalfd");
+    return 1;
+  }
+  pid_t main_pid = fork();
+  if (main_pid < 0) {
+    perror("orphanage reap: fork");
+    return 1;
+  }
+  if (main_pid == 0) {
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    execvp(argv[3], argv + 3);
+    fprintf(stderr, "orphanage reap: exec %s: %s\n", argv[3], strerror(errno));
+    _exit(127);
+  }
+  for (;;) {
+    struct pollfd p = {.fd = sfd, .events = POLLIN};
+    struct timespec ts, *tsp = NULL;
+    if (q_head != q_tail) {
+      ns_to_ts(q_due[q_head] - now_ns(), &ts);
+      tsp = &ts;
+    }
+    int r = ppoll(&p, 1, tsp, NULL);
+    int64_t t = now_ns();
+    if (r < 0 && errno != EINTR) {
+      perror("orphanage reap: ppoll");
+      return 1;
+    }
+    if (r > 0) {
+      struct signalfd_siginfo si;
+      int chld = 0;
+      while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGCHLD)
+          chld = 1;
+        else
+          kill(main_pid, (int)si.ssi_signo);
+      }
+      if (chld) {
+        int st;
+        if (waitpid(main_pid, &st, WNOHANG) == main_pid) {
+          if (WIFEXITED(st)) return WEXITSTATUS(st);
+          return 128 + WTERMSIG(st);
+        }
+        scan_children(t, delay_ns, main_pid);
+      }
+    }
+    /* Reap everything due. */
+    t = now_ns();
+    while (q_head != q_tail && q_due[q_head] <= t) {
+      int st;
+      waitpid(q_pid[q_head], &st, WNOHANG);
+      q_head = (q_head + 1) % QCAP;
+    }
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) return usage("usage: orphanage produce|forkloop|reap ...");
+  if (strcmp(argv[1], "produce") == 0) return produce(argc, argv);
+  if (strcmp(argv[1], "forkloop") == 0) return forkloop(argc, argv);
+  if (strcmp(argv[1], "reap") == 0) return reap(argc, argv);
+  return usage("unknown mode (expected produce, forkloop or reap)");
+}

@@ -1,0 +1,169 @@
+/**
+ * Command line of the load generator: parsed with commander, normalized and validated in one
+ * place, one small validator per option with one message template.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import path from 'node:path';
+import type { LoadgenOptionsRecord } from './types.js';
+
+/** A user error: printed as one line, exit status 2, no stack trace. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Validated options (units in the names). */
+export interface LoadgenOptions {
+  /** Target orphans per second; null: as fast as possible. */
+  ratePerS: number | null;
+  /** Orphan lifetime, ms (≥ 0). */
+  lifetimeMs: number;
+  /** Orphans per intermediate, 1–64. */
+  batch: number;
+  /** Total orphans, null: unlimited (then durationS is required). */
+  count: number | null;
+  /** Production time limit, s; null: unlimited (then count is required). */
+  durationS: number | null;
+  afterFailure: 'stop' | 'continue';
+  /** Production continues this long after the first failure (with stop), ms. */
+  graceMs: number;
+  /** Wait after production for orphans to exit and be reaped, ms. */
+  drainMs: number;
+  /** Sample rate, Hz. */
+  sampleHz: number;
+  /** Run the /proc zombie scan every n-th sample. */
+  scanEvery: number;
+  /** fork+exit+wait reference loop length, ms (0: skip). */
+  forkloopMs: number;
+  watchMethod: 'auto' | 'hup' | 'poll';
+  /** ESRCH probe interval for the poll method, µs. */
+  pollIntervalUs: number;
+  /** Results file (absolute). */
+  out: string;
+  /** pids cgroup directory override, or null: detect. */
+  cgroupDir: string | null;
+  /** Run without cgroup samples (pids fields null). */
+  noCgroup: boolean;
+  /** Refuse to start when rate × lifetime cannot fit the pids budget. */
+  checkBudget: boolean;
+}
+
+/** Message template shared by all validators. */
+function expected(flag: string, what: string, got: string): UsageError {
+  return new UsageError(`Expected \`${flag}\` to be ${what}, got \`${got}\``);
+}
+
+function number(flag: string, raw: string): number {
+  const v = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(v)) throw expected(flag, 'a number', raw);
+  return v;
+}
+
+function positive(flag: string, raw: string): number {
+  const v = number(flag, raw);
+  if (v <= 0) throw expected(flag, 'a positive number', raw);
+  return v;
+}
+
+function nonNegative(flag: string, raw: string): number {
+  const v = number(flag, raw);
+  if (v < 0) throw expected(flag, 'a number ≥ 0', raw);
+  return v;
+}
+
+function integerIn(flag: string, raw: string, min: number, max: number): number {
+  const v = number(flag, raw);
+  if (!Number.isInteger(v) || v < min || v > max) throw expected(flag, `an integer from ${min} to ${max}`, raw);
+  return v;
+}
+
+/**
+ * Parse and validate `argv` (without `node` and the script). The environment variable
+ * `REAPBENCH_PIDS_CGROUP` is a default for `--cgroup-dir`.
+ * @throws UsageError on any invalid or missing option (message fit for one terminal line).
+ */
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): LoadgenOptions {
+  const program = new Command('loadgen')
+    .description('Make orphans at a controlled rate and measure what PID 1 does with them.')
+    .exitOverride()
+    .configureOutput({ writeErr: () => {}, writeOut: (s) => process.stdout.write(s) })
+    .option('--rate <n>', 'target orphans per second, or "max"', '1000')
+    .option('--lifetime-ms <ms>', 'how long each orphan lives before exiting', '2')
+    .option('--batch <n>', 'orphans per intermediate process (1–64)', '1')
+    .option('--count <n>', 'total orphans to make')
+    .option('--duration-s <s>', 'production time limit')
+    .addOption(new Option('--after-failure <what>', 'after the first fork failure').choices(['stop', 'continue']).default('stop'))
+    .option('--grace-ms <ms>', 'with --after-failure stop: keep producing this long', '500')
+    .option('--drain-ms <ms>', 'after production, wait this long at most for exits and reaps', '2000')
+    .option('--sample-hz <hz>', 'sample rate', '50')
+    .option('--scan-every <n>', 'run the /proc zombie scan on every n-th sample', '1')
+    .option('--forkloop-ms <ms>', 'length of the fork+exit+wait reference loop (0: skip)', '250')
+    .addOption(new Option('--watch-method <m>', 'latency method').choices(['auto', 'hup', 'poll']).default('auto'))
+    .option('--poll-interval-us <us>', 'ESRCH probe interval of the poll method', '1000')
+    .option('--cgroup-dir <dir>', 'pids cgroup directory (default: detected; env REAPBENCH_PIDS_CGROUP)')
+    .option('--no-cgroup', 'do not read a pids cgroup (pids fields null)')
+    .option('--no-check-budget', 'start even when rate × lifetime cannot fit pids.max')
+    .requiredOption('--out <file>', 'results file (NDJSON)')
+    .allowExcessArguments(false);
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') throw err;
+      throw new UsageError(err.message.replace(/^error: /, ''));
+    }
+    throw err;
+  }
+  const o = program.opts<Record<string, string | boolean | undefined>>();
+  const s = (k: string): string => String(o[k]);
+
+  const ratePerS = s('rate') === 'max' ? null : positive('--rate', s('rate'));
+  const lifetimeMs = nonNegative('--lifetime-ms', s('lifetimeMs'));
+  const batch = integerIn('--batch', s('batch'), 1, 64);
+  const count = o.count === undefined ? null : integerIn('--count', s('count'), 1, 10_000_000);
+  const durationS = o.durationS === undefined ? null : positive('--duration-s', s('durationS'));
+  if (count === null && durationS === null) throw new UsageError('Expected `--count` or `--duration-s` (or both), got neither');
+  const sampleHz = positive('--sample-hz', s('sampleHz'));
+  if (sampleHz > 1000) throw expected('--sample-hz', 'at most 1000', s('sampleHz'));
+  const out = s('out');
+  if (out.trim() === '') throw expected('--out', 'a file path', out);
+  const cgroupDir = typeof o.cgroupDir === 'string' ? o.cgroupDir : (env.REAPBENCH_PIDS_CGROUP ?? null);
+  return {
+    ratePerS,
+    lifetimeMs,
+    batch,
+    count,
+    durationS,
+    afterFailure: s('afterFailure') as 'stop' | 'continue',
+    graceMs: nonNegative('--grace-ms', s('graceMs')),
+    drainMs: nonNegative('--drain-ms', s('drainMs')),
+    sampleHz,
+    scanEvery: integerIn('--scan-every', s('scanEvery'), 1, 1_000_000),
+    forkloopMs: nonNegative('--forkloop-ms', s('forkloopMs')),
+    watchMethod: s('watchMethod') as 'auto' | 'hup' | 'poll',
+    pollIntervalUs: integerIn('--poll-interval-us', s('pollIntervalUs'), 100, 1_000_000),
+    out: path.resolve(out),
+    cgroupDir: o.cgroup === false ? null : cgroupDir,
+    noCgroup: o.cgroup === false,
+    checkBudget: o.checkBudget !== false,
+  };
+}
+
+/** The options as written to the results file. */
+export function optionsRecord(o: LoadgenOptions): LoadgenOptionsRecord {
+  return {
+    rate_per_s: o.ratePerS,
+    lifetime_ms: o.lifetimeMs,
+    batch: o.batch,
+    count: o.count,
+    duration_s: o.durationS,
+    after_failure: o.afterFailure,
+    grace_ms: o.graceMs,
+    drain_ms: o.drainMs,
+    sample_hz: o.sampleHz,
+    scan_every: o.scanEvery,
+    forkloop_ms: o.forkloopMs,
+    watch_method: o.watchMethod,
+    poll_interval_us: o.pollIntervalUs,
+    out: o.out,
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * Main-thread side of the watcher: starts the watcher thread (watch-worker.ts), exposes its
+ * live counters to the sampler, forwards its messages, and stops it.
+ */
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import * as L from '../ffi/linux.js';
+import { UsageError } from './options.js';
+import type { WatchMethod } from './types.js';
+import { C, COUNTERS, type WatchMessage, type WatchWorkerData } from './watch-protocol.js';
+
+/** Kernel version from `os.release()` as [major, minor]. */
+function kernelVersion(): [number, number] {
+  const m = /^(\d+)\.(\d+)/.exec(os.release());
+  return m ? [Number(m[1]), Number(m[2])] : [0, 0];
+}
+
+/**
+ * Choose the latency method and check that the kernel can do it.
+ * `auto`: `pidfd-hup` on Linux ≥ 6.9 (EPOLLHUP on reap), else `pidfd-poll`.
+ * @throws UsageError when `pidfd_open` is missing (Linux < 5.3: ENOSYS) or `hup` is forced on an
+ *   older kernel.
+ */
+export function chooseWatchMethod(requested: 'auto' | 'hup' | 'poll'): WatchMethod {
+  const probe = L.pidfdOpen(process.pid);
+  if (probe.ret < 0) {
+    throw new UsageError(`This kernel cannot open pidfds (pidfd_open: errno ${probe.errno}); Linux ≥ 5.3 is required`);
+  }
+  L.close(probe.ret);
+  const [maj, min] = kernelVersion();
+  const hasHup = maj > 6 || (maj === 6 && min >= 9);
+  if (requested === 'hup' && !hasHup) {
+    throw new UsageError(`Expected \`--watch-method hup\` on Linux ≥ 6.9, got kernel \`${os.release()}\`; use auto or poll`);
+  }
+  if (requested === 'poll') return 'pidfd-poll';
+  return hasHup ? 'pidfd-hup' : 'pidfd-poll';
+}
+
+/** Path of the watcher thread's script: the bundle's sibling, or tsc output's sibling. */
+function workerPath(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (const p of [path.join(here, 'loadgen-watch-worker.mjs'), path.join(here, 'watch-worker.js')]) {
+    if (existsSync(p)) return p;
+  }
+  throw new Error(`watcher script not found next to ${here}; run npm run build`);
+}
+
+/** A running watcher. */
+export interface Watcher {
+  /** Live counters (indices {@link C}); read with `Atomics.load`. */
+  counters: Int32Array;
+  /** Resolves once the thread runs (so that its task is counted in the baseline). */
+  ready: Promise<void>;
+  /** Ask the watcher to report every orphan still watched, post `final`, and end. Resolves
+   * when the thread has exited. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Start the watcher thread on the helper's report pipe.
+ * @param onMessage receives every message of the thread, in order.
+ */
+export function startWatcher(
+  reportFd: number,
+  method: WatchMethod,
+  pollIntervalUs: number,
+  onMessage: (m: WatchMessage) => void,
+): Watcher {
+  const wake = L.eventfdCreate();
+  if (wake.ret < 0) throw new Error(`eventfd failed: errno ${wake.errno}`);
+  const sab = new SharedArrayBuffer(COUNTERS * 4);
+  const counters = new Int32Array(sab);
+  const wd: WatchWorkerData = { reportFd, wakeFd: wake.ret, counters: sab, method, pollIntervalUs, lagPeriodMs: 10 };
+  const worker = new Worker(workerPath(), { workerData: wd });
+  worker.on('message', onMessage);
+  worker.on('error', (err) => onMessage({ kind: 'error', message: err.message }));
+  const exited = new Promise<void>((res) => worker.once('exit', () => res()));
+  const ready = new Promise<void>((res) => worker.once('online', () => res()));
+  let stopping: Promise<void> | null = null;
+  return {
+    counters,
+    ready,
+    stop: () => {
+      if (!stopping) {
+        Atomics.store(counters, C.STOP, 1);
+        const one = Buffer.alloc(8);
+        one.writeBigUInt64LE(1n);
+        L.write(wake.ret, one);
+        stopping = exited.then(() => {
+          L.close(wake.ret);
+        });
+      }
+      return stopping;
+    },
+  };
+}

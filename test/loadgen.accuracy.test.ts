@@ -1,0 +1,78 @@
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { OrphanEvent, SampleEvent } from '../src/loadgen/types.js';
+import { makePidsCgroup, requireBuild, runInNamespace, type TestCgroup } from './loadgen-support.js';
+
+// Real processes in real PID namespaces and pids cgroups; no kernel mocks. Rates stay well inside
+// what this 2-core machine forks (a plain fork+exit+wait loop reaches ~500–2000/s here).
+describe('loadgen accuracy', () => {
+  let cg: TestCgroup | null = null;
+  beforeAll(() => requireBuild());
+  afterEach(async () => {
+    await cg?.remove();
+    cg = null;
+  });
+
+  it('measures a calibration reaper with a fixed 20 ms delay at 20 ms ± 1 ms (median), and Little\'s law agrees', async () => {
+    cg = makePidsCgroup(400);
+    const r = await runInNamespace({ calibrationDelayMs: 20 }, ['--rate', '100', '--lifetime-ms', '10', '--duration-s', '4', '--forkloop-ms', '0'], cg);
+    expect(r.code, r.stderr).toBe(0);
+    const s = r.summary!;
+    expect(s.state).toBe('completed');
+    expect(s.pid1_comm).toBe('orphanage');
+    expect(s.latency_method).toBe('pidfd-hup');
+    expect(s.latency.n).toBeGreaterThan(200);
+    expect(Math.abs(s.latency.p50_us! - 20_000)).toBeLessThanOrEqual(1000);
+    expect(s.orphans_zombie).toBe(0);
+    expect(s.fork_failures).toBe(0);
+    // Second method, independent of pidfds: mean zombies (/proc scans) ÷ exit rate.
+    // Stated tolerance: ±20 % (sampling noise of ~200 scans with L ≈ 2).
+    expect(s.little_ratio).not.toBeNull();
+    expect(s.little_ratio!).toBeGreaterThan(0.8);
+    expect(s.little_ratio!).toBeLessThan(1.2);
+    // The file holds one line per orphan with the same latencies.
+    const orphans = r.events!.filter((e): e is OrphanEvent => e.type === 'orphan');
+    expect(orphans).toHaveLength(s.orphans_made);
+    expect(r.events!.at(-1)).toEqual(s);
+  });
+
+  it('no init, pids.max 64: every orphan stays a zombie and forks fail after about (limit − baseline) orphans', async () => {
+    const limit = 64;
+    cg = makePidsCgroup(limit);
+    const r = await runInNamespace('none', ['--rate', '100', '--lifetime-ms', '5', '--count', '200', '--after-failure', 'stop', '--grace-ms', '200', '--forkloop-ms', '0'], cg);
+    expect(r.code, r.stderr).toBe(0);
+    const s = r.summary!;
+    expect(s.is_pid1).toBe(true);
+    expect(s.pids_max).toBe(limit);
+    expect(s.baseline_tasks).toBeGreaterThan(5);
+    expect(s.effective_budget).toBe(limit - s.baseline_tasks!);
+    const f = s.first_fork_failure!;
+    expect(f).not.toBeNull();
+    expect(f.errno_name).toBe('EAGAIN');
+    // The intermediate holds one slot while it forks the orphan: budget − 1 orphans fit.
+    expect(f.orphans_made_before).toBeGreaterThanOrEqual(s.effective_budget! - 3);
+    expect(f.orphans_made_before).toBeLessThanOrEqual(s.effective_budget!);
+    expect(s.orphans_reaped).toBe(0);
+    expect(s.orphans_zombie).toBe(s.orphans_made - s.orphans_missed);
+    expect(s.orphans_made).toBeLessThanOrEqual(s.effective_budget!);
+    expect(s.zombies_max).toBeGreaterThanOrEqual(s.orphans_made - 1);
+    expect(s.pids_events_max_delta).toBeGreaterThanOrEqual(1);
+    const samples = r.events!.filter((e): e is SampleEvent => e.type === 'sample');
+    expect(Math.max(...samples.map((x) => x.pids_current ?? 0))).toBe(limit);
+  });
+
+  it.each(['tini', 'dumb-init', 'catatonit'] as const)('under %s as PID 1: zero unreaped, no fork failure at a modest rate', async (init) => {
+    cg = makePidsCgroup(200);
+    const r = await runInNamespace(init, ['--rate', '200', '--lifetime-ms', '10', '--duration-s', '2', '--forkloop-ms', '0'], cg);
+    expect(r.code, r.stderr).toBe(0);
+    const s = r.summary!;
+    expect(s.pid1_comm).toBe(init);
+    expect(s.fork_failures).toBe(0);
+    expect(s.first_fork_failure).toBeNull();
+    expect(s.orphans_made).toBeGreaterThan(100); // target 400; the achieved rate is measured, not assumed
+    expect(s.orphans_zombie).toBe(0);
+    expect(s.orphans_live).toBe(0);
+    expect(s.orphans_unaccounted).toBe(0);
+    expect(s.orphans_reaped + s.orphans_missed).toBe(s.orphans_made);
+    expect(s.latency.n).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,68 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { locatePidsCgroup, readPids } from '../src/loadgen/cgroup.js';
+import { errnoName, parseHelperLine } from '../src/loadgen/helper.js';
+import { parseOptions, UsageError } from '../src/loadgen/options.js';
+import { littlesLaw, percentiles } from '../src/loadgen/stats.js';
+import type { SampleEvent } from '../src/loadgen/types.js';
+
+describe('loadgen pure parts', () => {
+  it('parses every helper report line and rejects garbage', () => {
+    expect(parseHelperLine('O 123 456789')).toEqual({ kind: 'orphan', pid: 123, tNs: 456789 });
+    expect(parseHelperLine('F i 11 5')).toEqual({ kind: 'failure', level: 'intermediate', errno: 11, tNs: 5 });
+    expect(parseHelperLine('F o 11 5')).toEqual({ kind: 'failure', level: 'orphan', errno: 11, tNs: 5 });
+    expect(parseHelperLine('D 10 1 99')).toEqual({ kind: 'done', attempted: 10, tNs: 99 });
+    expect(parseHelperLine('S 7')).toEqual({ kind: 'started', tNs: 7 });
+    expect(parseHelperLine('F x 11 5')).toBeNull();
+    expect(parseHelperLine('hello')).toBeNull();
+    expect(errnoName(11)).toBe('EAGAIN');
+    expect(errnoName(999)).toBe('E999');
+  });
+
+  it('computes percentiles with simple-statistics (linear interpolation)', () => {
+    const p = percentiles([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(p).toMatchObject({ n: 10, p50_us: 5.5, max_us: 10, mean_us: 5.5 });
+    expect(percentiles([])).toEqual({ n: 0, p50_us: null, p90_us: null, p99_us: null, max_us: null, mean_us: null });
+  });
+
+  it("applies Little's law: W = mean zombies ÷ exit rate", () => {
+    // 100 exits/s for 2 s, 2 zombies on average → W = 20 ms.
+    const samples = Array.from({ length: 100 }, (_, i) => ({ t_us: i * 20_000, zombies: i % 2 === 0 ? 1 : 3 }) as SampleEvent);
+    const exits = Array.from({ length: 200 }, (_, i) => i * 10_000);
+    const r = littlesLaw(samples, exits, 0, 2_000_000)!;
+    expect(r.meanZombies).toBe(2);
+    expect(r.exitRatePerS).toBe(100);
+    expect(r.latencyUs).toBe(20_000);
+    expect(littlesLaw(samples, exits, 0, 100_000)).toBeNull(); // window too short
+  });
+
+  it('reads pids files of both layouts, "max" as unlimited', () => {
+    const d = mkdtempSync(path.join(os.tmpdir(), 'pids-'));
+    writeFileSync(path.join(d, 'pids.current'), '12\n');
+    writeFileSync(path.join(d, 'pids.max'), 'max\n');
+    writeFileSync(path.join(d, 'pids.events'), 'max 3\nmax.imposed 0\n');
+    const cg = locatePidsCgroup(d);
+    expect(cg.version).toBe(1);
+    expect(readPids(cg)).toEqual({ current: 12, max: null, eventsMax: 3 });
+    writeFileSync(path.join(d, 'cgroup.controllers'), 'pids\n');
+    writeFileSync(path.join(d, 'pids.max'), '64\n');
+    expect(locatePidsCgroup(d).version).toBe(2);
+    expect(readPids(cg).max).toBe(64);
+    expect(() => locatePidsCgroup('/nonexistent')).toThrow(UsageError);
+  });
+
+  it('validates options with one message template', () => {
+    const base = ['--out', '/tmp/x.ndjson', '--count', '10'];
+    expect(() => parseOptions(['--rate', '0', ...base])).toThrow('Expected `--rate` to be a positive number, got `0`');
+    expect(() => parseOptions(['--rate', 'abc', ...base])).toThrow('Expected `--rate` to be a number, got `abc`');
+    expect(() => parseOptions(['--lifetime-ms', '-1', ...base])).toThrow('Expected `--lifetime-ms` to be a number ≥ 0, got `-1`');
+    expect(() => parseOptions(['--batch', '65', ...base])).toThrow('Expected `--batch` to be an integer from 1 to 64');
+    expect(() => parseOptions(['--out', '/tmp/x'])).toThrow('Expected `--count` or `--duration-s`');
+    expect(() => parseOptions(['--after-failure', 'maybe', ...base])).toThrow(UsageError);
+    const o = parseOptions(['--rate', 'max', ...base], {});
+    expect(o).toMatchObject({ ratePerS: null, count: 10, durationS: null, afterFailure: 'stop', cgroupDir: null });
+    expect(parseOptions(base, { REAPBENCH_PIDS_CGROUP: '/x' }).cgroupDir).toBe('/x');
+  });
+});

@@ -1,0 +1,44 @@
+import { INITS, type InitName, type RunConfig } from '../bench/types.js';
+
+/** The fields that identify one init × configuration cell of the matrix. */
+export type CellKey = RunConfig & { init: InitName };
+
+/** Fields of {@link RunConfig}, in the order they are grouped, sorted and printed. */
+export const CONFIG_FIELDS = ['scenario', 'pids_limit', 'rate_per_s', 'lifetime_ms', 'duration_s'] as const;
+
+/** A stable string key for a configuration (init excluded), e.g. `orphans|128|1000|2|10`. */
+export function configKey(c: RunConfig): string {
+  return CONFIG_FIELDS.map((f) => String(c[f])).join('|');
+}
+
+/** A stable string key for an init × configuration cell, e.g. `tini|orphans|128|1000|2|10`. */
+export function cellKey(c: CellKey): string {
+  return `${c.init}|${configKey(c)}`;
+}
+
+/** One-line human label of a configuration: `orphans limit=128 rate=1000/s life=2ms dur=10s`. */
+export function configLabel(c: RunConfig): string {
+  return `${c.scenario} limit=${c.pids_limit} rate=${c.rate_per_s}/s life=${c.lifetime_ms}ms dur=${c.duration_s}s`;
+}
+
+/** Order configurations by scenario, then numerically by limit, rate, lifetime, duration. */
+export function compareConfigs(a: RunConfig, b: RunConfig): number {
+  if (a.scenario !== b.scenario) return a.scenario < b.scenario ? -1 : 1;
+  return (
+    a.pids_limit - b.pids_limit ||
+    a.rate_per_s - b.rate_per_s ||
+    a.lifetime_ms - b.lifetime_ms ||
+    a.duration_s - b.duration_s
+  );
+}
+
+/** Order cells by configuration, then by init in {@link INITS} order (unknown inits last). */
+export function compareCells(a: CellKey, b: CellKey): number {
+  return compareConfigs(a, b) || initIndex(a.init) - initIndex(b.init);
+}
+
+/** Position of an init in {@link INITS}; unknown names sort after the known ones. */
+export function initIndex(init: string): number {
+  const i = (INITS as readonly string[]).indexOf(init);
+  return i === -1 ? INITS.length : i;
+}

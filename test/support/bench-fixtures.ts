@@ -1,0 +1,97 @@
+import type { InitName, RunRecord, SeriesPoint } from '../../src/bench/types.js';
+import { histogram } from '../../src/stats/histogram.js';
+
+/** A completed, surviving run with plausible numbers; override what a test is about. */
+export function makeRun(over: Partial<RunRecord> = {}): RunRecord {
+  return {
+    init: 'tini',
+    scenario: 'orphans',
+    pids_limit: 128,
+    rate_per_s: 1000,
+    lifetime_ms: 2,
+    duration_s: 10,
+    repetition: 0,
+    order: 0,
+    state: 'completed',
+    failure_reason: null,
+    started_at: '2026-11-29T11:00:00.000Z',
+    orphans_made: 10000,
+    orphans_exited: 10000,
+    orphans_reaped: 10000,
+    unreaped: 0,
+    missed: 0,
+    achieved_rate_per_s: 998.5,
+    first_fork_failure_s: null,
+    orphans_before_failure: 10000,
+    fork_failures: 0,
+    first_failure_level: null,
+    first_failure_errno: null,
+    zombies_peak: 2,
+    pids_peak: 14,
+    baseline_tasks: 9,
+    effective_budget: 119,
+    instrument_tasks: 8,
+    reap_latency_p50_us: 15,
+    reap_latency_p90_us: 30,
+    reap_latency_p99_us: 120,
+    reap_latency_max_us: 900,
+    latency_method: 'pidfd-epoll',
+    littles_law_latency_us: 17,
+    watcher_lag_p99_us: 60,
+    pid1_cpu_ms: 120,
+    pid1_rss_kib: 1024,
+    exit_code: 0,
+    wall_s: 11.2,
+    series: [],
+    latency_histogram: [],
+    ...over,
+  };
+}
+
+/** A deterministic pseudo-random generator (mulberry32), so fixtures never flake. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A realistic run of one init: `none` fills the pids budget and fails forks; others survive. */
+export function realisticRun(init: InitName, repetition: number, over: Partial<RunRecord> = {}): RunRecord {
+  const rand = rng(repetition * 7919 + init.length * 104729 + (over.rate_per_s ?? 1000));
+  const rate = over.rate_per_s ?? 1000;
+  const limit = over.pids_limit ?? 128;
+  const duration = over.duration_s ?? 10;
+  const budget = limit - (init === 'none' ? 9 : 1) - 8;
+  const failAt = init === 'none' ? Math.min(duration, budget / rate + 0.002 * rand()) : null;
+  const series: SeriesPoint[] = [];
+  for (let t = 0; t <= (failAt === null ? duration : failAt + 1); t += 0.02) {
+    const z = init === 'none' ? Math.min(budget, Math.floor(t * rate)) : Math.round(rand() * rand() * (init === 'ts-reaper' ? 4 : 2));
+    series.push({ t_s: Math.round(t * 1000) / 1000, zombies: z, pids_current: z + 17 });
+  }
+  const base = { tini: 15, 'dumb-init': 17, 'docker-init': 16, catatonit: 18, 'ts-reaper': 30, none: 0 }[init];
+  const lat = init === 'none' ? [] : Array.from({ length: 2000 }, () => base * Math.exp(rand() * rand() * 4) + rand() * 5);
+  return makeRun({
+    init,
+    repetition,
+    rate_per_s: rate,
+    pids_limit: limit,
+    duration_s: duration,
+    first_fork_failure_s: failAt,
+    orphans_before_failure: failAt === null ? rate * duration : budget,
+    fork_failures: failAt === null ? 0 : 40,
+    first_failure_level: failAt === null ? null : 'orphan',
+    first_failure_errno: failAt === null ? null : 'EAGAIN',
+    zombies_peak: Math.max(...series.map((p) => p.zombies)),
+    unreaped: init === 'none' ? budget : 0,
+    reap_latency_p50_us: init === 'none' ? null : base + rand() * 3,
+    reap_latency_p99_us: init === 'none' ? null : base * 8 + rand() * 50,
+    series,
+    latency_histogram: histogram(lat),
+    ...over,
+  });
+}

@@ -1,0 +1,176 @@
+import type { EnvironmentRecord, InitName, RunRecord, SummaryRow } from '../bench/types.js';
+import { compareCells, configLabel, initIndex } from '../stats/config-key.js';
+import { formatNumber, formatWithSpread } from '../report/format.js';
+import { INIT_DESCRIPTIONS } from '../report/init-notes.js';
+
+/** What report.md is made of. */
+export interface MarkdownInput {
+  runs: readonly RunRecord[];
+  summary: readonly SummaryRow[];
+  env: EnvironmentRecord | null;
+  /** The run was interrupted (or is still going): the report carries a PARTIAL banner. */
+  partial: boolean;
+  /** Why it is partial (one line), e.g. `interrupted by SIGINT`. */
+  partialReason?: string;
+  /** Charts written next to the report (paths relative to report.md); omitted: no chart section. */
+  charts?: readonly { file: string; title: string }[];
+}
+
+/**
+ * report.md: a PARTIAL banner when the run was interrupted, the environment, the summary
+ * table (medians over completed runs; Δ = spread, max − min), notes per init, the failed runs
+ * with their reasons, and links to the charts. Pure.
+ */
+export function renderMarkdown(input: MarkdownInput): string {
+  const { runs, summary, env, partial } = input;
+  const out: string[] = ['# reapbench report', ''];
+  if (partial) {
+    out.push(
+      `> **PARTIAL**: this run did not finish${input.partialReason ? ` (${oneLine(input.partialReason)})` : ''}. ` +
+        `It holds the ${runs.length} run(s) measured until then; configurations may be missing or have fewer repetitions.`,
+      '',
+    );
+  }
+  out.push(...environmentSection(env), ...summarySection(summary), ...notesSection(summary));
+  out.push(...failedSection(runs));
+  if (input.charts) out.push(...chartsSection(input.charts));
+  out.push(
+    '## Files',
+    '',
+    'runs.csv (one row per run), summary.csv (one row per init × configuration), env.json, events.ndjson[.gz] (raw load-generator events), charts/*.svg. Every column is explained in results/README.md.',
+    '',
+  );
+  return out.join('\n');
+}
+
+function environmentSection(env: EnvironmentRecord | null): string[] {
+  if (!env) return ['## Environment', '', 'Not recorded.', ''];
+  const rows: [string, string][] = [
+    ['reapbench', `${env.reapbench_version}${env.git_commit ? ` (${env.git_commit.slice(0, 12)})` : ''}`],
+    ['started', env.started_at],
+    ['node', env.node_version],
+    ['kernel', env.kernel],
+    ['CPU', `${env.cpu_model} × ${env.cpus}`],
+    ['engine', `${env.engine_version} (API ${env.engine_api_version}), cgroup v${env.cgroup_version}`],
+    ['image', `${env.image} ${env.image_id.slice(0, 19)}`],
+    ['base image', `${env.base_mode}: ${env.base_reason}`],
+    ['command', `reapbench ${env.argv.join(' ')}`.trim()],
+  ];
+  return ['## Environment', '', '| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${cell(v)} |`), ''];
+}
+
+function summarySection(summary: readonly SummaryRow[]): string[] {
+  const head = [
+    'init',
+    'scenario',
+    'pids limit',
+    'rate /s',
+    'runs (failed)',
+    'survived',
+    'first fork failure s',
+    'orphans before failure',
+    'zombies peak',
+    'reap p50 µs',
+    'reap p99 µs',
+    'unreaped',
+    'PID 1 CPU ms',
+    'PID 1 RSS KiB',
+  ];
+  const rows = [...summary].sort(compareCells).map((r) => [
+    `\`${r.init}\``,
+    r.scenario,
+    String(r.pids_limit),
+    String(r.rate_per_s),
+    `${r.runs} (${r.failed_runs})`,
+    `${r.survived_runs}/${r.runs - r.failed_runs}`,
+    r.first_fork_failure_s === null ? 'survived' : formatWithSpread(r.first_fork_failure_s, r.first_fork_failure_spread_s),
+    formatNumber(r.orphans_before_failure),
+    formatNumber(r.zombies_peak),
+    formatWithSpread(r.reap_latency_p50_us, r.reap_latency_p50_spread_us),
+    formatNumber(r.reap_latency_p99_us),
+    formatNumber(r.unreaped),
+    formatNumber(r.pid1_cpu_ms),
+    formatNumber(r.pid1_rss_kib),
+  ]);
+  return [
+    '## Summary',
+    '',
+    'Medians over the completed repetitions; Δ is the spread (max − min). "survived": completed runs in which no fork failed.',
+    '',
+    `| ${head.join(' | ')} |`,
+    `|${head.map((_, i) => (i < 2 ? '---' : '--:')).join('|')}|`,
+    ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
+    ...(rows.length === 0 ? ['', 'No run was recorded.'] : []),
+    '',
+  ];
+}
+
+function notesSection(summary: readonly SummaryRow[]): string[] {
+  const inits = [...new Set(summary.map((r) => r.init))].sort((a, b) => initIndex(a) - initIndex(b));
+  if (inits.length === 0) return [];
+  const out = ['## Notes per init', ''];
+  for (const init of inits) out.push(`- **${init}**: ${INIT_DESCRIPTIONS[init] ?? ''} ${initFacts(init, summary)}`.trimEnd());
+  out.push('');
+  return out;
+}
+
+/** Data-derived sentences about one init over all its configurations. */
+function initFacts(init: InitName, summary: readonly SummaryRow[]): string {
+  const rows = summary.filter((r) => r.init === init);
+  const measured = rows.filter((r) => r.runs > r.failed_runs);
+  const failing = measured.filter((r) => r.first_fork_failure_s !== null);
+  const facts: string[] = [];
+  if (measured.length === 0) return 'No completed run.';
+  facts.push(
+    failing.length === 0
+      ? `Survived every configuration measured (${measured.length}).`
+      : `Forks failed in ${failing.length} of ${measured.length} configuration(s), first after ${range(failing.map((r) => r.first_fork_failure_s))} s and ${range(failing.map((r) => r.orphans_before_failure))} orphans.`,
+  );
+  const p50 = measured.map((r) => r.reap_latency_p50_us).filter((v): v is number => v !== null);
+  facts.push(p50.length ? `Reaping latency p50 ${range(p50)} µs.` : 'No orphan was seen reaped.');
+  const unreaped = Math.max(...measured.map((r) => r.unreaped ?? 0));
+  if (unreaped > 0) facts.push(`Up to ${formatNumber(unreaped)} orphans left unreaped at the end of a run.`);
+  const failedRuns = rows.reduce((s, r) => s + r.failed_runs, 0);
+  if (failedRuns > 0) facts.push(`${failedRuns} run(s) did not complete (see below).`);
+  return facts.join(' ');
+}
+
+function failedSection(runs: readonly RunRecord[]): string[] {
+  const failed = runs.filter((r) => r.state !== 'completed');
+  if (failed.length === 0) return ['## Failed runs', '', 'None: every run completed.', ''];
+  return [
+    '## Failed runs',
+    '',
+    'Recorded, counted in `failed_runs`, and left out of every median.',
+    '',
+    '| init | configuration | repetition | state | reason |',
+    '|---|---|--:|---|---|',
+    ...[...failed]
+      .sort((a, b) => compareCells(a, b) || a.repetition - b.repetition)
+      .map((r) => `| \`${r.init}\` | ${cell(configLabel(r))} | ${r.repetition + 1} | ${r.state} | ${cell(r.failure_reason ?? '(no reason recorded)')} |`),
+    '',
+  ];
+}
+
+function chartsSection(charts: readonly { file: string; title: string }[]): string[] {
+  if (charts.length === 0) return [];
+  return ['## Charts', '', ...charts.flatMap((c) => [`### ${c.title}`, '', `![${c.title}](${c.file})`, '']), ''];
+}
+
+/** `a–b` over the non-null values (or `a` when they are equal). */
+function range(xs: readonly (number | null)[]): string {
+  const v = xs.filter((x): x is number => x !== null);
+  if (v.length === 0) return '–';
+  const lo = Math.min(...v);
+  const hi = Math.max(...v);
+  return lo === hi ? formatNumber(lo) : `${formatNumber(lo)}–${formatNumber(hi)}`;
+}
+
+/** Escape a value for a markdown table cell (pipes, newlines). */
+function cell(s: string): string {
+  return oneLine(s).replace(/\|/g, '\\|');
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ').trim();
+}

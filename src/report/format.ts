@@ -1,0 +1,18 @@
+/**
+ * Number formatting for human-readable tables (terminal and markdown; CSV keeps full values).
+ * null → `–`; integers as they are; otherwise 0–2 decimals by size, 2 significant digits
+ * below 1 (`0.00213` → `0.0021`, `3.14159` → `3.14`, `12.345` → `12.3`, `1234.5` → `1235`).
+ */
+export function formatNumber(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '–';
+  if (Number.isInteger(v)) return String(v);
+  const abs = Math.abs(v);
+  if (abs < 1) return String(Number(v.toPrecision(2)));
+  return v.toFixed(abs >= 100 ? 0 : abs >= 10 ? 1 : 2);
+}
+
+/** A median with its spread (max − min) when the spread is > 0: `12.3 (Δ1.5)`; else `12.3`. */
+export function formatWithSpread(v: number | null, spread: number | null): string {
+  if (v === null) return formatNumber(v);
+  return spread !== null && spread > 0 ? `${formatNumber(v)} (Δ${formatNumber(spread)})` : formatNumber(v);
+}

@@ -1,0 +1,19 @@
+import { INITS, type InitName } from '../bench/types.js';
+
+/**
+ * One color per init, the same hue in SVG charts and in the terminal, so a reader can carry
+ * the legend from one to the other. `none` is red: it is the failure case.
+ */
+export const INIT_COLORS: Readonly<Record<InitName, { hex: string; ansi: string }>> = {
+  none: { hex: '#d62728', ansi: '\x1b[31m' },
+  tini: { hex: '#1f77b4', ansi: '\x1b[34m' },
+  'dumb-init': { hex: '#2ca02c', ansi: '\x1b[32m' },
+  'docker-init': { hex: '#17becf', ansi: '\x1b[36m' },
+  catatonit: { hex: '#9467bd', ansi: '\x1b[35m' },
+  'ts-reaper': { hex: '#ff7f0e', ansi: '\x1b[33m' },
+};
+
+/** Vega scale domain and range that pin each init to its color. */
+export function initColorScale(): { domain: string[]; range: string[] } {
+  return { domain: [...INITS], range: INITS.map((i) => INIT_COLORS[i].hex) };
+}

@@ -1,0 +1,47 @@
+import type { RunRecord, SummaryRow } from '../bench/types.js';
+import { compareConfigs, configKey } from '../stats/config-key.js';
+import { renderSummaryTable } from './summary-table.js';
+import { renderZombieChart } from './zombie-chart.js';
+
+// The CLI imports the progress bar with the report; it lives in its own module.
+export { ProgressReporter, type ProgressOptions } from './progress.js';
+
+/** Options of {@link renderTerminalReport}. */
+export interface TerminalReportOptions {
+  /** ANSI colors (init colors, bold heads). */
+  color: boolean;
+  /** Terminal columns; nothing printed is wider. */
+  width: number;
+  /** Most configurations charted (default 2): those with the highest zombie peak. */
+  maxCharts?: number;
+}
+
+/**
+ * The end-of-run terminal report: the summary table, then asciichart charts of zombies over
+ * time (one series per init) for the configurations with the most zombies. Pure.
+ */
+export function renderTerminalReport(
+  summary: readonly SummaryRow[],
+  runs: readonly RunRecord[],
+  opts: TerminalReportOptions,
+): string {
+  const width = Math.max(40, Math.floor(opts.width));
+  const out = ['', renderSummaryTable(summary, { color: opts.color, width })];
+  const byConfig = new Map<string, RunRecord[]>();
+  for (const r of runs) {
+    const k = configKey(r);
+    const g = byConfig.get(k);
+    if (g) g.push(r);
+    else byConfig.set(k, [r]);
+  }
+  const peak = (g: RunRecord[]): number => Math.max(...g.map((r) => r.zombies_peak));
+  const groups = [...byConfig.values()]
+    .filter((g) => g.some((r) => r.series.length > 0))
+    .sort((a, b) => peak(b) - peak(a) || compareConfigs(a[0]!, b[0]!));
+  const max = opts.maxCharts ?? 2;
+  for (const g of groups.slice(0, max)) out.push(renderZombieChart(g, { color: opts.color, width }));
+  if (groups.length > max) {
+    out.push(`(${groups.length - max} more configuration(s) charted in the report's charts/ folder)\n`);
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,98 @@
+import asciichart from 'asciichart';
+import type { InitName, RunRecord } from '../bench/types.js';
+import { compareCells, configLabel, initIndex } from '../stats/config-key.js';
+import { INIT_COLORS } from './init-colors.js';
+
+const RESET = '\x1b[0m';
+
+/** Options of {@link renderZombieChart}. */
+export interface ZombieChartOptions {
+  /** ANSI colors, one per init, and a colored legend; without color each init gets its own small chart. */
+  color: boolean;
+  /** Terminal columns available (the chart never exceeds it). */
+  width: number;
+  /** Rows of the combined chart (default 10). */
+  height?: number;
+}
+
+/**
+ * Zombies over time for the runs of one configuration, one series per init, as asciichart
+ * text. Each init is drawn from one representative run: the completed run (any run if none
+ * completed) with the median `zombies_peak`. Time is split into equal buckets (one per
+ * column) and each bucket shows its highest sampled zombie count, so peaks are never lost;
+ * a series ends where its run's samples end. Returns '' when no run has samples.
+ */
+export function renderZombieChart(runs: readonly RunRecord[], opts: ZombieChartOptions): string {
+  const reps = representativeRuns(runs);
+  if (reps.length === 0) return '';
+  const tMax = Math.max(...reps.map((r) => r.series[r.series.length - 1]!.t_s), 1e-9);
+  const yMax = Math.max(...reps.flatMap((r) => r.series.map((p) => p.zombies)), 0);
+  const labelWidth = Math.max(String(yMax).length, 1) + 1;
+  const points = Math.max(10, Math.min(200, opts.width - labelWidth - 4));
+  const format = (x: number): string => String(Math.round(x)).padStart(labelWidth);
+  const series = reps.map((r) => resample(r, tMax, points));
+  const title = `Zombies over time (count; x: 0 … ${fmtS(tMax)} s) — ${configLabel(reps[0]!)}`;
+  const axis = `${' '.repeat(labelWidth + 2)}0 s${`${fmtS(tMax)} s`.padStart(Math.max(points - 3, 4))}`;
+  if (opts.color) {
+    const plot = asciichart.plot(series, {
+      height: Math.min(opts.height ?? 10, Math.max(yMax, 1)),
+      min: 0,
+      format,
+      colors: reps.map((r) => INIT_COLORS[r.init]?.ansi),
+    });
+    const legend = reps.map((r) => `${INIT_COLORS[r.init]?.ansi ?? ''}── ${r.init}${RESET}`).join('  ');
+    return [truncate(title, opts.width), plot, axis, legend, ''].join('\n');
+  }
+  // Without color, overlapping lines cannot be told apart: one small chart per init.
+  const out = [truncate(title, opts.width)];
+  reps.forEach((r, i) => {
+    out.push(`${r.init}:`, asciichart.plot(series[i]!, { height: Math.min(3, Math.max(yMax, 1)), min: 0, max: yMax, format }));
+  });
+  out.push(axis, '');
+  return out.join('\n');
+}
+
+/** One run per init (in INITS order) that has samples; see {@link renderZombieChart}. */
+export function representativeRuns(runs: readonly RunRecord[]): RunRecord[] {
+  const byInit = new Map<InitName, RunRecord[]>();
+  for (const r of [...runs].sort(compareCells)) {
+    if (r.series.length === 0) continue;
+    const g = byInit.get(r.init);
+    if (g) g.push(r);
+    else byInit.set(r.init, [r]);
+  }
+  const out: RunRecord[] = [];
+  for (const [, group] of [...byInit.entries()].sort((a, b) => initIndex(a[0]) - initIndex(b[0]))) {
+    const done = group.filter((r) => r.state === 'completed');
+    const pool = (done.length ? done : group).sort((a, b) => a.zombies_peak - b.zombies_peak || a.repetition - b.repetition);
+    out.push(pool[Math.floor((pool.length - 1) / 2)]!);
+  }
+  return out;
+}
+
+/** Bucket maxima over [0, tMax] in `points` buckets; the array stops at the run's last sample. */
+function resample(run: RunRecord, tMax: number, points: number): number[] {
+  const out: (number | undefined)[] = new Array(points).fill(undefined);
+  let last = 0;
+  for (const p of run.series) {
+    const i = Math.min(points - 1, Math.max(0, Math.floor((p.t_s / tMax) * points)));
+    out[i] = Math.max(out[i] ?? 0, p.zombies);
+    last = Math.max(last, i);
+  }
+  // Empty buckets (samples sparser than columns) carry the previous value.
+  const filled: number[] = [];
+  let prev = 0;
+  for (let i = 0; i <= last; i++) {
+    prev = out[i] ?? prev;
+    filled.push(prev);
+  }
+  return filled.length >= 2 ? filled : [filled[0] ?? 0, filled[0] ?? 0];
+}
+
+function fmtS(s: number): string {
+  return s >= 10 ? s.toFixed(0) : s.toFixed(1);
+}
+
+function truncate(s: string, width: number): string {
+  return s.length <= width ? s : `${s.slice(0, Math.max(width - 1, 0))}…`;
+}

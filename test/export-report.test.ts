@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { INITS, type EnvironmentRecord } from '../src/bench/types.js';
+import { chartSpecs, renderSvg } from '../src/export/charts.js';
+import { renderMarkdown } from '../src/export/markdown.js';
+import { renderTerminalReport } from '../src/report/terminal.js';
+import { summarize } from '../src/stats/summary.js';
+import { makeRun, realisticRun } from './support/bench-fixtures.js';
+
+export const ENV: EnvironmentRecord = {
+  reapbench_version: '0.1.0',
+  git_commit: '0123456789abcdef0123',
+  node_version: 'v20.20.2',
+  kernel: '6.18.0',
+  cpu_model: 'Test CPU',
+  cpus: 2,
+  engine_version: '20.10.24',
+  engine_api_version: '1.41',
+  cgroup_version: 1,
+  image: 'reapbench-app:test',
+  image_id: 'sha256:abcdef0123456789abcdef',
+  base_mode: 'offline',
+  base_reason: 'no registry',
+  started_at: '2026-11-29T11:00:00.000Z',
+  argv: ['run', '--preset', 'quick'],
+  matrix: {},
+};
+
+const runs = INITS.flatMap((init) => [0, 1].map((rep) => realisticRun(init, rep, { duration_s: 2 })));
+
+describe('charts', () => {
+  it('renders SVG documents with the init names, one zombies and one latency chart per configuration', async () => {
+    const specs = chartSpecs(runs);
+    expect(specs.map((s) => s.file)).toEqual(['zombies-orphans-L128-R1000-life2ms-2s.svg', 'latency-orphans-L128-R1000-life2ms-2s.svg']);
+    const zombies = await renderSvg(specs[0]!.spec);
+    expect(zombies.trimStart().startsWith('<svg')).toBe(true);
+    expect(zombies.trimEnd().endsWith('</svg>')).toBe(true);
+    for (const init of INITS) expect(zombies).toContain(`>${init}<`);
+    const latency = await renderSvg(specs[1]!.spec);
+    expect(latency.trimStart().startsWith('<svg')).toBe(true);
+    expect(latency).toContain('>ts-reaper<');
+    expect(latency).toContain('no orphan reaped: none');
+  });
+
+  it('adds a survival-versus-rate chart only for a rate sweep', async () => {
+    const sweep = ['tini', 'none'].flatMap((init) => [200, 1000, 5000].map((rate) => realisticRun(init as 'tini', 0, { rate_per_s: rate, duration_s: 1 })));
+    const specs = chartSpecs(sweep);
+    const survival = specs.filter((s) => s.file.startsWith('survival-'));
+    expect(survival.map((s) => s.file)).toEqual(['survival-orphans-L128-life2ms-1s.svg']);
+    const svg = await renderSvg(survival[0]!.spec);
+    expect(svg).toContain('<svg');
+    expect(svg).toContain('>none<');
+    expect(svg).toContain('orphan rate');
+  });
+
+  it('draws nothing for runs without samples or reaped orphans', () => {
+    expect(chartSpecs([makeRun()])).toEqual([]);
+  });
+});
+
+describe('report.md', () => {
+  const failed = makeRun({ init: 'catatonit', repetition: 2, state: 'timed-out', failure_reason: 'no summary after 60 s | killed' });
+  const all = [...runs, failed];
+  const md = renderMarkdown({ runs: all, summary: summarize(all), env: ENV, partial: true, partialReason: 'interrupted by SIGINT' });
+
+  it('starts with a PARTIAL banner when interrupted, and has none otherwise', () => {
+    expect(md).toMatch(/^# reapbench report\n\n> \*\*PARTIAL\*\*: this run did not finish \(interrupted by SIGINT\)/);
+    expect(renderMarkdown({ runs, summary: summarize(runs), env: ENV, partial: false })).not.toContain('PARTIAL');
+  });
+
+  it('has the environment, a summary row per init, notes per init and failed runs with reasons', () => {
+    expect(md).toContain('| kernel | 6.18.0 |');
+    for (const init of INITS) {
+      expect(md).toContain(`| \`${init}\` | orphans | 128 | 1000 |`);
+      expect(md).toContain(`- **${init}**: `);
+    }
+    expect(md).toMatch(/- \*\*none\*\*: .*Forks failed in 1 of 1 configuration/);
+    expect(md).toContain('| `catatonit` | orphans limit=128 rate=1000/s life=2ms dur=10s | 3 | timed-out | no summary after 60 s \\| killed |');
+  });
+});
+
+describe('terminal report', () => {
+  it('has the summary table and a zombies chart with one colored series and legend entry per init', () => {
+    const out = renderTerminalReport(summarize(runs), runs, { color: true, width: 100 });
+    for (const init of INITS) expect(out).toContain(init);
+    expect(out).toContain('Zombies over time');
+    expect(out).toContain('\x1b[31m── none');
+    expect(out).toContain('\x1b[33m── ts-reaper');
+    for (const line of out.split('\n')) expect(line.replace(/\x1b\[[0-9;]*m/g, '').length).toBeLessThanOrEqual(100);
+  });
+
+  it('has no escape codes without color and respects a narrow width', () => {
+    const out = renderTerminalReport(summarize(runs), runs, { color: false, width: 60 });
+    expect(out).not.toContain('\x1b[');
+    for (const line of out.split('\n')) expect(line.length).toBeLessThanOrEqual(60);
+    expect(out).toContain('p50 µs');
+  });
+});

@@ -59,13 +59,14 @@ export function makePidsCgroup(max: number | null): TestCgroup {
 }
 
 /** PID 1 choices for {@link runInNamespace}. */
-export type Init = 'none' | 'tini' | 'dumb-init' | 'catatonit' | { calibrationDelayMs: number };
+export type Init = 'none' | 'tini' | 'dumb-init' | 'catatonit' | { calibrationDelayMs: number } | { argv: string[] };
 
 function initArgv(init: Init): string[] {
   if (init === 'none') return [];
   if (init === 'tini') return ['tini', '--'];
   if (init === 'dumb-init') return ['dumb-init'];
   if (init === 'catatonit') return ['catatonit', '--'];
+  if ('argv' in init) return init.argv;
   return [orphanageBin, 'reap', String(Math.round(init.calibrationDelayMs * 1000))];
 }
 
@@ -93,12 +94,28 @@ export function tmpOut(tag: string): string {
  * (or the load generator itself), inside cgroup `cg` (or none). Kills the whole tree after
  * `timeoutMs`.
  */
-export function runInNamespace(init: Init, args: string[], cg: TestCgroup | null, timeoutMs = 90_000): Promise<RunResult> {
+export function runInNamespace(
+  init: Init,
+  args: string[],
+  cg: TestCgroup | null,
+  timeoutMs = 90_000,
+  onSpawn?: (unsharePid: number) => void,
+): Promise<RunResult> {
   const out = tmpOut(typeof init === 'string' ? init : 'calib');
   const cmd = ['unshare', '--pid', '--fork', '--mount-proc', ...initArgv(init), process.execPath, loadgenBundle, ...args, '--out', out];
   const quoted = cmd.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   const script = cg ? `echo $$ > ${cg.procs} && exec ${quoted}` : `exec ${quoted}`;
-  return runShell(script, out, timeoutMs);
+  return runShell(script, out, timeoutMs, onSpawn);
+}
+
+/** Host pid of the namespace's PID 1: the only child of the `unshare --fork` process. */
+export function namespaceInitPid(unsharePid: number): number | null {
+  try {
+    const c = readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8').trim();
+    return c === '' ? null : Number(c.split(' ')[0]);
+  } catch {
+    return null;
+  }
 }
 
 /** Run the load generator directly (no namespace) with `args` (`--out` included by caller). */
@@ -127,9 +144,10 @@ function parseSummary(stdout: string): LoadgenSummary | null {
   }
 }
 
-function runShell(script: string, out: string, timeoutMs: number): Promise<RunResult> {
+function runShell(script: string, out: string, timeoutMs: number, onSpawn?: (pid: number) => void): Promise<RunResult> {
   return new Promise((resolve) => {
     const p = spawn('sh', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    onSpawn?.(p.pid!);
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

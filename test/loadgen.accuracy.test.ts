@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { OrphanEvent, SampleEvent } from '../src/loadgen/types.js';
-import { makePidsCgroup, requireBuild, runInNamespace, type TestCgroup } from './loadgen-support.js';
+import { makePidsCgroup, namespaceInitPid, requireBuild, root, runInNamespace, type TestCgroup } from './loadgen-support.js';
 
 // Real processes in real PID namespaces and pids cgroups; no kernel mocks. Rates stay well inside
 // what this 2-core machine forks (a plain fork+exit+wait loop reaches ~500–2000/s here).
@@ -74,5 +76,45 @@ describe('loadgen accuracy', () => {
     expect(s.orphans_unaccounted).toBe(0);
     expect(s.orphans_reaped + s.orphans_missed).toBe(s.orphans_made);
     expect(s.latency.n).toBeGreaterThan(0);
+  });
+});
+
+describe('loadgen as PID 1 (no init) and under ts-reaper', () => {
+  let cg: TestCgroup | null = null;
+  beforeAll(() => requireBuild());
+  afterEach(async () => {
+    await cg?.remove();
+    cg = null;
+  });
+
+  it('handles SIGTERM itself as PID 1: summary with state aborted, exit 143, complete file', async () => {
+    cg = makePidsCgroup(300);
+    let unsharePid = 0;
+    const run = runInNamespace('none', ['--rate', '50', '--lifetime-ms', '5', '--duration-s', '60', '--forkloop-ms', '0'], cg, 60_000, (p) => (unsharePid = p));
+    // Wait until production runs (a sample line exists in the partial file), then stop.
+    for (let i = 0; i < 200; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const pid = namespaceInitPid(unsharePid);
+      if (pid !== null && i > 40) {
+        process.kill(pid, 'SIGTERM');
+        break;
+      }
+    }
+    const r = await run;
+    expect(r.code).toBe(143);
+    expect(r.summary!.state).toBe('aborted');
+    expect(r.summary!.is_pid1).toBe(true);
+    expect(r.summary!.orphans_made).toBeGreaterThan(10);
+    expect(r.events!.at(-1)).toEqual(r.summary);
+  });
+
+  it.skipIf(!existsSync(path.join(root, 'dist/ts-reaper.mjs')))('under ts-reaper as PID 1: zero unreaped, no fork failure', async () => {
+    cg = makePidsCgroup(200);
+    const r = await runInNamespace({ argv: [process.execPath, path.join(root, 'dist/ts-reaper.mjs'), '--'] }, ['--rate', '200', '--lifetime-ms', '10', '--duration-s', '2', '--forkloop-ms', '0'], cg);
+    expect(r.code, r.stderr).toBe(0);
+    const s = r.summary!;
+    expect(s.fork_failures).toBe(0);
+    expect(s.orphans_zombie).toBe(0);
+    expect(s.orphans_reaped + s.orphans_missed).toBe(s.orphans_made);
   });
 });

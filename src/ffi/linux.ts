@@ -430,3 +430,23 @@ export function timerfdSetAbs(fd: number, firstNs: bigint, intervalNs: bigint): 
 export function eventfdCreate(): CallResult {
   return result(lg.eventfd(0, O_CLOEXEC | O_NONBLOCK));
 }
+
+const lgSched = {
+  gettid: libc.func('gettid', 'int', []),
+  setpriority: libc.func('setpriority', 'int', ['int', 'int', 'int']),
+};
+
+/** `gettid(2)`: the calling thread's id (glibc ≥ 2.30). */
+export function gettid(): number {
+  return lgSched.gettid() as number;
+}
+
+/**
+ * `setpriority(PRIO_PROCESS, tid, nice)` for one thread: on Linux the "process" argument of
+ * PRIO_PROCESS is a thread id and the nice value is per thread (`kernel/sys.c`, sched(7)).
+ * Negative values need CAP_SYS_NICE.
+ * @returns ret 0 or −1 with errno (`EACCES`/`EPERM`: not allowed; `ESRCH`).
+ */
+export function setThreadNice(tid: number, nice: number): CallResult {
+  return result(lgSched.setpriority(0 /* PRIO_PROCESS */, tid, nice));
+}

@@ -37,6 +37,8 @@ export interface LoadgenOptions {
   watchMethod: 'auto' | 'hup' | 'poll';
   /** ESRCH probe interval for the poll method, µs. */
   pollIntervalUs: number;
+  /** Nice value of the watcher thread (0: unchanged). */
+  watcherNice: number;
   /** Results file (absolute). */
   out: string;
   /** pids cgroup directory override, or null: detect. */
@@ -99,6 +101,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     .option('--forkloop-ms <ms>', 'length of the fork+exit+wait reference loop (0: skip)', '250')
     .addOption(new Option('--watch-method <m>', 'latency method').choices(['auto', 'hup', 'poll']).default('auto'))
     .option('--poll-interval-us <us>', 'ESRCH probe interval of the poll method', '1000')
+    .option('--watcher-nice <n>', 'nice value of the watcher thread only (-20…19; 0: unchanged)', '0')
     .option('--cgroup-dir <dir>', 'pids cgroup directory (default: detected; env REAPBENCH_PIDS_CGROUP)')
     .option('--no-cgroup', 'do not read a pids cgroup (pids fields null)')
     .option('--no-check-budget', 'start even when rate × lifetime cannot fit pids.max')
@@ -141,6 +144,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     forkloopMs: nonNegative('--forkloop-ms', s('forkloopMs')),
     watchMethod: s('watchMethod') as 'auto' | 'hup' | 'poll',
     pollIntervalUs: integerIn('--poll-interval-us', s('pollIntervalUs'), 100, 1_000_000),
+    watcherNice: integerIn('--watcher-nice', s('watcherNice'), -20, 19),
     out: path.resolve(out),
     cgroupDir: o.cgroup === false ? null : cgroupDir,
     noCgroup: o.cgroup === false,
@@ -164,6 +168,7 @@ export function optionsRecord(o: LoadgenOptions): LoadgenOptionsRecord {
     forkloop_ms: o.forkloopMs,
     watch_method: o.watchMethod,
     poll_interval_us: o.pollIntervalUs,
+    watcher_nice: o.watcherNice,
     out: o.out,
   };
 }

@@ -176,7 +176,7 @@ export async function runLoadgen(opts: LoadgenOptions, out: NdjsonWriter, abort:
     endProduction();
   } else {
     producer = spawned;
-    watcher = startWatcher(producer.reportFd, method, opts.pollIntervalUs, onMessage);
+    watcher = startWatcher(producer.reportFd, method, opts.pollIntervalUs, opts.watcherNice, onMessage);
     await watcher.ready;
   }
 

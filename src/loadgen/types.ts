@@ -158,6 +158,10 @@ export interface LoadgenOptionsRecord {
   watch_method: 'auto' | 'hup' | 'poll';
   /** With `pidfd-poll`: interval between ESRCH probes, µs. */
   poll_interval_us: number;
+  /** Nice value given to the watcher thread only (0: unchanged; negative: it preempts ordinary
+   * tasks, so it is starved less on a busy machine, at the cost of a few µs per event taken
+   * from whatever runs on that CPU, possibly the init under test). */
+  watcher_nice: number;
   /** Results file (final name). */
   out: string;
 }

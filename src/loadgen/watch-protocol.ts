@@ -45,6 +45,8 @@ export interface WatchWorkerData {
   pollIntervalUs: number;
   /** Lag probe period, ms. */
   lagPeriodMs: number;
+  /** Nice value for the watcher thread (0: leave it). */
+  nice: number;
 }
 
 /** One orphan's observations. */

@@ -152,6 +152,10 @@ function add(ep: number, fd: number, tag: number): void {
 }
 
 function run(): void {
+  if (data.nice !== 0) {
+    const r = L.setThreadNice(L.gettid(), data.nice);
+    if (r.ret < 0) post({ kind: 'error', message: `could not set the watcher's nice value to ${data.nice} (errno ${r.errno}); it runs at the default priority` });
+  }
   const ep = L.epollCreate().ret;
   if (ep < 0) throw new Error('epoll_create1 failed');
   add(ep, data.reportFd, TAG_REPORT);

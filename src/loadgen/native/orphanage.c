@@ -87,11 +87,11 @@ static int usage(const char *msg) {
 
 #define MAX_BATCH 64
 
-/* Runs in the intermediate: fork `batch` orphans, report them in one write, _exit.
+/* Runs in the intermediate: fork `batch` orphans, report each one at once (one write per line,
+ * so the watcher can open its pidfd while the next fork runs), _exit.
  * Exit status 0 when every fork succeeded, 1 when at least one failed (reported as F o). */
 static void intermediate(int outfd, int ctlfd, int batch, int64_t lifetime_ns) {
-  char buf[MAX_BATCH * 48 + 64];
-  size_t len = 0;
+  char buf[64];
   int failed = 0;
   struct timespec life;
   ns_to_ts(lifetime_ns, &life);
@@ -110,13 +110,12 @@ static void intermediate(int outfd, int ctlfd, int batch, int64_t lifetime_ns) {
     }
     int64_t t = now_ns();
     if (pid < 0) {
-      len += (size_t)snprintf(buf + len, sizeof buf - len, "F o %d %lld\n", errno, (long long)t);
+      emit(outfd, buf, (size_t)snprintf(buf, sizeof buf, "F o %d %lld\n", errno, (long long)t));
       failed = 1;
     } else {
-      len += (size_t)snprintf(buf + len, sizeof buf - len, "O %d %lld\n", (int)pid, (long long)t);
+      emit(outfd, buf, (size_t)snprintf(buf, sizeof buf, "O %d %lld\n", (int)pid, (long long)t));
     }
   }
-  emit(outfd, buf, len);
   _exit(failed);
 }
 

@@ -265,6 +265,12 @@ export interface SpawnOptions {
   newSession?: boolean;
   /** Environment as `KEY=value` strings; default: the current `process.env`. */
   env?: string[];
+  /**
+   * Further fds (besides 0–2) the child inherits even though they are close-on-exec here. Node
+   * marks every fd it inherited, from 0 up to the first closed one after 15, close-on-exec at
+   * startup (libuv `uv_disable_stdio_inheritance`), so an init must name the fds it passes on.
+   */
+  inheritFds?: number[];
 }
 
 /**
@@ -294,7 +300,15 @@ export function spawnDetached(argv: string[], options: SpawnOptions = {}): CallR
     c.spawnattrSetflags(attr, flags);
     const env = options.env ?? Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
     const pidOut = [0];
-    const rc = c.posixSpawnp(pidOut, argv[0]!, null, attr, [...argv, null], [...env, null]) as number;
+    // Node marks fds 0–2 close-on-exec (measured: fdinfo flags 02100001), so without these
+    // dup2(fd, fd) actions (which clear FD_CLOEXEC, glibc ≥ 2.29) the child had no stdio.
+    const actions = stdioFileActions(options.inheritFds ?? []);
+    let rc: number;
+    try {
+      rc = c.posixSpawnp(pidOut, argv[0]!, actions, attr, [...argv, null], [...env, null]) as number;
+    } finally {
+      reaperC.faDestroy(actions);
+    }
     // posix_spawn returns the error number instead of setting errno.
     if (rc !== 0) return { ret: -1, errno: rc };
     return { ret: pidOut[0]!, errno: 0 };
@@ -332,6 +346,49 @@ export function exitStatusOf(status: WaitStatus): number {
     default:
       return -1;
   }
+}
+
+// ---- ts-reaper additions (process exit, terminal foreground) ----
+
+const reaperC = {
+  exitNow: libc.func('_exit', 'void', ['int']),
+  tcgetpgrp: libc.func('tcgetpgrp', 'int', ['int']),
+  faInit: libc.func('posix_spawn_file_actions_init', 'int', ['void *']),
+  faAddDup2: libc.func('posix_spawn_file_actions_adddup2', 'int', ['void *', 'int', 'int']),
+  faDestroy: libc.func('posix_spawn_file_actions_destroy', 'int', ['void *']),
+};
+
+/** Bytes reserved for glibc's `posix_spawn_file_actions_t` (80 on x86_64; rounded up). */
+const FILE_ACTIONS_BYTES = 256;
+
+/**
+ * File actions for {@link spawnDetached}: `dup2(fd, fd)` for each of fds 0–2 and `extra` that is
+ * open, which makes the child inherit them even though they are close-on-exec in Node.
+ */
+function stdioFileActions(extra: readonly number[]): Buffer {
+  const fa = Buffer.alloc(FILE_ACTIONS_BYTES);
+  reaperC.faInit(fa);
+  for (const fd of [0, 1, 2, ...extra]) {
+    if (fcntl(fd, F_GETFD).ret >= 0) reaperC.faAddDup2(fa, fd, fd);
+  }
+  return fa;
+}
+
+/**
+ * `_exit(2)`: end the process now with `code` (0–255), without running Node's teardown.
+ * `process.exit()` joins every worker thread first, so it hangs while a worker is blocked in
+ * a synchronous `waitpid` (measured: it waited for the child to exit). Everything written with
+ * synchronous writes (`fs.writeSync`, stderr to a pipe/file/tty on Linux) is already out.
+ * Never returns.
+ */
+export function exitNow(code: number): never {
+  reaperC.exitNow(code);
+  throw new Error('unreachable: _exit returned');
+}
+
+/** `tcgetpgrp(3)`: the foreground process group of terminal `fd`, or −1 with errno (`ENOTTY`). */
+export function tcgetpgrp(fd: number): CallResult {
+  return result(reaperC.tcgetpgrp(fd));
 }
 
 // ---------------------------------------------------------------------------------------------

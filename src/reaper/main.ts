@@ -1,0 +1,146 @@
+/**
+ * ts-reaper: an init (PID 1) / subreaper written in TypeScript.
+ *
+ *   ts-reaper [options] [--] command [args...]
+ *
+ * Table of contents: parse options → become a subreaper if not PID 1 → listen to signals →
+ * spawn the child outside libuv → start the wait thread → on the child's exit, shut down what
+ * is left (if asked) → exit with the child's status.
+ */
+import { writeSync } from 'node:fs';
+import { isatty } from 'node:tty';
+import * as L from '../ffi/linux.js';
+import { parseOptions, UsageError, type ReaperOptions } from './options.js';
+import { installForwarding, signalName } from './signals.js';
+import { startReapLoop } from './reap-loop.js';
+import { shutdownDescendants } from './shutdown.js';
+
+/** Write one line on stderr, synchronously (so that `_exit` cannot lose it). */
+function say(line: string): void {
+  try {
+    writeSync(2, `ts-reaper: ${line}\n`);
+  } catch {
+    // stderr closed: nothing else to do.
+  }
+}
+
+/** Exit status for a failed spawn, with the shell's conventions (127 not found, 126 not executable). */
+function spawnFailure(command: string, errno: number): number {
+  const reason: Record<number, [string, number]> = {
+    2: ['not found', 127],
+    13: ['permission denied', 126],
+    8: ['not an executable format', 126],
+    20: ['a path component is not a directory', 127],
+    21: ['is a directory', 126],
+    11: ['out of processes (EAGAIN)', 1],
+    12: ['out of memory (ENOMEM)', 1],
+  };
+  const [text, code] = reason[errno] ?? [`errno ${errno}`, 1];
+  say(`cannot run '${command}': ${text}`);
+  return code;
+}
+
+/** Register as a child subreaper when not PID 1, as the options say; returns false on fatal error. */
+function setUpSubreaper(opts: ReaperOptions, pid1: boolean): boolean {
+  if (pid1) return true;
+  if (opts.subreaper === 'off') {
+    say(`warning: not PID 1 and not a subreaper (--no-subreaper): orphans will not come to ts-reaper`);
+    return true;
+  }
+  const r = L.setChildSubreaper(true);
+  if (r.ret === 0) return true;
+  if (opts.subreaper === 'require') {
+    say(`cannot register as a child subreaper (errno ${r.errno}); Linux ≥ 3.4 is required`);
+    return false;
+  }
+  say(`warning: not PID 1 and cannot register as a child subreaper (errno ${r.errno}): orphans will not be reaped by ts-reaper`);
+  return true;
+}
+
+/** Give the terminal's foreground to the child's new process group, when ts-reaper holds it. */
+function handOverTerminal(pgid: number): void {
+  if (!isatty(0)) return;
+  const fg = L.tcgetpgrp(0);
+  const own = L.getpgid(0);
+  if (fg.ret >= 0 && own.ret >= 0 && fg.ret === own.ret) L.tcsetpgrp(0, pgid);
+}
+
+/** The exit status ts-reaper reports for the main child's raw wait status. */
+function finalExitCode(status: number, remap: ReadonlySet<number>): number {
+  const code = L.exitStatusOf(L.decodeWaitStatus(status));
+  const clamped = code < 0 ? 1 : code & 0xff;
+  return remap.has(clamped) ? 0 : clamped;
+}
+
+async function main(): Promise<number> {
+  let opts: ReaperOptions;
+  try {
+    const parsed = parseOptions(process.argv.slice(2), process.env);
+    if (parsed.kind === 'exit') {
+      writeSync(1, parsed.stdout);
+      return parsed.code;
+    }
+    opts = parsed.options;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      say(`${e.message} (see ts-reaper --help)`);
+      return 2;
+    }
+    throw e;
+  }
+
+  const pid1 = L.getpid() === 1;
+  if (!setUpSubreaper(opts, pid1)) return 1;
+  const log = opts.verbose ? say : (): void => {};
+
+  const forwarder = installForwarding(opts.rewrite, (received, sent, r) => {
+    if (!opts.verbose) return;
+    if (sent === 0) log(`dropped ${signalName(received)} (rewrite)`);
+    else log(`forwarded ${signalName(received)}${sent !== received ? ` as ${signalName(sent)}` : ''}${r && r.ret < 0 ? ` (errno ${r.errno})` : ''}`);
+  });
+
+  const inheritFds = Array.from({ length: opts.preserveFds }, (_, i) => 3 + i);
+  const spawned = L.spawnDetached(opts.command, { newProcessGroup: opts.pgroup, inheritFds });
+  if (spawned.ret < 0) return spawnFailure(opts.command[0]!, spawned.errno);
+  const childPid = spawned.ret;
+  if (opts.pgroup) handOverTerminal(childPid);
+  // The wait thread does not exist yet, so the child cannot have been reaped: the pidfd is its.
+  const pidfd = L.pidfdOpen(childPid);
+  forwarder.setTarget({ pid: childPid, pidfd: pidfd.ret, group: opts.pgroup });
+  log(`started ${opts.command[0]} as pid ${childPid} ${performance.now().toFixed(1)} ms after process start (${pid1 ? 'PID 1' : 'subreaper'})`);
+
+  const loop = startReapLoop(childPid, opts.verbose, (err) => {
+    say(`internal error, cannot reap any more: ${err.message}`);
+    L.exitNow(1);
+  });
+  const status = await loop.childExit;
+  const code = finalExitCode(status, opts.remapExit);
+  log(`main child ${childPid} ended (${describeStatus(status)}), exit status ${code}`);
+
+  if (opts.shutdown !== 'none') {
+    const report = await shutdownDescendants({
+      mode: opts.shutdown,
+      graceMs: opts.graceMs,
+      pgid: childPid,
+      pid1,
+      noChildren: loop.noChildren(),
+      log,
+    });
+    log(`shutdown: ${report.complete ? 'done' : 'gave up, processes remain'} in ${report.elapsedMs.toFixed(0)} ms${report.killed ? ' (SIGKILL needed)' : ''}`);
+  }
+  log(`exiting with ${code} after reaping ${loop.reaped()} processes`);
+  return code;
+}
+
+function describeStatus(status: number): string {
+  const s = L.decodeWaitStatus(status);
+  return s.kind === 'exited' ? `exited ${s.code}` : s.kind === 'signaled' ? `killed by ${signalName(s.signal)}` : s.kind;
+}
+
+main().then(
+  (code) => L.exitNow(code),
+  (err: unknown) => {
+    say(`internal error: ${err instanceof Error ? err.message : String(err)}`);
+    L.exitNow(1);
+  },
+);

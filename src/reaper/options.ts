@@ -1,0 +1,238 @@
+/**
+ * ts-reaper's options: command line (commander) and environment variables, normalized in one
+ * place into {@link ReaperOptions}. One validator per option, one message template:
+ * "Expected `--grace-ms` to be …, got `x`". The command line wins over the environment.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { FORWARDED_SIGNALS, UNFORWARDABLE, parseSignal } from './signals.js';
+
+/** What to do with descendants that are still alive when the main child has exited. */
+export type ShutdownMode = 'none' | 'group' | 'all';
+
+/** Whether to register as a child subreaper when ts-reaper is not PID 1. */
+export type SubreaperMode =
+  /** Register when not PID 1; warn on failure (default). */
+  | 'auto'
+  /** Register when not PID 1; failure is fatal (`-s`, `TS_REAPER_SUBREAPER=1`). */
+  | 'require'
+  /** Never register (`--no-subreaper`, `TS_REAPER_SUBREAPER=0`); warns when not PID 1. */
+  | 'off';
+
+/** Normalized options of one ts-reaper run. */
+export interface ReaperOptions {
+  /** The command and its arguments (`argv[0]` is searched in `PATH`). Never empty. */
+  command: string[];
+  /** Subreaper registration policy. */
+  subreaper: SubreaperMode;
+  /** Start the child in its own process group and send forwarded signals to the whole group. */
+  pgroup: boolean;
+  /** Signal rewrites applied before forwarding: received number → sent number (0: drop). */
+  rewrite: Map<number, number>;
+  /** Exit codes of the main child (after the 128+signal mapping) that ts-reaper turns into 0. */
+  remapExit: Set<number>;
+  /** Shutdown of the remaining descendants after the main child exits. */
+  shutdown: ShutdownMode;
+  /** Time to wait after SIGTERM before SIGKILL in a shutdown, milliseconds (≥ 0). */
+  graceMs: number;
+  /** Log each reaped pid, forwarded signal and the shutdown steps on stderr. */
+  verbose: boolean;
+  /** Number of inherited fds after stdio (3 … 3+n−1) passed on to the child. */
+  preserveFds: number;
+}
+
+/** A usage error: printed as one line on stderr, exit status 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** The outcome of {@link parseOptions}: options to run with, or text to print and an exit code. */
+export type ParseResult =
+  | { kind: 'run'; options: ReaperOptions }
+  | { kind: 'exit'; code: number; stdout: string };
+
+/** Default grace period between SIGTERM and SIGKILL in a shutdown, milliseconds. */
+export const DEFAULT_GRACE_MS = 5000;
+
+const ENV_HELP = `
+Environment variables (the command line wins):
+  TS_REAPER_SUBREAPER=1|0    like -s / --no-subreaper
+  TS_REAPER_PGROUP=1         like -g
+  TS_REAPER_VERBOSE=1        like -v
+  TS_REAPER_REWRITE=SIG:SIG[,SIG:SIG…]   like -r, comma-separated
+  TS_REAPER_REMAP_EXIT=CODE[,CODE…]      like -e, comma-separated
+  TS_REAPER_SHUTDOWN=none|group|all      like --shutdown
+  TS_REAPER_GRACE_MS=MS      like --grace-ms
+  TS_REAPER_PRESERVE_FDS=N   like --preserve-fds
+
+Behaviour:
+  ts-reaper starts the command as its child, reaps every child it gets (its own and adopted
+  orphans), forwards signals, and exits with the child's exit code, or 128+N when signal N
+  killed it. When it is not PID 1 it registers as a child subreaper (PR_SET_CHILD_SUBREAPER) so
+  that orphans of the command still come to it, and warns when it can be neither.
+  Forwarded: every signal Node can listen to except SIGCHLD (${FORWARDED_SIGNALS.length} signals).
+  Not forwarded: ${UNFORWARDABLE.join(', ')}, and real-time signals (Node cannot listen to them).
+  --shutdown group implies -g. With 'all', ts-reaper signals every process of its PID namespace
+  when it is PID 1 (kill -1), otherwise every descendant it finds in /proc.
+  File descriptors: the child inherits stdin, stdout, stderr and the fds named by
+  --preserve-fds. Node marks the fds it inherited (0 up to the first closed one after 15)
+  close-on-exec at startup, so unlike tini ts-reaper cannot tell them from its own and passes
+  them only when asked; higher inherited fds pass through.
+  Verbose 'zombie' time: from the moment ts-reaper's wait thread saw the pid waitable
+  (waitid WNOWAIT) to the moment waitpid reaped it, in microseconds. It cannot include the time
+  between the exit and that wake-up, which only an outside observer sees (bench/reaper-latency).
+
+Exit status: the child's, remapped by -e; 2 for a usage error; 127 when the command is not
+found, 126 when it cannot be executed; 1 for other failures of ts-reaper itself.
+`;
+
+function expected(option: string, what: string, got: string): InvalidArgumentError {
+  return new InvalidArgumentError(`Expected \`${option}\` to be ${what}, got \`${got}\``);
+}
+
+/** Parse one `SIG:SIG` rewrite (`TERM:INT`, `15:2`, `USR1:0`) into [from, to]. */
+export function parseRewrite(spec: string, option = '--rewrite'): [number, number] {
+  const parts = spec.split(':');
+  if (parts.length !== 2) throw expected(option, 'SIG:SIG such as TERM:INT or USR1:0', spec);
+  try {
+    const from = parseSignal(parts[0]!, false);
+    const to = parseSignal(parts[1]!, true);
+    return [from, to];
+  } catch {
+    throw expected(option, 'SIG:SIG with known signals, such as TERM:INT or USR1:0 (0 drops)', spec);
+  }
+}
+
+/** Parse an exit code 0–255. */
+export function parseExitCode(spec: string, option = '--remap-exit'): number {
+  if (!/^\d+$/.test(spec.trim()) || Number(spec) > 255) throw expected(option, 'an exit code between 0 and 255', spec);
+  return Number(spec);
+}
+
+/** Parse a non-negative integer number of milliseconds (at most one day). */
+export function parseGraceMs(spec: string, option = '--grace-ms'): number {
+  if (!/^\d+$/.test(spec.trim()) || Number(spec) > 86_400_000) throw expected(option, 'a whole number of milliseconds (0–86400000)', spec);
+  return Number(spec);
+}
+
+/** Parse a count of fds to preserve (0–1000). */
+export function parsePreserveFds(spec: string, option = '--preserve-fds'): number {
+  if (!/^\d+$/.test(spec.trim()) || Number(spec) > 1000) throw expected(option, 'a number of file descriptors (0–1000)', spec);
+  return Number(spec);
+}
+
+/** Parse a shutdown mode. */
+export function parseShutdown(spec: string, option = '--shutdown'): ShutdownMode {
+  if (spec === 'none' || spec === 'group' || spec === 'all') return spec;
+  throw expected(option, 'one of none, group, all', spec);
+}
+
+function parseBool(name: string, v: string): boolean {
+  const s = v.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(s)) return false;
+  throw new UsageError(`Expected \`${name}\` to be 1 or 0, got \`${v}\``);
+}
+
+function fromEnv<T>(name: string, env: NodeJS.ProcessEnv, parse: (s: string, option: string) => T): T | undefined {
+  const v = env[name];
+  if (v === undefined) return undefined;
+  try {
+    return parse(v, name);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+function buildProgram(): Command {
+  return new Command('ts-reaper')
+    .usage('[options] [--] command [args...]')
+    .description('A PID 1 / subreaper for containers: runs a command, reaps every zombie, forwards signals.')
+    .option('-s, --subreaper', 'register as a child subreaper when not PID 1; fail if that is impossible')
+    .option('--no-subreaper', 'never register as a subreaper (orphans then go to the real PID 1)')
+    .option('-g, --pgroup', "run the command in its own process group and send signals to the whole group")
+    .option('-r, --rewrite <SIG:SIG>', 'rewrite a received signal before forwarding (repeatable; target 0 drops it)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('-e, --remap-exit <code>', 'turn this exit code of the child into 0 (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .addOption(new Option('--shutdown <mode>', 'after the child exits: none, group (SIGTERM its process group) or all (every descendant), then SIGKILL after the grace period').choices(['none', 'group', 'all']))
+    .option('--grace-ms <ms>', `milliseconds between SIGTERM and SIGKILL in a shutdown (default ${DEFAULT_GRACE_MS})`)
+    .option('--preserve-fds <n>', 'pass inherited fds 3 … 3+n-1 on to the command (see below)')
+    .option('-v, --verbose', 'log each reaped pid with its status and zombie time, and forwarded signals, on stderr')
+    .argument('[command...]', 'the command to run')
+    .passThroughOptions()
+    .helpOption('-h, --help', 'show this help')
+    .addHelpText('after', ENV_HELP)
+    .exitOverride()
+    .configureOutput({ writeOut: () => {}, writeErr: () => {}, outputError: () => {} });
+}
+
+/**
+ * Parse ts-reaper's command line (`argv` without `node` and the script) and environment.
+ * @returns `run` with normalized options, or `exit` with text for stdout (`--help`) and a code.
+ * @throws UsageError (one line, no stack) for any invalid option, value or missing command.
+ */
+export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): ParseResult {
+  const program = buildProgram();
+  try {
+    program.parse([...argv], { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') return { kind: 'exit', code: 0, stdout: program.helpInformation() + ENV_HELP };
+      throw new UsageError(e.message.replace(/^error: /, '').split('\n')[0]!);
+    }
+    throw e;
+  }
+  const o = program.opts<{
+    subreaper?: boolean;
+    pgroup?: boolean;
+    rewrite: string[];
+    remapExit: string[];
+    shutdown?: string;
+    graceMs?: string;
+    verbose?: boolean;
+    preserveFds?: string;
+  }>();
+  const command = program.args;
+  if (command.length === 0 || command[0] === '') throw new UsageError('missing command: usage is ts-reaper [options] [--] command [args...]');
+  const wrap = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      throw e instanceof UsageError ? e : new UsageError((e as Error).message);
+    }
+  };
+
+  // Subreaper: commander sets `subreaper` true for -s, false for --no-subreaper; with both
+  // declared its default is true, so read the raw source to tell "given" from "default".
+  let subreaper: SubreaperMode = 'auto';
+  const envSub = env.TS_REAPER_SUBREAPER;
+  if (envSub !== undefined) subreaper = parseBool('TS_REAPER_SUBREAPER', envSub) ? 'require' : 'off';
+  if (program.getOptionValueSource('subreaper') === 'cli') subreaper = o.subreaper ? 'require' : 'off';
+
+  const rewrite = new Map<number, number>();
+  const envRewrite = env.TS_REAPER_REWRITE;
+  if (envRewrite !== undefined && envRewrite.trim() !== '') {
+    for (const item of envRewrite.split(',')) {
+      const [from, to] = wrap(() => parseRewrite(item, 'TS_REAPER_REWRITE'));
+      rewrite.set(from, to);
+    }
+  }
+  for (const item of o.rewrite) {
+    const [from, to] = wrap(() => parseRewrite(item));
+    rewrite.set(from, to);
+  }
+
+  const remapExit = new Set<number>();
+  const envRemap = env.TS_REAPER_REMAP_EXIT;
+  if (envRemap !== undefined && envRemap.trim() !== '') {
+    for (const item of envRemap.split(',')) remapExit.add(wrap(() => parseExitCode(item, 'TS_REAPER_REMAP_EXIT')));
+  }
+  for (const item of o.remapExit) remapExit.add(wrap(() => parseExitCode(item)));
+
+  const shutdown = o.shutdown !== undefined ? wrap(() => parseShutdown(o.shutdown!)) : (fromEnv('TS_REAPER_SHUTDOWN', env, parseShutdown) ?? 'none');
+  const graceMs = o.graceMs !== undefined ? wrap(() => parseGraceMs(o.graceMs!)) : (fromEnv('TS_REAPER_GRACE_MS', env, parseGraceMs) ?? DEFAULT_GRACE_MS);
+  const pgroup = o.pgroup === true || (env.TS_REAPER_PGROUP !== undefined && parseBool('TS_REAPER_PGROUP', env.TS_REAPER_PGROUP)) || shutdown === 'group';
+  const verbose = o.verbose === true || (env.TS_REAPER_VERBOSE !== undefined && parseBool('TS_REAPER_VERBOSE', env.TS_REAPER_VERBOSE));
+
+  const preserveFds = o.preserveFds !== undefined ? wrap(() => parsePreserveFds(o.preserveFds!)) : (fromEnv('TS_REAPER_PRESERVE_FDS', env, parsePreserveFds) ?? 0);
+
+  return { kind: 'run', options: { command, subreaper, pgroup, rewrite, remapExit, shutdown, graceMs, verbose, preserveFds } };
+}

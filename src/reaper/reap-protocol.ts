@@ -1,0 +1,34 @@
+/**
+ * The contract between ts-reaper's main thread (reap-loop.ts) and its wait thread
+ * (wait-worker.ts): the worker's start data, its messages, and the shared counters.
+ */
+
+/** Indexes into the shared `Int32Array` (one SharedArrayBuffer of {@link SHARED_BYTES}). */
+export const SHARED = {
+  /** Generation: bumped (and notified) by the main thread when it starts a new child. */
+  GEN: 0,
+  /** Number of processes reaped so far (own and adopted). */
+  REAPED: 1,
+  /** 1 once the main child has been reaped (set before its message is posted). */
+  CHILD_DONE: 2,
+} as const;
+
+/** Size of the shared counters buffer, bytes. */
+export const SHARED_BYTES = 16;
+
+/** Data the wait thread starts with. */
+export interface WaitWorkerData {
+  /** Pid of the main child, whose status is sent to the main thread. */
+  childPid: number;
+  /** Log each reap on stderr (the wait thread writes it synchronously itself). */
+  verbose: boolean;
+  /** Counters, see {@link SHARED}. */
+  shared: SharedArrayBuffer;
+}
+
+/** Messages from the wait thread to the main thread. */
+export type WaitWorkerMessage =
+  /** The main child was reaped; `status` is the raw wait status word. */
+  | { kind: 'child-exit'; pid: number; status: number }
+  /** `waitpid` reported ECHILD: ts-reaper has no children (hence no descendants) now. */
+  | { kind: 'no-children' };

@@ -1,0 +1,140 @@
+/**
+ * Signal names, parsing, and forwarding to the main child (or its process group).
+ *
+ * Node lets JavaScript listen to every named signal except a few it reserves; those cannot be
+ * forwarded by ts-reaper (documented in `--help`):
+ *  - SIGKILL, SIGSTOP: cannot be caught by any process.
+ *  - SIGSEGV, SIGBUS, SIGFPE, SIGILL: Node keeps these for its own fault handling; a listener
+ *    would run JavaScript in a process that may be corrupt.
+ *  - real-time signals (SIGRTMIN..SIGRTMAX, 34–64): `process.on` only accepts named signals.
+ * SIGCHLD is deliberately not forwarded: it is about ts-reaper's own children.
+ */
+import { constants } from 'node:os';
+import * as L from '../ffi/linux.js';
+
+const NUMBERS: Readonly<Record<string, number>> = constants.signals as unknown as Record<string, number>;
+
+/** Signals that ts-reaper never listens to (see the module comment for why). */
+export const UNFORWARDABLE: readonly string[] = ['SIGKILL', 'SIGSTOP', 'SIGSEGV', 'SIGBUS', 'SIGFPE', 'SIGILL', 'SIGCHLD'];
+
+/**
+ * Every signal ts-reaper listens to and forwards, one name per number (aliases such as SIGIOT,
+ * SIGPOLL dropped), in numeric order.
+ */
+export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = (() => {
+  const seen = new Set<number>();
+  const out: NodeJS.Signals[] = [];
+  for (const [name, num] of Object.entries(NUMBERS).sort((a, b) => a[1] - b[1])) {
+    if (UNFORWARDABLE.includes(name) || seen.has(num)) continue;
+    seen.add(num);
+    out.push(name as NodeJS.Signals);
+  }
+  return out;
+})();
+
+/** The number of a signal name (`SIGTERM`) or 0 when unknown. */
+export function signalNumber(name: string): number {
+  return NUMBERS[name] ?? 0;
+}
+
+/** The canonical name of signal `num` (`15` → `SIGTERM`), or `SIG<num>` when it has none. */
+export function signalName(num: number): string {
+  for (const [name, n] of Object.entries(NUMBERS)) if (n === num && name !== 'SIGIOT' && name !== 'SIGPOLL') return name;
+  return `SIG${num}`;
+}
+
+/**
+ * Parse a signal given as a number (`15`), a name (`SIGTERM`) or a short name (`TERM`),
+ * case-insensitively. `0` is accepted only when `allowZero` (it means "drop" in a rewrite).
+ * @returns the signal number (0–64).
+ * @throws Error with a one-line message when the signal is unknown or out of range.
+ */
+export function parseSignal(spec: string, allowZero: boolean): number {
+  const s = spec.trim();
+  if (/^\d+$/.test(s)) {
+    const n = Number(s);
+    if ((n === 0 && allowZero) || (n >= 1 && n <= 64)) return n;
+    throw new Error(`Expected a signal number between ${allowZero ? 0 : 1} and 64, got \`${spec}\``);
+  }
+  const upper = s.toUpperCase();
+  const n = signalNumber(upper.startsWith('SIG') ? upper : `SIG${upper}`);
+  if (n === 0) throw new Error(`Expected a signal name such as TERM or SIGTERM, got \`${spec}\``);
+  return n;
+}
+
+/** Where forwarded signals go: the main child alone, or its whole process group. */
+export interface SignalTarget {
+  /** The main child's pid. */
+  pid: number;
+  /** A pidfd of the main child (−1 when `pidfd_open` is unavailable): never hits a recycled pid. */
+  pidfd: number;
+  /** Signal the process group whose id is `pid` (the child leads its own group). */
+  group: boolean;
+}
+
+/**
+ * Send `signal` to the target. Errors are returned, not thrown: `ESRCH` just means the child (or
+ * its group) is already gone, which is normal while it exits.
+ */
+export function sendToTarget(target: SignalTarget, signal: number): L.CallResult {
+  if (target.group) return L.kill(-target.pid, signal);
+  if (target.pidfd >= 0) return L.pidfdSendSignal(target.pidfd, signal);
+  return L.kill(target.pid, signal);
+}
+
+/** State and controls of the installed forwarding. */
+export interface Forwarder {
+  /** Set the target once the child exists; signals that arrived before are delivered now. */
+  setTarget(target: SignalTarget): void;
+  /** Remove every listener (Node then restores the default disposition). */
+  uninstall(): void;
+}
+
+/**
+ * Listen to every signal in {@link FORWARDED_SIGNALS} and forward it, after applying `rewrite`
+ * (signal → replacement; replacement 0 drops it). Installing a listener is also what makes a
+ * Node PID 1 react to SIGTERM/SIGINT at all (the kernel drops default-action signals sent to a
+ * namespace init). Signals received before {@link Forwarder.setTarget} are queued in order.
+ * @param onSignal called for each received signal with the number actually sent (0: dropped),
+ *   e.g. for verbose logging.
+ */
+export function installForwarding(
+  rewrite: ReadonlyMap<number, number>,
+  onSignal: (received: number, sent: number, result: L.CallResult | null) => void,
+): Forwarder {
+  let target: SignalTarget | null = null;
+  const pending: number[] = [];
+  const deliver = (received: number): void => {
+    const sent = rewrite.get(received) ?? received;
+    if (sent === 0) {
+      onSignal(received, 0, null);
+      return;
+    }
+    if (target === null) {
+      pending.push(received);
+      return;
+    }
+    onSignal(received, sent, sendToTarget(target, sent));
+  };
+  const listeners = new Map<NodeJS.Signals, () => void>();
+  for (const name of FORWARDED_SIGNALS) {
+    const num = signalNumber(name);
+    const fn = (): void => deliver(num);
+    try {
+      process.on(name, fn);
+      listeners.set(name, fn);
+    } catch {
+      // A signal this platform's Node refuses to watch: it is simply not forwarded.
+    }
+  }
+  return {
+    setTarget(t: SignalTarget): void {
+      target = t;
+      for (const sig of pending.splice(0)) deliver(sig);
+    },
+    uninstall(): void {
+      for (const [name, fn] of listeners) process.off(name, fn);
+      listeners.clear();
+    },
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * ts-reaper's wait thread (a `worker_threads` worker, bundled as dist/ts-reaper-wait-worker.mjs).
+ *
+ * It owns all waiting: it blocks in a synchronous `waitpid(-1, …, __WALL)` through koffi, so the
+ * kernel wakes this thread directly when any child (own or adopted) exits, and it reaps in the
+ * same system call. The main thread's event loop is not on this path. The thread talks to the
+ * main thread only for the main child's exit and for "no children left" (see reap-loop.ts).
+ *
+ * No busy-waiting: when `waitpid` reports ECHILD the thread sleeps in `Atomics.wait` until the
+ * main thread bumps the generation counter (it only does that if it starts another child).
+ * ECHILD means ts-reaper has no descendants at all: any live descendant has a chain of live or
+ * zombie parents up to ts-reaper, and orphans are re-parented to it (PID 1 or subreaper), so no
+ * child can appear without ts-reaper starting one.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { writeSync } from 'node:fs';
+import * as L from '../ffi/linux.js';
+import { SHARED, type WaitWorkerData, type WaitWorkerMessage } from './reap-protocol.js';
+
+/** `__WALL`: also wait for children whose exit signal is not SIGCHLD ("clone" children). */
+const WALL = 0x40000000;
+
+function describe(status: L.WaitStatus): string {
+  switch (status.kind) {
+    case 'exited':
+      return `exited ${status.code}`;
+    case 'signaled':
+      return `killed by signal ${status.signal}${status.coreDumped ? ' (core dumped)' : ''}`;
+    default:
+      return status.kind;
+  }
+}
+
+function run(data: WaitWorkerData): void {
+  const port = parentPort!;
+  const shared = new Int32Array(data.shared);
+  const status = new Int32Array(1);
+  const siginfo = new Uint8Array(128);
+  const si = new DataView(siginfo.buffer);
+  const post = (m: WaitWorkerMessage): void => port.postMessage(m);
+
+  for (;;) {
+    let pid: number;
+    let zombieUs = -1;
+    if (data.verbose) {
+      // Peek first so that the time from "seen waitable" to "reaped" can be reported.
+      const peek = L.waitid(L.P_ALL, 0, siginfo, L.WEXITED | L.WNOWAIT | WALL);
+      if (peek.ret < 0) {
+        if (handleError(peek.errno)) continue;
+        continue;
+      }
+      const seen = process.hrtime.bigint();
+      const target = si.getInt32(16, true);
+      const r = L.waitpid(target, status, L.WNOHANG | WALL);
+      if (r.ret <= 0) continue;
+      pid = r.ret;
+      zombieUs = Number(process.hrtime.bigint() - seen) / 1000;
+    } else {
+      const r = L.waitpid(-1, status, WALL);
+      if (r.ret < 0) {
+        handleError(r.errno);
+        continue;
+      }
+      pid = r.ret;
+    }
+    Atomics.add(shared, SHARED.REAPED, 1);
+    const st = status[0]!;
+    if (data.verbose) {
+      const what = pid === data.childPid ? 'main child' : 'pid';
+      writeSync(2, `ts-reaper: reaped ${what} ${pid} (${describe(L.decodeWaitStatus(st))}), zombie ${zombieUs.toFixed(1)} us seen-to-reaped\n`);
+    }
+    if (pid === data.childPid) {
+      Atomics.store(shared, SHARED.CHILD_DONE, 1);
+      post({ kind: 'child-exit', pid, status: st });
+    }
+  }
+
+  /** React to a failed wait; returns after sleeping when there is nothing to wait for. */
+  function handleError(errno: number): boolean {
+    if (errno === L.Errno.EINTR) return true;
+    if (errno === L.Errno.ECHILD) {
+      const gen = Atomics.load(shared, SHARED.GEN);
+      post({ kind: 'no-children' });
+      Atomics.wait(shared, SHARED.GEN, gen);
+      return true;
+    }
+    // Not expected from waitpid(-1) (EINVAL would be a bug): report, back off 10 ms, retry.
+    writeSync(2, `ts-reaper: waitpid failed with errno ${errno}; retrying\n`);
+    Atomics.wait(shared, SHARED.GEN, Atomics.load(shared, SHARED.GEN), 10);
+    return true;
+  }
+}
+
+run(workerData as WaitWorkerData);

@@ -1,29 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { INITS, type EnvironmentRecord } from '../src/bench/types.js';
+import { INITS } from '../src/bench/types.js';
 import { chartSpecs, renderSvg } from '../src/export/charts.js';
 import { renderMarkdown } from '../src/export/markdown.js';
 import { renderTerminalReport } from '../src/report/terminal.js';
 import { summarize } from '../src/stats/summary.js';
-import { makeRun, realisticRun } from './support/bench-fixtures.js';
+import { ENV, makeRun, realisticRun } from './support/bench-fixtures.js';
 
-export const ENV: EnvironmentRecord = {
-  reapbench_version: '0.1.0',
-  git_commit: '0123456789abcdef0123',
-  node_version: 'v20.20.2',
-  kernel: '6.18.0',
-  cpu_model: 'Test CPU',
-  cpus: 2,
-  engine_version: '20.10.24',
-  engine_api_version: '1.41',
-  cgroup_version: 1,
-  image: 'reapbench-app:test',
-  image_id: 'sha256:abcdef0123456789abcdef',
-  base_mode: 'offline',
-  base_reason: 'no registry',
-  started_at: '2026-11-29T11:00:00.000Z',
-  argv: ['run', '--preset', 'quick'],
-  matrix: {},
-};
 
 const runs = INITS.flatMap((init) => [0, 1].map((rep) => realisticRun(init, rep, { duration_s: 2 })));
 

@@ -1,4 +1,4 @@
-import type { InitName, RunRecord, SeriesPoint } from '../../src/bench/types.js';
+import type { EnvironmentRecord, InitName, RunRecord, SeriesPoint } from '../../src/bench/types.js';
 import { histogram } from '../../src/stats/histogram.js';
 
 /** A completed, surviving run with plausible numbers; override what a test is about. */
@@ -95,3 +95,23 @@ export function realisticRun(init: InitName, repetition: number, over: Partial<R
     ...over,
   });
 }
+
+/** A plausible environment record. */
+export const ENV: EnvironmentRecord = {
+  reapbench_version: '0.1.0',
+  git_commit: '0123456789abcdef0123',
+  node_version: 'v20.20.2',
+  kernel: '6.18.0',
+  cpu_model: 'Test CPU',
+  cpus: 2,
+  engine_version: '20.10.24',
+  engine_api_version: '1.41',
+  cgroup_version: 1,
+  image: 'reapbench-app:test',
+  image_id: 'sha256:abcdef0123456789abcdef',
+  base_mode: 'offline',
+  base_reason: 'no registry',
+  started_at: '2026-11-29T11:00:00.000Z',
+  argv: ['run', '--preset', 'quick'],
+  matrix: {},
+};

@@ -1,0 +1,259 @@
+/**
+ * The results folder: `results/<UTC timestamp>/` with every output file, rewritten after each
+ * run so that a later failure or Ctrl-C loses nothing, and `results/latest` pointing at the
+ * newest folder. Files are written to a temporary name and renamed, so a reader (or a crash)
+ * never sees half a file.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { ReapbenchError } from '../errors.js';
+import { chartSpecs, renderSvg } from '../export/charts.js';
+import { renderMarkdown } from '../export/markdown.js';
+import { serializeNdjson, tagNdjsonLine } from '../export/ndjson.js';
+import { serializeRunsCsv } from '../export/runs-csv.js';
+import { serializeSummaryCsv } from '../export/summary-csv.js';
+import type { EnvironmentRecord, RunRecord, SummaryRow } from './types.js';
+
+/** events.ndjson larger than this (bytes, 8 MiB) is stored gzip-compressed as events.ndjson.gz. */
+export const EVENTS_GZIP_THRESHOLD_BYTES = 8 * 1024 * 1024;
+
+/** Everything {@link writeAll} writes. */
+export interface ResultsData {
+  runs: readonly RunRecord[];
+  summary: readonly SummaryRow[];
+  env: EnvironmentRecord | null;
+  /** The matrix has not finished (still running, or interrupted): report.md says PARTIAL. */
+  partial: boolean;
+  /** Why it is partial, one line (optional). */
+  partialReason?: string;
+  /**
+   * Folder of the load generator's raw files (`<run>.ndjson`, or `<run>.ndjson.partial` for an
+   * interrupted run): their lines go into events.ndjson, each tagged `"run":"<run>"`.
+   */
+  rawDir?: string;
+  /** Further events to append to events.ndjson, one JSON line each (after the raw files). */
+  events?: Iterable<unknown>;
+}
+
+/** What {@link writeAll} wrote (absolute paths) and what it could not do (one line each). */
+export interface WriteResult {
+  files: string[];
+  warnings: string[];
+}
+
+/** Folder name for a run started at `date`: its UTC time without colons, `2026-11-29T11-34-52Z`. */
+export function timestampName(date: Date): string {
+  return date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+}
+
+/**
+ * Make sure results can be written under `root` and create this run's folder
+ * `<root>/<UTC timestamp>/` (suffixed `-2`, `-3`… if it exists). Call before any benchmark runs.
+ * @returns the absolute path of the new folder.
+ * @throws ReapbenchError with a one-line message when `root` cannot be created or written.
+ */
+export async function prepareResultsDir(root: string, now: Date = new Date()): Promise<string> {
+  const abs = path.resolve(root);
+  const fail = (what: string, err: unknown): ReapbenchError =>
+    new ReapbenchError(
+      `Cannot ${what} results folder ${abs} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): choose another with --out, or fix its permissions`,
+      { cause: err },
+    );
+  try {
+    await mkdir(abs, { recursive: true });
+  } catch (err) {
+    throw fail('create', err);
+  }
+  const probe = path.join(abs, `.reapbench-write-test-${process.pid}`);
+  try {
+    await writeFile(probe, 'ok\n');
+    await unlink(probe);
+  } catch (err) {
+    throw fail('write to', err);
+  }
+  const base = timestampName(now);
+  for (let n = 1; n <= 100; n++) {
+    const dir = path.join(abs, n === 1 ? base : `${base}-${n}`);
+    try {
+      await mkdir(dir);
+      return dir;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw fail('create a folder in', err);
+    }
+  }
+  throw new ReapbenchError(`Cannot create a results folder in ${abs}: ${base} and 99 variants exist`);
+}
+
+/**
+ * Write (or rewrite) every result file into `dir`: runs.csv, summary.csv, env.json,
+ * charts/*.svg, events.ndjson (or events.ndjson.gz above {@link EVENTS_GZIP_THRESHOLD_BYTES}),
+ * report.md, then point `<dir>/../latest` at `dir`. Safe to call after every run. CSV and JSON
+ * files come first; a chart or the `latest` link that cannot be written is a warning, not an
+ * error. Throws only when a file cannot be written at all.
+ */
+export async function writeAll(dir: string, data: ResultsData): Promise<WriteResult> {
+  const files: string[] = [];
+  const warnings: string[] = [];
+  const put = async (name: string, text: string): Promise<void> => {
+    const file = path.join(dir, name);
+    await atomicWrite(file, text);
+    files.push(file);
+  };
+  await mkdir(path.join(dir, 'charts'), { recursive: true });
+  await put('runs.csv', serializeRunsCsv(data.runs));
+  await put('summary.csv', serializeSummaryCsv(data.summary));
+  if (data.env) await put('env.json', `${JSON.stringify(data.env, null, 2)}\n`);
+
+  const charts: { file: string; title: string }[] = [];
+  for (const c of chartSpecs(data.runs)) {
+    try {
+      await put(path.join('charts', c.file), await cachedSvg(c.spec));
+      charts.push({ file: `charts/${c.file}`, title: c.title });
+    } catch (err) {
+      warnings.push(`chart ${c.file} not written: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  await removeStale(path.join(dir, 'charts'), new Set(charts.map((c) => path.basename(c.file))), '.svg');
+
+  if (data.rawDir !== undefined || data.events !== undefined) {
+    files.push(await writeEvents(dir, data.rawDir, data.events));
+  }
+  await put(
+    'report.md',
+    renderMarkdown({
+      runs: data.runs,
+      summary: data.summary,
+      env: data.env,
+      partial: data.partial,
+      ...(data.partialReason !== undefined ? { partialReason: data.partialReason } : {}),
+      charts,
+    }),
+  );
+  try {
+    await pointLatest(dir);
+  } catch (err) {
+    warnings.push(`results/latest not updated: ${(err as Error).message.split('\n')[0]}`);
+  }
+  return { files, warnings };
+}
+
+/**
+ * Point `<parent of dir>/latest` at `dir` (a relative symlink), replacing any previous link in
+ * one rename so that `latest` always exists and always resolves.
+ */
+export async function pointLatest(dir: string): Promise<void> {
+  const root = path.dirname(path.resolve(dir));
+  const tmp = path.join(root, `.latest-${process.pid}-${Date.now()}`);
+  await symlink(path.basename(dir), tmp);
+  try {
+    await rename(tmp, path.join(root, 'latest'));
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Write through a temporary file and a rename. */
+async function atomicWrite(file: string, text: string): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, text);
+  await rename(tmp, file);
+}
+
+/** Remove files with `ext` in `folder` that are not in `keep`. */
+async function removeStale(folder: string, keep: Set<string>, ext: string): Promise<void> {
+  for (const f of await readdir(folder)) {
+    if (f.endsWith(ext) && !keep.has(f)) await rm(path.join(folder, f), { force: true });
+  }
+}
+
+/** Rendered SVGs by spec hash: after each run only the charts whose data changed are drawn again. */
+const svgCache = new Map<string, string>();
+const SVG_CACHE_MAX = 256;
+
+async function cachedSvg(spec: Parameters<typeof renderSvg>[0]): Promise<string> {
+  const key = createHash('sha256').update(JSON.stringify(spec)).digest('hex');
+  const hit = svgCache.get(key);
+  if (hit !== undefined) return hit;
+  const svg = await renderSvg(spec);
+  if (svgCache.size >= SVG_CACHE_MAX) svgCache.delete(svgCache.keys().next().value!);
+  svgCache.set(key, svg);
+  return svg;
+}
+
+/**
+ * Stream the raw files (sorted by name, tagged with their run) and the extra events into
+ * events.ndjson; gzip it into events.ndjson.gz when it is larger than the threshold. Returns the
+ * path written; the other of the two names is removed.
+ */
+async function writeEvents(dir: string, rawDir: string | undefined, events: Iterable<unknown> | undefined): Promise<string> {
+  const plain = path.join(dir, 'events.ndjson');
+  const gz = `${plain}.gz`;
+  const tmp = `${plain}.tmp-${process.pid}`;
+  await pipeline(Readable.from(eventChunks(rawDir, events)), createWriteStream(tmp));
+  const size = (await stat(tmp)).size;
+  if (size <= EVENTS_GZIP_THRESHOLD_BYTES) {
+    await rename(tmp, plain);
+    await rm(gz, { force: true });
+    return plain;
+  }
+  const gzTmp = `${gz}.tmp-${process.pid}`;
+  await pipeline(createReadStream(tmp), createGzip(), createWriteStream(gzTmp));
+  await rename(gzTmp, gz);
+  await rm(tmp, { force: true });
+  await rm(plain, { force: true });
+  return gz;
+}
+
+/** events.ndjson content in chunks of about 1000 lines. */
+async function* eventChunks(rawDir: string | undefined, events: Iterable<unknown> | undefined): AsyncGenerator<string> {
+  if (rawDir !== undefined) {
+    for (const { file, run } of await rawFiles(rawDir)) {
+      const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+      let chunk: string[] = [];
+      for await (const line of lines) {
+        const tagged = tagNdjsonLine(run, line);
+        if (tagged === null) continue;
+        chunk.push(tagged);
+        if (chunk.length >= 1000) {
+          yield `${chunk.join('\n')}\n`;
+          chunk = [];
+        }
+      }
+      if (chunk.length) yield `${chunk.join('\n')}\n`;
+    }
+  }
+  if (events !== undefined) {
+    let chunk: unknown[] = [];
+    for (const e of events) {
+      chunk.push(e);
+      if (chunk.length >= 1000) {
+        yield serializeNdjson(chunk);
+        chunk = [];
+      }
+    }
+    if (chunk.length) yield serializeNdjson(chunk);
+  }
+}
+
+/** The raw files of a folder, by name; a `.partial` file only when its final file is absent. */
+async function rawFiles(rawDir: string): Promise<{ file: string; run: string }[]> {
+  let names: string[];
+  try {
+    names = await readdir(rawDir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const set = new Set(names);
+  return names
+    .filter((n) => n.endsWith('.ndjson') || (n.endsWith('.ndjson.partial') && !set.has(n.slice(0, -'.partial'.length))))
+    .sort()
+    .map((n) => ({ file: path.join(rawDir, n), run: n.replace(/\.ndjson(\.partial)?$/, '') }));
+}

@@ -1,0 +1,103 @@
+import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, realpath, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { INITS } from '../src/bench/types.js';
+import { EVENTS_GZIP_THRESHOLD_BYTES, prepareResultsDir, timestampName, writeAll } from '../src/bench/results-dir.js';
+import { ReapbenchError } from '../src/errors.js';
+import { summarize } from '../src/stats/summary.js';
+import { ENV, realisticRun } from './support/bench-fixtures.js';
+
+const tmp = (): Promise<string> => mkdtemp(path.join(os.tmpdir(), 'reapbench-results-'));
+
+describe('prepareResultsDir', () => {
+  it('creates <root>/<UTC timestamp>/ and a suffixed one when that exists', async () => {
+    const root = path.join(await tmp(), 'results');
+    const when = new Date('2026-11-29T11:34:52.123Z');
+    expect(timestampName(when)).toBe('2026-11-29T11-34-52Z');
+    const a = await prepareResultsDir(root, when);
+    const b = await prepareResultsDir(root, when);
+    expect(a).toBe(path.join(root, '2026-11-29T11-34-52Z'));
+    expect(b).toBe(path.join(root, '2026-11-29T11-34-52Z-2'));
+    expect((await stat(a)).isDirectory()).toBe(true);
+    expect(await readdir(root)).toEqual(['2026-11-29T11-34-52Z', '2026-11-29T11-34-52Z-2']); // no probe file left
+  });
+
+  it('throws a one-line ReapbenchError when the root cannot be created', async () => {
+    const file = path.join(await tmp(), 'a-file');
+    await writeFile(file, 'x');
+    const err = await prepareResultsDir(path.join(file, 'results')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ReapbenchError);
+    expect((err as Error).message).toMatch(/^Cannot create results folder .*a-file\/results \(ENOTDIR\): choose another with --out/);
+    expect((err as Error).message).not.toContain('\n');
+  });
+});
+
+describe('writeAll', () => {
+  const runs = INITS.map((init) => realisticRun(init, 0, { duration_s: 1 }));
+
+  it('writes a partial report with every file, and rewrites it complete', async () => {
+    const root = path.join(await tmp(), 'results');
+    const dir = await prepareResultsDir(root);
+    const rawDir = path.join(dir, 'raw');
+    await mkdir(rawDir);
+    await writeFile(path.join(rawDir, '000-tini-orphans-L128-R1000-r0.ndjson'), '{"type":"start"}\n{"type":"summary"}\n');
+    await writeFile(path.join(rawDir, '001-none-orphans-L128-R1000-r0.ndjson.partial'), '{"type":"start"}\n{"type":"sam');
+
+    const first = runs.slice(0, 2);
+    const res = await writeAll(dir, { runs: first, summary: summarize(first), env: ENV, partial: true, partialReason: 'interrupted by SIGINT', rawDir });
+    expect(res.warnings).toEqual([]);
+    const files = (await readdir(dir)).sort();
+    expect(files).toEqual(['charts', 'env.json', 'events.ndjson', 'raw', 'report.md', 'runs.csv', 'summary.csv']);
+    expect(await readFile(path.join(dir, 'report.md'), 'utf8')).toContain('> **PARTIAL**: this run did not finish (interrupted by SIGINT)');
+    expect((await readFile(path.join(dir, 'runs.csv'), 'utf8')).trim().split('\n')).toHaveLength(3);
+    expect(JSON.parse(await readFile(path.join(dir, 'env.json'), 'utf8'))).toEqual(ENV);
+    expect((await readFile(path.join(dir, 'events.ndjson'), 'utf8')).split('\n')).toEqual([
+      '{"run":"000-tini-orphans-L128-R1000-r0","type":"start"}',
+      '{"run":"000-tini-orphans-L128-R1000-r0","type":"summary"}',
+      '{"run":"001-none-orphans-L128-R1000-r0","type":"start"}',
+      '',
+    ]);
+    const charts = await readdir(path.join(dir, 'charts'));
+    expect(charts.sort()).toEqual(['latency-orphans-L128-R1000-life2ms-1s.svg', 'zombies-orphans-L128-R1000-life2ms-1s.svg']);
+    const svg = await readFile(path.join(dir, 'charts', 'zombies-orphans-L128-R1000-life2ms-1s.svg'), 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('>none<');
+    expect(await readlink(path.join(root, 'latest'))).toBe(path.basename(dir));
+
+    await writeAll(dir, { runs, summary: summarize(runs), env: ENV, partial: false, rawDir });
+    const report = await readFile(path.join(dir, 'report.md'), 'utf8');
+    expect(report).not.toContain('PARTIAL');
+    expect(report).toContain('![Zombies over time');
+    expect((await readFile(path.join(dir, 'summary.csv'), 'utf8')).trim().split('\n')).toHaveLength(1 + INITS.length);
+    expect((await readdir(dir)).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('moves results/latest to the newest folder atomically', async () => {
+    const root = path.join(await tmp(), 'results');
+    const a = await prepareResultsDir(root, new Date('2026-01-01T00:00:00Z'));
+    const b = await prepareResultsDir(root, new Date('2026-01-02T00:00:00Z'));
+    await writeAll(a, { runs: [], summary: [], env: null, partial: false });
+    expect(await realpath(path.join(root, 'latest'))).toBe(await realpath(a));
+    await writeAll(b, { runs: [], summary: [], env: null, partial: false });
+    expect((await lstat(path.join(root, 'latest'))).isSymbolicLink()).toBe(true);
+    expect(await realpath(path.join(root, 'latest'))).toBe(await realpath(b));
+    expect((await readdir(root)).sort()).toEqual([path.basename(a), path.basename(b), 'latest']);
+  });
+
+  it('gzips events.ndjson above 8 MiB and drops the plain file', async () => {
+    const dir = await prepareResultsDir(path.join(await tmp(), 'results'));
+    const pad = 'x'.repeat(200);
+    const n = Math.ceil(EVENTS_GZIP_THRESHOLD_BYTES / 220) + 10;
+    const events = (function* () {
+      for (let i = 0; i < n; i++) yield { i, pad };
+    })();
+    const res = await writeAll(dir, { runs: [], summary: [], env: null, partial: false, events });
+    expect(res.files).toContain(path.join(dir, 'events.ndjson.gz'));
+    expect((await readdir(dir)).filter((f) => f.startsWith('events'))).toEqual(['events.ndjson.gz']);
+    const lines = gunzipSync(await readFile(path.join(dir, 'events.ndjson.gz'))).toString('utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(n);
+    expect(JSON.parse(lines[n - 1]!)).toEqual({ i: n - 1, pad });
+  });
+});

@@ -102,6 +102,7 @@ static void intermediate(int outfd, int ctlfd, int batch, int64_t lifetime_ns) {
        * CTLFD when the load generator dies), live for its lifetime, exit 0. */
       close(outfd);
       close(ctlfd);
+      close(2); /* stdin/stdout are /dev/null already (produce): hold no pipe of whoever ran us */
       if (lifetime_ns > 0) {
         while (clock_nanosleep(CLOCK_MONOTONIC, 0, &life, &life) == EINTR) {
         }
@@ -162,6 +163,15 @@ static int produce(int argc, char **argv) {
   /* Never outlive the load generator (it is our parent). */
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   signal(SIGPIPE, SIG_IGN);
+
+  /* Orphans may outlive us: give them (and us) /dev/null as stdin and stdout, so that none keeps
+   * the caller's pipes open. stderr stays for our own diagnostics; orphans close it. */
+  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (devnull >= 0) {
+    dup2(devnull, 0);
+    dup2(devnull, 1);
+    close(devnull);
+  }
 
   char buf[128];
   int c = wait_ctl(ctlfd, 0, 1);

@@ -77,3 +77,14 @@ describe('ndjson', () => {
     expect(tagNdjsonLine('r', '')).toBeNull();
   });
 });
+
+describe('results/README.md', () => {
+  it('documents every column of runs.csv and summary.csv', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const readme = await readFile(new URL('../results/README.md', import.meta.url), 'utf8');
+    const runsPart = readme.slice(readme.indexOf('## runs.csv'), readme.indexOf('## summary.csv'));
+    const summaryPart = readme.slice(readme.indexOf('## summary.csv'), readme.indexOf('## Comparing'));
+    for (const c of RUNS_CSV_COLUMNS) expect(runsPart, c).toContain(`| \`${c}\` |`);
+    for (const c of SUMMARY_CSV_COLUMNS) expect(summaryPart, c).toContain(`\`${c}\``);
+  });
+});

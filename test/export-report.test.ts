@@ -56,7 +56,7 @@ describe('report.md', () => {
       expect(md).toContain(`- **${init}**: `);
     }
     expect(md).toMatch(/- \*\*none\*\*: .*Forks failed in 1 of 1 configuration/);
-    expect(md).toContain('| `catatonit` | orphans limit=128 rate=1000/s life=2ms dur=10s | 3 | timed-out | no summary after 60 s \\| killed |');
+    expect(md).toContain('| `catatonit` | orphans limit=128 rate=1000/s life=2ms dur=10s | 2 | timed-out | no summary after 60 s \\| killed |');
   });
 });
 

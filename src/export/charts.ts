@@ -136,7 +136,7 @@ export function latencyChartSpec(runs: readonly RunRecord[]): ChartSpec | null {
       height: HEIGHT,
       config: CONFIG,
       data: { values },
-      mark: { type: 'line', point: true, strokeWidth: 2, interpolate: 'monotone' },
+      mark: { type: 'line', point: true, strokeWidth: 2 },
       encoding: {
         x: {
           field: 'center_us',

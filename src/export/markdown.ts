@@ -147,7 +147,7 @@ function failedSection(runs: readonly RunRecord[]): string[] {
     '|---|---|--:|---|---|',
     ...[...failed]
       .sort((a, b) => compareCells(a, b) || a.repetition - b.repetition)
-      .map((r) => `| \`${r.init}\` | ${cell(configLabel(r))} | ${r.repetition + 1} | ${r.state} | ${cell(r.failure_reason ?? '(no reason recorded)')} |`),
+      .map((r) => `| \`${r.init}\` | ${cell(configLabel(r))} | ${r.repetition} | ${r.state} | ${cell(r.failure_reason ?? '(no reason recorded)')} |`),
     '',
   ];
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { INITS } from '../src/bench/types.js';
 import { chartSpecs, renderSvg } from '../src/export/charts.js';
 import { renderMarkdown } from '../src/export/markdown.js';
-import { renderTerminalReport } from '../src/report/terminal.js';
+import { ProgressReporter, renderTerminalReport } from '../src/report/terminal.js';
 import { summarize } from '../src/stats/summary.js';
 import { ENV, makeRun, realisticRun } from './support/bench-fixtures.js';
 
@@ -75,5 +75,36 @@ describe('terminal report', () => {
     expect(out).not.toContain('\x1b[');
     for (const line of out.split('\n')) expect(line.length).toBeLessThanOrEqual(60);
     expect(out).toContain('p50 µs');
+  });
+});
+
+describe('progress reporter', () => {
+  const sink = (): { stream: NodeJS.WriteStream; text: () => string } => {
+    let out = '';
+    const stream = { isTTY: false, columns: 80, write: (s: string) => ((out += s), true) } as unknown as NodeJS.WriteStream;
+    return { stream, text: () => out };
+  };
+
+  it('is hidden when not a terminal: updates print nothing, warnings print plain lines', () => {
+    const s = sink();
+    const p = new ProgressReporter({ stream: s.stream });
+    expect(p.enabled).toBe(false);
+    p.start(3);
+    p.update('tini orphans L128 1000/s rep 1', 0, 3);
+    p.warn('tini: timed-out: no summary');
+    p.stop();
+    expect(s.text()).toBe('tini: timed-out: no summary\n');
+  });
+
+  it('is hidden in CI mode even when asked for', () => {
+    expect(new ProgressReporter({ enabled: true, ci: true, stream: sink().stream }).enabled).toBe(false);
+    const saved = process.env.CI;
+    process.env.CI = 'true';
+    try {
+      expect(new ProgressReporter({ enabled: true, stream: sink().stream }).enabled).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env.CI;
+      else process.env.CI = saved;
+    }
   });
 });

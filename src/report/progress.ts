@@ -25,6 +25,7 @@ export class ProgressReporter {
   private bar: cliProgress.SingleBar | null = null;
   private total = 0;
   private updates = 0;
+  private startedAt = 0;
 
   constructor(options: ProgressOptions = {}) {
     this.stream = options.stream ?? process.stderr;
@@ -41,16 +42,16 @@ export class ProgressReporter {
     this.multi = new cliProgress.MultiBar(
       {
         stream: this.stream,
-        format: ' {bar} {value}/{total} runs | ETA {eta_formatted} | {label}',
+        format: ' {bar} {value}/{total} runs | ETA {eta_text} | {label}',
         barsize: 24,
         hideCursor: true,
         clearOnComplete: false,
         etaBuffer: 20,
-        autopadding: true,
       },
       cliProgress.Presets.shades_classic,
     );
-    this.bar = this.multi.create(total, 0, { label: 'starting…' });
+    this.startedAt = Date.now();
+    this.bar = this.multi.create(total, 0, { label: 'starting…', eta_text: '…' });
   }
 
   /**
@@ -64,7 +65,14 @@ export class ProgressReporter {
       this.total = total;
       this.bar?.setTotal(total);
     }
-    this.bar?.update(done, { label });
+    this.bar?.update(done, { label, eta_text: this.eta(done) });
+  }
+
+  /** Time left from the mean time per run so far (`…` before the first run is done). */
+  private eta(done: number): string {
+    if (done <= 0) return '…';
+    const s = Math.round((((Date.now() - this.startedAt) / done) * Math.max(this.total - done, 0)) / 1000);
+    return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
   }
 
   /** A one-line message (e.g. a failed run) printed above the bar, or as a plain line. */
@@ -73,9 +81,10 @@ export class ProgressReporter {
     else this.stream.write(`${line}\n`);
   }
 
-  /** Stop and leave the bar's last state on screen (idempotent). */
+  /** Stop and leave the bar's last state on screen; when every run was started, as all done (idempotent). */
   stop(): void {
     if (!this.multi) return;
+    if (this.updates === this.total) this.bar?.update(this.total, { eta_text: '0s' });
     this.multi.stop();
     this.multi = null;
     this.bar = null;

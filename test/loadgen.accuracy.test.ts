@@ -16,7 +16,7 @@ describe('loadgen accuracy', () => {
 
   it('measures a calibration reaper with a fixed 20 ms delay at 20 ms ± 1 ms (median), and Little\'s law agrees', async () => {
     cg = makePidsCgroup(400);
-    const r = await runInNamespace({ calibrationDelayMs: 20 }, ['--rate', '100', '--lifetime-ms', '10', '--duration-s', '4', '--forkloop-ms', '0'], cg);
+    const r = await runInNamespace({ calibrationDelayMs: 20 }, ['--rate', '100', '--lifetime-ms', '10', '--duration-s', '4', '--forkloop-ms', '0', '--scan-every', '1'], cg);
     expect(r.code, r.stderr).toBe(0);
     const s = r.summary!;
     expect(s.state).toBe('completed');

@@ -82,6 +82,8 @@ export async function runLoadgen(opts: LoadgenOptions, out: NdjsonWriter, abort:
   let t0 = nowNs();
   const toUs = (ns: number): number => round3((ns - t0) / 1e3);
   const latencies: number[] = [];
+  /** Exit time of every orphan for Little's λ: observed, else its scheduled exit
+   * (created + lifetime) for late and missed ones, which did exit but unobserved. */
   const exitTimesUs: number[] = [];
   const states = { reaped: 0, zombie: 0, live: 0, missed: 0 };
   const byLevel: Record<ForkLevel, number> = { helper: 0, intermediate: 0, orphan: 0 };
@@ -130,7 +132,7 @@ export async function runLoadgen(opts: LoadgenOptions, out: NdjsonWriter, abort:
           const e = orphanEvent(r);
           out.write(e);
           states[e.state]++;
-          if (e.exit_us !== null) exitTimesUs.push(e.exit_us);
+          exitTimesUs.push(e.exit_us ?? e.created_us + opts.lifetimeMs * 1000);
           if (e.latency_us !== null && !e.coalesced) latencies.push(e.latency_us);
         }
         break;
@@ -156,6 +158,7 @@ export async function runLoadgen(opts: LoadgenOptions, out: NdjsonWriter, abort:
         warnings.push(`watcher: ${m.message}`);
         break;
       case 'started':
+      case 'ready':
         break;
     }
   };

@@ -63,6 +63,8 @@ export interface OrphanRecord {
 
 /** Messages from the watcher thread. */
 export type WatchMessage =
+  /** the epoll loop is set up: orphans reported from now on are watched at once */
+  | { kind: 'ready' }
   | { kind: 'started'; tNs: number }
   | { kind: 'failure'; level: Exclude<ForkLevel, 'helper'>; errno: number; tNs: number; madeBefore: number }
   | { kind: 'abnormal'; status: number; tNs: number }

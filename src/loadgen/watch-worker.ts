@@ -175,6 +175,13 @@ function run(): void {
   }
   const buf = Buffer.alloc(MAX_EVENTS * L.EPOLL_EVENT_SIZE);
   const u64 = Buffer.alloc(8);
+  // Warm the per-orphan path (JIT, koffi call stubs) on ourselves before the first orphan.
+  for (let i = 0; i < 50; i++) {
+    const fd = L.pidfdOpen(process.pid).ret;
+    L.pollOnce(fd, L.POLLIN);
+    L.close(fd);
+  }
+  post({ kind: 'ready' });
 
   for (;;) {
     const n = L.epollWait(ep, buf, MAX_EVENTS, -1);

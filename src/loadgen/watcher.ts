@@ -52,7 +52,8 @@ function workerPath(): string {
 export interface Watcher {
   /** Live counters (indices {@link C}); read with `Atomics.load`. */
   counters: Int32Array;
-  /** Resolves once the thread runs (so that its task is counted in the baseline). */
+  /** Resolves once the thread waits in epoll_wait (its task is then counted in the baseline,
+   * and the first orphan is watched without start-up delay). */
   ready: Promise<void>;
   /** Ask the watcher to report every orphan still watched, post `final`, and end. Resolves
    * when the thread has exited. Idempotent. */
@@ -76,10 +77,16 @@ export function startWatcher(
   const counters = new Int32Array(sab);
   const wd: WatchWorkerData = { reportFd, wakeFd: wake.ret, counters: sab, method, pollIntervalUs, lagPeriodMs: 10, nice };
   const worker = new Worker(workerPath(), { workerData: wd });
-  worker.on('message', onMessage);
+  let onReady: () => void = () => {};
+  const ready = new Promise<void>((res) => (onReady = res));
+  worker.on('message', (m: WatchMessage) => {
+    if (m.kind === 'ready') onReady();
+    else onMessage(m);
+  });
   worker.on('error', (err) => onMessage({ kind: 'error', message: err.message }));
   const exited = new Promise<void>((res) => worker.once('exit', () => res()));
-  const ready = new Promise<void>((res) => worker.once('online', () => res()));
+  // A thread that dies before it is ready must not hang the run.
+  void exited.then(() => onReady());
   let stopping: Promise<void> | null = null;
   return {
     counters,

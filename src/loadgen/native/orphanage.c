@@ -32,7 +32,9 @@
  *     its exit. Adopted orphans are found in /proc/self/task/<tid>/children (zombies stay on
  *     that list until release_task(), kernel/exit.c). CMD's own exit is reaped at once and this
  *     program then exits with CMD's status (128+signal when killed), like tini.
- *     SIGTERM, SIGINT, SIGHUP, SIGQUIT are forwarded to CMD.
+ *     SIGTERM, SIGINT, SIGHUP, SIGQUIT are forwarded to CMD. As a calibration device it asks
+ *     for SCHED_FIFO (priority 10, reset on fork so CMD runs as usual) to keep its delay exact on
+ *     a busy machine; without the privilege it runs as an ordinary task and says so on stderr.
  *
  * All clocks are CLOCK_MONOTONIC, the clock of Node's process.hrtime.bigint(), so timestamps
  * compare across processes and threads.
@@ -41,6 +43,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -297,6 +300,9 @@ static int reap(int argc, char **argv) {
     perror("orphanage reap: prctl(PR_SET_CHILD_SUBREAPER)");
     return 1;
   }
+  struct sched_param sp = {.sched_priority = 10};
+  if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) != 0)
+    fprintf(stderr, "orphanage reap: SCHED_FIFO refused (%s); the delay may stretch on a busy machine\n", strerror(errno));
   sigset_t set, old;
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);

@@ -21,6 +21,7 @@ describe('charts', () => {
     expect(latency.trimStart().startsWith('<svg')).toBe(true);
     expect(latency).toContain('>ts-reaper<');
     expect(latency).toContain('no orphan reaped: none');
+    expect(latency).not.toContain('>none<'); // legend lists only inits with a line
   });
 
   it('adds a survival-versus-rate chart only for a rate sweep', async () => {

@@ -83,7 +83,7 @@ export function zombiesChartSpec(runs: readonly RunRecord[]): ChartSpec | null {
       encoding: {
         x: { field: 't_s', type: 'quantitative', title: 'time since production started (s)' },
         y: { field: 'zombies', type: 'quantitative', title: 'zombies (count)' },
-        color: { field: 'init', type: 'nominal', title: 'PID 1', scale: initColorScale() },
+        color: { field: 'init', type: 'nominal', title: 'PID 1', scale: initColorScale(values.map((v) => v.init)) },
         detail: { field: 'run', type: 'nominal' },
       },
     },
@@ -146,7 +146,7 @@ export function latencyChartSpec(runs: readonly RunRecord[]): ChartSpec | null {
           axis: { format: '~s' },
         },
         y: { field: 'share_pct', type: 'quantitative', title: 'share of reaped orphans (%)' },
-        color: { field: 'init', type: 'nominal', title: 'PID 1', scale: initColorScale() },
+        color: { field: 'init', type: 'nominal', title: 'PID 1', scale: initColorScale(byInit.keys()) },
       },
     },
   };
@@ -211,7 +211,7 @@ export function survivalChartSpec(runs: readonly RunRecord[]): ChartSpec | null 
               title: 'time to first fork failure (s)',
               scale: { domainMin: 0 },
             },
-            color: { field: 'init', type: 'nominal', title: 'PID 1', scale: initColorScale() },
+            color: { field: 'init', type: 'nominal', title: 'PID 1', scale: initColorScale(values.map((v) => v.init)) },
             shape: { field: 'outcome', type: 'nominal', title: 'outcome' },
           },
         },

@@ -13,7 +13,12 @@ export const INIT_COLORS: Readonly<Record<InitName, { hex: string; ansi: string 
   'ts-reaper': { hex: '#ff7f0e', ansi: '\x1b[33m' },
 };
 
-/** Vega scale domain and range that pin each init to its color. */
-export function initColorScale(): { domain: string[]; range: string[] } {
-  return { domain: [...INITS], range: INITS.map((i) => INIT_COLORS[i].hex) };
+/**
+ * Vega scale domain and range that pin each init to its color. `present`: only these inits
+ * (in INITS order) appear in the legend; default all.
+ */
+export function initColorScale(present?: Iterable<string>): { domain: string[]; range: string[] } {
+  const wanted = present === undefined ? null : new Set(present);
+  const domain = INITS.filter((i) => wanted === null || wanted.has(i));
+  return { domain: [...domain], range: domain.map((i) => INIT_COLORS[i].hex) };
 }

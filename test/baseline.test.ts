@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -134,5 +134,6 @@ describe('parseBaselineCsv / readBaseline', () => {
     expect(await readBaseline(file)).toEqual(baseline);
     await expect(readBaseline(path.join(dir, 'nope.csv'))).rejects.toThrow(/^Cannot read baseline `.*nope\.csv` \(no such file\)/);
     await expect(readBaseline(dir)).rejects.toThrow(/is a directory/);
+    await rm(dir, { recursive: true, force: true });
   });
 });

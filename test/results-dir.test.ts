@@ -1,15 +1,23 @@
-import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, realpath, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, rm, readFile, readdir, readlink, realpath, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { INITS } from '../src/bench/types.js';
 import { EVENTS_GZIP_THRESHOLD_BYTES, prepareResultsDir, timestampName, writeAll } from '../src/bench/results-dir.js';
 import { ReapbenchError } from '../src/errors.js';
 import { summarize } from '../src/stats/summary.js';
 import { ENV, realisticRun } from './support/bench-fixtures.js';
 
-const tmp = (): Promise<string> => mkdtemp(path.join(os.tmpdir(), 'reapbench-results-'));
+const made: string[] = [];
+const tmp = async (): Promise<string> => {
+  const d = await mkdtemp(path.join(os.tmpdir(), 'reapbench-results-'));
+  made.push(d);
+  return d;
+};
+afterAll(async () => {
+  for (const d of made) await rm(d, { recursive: true, force: true });
+});
 
 describe('prepareResultsDir', () => {
   it('creates <root>/<UTC timestamp>/ and a suffixed one when that exists', async () => {

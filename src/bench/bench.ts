@@ -1,0 +1,171 @@
+/**
+ * `reapbench run`: validate options, prepare the results folder, connect to the engine, build
+ * or reuse the image, run the matrix, and keep the report on disk current after every run so
+ * that a crash or Ctrl-C loses nothing (the report is then marked partial).
+ */
+import { execa } from 'execa';
+import { appendFile, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ReapbenchError } from '../errors.js';
+import { connectEngine, engineInfo } from '../runtime/engine.js';
+import { onInterrupt } from '../runtime/cleanup.js';
+import { ensureImages, projectRoot } from '../images/build.js';
+import { summarize } from '../stats/summary.js';
+import { prepareResultsDir, writeAll } from './results-dir.js';
+import { compareWithBaseline, readBaseline } from './baseline.js';
+import { renderTerminalReport, ProgressReporter } from '../report/terminal.js';
+import { renderMarkdown } from '../export/markdown.js';
+import { planRuns, readMatrixFile, resolveMatrix, checkNumber, type MatrixOverrides } from './matrix.js';
+import { runMatrix } from './runner.js';
+import type { RunCliOptions } from '../cli/main.js';
+import type { EnvironmentRecord, RunRecord } from './types.js';
+
+async function cpuModel(): Promise<string> {
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(await readFile('/proc/cpuinfo', 'utf8'));
+    return m?.[1]?.trim() ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function gitCommit(root: string): Promise<string | null> {
+  const r = await execa('git', ['rev-parse', 'HEAD'], { cwd: root, reject: false });
+  return r.exitCode === 0 ? r.stdout.trim() : null;
+}
+
+/** Matrix overrides from the CLI options (only those given). */
+export function overridesFromCli(o: RunCliOptions): MatrixOverrides {
+  const out: MatrixOverrides = {};
+  if (o.preset !== undefined) out.preset = o.preset;
+  if (o.inits !== undefined) out.inits = o.inits;
+  if (o.scenario !== undefined) out.scenarios = o.scenario;
+  if (o.limits !== undefined) out.limits = o.limits;
+  if (o.rates !== undefined) out.rates = o.rates;
+  if (o.lifetimeMs !== undefined) out.lifetime_ms = o.lifetimeMs;
+  if (o.durationS !== undefined) out.duration_s = o.durationS;
+  if (o.repetitions !== undefined) out.repetitions = o.repetitions;
+  if (o.warmup === false) out.warmup = false;
+  if (o.seed !== undefined) out.seed = o.seed;
+  if (o.runTimeoutS !== undefined) out.run_timeout_s = o.runTimeoutS;
+  return out;
+}
+
+/**
+ * Run the benchmark as the CLI asked.
+ * @returns the process exit code: 0 done, 1 a baseline regression, 130 interrupted.
+ * @throws ReapbenchError for bad options (exit 2) and environment failures (exit 1).
+ */
+export async function runBench(o: RunCliOptions): Promise<number> {
+  // 1. Everything about the input is checked before anything starts.
+  const fileOverrides = o.matrix ? await readMatrixFile(o.matrix) : {};
+  const matrix = resolveMatrix({ ...fileOverrides, ...overridesFromCli(o) });
+  const p50Factor = checkNumber('p50-factor', o.p50Factor, { minExclusive: 1 });
+  const baseline = o.baseline ? await readBaseline(o.baseline) : null;
+  const plan = planRuns(matrix);
+  const ci = o.ci;
+  const log = (line: string): void => {
+    process.stderr.write(`${line}\n`);
+  };
+
+  const root = projectRoot();
+  const outRoot = path.resolve(o.out);
+  const dir = await prepareResultsDir(outRoot);
+
+  // 2. Engine and image.
+  const docker = await connectEngine();
+  const engine = await engineInfo(docker);
+  const images = await ensureImages(docker, {
+    base: o.base as 'auto' | 'offline' | 'registry',
+    onProgress: (line) => {
+      if (o.verbose || !/^(base|app): (Step|--->|Removing|Successfully|\s)/.test(line)) log(line);
+    },
+  });
+  const cpuset = o.pin && engine.cpus >= 2 ? String(engine.cpus - 1) : undefined;
+
+  const env: EnvironmentRecord = {
+    reapbench_version: JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')).version,
+    git_commit: await gitCommit(root),
+    node_version: process.version,
+    kernel: engine.kernelVersion || os.release(),
+    cpu_model: await cpuModel(),
+    cpus: engine.cpus,
+    engine_version: engine.serverVersion,
+    engine_api_version: engine.apiVersion,
+    cgroup_version: engine.cgroupVersion,
+    image: images.app,
+    image_id: images.appId,
+    base_mode: images.baseMode,
+    base_reason: images.baseReason,
+    started_at: new Date().toISOString(),
+    argv: process.argv.slice(2),
+    matrix: { ...matrix, cpuset: cpuset ?? null },
+  };
+  log(`reapbench: ${plan.length} runs (${matrix.inits.join(', ')}; limits ${matrix.limits.join(',')}; rates ${matrix.rates.join(',')}/s; ${matrix.repetitions} repetition(s)${matrix.warmup ? ' + warm-up' : ''}), results in ${dir}`);
+
+  // 3. The matrix, with the report rewritten after every run.
+  const controller = new AbortController();
+  let interrupted = false;
+  const unregister = onInterrupt(() => {
+    interrupted = true;
+    controller.abort();
+  });
+  const progress = new ProgressReporter({ enabled: o.progress && !ci && process.stderr.isTTY === true });
+  const records: RunRecord[] = [];
+  const rawDir = path.join(dir, 'raw');
+  const save = async (partial: boolean): Promise<void> => {
+    await writeAll(dir, { runs: records, summary: summarize(records), env, partial, rawDir });
+  };
+  progress.start(plan.length);
+  try {
+    await runMatrix(
+      {
+        docker,
+        image: images.app,
+        rawDir,
+        runTimeoutS: matrix.run_timeout_s,
+        ...(cpuset ? { cpuset } : {}),
+        signal: controller.signal,
+        onRunStart: (run, i, total) => progress.update(`${run.init} ${run.scenario} L${run.pids_limit} ${run.rate_per_s}/s${run.repetition < 0 ? ' (warm-up)' : ` rep ${run.repetition + 1}`}`, i, total),
+        onRunEnd: async (record) => {
+          if (record.repetition < 0) return;
+          records.push(record);
+          if (record.state !== 'completed') progress.warn(`${record.init}: ${record.state}: ${record.failure_reason ?? ''}`);
+          await save(true);
+        },
+      },
+      plan,
+    );
+  } finally {
+    progress.stop();
+    unregister();
+  }
+
+  // 4. Final report.
+  const summary = summarize(records);
+  await save(interrupted);
+  if (ci) {
+    process.stdout.write(`${JSON.stringify({ results: dir, partial: interrupted, summary })}\n`);
+  } else {
+    process.stdout.write(renderTerminalReport(summary, records, { color: process.stdout.isTTY === true, width: process.stdout.columns ?? 100 }));
+    process.stdout.write(`\nreport: ${path.join(dir, 'report.md')}\n`);
+  }
+  if (process.env.GITHUB_STEP_SUMMARY) {
+    await appendFile(process.env.GITHUB_STEP_SUMMARY, renderMarkdown({ runs: records, summary, env, partial: interrupted }));
+  }
+  if (interrupted) {
+    log(`reapbench: interrupted; partial report in ${dir}`);
+    return 130;
+  }
+  if (baseline) {
+    const result = compareWithBaseline(baseline, summary, { p50Factor });
+    for (const line of result.messages) log(line);
+    if (result.regressions.length > 0) {
+      log(`reapbench: ${result.regressions.length} regression(s) against ${o.baseline}`);
+      return 1;
+    }
+  }
+  if (records.length === 0) throw new ReapbenchError('no run was recorded');
+  return 0;
+}

@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+/**
+ * `reapbench`: the command line. Parses options, then hands over to the bench orchestration.
+ * Errors a user can act on print one line (`reapbench: …`) and exit non-zero; `--verbose`
+ * adds the stack and causes.
+ */
+import { Command, Option, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { formatError, ReapbenchError } from '../errors.js';
+import { INITS } from '../bench/types.js';
+import { scenarioNames } from '../bench/matrix.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** Options of `reapbench run` as commander delivers them (strings until validated). */
+export interface RunCliOptions {
+  preset?: string;
+  inits?: string;
+  scenario?: string;
+  limits?: string;
+  rates?: string;
+  lifetimeMs?: string;
+  durationS?: string;
+  repetitions?: string;
+  warmup: boolean;
+  seed?: string;
+  runTimeoutS?: string;
+  matrix?: string;
+  base: string;
+  out: string;
+  ci: boolean;
+  baseline?: string;
+  p50Factor: string;
+  progress: boolean;
+  pin: boolean;
+  verbose: boolean;
+}
+
+function program(): Command {
+  const cmd = new Command('reapbench')
+    .description("Measure what zombie processes do to a container's PID table, and which PID 1 prevents it best.")
+    .version(pkg.version)
+    .showHelpAfterError('(run reapbench --help for usage)')
+    .exitOverride();
+
+  cmd
+    .command('run', { isDefault: true })
+    .description('run the benchmark matrix and write a report under results/<UTC timestamp>/')
+    .addOption(new Option('--preset <name>', 'starting matrix: quick (default, < 2 min) or full (rate sweep, several limits)'))
+    .option('--inits <list>', `PID 1 choices, comma-separated or all: ${INITS.join(', ')}`)
+    .option('--scenario <list>', `scenarios, comma-separated or all (${scenarioNames().join(', ')}, …)`)
+    .option('--limits <list>', 'pids limits (pids.max, tasks), comma-separated')
+    .option('--rates <list>', 'target orphan rates per second, comma-separated')
+    .option('--lifetime-ms <ms>', 'how long each orphan lives before it exits, ms')
+    .option('--duration-s <s>', 'orphan production time per run, s')
+    .option('--repetitions <n>', 'recorded repetitions of every cell')
+    .option('--no-warmup', 'do not run (and discard) a warm-up run first')
+    .option('--seed <n>', 'seed of the per-repetition order shuffle (reproduces an order)')
+    .option('--run-timeout-s <s>', 'hard timeout of one container run, s')
+    .option('--matrix <file>', 'read axes from a JSON or YAML file (command-line options win)')
+    .addOption(new Option('--base <mode>', 'base image: auto, offline (assembled from this host) or registry (node:20-slim)').choices(['auto', 'offline', 'registry']).default('auto'))
+    .option('--out <dir>', 'results root directory', 'results')
+    .option('--ci', 'CI mode: no progress bar, JSON summary on stdout, report appended to $GITHUB_STEP_SUMMARY', process.env.CI === 'true' || process.env.CI === '1')
+    .option('--baseline <summary.csv>', 'compare with a stored summary.csv; exit 1 on a regression')
+    .option('--p50-factor <x>', 'with --baseline: a reap latency p50 worse by more than this factor is a regression', '2')
+    .option('--no-progress', 'hide the progress bar')
+    .option('--no-pin', 'do not pin the measured container to its own CPU')
+    .option('-v, --verbose', 'print stack traces and engine build output', false)
+    .action(async (opts: RunCliOptions) => {
+      const { runBench } = await import('../bench/bench.js');
+      process.exitCode = await runBench(opts);
+    });
+
+  cmd
+    .command('images')
+    .description('build (or reuse) the images and print their tags')
+    .addOption(new Option('--base <mode>', 'base image: auto, offline or registry').choices(['auto', 'offline', 'registry']).default('auto'))
+    .option('-v, --verbose', 'print stack traces', false)
+    .action(async (opts: { base: 'auto' | 'offline' | 'registry' }) => {
+      const { connectEngine } = await import('../runtime/engine.js');
+      const { ensureImages } = await import('../images/build.js');
+      const images = await ensureImages(await connectEngine(), { base: opts.base, onProgress: (l) => process.stderr.write(`${l}\n`) });
+      process.stdout.write(`${JSON.stringify(images)}\n`);
+    });
+
+  cmd
+    .command('clean')
+    .description('remove containers left by any reapbench run (labelled reapbench.run)')
+    .option('-v, --verbose', 'print stack traces', false)
+    .action(async () => {
+      const { connectEngine } = await import('../runtime/engine.js');
+      const { sweepByLabel } = await import('../runtime/cleanup.js');
+      const n = await sweepByLabel(await connectEngine(), null);
+      process.stdout.write(`removed ${n} container(s)\n`);
+    });
+  return cmd;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const verbose = argv.includes('--verbose') || argv.includes('-v');
+  try {
+    await program().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander already printed its message (or help/version).
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    process.stderr.write(`${formatError(err, verbose)}\n`);
+    process.exitCode = err instanceof ReapbenchError ? err.exitCode : 1;
+  }
+}
+
+await main(process.argv);

@@ -4,7 +4,7 @@
  * that a crash or Ctrl-C loses nothing (the report is then marked partial).
  */
 import { execa } from 'execa';
-import { appendFile, readFile } from 'node:fs/promises';
+import { appendFile, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ReapbenchError } from '../errors.js';
@@ -13,10 +13,10 @@ import { onInterrupt } from '../runtime/cleanup.js';
 import { ensureImages, projectRoot } from '../images/build.js';
 import { summarize } from '../stats/summary.js';
 import { prepareResultsDir, writeAll } from './results-dir.js';
-import { compareWithBaseline, readBaseline } from './baseline.js';
+import { compareWithBaseline, readBaseline, type BaselineRow } from './baseline.js';
 import { renderTerminalReport, ProgressReporter } from '../report/terminal.js';
 import { renderMarkdown } from '../export/markdown.js';
-import { planRuns, readMatrixFile, resolveMatrix, checkNumber, type MatrixOverrides } from './matrix.js';
+import { planRuns, readMatrixFile, resolveMatrix, checkNumber, type Matrix, type MatrixOverrides, type PlannedRun } from './matrix.js';
 import { runMatrix } from './runner.js';
 import type { RunCliOptions } from '../cli/main.js';
 import type { EnvironmentRecord, RunRecord } from './types.js';
@@ -64,14 +64,32 @@ export async function runBench(o: RunCliOptions): Promise<number> {
   const p50Factor = checkNumber('p50-factor', o.p50Factor, { minExclusive: 1 });
   const baseline = o.baseline ? await readBaseline(o.baseline) : null;
   const plan = planRuns(matrix);
+  const outRoot = path.resolve(o.out);
+  const dir = await prepareResultsDir(outRoot);
+  const records: RunRecord[] = [];
+  try {
+    return await measure(o, matrix, plan, dir, records, baseline, p50Factor);
+  } catch (err) {
+    // Nothing measured (no engine, image build failed…): leave no empty results folder behind.
+    if (records.length === 0) await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function measure(
+  o: RunCliOptions,
+  matrix: Matrix,
+  plan: PlannedRun[],
+  dir: string,
+  records: RunRecord[],
+  baseline: BaselineRow[] | null,
+  p50Factor: number,
+): Promise<number> {
   const ci = o.ci;
   const log = (line: string): void => {
     process.stderr.write(`${line}\n`);
   };
-
   const root = projectRoot();
-  const outRoot = path.resolve(o.out);
-  const dir = await prepareResultsDir(outRoot);
 
   // 2. Engine and image.
   const docker = await connectEngine();
@@ -112,7 +130,6 @@ export async function runBench(o: RunCliOptions): Promise<number> {
     controller.abort();
   });
   const progress = new ProgressReporter({ enabled: o.progress && !ci && process.stderr.isTTY === true });
-  const records: RunRecord[] = [];
   const rawDir = path.join(dir, 'raw');
   const save = async (partial: boolean): Promise<void> => {
     await writeAll(dir, { runs: records, summary: summarize(records), env, partial, rawDir });

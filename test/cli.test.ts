@@ -1,0 +1,59 @@
+/**
+ * The CLI as a user meets it: bad input gives one line and exit 2, a missing engine one line
+ * and exit 1, no stack trace without --verbose, and nothing left behind.
+ */
+import { describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const cli = path.join(root, 'dist/src/cli/main.js');
+
+async function reapbench(args: string[], env: Record<string, string> = {}) {
+  return execa(process.execPath, [cli, ...args], { reject: false, env: { CI: '', ...env }, cwd: root, timeout: 60_000 });
+}
+
+describe('reapbench CLI errors', () => {
+  it.each([
+    [['run', '--inits', 'tini,s6'], 'reapbench: unknown init `s6`: expected one of none, tini, dumb-init, docker-init, catatonit, ts-reaper (or all)'],
+    [['run', '--rates', '-5'], 'reapbench: Expected `--rates` to be a positive number ≤ 100000, got `-5`'],
+    [['run', '--lifetime-ms', '-1'], 'reapbench: Expected `--lifetime-ms` to be a non-negative number ≤ 600000, got `-1`'],
+    [['run', '--preset', 'huge'], 'reapbench: unknown preset `huge`: expected quick or full'],
+    [['run', '--matrix', '/nonexistent/m.yaml'], 'reapbench: cannot read matrix file /nonexistent/m.yaml: ENOENT'],
+  ])('%j → one line, exit 2', async (args, line) => {
+    const r = await reapbench(args);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.trim()).toBe(line);
+    expect(r.stdout).toBe('');
+  });
+
+  it('an unknown option is refused by the parser with exit 2', async () => {
+    const r = await reapbench(['run', '--colour']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/unknown option '--colour'/);
+  });
+
+  it('a missing engine says how to start one, exits 1, no stack trace, no results folder left', async () => {
+    const out = await mkdtemp(path.join(tmpdir(), 'reapbench-cli-'));
+    try {
+      const r = await reapbench(['run', '--inits', 'tini', '--out', out], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr.trim()).toBe('reapbench: no Docker engine answers on /nonexistent/docker.sock: start one (on Debian/Ubuntu: sudo bash scripts/engine.sh), then run again');
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(await readdir(out)).toEqual([]);
+      const v = await reapbench(['run', '--inits', 'tini', '--out', out, '--verbose'], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
+      expect(v.stderr).toMatch(/\n\s+at /);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
+  it('prints help with every axis option', async () => {
+    const r = await reapbench(['run', '--help']);
+    expect(r.exitCode).toBe(0);
+    for (const o of ['--inits', '--limits', '--rates', '--lifetime-ms', '--duration-s', '--repetitions', '--matrix', '--ci', '--baseline', '--scenario']) expect(r.stdout).toContain(o);
+  });
+});

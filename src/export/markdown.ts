@@ -92,6 +92,7 @@ function summarySection(summary: readonly SummaryRow[]): string[] {
     formatNumber(r.pid1_cpu_ms),
     formatNumber(r.pid1_rss_kib),
   ]);
+  if (rows.length === 0) return ['## Summary', '', 'No run was recorded.', ''];
   return [
     '## Summary',
     '',
@@ -100,7 +101,6 @@ function summarySection(summary: readonly SummaryRow[]): string[] {
     `| ${head.join(' | ')} |`,
     `|${head.map((_, i) => (i < 2 ? '---' : '--:')).join('|')}|`,
     ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
-    ...(rows.length === 0 ? ['', 'No run was recorded.'] : []),
     '',
   ];
 }

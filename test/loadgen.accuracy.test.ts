@@ -26,6 +26,12 @@ describe('loadgen accuracy', () => {
     expect(Math.abs(s.latency.p50_us! - 20_000)).toBeLessThanOrEqual(1000);
     expect(s.orphans_zombie).toBe(0);
     expect(s.fork_failures).toBe(0);
+    // The orphans' own exit reports: observation lag is never negative, and the self-timed
+    // latency (an upper bound) sits just above the pidfd one.
+    expect(s.exit_observation_lag.n).toBeGreaterThan(200);
+    expect(s.exit_observation_lag.p50_us!).toBeGreaterThanOrEqual(0);
+    expect(s.latency_self.p50_us!).toBeGreaterThanOrEqual(s.latency.p50_us! - 200);
+    expect(s.latency_self.p50_us!).toBeLessThan(s.latency.p50_us! + 5000); // + observation lag (ms when the machine is busy)
     // Second method, independent of pidfds: mean zombies (/proc scans) ÷ exit rate.
     // Stated tolerance: ±20 % (sampling noise of ~200 scans with L ≈ 2).
     expect(s.little_ratio).not.toBeNull();

@@ -507,3 +507,20 @@ export function gettid(): number {
 export function setThreadNice(tid: number, nice: number): CallResult {
   return result(lgSched.setpriority(0 /* PRIO_PROCESS */, tid, nice));
 }
+
+/** `SCHED_FIFO` policy (`include/uapi/linux/sched.h`). */
+export const SCHED_FIFO = 1;
+const lgRt = {
+  schedSetscheduler: libc.func('sched_setscheduler', 'int', ['int', 'int', '_In_ int *']),
+};
+
+/**
+ * `sched_setscheduler(tid, SCHED_FIFO, {priority})` for one thread (a tid from {@link gettid}):
+ * the thread then preempts every ordinary (CFS) task on its CPU when it wakes. Needs
+ * CAP_SYS_NICE and, with cgroup v1 RT group scheduling, a non-zero `cpu.rt_runtime_us` (Docker
+ * containers have 0 by default).
+ * @returns ret 0 or −1 with errno (`EPERM`: not allowed; `EINVAL`: bad priority, 1–99).
+ */
+export function setThreadFifo(tid: number, priority: number): CallResult {
+  return result(lgRt.schedSetscheduler(tid, SCHED_FIFO, [priority]));
+}

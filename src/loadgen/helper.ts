@@ -13,6 +13,7 @@ import type { ForkLevel } from './types.js';
 export type HelperReport =
   | { kind: 'started'; tNs: number }
   | { kind: 'orphan'; pid: number; tNs: number }
+  | { kind: 'exit'; pid: number; tNs: number }
   | { kind: 'failure'; level: Exclude<ForkLevel, 'helper'>; errno: number; tNs: number }
   | { kind: 'abnormal'; status: number; tNs: number }
   | { kind: 'done'; attempted: number; tNs: number };
@@ -27,6 +28,8 @@ export function parseHelperLine(line: string): HelperReport | null {
   switch (f[0]) {
     case 'O':
       return f.length === 3 ? { kind: 'orphan', pid: n(1), tNs: n(2) } : null;
+    case 'E':
+      return f.length === 3 ? { kind: 'exit', pid: n(1), tNs: n(2) } : null;
     case 'S':
       return f.length === 2 ? { kind: 'started', tNs: n(1) } : null;
     case 'F':

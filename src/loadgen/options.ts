@@ -39,6 +39,8 @@ export interface LoadgenOptions {
   pollIntervalUs: number;
   /** Nice value of the watcher thread (0: unchanged). */
   watcherNice: number;
+  /** SCHED_FIFO priority of the watcher thread, 1–99 (0: ordinary scheduling). */
+  watcherRtPriority: number;
   /** Results file (absolute). */
   out: string;
   /** pids cgroup directory override, or null: detect. */
@@ -105,6 +107,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     .addOption(new Option('--watch-method <m>', 'latency method').choices(['auto', 'hup', 'poll']).default('auto'))
     .option('--poll-interval-us <us>', 'ESRCH probe interval of the poll method', '1000')
     .option('--watcher-nice <n>', 'nice value of the watcher thread only (-20…19; 0: unchanged)', '0')
+    .option('--watcher-rt <prio>', 'run the watcher thread SCHED_FIFO at this priority (1–99; 0: off)', '0')
     .option('--cgroup-dir <dir>', 'pids cgroup directory (default: detected; env REAPBENCH_PIDS_CGROUP)')
     .option('--no-cgroup', 'do not read a pids cgroup (pids fields null)')
     .option('--no-check-budget', 'start even when rate × lifetime cannot fit pids.max')
@@ -148,6 +151,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     watchMethod: s('watchMethod') as 'auto' | 'hup' | 'poll',
     pollIntervalUs: integerIn('--poll-interval-us', s('pollIntervalUs'), 100, 1_000_000),
     watcherNice: integerIn('--watcher-nice', s('watcherNice'), -20, 19),
+    watcherRtPriority: integerIn('--watcher-rt', s('watcherRt'), 0, 99),
     out: path.resolve(out),
     cgroupDir: o.cgroup === false ? null : cgroupDir,
     noCgroup: o.cgroup === false,
@@ -172,6 +176,7 @@ export function optionsRecord(o: LoadgenOptions): LoadgenOptionsRecord {
     watch_method: o.watchMethod,
     poll_interval_us: o.pollIntervalUs,
     watcher_nice: o.watcherNice,
+    watcher_rt_priority: o.watcherRtPriority,
     out: o.out,
   };
 }

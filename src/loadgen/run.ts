@@ -82,6 +82,8 @@ export async function runLoadgen(opts: LoadgenOptions, out: NdjsonWriter, abort:
   let t0 = nowNs();
   const toUs = (ns: number): number => round3((ns - t0) / 1e3);
   const latencies: number[] = [];
+  const latenciesSelf: number[] = [];
+  const exitObsLag: number[] = [];
   /** Exit time of every orphan for Little's λ: observed, else its scheduled exit
    * (created + lifetime) for late and missed ones, which did exit but unobserved. */
   const exitTimesUs: number[] = [];
@@ -109,15 +111,18 @@ export async function runLoadgen(opts: LoadgenOptions, out: NdjsonWriter, abort:
   };
 
   const orphanEvent = (r: OrphanRecord): OrphanEvent => {
-    const latency = r.exitNs !== null && r.reapNs !== null ? round3((r.reapNs - r.exitNs) / 1e3) : null;
+    const latency = r.exitNs !== null && r.reapNs !== null && !r.coalesced ? round3((r.reapNs - r.exitNs) / 1e3) : null;
+    const latencySelf = r.exitSelfNs !== null && r.reapNs !== null ? round3((r.reapNs - r.exitSelfNs) / 1e3) : null;
     return {
       type: 'orphan',
       pid: r.pid,
       created_us: toUs(r.createdNs),
       watched_us: r.watchedNs === null ? null : toUs(r.watchedNs),
       exit_us: r.exitNs === null ? null : toUs(r.exitNs),
+      exit_self_us: r.exitSelfNs === null ? null : toUs(r.exitSelfNs),
       reap_us: r.reapNs === null ? null : toUs(r.reapNs),
       latency_us: latency,
+      latency_self_us: latencySelf,
       state: r.state,
       late: r.late,
       coalesced: r.coalesced,
@@ -133,7 +138,9 @@ export async function runLoadgen(opts: LoadgenOptions, out: NdjsonWriter, abort:
           out.write(e);
           states[e.state]++;
           exitTimesUs.push(e.exit_us ?? e.created_us + opts.lifetimeMs * 1000);
-          if (e.latency_us !== null && !e.coalesced) latencies.push(e.latency_us);
+          if (e.latency_us !== null) latencies.push(e.latency_us);
+          if (e.latency_self_us !== null) latenciesSelf.push(e.latency_self_us);
+          if (e.exit_us !== null && e.exit_self_us !== null) exitObsLag.push(round3(e.exit_us - e.exit_self_us));
         }
         break;
       case 'failure':
@@ -179,7 +186,7 @@ export async function runLoadgen(opts: LoadgenOptions, out: NdjsonWriter, abort:
     endProduction();
   } else {
     producer = spawned;
-    watcher = startWatcher(producer.reportFd, method, opts.pollIntervalUs, opts.watcherNice, onMessage);
+    watcher = startWatcher(producer.reportFd, method, opts.pollIntervalUs, { nice: opts.watcherNice, rtPriority: opts.watcherRtPriority }, onMessage);
     await watcher.ready;
   }
 
@@ -323,6 +330,8 @@ export async function runLoadgen(opts: LoadgenOptions, out: NdjsonWriter, abort:
     latency_method: method,
     latency_resolution_us: method === 'pidfd-poll' ? opts.pollIntervalUs : lagP.p50_us,
     latency: lat,
+    latency_self: percentiles(latenciesSelf),
+    exit_observation_lag: percentiles(exitObsLag),
     watcher_lag: lagP,
     watch_delay: percentiles(watchDelayUs),
     event_loop_delay: histogramPercentiles(loopDelay),

@@ -75,10 +75,19 @@ export interface OrphanEvent {
   watched_us: number | null;
   /** When its exit (EPOLLIN) was observed, µs since t0 (null: not exited, missed, or `late`). */
   exit_us: number | null;
+  /** The orphan's own CLOCK_MONOTONIC reading just before `_exit`, µs since t0 (null: its report
+   * was not received). The kernel makes it a zombie a few µs later (exit path). Independent of
+   * the watcher's scheduling. */
+  exit_self_us: number | null;
   /** When its reaping was observed (EPOLLHUP or ESRCH), µs since t0 (null: not reaped). */
   reap_us: number | null;
-  /** Zombie lifetime `reap_us − exit_us`, µs (null when either is unknown). */
+  /** Zombie lifetime `reap_us − exit_us`, µs (null when either is unknown, and for `coalesced`
+   * orphans, whose two observations fell in one wake-up). */
   latency_us: number | null;
+  /** `reap_us − exit_self_us`, µs: the zombie lifetime from the orphan's own exit report. An
+   * upper bound (adds the exit path and the reap observation lag) that coalescing cannot
+   * shrink to 0; null when either is unknown. */
+  latency_self_us: number | null;
   state: OrphanState;
   /** It had already exited when its pidfd was opened: exit time unknown, latency null. */
   late: boolean;
@@ -162,6 +171,11 @@ export interface LoadgenOptionsRecord {
    * tasks, so it is starved less on a busy machine, at the cost of a few µs per event taken
    * from whatever runs on that CPU, possibly the init under test). */
   watcher_nice: number;
+  /** SCHED_FIFO priority of the watcher thread (0: not real-time). A real-time watcher is never
+   * starved by ordinary tasks, so exit and reap are observed within µs; it preempts whatever
+   * runs on its CPU for the few µs it needs per event. Needs CAP_SYS_NICE (and RT runtime in
+   * the container's cgroup); when refused the run goes on and says so in `warnings`. */
+  watcher_rt_priority: number;
   /** Results file (final name). */
   out: string;
 }
@@ -269,8 +283,14 @@ export interface LoadgenSummary {
   /** Resolution of the method, µs: the poll interval for `pidfd-poll`; for `pidfd-hup` the
    * watcher lag bounds it (see `watcher_lag`). */
   latency_resolution_us: number | null;
-  /** Zombie lifetimes of reaped orphans (not late, not coalesced), µs. */
+  /** Zombie lifetimes `latency_us` of reaped orphans (not late, not coalesced), µs. */
   latency: Percentiles;
+  /** `latency_self_us` of every reaped orphan whose exit report arrived (coalesced included), µs:
+   * an upper bound of the zombie lifetime, biased up by about `exit_observation_lag`. */
+  latency_self: Percentiles;
+  /** `exit_us − exit_self_us` of non-late orphans, µs: how late the watcher observed real exits
+   * (the exit path, a few µs, included). Per event, unlike `watcher_lag`. */
+  exit_observation_lag: Percentiles;
   /** Watcher lag: delay between a 100 Hz CLOCK_MONOTONIC timerfd expiry in the watcher's own
    * epoll set and its observation, µs. Every exit/reap observation is late by about this much. */
   watcher_lag: Percentiles;

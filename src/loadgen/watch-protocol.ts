@@ -47,6 +47,8 @@ export interface WatchWorkerData {
   lagPeriodMs: number;
   /** Nice value for the watcher thread (0: leave it). */
   nice: number;
+  /** SCHED_FIFO priority for the watcher thread (0: leave it). */
+  rtPriority: number;
 }
 
 /** One orphan's observations. */
@@ -55,6 +57,8 @@ export interface OrphanRecord {
   createdNs: number;
   watchedNs: number | null;
   exitNs: number | null;
+  /** the orphan's own clock reading just before _exit (null: not received) */
+  exitSelfNs: number | null;
   reapNs: number | null;
   state: OrphanState;
   late: boolean;

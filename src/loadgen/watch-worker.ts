@@ -34,6 +34,11 @@ const createdOf = new Float64Array(MAX_SLOTS);
 const watchedOf = new Float64Array(MAX_SLOTS);
 const exitOf = new Float64Array(MAX_SLOTS).fill(NaN);
 const lateOf = new Uint8Array(MAX_SLOTS);
+const exitSelfOf = new Float64Array(MAX_SLOTS).fill(NaN);
+/** pid → slot of watched orphans, for the orphans' own exit reports. */
+const slotOfPid = new Map<number, number>();
+/** Exit reports that arrived before the orphan's `O` line (lifetime ≈ 0): pid → t. */
+const earlyExit = new Map<number, number>();
 const free: number[] = [];
 for (let i = MAX_SLOTS - 1; i >= 0; i--) free.push(i);
 /** Exited, not yet reaped slots probed by the poll method. */
@@ -56,11 +61,13 @@ function flush(force: boolean): void {
 
 function finishSlot(slot: number, state: OrphanRecord['state'], reapNs: number | null, coalesced: boolean): void {
   const e = exitOf[slot]!;
+  const es = exitSelfOf[slot]!;
   pending.push({
     pid: pidOf[slot]!,
     createdNs: createdOf[slot]!,
     watchedNs: watchedOf[slot]!,
     exitNs: Number.isNaN(e) ? null : e,
+    exitSelfNs: Number.isNaN(es) ? null : es,
     reapNs,
     state,
     late: lateOf[slot] === 1,
@@ -69,6 +76,8 @@ function finishSlot(slot: number, state: OrphanRecord['state'], reapNs: number |
   L.close(fdOf[slot]!); // also removes it from the epoll set
   fdOf[slot] = -1;
   exitOf[slot] = NaN;
+  exitSelfOf[slot] = NaN;
+  slotOfPid.delete(pidOf[slot]!);
   lateOf[slot] = 0;
   exited.delete(slot);
   free.push(slot);
@@ -78,13 +87,20 @@ function watch(ep: number, pid: number, createdNs: number): void {
   Atomics.add(counters, C.MADE, 1);
   const fd = L.pidfdOpen(pid);
   const t = now();
+  let early = earlyExit.get(pid);
+  if (early !== undefined) {
+    earlyExit.delete(pid);
+    if (early < createdNs) early = undefined; // a previous process with the same pid
+  }
   if (fd.ret < 0 || free.length === 0) {
     if (fd.ret >= 0) L.close(fd.ret);
     Atomics.add(counters, C.MISSED, 1);
-    pending.push({ pid, createdNs, watchedNs: null, exitNs: null, reapNs: null, state: 'missed', late: false, coalesced: false });
+    pending.push({ pid, createdNs, watchedNs: null, exitNs: null, exitSelfNs: early ?? null, reapNs: null, state: 'missed', late: false, coalesced: false });
     return;
   }
   const slot = free.pop()!;
+  slotOfPid.set(pid, slot);
+  if (early !== undefined) exitSelfOf[slot] = early;
   fdOf[slot] = fd.ret;
   pidOf[slot] = pid;
   createdOf[slot] = createdNs;
@@ -134,6 +150,12 @@ function readReports(ep: number): void {
         case 'orphan':
           watch(ep, rep.pid, rep.tNs);
           break;
+        case 'exit': {
+          const slot = slotOfPid.get(rep.pid);
+          if (slot !== undefined) exitSelfOf[slot] = rep.tNs;
+          else if (earlyExit.size < 65536) earlyExit.set(rep.pid, rep.tNs);
+          break;
+        }
         case 'failure':
           Atomics.add(counters, C.FAILURES, 1);
           flush(true);
@@ -155,6 +177,10 @@ function run(): void {
   if (data.nice !== 0) {
     const r = L.setThreadNice(L.gettid(), data.nice);
     if (r.ret < 0) post({ kind: 'error', message: `could not set the watcher's nice value to ${data.nice} (errno ${r.errno}); it runs at the default priority` });
+  }
+  if (data.rtPriority > 0) {
+    const r = L.setThreadFifo(L.gettid(), data.rtPriority);
+    if (r.ret < 0) post({ kind: 'error', message: `could not make the watcher SCHED_FIFO ${data.rtPriority} (errno ${r.errno}: needs CAP_SYS_NICE and RT runtime); it runs as an ordinary thread` });
   }
   const ep = L.epollCreate().ret;
   if (ep < 0) throw new Error('epoll_create1 failed');

@@ -68,14 +68,14 @@ export function startWatcher(
   reportFd: number,
   method: WatchMethod,
   pollIntervalUs: number,
-  nice: number,
+  sched: { nice: number; rtPriority: number },
   onMessage: (m: WatchMessage) => void,
 ): Watcher {
   const wake = L.eventfdCreate();
   if (wake.ret < 0) throw new Error(`eventfd failed: errno ${wake.errno}`);
   const sab = new SharedArrayBuffer(COUNTERS * 4);
   const counters = new Int32Array(sab);
-  const wd: WatchWorkerData = { reportFd, wakeFd: wake.ret, counters: sab, method, pollIntervalUs, lagPeriodMs: 10, nice };
+  const wd: WatchWorkerData = { reportFd, wakeFd: wake.ret, counters: sab, method, pollIntervalUs, lagPeriodMs: 10, ...sched };
   const worker = new Worker(workerPath(), { workerData: wd });
   let onReady: () => void = () => {};
   const ready = new Promise<void>((res) => (onReady = res));

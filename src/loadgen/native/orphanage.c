@@ -11,12 +11,14 @@
  *     Waits for 'g' on CTLFD, writes "S <t_ns>" to OUTFD, then every BATCH/RATE seconds
  *     (RATE = 0: as fast as possible) forks an intermediate that forks BATCH orphans and _exits,
  *     so that the orphans are re-parented to PID 1 or the nearest subreaper
- *     (kernel/exit.c: forget_original_parent → find_new_reaper). Each orphan closes its fds,
- *     sleeps LIFETIME_US and _exits(0). Stops after COUNT orphans (0: unlimited), after
+ *     (kernel/exit.c: forget_original_parent → find_new_reaper). Each orphan closes CTLFD and
+ *     stderr, sleeps LIFETIME_US, reports "E" and _exits(0). Stops after COUNT orphans (0: unlimited), after
  *     DURATION_MS (0: unlimited), on 's' or EOF on CTLFD. Reports lines on OUTFD, each one
  *     write(2) shorter than PIPE_BUF, hence atomic on a pipe (pipe(7)) even with many writers:
  *       S <t_ns>                          production started (CLOCK_MONOTONIC, ns)
  *       O <pid> <t_ns>                    an orphan was forked (pid in the helper's pid namespace)
+ *       E <pid> <t_ns>                    the orphan, about to _exit (its own clock reading; the
+ *                                         kernel makes it a zombie a few µs later)
  *       F <level> <errno> <t_ns>          a fork failed; level i = intermediate, o = orphan
  *       X <status> <t_ns>                 an intermediate ended abnormally (raw wait status)
  *       D <attempted> <failures> <t_ns>   production ended (orphans attempted, intermediate-level
@@ -101,15 +103,17 @@ static void intermediate(int outfd, int ctlfd, int batch, int64_t lifetime_ns) {
   for (int j = 0; j < batch; j++) {
     pid_t pid = fork();
     if (pid == 0) {
-      /* The orphan: hold no pipe ends (the watcher reads OUTFD until EOF; the helper sees EOF on
-       * CTLFD when the load generator dies), live for its lifetime, exit 0. */
-      close(outfd);
+      /* The orphan: hold no pipe of the caller (the helper sees EOF on CTLFD when the load
+       * generator dies), live for its lifetime, report the exit time, exit 0. */
       close(ctlfd);
       close(2); /* stdin/stdout are /dev/null already (produce): hold no pipe of whoever ran us */
       if (lifetime_ns > 0) {
         while (clock_nanosleep(CLOCK_MONOTONIC, 0, &life, &life) == EINTR) {
         }
       }
+      /* The exit time by the orphan's own clock: independent of the watcher's scheduling, so it
+       * measures the watcher's observation lag on real events. */
+      emit(outfd, buf, (size_t)snprintf(buf, sizeof buf, "E %d %lld\n", (int)getpid(), (long long)now_ns()));
       _exit(0);
     }
     int64_t t = now_ns();

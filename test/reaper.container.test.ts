@@ -1,0 +1,50 @@
+/**
+ * ts-reaper as PID 1 of a real container: it reaps adopted orphans, passes the child's exit
+ * status through, and honours `docker stop` (SIGTERM → 143) well inside the grace period,
+ * where a Node PID 1 without a handler waits out the grace and dies by SIGKILL (137).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type Docker from 'dockerode';
+import { runContainer } from '../src/runtime/container.js';
+import type { ImageSet } from '../src/images/build.js';
+import { COUNT_ZOMBIES_SH, docker, testImages } from './support/engine.js';
+
+let d: Docker;
+let images: ImageSet;
+
+beforeAll(async () => {
+  d = await docker();
+  images = await testImages();
+});
+
+describe('ts-reaper in a container', () => {
+  it('is PID 1, reaps a burst of orphans, and exits with the child status', async () => {
+    const r = await runContainer(d, {
+      image: images.app,
+      cmd: ['ts-reaper', '--', 'sh', '-c', `i=0; while [ $i -lt 60 ]; do (sleep 0.2 &); i=$((i+1)); done; sleep 1.5; ${COUNT_ZOMBIES_SH}; exit 7`],
+      pidsLimit: 128,
+      timeoutMs: 60_000,
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/zombies=0\b/);
+    expect(r.exitCode).toBe(7);
+  });
+
+  it('reports a child killed by a signal as 128 + signal', async () => {
+    const r = await runContainer(d, { image: images.app, cmd: ['ts-reaper', '--', 'sh', '-c', 'kill -USR1 $$'], timeoutMs: 30_000 });
+    expect(r.exitCode).toBe(128 + 10);
+  });
+
+  it('docker stop of ts-reaper -- sleep 1000 ends with 143 well inside the grace period', async () => {
+    const r = await runContainer(d, { image: images.app, cmd: ['ts-reaper', '--', 'sleep', '1000'], stopAfterMs: 1_000, stopGraceS: 10, timeoutMs: 60_000 });
+    expect(r.exitCode).toBe(143);
+    expect(r.stopLatencyMs).not.toBeNull();
+    expect(r.stopLatencyMs!).toBeLessThan(5_000);
+  });
+
+  it('the control: a Node PID 1 without a SIGTERM handler is killed after the grace period (137)', async () => {
+    const r = await runContainer(d, { image: images.app, cmd: ['node', '-e', 'setInterval(() => {}, 1000)'], stopAfterMs: 500, stopGraceS: 2, timeoutMs: 60_000 });
+    expect(r.exitCode).toBe(137);
+    expect(r.stopLatencyMs!).toBeGreaterThanOrEqual(1_900);
+  });
+});

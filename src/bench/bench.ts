@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ReapbenchError } from '../errors.js';
 import { connectEngine, engineInfo } from '../runtime/engine.js';
-import { onInterrupt } from '../runtime/cleanup.js';
+import { interruptedBy, onInterrupt } from '../runtime/cleanup.js';
 import { ensureImages, projectRoot } from '../images/build.js';
 import { summarize } from '../stats/summary.js';
 import { prepareResultsDir, writeAll } from './results-dir.js';
@@ -131,8 +131,19 @@ async function measure(
   });
   const progress = new ProgressReporter({ enabled: o.progress && !ci && process.stderr.isTTY === true });
   const rawDir = path.join(dir, 'raw');
-  const save = async (partial: boolean): Promise<void> => {
-    await writeAll(dir, { runs: records, summary: summarize(records), env, partial, rawDir });
+  // During the matrix only the small files are rewritten; events.ndjson is assembled from the
+  // raw per-run files once, at the end (also after an interrupt), and raw/ is then removed.
+  const save = async (final: boolean, partial: boolean, partialReason?: string): Promise<void> => {
+    const result = await writeAll(dir, {
+      runs: records,
+      summary: summarize(records),
+      env,
+      partial,
+      ...(partialReason ? { partialReason } : {}),
+      ...(final ? { rawDir } : {}),
+    });
+    for (const w of result.warnings) log(`reapbench: warning: ${w}`);
+    if (final) await rm(rawDir, { recursive: true, force: true });
   };
   progress.start(plan.length);
   try {
@@ -149,7 +160,7 @@ async function measure(
           if (record.repetition < 0) return;
           records.push(record);
           if (record.state !== 'completed') progress.warn(`${record.init}: ${record.state}: ${record.failure_reason ?? ''}`);
-          await save(true);
+          await save(false, true, 'the matrix is still running');
         },
       },
       plan,
@@ -161,7 +172,7 @@ async function measure(
 
   // 4. Final report.
   const summary = summarize(records);
-  await save(interrupted);
+  await save(true, interrupted, interrupted ? `interrupted by ${interruptedBy() ?? 'a signal'} after ${records.length} of ${plan.filter((r) => r.repetition >= 0).length} runs` : undefined);
   if (ci) {
     process.stdout.write(`${JSON.stringify({ results: dir, partial: interrupted, summary })}\n`);
   } else {

@@ -98,7 +98,7 @@ export interface RunRecord extends RunConfig {
   reap_latency_p90_us: number | null;
   reap_latency_p99_us: number | null;
   reap_latency_max_us: number | null;
-  /** How latency was measured: `pidfd-epoll` (EPOLLIN→EPOLLHUP), `pidfd-poll`, `littles-law`. */
+  /** How latency was measured: `pidfd-hup` (EPOLLIN at exit → EPOLLHUP at reap, Linux ≥ 6.9) or `pidfd-poll` (EPOLLIN, then pidfd_send_signal(0) until ESRCH); see src/loadgen/types.ts. */
   latency_method: string | null;
   /** Latency from Little's law (mean zombies ÷ exit rate), µs, as a cross-check; null if n/a. */
   littles_law_latency_us: number | null;

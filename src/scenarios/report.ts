@@ -1,0 +1,147 @@
+/**
+ * Reports of the scenario library, as pure functions of the results: a scenario × init table in
+ * markdown (one cell per init, its variants on separate lines), a detail table with the figures
+ * behind each verdict, and CSV (one row per run, figures flattened into columns).
+ */
+import { stringify } from 'csv-stringify/sync';
+import { INITS } from '../bench/types.js';
+import { SCENARIOS } from './library.js';
+import type { ScenarioResult } from './types.js';
+
+/** Escape a cell for a markdown table (pipes and newlines). */
+function cell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+/** A result's verdict with a mark when it differs from the expectation. */
+function marked(r: ScenarioResult): string {
+  if (r.matches === false) return `${r.verdict} ✗ (expected ${r.expected.outcome})`;
+  return r.verdict;
+}
+
+/** Row key of a result: `S6 stop-latency (launcher)`. */
+export function rowKey(r: Pick<ScenarioResult, 'id' | 'scenario' | 'case'>): string {
+  return `${r.id} ${r.scenario}${r.case ? ` (${r.case})` : ''}`;
+}
+
+/** The rows in library order (scenario, then case as run). */
+function rows(results: ScenarioResult[]): string[] {
+  const order = new Map(SCENARIOS.map((s, i) => [s.name as string, i]));
+  const keys: { key: string; rank: number; seen: number }[] = [];
+  for (const [i, r] of results.entries()) {
+    const key = rowKey(r);
+    if (!keys.some((k) => k.key === key)) keys.push({ key, rank: order.get(r.scenario) ?? 99, seen: i });
+  }
+  return keys.sort((a, b) => a.rank - b.rank || a.seen - b.seen).map((k) => k.key);
+}
+
+/**
+ * The headline table: one row per scenario (and case), one column per init; a cell lists the
+ * init's variants run for that scenario, the plain one first, as `flags: verdict`.
+ */
+export function scenarioMatrixMarkdown(results: ScenarioResult[]): string {
+  const inits = INITS.filter((i) => results.some((r) => r.init === i));
+  const lines = [`| scenario | ${inits.join(' | ')} |`, `|---|${inits.map(() => '---').join('|')}|`];
+  for (const key of rows(results)) {
+    const cells = inits.map((init) => {
+      const rs = results.filter((r) => rowKey(r) === key && r.init === init);
+      if (rs.length === 0) return '–';
+      return rs.map((r) => cell(r.flags.length ? `**${r.flags.join(' ')}**: ${marked(r)}` : marked(r))).join('<br>');
+    });
+    lines.push(`| ${cell(key)} | ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+/** The figures most worth a column in the detail table, when present. */
+const DETAIL_FIGURES = ['zombies_end', 'zombies_peak', 'adopters', 'live_orphans_pid1', 'fork_failures', 'first_fork_failure_s', 'pids_peak', 'pids_max', 'stop_latency_s', 'handler_started', 'handler_finished', 'live_count', 'zombie_count', 'leftover_sessions'];
+
+function fig(v: unknown): string {
+  if (v === null || v === undefined || v === '') return '';
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(2);
+  return String(v);
+}
+
+/** One row per run: verdict, expectation, match, exit status, wall time and key figures. */
+export function detailMarkdown(results: ScenarioResult[]): string {
+  const lines = [
+    '| scenario | init | verdict | expected (why) | match | exit | wall s | figures |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of results) {
+    const figures = DETAIL_FIGURES.filter((k) => fig(r.figures[k]) !== '').map((k) => `${k}=${fig(r.figures[k])}`).join(', ');
+    const match = r.matches === null ? '–' : r.matches ? 'yes' : '**no**';
+    lines.push(
+      `| ${cell(rowKey(r))} | ${cell(r.variant)} | ${cell(r.verdict)} | ${cell(`${r.expected.outcome}: ${r.expected.reason}`)} | ${match} | ${r.exitCode ?? ''} | ${r.wall_s.toFixed(1)} | ${cell(figures)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Facts printed above the tables. */
+export interface ReportMeta {
+  /** The command that produced the results. */
+  command: string;
+  /** ISO time the run started. */
+  startedAt: string;
+  /** Image tag and base mode (`offline`/`registry`). */
+  image: string;
+  /** Engine version and cgroup version, e.g. `Docker 20.10.24, cgroup v1`. */
+  engine: string;
+}
+
+/** The whole markdown report: headline table, counts, legend and details. */
+export function renderMarkdown(results: ScenarioResult[], meta: ReportMeta): string {
+  const mismatches = results.filter((r) => r.matches === false);
+  const failed = results.filter((r) => r.state === 'failed' || r.state === 'timed-out');
+  return [
+    '# Scenario library: which PID 1 fixes which pattern',
+    '',
+    `Command: \`${meta.command}\` — ${meta.startedAt}, image ${meta.image}, ${meta.engine}.`,
+    '',
+    scenarioMatrixMarkdown(results),
+    '',
+    `${results.length} runs; ${results.filter((r) => r.matches).length} as expected, ${mismatches.length} not${mismatches.length ? ` (${mismatches.map((r) => `${rowKey(r)} / ${r.variant}`).join('; ')})` : ''}; ${failed.length} failed or timed out.`,
+    '',
+    'Reading it: `ok` = no zombie left; `leaks N zombies/unit` = zombies left per cycle, with who holds them; `cannot help: …` = the init is not in a position to help by design (an orphan whose parent is alive, a process outside the signalled group), neither its failure nor its success; S6 gives stop latency, exit status (137 = SIGKILL after the grace, 143 = SIGTERM honoured) and whether the worker\'s SIGTERM handler ran; ✗ marks a result that differs from the documented behaviour.',
+    '',
+    '## Details',
+    '',
+    detailMarkdown(results),
+    '',
+  ].join('\n');
+}
+
+/** Fixed CSV columns, in order; figures follow as `fig_<name>` columns (union over results). */
+const CSV_COLUMNS = ['id', 'scenario', 'case', 'init', 'variant', 'state', 'verdict', 'outcome', 'expected', 'expected_reason', 'matches', 'exit_code', 'wall_s', 'stop_latency_s', 'pids_limit', 'host_pids_peak', 'host_fork_rejections', 'params', 'failure_reason'] as const;
+
+/** CSV, one row per run (RFC 4180 via csv-stringify). */
+export function toCsv(results: ScenarioResult[]): string {
+  const figureKeys = [...new Set(results.flatMap((r) => Object.keys(r.figures)))].sort();
+  const records = results.map((r) => [
+    r.id,
+    r.scenario,
+    r.case ?? '',
+    r.init,
+    r.variant,
+    r.state,
+    r.verdict,
+    r.outcome,
+    r.expected.outcome,
+    r.expected.reason,
+    r.matches === null ? '' : String(r.matches),
+    r.exitCode ?? '',
+    r.wall_s.toFixed(3),
+    r.stopLatency_s === null ? '' : r.stopLatency_s.toFixed(3),
+    r.pidsLimit,
+    r.hostPidsPeak ?? '',
+    r.hostForkRejections ?? '',
+    Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(' '),
+    r.failureReason ?? '',
+    ...figureKeys.map((k) => {
+      const v = r.figures[k];
+      return v === null || v === undefined ? '' : String(v);
+    }),
+  ]);
+  return stringify(records, { header: true, columns: [...CSV_COLUMNS, ...figureKeys.map((k) => `fig_${k}`)] });
+}

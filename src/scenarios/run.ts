@@ -1,0 +1,227 @@
+/**
+ * Host side of the scenario library: run one scenario × init variant × case in a fresh
+ * container ({@link runScenario}) and the whole library × inits × variants
+ * ({@link runScenarioMatrix}), each returning typed {@link ScenarioResult}s with a verdict, the
+ * expected outcome and whether they match.
+ */
+import type Docker from 'dockerode';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { launchFor } from '../bench/inits.js';
+import { INITS, type InitName } from '../bench/types.js';
+import { runContainer, type ContainerRun } from '../runtime/container.js';
+import type { Judgement, ScenarioDef } from './def.js';
+import { resolveParams, scenarioByName, SCENARIOS } from './library.js';
+import { RESULT_PREFIX, type Expectation, type Observation, type ScenarioResult, type VariantSpec } from './types.js';
+
+/** Options of {@link runScenario}. */
+export interface RunScenarioOptions {
+  /** Sub-case (S6); default: the scenario's first case. */
+  caseName?: string | null;
+  /** `pids.max` of the container; default: the scenario's. */
+  pidsLimit?: number;
+  /** `HostConfig.CpusetCpus`. */
+  cpusetCpus?: string;
+  /** Aborting kills the running container. */
+  signal?: AbortSignal;
+}
+
+/** Pull the `RB-RESULT` observation out of the workload's stdout (the last one wins). */
+export function parseObservation(stdout: string): Observation | null {
+  let obs: Observation | null = null;
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith(RESULT_PREFIX)) continue;
+    try {
+      obs = JSON.parse(line.slice(RESULT_PREFIX.length)) as Observation;
+    } catch {
+      // a truncated line: keep the previous one
+    }
+  }
+  return obs;
+}
+
+/**
+ * Combine the judge's outcome with the expectation: `matches`, and a verdict that says "cannot
+ * help" where the init cannot help by design rather than crediting or blaming it.
+ */
+export function compose(expected: Expectation, j: Judgement): { verdict: string; matches: boolean | null } {
+  if (j.outcome === 'error') return { verdict: j.verdict, matches: null };
+  const matches = j.outcome === expected.outcome || (expected.alsoAccept ?? []).includes(j.outcome);
+  const verdict = expected.cannotHelp && matches ? `cannot help: ${expected.cannotHelp} — ${j.verdict}` : j.verdict;
+  return { verdict, matches };
+}
+
+function resolveDef(scenario: ScenarioDef | string): ScenarioDef {
+  if (typeof scenario !== 'string') return scenario;
+  const def = scenarioByName(scenario);
+  if (!def) throw new Error(`unknown scenario \`${scenario}\`: expected one of ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  return def;
+}
+
+/**
+ * Run `scenario` once under `init` with `variant`'s flags in a fresh container (removed
+ * afterwards) and judge it. Engine errors and timeouts become a result with `state` set, not a
+ * throw, so that a matrix goes on.
+ * @throws Error for an unknown scenario or bad parameters (before anything runs).
+ */
+export async function runScenario(
+  docker: Docker,
+  image: string,
+  scenario: ScenarioDef | string,
+  init: InitName,
+  variant: VariantSpec = { label: init, flags: [] },
+  params: Record<string, unknown> = {},
+  options: RunScenarioOptions = {},
+): Promise<ScenarioResult> {
+  const def = resolveDef(scenario);
+  const p = resolveParams(def, params);
+  const caseName = options.caseName === undefined ? (def.cases[0] ?? null) : options.caseName;
+  if (!def.cases.includes(caseName)) throw new Error(`unknown case \`${caseName}\` of ${def.name}: expected one of ${def.cases.join(', ')}`);
+  const launch = launchFor(init, variant.flags);
+  const plan = def.command(launch.prefix, launch.engineInit, p, caseName);
+  const expected = def.expect(init, variant.flags, caseName);
+  const pidsLimit = options.pidsLimit ?? def.pidsLimit;
+  const base = {
+    id: def.id,
+    scenario: def.name,
+    case: caseName,
+    init,
+    variant: variant.label,
+    flags: variant.flags,
+    params: p,
+    pidsLimit,
+    expected,
+  };
+  if (plan.notApplicable) {
+    return {
+      ...base,
+      state: 'skipped',
+      failureReason: plan.notApplicable,
+      outcome: 'not-applicable',
+      verdict: `n/a: ${plan.notApplicable}`,
+      matches: expected.outcome === 'not-applicable',
+      exitCode: null,
+      wall_s: 0,
+      stopLatency_s: null,
+      hostPidsPeak: null,
+      hostForkRejections: null,
+      figures: {},
+      observation: null,
+    };
+  }
+
+  const outDir = plan.outDir ? await mkdtemp(path.join(os.tmpdir(), 'reapbench-scenario-')) : null;
+  const helperAbort = new AbortController();
+  let helper: Promise<Record<string, number>> | null = null;
+  let run: ContainerRun | null = null;
+  let error: string | null = null;
+  try {
+    run = await runContainer(docker, {
+      image,
+      cmd: plan.cmd,
+      init: plan.engineInit,
+      pidsLimit,
+      timeoutMs: def.timeoutMs(p),
+      ...(options.cpusetCpus ? { cpusetCpus: options.cpusetCpus } : {}),
+      ...(outDir && plan.outDir ? { mounts: [{ host: outDir, container: plan.outDir }] } : {}),
+      ...(plan.stopAfterMs !== null ? { stopAfterMs: plan.stopAfterMs, stopGraceS: plan.stopGraceS ?? 10 } : {}),
+      labels: { 'reapbench.scenario': def.name, 'reapbench.init': variant.label },
+      ...(options.signal ? { signal: options.signal } : {}),
+      onStarted: (id) => {
+        if (def.host) helper = def.host(docker, id, p, helperAbort.signal).catch(() => ({ host_helper_failed: 1 }));
+      },
+    });
+  } catch (err) {
+    error = (err as Error).message.split('\n')[0] ?? String(err);
+  } finally {
+    helperAbort.abort();
+  }
+  const host = helper ? await helper : {};
+  const markers = new Set(outDir ? await readdir(outDir).catch(() => [] as string[]) : []);
+  if (outDir) await rm(outDir, { recursive: true, force: true });
+
+  const obs = run ? parseObservation(run.stdout) : null;
+  const judged: Judgement = error
+    ? { outcome: 'error', verdict: `error: ${error}`, figures: {} }
+    : def.judge({ obs, init, flags: variant.flags, caseName, params: p, exitCode: run!.exitCode, stopLatency_s: run!.stopLatencyMs === null ? null : run!.stopLatencyMs / 1000, markers, host });
+  let { verdict, matches } = compose(expected, judged);
+  const state = error ? 'failed' : run!.timedOut ? 'timed-out' : run!.aborted ? 'failed' : 'completed';
+  if (state === 'timed-out') {
+    verdict = `timed out after ${(def.timeoutMs(p) / 1000).toFixed(0)} s`;
+    matches = null;
+  }
+  const stderrTail = run?.stderr.trim().split('\n').slice(-3).join(' | ') ?? '';
+  return {
+    ...base,
+    state,
+    failureReason: error ?? (state === 'timed-out' ? 'hard timeout' : judged.outcome === 'error' && stderrTail ? stderrTail : null),
+    outcome: judged.outcome,
+    verdict,
+    matches,
+    exitCode: run?.exitCode ?? null,
+    wall_s: run ? run.durationMs / 1000 : 0,
+    stopLatency_s: run?.stopLatencyMs == null ? null : run.stopLatencyMs / 1000,
+    hostPidsPeak: run?.pids.peak ?? null,
+    hostForkRejections: run?.pids.eventsMax ?? null,
+    figures: judged.figures,
+    observation: obs,
+  };
+}
+
+/** One planned run of the matrix. */
+export interface PlannedRun {
+  def: ScenarioDef;
+  caseName: string | null;
+  init: InitName;
+  variant: VariantSpec;
+}
+
+/** Options of {@link runScenarioMatrix}. */
+export interface MatrixOptions {
+  /** Scenario names (default: all). */
+  scenarios?: string[];
+  /** Inits (default: all six). */
+  inits?: InitName[];
+  /** Only the plain variant of every init (no flags). */
+  baseOnly?: boolean;
+  /** Parameter overrides per scenario name. */
+  params?: Record<string, Record<string, unknown>>;
+  /** Called after every run (progress, rewriting reports so a later failure loses nothing). */
+  onResult?: (result: ScenarioResult, index: number, total: number) => void | Promise<void>;
+  signal?: AbortSignal;
+  cpusetCpus?: string;
+}
+
+/** The runs of a matrix, in order: scenario → case → init → variant. */
+export function planMatrix(options: Pick<MatrixOptions, 'scenarios' | 'inits' | 'baseOnly'> = {}): PlannedRun[] {
+  const defs = (options.scenarios ?? SCENARIOS.map((s) => s.name)).map(resolveDef);
+  const inits = options.inits ?? [...INITS];
+  const out: PlannedRun[] = [];
+  for (const def of defs) {
+    for (const caseName of def.cases) {
+      for (const init of inits) {
+        const variants = def.variants(init);
+        for (const variant of options.baseOnly ? variants.filter((v) => v.flags.length === 0) : variants) out.push({ def, caseName, init, variant });
+      }
+    }
+  }
+  return out;
+}
+
+/** Run scenarios × inits × relevant variants one after another (see {@link planMatrix}). */
+export async function runScenarioMatrix(docker: Docker, image: string, options: MatrixOptions = {}): Promise<ScenarioResult[]> {
+  const plan = planMatrix(options);
+  const results: ScenarioResult[] = [];
+  for (const [i, r] of plan.entries()) {
+    if (options.signal?.aborted) break;
+    const res = await runScenario(docker, image, r.def, r.init, r.variant, options.params?.[r.def.name] ?? {}, {
+      caseName: r.caseName,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.cpusetCpus ? { cpusetCpus: options.cpusetCpus } : {}),
+    });
+    results.push(res);
+    await options.onResult?.(res, i, plan.length);
+  }
+  return results;
+}

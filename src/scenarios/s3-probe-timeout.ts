@@ -1,0 +1,87 @@
+/**
+ * S3 probe-timeout: a health probe runs `sh -c '<something slower than the probe timeout>'`; on
+ * timeout the runtime kills the shell but not its slow child, which is re-parented to PID 1 and
+ * exits later (Docker `HEALTHCHECK --timeout 1s CMD sh -c 'sleep 3'`).
+ *
+ * Reproduction (choice: the real mechanism, not an in-container imitation): the harness is the
+ * runtime. It runs each probe with the Engine API's exec (`POST /containers/{id}/exec`), exactly
+ * as Docker's health checker does, so the probe shell's parent is outside the container's PID
+ * namespace; after the probe timeout it kills the shell with `SIGKILL` (a second exec running the
+ * `kill` builtin, so the harness needs no access to the host's PID namespace). The shell's
+ * foreground child, a subshell that sleeps past the timeout, is then orphaned; the kernel hands it
+ * to the namespace's PID 1 (a subreaper outside the namespace, such as containerd-shim, is never
+ * chosen across namespaces). The workload in the container is an idle app that samples and reports.
+ */
+import type Docker from 'dockerode';
+import type { InitName } from '../bench/types.js';
+import { baseVariant, expectReapingAsPid1, judgeReaping, plainPlan, type HostHelper, type ScenarioDef } from './def.js';
+import { rec, sleep, WorkloadContext, WORK_DIR } from './inside.js';
+import { readdirSync } from 'node:fs';
+import type { ScenarioParams } from './types.js';
+
+const NAME = 'probe-timeout';
+
+/** How long the in-container app stays up: all probes, the last slow child, and a settle time. */
+function appDurationMs(p: ScenarioParams): number {
+  return p.start_ms! + p.probes! * p.interval_ms! + p.slow_ms! + p.settle_ms!;
+}
+
+async function workload(p: ScenarioParams): Promise<void> {
+  const ctx = new WorkloadContext(NAME, p);
+  ctx.startSampling(p.sample_ms!);
+  await sleep(appDurationMs(p));
+  const probes = readdirSync(WORK_DIR).filter((f) => /^probe\.\d+\.pid$/.test(f)).length;
+  ctx.finish(probes);
+}
+
+/** The probe: records its pid for the killer, then waits for a child slower than the timeout. */
+function probeScript(i: number, p: ScenarioParams): string {
+  return `echo $$ >${WORK_DIR}/probe.${i}.pid; ( sleep ${(p.slow_ms! / 1000).toFixed(2)}; ${rec('probe-child')} ); :`;
+}
+
+async function execDetached(c: Docker.Container, cmd: string[], env: string[] = []): Promise<void> {
+  const ex = await c.exec({ Cmd: cmd, Env: env, AttachStdout: false, AttachStderr: false });
+  await ex.start({ Detach: true });
+}
+
+/** The runtime's side: run `probes` probes every `interval_ms`, killing each after `timeout_ms`. */
+const probeLoop: HostHelper = async (docker, id, p, signal) => {
+  const c = docker.getContainer(id);
+  let run = 0;
+  let killed = 0;
+  let errors = 0;
+  await sleep(p.start_ms!);
+  for (let i = 0; i < p.probes! && !signal.aborted; i++) {
+    const t0 = Date.now();
+    try {
+      await execDetached(c, ['sh', '-c', probeScript(i, p)], [`RB_LOG=${WORK_DIR}/adopt.log`, 'RB_ROLE=probe']);
+      run++;
+      await sleep(p.timeout_ms!);
+      await execDetached(c, ['sh', '-c', `read p <${WORK_DIR}/probe.${i}.pid && kill -KILL $p`]);
+      killed++;
+    } catch {
+      errors++;
+    }
+    await sleep(Math.max(0, p.interval_ms! - (Date.now() - t0)));
+  }
+  return { probes_run: run, probes_killed: killed, probe_errors: errors };
+};
+
+export const s3: ScenarioDef = {
+  id: 'S3',
+  name: NAME,
+  title: 'a timed-out health probe (engine exec) leaves its slow child',
+  defaults: { probes: 4, interval_ms: 1000, timeout_ms: 500, slow_ms: 1500, start_ms: 800, settle_ms: 800, sample_ms: 100 },
+  pidsLimit: 64,
+  cases: [null],
+  variants: baseVariant,
+  command: (prefix, engineInit, params) => plainPlan(prefix, engineInit, NAME, params),
+  expect: (init: InitName) => expectReapingAsPid1(init, 'about one zombie per probe'),
+  judge: ({ obs, host }) => {
+    const j = judgeReaping(obs, 'probe');
+    return { ...j, figures: { ...j.figures, ...host } };
+  },
+  timeoutMs: (p) => 30_000 + appDurationMs(p),
+  host: probeLoop,
+  workload,
+};

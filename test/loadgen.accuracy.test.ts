@@ -68,6 +68,19 @@ describe('loadgen accuracy', () => {
     expect(Math.max(...samples.map((x) => x.pids_current ?? 0))).toBe(limit);
   });
 
+  it('no init, --after-failure continue: keeps attempting until --count, every attempt accounted for', async () => {
+    cg = makePidsCgroup(48);
+    const r = await runInNamespace('none', ['--rate', '200', '--lifetime-ms', '5', '--count', '80', '--after-failure', 'continue', '--forkloop-ms', '0', '--drain-ms', '500'], cg);
+    expect(r.code, r.stderr).toBe(0);
+    const s = r.summary!;
+    // Each attempt either made an orphan or failed at the intermediate or the orphan level.
+    expect(s.orphans_made + s.fork_failures_by_level.intermediate + s.fork_failures_by_level.orphan).toBe(80);
+    expect(s.fork_failures).toBeGreaterThan(10);
+    expect(s.orphans_reaped).toBe(0);
+    const failures = r.events!.filter((e) => e.type === 'fork_failure');
+    expect(failures).toHaveLength(s.fork_failures);
+  });
+
   it.each(['tini', 'dumb-init', 'catatonit'] as const)('under %s as PID 1: zero unreaped, no fork failure at a modest rate', async (init) => {
     cg = makePidsCgroup(200);
     const r = await runInNamespace(init, ['--rate', '200', '--lifetime-ms', '10', '--duration-s', '2', '--forkloop-ms', '0'], cg);

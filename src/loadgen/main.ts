@@ -6,7 +6,7 @@
  *
  * Exit status: 0 run completed (the summary says what happened, fork failures included);
  * 2 bad input or an unusable environment (one line on stderr, no results file under the final
- * name); 1 the instrument itself failed; 128+signal when aborted by SIGTERM/SIGINT (the file then
+ * name); 1 the instrument itself failed (a `.partial` file, or a summary with `state: "failed"`); 128+signal when aborted by SIGTERM/SIGINT (the file then
  * has a summary with `state: "aborted"`).
  */
 import { CommanderError } from 'commander';
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     out.write(summary);
     out.commit();
     process.stdout.write(JSON.stringify(summary) + '\n');
-    process.exit(signal ? 128 + signal : 0);
+    process.exit(signal ? 128 + signal : summary.state === 'failed' ? 1 : 0);
   } catch (err) {
     if (err instanceof UsageError) {
       out.discard(); // refused before production: nothing worth keeping

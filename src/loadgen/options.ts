@@ -93,7 +93,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     .option('--rate <n>', 'target orphans per second, or "max"', '1000')
     .option('--lifetime-ms <ms>', 'how long each orphan lives before exiting', '2')
     .option('--batch <n>', 'orphans per intermediate process (1–64)', '1')
-    .option('--count <n>', 'total orphans to make')
+    .option('--count <n>', 'total orphans to attempt (failed forks count too)')
     .option('--duration-s <s>', 'production time limit')
     .addOption(new Option('--after-failure <what>', 'after the first fork failure').choices(['stop', 'continue']).default('stop'))
     .option('--grace-ms <ms>', 'with --after-failure stop: keep producing this long', '500')

@@ -97,6 +97,7 @@ export async function runLoadgen(opts: LoadgenOptions, out: NdjsonWriter, abort:
   let endProduction: () => void = () => {};
   const productionEnded = new Promise<void>((r) => (endProduction = r));
   let stopTimer: NodeJS.Timeout | null = null;
+  let watcherFailed = false;
   let producer: Producer | null = null;
 
   const failure = (level: ForkLevel, errno: number, tNs: number, madeBefore: number): void => {
@@ -163,6 +164,12 @@ export async function runLoadgen(opts: LoadgenOptions, out: NdjsonWriter, abort:
         break;
       case 'error':
         warnings.push(`watcher: ${m.message}`);
+        if (m.fatal) {
+          watcherFailed = true;
+          producer?.stop();
+          productionEndNs ??= nowNs();
+          endProduction();
+        }
         break;
       case 'started':
       case 'ready':
@@ -234,7 +241,7 @@ export async function runLoadgen(opts: LoadgenOptions, out: NdjsonWriter, abort:
   };
 
   // --- production
-  if (producer) {
+  if (producer && !abort.aborted && !watcherFailed) {
     t0 = nowNs();
     sampler.sample();
     sampler.start();
@@ -247,7 +254,7 @@ export async function runLoadgen(opts: LoadgenOptions, out: NdjsonWriter, abort:
 
   // --- drain: wait for exits and reaps, ending early once everything is accounted for, or once
   // every orphan has exited and no reap happened for 500 ms (no init: they stay zombies).
-  if (producer && !abort.aborted) {
+  if (producer && !abort.aborted && !watcherFailed) {
     const deadline = nowNs() + opts.drainMs * 1e6;
     let lastReaped = -1;
     let lastChange = nowNs();
@@ -297,7 +304,7 @@ export async function runLoadgen(opts: LoadgenOptions, out: NdjsonWriter, abort:
   const summary: LoadgenSummary = {
     type: 'summary',
     schema: LOADGEN_SCHEMA,
-    state: abort.aborted ? 'aborted' : 'completed',
+    state: watcherFailed ? 'failed' : abort.aborted ? 'aborted' : 'completed',
     options: optionsRecord(opts),
     is_pid1: isPid1,
     pid1_comm: pid1Comm,

@@ -147,7 +147,7 @@ export interface LoadgenOptionsRecord {
   lifetime_ms: number;
   /** Orphans per intermediate (all forked together, every batch/rate seconds). */
   batch: number;
-  /** Stop after this many orphans (null: no limit). */
+  /** Stop after this many orphans attempted, failed forks included (null: no limit). */
   count: number | null;
   /** Stop production after this long, s (null: no limit). */
   duration_s: number | null;
@@ -210,9 +210,9 @@ export interface LoadgenSummary {
   type: 'summary';
   /** {@link LOADGEN_SCHEMA} */
   schema: number;
-  /** `completed`: production and drain ran to the end; `aborted`: stopped by SIGTERM/SIGINT
-   * (counts are what was seen until then). */
-  state: 'completed' | 'aborted';
+  /** `completed`: production and drain ran to the end; `aborted`: stopped by SIGTERM/SIGINT;
+   * `failed`: the watcher thread broke (see `warnings`). Counts are what was seen until then. */
+  state: 'completed' | 'aborted' | 'failed';
   /** Options as validated. */
   options: LoadgenOptionsRecord;
   /** Whether the load generator itself was PID 1 ("no init"). */

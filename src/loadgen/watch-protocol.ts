@@ -76,4 +76,5 @@ export type WatchMessage =
   | { kind: 'eof' }
   | { kind: 'orphans'; records: OrphanRecord[] }
   | { kind: 'final'; lagUs: number[]; watchDelayUs: number[] }
-  | { kind: 'error'; message: string };
+  /** fatal: the watcher has stopped watching */
+  | { kind: 'error'; message: string; fatal: boolean };

@@ -117,7 +117,7 @@ function watch(ep: number, pid: number, createdNs: number): void {
   }
   const events = pollMethod ? L.EPOLLIN | L.EPOLLET : L.EPOLLIN | L.EPOLLHUP | L.EPOLLET;
   const r = L.epollCtl(ep, L.EPOLL_CTL_ADD, fd.ret, events, slot);
-  if (r.ret < 0) post({ kind: 'error', message: `epoll_ctl(ADD pidfd) failed: errno ${r.errno}` });
+  if (r.ret < 0) post({ kind: 'error', message: `epoll_ctl(ADD pidfd) failed: errno ${r.errno}`, fatal: false });
 }
 
 let carry = '';
@@ -176,11 +176,11 @@ function add(ep: number, fd: number, tag: number): void {
 function run(): void {
   if (data.nice !== 0) {
     const r = L.setThreadNice(L.gettid(), data.nice);
-    if (r.ret < 0) post({ kind: 'error', message: `could not set the watcher's nice value to ${data.nice} (errno ${r.errno}); it runs at the default priority` });
+    if (r.ret < 0) post({ kind: 'error', message: `could not set the watcher's nice value to ${data.nice} (errno ${r.errno}); it runs at the default priority`, fatal: false });
   }
   if (data.rtPriority > 0) {
     const r = L.setThreadFifo(L.gettid(), data.rtPriority);
-    if (r.ret < 0) post({ kind: 'error', message: `could not make the watcher SCHED_FIFO ${data.rtPriority} (errno ${r.errno}: needs CAP_SYS_NICE and RT runtime); it runs as an ordinary thread` });
+    if (r.ret < 0) post({ kind: 'error', message: `could not make the watcher SCHED_FIFO ${data.rtPriority} (errno ${r.errno}: needs CAP_SYS_NICE and RT runtime); it runs as an ordinary thread`, fatal: false });
   }
   const ep = L.epollCreate().ret;
   if (ep < 0) throw new Error('epoll_create1 failed');
@@ -281,5 +281,5 @@ function run(): void {
 try {
   run();
 } catch (err) {
-  post({ kind: 'error', message: err instanceof Error ? err.message : String(err) });
+  post({ kind: 'error', message: err instanceof Error ? err.message : String(err), fatal: true });
 }

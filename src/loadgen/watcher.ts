@@ -83,7 +83,11 @@ export function startWatcher(
     if (m.kind === 'ready') onReady();
     else onMessage(m);
   });
-  worker.on('error', (err) => onMessage({ kind: 'error', message: err.message }));
+  worker.on('error', (err) => onMessage({ kind: 'error', message: err.message, fatal: true }));
+  let stopRequested = false;
+  worker.once('exit', () => {
+    if (!stopRequested) onMessage({ kind: 'error', message: 'the watcher thread ended before it was asked to', fatal: true });
+  });
   const exited = new Promise<void>((res) => worker.once('exit', () => res()));
   // A thread that dies before it is ready must not hang the run.
   void exited.then(() => onReady());
@@ -93,6 +97,7 @@ export function startWatcher(
     ready,
     stop: () => {
       if (!stopping) {
+        stopRequested = true;
         Atomics.store(counters, C.STOP, 1);
         const one = Buffer.alloc(8);
         one.writeBigUInt64LE(1n);

@@ -12,7 +12,7 @@
  *     (RATE = 0: as fast as possible) forks an intermediate that forks BATCH orphans and _exits,
  *     so that the orphans are re-parented to PID 1 or the nearest subreaper
  *     (kernel/exit.c: forget_original_parent → find_new_reaper). Each orphan closes CTLFD and
- *     stderr, sleeps LIFETIME_US, reports "E" and _exits(0). Stops after COUNT orphans (0: unlimited), after
+ *     stderr, sleeps LIFETIME_US, reports "E" and _exits(0). Stops after COUNT orphans attempted (0: unlimited), after
  *     DURATION_MS (0: unlimited), on 's' or EOF on CTLFD. Reports lines on OUTFD, each one
  *     write(2) shorter than PIPE_BUF, hence atomic on a pipe (pipe(7)) even with many writers:
  *       S <t_ns>                          production started (CLOCK_MONOTONIC, ns)
@@ -202,6 +202,7 @@ static int produce(int argc, char **argv) {
     if (ip == 0) intermediate(outfd, ctlfd, n, lifetime_ns);
     if (ip < 0) {
       failures++;
+      made += n; /* attempted: --count bounds attempts, so a run that only fails still ends */
       emit(outfd, buf, (size_t)snprintf(buf, sizeof buf, "F i %d %lld\n", errno, (long long)now_ns()));
       continue;
     }

@@ -137,3 +137,50 @@ describe('loadgen as PID 1 (no init) and under ts-reaper', () => {
     expect(s.orphans_reaped + s.orphans_missed).toBe(s.orphans_made);
   });
 });
+
+describe('loadgen fork failures at each level', () => {
+  let cg: TestCgroup | null = null;
+  beforeAll(() => requireBuild());
+  afterEach(async () => {
+    await cg?.remove();
+    cg = null;
+  });
+
+  // Tasks when production starts, no init: unshare + Node's threads (watcher included) + helper.
+  // Started in this order: Node, helper (posix_spawn), watcher thread. So with pids.max =
+  // baseline − 2 the helper cannot start, baseline − 1 leaves no room for the watcher thread,
+  // baseline leaves none for an intermediate, baseline + 1 none for an orphan.
+  let baseline = 0;
+  it('measures the baseline', async () => {
+    cg = makePidsCgroup(1000);
+    const r = await runInNamespace('none', ['--rate', '100', '--lifetime-ms', '5', '--count', '5', '--forkloop-ms', '0', '--drain-ms', '300'], cg);
+    expect(r.code, r.stderr).toBe(0);
+    baseline = r.summary!.baseline_tasks!;
+    expect(baseline).toBeGreaterThan(5);
+  });
+
+  it.each([
+    ['helper', -2],
+    ['intermediate', 0],
+    ['orphan', 1],
+  ] as const)('reports EAGAIN at level %s', async (level, delta) => {
+    expect(baseline).toBeGreaterThan(0);
+    cg = makePidsCgroup(baseline + delta);
+    const r = await runInNamespace('none', ['--rate', '100', '--lifetime-ms', '5', '--count', '10', '--forkloop-ms', '0', '--drain-ms', '300', '--no-check-budget'], cg);
+    expect(r.code, r.stderr).toBe(0);
+    const s = r.summary!;
+    expect(s.orphans_made).toBe(0);
+    expect(s.first_fork_failure).toMatchObject({ level, errno: 11, errno_name: 'EAGAIN', orphans_made_before: 0 });
+    expect(s.fork_failures_by_level[level]).toBeGreaterThanOrEqual(1);
+  });
+
+  it('says in one line that the limit leaves no room for the watcher thread', async () => {
+    expect(baseline).toBeGreaterThan(0);
+    cg = makePidsCgroup(baseline - 1);
+    const r = await runInNamespace('none', ['--rate', '100', '--lifetime-ms', '5', '--count', '10', '--forkloop-ms', '0', '--no-check-budget'], cg);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/cannot start the watcher thread: EAGAIN \(pids.max \d+, \d+ tasks in use/);
+    expect(r.events).toBeNull();
+  });
+});

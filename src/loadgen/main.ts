@@ -60,7 +60,9 @@ async function main(): Promise<void> {
       fail(2, err.message);
     }
     out.abandon();
-    fail(1, `internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    // One line; the stack only on request (LOADGEN_DEBUG=1).
+    const debug = process.env.LOADGEN_DEBUG === '1' && err instanceof Error ? `\n${err.stack}` : '';
+    fail(1, `internal error: ${err instanceof Error ? err.message : String(err)} (results so far in ${out.partialPath})${debug}`);
   }
 }
 

@@ -193,7 +193,15 @@ export async function runLoadgen(opts: LoadgenOptions, out: NdjsonWriter, abort:
     endProduction();
   } else {
     producer = spawned;
-    watcher = startWatcher(producer.reportFd, method, opts.pollIntervalUs, { nice: opts.watcherNice, rtPriority: opts.watcherRtPriority }, onMessage);
+    try {
+      watcher = startWatcher(producer.reportFd, method, opts.pollIntervalUs, { nice: opts.watcherNice, rtPriority: opts.watcherRtPriority }, onMessage);
+    } catch (err) {
+      producer.stop();
+      await producer.wait(2000);
+      const p = cg ? readPids(cg) : null;
+      const why = p ? ` (pids.max ${p.max ?? 'max'}, ${p.current} tasks in use: no room for the load generator itself)` : '';
+      throw new UsageError(`cannot start the watcher thread: ${(err as Error).message}${why}`);
+    }
     await watcher.ready;
   }
 

@@ -11,7 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { adopterLabel, countZombies, listProcesses, ownThreads, readPids, sample, type Identity } from './observer.js';
+import { adopterLabel, countZombies, displayName, listProcesses, ownThreads, readPids, sample, type Identity } from './observer.js';
 import { RESULT_PREFIX, type ForkFailures, type Observation, type ObserverSample, type ParentClass, type ScenarioName, type ScenarioParams } from './types.js';
 
 /** Scratch folder inside the container (scripts, logs). */
@@ -187,7 +187,7 @@ export class WorkloadContext {
     this.takeSample();
     const procs = listProcesses(this.identity);
     const alive = new Set(procs.filter((p) => p.state !== 'Z').map((p) => p.pid));
-    const comms = new Map(procs.map((p) => [p.pid, p.comm]));
+    const comms = new Map(procs.map((p) => [p.pid, p.state === 'Z' ? p.comm : displayName(p.pid, p.comm)]));
     const zombies = procs.filter((p) => p.state === 'Z');
     const byParent: Record<ParentClass, number> = { pid1: 0, init: 0, app: 0, other: 0 };
     for (const z of zombies) byParent[z.parent]++;

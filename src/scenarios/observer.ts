@@ -133,6 +133,25 @@ export function ownThreads(): number {
   }
 }
 
+/**
+ * A readable name for a live process: its `comm`, except for Node programs, which are named after
+ * their script (`ts-reaper` rather than `node`; the scenario bundle is `app` or `stub`).
+ */
+export function displayName(pid: number, comm: string): string {
+  if (comm !== 'node') return comm;
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
+    const i = argv.findIndex((a, k) => k > 0 && !a.startsWith('-'));
+    if (i < 0) return comm;
+    const script = argv[i]!.replace(/^.*\//, '').replace(/\.m?js$/, '');
+    // The scenario bundle is either S5's stub or the app (workload) itself.
+    if (script === 'scenario') return argv[i + 1] === 'stub' ? 'stub' : 'app';
+    return script;
+  } catch {
+    return comm;
+  }
+}
+
 /** Label of an adopter pid for the adopters map: `pid1:tini`, `init:tini`, `app`, `other`. */
 export function adopterLabel(ppid: number, id: Identity, comms: Map<number, string>, alive: Set<number>): string {
   const cls = classifyParent(ppid, id, alive);

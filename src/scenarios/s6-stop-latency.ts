@@ -14,9 +14,9 @@
  * dumb-init -c, docker-init, catatonit, ts-reaper), so the launcher dies, the init exits, and the
  * kernel kills the worker without its handler; with group signalling (tini -g, dumb-init,
  * catatonit -g, ts-reaper -g) the worker's handler starts but the init exits as soon as its child
- * (the launcher) has, cutting it short — measured here, the kernel's teardown often wins the race
- * before Node even runs the handler, so "never ran" is accepted too; ts-reaper --shutdown group waits for the group (up to its
- * grace), so the handler finishes.
+ * (the launcher) has, cutting it short — measured here, the kernel's teardown often wins the
+ * race before Node even runs the handler, so "never ran" is accepted too; ts-reaper
+ * --shutdown group waits for the group (up to its grace), so the handler finishes.
  */
 import { writeFileSync } from 'node:fs';
 import type { InitName } from '../bench/types.js';

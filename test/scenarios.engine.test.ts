@@ -1,0 +1,224 @@
+/**
+ * The scenario library against the real Docker engine: for each scenario, the expected outcome
+ * with no init and under tini and at least one more init, the "cannot help" cases, S5's
+ * subreaper distinction, S6's exit statuses and handler markers, and S7's equal counts.
+ * Parameters are the defaults or smaller; bounds are generous (2 shared cores).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type Docker from 'dockerode';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RUN_LABEL } from '../src/runtime/cleanup.js';
+import { runScenario, type ScenarioResult } from '../src/scenarios/index.js';
+import type { InitName } from '../src/bench/types.js';
+import { docker, testImages } from './support/engine.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+let d: Docker;
+let image: string;
+
+/** ts-reaper is another engineer's work in progress: its cases run only when its bundle answers --help. */
+const tsReaperReady = (() => {
+  try {
+    execFileSync(process.execPath, [path.join(root, 'dist/ts-reaper.mjs'), '--help'], { stdio: 'ignore', timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+beforeAll(async () => {
+  d = await docker();
+  image = (await testImages()).app;
+});
+
+function run(scenario: string, init: InitName, flags: string[] = [], params: Record<string, number> = {}, caseName?: string): Promise<ScenarioResult> {
+  return runScenario(d, image, scenario, init, { label: [init, ...flags].join(' '), flags }, params, caseName ? { caseName } : {});
+}
+
+/** Fail with the verdict and figures in the message, so a red test says what was seen. */
+function expectMatch(r: ScenarioResult): void {
+  expect.soft(r.state, `${r.verdict} ${r.failureReason ?? ''}`).toBe('completed');
+  expect(r.matches, `${r.scenario} ${r.variant}: ${r.verdict} (expected ${r.expected.outcome}) ${JSON.stringify(r.figures)}`).toBe(true);
+}
+
+describe('S1 killed-parent-tree', () => {
+  it('no init: 4 zombies per cycle held by PID 1, growing until a fork fails', async () => {
+    const r = await run('killed-parent-tree', 'none');
+    expectMatch(r);
+    expect(r.verdict).toMatch(/^leaks 4 zombies\/cycle/);
+    expect(r.figures.zombies_pid1).toBeGreaterThanOrEqual(16);
+    expect(r.figures.first_fork_failure_s).not.toBeNull();
+    expect(r.verdict).toMatch(/fork failed at [\d.]+ s \(EAGAIN/);
+  });
+
+  it.each<[InitName]>([['tini'], ['catatonit']])('%s reaps every orphan of the killed tree', async (init) => {
+    const r = await run('killed-parent-tree', init, [], { cycles: 3 });
+    expectMatch(r);
+    expect(r.verdict).toBe('ok');
+    expect(r.figures.adopters).toBe(`pid1:${init}=12`);
+  });
+});
+
+describe('S2 tool-leaves-helper', () => {
+  it('no init: one zombie per run', async () => {
+    const r = await run('tool-leaves-helper', 'none');
+    expectMatch(r);
+    expect(r.figures.zombies_end).toBe(6);
+    expect(r.verdict).toMatch(/^leaks 1 zombie\/run/);
+  });
+
+  it.each<[InitName]>([['tini'], ['dumb-init']])('%s: none left', async (init) => {
+    const r = await run('tool-leaves-helper', init);
+    expectMatch(r);
+    expect(r.figures.zombies_end).toBe(0);
+  });
+});
+
+describe('S3 probe-timeout (engine exec probes killed on timeout)', () => {
+  it('no init: about one zombie per probe, adopted by PID 1', async () => {
+    const r = await run('probe-timeout', 'none', [], { probes: 3 });
+    expectMatch(r);
+    expect(r.figures.probes_killed).toBe(3);
+    expect(r.figures.zombies_pid1).toBeGreaterThanOrEqual(2);
+  });
+
+  it.each<[InitName]>([['tini'], ['docker-init']])('%s reaps the probes’ slow children', async (init) => {
+    const r = await run('probe-timeout', init, [], { probes: 3 });
+    expectMatch(r);
+    expect(r.figures.zombies_end).toBe(0);
+    expect(String(r.figures.adopters)).toMatch(/^pid1:(tini|docker-init)=3$/);
+  });
+});
+
+describe('S4 double-fork-daemon', () => {
+  it('no init: one zombie per request; the daemon sits in the setsid session of its exited parent', async () => {
+    const r = await run('double-fork-daemon', 'none');
+    expectMatch(r);
+    expect(r.verdict).toMatch(/^leaks 1 zombie\/request/);
+    const z = r.observation!.zombies.list;
+    expect(z.length).toBe(5);
+    for (const p of z) expect(p.sid).not.toBe(1); // a new session (D's), not PID 1's
+  });
+
+  it.each<[InitName]>([['tini'], ['catatonit']])('%s reaps the daemons', async (init) => {
+    const r = await run('double-fork-daemon', init);
+    expectMatch(r);
+    expect(r.figures.zombies_end).toBe(0);
+  });
+});
+
+describe('S5 init-not-pid1 (below a never-reaping stub)', () => {
+  it('no init: the stub adopts and keeps the zombies', async () => {
+    const r = await run('init-not-pid1', 'none');
+    expectMatch(r);
+    expect(r.figures.adopters).toBe('pid1:stub=3');
+  });
+
+  it('tini without -s leaks: the orphans go to the stub', async () => {
+    const r = await run('init-not-pid1', 'tini');
+    expectMatch(r);
+    expect(r.outcome).toBe('leaks');
+    expect(r.figures.adopters).toBe('pid1:stub=3');
+  });
+
+  it.each<[string, InitName, string[]]>([
+    ['tini -s', 'tini', ['-s']],
+    ['catatonit', 'catatonit', []],
+  ])('%s registers as subreaper: adopts and reaps', async (_label, init, flags) => {
+    const r = await run('init-not-pid1', init, flags);
+    expectMatch(r);
+    expect(r.figures.zombies_end).toBe(0);
+    expect(r.figures.adopters).toBe(`init:${init}=3`);
+  });
+
+  it('dumb-init cannot help (no subreaper mode): reported as such', async () => {
+    const r = await run('init-not-pid1', 'dumb-init');
+    expectMatch(r);
+    expect(r.verdict).toMatch(/^cannot help: not PID 1 and no subreaper mode — leaks 1 zombie\/run/);
+  });
+
+  it('docker-init is not applicable (always PID 1) and is not run', async () => {
+    const r = await run('init-not-pid1', 'docker-init');
+    expect(r.state).toBe('skipped');
+    expect(r.matches).toBe(true);
+  });
+
+  it.skipIf(!tsReaperReady)('ts-reaper registers as subreaper by default (skipped when dist/ts-reaper.mjs --help fails)', async () => {
+    const r = await run('init-not-pid1', 'ts-reaper');
+    expectMatch(r);
+    expect(r.figures.adopters).toBe('init:ts-reaper=3');
+  });
+});
+
+describe('S6 stop-latency (docker stop, grace shortened to 3 s)', () => {
+  const fast = { grace_s: 3 };
+
+  it('no init, sh -c sleep: SIGTERM dropped, SIGKILL after the grace (137)', async () => {
+    const r = await run('stop-latency', 'none', [], fast, 'sleep');
+    expectMatch(r);
+    expect(r.exitCode).toBe(137);
+    expect(r.stopLatency_s!).toBeGreaterThanOrEqual(2.5);
+  });
+
+  it('tini, sh -c sleep: SIGTERM forwarded, 143 at once', async () => {
+    const r = await run('stop-latency', 'tini', [], fast, 'sleep');
+    expectMatch(r);
+    expect(r.exitCode).toBe(143);
+    expect(r.stopLatency_s!).toBeLessThan(2.5);
+  });
+
+  it('no init, launcher: 137 after the grace, the worker handler never ran', async () => {
+    const r = await run('stop-latency', 'none', [], fast, 'launcher');
+    expectMatch(r);
+    expect([r.exitCode, r.figures.handler_started]).toEqual([137, false]);
+  });
+
+  it('tini, launcher: 143 fast, but only the launcher got SIGTERM: the handler never ran', async () => {
+    const r = await run('stop-latency', 'tini', [], fast, 'launcher');
+    expectMatch(r);
+    expect([r.exitCode, r.figures.handler_started]).toEqual([143, false]);
+  });
+
+  it('dumb-init (group signalling), launcher: 143 fast, the handler does not finish', async () => {
+    const r = await run('stop-latency', 'dumb-init', [], fast, 'launcher');
+    expectMatch(r);
+    expect([r.exitCode, r.figures.handler_finished]).toEqual([143, false]);
+  });
+
+  it('dumb-init, launcher-setsid: cannot help, the worker is outside the signalled group', async () => {
+    const r = await run('stop-latency', 'dumb-init', [], fast, 'launcher-setsid');
+    expectMatch(r);
+    expect(r.verdict).toMatch(/^cannot help: worker escaped with setsid/);
+    expect(r.figures.handler_started).toBe(false);
+  });
+
+  it.skipIf(!tsReaperReady)('ts-reaper --shutdown group, launcher: waits for the group, the handler finishes (skipped when dist/ts-reaper.mjs --help fails)', async () => {
+    const r = await run('stop-latency', 'ts-reaper', ['--shutdown', 'group'], fast, 'launcher');
+    expectMatch(r);
+    expect([r.exitCode, r.figures.handler_finished]).toEqual([143, true]);
+  });
+});
+
+describe('S7 limit-exhaustion', () => {
+  it.each<[InitName]>([['none'], ['tini'], ...(tsReaperReady ? ([['ts-reaper']] as [InitName][]) : [])])('%s: live and zombie children hit EAGAIN at the same count', async (init) => {
+    const r = await run('limit-exhaustion', init);
+    expectMatch(r);
+    const live = Number(r.figures.live_count);
+    const zombie = Number(r.figures.zombie_count);
+    expect(Math.abs(live - zombie)).toBeLessThanOrEqual(2);
+    expect(live).toBeGreaterThan(30);
+    expect(live + Number(r.figures.baseline_tasks)).toBeLessThanOrEqual(64);
+    expect(r.figures.live_errno).toBe('EAGAIN');
+    expect(String(r.figures.zombie_downstream)).toMatch(/EAGAIN/);
+    if (init !== 'none') expect(r.verdict).toMatch(/^cannot help: parent alive/);
+  });
+});
+
+describe('cleanup', () => {
+  it('leaves no scenario container behind', async () => {
+    const left = await d.listContainers({ all: true, filters: { label: [RUN_LABEL, 'reapbench.scenario'] } });
+    expect(left).toEqual([]);
+  });
+});

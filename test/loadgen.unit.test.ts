@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { locatePidsCgroup, readPids } from '../src/loadgen/cgroup.js';
+import { locatePidsCgroup, pidsCgroupCandidates, readPids } from '../src/loadgen/cgroup.js';
 import { errnoName, parseHelperLine } from '../src/loadgen/helper.js';
 import { parseOptions, UsageError } from '../src/loadgen/options.js';
 import { littlesLaw, percentiles } from '../src/loadgen/stats.js';
@@ -64,5 +64,24 @@ describe('loadgen pure parts', () => {
     const o = parseOptions(['--rate', 'max', ...base], {});
     expect(o).toMatchObject({ ratePerS: null, count: 10, durationS: null, afterFailure: 'stop', cgroupDir: null });
     expect(parseOptions(base, { REAPBENCH_PIDS_CGROUP: '/x' }).cgroupDir).toBe('/x');
+  });
+
+  it('finds the pids cgroup directory in the v1 Docker, v1 host and v2 layouts', () => {
+    // Docker 20.10 on cgroup v1: host cgroup namespace, the container's own cgroup bind-mounted.
+    const dockerV1 = pidsCgroupCandidates(
+      '12:pids:/docker/abc\n11:memory:/docker/abc\n0::/system.slice/containerd.service\n',
+      '900 899 0:35 /docker/abc /sys/fs/cgroup/pids ro,nosuid - cgroup cgroup rw,pids\n' +
+        '901 899 0:31 /docker/abc /sys/fs/cgroup/memory ro - cgroup cgroup rw,memory\n',
+    );
+    expect(dockerV1[0]).toEqual({ dir: '/sys/fs/cgroup/pids', version: 1 });
+    // v1 on a host (this machine): the whole hierarchy is mounted.
+    const hostV1 = pidsCgroupCandidates('8:pids:/reapbench-test-1\n0::/\n', '38 30 0:35 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids\n');
+    expect(hostV1[0]).toEqual({ dir: '/sys/fs/cgroup/pids/reapbench-test-1', version: 1 });
+    // v2 with a private cgroup namespace (Docker ≥ 20.10 default on v2): "/" is our cgroup.
+    const v2ns = pidsCgroupCandidates('0::/\n', '30 22 0:27 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n');
+    expect(v2ns).toEqual([{ dir: '/sys/fs/cgroup', version: 2 }]);
+    // v2 on a host, a nested cgroup; mount point with an escaped space.
+    const v2host = pidsCgroupCandidates('0::/user.slice/x.scope\n', '30 22 0:27 / /sys/fs/my\\040cg rw - cgroup2 cgroup2 rw\n');
+    expect(v2host).toEqual([{ dir: '/sys/fs/my cg/user.slice/x.scope', version: 2 }]);
   });
 });

@@ -33,10 +33,10 @@ interface Mount {
   superOptions: string[];
 }
 
-/** Parse /proc/self/mountinfo (proc(5): fields 4 root, 5 mount point; after " - ": fstype, source, super options). */
-function mounts(): Mount[] {
+/** Parse mountinfo text (proc(5): fields 4 root, 5 mount point; after " - ": fstype, source, super options). */
+function mounts(mountinfo: string): Mount[] {
   const out: Mount[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+  for (const line of mountinfo.split('\n')) {
     const [pre, post] = line.split(' - ');
     if (!pre || !post) continue;
     const f = pre.split(' ');
@@ -56,7 +56,8 @@ function under(m: Mount, cgPath: string): string | null {
     // path outside the mount: the mount itself is the best guess.
     return m.mountPoint;
   }
-  return path.join(m.mountPoint, cgPath.slice(root.length));
+  const d = path.join(m.mountPoint, cgPath.slice(root.length));
+  return d.length > 1 && d.endsWith('/') ? d.slice(0, -1) : d;
 }
 
 /**
@@ -72,8 +73,25 @@ export function locatePidsCgroup(override: string | null): PidsCgroup {
     }
     return { dir: override, version: existsSync(path.join(override, 'cgroup.controllers')) ? 2 : 1 };
   }
-  const lines = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
-  const ms = mounts();
+  const candidates = pidsCgroupCandidates(readFileSync('/proc/self/cgroup', 'utf8'), readFileSync('/proc/self/mountinfo', 'utf8'));
+  for (const c of candidates) {
+    // v2: the root cgroup has no pids.current/pids.max; a child cgroup has both once the pids
+    // controller is enabled in the parent's cgroup.subtree_control.
+    if (existsSync(path.join(c.dir, 'pids.current'))) return c;
+  }
+  const tried = candidates.map((c) => c.dir).join(', ') || 'no pids cgroup mount found';
+  throw new UsageError(
+    `No pids cgroup files found (tried: ${tried}); pass --cgroup-dir <dir>, set REAPBENCH_PIDS_CGROUP, or run with --no-cgroup`,
+  );
+}
+
+/**
+ * Directories where this process's pids cgroup files may be, in order of preference (v1 first),
+ * from the text of /proc/self/cgroup and /proc/self/mountinfo. Pure: no file is read.
+ */
+export function pidsCgroupCandidates(procSelfCgroup: string, mountinfo: string): PidsCgroup[] {
+  const lines = procSelfCgroup.split('\n');
+  const ms = mounts(mountinfo);
   const candidates: PidsCgroup[] = [];
   for (const line of lines) {
     const m = /^(\d+):([^:]*):(.*)$/.exec(line);
@@ -95,15 +113,7 @@ export function locatePidsCgroup(override: string | null): PidsCgroup {
       }
     }
   }
-  for (const c of candidates) {
-    // v2: the root cgroup has no pids.current/pids.max; a child cgroup has both once the pids
-    // controller is enabled in the parent's cgroup.subtree_control.
-    if (existsSync(path.join(c.dir, 'pids.current'))) return c;
-  }
-  const tried = candidates.map((c) => c.dir).join(', ') || 'no pids cgroup mount found';
-  throw new UsageError(
-    `No pids cgroup files found (tried: ${tried}); pass --cgroup-dir <dir>, set REAPBENCH_PIDS_CGROUP, or run with --no-cgroup`,
-  );
+  return candidates;
 }
 
 function readNumber(file: string): number | null {

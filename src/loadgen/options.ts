@@ -19,6 +19,8 @@ export interface LoadgenOptions {
   lifetimeMs: number;
   /** Orphans per intermediate, 1–64. */
   batch: number;
+  /** Intermediates allowed at once, 1–64. */
+  inflight: number;
   /** Total orphans, null: unlimited (then durationS is required). */
   count: number | null;
   /** Production time limit, s; null: unlimited (then count is required). */
@@ -93,6 +95,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     .option('--rate <n>', 'target orphans per second, or "max"', '1000')
     .option('--lifetime-ms <ms>', 'how long each orphan lives before exiting', '2')
     .option('--batch <n>', 'orphans per intermediate process (1–64)', '1')
+    .option('--inflight <n>', 'intermediate processes allowed to run at once (1–64)', '1')
     .option('--count <n>', 'total orphans to attempt (failed forks count too)')
     .option('--duration-s <s>', 'production time limit')
     .addOption(new Option('--after-failure <what>', 'after the first fork failure').choices(['stop', 'continue']).default('stop'))
@@ -128,6 +131,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   const ratePerS = s('rate') === 'max' ? null : positive('--rate', s('rate'));
   const lifetimeMs = nonNegative('--lifetime-ms', s('lifetimeMs'));
   const batch = integerIn('--batch', s('batch'), 1, 64);
+  const inflight = integerIn('--inflight', s('inflight'), 1, 64);
   const count = o.count === undefined ? null : integerIn('--count', s('count'), 1, 10_000_000);
   const durationS = o.durationS === undefined ? null : positive('--duration-s', s('durationS'));
   if (count === null && durationS === null) throw new UsageError('Expected `--count` or `--duration-s` (or both), got neither');
@@ -140,6 +144,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     ratePerS,
     lifetimeMs,
     batch,
+    inflight,
     count,
     durationS,
     afterFailure: s('afterFailure') as 'stop' | 'continue',
@@ -165,6 +170,7 @@ export function optionsRecord(o: LoadgenOptions): LoadgenOptionsRecord {
     rate_per_s: o.ratePerS,
     lifetime_ms: o.lifetimeMs,
     batch: o.batch,
+    inflight: o.inflight,
     count: o.count,
     duration_s: o.durationS,
     after_failure: o.afterFailure,

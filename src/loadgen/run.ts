@@ -182,6 +182,7 @@ export async function runLoadgen(opts: LoadgenOptions, out: NdjsonWriter, abort:
     ratePerS: opts.ratePerS,
     lifetimeUs: opts.lifetimeMs * 1000,
     batch: opts.batch,
+    inflight: opts.inflight,
     count: opts.count,
     durationMs: opts.durationS === null ? null : opts.durationS * 1000,
   });
@@ -215,7 +216,7 @@ export async function runLoadgen(opts: LoadgenOptions, out: NdjsonWriter, abort:
   };
   if (opts.checkBudget && budget !== null && opts.ratePerS !== null) {
     // Orphans alive at once in the steady state, plus one batch and its intermediate.
-    const need = Math.ceil((opts.ratePerS * opts.lifetimeMs) / 1000) + opts.batch + 1;
+    const need = Math.ceil((opts.ratePerS * opts.lifetimeMs) / 1000) + opts.batch + opts.inflight;
     if (need > budget) {
       await cleanup();
       throw new UsageError(

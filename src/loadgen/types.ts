@@ -147,6 +147,9 @@ export interface LoadgenOptionsRecord {
   lifetime_ms: number;
   /** Orphans per intermediate (all forked together, every batch/rate seconds). */
   batch: number;
+  /** Intermediates allowed to run at once (1: the helper waits for each before the next fork).
+   * Each running intermediate holds one pids slot while it forks. */
+  inflight: number;
   /** Stop after this many orphans attempted, failed forks included (null: no limit). */
   count: number | null;
   /** Stop production after this long, s (null: no limit). */

@@ -7,7 +7,8 @@
  *
  * Modes (arguments are positional and validated by the TypeScript side, src/loadgen/helper.ts):
  *
- *   orphanage produce OUTFD CTLFD RATE LIFETIME_US BATCH COUNT DURATION_MS
+ *   orphanage produce OUTFD CTLFD RATE LIFETIME_US BATCH COUNT DURATION_MS [INFLIGHT]
+ *     INFLIGHT (default 1): intermediates allowed to run at once (each is reaped on its SIGCHLD).
  *     Waits for 'g' on CTLFD, writes "S <t_ns>" to OUTFD, then every BATCH/RATE seconds
  *     (RATE = 0: as fast as possible) forks an intermediate that forks BATCH orphans and _exits,
  *     so that the orphans are re-parented to PID 1 or the nearest subreaper
@@ -127,23 +128,56 @@ static void intermediate(int outfd, int ctlfd, int batch, int64_t lifetime_ns) {
   _exit(failed);
 }
 
-/* Wait up to `deadline_ns` (absolute; < 0: no wait) for a command byte on ctlfd.
+/* Intermediates forked and not yet reaped, and the SIGCHLD signalfd that announces their exit. */
+static int inflight;
+static int sigfd = -1;
+static int report_fd = -1;
+
+/* Reap intermediates: all that have exited (block = 0), or at least one (block = 1). An exit
+ * status above 1 is abnormal (1 means an orphan fork failed, reported as F o). */
+static void reap_intermediates(int block) {
+  for (;;) {
+    int st;
+    pid_t p = waitpid(-1, &st, block ? 0 : WNOHANG);
+    if (p < 0 && errno == EINTR) continue;
+    if (p <= 0) return;
+    inflight--;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) > 1) {
+      char buf[64];
+      emit(report_fd, buf, (size_t)snprintf(buf, sizeof buf, "X %d %lld\n", st, (long long)now_ns()));
+    }
+    block = 0;
+  }
+}
+
+/* Wait up to `deadline_ns` (absolute) for a command byte on ctlfd, reaping intermediates as
+ * their SIGCHLD arrives (a zombie intermediate would hold a pids slot).
  * Returns 's' to stop (also on EOF or error), 'g' for go, 0 on timeout. */
 static int wait_ctl(int ctlfd, int64_t deadline_ns, int block_forever) {
   for (;;) {
-    struct pollfd p = {.fd = ctlfd, .events = POLLIN};
+    struct pollfd p[2] = {{.fd = ctlfd, .events = POLLIN}, {.fd = sigfd, .events = POLLIN}};
     struct timespec ts, *tsp = NULL;
     if (!block_forever) {
       int64_t left = deadline_ns - now_ns();
       ns_to_ts(left, &ts);
       tsp = &ts;
     }
-    int r = ppoll(&p, 1, tsp, NULL);
+    int r = ppoll(p, sigfd >= 0 ? 2 : 1, tsp, NULL);
     if (r < 0) {
       if (errno == EINTR) continue;
       return 's';
     }
     if (r == 0) return 0;
+    if (sigfd >= 0 && (p[1].revents & POLLIN)) {
+      struct signalfd_siginfo si;
+      while (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+      }
+      reap_intermediates(0);
+    }
+    if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+      if (!block_forever && now_ns() >= deadline_ns) return 0;
+      continue;
+    }
     char c;
     ssize_t n = read(ctlfd, &c, 1);
     if (n <= 0) {
@@ -155,7 +189,7 @@ static int wait_ctl(int ctlfd, int64_t deadline_ns, int block_forever) {
 }
 
 static int produce(int argc, char **argv) {
-  if (argc != 9) return usage("produce OUTFD CTLFD RATE LIFETIME_US BATCH COUNT DURATION_MS");
+  if (argc != 9 && argc != 10) return usage("produce OUTFD CTLFD RATE LIFETIME_US BATCH COUNT DURATION_MS [INFLIGHT]");
   int outfd = atoi(argv[2]);
   int ctlfd = atoi(argv[3]);
   double rate = strtod(argv[4], NULL);
@@ -163,7 +197,8 @@ static int produce(int argc, char **argv) {
   int batch = atoi(argv[6]);
   long long count = strtoll(argv[7], NULL, 10);
   int64_t duration_ns = strtoll(argv[8], NULL, 10) * 1000000LL;
-  if (outfd < 0 || ctlfd < 0 || rate < 0 || lifetime_ns < 0 || batch < 1 || batch > MAX_BATCH || count < 0 ||
+  int max_inflight = argc == 10 ? atoi(argv[9]) : 1;
+  if (max_inflight < 1 || outfd < 0 || ctlfd < 0 || rate < 0 || lifetime_ns < 0 || batch < 1 || batch > MAX_BATCH || count < 0 ||
       duration_ns < 0)
     return usage("produce: invalid argument");
 
@@ -179,6 +214,13 @@ static int produce(int argc, char **argv) {
     dup2(devnull, 1);
     close(devnull);
   }
+
+  report_fd = outfd;
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, NULL);
+  sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
 
   char buf[128];
   int c = wait_ctl(ctlfd, 0, 1);
@@ -198,24 +240,28 @@ static int produce(int argc, char **argv) {
     if (c == 's') break;
     int n = batch;
     if (count > 0 && count - made < n) n = (int)(count - made);
+    /* Up to INFLIGHT intermediates run at once: the next fork overlaps the previous
+     * intermediate's work on the other CPU. Those that have exited are reaped first, so that
+     * at a rate they can follow none is a zombie when the next fork is attempted. */
+    reap_intermediates(0);
+    while (inflight >= max_inflight) reap_intermediates(1);
     pid_t ip = fork();
-    if (ip == 0) intermediate(outfd, ctlfd, n, lifetime_ns);
+    if (ip == 0) {
+      if (sigfd >= 0) close(sigfd);
+      sigprocmask(SIG_UNBLOCK, &chld, NULL);
+      intermediate(outfd, ctlfd, n, lifetime_ns);
+    }
     if (ip < 0) {
       failures++;
       made += n; /* attempted: --count bounds attempts, so a run that only fails still ends */
       emit(outfd, buf, (size_t)snprintf(buf, sizeof buf, "F i %d %lld\n", errno, (long long)now_ns()));
       continue;
     }
-    /* Reap the intermediate right away: its zombie would hold a pids slot and distort the count
-     * of orphans that fit under pids.max. */
-    int st;
-    while (waitpid(ip, &st, 0) < 0 && errno == EINTR) {
-    }
+    inflight++;
     made += n; /* attempted; the O and F lines say which succeeded */
-    /* Exit status 1: an orphan fork failed, already reported by the intermediate as F o. */
-    if (!WIFEXITED(st) || WEXITSTATUS(st) > 1)
-      emit(outfd, buf, (size_t)snprintf(buf, sizeof buf, "X %d %lld\n", st, (long long)now_ns()));
+    if (max_inflight == 1) reap_intermediates(1); /* strictly one at a time */
   }
+  while (inflight > 0) reap_intermediates(1);
   emit(outfd, buf, (size_t)snprintf(buf, sizeof buf, "D %lld %lld %lld\n", made, failures, (long long)now_ns()));
   return 0;
 }

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { locatePidsCgroup, pidsCgroupCandidates, readPids } from '../src/loadgen/cgroup.js';
 import { errnoName, parseHelperLine } from '../src/loadgen/helper.js';
 import { parseOptions, UsageError } from '../src/loadgen/options.js';
+import { parseLoadgenResults } from '../src/loadgen/read.js';
 import { littlesLaw, percentiles } from '../src/loadgen/stats.js';
 import type { SampleEvent } from '../src/loadgen/types.js';
 
@@ -83,5 +84,15 @@ describe('loadgen pure parts', () => {
     // v2 on a host, a nested cgroup; mount point with an escaped space.
     const v2host = pidsCgroupCandidates('0::/user.slice/x.scope\n', '30 22 0:27 / /sys/fs/my\\040cg rw - cgroup2 cgroup2 rw\n');
     expect(v2host).toEqual([{ dir: '/sys/fs/my cg/user.slice/x.scope', version: 2 }]);
+  });
+
+  it('reads a results file back and refuses an incomplete one', () => {
+    const start = JSON.stringify({ type: 'start', schema: 1 });
+    const orphan = JSON.stringify({ type: 'orphan', pid: 5 });
+    const summary = JSON.stringify({ type: 'summary', schema: 1 });
+    const r = parseLoadgenResults([start, orphan, summary, ''].join('\n'));
+    expect(r.orphans).toHaveLength(1);
+    expect(() => parseLoadgenResults([start, orphan].join('\n'))).toThrow('did not complete');
+    expect(() => parseLoadgenResults([start, '{oops', summary].join('\n'))).toThrow('line 2 is not JSON');
   });
 });

@@ -105,7 +105,7 @@ describe('observer and judgement', () => {
         forkFailures: { count: 0, first_s: null, firstLevel: null, firstErrno: null, messages: [] }, series: [], extra: {},
       }),
     );
-    expect(judgeReaping(obs, 'run')).toMatchObject({ outcome: 'leaks', verdict: 'leaks 1 zombie/run (6 held by PID 1 (node))' });
+    expect(judgeReaping(obs, 'run')).toMatchObject({ outcome: 'leaks', verdict: 'leaks 1 zombie/run, 6 held by PID 1 (node)' });
     obs.zombies.byParent = { pid1: 0, init: 0, app: 6, other: 0 };
     expect(judgeReaping(obs, 'run').outcome).toBe('cannot-help');
     obs.zombies.total = 0;

@@ -196,7 +196,7 @@ export function judgeReaping(obs: Observation | null, unit: string): Judgement {
     return { outcome: 'cannot-help', verdict: `cannot help: parent alive (${z.total} zombies held by app processes)${tail}`, figures };
   }
   const rounded = Math.round(per * 10) / 10;
-  return { outcome: 'leaks', verdict: `leaks ${num(rounded)} ${rounded === 1 ? 'zombie' : 'zombies'}/${unit} (${z.total} held by ${where})${tail}`, figures };
+  return { outcome: 'leaks', verdict: `leaks ${num(rounded)} ${rounded === 1 ? 'zombie' : 'zombies'}/${unit}, ${z.total} held by ${where}${tail}`, figures };
 }
 
 /** Expectation of S1–S4: any init that reaps as PID 1 leaves no zombie; no init leaks. */

@@ -35,6 +35,14 @@ export function bg(level: string, body: string, redirect = ''): string {
   return `_b=$!; ( ${body} ) ${redirect} & [ "$!" != "$_b" ] || echo "rb-forkfail level=${level}" >&2`;
 }
 
+/**
+ * Shell snippet: `sleep` for `ms`, logging `rb-forkfail level=<level>` when the sleep could not
+ * be started (busybox `sleep` is not a builtin: it is a fork too).
+ */
+export function nap(level: string, ms: number): string {
+  return `sleep ${(ms / 1000).toFixed(2)} || echo "rb-forkfail level=${level}" >&2`;
+}
+
 /** How a started process ended. */
 export type Exit = { code: number | null; signal: NodeJS.Signals | null; error: string | null };
 

@@ -54,7 +54,7 @@ export function scenarioMatrixMarkdown(results: ScenarioResult[]): string {
 }
 
 /** The figures most worth a column in the detail table, when present. */
-const DETAIL_FIGURES = ['zombies_end', 'zombies_peak', 'adopters', 'live_orphans_pid1', 'fork_failures', 'first_fork_failure_s', 'pids_peak', 'pids_max', 'stop_latency_s', 'handler_started', 'handler_finished', 'live_count', 'zombie_count', 'leftover_sessions'];
+const DETAIL_FIGURES = ['zombies_end', 'zombies_peak', 'adopters', 'live_orphans_pid1', 'fork_failures', 'first_fork_failure_s', 'pids_peak', 'pids_max', 'stop_latency_s', 'handler_started', 'handler_finished', 'live_count', 'zombie_count', 'baseline_tasks', 'zombie_downstream', 'leftover_sessions'];
 
 function fig(v: unknown): string {
   if (v === null || v === undefined || v === '') return '';

@@ -10,17 +10,15 @@
  */
 import type { InitName } from '../bench/types.js';
 import { baseVariant, expectReapingAsPid1, judgeReaping, plainPlan, type ScenarioDef } from './def.js';
-import { bg, rec, sleep, WorkloadContext } from './inside.js';
+import { bg, nap, rec, sleep, WorkloadContext } from './inside.js';
 import type { ScenarioParams } from './types.js';
 
 const NAME = 'killed-parent-tree';
 
 /** The helper B (see module doc). Prints `ready` once both workers are forked. */
 function helperScript(p: ScenarioParams): string {
-  const w = (p.worker_ms! / 1000).toFixed(2);
-  const g = (p.grandchild_ms! / 1000).toFixed(2);
-  const grandchild = bg('grandchild', `read x <&4; sleep ${g}; ${rec('grandchild')}`, '>/dev/null');
-  const worker = `${grandchild}; read x <&4; sleep ${w}; ${rec('worker')}`;
+  const grandchild = bg('grandchild', `read x <&4; ${nap('grandchild', p.grandchild_ms!)}; ${rec('grandchild')}`, '>/dev/null');
+  const worker = `${grandchild}; read x <&4; ${nap('worker', p.worker_ms!)}; ${rec('worker')}`;
   return [
     'f=/tmp/rb/fifo.$$',
     'mkfifo "$f" || { echo "rb-forkfail level=helper" >&2; exit 3; }',

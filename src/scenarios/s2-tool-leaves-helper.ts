@@ -8,7 +8,7 @@
  */
 import type { InitName } from '../bench/types.js';
 import { baseVariant, expectReapingAsPid1, judgeReaping, plainPlan, type ScenarioDef } from './def.js';
-import { bg, rec, sleep, WorkloadContext } from './inside.js';
+import { bg, nap, rec, sleep, WorkloadContext } from './inside.js';
 import type { ScenarioParams } from './types.js';
 
 const NAME = 'tool-leaves-helper';
@@ -16,7 +16,7 @@ const NAME = 'tool-leaves-helper';
 async function workload(p: ScenarioParams): Promise<void> {
   const ctx = new WorkloadContext(NAME, p);
   ctx.startSampling(p.sample_ms!);
-  const tool = `${bg('helper', `sleep ${(p.helper_ms! / 1000).toFixed(2)}; ${rec('helper')}`, '>/dev/null')}; exit 1`;
+  const tool = `${bg('helper', `${nap('helper', p.helper_ms!)}; ${rec('helper')}`, '>/dev/null')}; exit 1`;
   let statusOne = 0;
   for (let k = 1; k <= p.runs!; k++) {
     const r = await ctx.run(tool, 'tool');

@@ -9,7 +9,7 @@
  */
 import type { InitName } from '../bench/types.js';
 import { baseVariant, expectReapingAsPid1, judgeReaping, plainPlan, type ScenarioDef } from './def.js';
-import { bg, rec, sleep, WorkloadContext } from './inside.js';
+import { bg, nap, rec, sleep, WorkloadContext } from './inside.js';
 import type { ScenarioParams } from './types.js';
 
 const NAME = 'double-fork-daemon';
@@ -17,7 +17,7 @@ const NAME = 'double-fork-daemon';
 async function workload(p: ScenarioParams): Promise<void> {
   const ctx = new WorkloadContext(NAME, p);
   ctx.startSampling(p.sample_ms!);
-  const d = ctx.script('d.sh', `${bg('daemon', `sleep ${(p.daemon_ms! / 1000).toFixed(2)}; ${rec('daemon')}`, '>/dev/null')}\nexit 0\n`);
+  const d = ctx.script('d.sh', `${bg('daemon', `${nap('daemon', p.daemon_ms!)}; ${rec('daemon')}`, '>/dev/null')}\nexit 0\n`);
   const tool = `setsid sh ${d} || echo "rb-forkfail level=setsid" >&2; exit 0`;
   for (let k = 1; k <= p.requests!; k++) {
     await ctx.run(tool, 'tool');

@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import type { InitName } from '../bench/types.js';
 import { judgeReaping, NODE, traitsOf, variant, WORKLOAD, workloadArgv, type ScenarioDef } from './def.js';
-import { bg, rec, sleep, WorkloadContext } from './inside.js';
+import { bg, nap, rec, sleep, WorkloadContext } from './inside.js';
 import type { Expectation, ScenarioParams, VariantSpec } from './types.js';
 
 const NAME = 'init-not-pid1';
@@ -22,7 +22,7 @@ async function workload(p: ScenarioParams): Promise<void> {
   const init = process.ppid === 1 ? null : process.ppid;
   const ctx = new WorkloadContext(NAME, p, init);
   ctx.startSampling(p.sample_ms!);
-  const script = `${bg('grandchild', `sleep ${(p.grandchild_ms! / 1000).toFixed(2)}; ${rec('grandchild')}`, '>/dev/null')}; exit 0`;
+  const script = `${bg('grandchild', `${nap('grandchild', p.grandchild_ms!)}; ${rec('grandchild')}`, '>/dev/null')}; exit 0`;
   for (let k = 1; k <= p.runs!; k++) {
     await ctx.run(script, 'double-fork');
     await sleep(p.interval_ms!);
@@ -59,7 +59,7 @@ function expect(init: InitName, flags: string[]): Expectation {
   if (init === 'none') return { outcome: 'leaks', reason: 'the stub is PID 1 and never reaps adopted orphans' };
   if (!t.canNest) return { outcome: 'not-applicable', reason: 'the engine init is always PID 1; it cannot run below a stub' };
   if (t.subreaperWhenNotPid1) return { outcome: 'reaped', reason: `${init} registers as child subreaper when not PID 1, so the orphans come to it` };
-  if (init === 'dumb-init') return { outcome: 'leaks', reason: 'dumb-init has no subreaper mode', cannotHelp: 'not PID 1 and no subreaper mode' };
+  if (init === 'dumb-init') return { outcome: 'leaks', reason: 'dumb-init has no subreaper mode', cannotHelp: 'not PID 1, no subreaper mode' };
   return { outcome: 'leaks', reason: `${init} without -s is not a subreaper: orphans go to the stub` };
 }
 

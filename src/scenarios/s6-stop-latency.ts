@@ -61,7 +61,7 @@ function expect(init: InitName, flags: string[], caseName: string | null): Expec
   if (caseName === 'sleep') return { outcome: 'stopped', reason: `${init} forwards SIGTERM to sleep, which dies of it (143)` };
   if (caseName === 'launcher-setsid') {
     return t.signalsGroup
-      ? { outcome: 'handler-skipped', reason: 'the worker called setsid: it is outside the group the init signals', cannotHelp: 'worker escaped with setsid, outside the signalled group' }
+      ? { outcome: 'handler-skipped', reason: 'the worker called setsid: it is outside the group the init signals', cannotHelp: 'worker escaped the group (setsid)' }
       : { outcome: 'handler-skipped', reason: `${init} signals its child only; the worker is killed when the init exits` };
   }
   if (t.waitsForGroup) return { outcome: 'graceful', reason: 'signals the group and waits for it after the child exits' };

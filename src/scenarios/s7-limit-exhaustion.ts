@@ -99,8 +99,7 @@ function judge({ obs, params }: JudgeInput): Judgement {
   }
   const equal = Math.abs(live - zombie) <= params.tolerance!;
   const at = `fork failed at ${Number(e.live_fail_s).toFixed(2)} s (${e.live_errno})`;
-  const counts = `${live} live ${equal ? '≈' : '≠'} ${zombie} zombies`;
-  return { outcome: equal ? 'equal-counts' : 'unequal-counts', verdict: `${at} after ${counts} (pids.max ${num(obs.pids.max ?? 0)}); then ${e.zombie_downstream}`, figures };
+  return { outcome: equal ? 'equal-counts' : 'unequal-counts', verdict: `${at}: ${live} live ${equal ? '=' : '≠'} ${zombie} zombies of ${num(obs.pids.max ?? 0)}`, figures };
 }
 
 export const s7: ScenarioDef = {
@@ -114,8 +113,8 @@ export const s7: ScenarioDef = {
   command: (prefix, engineInit, params) => plainPlan(prefix, engineInit, NAME, params),
   expect: (init: InitName) => ({
     outcome: 'equal-counts',
-    reason: 'a zombie is charged like a live task until reaped',
-    ...(init === 'none' ? {} : { cannotHelp: 'parent alive: the zombies are the app’s own children' }),
+    reason: 'a zombie is charged like a live task until reaped; its parent (the app) is alive, so no init may reap it',
+    ...(init === 'none' ? {} : { cannotHelp: 'parent alive' }),
   }),
   judge,
   timeoutMs: () => 60_000,

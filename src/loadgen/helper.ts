@@ -80,8 +80,8 @@ export interface ProduceParams {
   count: number | null;
   /** null: unlimited */
   durationMs: number | null;
-  /** Intermediates allowed to run at once (1: strictly one after the other). */
-  inflight: number;
+  /** Intermediates allowed to run at once (default 1: strictly one after the other). */
+  inflight?: number;
 }
 
 /** A started helper, waiting for {@link Producer.go}. */
@@ -130,7 +130,7 @@ export function startProducer(bin: string, p: ProduceParams): Producer | { errno
     String(p.batch),
     String(p.count ?? 0),
     String(p.durationMs === null ? 0 : Math.max(1, Math.round(p.durationMs))),
-    String(p.inflight),
+    String(p.inflight ?? 1),
   ];
   const r = L.spawnDetached(argv);
   L.close(repW);

@@ -107,7 +107,9 @@ async function main(): Promise<number> {
   // The wait thread does not exist yet, so the child cannot have been reaped: the pidfd is its.
   const pidfd = L.pidfdOpen(childPid);
   forwarder.setTarget({ pid: childPid, pidfd: pidfd.ret, group: opts.pgroup });
-  log(`started ${opts.command[0]} as pid ${childPid} ${performance.now().toFixed(1)} ms after process start (${pid1 ? 'PID 1' : 'subreaper'})`);
+  const now = performance.now();
+  const ready = performance.nodeTiming.bootstrapComplete;
+  log(`started ${opts.command[0]} as pid ${childPid} ${now.toFixed(1)} ms after process start (${(now - ready).toFixed(1)} ms after Node was ready), as ${pid1 ? 'PID 1' : 'subreaper'}`);
 
   const loop = startReapLoop(childPid, opts.verbose, (err) => {
     say(`internal error, cannot reap any more: ${err.message}`);

@@ -1,0 +1,133 @@
+// ts-reaper option parsing: pure functions, no processes.
+import { describe, expect, it } from 'vitest';
+import { parseOptions, UsageError, DEFAULT_GRACE_MS } from '../src/reaper/options.js';
+import { FORWARDED_SIGNALS, parseSignal } from '../src/reaper/signals.js';
+
+const run = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
+  const r = parseOptions(argv, env);
+  if (r.kind !== 'run') throw new Error('expected run');
+  return r.options;
+};
+
+describe('ts-reaper options', () => {
+  it('has tini-like defaults', () => {
+    expect(run(['--', 'sleep', '1'])).toEqual({
+      command: ['sleep', '1'],
+      subreaper: 'auto',
+      pgroup: false,
+      rewrite: new Map(),
+      remapExit: new Set(),
+      shutdown: 'none',
+      graceMs: DEFAULT_GRACE_MS,
+      verbose: false,
+      preserveFds: 0,
+    });
+  });
+
+  it('stops option parsing at the command, with or without --', () => {
+    expect(run(['-v', 'sh', '-c', 'exit 1', '-v']).command).toEqual(['sh', '-c', 'exit 1', '-v']);
+    expect(run(['--', '-weird-name']).command).toEqual(['-weird-name']);
+  });
+
+  it('parses every option', () => {
+    const o = run(['-s', '-g', '-r', 'TERM:INT', '-r', 'usr1:0', '-e', '143', '-e', '1', '--shutdown', 'all', '--grace-ms', '250', '-v', '--preserve-fds', '2', 'cmd']);
+    expect(o.subreaper).toBe('require');
+    expect(o.pgroup).toBe(true);
+    expect([...o.rewrite]).toEqual([
+      [15, 2],
+      [10, 0],
+    ]);
+    expect([...o.remapExit]).toEqual([143, 1]);
+    expect(o.shutdown).toBe('all');
+    expect(o.graceMs).toBe(250);
+    expect(o.verbose).toBe(true);
+    expect(o.preserveFds).toBe(2);
+    expect(run(['--no-subreaper', 'cmd']).subreaper).toBe('off');
+  });
+
+  it('reads environment variables, and the command line wins', () => {
+    const env = {
+      TS_REAPER_SUBREAPER: '0',
+      TS_REAPER_VERBOSE: '1',
+      TS_REAPER_PGROUP: 'yes',
+      TS_REAPER_REWRITE: 'TERM:QUIT,HUP:0',
+      TS_REAPER_REMAP_EXIT: '3,4',
+      TS_REAPER_SHUTDOWN: 'group',
+      TS_REAPER_GRACE_MS: '100',
+      TS_REAPER_PRESERVE_FDS: '1',
+    };
+    const o = run(['cmd'], env);
+    expect(o).toMatchObject({ subreaper: 'off', verbose: true, pgroup: true, shutdown: 'group', graceMs: 100, preserveFds: 1 });
+    expect([...o.rewrite]).toEqual([
+      [15, 3],
+      [1, 0],
+    ]);
+    expect([...o.remapExit]).toEqual([3, 4]);
+    const cli = run(['-s', '--shutdown', 'none', '--grace-ms', '7', '-r', 'TERM:INT', 'cmd'], env);
+    expect(cli).toMatchObject({ subreaper: 'require', shutdown: 'none', graceMs: 7 });
+    expect(cli.rewrite.get(15)).toBe(2);
+  });
+
+  it('--shutdown group implies a process group for the child', () => {
+    expect(run(['--shutdown', 'group', 'cmd']).pgroup).toBe(true);
+  });
+
+  it.each([
+    [['--bogus', 'cmd'], /unknown option '--bogus'/],
+    [[], /missing command/],
+    [['-v'], /missing command/],
+    [['-r', 'FOO:1', 'cmd'], /Expected `--rewrite` to be SIG:SIG.*got `FOO:1`/],
+    [['-r', 'TERM', 'cmd'], /Expected `--rewrite`/],
+    [['-r', 'TERM:99', 'cmd'], /Expected `--rewrite`/],
+    [['-e', '256', 'cmd'], /Expected `--remap-exit` to be an exit code between 0 and 255, got `256`/],
+    [['-e', 'x', 'cmd'], /Expected `--remap-exit`/],
+    [['--grace-ms', '-1', 'cmd'], /grace-ms/],
+    [['--grace-ms', '1.5', 'cmd'], /Expected `--grace-ms`/],
+    [['--shutdown', 'maybe', 'cmd'], /maybe/],
+    [['--preserve-fds', 'all', 'cmd'], /Expected `--preserve-fds`/],
+  ])('rejects %j with one line', (argv, message) => {
+    expect(() => parseOptions(argv, {})).toThrow(UsageError);
+    try {
+      parseOptions(argv, {});
+    } catch (e) {
+      expect((e as Error).message).toMatch(message);
+      expect((e as Error).message).not.toContain('\n');
+    }
+  });
+
+  it('rejects bad environment values naming the variable', () => {
+    expect(() => parseOptions(['cmd'], { TS_REAPER_SHUTDOWN: 'sometimes' })).toThrow(/TS_REAPER_SHUTDOWN/);
+    expect(() => parseOptions(['cmd'], { TS_REAPER_GRACE_MS: 'soon' })).toThrow(/TS_REAPER_GRACE_MS/);
+    expect(() => parseOptions(['cmd'], { TS_REAPER_VERBOSE: 'maybe' })).toThrow(/TS_REAPER_VERBOSE/);
+    expect(() => parseOptions(['cmd'], { TS_REAPER_REWRITE: 'TERM' })).toThrow(/TS_REAPER_REWRITE/);
+    expect(() => parseOptions(['cmd'], { TS_REAPER_REMAP_EXIT: '1,300' })).toThrow(/TS_REAPER_REMAP_EXIT/);
+  });
+
+  it('--help is an exit with text, code 0, documenting the environment', () => {
+    const r = parseOptions(['--help'], {});
+    expect(r.kind).toBe('exit');
+    if (r.kind === 'exit') {
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('TS_REAPER_SUBREAPER');
+      expect(r.stdout).toContain('--shutdown');
+      expect(r.stdout).toContain('zombie');
+    }
+  });
+
+  it('parses signals by number, name and short name', () => {
+    expect(parseSignal('15', false)).toBe(15);
+    expect(parseSignal('SIGTERM', false)).toBe(15);
+    expect(parseSignal('term', false)).toBe(15);
+    expect(parseSignal('0', true)).toBe(0);
+    expect(() => parseSignal('0', false)).toThrow();
+    expect(() => parseSignal('65', false)).toThrow();
+  });
+
+  it('forwards every catchable signal except SIGCHLD and the ones Node reserves', () => {
+    expect(FORWARDED_SIGNALS).toContain('SIGTERM');
+    expect(FORWARDED_SIGNALS).toContain('SIGINT');
+    expect(FORWARDED_SIGNALS).toContain('SIGWINCH');
+    for (const s of ['SIGCHLD', 'SIGKILL', 'SIGSTOP', 'SIGSEGV', 'SIGBUS', 'SIGFPE', 'SIGILL']) expect(FORWARDED_SIGNALS).not.toContain(s);
+    expect(new Set(FORWARDED_SIGNALS).size).toBe(FORWARDED_SIGNALS.length);
+  });
+});

@@ -65,6 +65,10 @@ describe('loadgen pure parts', () => {
     const o = parseOptions(['--rate', 'max', ...base], {});
     expect(o).toMatchObject({ ratePerS: null, count: 10, durationS: null, afterFailure: 'stop', cgroupDir: null });
     expect(parseOptions(base, { REAPBENCH_PIDS_CGROUP: '/x' }).cgroupDir).toBe('/x');
+    expect(parseOptions(['--pin', '0:1', ...base]).pin).toEqual({ observerCpu: 0, workloadCpu: 1 });
+    expect(parseOptions(base).pin).toBeNull();
+    expect(() => parseOptions(['--pin', '1:1', ...base])).toThrow('Expected `--pin` to be two different CPU numbers as OBS:WORK (e.g. 0:1), got `1:1`');
+    expect(() => parseOptions(['--pin', 'x', ...base])).toThrow(UsageError);
   });
 
   it('finds the pids cgroup directory in the v1 Docker, v1 host and v2 layouts', () => {

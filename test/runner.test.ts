@@ -74,5 +74,7 @@ describe('runner: records from the load generator', () => {
     expect(a.slice(0, 2)).toEqual(['node', '/app/dist/loadgen.mjs']);
     expect(a.join(' ')).toContain('--rate 500 --lifetime-ms 5 --duration-s 2');
     expect(a.join(' ')).toContain('--out /results/x.ndjson');
+    expect(a).not.toContain('--pin');
+    expect(loadgenArgs(run, '/r/x', '0:1').join(' ')).toContain('--pin 0:1 --out /r/x');
   });
 });

@@ -100,7 +100,7 @@ async function measure(
       if (o.verbose || !/^(base|app): (Step|--->|Removing|Successfully|\s)/.test(line)) log(line);
     },
   });
-  const cpuset = o.pin && engine.cpus >= 2 ? String(engine.cpus - 1) : undefined;
+  const pin = o.pin && engine.cpus >= 2 ? `0:${engine.cpus - 1}` : undefined;
 
   const env: EnvironmentRecord = {
     reapbench_version: JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')).version,
@@ -118,7 +118,7 @@ async function measure(
     base_reason: images.baseReason,
     started_at: new Date().toISOString(),
     argv: process.argv.slice(2),
-    matrix: { ...matrix, cpuset: cpuset ?? null },
+    matrix: { ...matrix, pin: pin ?? null },
   };
   log(`reapbench: ${plan.length} runs (${matrix.inits.join(', ')}; limits ${matrix.limits.join(',')}; rates ${matrix.rates.join(',')}/s; ${matrix.repetitions} repetition(s)${matrix.warmup ? ' + warm-up' : ''}), results in ${dir}`);
 
@@ -153,7 +153,7 @@ async function measure(
         image: images.app,
         rawDir,
         runTimeoutS: matrix.run_timeout_s,
-        ...(cpuset ? { cpuset } : {}),
+        ...(pin ? { pin } : {}),
         signal: controller.signal,
         onRunStart: (run, i, total) => progress.update(`${run.init} ${run.scenario} L${run.pids_limit} ${run.rate_per_s}/s${run.repetition < 0 ? ' (warm-up)' : ` rep ${run.repetition + 1}`}`, i, total),
         onRunEnd: async (record) => {

@@ -32,8 +32,9 @@ export interface RunnerContext {
   rawDir: string;
   /** Hard timeout of one container run, s. */
   runTimeoutS: number;
-  /** `HostConfig.CpusetCpus` for the measured container, or undefined (no pinning). */
-  cpuset?: string;
+  /** `OBS:WORK` CPU pinning passed to the load generator (`--pin`), or undefined: none. The
+   * observer (watcher) and the workload (PID 1, helper, orphans) then never share a CPU. */
+  pin?: string;
   /** Aborting stops the current run (container killed) and the matrix. */
   signal?: AbortSignal;
   /** Called before each run (for progress). */
@@ -53,7 +54,7 @@ export function rawName(run: PlannedRun, index: number): string {
  * first fork failure plus a grace period (that is when the `none` init has exhausted the table),
  * so every init's run is bounded by `duration_s`.
  */
-export function loadgenArgs(run: PlannedRun, outFile: string): string[] {
+export function loadgenArgs(run: PlannedRun, outFile: string, pin?: string): string[] {
   return [
     'node',
     IMAGE_LOADGEN,
@@ -69,6 +70,7 @@ export function loadgenArgs(run: PlannedRun, outFile: string): string[] {
     '500',
     '--drain-ms',
     '2000',
+    ...(pin ? ['--pin', pin] : []),
     '--out',
     outFile,
   ];
@@ -181,10 +183,9 @@ export async function runOne(ctx: RunnerContext, run: PlannedRun, index: number)
   const startedAt = new Date().toISOString();
   const container = await runContainer(ctx.docker, {
     image: ctx.image,
-    cmd: [...launch.prefix, ...loadgenArgs(run, `${CONTAINER_RESULTS}/${name}`)],
+    cmd: [...launch.prefix, ...loadgenArgs(run, `${CONTAINER_RESULTS}/${name}`, ctx.pin)],
     init: launch.engineInit,
     pidsLimit: run.pids_limit,
-    ...(ctx.cpuset ? { cpusetCpus: ctx.cpuset } : {}),
     mounts: [{ host: ctx.rawDir, container: CONTAINER_RESULTS }],
     timeoutMs: ctx.runTimeoutS * 1000,
     labels: { 'reapbench.init': run.init, 'reapbench.scenario': run.scenario },

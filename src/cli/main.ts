@@ -64,7 +64,7 @@ function program(): Command {
     .option('--baseline <summary.csv>', 'compare with a stored summary.csv; exit 1 on a regression')
     .option('--p50-factor <x>', 'with --baseline: a reap latency p50 worse by more than this factor is a regression', '2')
     .option('--no-progress', 'hide the progress bar')
-    .option('--no-pin', 'do not pin the measured container to its own CPU')
+    .option('--no-pin', 'do not pin the watcher and the workload (PID 1, orphans) to different CPUs')
     .option('-v, --verbose', 'print stack traces and engine build output', false)
     .action(async (opts: RunCliOptions) => {
       const { runBench } = await import('../bench/bench.js');

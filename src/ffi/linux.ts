@@ -524,3 +524,23 @@ const lgRt = {
 export function setThreadFifo(tid: number, priority: number): CallResult {
   return result(lgRt.schedSetscheduler(tid, SCHED_FIFO, [priority]));
 }
+
+const affinity = {
+  schedSetaffinity: libc.func('sched_setaffinity', 'int', ['int', 'size_t', 'void *']),
+};
+
+/**
+ * `sched_setaffinity(2)`: restrict one thread (a tid; a pid names its main thread; 0 the caller)
+ * to the given CPUs. Children forked afterwards inherit the mask. Same-user targets need no
+ * capability. The CPUs must also be in the cgroup's cpuset, or the call fails with EINVAL.
+ * @param cpus CPU numbers (0-based, < 1024).
+ * @returns ret 0 or −1 with errno (`EINVAL`: no allowed CPU in the mask; `ESRCH`; `EPERM`).
+ */
+export function setAffinity(tid: number, cpus: readonly number[]): CallResult {
+  const mask = Buffer.alloc(128);
+  for (const cpu of cpus) {
+    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= 1024) throw new RangeError(`setAffinity: bad CPU number ${cpu}`);
+    mask[cpu >> 3]! |= 1 << (cpu & 7);
+  }
+  return result(affinity.schedSetaffinity(tid, mask.length, mask));
+}

@@ -43,6 +43,10 @@ export interface LoadgenOptions {
   watcherNice: number;
   /** SCHED_FIFO priority of the watcher thread, 1–99 (0: ordinary scheduling). */
   watcherRtPriority: number;
+  /** CPU pinning, or null: the observer (main thread + watcher) on `observerCpu`; PID 1, the
+   * helper and so every orphan on `workloadCpu`, so that a busy workload cannot starve the
+   * watcher (design-notes: on 2 cores a starved watcher reads latencies as 0). */
+  pin: { observerCpu: number; workloadCpu: number } | null;
   /** Results file (absolute). */
   out: string;
   /** pids cgroup directory override, or null: detect. */
@@ -111,6 +115,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     .option('--poll-interval-us <us>', 'ESRCH probe interval of the poll method', '1000')
     .option('--watcher-nice <n>', 'nice value of the watcher thread only (-20…19; 0: unchanged)', '0')
     .option('--watcher-rt <prio>', 'run the watcher thread SCHED_FIFO at this priority (1–99; 0: off)', '0')
+    .option('--pin <obs:work>', 'pin the observer (main thread, watcher) to CPU obs and PID 1 + helper + orphans to CPU work, e.g. 0:1')
     .option('--cgroup-dir <dir>', 'pids cgroup directory (default: detected; env REAPBENCH_PIDS_CGROUP)')
     .option('--no-cgroup', 'do not read a pids cgroup (pids fields null)')
     .option('--no-check-budget', 'start even when rate × lifetime cannot fit pids.max')
@@ -157,11 +162,20 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     pollIntervalUs: integerIn('--poll-interval-us', s('pollIntervalUs'), 100, 1_000_000),
     watcherNice: integerIn('--watcher-nice', s('watcherNice'), -20, 19),
     watcherRtPriority: integerIn('--watcher-rt', s('watcherRt'), 0, 99),
+    pin: parsePin(o.pin),
     out: path.resolve(out),
     cgroupDir: o.cgroup === false ? null : cgroupDir,
     noCgroup: o.cgroup === false,
     checkBudget: o.checkBudget !== false,
   };
+}
+
+/** Parse `--pin OBS:WORK` (two different CPU numbers). */
+function parsePin(v: unknown): LoadgenOptions['pin'] {
+  if (v === undefined || v === null || v === false) return null;
+  const m = /^(\d{1,4}):(\d{1,4})$/.exec(String(v));
+  if (!m || m[1] === m[2]) throw expected('--pin', 'two different CPU numbers as OBS:WORK (e.g. 0:1)', String(v));
+  return { observerCpu: Number(m[1]), workloadCpu: Number(m[2]) };
 }
 
 /** The options as written to the results file. */
@@ -183,6 +197,7 @@ export function optionsRecord(o: LoadgenOptions): LoadgenOptionsRecord {
     poll_interval_us: o.pollIntervalUs,
     watcher_nice: o.watcherNice,
     watcher_rt_priority: o.watcherRtPriority,
+    pin: o.pin === null ? null : `${o.pin.observerCpu}:${o.pin.workloadCpu}`,
     out: o.out,
   };
 }

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import * as L from '../ffi/linux.js';
 import { locatePidsCgroup, readPids, type PidsCgroup } from './cgroup.js';
 import { errnoName, forkloopRate, orphanagePath, startProducer, type Producer } from './helper.js';
 import { optionsRecord, UsageError, type LoadgenOptions } from './options.js';
@@ -194,8 +195,9 @@ export async function runLoadgen(opts: LoadgenOptions, out: NdjsonWriter, abort:
     endProduction();
   } else {
     producer = spawned;
+    if (opts.pin) pinProcesses(opts.pin, producer.pid, warnings);
     try {
-      watcher = startWatcher(producer.reportFd, method, opts.pollIntervalUs, { nice: opts.watcherNice, rtPriority: opts.watcherRtPriority }, onMessage);
+      watcher = startWatcher(producer.reportFd, method, opts.pollIntervalUs, { nice: opts.watcherNice, rtPriority: opts.watcherRtPriority, cpu: opts.pin?.observerCpu ?? -1 }, onMessage);
     } catch (err) {
       producer.stop();
       await producer.wait(2000);
@@ -377,4 +379,22 @@ function histogramPercentiles(h: ReturnType<typeof monitorEventLoopDelay>): Perc
   if (h.count === 0) return { n: 0, p50_us: null, p90_us: null, p99_us: null, max_us: null, mean_us: null };
   const us = (ns: number): number => round3(Math.max(0, ns / 1e3 - LOOP_RESOLUTION_MS * 1e3));
   return { n: h.count, p50_us: us(h.percentile(50)), p90_us: us(h.percentile(90)), p99_us: us(h.percentile(99)), max_us: us(h.max), mean_us: us(h.mean) };
+}
+
+/**
+ * Apply `--pin`: the helper (and so every orphan it forks later) and PID 1 go to the workload
+ * CPU, this process's main thread to the observer CPU (the watcher pins itself). When the load
+ * generator is PID 1 ("no init") it stays with the observer: it does no reaping to measure.
+ * Failures are warnings: the run goes on unpinned.
+ */
+function pinProcesses(pin: { observerCpu: number; workloadCpu: number }, helperPid: number, warnings: string[]): void {
+  const targets: Array<[string, number, number]> = [
+    ['the helper', helperPid, pin.workloadCpu],
+    ['the load generator', process.pid, pin.observerCpu],
+  ];
+  if (process.pid !== 1) targets.push(['PID 1', 1, pin.workloadCpu]);
+  for (const [what, tid, cpu] of targets) {
+    const r = L.setAffinity(tid, [cpu]);
+    if (r.ret < 0) warnings.push(`could not pin ${what} to CPU ${cpu} (errno ${r.errno}); it runs unpinned`);
+  }
 }

@@ -179,6 +179,8 @@ export interface LoadgenOptionsRecord {
    * runs on its CPU for the few µs it needs per event. Needs CAP_SYS_NICE (and RT runtime in
    * the container's cgroup); when refused the run goes on and says so in `warnings`. */
   watcher_rt_priority: number;
+  /** CPU pinning `observer:workload` (`--pin`), or null: none. */
+  pin: string | null;
   /** Results file (final name). */
   out: string;
 }

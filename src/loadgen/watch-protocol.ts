@@ -49,6 +49,8 @@ export interface WatchWorkerData {
   nice: number;
   /** SCHED_FIFO priority for the watcher thread (0: leave it). */
   rtPriority: number;
+  /** CPU the watcher thread pins itself to (−1: leave it). */
+  cpu: number;
 }
 
 /** One orphan's observations. */

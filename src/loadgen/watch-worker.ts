@@ -174,6 +174,10 @@ function add(ep: number, fd: number, tag: number): void {
 }
 
 function run(): void {
+  if (data.cpu >= 0) {
+    const r = L.setAffinity(L.gettid(), [data.cpu]);
+    if (r.ret < 0) post({ kind: 'error', message: `could not pin the watcher to CPU ${data.cpu} (errno ${r.errno}); it runs unpinned`, fatal: false });
+  }
   if (data.nice !== 0) {
     const r = L.setThreadNice(L.gettid(), data.nice);
     if (r.ret < 0) post({ kind: 'error', message: `could not set the watcher's nice value to ${data.nice} (errno ${r.errno}); it runs at the default priority`, fatal: false });

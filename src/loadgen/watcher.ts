@@ -68,7 +68,7 @@ export function startWatcher(
   reportFd: number,
   method: WatchMethod,
   pollIntervalUs: number,
-  sched: { nice: number; rtPriority: number },
+  sched: { nice: number; rtPriority: number; cpu: number },
   onMessage: (m: WatchMessage) => void,
 ): Watcher {
   const wake = L.eventfdCreate();

@@ -9,7 +9,7 @@
  * log that the sampler scans; Node's `spawn` failures are caught from the `error` event.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { adopterLabel, countZombies, displayName, listProcesses, ownThreads, readPids, sample, type Identity } from './observer.js';
 import { RESULT_PREFIX, type ForkFailures, type Observation, type ObserverSample, type ParentClass, type ScenarioName, type ScenarioParams } from './types.js';
@@ -29,10 +29,11 @@ export function rec(role: string): string {
 
 /**
  * Shell snippet: run `body` in a background subshell and, if the fork failed (`$!` unchanged),
- * log `rb-forkfail level=<level>` on stderr. A failed background fork is otherwise silent.
+ * log `rb-forkfail level=<level>` on stderr. A failed background fork is otherwise silent. The
+ * subshell's own stderr goes to `err.<level>`, so forks that fail inside it are attributed to it.
  */
 export function bg(level: string, body: string, redirect = ''): string {
-  return `_b=$!; ( ${body} ) ${redirect} & [ "$!" != "$_b" ] || echo "rb-forkfail level=${level}" >&2`;
+  return `_b=$!; ( ${body} ) ${redirect} 2>>${WORK_DIR}/err.${level} & [ "$!" != "$_b" ] || echo "rb-forkfail level=${level}" >&2`;
 }
 
 /**
@@ -102,27 +103,41 @@ export class WorkloadContext {
 
   /** Fold the shells' stderr into the fork-failure record (first time = first scan that saw it). */
   private scanErrLog(): void {
-    let text = '';
+    // err.log: the workload's direct shells (tags + bare lines); err.<level>: the stderr of the
+    // background subshells started by bg(level, …), so a bare "can't fork" there (busybox ash
+    // exits the failing shell before any tag can be written) still names its level.
+    let files: string[] = [];
     try {
-      text = readFileSync(this.errLog, 'utf8');
+      files = readdirSync(WORK_DIR).filter((f) => f.startsWith('err.') && f !== 'err.log');
     } catch {
       return;
     }
-    const lines = text.split('\n').filter(Boolean);
+    const read = (f: string): string[] => {
+      try {
+        return readFileSync(`${WORK_DIR}/${f}`, 'utf8').split('\n').filter(Boolean);
+      } catch {
+        return [];
+      }
+    };
+    const isCantFork = (l: string): boolean => /can't fork|Resource temporarily unavailable/.test(l) && !l.startsWith('rb-forkfail');
+    const lines = read('err.log');
     const tagged = lines.filter((l) => l.startsWith('rb-forkfail'));
-    const cantFork = lines.filter((l) => /can't fork|Resource temporarily unavailable/.test(l) && !l.startsWith('rb-forkfail'));
-    const count = this.spawnFailures + Math.max(tagged.length, cantFork.length);
+    const top = Math.max(tagged.length, lines.filter(isCantFork).length);
+    const byLevel = files.map((f) => ({ level: f.slice('err.'.length), lines: read(f) })).map((x) => ({ ...x, n: x.lines.filter(isCantFork).length }));
+    const count = this.spawnFailures + top + byLevel.reduce((a, x) => a + x.n, 0);
     if (count > 0 && this.failures.first_s === null) {
       this.failures.first_s = this.elapsed();
-      this.failures.firstLevel = tagged[0] ? tagged[0].replace(/^rb-forkfail level=/, '') : 'shell';
+      const deep = byLevel.find((x) => x.n > 0);
+      this.failures.firstLevel = tagged[0] ? tagged[0].replace(/^rb-forkfail level=/, '') : deep ? deep.level : 'shell';
       this.failures.firstErrno = 'EAGAIN';
     }
     this.failures.count = count;
-    for (const l of lines) {
+    for (const l of [...lines, ...byLevel.flatMap((x) => x.lines.map((m) => `${x.level}: ${m}`))]) {
       if (this.failures.messages.length >= 5) break;
       if (!l.startsWith('rb-forkfail') && !this.failures.messages.includes(l)) this.failures.messages.push(l);
     }
   }
+
 
   /**
    * Mark the end of cycle `k` (1-based): the zombie count then, and whether any fork had failed

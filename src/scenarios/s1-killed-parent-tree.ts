@@ -23,7 +23,7 @@ function helperScript(p: ScenarioParams): string {
     'f=/tmp/rb/fifo.$$',
     'mkfifo "$f" || { echo "rb-forkfail level=helper" >&2; exit 3; }',
     'exec 3<>"$f" 4<"$f"',
-    'rm -f "$f"',
+    'rm -f "$f" || echo "rb-forkfail level=helper" >&2',
     bg('worker', worker, '3>&- >/dev/null'),
     bg('worker', worker, '3>&- >/dev/null'),
     'echo ready',

@@ -5,6 +5,7 @@
  */
 import { execa } from 'execa';
 import { appendFile, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ReapbenchError } from '../errors.js';
@@ -18,6 +19,7 @@ import { renderTerminalReport, ProgressReporter } from '../report/terminal.js';
 import { renderMarkdown } from '../export/markdown.js';
 import { planRuns, readMatrixFile, resolveMatrix, checkNumber, type Matrix, type MatrixOverrides, type PlannedRun } from './matrix.js';
 import { runMatrix } from './runner.js';
+import { runScenarioStep, scenarioRunCount } from './scenario-step.js';
 import type { RunCliOptions } from '../cli/main.js';
 import type { EnvironmentRecord, RunRecord } from './types.js';
 
@@ -63,15 +65,18 @@ export async function runBench(o: RunCliOptions): Promise<number> {
   const matrix = resolveMatrix({ ...fileOverrides, ...overridesFromCli(o) });
   const p50Factor = checkNumber('p50-factor', o.p50Factor, { minExclusive: 1 });
   const baseline = o.baseline ? await readBaseline(o.baseline) : null;
-  const plan = planRuns(matrix);
+  // The plain orphan load goes through the load generator matrix; named scenarios (S1–S7)
+  // through the scenario library.
+  const plan = matrix.scenarios.includes('orphans') ? planRuns({ ...matrix, scenarios: ['orphans'] }) : [];
+  const namedScenarios = matrix.scenarios.filter((s) => s !== 'orphans');
   const outRoot = path.resolve(o.out);
   const dir = await prepareResultsDir(outRoot);
   const records: RunRecord[] = [];
   try {
-    return await measure(o, matrix, plan, dir, records, baseline, p50Factor);
+    return await measure(o, matrix, plan, namedScenarios, dir, records, baseline, p50Factor);
   } catch (err) {
     // Nothing measured (no engine, image build failed…): leave no empty results folder behind.
-    if (records.length === 0) await rm(dir, { recursive: true, force: true });
+    if (!existsSync(path.join(dir, 'runs.csv')) && !existsSync(path.join(dir, 'scenarios.csv'))) await rm(dir, { recursive: true, force: true });
     throw err;
   }
 }
@@ -80,6 +85,7 @@ async function measure(
   o: RunCliOptions,
   matrix: Matrix,
   plan: PlannedRun[],
+  namedScenarios: string[],
   dir: string,
   records: RunRecord[],
   baseline: BaselineRow[] | null,
@@ -120,7 +126,8 @@ async function measure(
     argv: process.argv.slice(2),
     matrix: { ...matrix, pin: pin ?? null },
   };
-  log(`reapbench: ${plan.length} runs (${matrix.inits.join(', ')}; limits ${matrix.limits.join(',')}; rates ${matrix.rates.join(',')}/s; ${matrix.repetitions} repetition(s)${matrix.warmup ? ' + warm-up' : ''}), results in ${dir}`);
+  if (namedScenarios.length > 0) log(`reapbench: scenarios ${namedScenarios.join(', ')} under ${matrix.inits.join(', ')} and their variants`);
+  if (plan.length > 0) log(`reapbench: ${plan.length} runs (${matrix.inits.join(', ')}; limits ${matrix.limits.join(',')}; rates ${matrix.rates.join(',')}/s; ${matrix.repetitions} repetition(s)${matrix.warmup ? ' + warm-up' : ''}), results in ${dir}`);
 
   // 3. The matrix, with the report rewritten after every run.
   const controller = new AbortController();
@@ -145,9 +152,11 @@ async function measure(
     for (const w of result.warnings) log(`reapbench: warning: ${w}`);
     if (final) await rm(rawDir, { recursive: true, force: true });
   };
-  progress.start(plan.length);
+  const scenarioRuns = scenarioRunCount(namedScenarios, matrix.inits);
+  progress.start(plan.length + scenarioRuns);
+  let scenarioTable: string | null = null;
   try {
-    await runMatrix(
+    if (plan.length > 0) await runMatrix(
       {
         docker,
         image: images.app,
@@ -165,6 +174,14 @@ async function measure(
       },
       plan,
     );
+    if (namedScenarios.length > 0 && !controller.signal.aborted) {
+      const step = await runScenarioStep(
+        { docker, image: images.app, imageLabel: `${images.app} (${images.baseMode})`, engineLabel: `Docker ${engine.serverVersion}, cgroup v${engine.cgroupVersion}`, dir, scenarios: namedScenarios, inits: matrix.inits, progress, signal: controller.signal },
+        plan.length,
+        plan.length + scenarioRuns,
+      );
+      scenarioTable = step.table;
+    }
   } finally {
     progress.stop();
     unregister();
@@ -172,12 +189,13 @@ async function measure(
 
   // 4. Final report.
   const summary = summarize(records);
-  await save(true, interrupted, interrupted ? `interrupted by ${interruptedBy() ?? 'a signal'} after ${records.length} of ${plan.filter((r) => r.repetition >= 0).length} runs` : undefined);
+  if (plan.length > 0) await save(true, interrupted, interrupted ? `interrupted by ${interruptedBy() ?? 'a signal'} after ${records.length} of ${plan.filter((r) => r.repetition >= 0).length} runs` : undefined);
   if (ci) {
     process.stdout.write(`${JSON.stringify({ results: dir, partial: interrupted, summary })}\n`);
   } else {
-    process.stdout.write(renderTerminalReport(summary, records, { color: process.stdout.isTTY === true, width: process.stdout.columns ?? 100 }));
-    process.stdout.write(`\nreport: ${path.join(dir, 'report.md')}\n`);
+    if (plan.length > 0) process.stdout.write(renderTerminalReport(summary, records, { color: process.stdout.isTTY === true, width: process.stdout.columns ?? 100 }));
+    if (scenarioTable) process.stdout.write(`\nScenarios × inits (details: ${path.join(dir, 'scenarios.md')})\n\n${scenarioTable}\n`);
+    process.stdout.write(`\nreport: ${path.join(dir, plan.length > 0 ? 'report.md' : 'scenarios.md')}\n`);
   }
   if (process.env.GITHUB_STEP_SUMMARY) {
     await appendFile(process.env.GITHUB_STEP_SUMMARY, renderMarkdown({ runs: records, summary, env, partial: interrupted }));
@@ -194,6 +212,6 @@ async function measure(
       return 1;
     }
   }
-  if (records.length === 0) throw new ReapbenchError('no run was recorded');
+  if (records.length === 0 && scenarioTable === null) throw new ReapbenchError('no run was recorded');
   return 0;
 }

@@ -9,6 +9,8 @@ import { readFileSync } from 'node:fs';
 import { formatError, ReapbenchError } from '../errors.js';
 import { INITS } from '../bench/types.js';
 import { scenarioNames } from '../bench/matrix.js';
+// Registers the S1–S7 names that --scenario accepts.
+import '../scenarios/index.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 

@@ -1,0 +1,65 @@
+/**
+ * The scenario part of `reapbench run --scenario …`: runs the named real-world patterns (S1–S7)
+ * under the chosen inits and their relevant variants, and keeps `scenarios.md` and
+ * `scenarios.csv` in the results folder current after every run.
+ */
+import type Docker from 'dockerode';
+import { rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { renderMarkdown, runScenarioMatrix, planMatrix, scenarioMatrixMarkdown, toCsv, type ScenarioResult } from '../scenarios/index.js';
+import type { ProgressReporter } from '../report/terminal.js';
+import type { InitName } from './types.js';
+
+/** What the scenario step needs from the bench. */
+export interface ScenarioStepContext {
+  docker: Docker;
+  /** App image tag. */
+  image: string;
+  /** Image and engine facts for the report header. */
+  imageLabel: string;
+  engineLabel: string;
+  /** Results folder of this bench run. */
+  dir: string;
+  scenarios: string[];
+  inits: InitName[];
+  progress: ProgressReporter;
+  signal: AbortSignal;
+}
+
+async function atomicWrite(file: string, text: string): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, text);
+  await rename(tmp, file);
+}
+
+/** Number of container runs the step will make (for the progress total). */
+export function scenarioRunCount(scenarios: string[], inits: InitName[]): number {
+  return planMatrix({ scenarios, inits }).length;
+}
+
+/**
+ * Run the scenarios and write their report; returns the results (possibly partial when the
+ * signal aborted). The markdown table is also returned for the terminal.
+ */
+export async function runScenarioStep(ctx: ScenarioStepContext, offset: number, total: number): Promise<{ results: ScenarioResult[]; table: string }> {
+  const startedAt = new Date().toISOString();
+  const meta = { command: `reapbench ${process.argv.slice(2).join(' ')}`, startedAt, image: ctx.imageLabel, engine: ctx.engineLabel };
+  const done: ScenarioResult[] = [];
+  const save = async (): Promise<void> => {
+    await atomicWrite(path.join(ctx.dir, 'scenarios.md'), renderMarkdown(done, meta));
+    await atomicWrite(path.join(ctx.dir, 'scenarios.csv'), toCsv(done));
+  };
+  await runScenarioMatrix(ctx.docker, ctx.image, {
+    scenarios: ctx.scenarios,
+    inits: ctx.inits,
+    signal: ctx.signal,
+    onResult: async (r, i) => {
+      done.push(r);
+      ctx.progress.update(`scenario ${r.scenario} ${r.init} ${r.variant}`, offset + i + 1, total);
+      if (r.matches === false) ctx.progress.warn(`${r.scenario} under ${r.variant}: ${r.verdict} (expected ${r.expected.outcome})`);
+      await save();
+    },
+  });
+  await save();
+  return { results: done, table: scenarioMatrixMarkdown(done) };
+}

@@ -21,6 +21,7 @@ describe('ts-reaper options', () => {
       graceMs: DEFAULT_GRACE_MS,
       verbose: false,
       preserveFds: 0,
+      waitNice: 0,
     });
   });
 
@@ -85,6 +86,7 @@ describe('ts-reaper options', () => {
     [['--grace-ms', '1.5', 'cmd'], /Expected `--grace-ms`/],
     [['--shutdown', 'maybe', 'cmd'], /maybe/],
     [['--preserve-fds', 'all', 'cmd'], /Expected `--preserve-fds`/],
+    [['--wait-nice', '20', 'cmd'], /Expected `--wait-nice` to be a nice value between -20 and 19, got `20`/],
   ])('rejects %j with one line', (argv, message) => {
     expect(() => parseOptions(argv, {})).toThrow(UsageError);
     try {

@@ -258,6 +258,28 @@ describe('ts-reaper: reaping as a subreaper', () => {
   });
 });
 
+describe('ts-reaper: wait thread', () => {
+  it('--wait-nice sets the nice value of the wait thread only', async () => {
+    const r = start(['-v', '--wait-nice', '7', '--', 'sleep', marked(20)]);
+    await childPidOf(r);
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const niceOf = (tid: string): number => {
+      const s = readFileSync(`/proc/${r.proc.pid}/task/${tid}/stat`, 'latin1');
+      return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[16]);
+    };
+    let nices: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      nices = readdirSync(`/proc/${r.proc.pid}/task`).map(niceOf);
+      if (nices.includes(7)) break;
+      await sleep(50);
+    }
+    expect(nices.filter((n) => n === 7)).toHaveLength(1);
+    expect(nices.filter((n) => n === 0).length).toBeGreaterThan(1);
+    r.proc.kill('SIGTERM');
+    expect((await r.done).code).toBe(143);
+  });
+});
+
 describe('ts-reaper: shutdown of leftovers', () => {
   const leftover = (a: number, b: number): string =>
     // One plain sleeper and one that ignores SIGTERM (needs SIGKILL); the child exits 5 at once.

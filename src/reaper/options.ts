@@ -38,6 +38,8 @@ export interface ReaperOptions {
   verbose: boolean;
   /** Number of inherited fds after stdio (3 … 3+n−1) passed on to the child. */
   preserveFds: number;
+  /** Nice value for the wait thread only (−20…19; 0: unchanged). Negative needs CAP_SYS_NICE. */
+  waitNice: number;
 }
 
 /** A usage error: printed as one line on stderr, exit status 2. */
@@ -63,6 +65,7 @@ Environment variables (the command line wins):
   TS_REAPER_SHUTDOWN=none|group|all      like --shutdown
   TS_REAPER_GRACE_MS=MS      like --grace-ms
   TS_REAPER_PRESERVE_FDS=N   like --preserve-fds
+  TS_REAPER_WAIT_NICE=N      like --wait-nice
 
 Behaviour:
   ts-reaper starts the command as its child, reaps every child it gets (its own and adopted
@@ -120,6 +123,12 @@ export function parsePreserveFds(spec: string, option = '--preserve-fds'): numbe
   return Number(spec);
 }
 
+/** Parse a nice value (−20…19). */
+export function parseNice(spec: string, option = '--wait-nice'): number {
+  if (!/^-?\d+$/.test(spec.trim()) || Number(spec) < -20 || Number(spec) > 19) throw expected(option, 'a nice value between -20 and 19', spec);
+  return Number(spec);
+}
+
 /** Parse a shutdown mode. */
 export function parseShutdown(spec: string, option = '--shutdown'): ShutdownMode {
   if (spec === 'none' || spec === 'group' || spec === 'all') return spec;
@@ -155,6 +164,7 @@ function buildProgram(): Command {
     .addOption(new Option('--shutdown <mode>', 'after the child exits: none, group (SIGTERM its process group) or all (every descendant), then SIGKILL after the grace period').choices(['none', 'group', 'all']))
     .option('--grace-ms <ms>', `milliseconds between SIGTERM and SIGKILL in a shutdown (default ${DEFAULT_GRACE_MS})`)
     .option('--preserve-fds <n>', 'pass inherited fds 3 … 3+n-1 on to the command (see below)')
+    .option('--wait-nice <n>', 'nice value of the wait thread alone (negative: reaps sooner under CPU contention; needs CAP_SYS_NICE)')
     .option('-v, --verbose', 'log each reaped pid with its status and zombie time, and forwarded signals, on stderr')
     .argument('[command...]', 'the command to run')
     .passThroughOptions()
@@ -189,6 +199,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): P
     graceMs?: string;
     verbose?: boolean;
     preserveFds?: string;
+    waitNice?: string;
   }>();
   const command = program.args;
   if (command.length === 0 || command[0] === '') throw new UsageError('missing command: usage is ts-reaper [options] [--] command [args...]');
@@ -234,5 +245,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): P
 
   const preserveFds = o.preserveFds !== undefined ? wrap(() => parsePreserveFds(o.preserveFds!)) : (fromEnv('TS_REAPER_PRESERVE_FDS', env, parsePreserveFds) ?? 0);
 
-  return { kind: 'run', options: { command, subreaper, pgroup, rewrite, remapExit, shutdown, graceMs, verbose, preserveFds } };
+  const waitNice = o.waitNice !== undefined ? wrap(() => parseNice(o.waitNice!)) : (fromEnv('TS_REAPER_WAIT_NICE', env, parseNice) ?? 0);
+
+  return { kind: 'run', options: { command, subreaper, pgroup, rewrite, remapExit, shutdown, graceMs, verbose, preserveFds, waitNice } };
 }

@@ -33,14 +33,15 @@ export function waitWorkerUrl(): URL {
 }
 
 /**
- * Start the wait thread for main child `childPid`. Call it after the child is spawned (the child
+ * Start the wait thread for main child `childPid`; `nice` (−20…19, 0: unchanged) applies to
+ * that thread only. Call it after the child is spawned (the child
  * may already have exited: its zombie waits for the thread).
  * @param onError called if the thread dies (a bug); ts-reaper cannot reap without it.
  */
-export function startReapLoop(childPid: number, verbose: boolean, onError: (err: Error) => void): ReapLoop {
+export function startReapLoop(childPid: number, verbose: boolean, nice: number, onError: (err: Error) => void): ReapLoop {
   const shared = new SharedArrayBuffer(SHARED_BYTES);
   const counters = new Int32Array(shared);
-  const data: WaitWorkerData = { childPid, verbose, shared };
+  const data: WaitWorkerData = { childPid, verbose, nice, shared };
   // A small heap: the thread allocates almost nothing.
   const worker = new Worker(waitWorkerUrl(), {
     workerData: data,

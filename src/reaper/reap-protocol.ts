@@ -22,6 +22,8 @@ export interface WaitWorkerData {
   childPid: number;
   /** Log each reap on stderr (the wait thread writes it synchronously itself). */
   verbose: boolean;
+  /** Nice value to give the wait thread (0: leave it). */
+  nice: number;
   /** Counters, see {@link SHARED}. */
   shared: SharedArrayBuffer;
 }

@@ -38,6 +38,10 @@ function run(data: WaitWorkerData): void {
   const siginfo = new Uint8Array(128);
   const si = new DataView(siginfo.buffer);
   const post = (m: WaitWorkerMessage): void => port.postMessage(m);
+  if (data.nice !== 0) {
+    const r = L.setThreadNice(L.gettid(), data.nice);
+    if (r.ret < 0) writeSync(2, `ts-reaper: warning: cannot set the wait thread's nice to ${data.nice} (errno ${r.errno}); continuing at the default\n`);
+  }
 
   for (;;) {
     let pid: number;

@@ -3,25 +3,28 @@
  * ts-reaper), each running as PID 1 of a fresh PID namespace (`unshare --pid --fork
  * --mount-proc`) with the same orphan load. Also reports each init's CPU time and RSS.
  *
- *   npm run build && node dist/bench/reaper-latency.js [--count 2000] [--rate 500]
- *     [--life-ms 20] [--rounds 2] [--inits tini,dumb-init,catatonit,ts-reaper]
- *     [--ts-reaper-args "-v"] [--json results.json]
+ *   npm run build && node dist/bench/reaper-latency.js [--count 2000] [--rate 1000]
+ *     [--life-ms 5] [--rounds 2] [--inits calib,tini,dumb-init,catatonit,ts-reaper]
+ *     [--ts-reaper-args="--wait-nice -10"] [--observer spin|block] [--calib-us 200]
+ *     [--json results.json]
  *
  * Method (see design-notes "Measuring reaping latency per orphan"): the workload (the init's
  * child, bench/reaper-latency-workload.ts) makes orphans and registers a pidfd per orphan in an
  * epoll instance created here and inherited by the workload as fd 3. An observer thread here
  * (not a parent of anything it watches) waits on it edge-triggered: EPOLLIN = the orphan exited
  * (zombie), EPOLLHUP = it was reaped (Linux ≥ 6.9). Latency = t(HUP) − t(IN), CLOCK_MONOTONIC.
- * The observer is pinned to CPU 0 and the namespace (init + workload + orphans) to CPU 1, so the
- * observer is not starved; when both events still arrive in one wake-up the latency is unknown
- * and the orphan is counted as "together" instead of being given latency 0.
+ * The observer busy-polls at nice −20 pinned to CPU 0 and the namespace (init + workload +
+ * orphans) runs on CPU 1, so the observer is not starved; when both events still arrive in one
+ * wake-up the latency is unknown and the orphan is counted as "together", never as latency 0.
+ * `calib` (the load generator's fixed-delay reaper) validates the method: it must read ≥ the
+ * configured delay. The default inits are tini, dumb-init, catatonit and ts-reaper.
  * CPU time: sum over the init's threads of /proc/<pid>/task/<tid>/schedstat run time (ns)
  * between the workload's `start` and `done`, per 1,000 orphans. RSS: VmRSS at `done`.
  * Requires root (unshare), util-linux (unshare, taskset), the inits installed.
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
@@ -290,6 +293,7 @@ async function main(): Promise<void> {
   if (pin) execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
   console.log(`reaper-latency: ${count} orphans × ${rounds} rounds per init, ${rate}/s, orphan life ${lifeMs} ms; ` + (pin ? 'observer on CPU 0, namespace on CPU 1' : 'not pinned (1 CPU)') + (spin ? ', observer busy-polls at nice -20' : ', observer blocks'));
 
+  const load0 = loadavg();
   const byInit = new Map<string, RoundResult[]>(specs.map((s) => [s.name, []]));
   for (let round = 0; round < rounds; round++) {
     // Interleave inits round by round so that drift in machine load affects all alike.
@@ -301,7 +305,9 @@ async function main(): Promise<void> {
   }
   const results = specs.map((s) => summarize(s.name, byInit.get(s.name)!));
   printTable(results);
-  if (values.json) writeFileSync(values.json, JSON.stringify({ count, rate, lifeMs, rounds, pinned: pin, results }, null, 2));
+  // Other load on the machine moves the tails most: say how busy it was.
+  console.log(`load average at start ${load0.map((x) => x.toFixed(2)).join(' ')}, at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  if (values.json) writeFileSync(values.json, JSON.stringify({ count, rate, lifeMs, rounds, pinned: pin, observer: values.observer, loadavgStart: load0, loadavgEnd: loadavg(), results }, null, 2));
 }
 
 main().catch((e: unknown) => {

@@ -92,7 +92,7 @@ function expected(option: string, what: string, got: string): InvalidArgumentErr
   return new InvalidArgumentError(`Expected \`${option}\` to be ${what}, got \`${got}\``);
 }
 
-/** Parse one `SIG:SIG` rewrite (`TERM:INT`, `15:2`, `USR1:0`) into [from, to]. */
+/** Parse one `SIG:SIG` rewrite (`TERM:INT`, `15:2`, `USR1:0`) into [from, to]. @throws InvalidArgumentError with a one-line "Expected `option` to be …, got `x`" message. */
 export function parseRewrite(spec: string, option = '--rewrite'): [number, number] {
   const parts = spec.split(':');
   if (parts.length !== 2) throw expected(option, 'SIG:SIG such as TERM:INT or USR1:0', spec);
@@ -105,31 +105,31 @@ export function parseRewrite(spec: string, option = '--rewrite'): [number, numbe
   }
 }
 
-/** Parse an exit code 0–255. */
+/** Parse an exit code 0–255. @throws InvalidArgumentError with a one-line "Expected `option` to be …, got `x`" message. */
 export function parseExitCode(spec: string, option = '--remap-exit'): number {
   if (!/^\d+$/.test(spec.trim()) || Number(spec) > 255) throw expected(option, 'an exit code between 0 and 255', spec);
   return Number(spec);
 }
 
-/** Parse a non-negative integer number of milliseconds (at most one day). */
+/** Parse a non-negative integer number of milliseconds (at most one day). @throws InvalidArgumentError with a one-line "Expected `option` to be …, got `x`" message. */
 export function parseGraceMs(spec: string, option = '--grace-ms'): number {
   if (!/^\d+$/.test(spec.trim()) || Number(spec) > 86_400_000) throw expected(option, 'a whole number of milliseconds (0–86400000)', spec);
   return Number(spec);
 }
 
-/** Parse a count of fds to preserve (0–1000). */
+/** Parse a count of fds to preserve (0–1000). @throws InvalidArgumentError with a one-line "Expected `option` to be …, got `x`" message. */
 export function parsePreserveFds(spec: string, option = '--preserve-fds'): number {
   if (!/^\d+$/.test(spec.trim()) || Number(spec) > 1000) throw expected(option, 'a number of file descriptors (0–1000)', spec);
   return Number(spec);
 }
 
-/** Parse a nice value (−20…19). */
+/** Parse a nice value (−20…19). @throws InvalidArgumentError with a one-line "Expected `option` to be …, got `x`" message. */
 export function parseNice(spec: string, option = '--wait-nice'): number {
   if (!/^-?\d+$/.test(spec.trim()) || Number(spec) < -20 || Number(spec) > 19) throw expected(option, 'a nice value between -20 and 19', spec);
   return Number(spec);
 }
 
-/** Parse a shutdown mode. */
+/** Parse a shutdown mode. @throws InvalidArgumentError with a one-line "Expected `option` to be …, got `x`" message. */
 export function parseShutdown(spec: string, option = '--shutdown'): ShutdownMode {
   if (spec === 'none' || spec === 'group' || spec === 'all') return spec;
   throw expected(option, 'one of none, group, all', spec);

@@ -41,7 +41,10 @@ function probeScript(i: number, p: ScenarioParams): string {
 
 async function execDetached(c: Docker.Container, cmd: string[], env: string[] = []): Promise<void> {
   const ex = await c.exec({ Cmd: cmd, Env: env, AttachStdout: false, AttachStderr: false });
-  await ex.start({ Detach: true });
+  // dockerode hands back the start response as a stream even when detached; the engine has
+  // accepted the exec once it answered, so close it (left open it keeps the harness alive).
+  const res = (await ex.start({ Detach: true })) as unknown as { destroy?: () => void } | undefined;
+  res?.destroy?.();
 }
 
 /** The runtime's side: run `probes` probes every `interval_ms`, killing each after `timeout_ms`. */

@@ -233,7 +233,8 @@ describe('ts-reaper: reaping as a subreaper', () => {
   });
 
   it('logs each reap with status and zombie time in verbose mode', async () => {
-    const r = await run(['-v', '--', 'sh', '-c', `sh -c 'sleep 0.1 &'; sleep 0.4; exit 9`]);
+    // The orphan exits after the wait thread is surely up (earlier ones are reaped on the pool).
+    const r = await run(['-v', '--', 'sh', '-c', `sh -c 'sleep 1 &'; sleep 1.4; exit 9`]);
     expect(r.code).toBe(9);
     expect(r.stderr).toMatch(/reaped pid \d+ \(exited 0\), zombie \d+\.\d us seen-to-reaped/);
     expect(r.stderr).toMatch(/reaped main child \d+ \(exited 9\)/);
@@ -259,6 +260,20 @@ describe('ts-reaper: reaping as a subreaper', () => {
 });
 
 describe('ts-reaper: wait thread', () => {
+  it('reaps orphans that exit before the wait thread is up (early reaping on the thread pool)', async () => {
+    // 20 orphans exit within milliseconds of the start; the wait thread needs tens of ms to boot.
+    const script = `for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do sh -c 'true &'; done; sleep 0.6; grep -l '^State:.Z' /proc/[0-9]*/status 2>/dev/null | while read f; do d=\${f%/status}; grep -q "^PPid:.$PPID\$" $d/status && echo zombie; done; exit 7`;
+    let early = 0;
+    for (let n = 0; n < 5; n++) {
+      const r = await run(['-v', '--', 'sh', '-c', script]);
+      expect(r.code, r.stderr).toBe(7);
+      expect(r.stdout).not.toContain('zombie');
+      early += (r.stderr.match(/reaped pid \d+ \(exited 0\) early, on the thread pool/g) ?? []).length;
+      expect(r.stderr).toContain('wait thread ready');
+    }
+    expect(early).toBeGreaterThan(0);
+  });
+
   it('--wait-nice sets the nice value of the wait thread only', async () => {
     const r = start(['-v', '--wait-nice', '7', '--', 'sleep', marked(20)]);
     await childPidOf(r);

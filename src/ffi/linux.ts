@@ -386,6 +386,16 @@ export function exitNow(code: number): never {
   throw new Error('unreachable: _exit returned');
 }
 
+/**
+ * `waitpid(2)` on a libuv thread-pool thread (koffi `.async`, ~20 µs round trip): the calling
+ * thread does not block and `done` runs on the event loop. errno is per thread and not carried
+ * back, so a failure is reported as ret −1 with errno 0 (from `waitpid(-1)`: ECHILD or EINTR).
+ * @param status must stay untouched until `done` runs (the pool thread writes into it).
+ */
+export function waitpidAsync(pid: number, status: Int32Array, options: number, done: (r: CallResult) => void): void {
+  c.waitpid.async(pid, status, options, (err: unknown, ret: number) => done({ ret: err ? -1 : ret, errno: 0 }));
+}
+
 /** `tcgetpgrp(3)`: the foreground process group of terminal `fd`, or −1 with errno (`ENOTTY`). */
 export function tcgetpgrp(fd: number): CallResult {
   return result(reaperC.tcgetpgrp(fd));

@@ -111,10 +111,16 @@ async function main(): Promise<number> {
   const ready = performance.nodeTiming.bootstrapComplete;
   log(`started ${opts.command[0]} as pid ${childPid} ${now.toFixed(1)} ms after process start (${(now - ready).toFixed(1)} ms after Node was ready), as ${pid1 ? 'PID 1' : 'subreaper'}`);
 
-  const loop = startReapLoop(childPid, opts.verbose, opts.waitNice, (err) => {
-    say(`internal error, cannot reap any more: ${err.message}`);
-    L.exitNow(1);
-  });
+  const loop = startReapLoop(
+    childPid,
+    opts.verbose,
+    opts.waitNice,
+    (err) => {
+      say(`internal error, cannot reap any more: ${err.message}`);
+      L.exitNow(1);
+    },
+    log,
+  );
   const status = await loop.childExit;
   const code = finalExitCode(status, opts.remapExit);
   log(`main child ${childPid} ended (${describeStatus(status)}), exit status ${code}`);

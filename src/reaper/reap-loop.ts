@@ -2,11 +2,17 @@
  * Main-thread side of reaping: starts the wait thread (wait-worker.ts) and turns its messages
  * into promises. The thread reaps everything; the main thread only learns the main child's
  * status and when no children are left.
+ *
+ * Early reaping: the wait thread needs 35–65 ms to boot (its own V8 isolate and koffi) on the
+ * project's machines, and orphans that exit meanwhile stayed zombies until it was up, a p99
+ * of that size when the load starts with the container. Until the thread says `ready`, the
+ * main thread keeps one `waitpid(-1)` pending on a libuv pool thread (koffi `.async`).
  */
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { SHARED, SHARED_BYTES, type WaitWorkerData, type WaitWorkerMessage } from './reap-protocol.js';
+import * as L from '../ffi/linux.js';
+import { SHARED, SHARED_BYTES, WAIT_ALL, describeStatus, type WaitWorkerData, type WaitWorkerMessage } from './reap-protocol.js';
 
 /** A running wait thread. */
 export interface ReapLoop {
@@ -38,7 +44,13 @@ export function waitWorkerUrl(): URL {
  * may already have exited: its zombie waits for the thread).
  * @param onError called if the thread dies (a bug); ts-reaper cannot reap without it.
  */
-export function startReapLoop(childPid: number, verbose: boolean, nice: number, onError: (err: Error) => void): ReapLoop {
+export function startReapLoop(
+  childPid: number,
+  verbose: boolean,
+  nice: number,
+  onError: (err: Error) => void,
+  log: (line: string) => void = () => {},
+): ReapLoop {
   const shared = new SharedArrayBuffer(SHARED_BYTES);
   const counters = new Int32Array(shared);
   const data: WaitWorkerData = { childPid, verbose, nice, shared };
@@ -54,10 +66,35 @@ export function startReapLoop(childPid: number, verbose: boolean, nice: number, 
   // ECHILD is final: without ts-reaper starting another child none can appear (wait-worker.ts).
   let resolveNoChildren!: () => void;
   const noChildren = new Promise<void>((r) => (resolveNoChildren = r));
+  let workerReady = false;
   worker.on('message', (m: WaitWorkerMessage) => {
-    if (m.kind === 'child-exit') resolveExit(m.status);
+    if (m.kind === 'ready') {
+      workerReady = true;
+      log(`wait thread ready ${performance.now().toFixed(1)} ms after process start`);
+    } else if (m.kind === 'child-exit') resolveExit(m.status);
     else resolveNoChildren();
   });
+
+  // Early reaping on the thread pool until the wait thread is up. One call may still be
+  // pending afterwards: it reaps one more child, correctly, whichever it is.
+  const early = (): void => {
+    const status = new Int32Array(1);
+    L.waitpidAsync(-1, status, WAIT_ALL, (r) => {
+      if (r.ret > 0) {
+        Atomics.add(counters, SHARED.REAPED, 1);
+        if (verbose) log(`reaped ${r.ret === childPid ? 'main child' : 'pid'} ${r.ret} (${describeStatus(status[0]!)}) early, on the thread pool`);
+        if (r.ret === childPid) {
+          Atomics.store(counters, SHARED.CHILD_DONE, 1);
+          resolveExit(status[0]!);
+          return;
+        }
+        if (!workerReady) early();
+      } else if (!workerReady && Atomics.load(counters, SHARED.CHILD_DONE) === 0) {
+        setTimeout(early, 1); // EINTR, or ECHILD after the thread took the child: no spinning
+      }
+    });
+  };
+  early();
   worker.on('error', onError);
   worker.on('exit', (code) => onError(new Error(`wait thread exited (code ${code})`)));
   return {

@@ -1,3 +1,5 @@
+import { decodeWaitStatus } from '../ffi/linux.js';
+
 /**
  * The contract between ts-reaper's main thread (reap-loop.ts) and its wait thread
  * (wait-worker.ts): the worker's start data, its messages, and the shared counters.
@@ -12,6 +14,22 @@ export const SHARED = {
   /** 1 once the main child has been reaped (set before its message is posted). */
   CHILD_DONE: 2,
 } as const;
+
+/** `__WALL` (`include/uapi/linux/wait.h`): also wait for children whose exit signal is not SIGCHLD. */
+export const WAIT_ALL = 0x40000000;
+
+/** A raw wait status in words: `exited 3`, `killed by signal 15 (core dumped)`. */
+export function describeStatus(status: number): string {
+  const s = decodeWaitStatus(status);
+  switch (s.kind) {
+    case 'exited':
+      return `exited ${s.code}`;
+    case 'signaled':
+      return `killed by signal ${s.signal}${s.coreDumped ? ' (core dumped)' : ''}`;
+    default:
+      return s.kind;
+  }
+}
 
 /** Size of the shared counters buffer, bytes. */
 export const SHARED_BYTES = 16;
@@ -30,6 +48,8 @@ export interface WaitWorkerData {
 
 /** Messages from the wait thread to the main thread. */
 export type WaitWorkerMessage =
+  /** The thread is about to make its first wait: the main thread's early reaping can stop. */
+  | { kind: 'ready' }
   /** The main child was reaped; `status` is the raw wait status word. */
   | { kind: 'child-exit'; pid: number; status: number }
   /** `waitpid` reported ECHILD: ts-reaper has no children (hence no descendants) now. */

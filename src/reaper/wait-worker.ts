@@ -15,21 +15,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { writeSync } from 'node:fs';
 import * as L from '../ffi/linux.js';
-import { SHARED, type WaitWorkerData, type WaitWorkerMessage } from './reap-protocol.js';
-
-/** `__WALL`: also wait for children whose exit signal is not SIGCHLD ("clone" children). */
-const WALL = 0x40000000;
-
-function describe(status: L.WaitStatus): string {
-  switch (status.kind) {
-    case 'exited':
-      return `exited ${status.code}`;
-    case 'signaled':
-      return `killed by signal ${status.signal}${status.coreDumped ? ' (core dumped)' : ''}`;
-    default:
-      return status.kind;
-  }
-}
+import { SHARED, WAIT_ALL as WALL, describeStatus, type WaitWorkerData, type WaitWorkerMessage } from './reap-protocol.js';
 
 function run(data: WaitWorkerData): void {
   const port = parentPort!;
@@ -43,6 +29,7 @@ function run(data: WaitWorkerData): void {
     if (r.ret < 0) writeSync(2, `ts-reaper: warning: cannot set the wait thread's nice to ${data.nice} (errno ${r.errno}); continuing at the default\n`);
   }
 
+  post({ kind: 'ready' });
   for (;;) {
     let pid: number;
     let zombieUs = -1;
@@ -71,7 +58,7 @@ function run(data: WaitWorkerData): void {
     const st = status[0]!;
     if (data.verbose) {
       const what = pid === data.childPid ? 'main child' : 'pid';
-      writeSync(2, `ts-reaper: reaped ${what} ${pid} (${describe(L.decodeWaitStatus(st))}), zombie ${zombieUs.toFixed(1)} us seen-to-reaped\n`);
+      writeSync(2, `ts-reaper: reaped ${what} ${pid} (${describeStatus(st)}), zombie ${zombieUs.toFixed(1)} us seen-to-reaped\n`);
     }
     if (pid === data.childPid) {
       Atomics.store(shared, SHARED.CHILD_DONE, 1);

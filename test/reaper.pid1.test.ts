@@ -64,7 +64,7 @@ describe.skipIf(!CAN_UNSHARE)('ts-reaper as PID 1 (unshare --pid)', () => {
       const r = await run(['--', 'sh', '-c', script], { pid1: true });
       expect(r.code, `run ${n}: ${r.stderr}`).toBe(37);
     }
-  });
+  }, 300_000);
 
   it('--shutdown all as PID 1: SIGTERM to every process (kill -1) lets them exit gracefully', async () => {
     rmSync(marker, { force: true });

@@ -249,7 +249,7 @@ describe('ts-reaper: reaping as a subreaper', () => {
       const r = await run(['--', 'sh', '-c', script]);
       expect(r.code, `run ${run_}: ${r.stderr}`).toBe(37);
     }
-  });
+  }, 400_000); // ~1 s a run when idle, ~4 s on the loaded 2-core machine
 
   it('starts the child within a few tens of ms of its own code starting (verbose log)', async () => {
     const r = await run(['-v', '--', 'true']);

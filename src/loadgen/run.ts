@@ -2,7 +2,7 @@
  * One load-generator run: reference loop → helper → watcher → baseline → production → drain →
  * summary. Everything observed is written to the NDJSON file as it happens.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as L from '../ffi/linux.js';
@@ -392,9 +392,20 @@ function pinProcesses(pin: { observerCpu: number; workloadCpu: number }, helperP
     ['the helper', helperPid, pin.workloadCpu],
     ['the load generator', process.pid, pin.observerCpu],
   ];
-  if (process.pid !== 1) targets.push(['PID 1', 1, pin.workloadCpu]);
+  // Every thread of PID 1, not only its main thread: an init with a wait thread (ts-reaper)
+  // would otherwise reap from the observer's CPU while the C inits share the busy workload CPU.
+  if (process.pid !== 1) for (const tid of threadsOf(1)) targets.push([`PID 1 (thread ${tid})`, tid, pin.workloadCpu]);
   for (const [what, tid, cpu] of targets) {
     const r = L.setAffinity(tid, [cpu]);
     if (r.ret < 0) warnings.push(`could not pin ${what} to CPU ${cpu} (errno ${r.errno}); it runs unpinned`);
+  }
+}
+
+/** Thread ids of `pid` from /proc/<pid>/task (just `pid` when it cannot be read). */
+function threadsOf(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).map(Number).filter((t) => Number.isInteger(t) && t > 0);
+  } catch {
+    return [pid];
   }
 }

@@ -21,7 +21,7 @@ import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 import { INITS, type InitName, type SummaryRow } from './types.js';
 import { usageError } from '../errors.js';
-import { cellKey, compareCells, configLabel, type CellKey } from '../stats/config-key.js';
+import { CONFIG_FIELDS, cellKey, compareCells, configLabel, type CellKey } from '../stats/config-key.js';
 import { formatNumber } from '../report/format.js';
 
 /** Default: a p50 more than this many times the baseline's is a regression. */
@@ -44,11 +44,7 @@ export interface BaselineRow extends CellKey {
 /** Columns a baseline file must have. */
 export const BASELINE_REQUIRED_COLUMNS = [
   'init',
-  'scenario',
-  'pids_limit',
-  'rate_per_s',
-  'lifetime_ms',
-  'duration_s',
+  ...CONFIG_FIELDS,
   'first_fork_failure_s',
   'reap_latency_p50_us',
 ] as const;

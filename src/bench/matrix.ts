@@ -186,8 +186,8 @@ export interface PlannedRun extends RunConfig {
   order: number;
 }
 
-/** Deterministic PRNG (mulberry32) so that `--seed` reproduces an order. */
-function rng(seed: number): () => number {
+/** Deterministic PRNG (mulberry32) so that `--seed` reproduces an order; returns [0, 1). */
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -1,6 +1,7 @@
 import { stringify } from 'csv-stringify/sync';
 import type { RunRecord } from '../bench/types.js';
 import { csvValue } from './csv-value.js';
+import { CONFIG_FIELDS } from '../stats/config-key.js';
 
 /** RunRecord fields that are not CSV columns (arrays, kept for charts). */
 type NonScalarField = 'series' | 'latency_histogram';
@@ -13,11 +14,7 @@ export type RunsCsvColumn = Exclude<keyof RunRecord, NonScalarField>;
  */
 export const RUNS_CSV_COLUMNS = [
   'init',
-  'scenario',
-  'pids_limit',
-  'rate_per_s',
-  'lifetime_ms',
-  'duration_s',
+  ...CONFIG_FIELDS,
   'repetition',
   'order',
   'state',

@@ -1,6 +1,7 @@
 import { stringify } from 'csv-stringify/sync';
 import type { SummaryRow } from '../bench/types.js';
 import { csvValue } from './csv-value.js';
+import { CONFIG_FIELDS } from '../stats/config-key.js';
 
 /**
  * Columns of summary.csv, in order: every field of {@link SummaryRow} (units in the names,
@@ -9,11 +10,7 @@ import { csvValue } from './csv-value.js';
  */
 export const SUMMARY_CSV_COLUMNS = [
   'init',
-  'scenario',
-  'pids_limit',
-  'rate_per_s',
-  'lifetime_ms',
-  'duration_s',
+  ...CONFIG_FIELDS,
   'runs',
   'failed_runs',
   'survived_runs',

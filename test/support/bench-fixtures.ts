@@ -49,16 +49,8 @@ export function makeRun(over: Partial<RunRecord> = {}): RunRecord {
 }
 
 /** A deterministic pseudo-random generator (mulberry32), so fixtures never flake. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from '../../src/bench/matrix.js';
+import { rng } from '../../src/bench/matrix.js';
 
 /** A realistic run of one init: `none` fills the pids budget and fails forks; others survive. */
 export function realisticRun(init: InitName, repetition: number, over: Partial<RunRecord> = {}): RunRecord {

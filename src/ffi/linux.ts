@@ -408,6 +408,7 @@ export function tcgetpgrp(fd: number): CallResult {
 
 /** `O_NONBLOCK` / `O_CLOEXEC` for `pipe2`, `timerfd_create`, `eventfd` flags. */
 export const O_NONBLOCK = 0o4000;
+/** open/pipe2 flag: close the fd on exec (`include/uapi/asm-generic/fcntl.h`); below, fcntl commands and flags from the same header. */
 export const O_CLOEXEC = 0o2000000;
 /** `fcntl` commands and the close-on-exec descriptor flag. */
 export const F_GETFD = 1;

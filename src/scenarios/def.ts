@@ -207,6 +207,7 @@ export function expectReapingAsPid1(init: InitName, perCycle: string): Expectati
 
 /** Node in the image and the bundled workload. */
 export const NODE = 'node';
+/** Path of the in-container scenario workload bundle inside the image. */
 export const WORKLOAD = '/app/dist/scenario.mjs';
 
 /** argv of the in-container workload for a scenario. */

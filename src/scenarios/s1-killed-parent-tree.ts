@@ -59,6 +59,7 @@ async function workload(p: ScenarioParams): Promise<void> {
   ctx.finish(done);
 }
 
+/** S1 killed-parent-tree: its workload, variants, expectation per init and judge (see the module comment). */
 export const s1: ScenarioDef = {
   id: 'S1',
   name: NAME,

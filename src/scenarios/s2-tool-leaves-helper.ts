@@ -28,6 +28,7 @@ async function workload(p: ScenarioParams): Promise<void> {
   ctx.finish(p.runs!, { tool_exit_1: statusOne });
 }
 
+/** S2 tool-leaves-helper: its workload, variants, expectation per init and judge (see the module comment). */
 export const s2: ScenarioDef = {
   id: 'S2',
   name: NAME,

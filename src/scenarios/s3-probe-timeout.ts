@@ -70,6 +70,7 @@ const probeLoop: HostHelper = async (docker, id, p, signal) => {
   return { probes_run: run, probes_killed: killed, probe_errors: errors };
 };
 
+/** S3 probe-timeout: its workload, variants, expectation per init and judge (see the module comment). */
 export const s3: ScenarioDef = {
   id: 'S3',
   name: NAME,

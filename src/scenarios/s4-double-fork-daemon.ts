@@ -28,6 +28,7 @@ async function workload(p: ScenarioParams): Promise<void> {
   ctx.finish(p.requests!);
 }
 
+/** S4 double-fork-daemon: its workload, variants, expectation per init and judge (see the module comment). */
 export const s4: ScenarioDef = {
   id: 'S4',
   name: NAME,

@@ -69,6 +69,7 @@ function variants(init: InitName): VariantSpec[] {
   return [variant(init)];
 }
 
+/** S5 init-not-pid1: its workload, variants, expectation per init and judge (see the module comment). */
 export const s5: ScenarioDef = {
   id: 'S5',
   name: NAME,

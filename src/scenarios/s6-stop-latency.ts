@@ -106,6 +106,7 @@ function variants(init: InitName): VariantSpec[] {
   }
 }
 
+/** S6 stop-latency: its workload, variants, expectation per init and judge (see the module comment). */
 export const s6: ScenarioDef = {
   id: 'S6',
   name: NAME,

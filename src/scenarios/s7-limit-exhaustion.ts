@@ -102,6 +102,7 @@ function judge({ obs, params }: JudgeInput): Judgement {
   return { outcome: equal ? 'equal-counts' : 'unequal-counts', verdict: `${at}: ${live} live ${equal ? '=' : '≠'} ${zombie} zombies of ${num(obs.pids.max ?? 0)}`, figures };
 }
 
+/** S7 limit-exhaustion: its workload, variants, expectation per init and judge (see the module comment). */
 export const s7: ScenarioDef = {
   id: 'S7',
   name: NAME,

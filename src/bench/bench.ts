@@ -73,7 +73,7 @@ export async function runBench(o: RunCliOptions): Promise<number> {
   const dir = await prepareResultsDir(outRoot);
   const records: RunRecord[] = [];
   try {
-    return await measure(o, matrix, plan, namedScenarios, dir, records, baseline, p50Factor);
+    return await measure(o, { matrix, plan, namedScenarios, baseline, p50Factor }, dir, records);
   } catch (err) {
     // Nothing measured (no engine, image build failed…): leave no empty results folder behind.
     if (!existsSync(path.join(dir, 'runs.csv')) && !existsSync(path.join(dir, 'scenarios.csv'))) await rm(dir, { recursive: true, force: true });
@@ -81,16 +81,21 @@ export async function runBench(o: RunCliOptions): Promise<number> {
   }
 }
 
-async function measure(
-  o: RunCliOptions,
-  matrix: Matrix,
-  plan: PlannedRun[],
-  namedScenarios: string[],
-  dir: string,
-  records: RunRecord[],
-  baseline: BaselineRow[] | null,
-  p50Factor: number,
-): Promise<number> {
+/** Everything `runBench` validated before anything started. */
+interface ValidatedRun {
+  matrix: Matrix;
+  /** Load generator runs (warm-up first); empty when only named scenarios were asked for. */
+  plan: PlannedRun[];
+  /** Named scenarios (S1–S7) to run after the load generator matrix. */
+  namedScenarios: string[];
+  baseline: BaselineRow[] | null;
+  /** `--p50-factor` (> 1). */
+  p50Factor: number;
+}
+
+/** Steps 2–4 of a bench run; `records` collects the runs as they end (the caller cleans up). */
+async function measure(o: RunCliOptions, v: ValidatedRun, dir: string, records: RunRecord[]): Promise<number> {
+  const { matrix, plan, namedScenarios, baseline, p50Factor } = v;
   const ci = o.ci;
   const log = (line: string): void => {
     process.stderr.write(`${line}\n`);

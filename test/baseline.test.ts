@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { compareWithBaseline, parseBaselineCsv, readBaseline } from '../src/bench/baseline.js';
 import { ReapbenchError } from '../src/errors.js';
 import { serializeSummaryCsv } from '../src/export/summary-csv.js';
+import { serializeRunsCsv } from '../src/export/runs-csv.js';
 import { summarize } from '../src/stats/summary.js';
 import type { RunRecord } from '../src/bench/types.js';
 import { makeRun } from './support/bench-fixtures.js';
@@ -112,6 +113,7 @@ describe('parseBaselineCsv / readBaseline', () => {
       ['init,scenario,pids_limit,rate_per_s,lifetime_ms,duration_s,first_fork_failure_s,reap_latency_p50_us\nsystemd,orphans,128,1000,2,10,,\n', /line 2: unknown init `systemd`/],
       ['init,scenario,pids_limit,rate_per_s,lifetime_ms,duration_s,first_fork_failure_s,reap_latency_p50_us\ntini,orphans,lots,1000,2,10,,\n', /line 2: expected `pids_limit` to be a number, got `lots`/],
       ['init,scenario\n"tini,orphans\n', /not a valid CSV file/],
+      [serializeRunsCsv([makeRun()]), /b\.csv is a runs\.csv \(one row per run\): pass the summary\.csv of the same results folder/],
     ];
     for (const [text, re] of cases) {
       let err: unknown;

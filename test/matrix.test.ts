@@ -48,7 +48,8 @@ describe('matrix', () => {
     expect([m.inits, m.limits, m.rates]).toEqual([['tini', 'ts-reaper'], [128], [200, 1000]]);
     expect(usage(() => resolveMatrix({ rates: '-5' }))).toBe('Expected `--rates` to be a positive number ≤ 100000, got `-5`');
     expect(usage(() => resolveMatrix({ rates: '0' }))).toMatch(/positive number/);
-    expect(usage(() => resolveMatrix({ limits: '12.5' }))).toMatch(/`--limits` to be an integer ≥ 8/);
+    expect(usage(() => resolveMatrix({ limits: '12.5' }))).toBe('Expected `--limits` to be an integer from 32 to 4194304, got `12.5`');
+    expect(usage(() => resolveMatrix({ limits: '16' }))).toMatch(/from 32 to/);
     expect(usage(() => resolveMatrix({ lifetime_ms: '-1' }))).toMatch(/`--lifetime-ms` to be a non-negative number/);
     expect(usage(() => resolveMatrix({ duration_s: 'abc' }))).toMatch(/`--duration-s`.*got `abc`/);
     expect(usage(() => resolveMatrix({ preset: 'huge' }))).toBe('unknown preset `huge`: expected quick or full');

@@ -166,6 +166,9 @@ export function parseBaselineCsv(text: string, source = 'baseline'): BaselineRow
     throw usageError(`${source} is not a valid CSV file: ${(err as Error).message.split('\n')[0]}`);
   }
   if (records.length === 0) throw usageError(`${source} has no data rows: expected a reapbench summary.csv`);
+  if ('repetition' in records[0]! && !('runs' in records[0]!)) {
+    throw usageError(`${source} is a runs.csv (one row per run): pass the summary.csv of the same results folder`);
+  }
   const missing = BASELINE_REQUIRED_COLUMNS.filter((c) => !(c in records[0]!));
   if (missing.length > 0) {
     throw usageError(`${source} is not a reapbench summary.csv: missing column(s) ${missing.join(', ')}`);

@@ -13,6 +13,7 @@ import { connectEngine, engineInfo } from '../runtime/engine.js';
 import { interruptedBy, onInterrupt } from '../runtime/cleanup.js';
 import { ensureImages, projectRoot } from '../images/build.js';
 import { summarize } from '../stats/summary.js';
+import { qualityWarnings } from '../stats/quality.js';
 import { prepareResultsDir, writeAll } from './results-dir.js';
 import { compareWithBaseline, readBaseline, type BaselineRow } from './baseline.js';
 import { renderTerminalReport, ProgressReporter } from '../report/terminal.js';
@@ -195,8 +196,10 @@ async function measure(o: RunCliOptions, v: ValidatedRun, dir: string, records: 
   // 4. Final report.
   const summary = summarize(records);
   if (plan.length > 0) await save(true, interrupted, interrupted ? `interrupted by ${interruptedBy() ?? 'a signal'} after ${records.length} of ${plan.filter((r) => r.repetition >= 0).length} runs` : undefined);
+  const warnings = qualityWarnings(records);
+  for (const w of warnings) log(`reapbench: warning: ${w}`);
   if (ci) {
-    process.stdout.write(`${JSON.stringify({ results: dir, partial: interrupted, summary })}\n`);
+    process.stdout.write(`${JSON.stringify({ results: dir, partial: interrupted, warnings, summary })}\n`);
   } else {
     if (plan.length > 0) process.stdout.write(renderTerminalReport(summary, records, { color: process.stdout.isTTY === true, width: process.stdout.columns ?? 100 }));
     if (scenarioTable) process.stdout.write(`\nScenarios × inits (details: ${path.join(dir, 'scenarios.md')})\n\n${scenarioTable}\n`);
@@ -218,5 +221,9 @@ async function measure(o: RunCliOptions, v: ValidatedRun, dir: string, records: 
     }
   }
   if (records.length === 0 && scenarioTable === null) throw new ReapbenchError('no run was recorded');
+  if (records.length > 0 && records.every((r) => r.state !== 'completed')) {
+    log(`reapbench: every run failed (first reason: ${records[0]!.failure_reason ?? records[0]!.state}); see ${path.join(dir, 'report.md')}`);
+    return 1;
+  }
   return 0;
 }

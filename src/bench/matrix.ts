@@ -34,6 +34,9 @@ export interface Matrix {
   run_timeout_s: number;
 }
 
+/** Smallest `--limits` value accepted (tasks): the load generator and ts-reaper need ~25 of them. */
+export const MIN_PIDS_LIMIT = 32;
+
 /** Preset names. `quick` is the default and finishes in under 2 minutes with warm images. */
 export type PresetName = 'quick' | 'full';
 
@@ -87,7 +90,7 @@ export function checkNumber(name: string, value: unknown, opts: { integer?: bool
   let want = kind;
   if (opts.minExclusive !== undefined) want = opts.minExclusive === 0 ? `a positive ${opts.integer ? 'integer' : 'number'}` : `${kind} > ${opts.minExclusive}`;
   else if (opts.min !== undefined) want = opts.min === 0 ? `a non-negative ${opts.integer ? 'integer' : 'number'}` : `${kind} ≥ ${opts.min}`;
-  if (opts.max !== undefined) want += ` ≤ ${opts.max}`;
+  if (opts.max !== undefined) want = opts.min !== undefined && opts.min > 0 ? `${kind} from ${opts.min} to ${opts.max}` : `${want} ≤ ${opts.max}`;
   const bad =
     !Number.isFinite(n) ||
     (opts.integer && !Number.isInteger(n)) ||
@@ -137,7 +140,8 @@ export function resolveMatrix(o: MatrixOverrides = {}): Matrix {
     preset,
     inits,
     scenarios,
-    limits: list('limits', o.limits, { integer: true, min: 8, max: 4_194_304 }) ?? p.limits,
+    // Below 32 the instrument itself (13 tasks; PID 1 adds 1, ts-reaper ~11) leaves no budget.
+    limits: list('limits', o.limits, { integer: true, min: MIN_PIDS_LIMIT, max: 4_194_304 }) ?? p.limits,
     rates: list('rates', o.rates, { minExclusive: 0, max: 100_000 }) ?? p.rates,
     lifetime_ms: o.lifetime_ms === undefined ? p.lifetime_ms : checkNumber('lifetime-ms', o.lifetime_ms, { min: 0, max: 600_000 }),
     duration_s: o.duration_s === undefined ? p.duration_s : checkNumber('duration-s', o.duration_s, { minExclusive: 0, max: 3_600 }),

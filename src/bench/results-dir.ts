@@ -18,6 +18,7 @@ import { renderMarkdown } from '../export/markdown.js';
 import { serializeNdjson, tagNdjsonLine } from '../export/ndjson.js';
 import { serializeRunsCsv } from '../export/runs-csv.js';
 import { serializeSummaryCsv } from '../export/summary-csv.js';
+import { qualityWarnings } from '../stats/quality.js';
 import type { EnvironmentRecord, RunRecord, SummaryRow } from './types.js';
 
 /** events.ndjson larger than this (bytes, 8 MiB) is stored gzip-compressed as events.ndjson.gz. */
@@ -132,6 +133,7 @@ export async function writeAll(dir: string, data: ResultsData): Promise<WriteRes
       env: data.env,
       partial: data.partial,
       ...(data.partialReason !== undefined ? { partialReason: data.partialReason } : {}),
+      warnings: qualityWarnings(data.runs),
       charts,
     }),
   );

@@ -193,7 +193,8 @@ export async function runOne(ctx: RunnerContext, run: PlannedRun, index: number)
   });
   const file = existsSync(hostFile) ? hostFile : existsSync(`${hostFile}.partial`) ? `${hostFile}.partial` : null;
   const { events } = file ? parseLoadgenFile(await readFile(file, 'utf8')) : { events: [] as LoadgenEvent[] };
-  return toRecord(run, startedAt, container, events);
+  // The interrupt killed this run's container: whatever it printed, the run was aborted.
+  return toRecord(run, startedAt, ctx.signal?.aborted ? { ...container, aborted: true } : container, events);
 }
 
 /**

@@ -8,6 +8,7 @@ import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { renderMarkdown, runScenarioMatrix, planMatrix, scenarioMatrixMarkdown, toCsv, type ScenarioResult } from '../scenarios/index.js';
 import type { ProgressReporter } from '../report/terminal.js';
+import { pointLatest } from './results-dir.js';
 import type { InitName } from './types.js';
 
 /** What the scenario step needs from the bench. */
@@ -48,6 +49,7 @@ export async function runScenarioStep(ctx: ScenarioStepContext, offset: number, 
   const save = async (): Promise<void> => {
     await atomicWrite(path.join(ctx.dir, 'scenarios.md'), renderMarkdown(done, meta));
     await atomicWrite(path.join(ctx.dir, 'scenarios.csv'), toCsv(done));
+    await pointLatest(ctx.dir);
   };
   await runScenarioMatrix(ctx.docker, ctx.image, {
     scenarios: ctx.scenarios,

@@ -12,6 +12,8 @@ export interface MarkdownInput {
   partial: boolean;
   /** Why it is partial (one line), e.g. `interrupted by SIGINT`. */
   partialReason?: string;
+  /** Data-quality warnings (one line each, see stats/quality.ts); omitted or empty: none. */
+  warnings?: readonly string[];
   /** Charts written next to the report (paths relative to report.md); omitted: no chart section. */
   charts?: readonly { file: string; title: string }[];
 }
@@ -32,6 +34,9 @@ export function renderMarkdown(input: MarkdownInput): string {
     );
   }
   out.push(...environmentSection(env), ...summarySection(summary), ...notesSection(summary));
+  if (input.warnings && input.warnings.length > 0) {
+    out.push('## Data quality', '', ...input.warnings.map((w) => `- ${oneLine(w)}`), '');
+  }
   out.push(...failedSection(runs));
   if (input.charts) out.push(...chartsSection(input.charts));
   out.push(

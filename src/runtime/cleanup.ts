@@ -50,7 +50,8 @@ export async function removeAllTracked(): Promise<string[]> {
         await c.remove({ force: true, v: true });
       } catch (err) {
         const e = err as { statusCode?: number; message?: string };
-        if (e.statusCode !== 404) failures.push(`${c.id.slice(0, 12)}: ${e.message ?? String(err)}`);
+        // 404: already gone; 409: a removal is already in progress (runContainer's own).
+        if (e.statusCode !== 404 && e.statusCode !== 409) failures.push(`${c.id.slice(0, 12)}: ${e.message ?? String(err)}`);
       }
       active.delete(c.id);
     }),
@@ -72,9 +73,9 @@ export async function sweepByLabel(docker: Docker, runId: string | null = RUN_ID
 
 /**
  * Register `cb` to run when SIGINT or SIGTERM arrives (before containers are removed), and
- * install the process-wide handlers once. The handlers remove all tracked containers and then
- * let the callbacks decide how to finish; if no callback is registered the process exits with
- * 128 + signal (130 for SIGINT).
+ * install the process-wide handlers once. The handlers run the callbacks (which abort what is
+ * running and decide how to finish), then remove all tracked containers; if no callback is
+ * registered the process then exits with 128 + signal (130 for SIGINT).
  * @returns a function that unregisters `cb`.
  */
 export function onInterrupt(cb: (signal: NodeJS.Signals) => void): () => void {
@@ -93,10 +94,12 @@ export function installHandlers(): void {
       process.exit(signal === 'SIGINT' ? 130 : 143);
     }
     interrupted = signal;
+    // Callbacks first (they abort the run in progress, so it is recorded as aborted, not as a
+    // failed run of its init), then the containers go.
+    for (const cb of interruptCallbacks) cb(signal);
     void removeAllTracked().then((failures) => {
       for (const f of failures) process.stderr.write(`reapbench: could not remove container ${f}\n`);
       if (interruptCallbacks.size === 0) process.exit(signal === 'SIGINT' ? 130 : 143);
-      for (const cb of interruptCallbacks) cb(signal);
     });
   };
   process.on('SIGINT', handle);

@@ -245,7 +245,9 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
     try {
       await container.remove({ force: true, v: true });
     } catch (err) {
-      if ((err as { statusCode?: number }).statusCode !== 404) {
+      const code = (err as { statusCode?: number }).statusCode;
+      // 404: gone already; 409: the interrupt handler is removing it right now.
+      if (code !== 404 && code !== 409) {
         process.stderr.write(`reapbench: could not remove container ${container.id.slice(0, 12)}: ${(err as Error).message}\n`);
       }
     }

@@ -1,0 +1,76 @@
+/**
+ * `reapbench run` end to end against the real engine: a short run writes every report file,
+ * and Ctrl-C in the middle of a run keeps a partial report with the cut run marked aborted,
+ * exits 130 and leaves no container behind.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RUN_LABEL } from '../src/runtime/cleanup.js';
+import { docker, testImages } from './support/engine.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const cli = path.join(root, 'dist/src/cli/main.js');
+
+beforeAll(async () => {
+  await testImages(); // build once here, so the runs below do not time the image build
+});
+
+describe('reapbench run (engine)', () => {
+  it('writes the whole report for a short run and exits 0', async () => {
+    const out = await mkdtemp(path.join(tmpdir(), 'reapbench-e2e-'));
+    try {
+      const r = await execa(process.execPath, [cli, 'run', '--inits', 'none,tini', '--repetitions', '1', '--no-warmup', '--duration-s', '1', '--limits', '64', '--rates', '100', '--out', out, '--ci'], { reject: false, env: { CI: 'true' }, timeout: 180_000 });
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.exitCode).toBe(0);
+      const json = JSON.parse(r.stdout.trim().split('\n').pop()!) as { results: string; partial: boolean; summary: Array<{ init: string; survived_runs: number; first_fork_failure_s: number | null; unreaped: number }> };
+      expect(json.partial).toBe(false);
+      const none = json.summary.find((s) => s.init === 'none')!;
+      const tini = json.summary.find((s) => s.init === 'tini')!;
+      expect(none.first_fork_failure_s).not.toBeNull();
+      expect(none.unreaped).toBeGreaterThan(40);
+      expect([tini.survived_runs, tini.first_fork_failure_s, tini.unreaped]).toEqual([1, null, 0]);
+      const files = await readdir(json.results);
+      for (const f of ['runs.csv', 'summary.csv', 'env.json', 'report.md', 'events.ndjson', 'charts']) expect(files).toContain(f);
+      expect(files).not.toContain('raw');
+      expect(await readdir(out)).toContain('latest');
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
+  it('Ctrl-C mid-run: exit 130, partial report, the cut run marked aborted, no container left', async () => {
+    const out = await mkdtemp(path.join(tmpdir(), 'reapbench-int-'));
+    try {
+      const child = execa(process.execPath, [cli, 'run', '--inits', 'tini', '--repetitions', '2', '--no-warmup', '--duration-s', '30', '--limits', '64', '--rates', '50', '--out', out], { reject: false, all: true, timeout: 180_000 });
+      const d = await docker();
+      // Wait until the first run's container exists, then interrupt.
+      const deadline = Date.now() + 120_000;
+      let started = false;
+      while (!started && Date.now() < deadline) {
+        const list = await d.listContainers({ filters: { label: [RUN_LABEL, 'reapbench.init=tini'] } });
+        started = list.length > 0;
+        if (!started) await new Promise((res) => setTimeout(res, 250));
+      }
+      expect(started).toBe(true);
+      await new Promise((res) => setTimeout(res, 2_000));
+      child.kill('SIGINT');
+      const r = await child;
+      expect(r.exitCode).toBe(130);
+      expect(r.all).not.toMatch(/could not remove container/);
+      const dir = path.join(out, 'latest');
+      const runs = await readFile(path.join(dir, 'runs.csv'), 'utf8');
+      expect(runs.trim().split('\n')).toHaveLength(2);
+      expect(runs).toMatch(/,aborted,/);
+      expect(runs).not.toMatch(/,failed,/);
+      expect(await readFile(path.join(dir, 'report.md'), 'utf8')).toMatch(/\*\*PARTIAL\*\*: this run did not finish \(interrupted by SIGINT/);
+      const left = await d.listContainers({ all: true, filters: { label: [RUN_LABEL, 'reapbench.init=tini'] } });
+      expect(left).toEqual([]);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+});

@@ -162,7 +162,7 @@ export async function readMatrixFile(file: string): Promise<MatrixOverrides> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw usageError(`cannot read matrix file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw usageError(`cannot read matrix file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; check the path`);
   }
   let data: unknown;
   try {

@@ -32,14 +32,10 @@ ping_engine() {
     req.end();' "$SOCK" 2>/dev/null
 }
 
-if ping_engine; then
-  say "an engine already answers on $SOCK"
-  exit 0
-fi
-
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 need_pkgs=()
-command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
+# The engine is needed only when none answers; the init packages always (offline base image).
+command -v dockerd >/dev/null 2>&1 || ping_engine || need_pkgs+=(docker.io)
 for p in tini dumb-init catatonit busybox-static; do installed "$p" || need_pkgs+=("$p"); done
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
@@ -51,6 +47,11 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
   apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+
+if ping_engine; then
+  say "an engine already answers on $SOCK"
+  exit 0
 fi
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -20,6 +20,16 @@ LOG=${ENGINE_LOG:-$(mktemp -t reapbench-dockerd.XXXXXX.log)}
 
 say() { printf 'engine: %s\n' "$*" >&2; }
 
+# A dockerd that is running (a zombie dockerd, as left by a kill from outside, does not count).
+dockerd_alive() {
+  local pid state
+  for pid in $(pgrep -x dockerd 2>/dev/null); do
+    state=$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$pid/stat" 2>/dev/null || true)
+    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ] && return 0
+  done
+  return 1
+}
+
 ping_engine() {
   # The Engine API answers GET /_ping with "OK"; curl may be absent, so use node.
   node -e '
@@ -59,44 +69,50 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-# Stale pid file: its process is gone, or is a zombie.
-if [ -f "$PIDFILE" ]; then
-  oldpid=$(cat "$PIDFILE" 2>/dev/null || true)
-  state=""
+# Stale pid files: dockerd's, and that of the containerd it manages (dockerd trusts a
+# containerd.pid whose pid "exists", even as a zombie, then times out connecting to it).
+remove_stale_pidfile() {
+  local file=$1 oldpid state=""
+  [ -f "$file" ] || return 0
+  oldpid=$(cat "$file" 2>/dev/null || true)
   if [ -n "$oldpid" ] && [ -r "/proc/$oldpid/stat" ]; then
     state=$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$oldpid/stat" 2>/dev/null || true)
   fi
   if [ -z "$state" ] || [ "$state" = "Z" ] || [ "$state" = "X" ]; then
-    say "removing stale $PIDFILE (pid ${oldpid:-?}, state ${state:-gone})"
-    rm -f "$PIDFILE"
-  else
-    say "dockerd (pid $oldpid) is running but does not answer; waiting for it"
+    say "removing stale $file (pid ${oldpid:-?}, state ${state:-gone})"
+    rm -f "$file"
   fi
+}
+if ! dockerd_alive; then
+  remove_stale_pidfile "$PIDFILE"
+  remove_stale_pidfile /var/run/docker/containerd/containerd.pid
 fi
 # A socket file left by a dead engine makes clients hang on connect errors; remove it.
-if [ -S "$SOCK" ] && ! ping_engine && ! pgrep -x dockerd >/dev/null 2>&1; then
+if [ -S "$SOCK" ] && ! ping_engine && ! dockerd_alive; then
   rm -f "$SOCK"
 fi
-# containerd leaves its own pid/socket state; dockerd starts its own containerd when none runs.
-if ! pgrep -x dockerd >/dev/null 2>&1; then
+if ! dockerd_alive; then
   say "starting dockerd (log: $LOG)"
   # setsid: the engine must outlive this script and not get the caller's terminal signals.
   setsid dockerd >"$LOG" 2>&1 </dev/null &
 fi
 
-deadline=$(( $(date +%s) + TIMEOUT_S ))
+started=$(date +%s)
+deadline=$(( started + TIMEOUT_S ))
 until ping_engine; do
   if [ "$(date +%s)" -ge "$deadline" ]; then
     say "dockerd did not answer within ${TIMEOUT_S}s; its log follows"
     tail -n 60 "$LOG" >&2 || true
     exit 1
   fi
-  # A dockerd that died at once (stale pid file race, bad config): retry once after cleanup.
-  if ! pgrep -x dockerd >/dev/null 2>&1; then
-    if grep -q 'pid file found' "$LOG" 2>/dev/null; then rm -f "$PIDFILE"; fi
+  # A dockerd that died at once (stale pid file race, bad config): retry after cleanup. Give a
+  # fresh start 2 s to show up in the process table before calling it dead.
+  if [ "$(date +%s)" -ge "$((started + 2))" ] && ! dockerd_alive; then
+    remove_stale_pidfile "$PIDFILE"
+    remove_stale_pidfile /var/run/docker/containerd/containerd.pid
     say "dockerd exited; retrying"
     setsid dockerd >>"$LOG" 2>&1 </dev/null &
-    sleep 1
+    started=$(date +%s)
   fi
   sleep 0.5
 done

@@ -20,12 +20,18 @@ LOG=${ENGINE_LOG:-$(mktemp -t reapbench-dockerd.XXXXXX.log)}
 
 say() { printf 'engine: %s\n' "$*" >&2; }
 
+# Whether pid $1 is a live process: it exists and is not a zombie (Z) or dead (X).
+alive() {
+  local state
+  state=$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null || true)
+  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
 # A dockerd that is running (a zombie dockerd, as left by a kill from outside, does not count).
 dockerd_alive() {
-  local pid state
+  local pid
   for pid in $(pgrep -x dockerd 2>/dev/null); do
-    state=$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$pid/stat" 2>/dev/null || true)
-    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ] && return 0
+    alive "$pid" && return 0
   done
   return 1
 }
@@ -72,14 +78,11 @@ fi
 # Stale pid files: dockerd's, and that of the containerd it manages (dockerd trusts a
 # containerd.pid whose pid "exists", even as a zombie, then times out connecting to it).
 remove_stale_pidfile() {
-  local file=$1 oldpid state=""
+  local file=$1 oldpid
   [ -f "$file" ] || return 0
   oldpid=$(cat "$file" 2>/dev/null || true)
-  if [ -n "$oldpid" ] && [ -r "/proc/$oldpid/stat" ]; then
-    state=$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$oldpid/stat" 2>/dev/null || true)
-  fi
-  if [ -z "$state" ] || [ "$state" = "Z" ] || [ "$state" = "X" ]; then
-    say "removing stale $file (pid ${oldpid:-?}, state ${state:-gone})"
+  if [ -z "$oldpid" ] || ! alive "$oldpid"; then
+    say "removing stale $file (pid ${oldpid:-?}: gone or a zombie)"
     rm -f "$file"
   fi
 }

@@ -161,8 +161,8 @@ export async function pointLatest(dir: string): Promise<void> {
   }
 }
 
-/** Write through a temporary file and a rename. */
-async function atomicWrite(file: string, text: string): Promise<void> {
+/** Write `text` to `file` through a temporary file and a rename, so readers never see half a file. */
+export async function atomicWrite(file: string, text: string): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
   await writeFile(tmp, text);
   await rename(tmp, file);

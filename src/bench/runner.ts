@@ -76,7 +76,11 @@ export function loadgenArgs(run: PlannedRun, outFile: string, pin?: string): str
   ];
 }
 
-/** Parse a load generator NDJSON file into its lines (malformed lines are skipped and counted). */
+/**
+ * Parse a load generator NDJSON file into its lines (malformed lines are skipped and counted).
+ * Unlike `parseLoadgenResults` (src/loadgen/read.ts), which rejects an incomplete file, this keeps
+ * what the `.partial` file of an interrupted or crashed run holds: the runner records those too.
+ */
 export function parseLoadgenFile(text: string): { events: LoadgenEvent[]; malformed: number } {
   const events: LoadgenEvent[] = [];
   let malformed = 0;

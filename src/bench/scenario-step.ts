@@ -4,11 +4,10 @@
  * `scenarios.csv` in the results folder current after every run.
  */
 import type Docker from 'dockerode';
-import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { renderMarkdown, runScenarioMatrix, planMatrix, scenarioMatrixMarkdown, toCsv, type ScenarioResult } from '../scenarios/index.js';
 import type { ProgressReporter } from '../report/terminal.js';
-import { pointLatest } from './results-dir.js';
+import { atomicWrite, pointLatest } from './results-dir.js';
 import type { InitName } from './types.js';
 
 /** What the scenario step needs from the bench. */
@@ -25,12 +24,6 @@ export interface ScenarioStepContext {
   inits: InitName[];
   progress: ProgressReporter;
   signal: AbortSignal;
-}
-
-async function atomicWrite(file: string, text: string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
-  await rename(tmp, file);
 }
 
 /** Number of container runs the step will make (for the progress total). */

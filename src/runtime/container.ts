@@ -115,7 +115,6 @@ export function createOptions(spec: ContainerSpec): Docker.ContainerCreateOption
     AttachStdout: true,
     AttachStderr: true,
     Tty: false,
-    NetworkDisabled: false,
     HostConfig: {
       NetworkMode: 'none',
       Init: spec.init ?? false,

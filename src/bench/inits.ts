@@ -19,16 +19,6 @@ export interface InitLaunch {
   engineInit: boolean;
 }
 
-/** Extra init flags for scenario variants (e.g. tini `-s`, `-g`). */
-export interface InitVariant {
-  /** Init this variant belongs to. */
-  init: InitName;
-  /** Label shown in reports, e.g. `tini -g`. */
-  label: string;
-  /** Flags inserted after the init's binary. */
-  flags: string[];
-}
-
 /**
  * argv prefix that makes `init` PID 1 in front of a workload (see module doc).
  * @param flags extra init flags (variants), inserted right after the binary.

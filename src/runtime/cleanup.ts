@@ -27,11 +27,6 @@ export function untrack(id: string): void {
   active.delete(id);
 }
 
-/** Ids of the containers currently tracked (for tests and diagnostics). */
-export function trackedIds(): string[] {
-  return [...active.keys()];
-}
-
 /** The signal that interrupted the run, or null. */
 export function interruptedBy(): NodeJS.Signals | null {
   return interrupted;

@@ -6,7 +6,7 @@
  *   npm run build && node dist/bench/reaper-latency.js [--count 2000] [--rate 1000]
  *     [--life-ms 5] [--rounds 2] [--inits calib,tini,dumb-init,catatonit,ts-reaper]
  *     [--ts-reaper-args="--wait-nice -10"] [--observer spin|block] [--calib-us 200]
- *     [--json results.json]
+ *     [--contend 1] [--variant="--wait-slice-us 0" …] [--json results.json]
  *
  * Method (see design-notes "Measuring reaping latency per orphan"): the workload (the init's
  * child, bench/reaper-latency-workload.ts) makes orphans and registers a pidfd per orphan in an
@@ -20,9 +20,15 @@
  * configured delay. The default inits are tini, dumb-init, catatonit and ts-reaper.
  * CPU time: sum over the init's threads of /proc/<pid>/task/<tid>/schedstat run time (ns)
  * between the workload's `start` and `done`, per 1,000 orphans. RSS: VmRSS at `done`.
+ * `--variant ARGS` (repeatable) adds ts-reaper run with those extra options, as its own row
+ * `ts-reaper ARGS`, to compare settings within one run (timings are comparable only there).
+ * Contention (`--contend N`): N CPU-bound loops (`sh -c 'while :; do :; done'`, nice 0) share
+ * the namespace's CPU for the whole run, so every reap has to preempt a busy task, as in a
+ * container whose application is busy. This is where inits differ most in their tail: a task
+ * that wakes must be picked before the loop's slice ends (EEVDF, Linux ≥ 6.6).
  * Requires root (unshare), util-linux (unshare, taskset), the inits installed.
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -78,9 +84,14 @@ function initSpecs(tsReaperArgs: string[], calibUs: number): InitSpec[] {
     { name: 'tini', argv: [tini, '--'] },
     { name: 'dumb-init', argv: ['dumb-init'] },
     { name: 'catatonit', argv: ['catatonit', '--'] },
-    // --preserve-fds 1: pass the observer's epoll fd (3) on, which the C inits do implicitly.
-    { name: 'ts-reaper', argv: [process.execPath, path.join(root, 'dist', 'ts-reaper.mjs'), '--preserve-fds', '1', ...tsReaperArgs, '--'] },
+    { name: 'ts-reaper', argv: tsReaperArgv(tsReaperArgs) },
   ];
+}
+
+/** Argv prefix running ts-reaper (the bundle) with `extra` options. */
+function tsReaperArgv(extra: string[]): string[] {
+  // --preserve-fds 1: pass the observer's epoll fd (3) on, which the C inits do implicitly.
+  return [process.execPath, path.join(root, 'dist', 'ts-reaper.mjs'), '--preserve-fds', '1', ...extra, '--'];
 }
 
 /** Nearest-rank percentile of sorted `xs` (`q` in 0–1). */
@@ -279,20 +290,63 @@ async function main(): Promise<void> {
       json: { type: 'string' },
       observer: { type: 'string', default: 'spin' },
       'calib-us': { type: 'string', default: '200' },
+      contend: { type: 'string', default: '0' },
+      variant: { type: 'string', multiple: true, default: [] },
     },
   });
   const count = Number(values.count);
   const rate = Number(values.rate);
   const lifeMs = Number(values['life-ms']);
   const rounds = Number(values.rounds);
+  const contend = Number(values.contend);
   if (!(count > 0 && rate > 0 && lifeMs > 0 && rounds > 0)) throw new Error('--count, --rate, --life-ms and --rounds must be positive numbers');
+  if (!Number.isInteger(contend) || contend < 0 || contend > 16) throw new Error('--contend must be a whole number of CPU-bound loops between 0 and 16');
   const wanted = values.inits.split(',').map((s) => s.trim());
   const specs = initSpecs(values['ts-reaper-args'].split(' ').filter(Boolean), Number(values['calib-us'])).filter((s) => wanted.includes(s.name));
+  for (const v of values.variant) {
+    const extra = v.split(' ').filter(Boolean);
+    specs.push({ name: `ts-reaper ${extra.join(' ')}`, argv: tsReaperArgv(extra) });
+  }
   const pin = availableParallelism() >= 2;
   const spin = values.observer !== 'block';
   if (pin) execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
-  console.log(`reaper-latency: ${count} orphans × ${rounds} rounds per init, ${rate}/s, orphan life ${lifeMs} ms; ` + (pin ? 'observer on CPU 0, namespace on CPU 1' : 'not pinned (1 CPU)') + (spin ? ', observer busy-polls at nice -20' : ', observer blocks'));
+  console.log(
+    `reaper-latency: ${count} orphans × ${rounds} rounds per init, ${rate}/s, orphan life ${lifeMs} ms; ` +
+      (pin ? 'observer on CPU 0, namespace on CPU 1' : 'not pinned (1 CPU)') +
+      (spin ? ', observer busy-polls at nice -20' : ', observer blocks') +
+      (contend > 0 ? `; ${contend} CPU-bound loop(s) on the namespace's CPU` : ''),
+  );
+  const hogs = startContention(contend, pin);
+  try {
+    await measureAll(specs, rounds, count, rate, lifeMs, pin, spin, values.json, { count, rate, lifeMs, rounds, contend, pinned: pin, observer: values.observer });
+  } finally {
+    for (const h of hogs) h.kill('SIGKILL');
+  }
+}
 
+/** Start `n` CPU-bound shell loops at nice 0, on the namespace's CPU (1) when pinned. */
+function startContention(n: number, pin: boolean): ChildProcess[] {
+  const hogs: ChildProcess[] = [];
+  for (let i = 0; i < n; i++) {
+    const argv = [...(pin ? ['taskset', '-c', '1'] : []), 'sh', '-c', 'while :; do :; done'];
+    // The harness itself runs at nice 0 but is pinned to CPU 0; taskset re-pins the loop.
+    hogs.push(spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' }));
+  }
+  return hogs;
+}
+
+/** Run every init `rounds` times (interleaved), print the table and write the JSON file. */
+async function measureAll(
+  specs: InitSpec[],
+  rounds: number,
+  count: number,
+  rate: number,
+  lifeMs: number,
+  pin: boolean,
+  spin: boolean,
+  json: string | undefined,
+  settings: Record<string, unknown>,
+): Promise<void> {
   const load0 = loadavg();
   const byInit = new Map<string, RoundResult[]>(specs.map((s) => [s.name, []]));
   for (let round = 0; round < rounds; round++) {
@@ -307,7 +361,7 @@ async function main(): Promise<void> {
   printTable(results);
   // Other load on the machine moves the tails most: say how busy it was.
   console.log(`load average at start ${load0.map((x) => x.toFixed(2)).join(' ')}, at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  if (values.json) writeFileSync(values.json, JSON.stringify({ count, rate, lifeMs, rounds, pinned: pin, observer: values.observer, loadavgStart: load0, loadavgEnd: loadavg(), results }, null, 2));
+  if (json) writeFileSync(json, JSON.stringify({ ...settings, loadavgStart: load0, loadavgEnd: loadavg(), results }, null, 2));
 }
 
 main().catch((e: unknown) => {

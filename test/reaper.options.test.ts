@@ -1,6 +1,6 @@
 // ts-reaper option parsing: pure functions, no processes.
 import { describe, expect, it } from 'vitest';
-import { parseOptions, UsageError, DEFAULT_GRACE_MS } from '../src/reaper/options.js';
+import { parseOptions, UsageError, DEFAULT_GRACE_MS, DEFAULT_WAIT_SLICE_US } from '../src/reaper/options.js';
 import { FORWARDED_SIGNALS, parseSignal } from '../src/reaper/signals.js';
 
 const run = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
@@ -22,7 +22,17 @@ describe('ts-reaper options', () => {
       verbose: false,
       preserveFds: 0,
       waitNice: 0,
+      waitSliceUs: DEFAULT_WAIT_SLICE_US,
+      waitSliceExplicit: false,
     });
+    expect(DEFAULT_WAIT_SLICE_US).toBe(100);
+  });
+
+  it('--wait-slice-us and TS_REAPER_WAIT_SLICE_US set the slice and mark it explicit', () => {
+    expect(run(['--wait-slice-us', '0', 'cmd'])).toMatchObject({ waitSliceUs: 0, waitSliceExplicit: true });
+    expect(run(['cmd'], { TS_REAPER_WAIT_SLICE_US: '3000' })).toMatchObject({ waitSliceUs: 3000, waitSliceExplicit: true });
+    expect(run(['--wait-slice-us', '250', 'cmd'], { TS_REAPER_WAIT_SLICE_US: '3000' }).waitSliceUs).toBe(250);
+    expect(() => parseOptions(['cmd'], { TS_REAPER_WAIT_SLICE_US: 'short' })).toThrow(/TS_REAPER_WAIT_SLICE_US/);
   });
 
   it('stops option parsing at the command, with or without --', () => {
@@ -87,6 +97,9 @@ describe('ts-reaper options', () => {
     [['--shutdown', 'maybe', 'cmd'], /maybe/],
     [['--preserve-fds', 'all', 'cmd'], /Expected `--preserve-fds`/],
     [['--wait-nice', '20', 'cmd'], /Expected `--wait-nice` to be a nice value between -20 and 19, got `20`/],
+    [['--wait-slice-us', '50', 'cmd'], /Expected `--wait-slice-us` to be 0 \(kernel default\) or a slice between 100 and 100000 microseconds, got `50`/],
+    [['--wait-slice-us', '100001', 'cmd'], /Expected `--wait-slice-us`/],
+    [['--wait-slice-us', '-5', 'cmd'], /Expected `--wait-slice-us`/],
   ])('rejects %j with one line', (argv, message) => {
     expect(() => parseOptions(argv, {})).toThrow(UsageError);
     try {

@@ -1,7 +1,7 @@
 // ts-reaper as a real process (dist/ts-reaper.mjs), not PID 1: it is then a child subreaper.
 // Real processes and signals; bounds on time are generous (2-core machine, shared).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { BUNDLE, pidsWithMarker, run, sleep, start, stateOf, zombieChildrenOf } from './reaper-support.js';
 
 /** A token unique to this test run, put in `sleep` arguments to find leftovers in /proc. */
@@ -291,6 +291,48 @@ describe('ts-reaper: wait thread', () => {
     }
     expect(nices.filter((n) => n === 7)).toHaveLength(1);
     expect(nices.filter((n) => n === 0).length).toBeGreaterThan(1);
+    r.proc.kill('SIGTERM');
+    expect((await r.done).code).toBe(143);
+  });
+  // The slice is per thread and shows in /proc/<pid>/task/<tid>/sched as se.slice (ns).
+  const slicesOf = (pid: number): number[] =>
+    readdirSync(`/proc/${pid}/task`).map((tid) => {
+      const m = /se\.slice\s+:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/sched`, 'latin1'));
+      return m ? Number(m[1]) : NaN;
+    });
+  const sliceSupported = ((): boolean => {
+    try {
+      return /se\.slice/.test(readFileSync('/proc/self/sched', 'latin1'));
+    } catch {
+      return false;
+    }
+  })();
+
+  it.skipIf(!sliceSupported)('gives the wait thread alone a 100 µs EEVDF slice by default, and what --wait-slice-us asks', async () => {
+    for (const [args, want] of [[[], 100_000], [['--wait-slice-us', '500'], 500_000]] as const) {
+      const r = start(['-v', ...args, '--', 'sleep', marked(20)]);
+      await childPidOf(r);
+      let slices: number[] = [];
+      for (let i = 0; i < 100; i++) {
+        slices = slicesOf(r.proc.pid!);
+        if (slices.includes(want)) break;
+        await sleep(50);
+      }
+      expect(slices.filter((n) => n === want), `slices ${slices.join(',')}`).toHaveLength(1);
+      expect(slices.filter((n) => n !== want).length).toBeGreaterThan(1);
+      await r.waitFor(`time slice ${want / 1000} us`);
+      r.proc.kill('SIGTERM');
+      expect((await r.done).code).toBe(143);
+    }
+  });
+
+  it.skipIf(!sliceSupported)('--wait-slice-us 0 leaves every thread at the kernel default', async () => {
+    const r = start(['-v', '--wait-slice-us', '0', '--', 'sleep', marked(20)]);
+    await childPidOf(r);
+    await r.waitFor('wait thread ready');
+    const slices = slicesOf(r.proc.pid!);
+    expect(new Set(slices).size, `slices ${slices.join(',')}`).toBe(1);
+    expect(slices[0]).not.toBe(100_000);
     r.proc.kill('SIGTERM');
     expect((await r.done).code).toBe(143);
   });

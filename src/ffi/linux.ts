@@ -536,6 +536,52 @@ export function setThreadFifo(tid: number, priority: number): CallResult {
   return result(lgRt.schedSetscheduler(tid, SCHED_FIFO, [priority]));
 }
 
+const SYS_SCHED_SETATTR = 314;
+const SYS_SCHED_GETATTR = 315;
+/** `sizeof(struct sched_attr)` as of SCHED_ATTR_SIZE_VER1 (`include/uapi/linux/sched/types.h`). */
+const SCHED_ATTR_BYTES = 56;
+const lgAttr = {
+  schedSetattr: libc.func('syscall', 'long', ['long', 'int', 'void *', 'uint']),
+  schedGetattr: libc.func('syscall', 'long', ['long', 'int', 'void *', 'uint', 'uint']),
+};
+
+/**
+ * Request an EEVDF time slice for one thread of the ordinary (`SCHED_OTHER`) class:
+ * `sched_getattr` then `sched_setattr` with `sched_runtime` = `sliceNs`, policy and nice kept.
+ * Since Linux 6.12 the fair scheduler takes `sched_runtime` as the thread's requested slice,
+ * clamped to 0.1–100 ms (`kernel/sched/syscalls.c`, commit "sched/eevdf: Use
+ * sched_attr::sched_runtime to set request/slice suggestion"); a shorter slice gives an earlier
+ * virtual deadline, so the thread preempts a CPU hog when it wakes instead of waiting for the
+ * hog's slice to end (`PREEMPT_SHORT`, `kernel/sched/fair.c`). It is not a priority: the thread's
+ * share of CPU is unchanged, and no capability is needed. Older kernels accept and ignore it.
+ * @param tid a thread id ({@link gettid}); 0 is the caller.
+ * @param sliceNs requested slice, nanoseconds (> 0).
+ * @returns ret 0 or −1 with errno (`ENOSYS`/`EPERM` under a seccomp filter without
+ * sched_setattr, `ESRCH`, `EINVAL`); the granted slice is {@link getThreadSlice}.
+ */
+export function setThreadSlice(tid: number, sliceNs: number): CallResult {
+  const attr = new Uint8Array(SCHED_ATTR_BYTES);
+  const get = result(lgAttr.schedGetattr(SYS_SCHED_GETATTR, tid, attr, SCHED_ATTR_BYTES, 0));
+  if (get.ret < 0) return get;
+  const v = new DataView(attr.buffer);
+  v.setUint32(0, SCHED_ATTR_BYTES, true); // size
+  v.setBigUint64(8, 0n, true); // sched_flags: none (keep policy and nice as read)
+  v.setBigUint64(24, BigInt(Math.round(sliceNs)), true); // sched_runtime
+  return result(lgAttr.schedSetattr(SYS_SCHED_SETATTR, tid, attr, 0));
+}
+
+/**
+ * The EEVDF slice of one thread as the kernel reports it (`sched_attr.sched_runtime` of
+ * `sched_getattr`), nanoseconds: the default (`sysctl_sched_base_slice`) or what
+ * {@link setThreadSlice} obtained after clamping. −1 with errno on failure.
+ */
+export function getThreadSlice(tid: number): { ns: number; errno: number } {
+  const attr = new Uint8Array(SCHED_ATTR_BYTES);
+  const r = result(lgAttr.schedGetattr(SYS_SCHED_GETATTR, tid, attr, SCHED_ATTR_BYTES, 0));
+  if (r.ret < 0) return { ns: -1, errno: r.errno };
+  return { ns: Number(new DataView(attr.buffer).getBigUint64(24, true)), errno: 0 };
+}
+
 const affinity = {
   schedSetaffinity: libc.func('sched_setaffinity', 'int', ['int', 'size_t', 'void *']),
 };

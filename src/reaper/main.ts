@@ -113,8 +113,7 @@ async function main(): Promise<number> {
 
   const loop = startReapLoop(
     childPid,
-    opts.verbose,
-    opts.waitNice,
+    { verbose: opts.verbose, nice: opts.waitNice, sliceUs: opts.waitSliceUs, sliceExplicit: opts.waitSliceExplicit },
     (err) => {
       say(`internal error, cannot reap any more: ${err.message}`);
       L.exitNow(1);

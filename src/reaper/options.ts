@@ -40,6 +40,14 @@ export interface ReaperOptions {
   preserveFds: number;
   /** Nice value for the wait thread only (−20…19; 0: unchanged). Negative needs CAP_SYS_NICE. */
   waitNice: number;
+  /**
+   * EEVDF slice requested for the wait thread, µs (100–100000; 0: the kernel's default). Short
+   * slices let the thread preempt a CPU-bound task when it wakes; needs no capability (Linux ≥
+   * 6.12 honours it, older kernels ignore it). Default {@link DEFAULT_WAIT_SLICE_US}.
+   */
+  waitSliceUs: number;
+  /** True when the slice was given (`--wait-slice-us` or its variable): failing to set it warns. */
+  waitSliceExplicit: boolean;
 }
 
 /** A usage error: printed as one line on stderr, exit status 2. */
@@ -55,6 +63,13 @@ export type ParseResult =
 /** Default grace period between SIGTERM and SIGKILL in a shutdown, milliseconds. */
 export const DEFAULT_GRACE_MS = 5000;
 
+/**
+ * Default EEVDF slice of the wait thread, µs: the kernel's minimum (0.1 ms, `kernel/sched/
+ * syscalls.c`). The thread runs a few tens of µs per wake-up, so it never uses a whole slice;
+ * measured with `npm run bench:reaper -- --contend` (README, "ts-reaper").
+ */
+export const DEFAULT_WAIT_SLICE_US = 100;
+
 const ENV_HELP = `
 Environment variables (the command line wins):
   TS_REAPER_SUBREAPER=1|0    like -s / --no-subreaper
@@ -66,6 +81,7 @@ Environment variables (the command line wins):
   TS_REAPER_GRACE_MS=MS      like --grace-ms
   TS_REAPER_PRESERVE_FDS=N   like --preserve-fds
   TS_REAPER_WAIT_NICE=N      like --wait-nice
+  TS_REAPER_WAIT_SLICE_US=N  like --wait-slice-us
 
 Behaviour:
   ts-reaper starts the command as its child, reaps every child it gets (its own and adopted
@@ -129,6 +145,13 @@ export function parseNice(spec: string, option = '--wait-nice'): number {
   return Number(spec);
 }
 
+/** Parse a slice length, µs: 0 (kernel default) or 100–100000. @throws InvalidArgumentError with a one-line "Expected `option` to be …, got `x`" message. */
+export function parseSliceUs(spec: string, option = '--wait-slice-us'): number {
+  const n = Number(spec);
+  if (!/^\d+$/.test(spec.trim()) || (n !== 0 && (n < 100 || n > 100_000))) throw expected(option, '0 (kernel default) or a slice between 100 and 100000 microseconds', spec);
+  return n;
+}
+
 /** Parse a shutdown mode. @throws InvalidArgumentError with a one-line "Expected `option` to be …, got `x`" message. */
 export function parseShutdown(spec: string, option = '--shutdown'): ShutdownMode {
   if (spec === 'none' || spec === 'group' || spec === 'all') return spec;
@@ -165,6 +188,7 @@ function buildProgram(): Command {
     .option('--grace-ms <ms>', `milliseconds between SIGTERM and SIGKILL in a shutdown (default ${DEFAULT_GRACE_MS})`)
     .option('--preserve-fds <n>', 'pass inherited fds 3 … 3+n-1 on to the command (see below)')
     .option('--wait-nice <n>', 'nice value of the wait thread alone (negative: reaps sooner under CPU contention; needs CAP_SYS_NICE)')
+    .option('--wait-slice-us <us>', `EEVDF time slice requested for the wait thread, microseconds (default ${DEFAULT_WAIT_SLICE_US}; 0: kernel default); shorter slices preempt CPU hogs sooner, no capability needed`)
     .option('-v, --verbose', 'log each reaped pid with its status and zombie time, and forwarded signals, on stderr')
     .argument('[command...]', 'the command to run')
     .passThroughOptions()
@@ -200,6 +224,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): P
     verbose?: boolean;
     preserveFds?: string;
     waitNice?: string;
+    waitSliceUs?: string;
   }>();
   const command = program.args;
   if (command.length === 0 || command[0] === '') throw new UsageError('missing command: usage is ts-reaper [options] [--] command [args...]');
@@ -247,5 +272,9 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): P
 
   const waitNice = o.waitNice !== undefined ? wrap(() => parseNice(o.waitNice!)) : (fromEnv('TS_REAPER_WAIT_NICE', env, parseNice) ?? 0);
 
-  return { kind: 'run', options: { command, subreaper, pgroup, rewrite, remapExit, shutdown, graceMs, verbose, preserveFds, waitNice } };
+  const givenSlice = o.waitSliceUs !== undefined ? wrap(() => parseSliceUs(o.waitSliceUs!)) : fromEnv('TS_REAPER_WAIT_SLICE_US', env, parseSliceUs);
+  const waitSliceUs = givenSlice ?? DEFAULT_WAIT_SLICE_US;
+  const waitSliceExplicit = givenSlice !== undefined;
+
+  return { kind: 'run', options: { command, subreaper, pgroup, rewrite, remapExit, shutdown, graceMs, verbose, preserveFds, waitNice, waitSliceUs, waitSliceExplicit } };
 }

@@ -38,22 +38,25 @@ export function waitWorkerUrl(): URL {
   throw new Error(`wait thread script not found beside ${fileURLToPath(import.meta.url)}`);
 }
 
+/** How the wait thread runs: see {@link WaitWorkerData} for each field's meaning and units. */
+export type WaitThreadSettings = Pick<WaitWorkerData, 'verbose' | 'nice' | 'sliceUs' | 'sliceExplicit'>;
+
 /**
- * Start the wait thread for main child `childPid`; `nice` (−20…19, 0: unchanged) applies to
- * that thread only. Call it after the child is spawned (the child
- * may already have exited: its zombie waits for the thread).
+ * Start the wait thread for main child `childPid`; `settings.nice` (−20…19, 0: unchanged) and
+ * `settings.sliceUs` (EEVDF slice, µs; 0: unchanged) apply to that thread only. Call it after
+ * the child is spawned (the child may already have exited: its zombie waits for the thread).
  * @param onError called if the thread dies (a bug); ts-reaper cannot reap without it.
  */
 export function startReapLoop(
   childPid: number,
-  verbose: boolean,
-  nice: number,
+  settings: WaitThreadSettings,
   onError: (err: Error) => void,
   log: (line: string) => void = () => {},
 ): ReapLoop {
   const shared = new SharedArrayBuffer(SHARED_BYTES);
   const counters = new Int32Array(shared);
-  const data: WaitWorkerData = { childPid, verbose, nice, shared };
+  const verbose = settings.verbose;
+  const data: WaitWorkerData = { childPid, ...settings, shared };
   // A small heap: the thread allocates almost nothing.
   const worker = new Worker(waitWorkerUrl(), {
     workerData: data,

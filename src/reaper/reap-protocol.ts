@@ -42,6 +42,10 @@ export interface WaitWorkerData {
   verbose: boolean;
   /** Nice value to give the wait thread (0: leave it). */
   nice: number;
+  /** EEVDF slice to request for the wait thread, µs (0: leave the kernel default). */
+  sliceUs: number;
+  /** Warn on stderr when the slice cannot be set (the user asked for it explicitly). */
+  sliceExplicit: boolean;
   /** Counters, see {@link SHARED}. */
   shared: SharedArrayBuffer;
 }

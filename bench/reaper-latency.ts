@@ -91,7 +91,7 @@ function initSpecs(tsReaperArgs: string[], calibUs: number): InitSpec[] {
 /** Argv prefix running ts-reaper (the bundle) with `extra` options. */
 function tsReaperArgv(extra: string[]): string[] {
   // --preserve-fds 1: pass the observer's epoll fd (3) on, which the C inits do implicitly.
-  return [process.execPath, path.join(root, 'dist', 'ts-reaper.mjs'), '--preserve-fds', '1', ...extra, '--'];
+  return [process.execPath, path.join(root, 'dist', 'ts-reaper.cjs'), '--preserve-fds', '1', ...extra, '--'];
 }
 
 /** Nearest-rank percentile of sorted `xs` (`q` in 0–1). */

@@ -20,7 +20,7 @@ case $init in
   tini) argv=(tini --) ;;
   dumb-init) argv=(dumb-init) ;;
   catatonit) argv=(catatonit --) ;;
-  ts-reaper) argv=(node "$root/dist/ts-reaper.mjs" --) ;;
+  ts-reaper) argv=(node "$root/dist/ts-reaper.cjs" --) ;;
   calib:*) argv=("$root/dist/orphanage" reap "$(( ${init#calib:} * 1000 ))") ;;
   *) echo "unknown init: $init" >&2; exit 2 ;;
 esac

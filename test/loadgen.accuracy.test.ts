@@ -135,9 +135,9 @@ describe('loadgen as PID 1 (no init) and under ts-reaper', () => {
     expect(r.events!.at(-1)).toEqual(r.summary);
   });
 
-  it.skipIf(!existsSync(path.join(root, 'dist/ts-reaper.mjs')))('under ts-reaper as PID 1: zero unreaped, no fork failure', async () => {
+  it.skipIf(!existsSync(path.join(root, 'dist/ts-reaper.cjs')))('under ts-reaper as PID 1: zero unreaped, no fork failure', async () => {
     cg = makePidsCgroup(200);
-    const r = await runInNamespace({ argv: [process.execPath, path.join(root, 'dist/ts-reaper.mjs'), '--'] }, ['--rate', '200', '--lifetime-ms', '10', '--duration-s', '2', '--forkloop-ms', '0'], cg);
+    const r = await runInNamespace({ argv: [process.execPath, path.join(root, 'dist/ts-reaper.cjs'), '--'] }, ['--rate', '200', '--lifetime-ms', '10', '--duration-s', '2', '--forkloop-ms', '0'], cg);
     expect(r.code, r.stderr).toBe(0);
     const s = r.summary!;
     expect(s.fork_failures).toBe(0);

@@ -1,4 +1,4 @@
-// Helpers for the ts-reaper tests: run the built bundle (dist/ts-reaper.mjs) as a real process,
+// Helpers for the ts-reaper tests: run the built bundle (dist/ts-reaper.cjs) as a real process,
 // collect its output and status, and look at the process table through /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const BUNDLE = path.join(ROOT, 'dist', 'ts-reaper.mjs');
+export const BUNDLE = path.join(ROOT, 'dist', 'ts-reaper.cjs');
 
 /** Whether `unshare --pid --fork --mount-proc` works here (root, util-linux). */
 export const CAN_UNSHARE: boolean = (() => {

@@ -3,15 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { parseOptions, UsageError, DEFAULT_GRACE_MS, DEFAULT_WAIT_SLICE_US } from '../src/reaper/options.js';
 import { FORWARDED_SIGNALS, parseSignal } from '../src/reaper/signals.js';
 
-const run = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
-  const r = parseOptions(argv, env);
+const run = async (argv: string[], env: NodeJS.ProcessEnv = {}) => {
+  const r = await parseOptions(argv, env);
   if (r.kind !== 'run') throw new Error('expected run');
   return r.options;
 };
 
 describe('ts-reaper options', () => {
-  it('has tini-like defaults', () => {
-    expect(run(['--', 'sleep', '1'])).toEqual({
+  it('has tini-like defaults', async () => {
+    expect((await run(['--', 'sleep', '1']))).toEqual({
       command: ['sleep', '1'],
       subreaper: 'auto',
       pgroup: false,
@@ -28,20 +28,26 @@ describe('ts-reaper options', () => {
     expect(DEFAULT_WAIT_SLICE_US).toBe(100);
   });
 
-  it('--wait-slice-us and TS_REAPER_WAIT_SLICE_US set the slice and mark it explicit', () => {
-    expect(run(['--wait-slice-us', '0', 'cmd'])).toMatchObject({ waitSliceUs: 0, waitSliceExplicit: true });
-    expect(run(['cmd'], { TS_REAPER_WAIT_SLICE_US: '3000' })).toMatchObject({ waitSliceUs: 3000, waitSliceExplicit: true });
-    expect(run(['--wait-slice-us', '250', 'cmd'], { TS_REAPER_WAIT_SLICE_US: '3000' }).waitSliceUs).toBe(250);
-    expect(() => parseOptions(['cmd'], { TS_REAPER_WAIT_SLICE_US: 'short' })).toThrow(/TS_REAPER_WAIT_SLICE_US/);
+  it('--wait-slice-us and TS_REAPER_WAIT_SLICE_US set the slice and mark it explicit', async () => {
+    expect((await run(['--wait-slice-us', '0', 'cmd']))).toMatchObject({ waitSliceUs: 0, waitSliceExplicit: true });
+    expect((await run(['cmd'], { TS_REAPER_WAIT_SLICE_US: '3000' }))).toMatchObject({ waitSliceUs: 3000, waitSliceExplicit: true });
+    expect((await run(['--wait-slice-us', '250', 'cmd'], { TS_REAPER_WAIT_SLICE_US: '3000' })).waitSliceUs).toBe(250);
+    await expect(parseOptions(['cmd'], { TS_REAPER_WAIT_SLICE_US: 'short' })).rejects.toThrow(/TS_REAPER_WAIT_SLICE_US/);
   });
 
-  it('stops option parsing at the command, with or without --', () => {
-    expect(run(['-v', 'sh', '-c', 'exit 1', '-v']).command).toEqual(['sh', '-c', 'exit 1', '-v']);
-    expect(run(['--', '-weird-name']).command).toEqual(['-weird-name']);
+  it('takes a command line without options as the command, whatever follows (no parser needed)', async () => {
+    expect((await run(['--', 'sh', '-c', 'exit 1', '--help'])).command).toEqual(['sh', '-c', 'exit 1', '--help']);
+    expect((await run(['sleep', '-v', '--', 'x'])).command).toEqual(['sleep', '-v', '--', 'x']);
+    expect(await run(['--', 'x'], { TS_REAPER_VERBOSE: '1', TS_REAPER_SUBREAPER: '1' })).toMatchObject({ verbose: true, subreaper: 'require', command: ['x'] });
   });
 
-  it('parses every option', () => {
-    const o = run(['-s', '-g', '-r', 'TERM:INT', '-r', 'usr1:0', '-e', '143', '-e', '1', '--shutdown', 'all', '--grace-ms', '250', '-v', '--preserve-fds', '2', 'cmd']);
+  it('stops option parsing at the command, with or without --', async () => {
+    expect((await run(['-v', 'sh', '-c', 'exit 1', '-v'])).command).toEqual(['sh', '-c', 'exit 1', '-v']);
+    expect((await run(['--', '-weird-name'])).command).toEqual(['-weird-name']);
+  });
+
+  it('parses every option', async () => {
+    const o = (await run(['-s', '-g', '-r', 'TERM:INT', '-r', 'usr1:0', '-e', '143', '-e', '1', '--shutdown', 'all', '--grace-ms', '250', '-v', '--preserve-fds', '2', 'cmd']));
     expect(o.subreaper).toBe('require');
     expect(o.pgroup).toBe(true);
     expect([...o.rewrite]).toEqual([
@@ -53,10 +59,10 @@ describe('ts-reaper options', () => {
     expect(o.graceMs).toBe(250);
     expect(o.verbose).toBe(true);
     expect(o.preserveFds).toBe(2);
-    expect(run(['--no-subreaper', 'cmd']).subreaper).toBe('off');
+    expect((await run(['--no-subreaper', 'cmd'])).subreaper).toBe('off');
   });
 
-  it('reads environment variables, and the command line wins', () => {
+  it('reads environment variables, and the command line wins', async () => {
     const env = {
       TS_REAPER_SUBREAPER: '0',
       TS_REAPER_VERBOSE: '1',
@@ -67,25 +73,27 @@ describe('ts-reaper options', () => {
       TS_REAPER_GRACE_MS: '100',
       TS_REAPER_PRESERVE_FDS: '1',
     };
-    const o = run(['cmd'], env);
+    const o = (await run(['cmd'], env));
     expect(o).toMatchObject({ subreaper: 'off', verbose: true, pgroup: true, shutdown: 'group', graceMs: 100, preserveFds: 1 });
     expect([...o.rewrite]).toEqual([
       [15, 3],
       [1, 0],
     ]);
     expect([...o.remapExit]).toEqual([3, 4]);
-    const cli = run(['-s', '--shutdown', 'none', '--grace-ms', '7', '-r', 'TERM:INT', 'cmd'], env);
+    const cli = (await run(['-s', '--shutdown', 'none', '--grace-ms', '7', '-r', 'TERM:INT', 'cmd'], env));
     expect(cli).toMatchObject({ subreaper: 'require', shutdown: 'none', graceMs: 7 });
     expect(cli.rewrite.get(15)).toBe(2);
   });
 
-  it('--shutdown group implies a process group for the child', () => {
-    expect(run(['--shutdown', 'group', 'cmd']).pgroup).toBe(true);
+  it('--shutdown group implies a process group for the child', async () => {
+    expect((await run(['--shutdown', 'group', 'cmd'])).pgroup).toBe(true);
   });
 
   it.each([
     [['--bogus', 'cmd'], /unknown option '--bogus'/],
     [[], /missing command/],
+    [['--'], /missing command/],
+    [[''], /missing command/],
     [['-v'], /missing command/],
     [['-r', 'FOO:1', 'cmd'], /Expected `--rewrite` to be SIG:SIG.*got `FOO:1`/],
     [['-r', 'TERM', 'cmd'], /Expected `--rewrite`/],
@@ -100,26 +108,26 @@ describe('ts-reaper options', () => {
     [['--wait-slice-us', '50', 'cmd'], /Expected `--wait-slice-us` to be 0 \(kernel default\) or a slice between 100 and 100000 microseconds, got `50`/],
     [['--wait-slice-us', '100001', 'cmd'], /Expected `--wait-slice-us`/],
     [['--wait-slice-us', '-5', 'cmd'], /Expected `--wait-slice-us`/],
-  ])('rejects %j with one line', (argv, message) => {
-    expect(() => parseOptions(argv, {})).toThrow(UsageError);
+  ])('rejects %j with one line', async (argv, message) => {
+    await expect(parseOptions(argv, {})).rejects.toThrow(UsageError);
     try {
-      parseOptions(argv, {});
+      await parseOptions(argv, {});
     } catch (e) {
       expect((e as Error).message).toMatch(message);
       expect((e as Error).message).not.toContain('\n');
     }
   });
 
-  it('rejects bad environment values naming the variable', () => {
-    expect(() => parseOptions(['cmd'], { TS_REAPER_SHUTDOWN: 'sometimes' })).toThrow(/TS_REAPER_SHUTDOWN/);
-    expect(() => parseOptions(['cmd'], { TS_REAPER_GRACE_MS: 'soon' })).toThrow(/TS_REAPER_GRACE_MS/);
-    expect(() => parseOptions(['cmd'], { TS_REAPER_VERBOSE: 'maybe' })).toThrow(/TS_REAPER_VERBOSE/);
-    expect(() => parseOptions(['cmd'], { TS_REAPER_REWRITE: 'TERM' })).toThrow(/TS_REAPER_REWRITE/);
-    expect(() => parseOptions(['cmd'], { TS_REAPER_REMAP_EXIT: '1,300' })).toThrow(/TS_REAPER_REMAP_EXIT/);
+  it('rejects bad environment values naming the variable', async () => {
+    await expect(parseOptions(['cmd'], { TS_REAPER_SHUTDOWN: 'sometimes' })).rejects.toThrow(/TS_REAPER_SHUTDOWN/);
+    await expect(parseOptions(['cmd'], { TS_REAPER_GRACE_MS: 'soon' })).rejects.toThrow(/TS_REAPER_GRACE_MS/);
+    await expect(parseOptions(['cmd'], { TS_REAPER_VERBOSE: 'maybe' })).rejects.toThrow(/TS_REAPER_VERBOSE/);
+    await expect(parseOptions(['cmd'], { TS_REAPER_REWRITE: 'TERM' })).rejects.toThrow(/TS_REAPER_REWRITE/);
+    await expect(parseOptions(['cmd'], { TS_REAPER_REMAP_EXIT: '1,300' })).rejects.toThrow(/TS_REAPER_REMAP_EXIT/);
   });
 
-  it('--help is an exit with text, code 0, documenting the environment', () => {
-    const r = parseOptions(['--help'], {});
+  it('--help is an exit with text, code 0, documenting the environment', async () => {
+    const r = await parseOptions(['--help'], {});
     expect(r.kind).toBe('exit');
     if (r.kind === 'exit') {
       expect(r.code).toBe(0);
@@ -129,7 +137,7 @@ describe('ts-reaper options', () => {
     }
   });
 
-  it('parses signals by number, name and short name', () => {
+  it('parses signals by number, name and short name', async () => {
     expect(parseSignal('15', false)).toBe(15);
     expect(parseSignal('SIGTERM', false)).toBe(15);
     expect(parseSignal('term', false)).toBe(15);
@@ -138,7 +146,7 @@ describe('ts-reaper options', () => {
     expect(() => parseSignal('65', false)).toThrow();
   });
 
-  it('forwards every catchable signal except SIGCHLD and the ones Node reserves', () => {
+  it('forwards every catchable signal except SIGCHLD and the ones Node reserves', async () => {
     expect(FORWARDED_SIGNALS).toContain('SIGTERM');
     expect(FORWARDED_SIGNALS).toContain('SIGINT');
     expect(FORWARDED_SIGNALS).toContain('SIGWINCH');

@@ -1,4 +1,4 @@
-// ts-reaper as a real process (dist/ts-reaper.mjs), not PID 1: it is then a child subreaper.
+// ts-reaper as a real process (dist/ts-reaper.cjs), not PID 1: it is then a child subreaper.
 // Real processes and signals; bounds on time are generous (2-core machine, shared).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';

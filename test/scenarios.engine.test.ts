@@ -21,7 +21,7 @@ let image: string;
 /** ts-reaper is another engineer's work in progress: its cases run only when its bundle answers --help. */
 const tsReaperReady = (() => {
   try {
-    execFileSync(process.execPath, [path.join(root, 'dist/ts-reaper.mjs'), '--help'], { stdio: 'ignore', timeout: 10_000 });
+    execFileSync(process.execPath, [path.join(root, 'dist/ts-reaper.cjs'), '--help'], { stdio: 'ignore', timeout: 10_000 });
     return true;
   } catch {
     return false;
@@ -145,7 +145,7 @@ describe('S5 init-not-pid1 (below a never-reaping stub)', () => {
     expect(r.matches).toBe(true);
   });
 
-  it.skipIf(!tsReaperReady)('ts-reaper registers as subreaper by default (skipped when dist/ts-reaper.mjs --help fails)', async () => {
+  it.skipIf(!tsReaperReady)('ts-reaper registers as subreaper by default (skipped when dist/ts-reaper.cjs --help fails)', async () => {
     const r = await run('init-not-pid1', 'ts-reaper');
     expectMatch(r);
     expect(r.figures.adopters).toBe('init:ts-reaper=3');
@@ -194,7 +194,7 @@ describe('S6 stop-latency (docker stop, grace shortened to 3 s)', () => {
     expect(r.figures.handler_started).toBe(false);
   });
 
-  it.skipIf(!tsReaperReady)('ts-reaper --shutdown group, launcher: waits for the group, the handler finishes (skipped when dist/ts-reaper.mjs --help fails)', async () => {
+  it.skipIf(!tsReaperReady)('ts-reaper --shutdown group, launcher: waits for the group, the handler finishes (skipped when dist/ts-reaper.cjs --help fails)', async () => {
     const r = await run('stop-latency', 'ts-reaper', ['--shutdown', 'group'], fast, 'launcher');
     expectMatch(r);
     expect([r.exitCode, r.figures.handler_finished]).toEqual([143, true]);

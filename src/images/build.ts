@@ -131,7 +131,7 @@ export async function appContext(root: string): Promise<ContextFile[]> {
   } catch {
     /* handled below */
   }
-  if (!top.some((f) => f.endsWith('.mjs'))) throw new ReapbenchError(`no bundles in ${dist}: run npm run build first`);
+  if (!top.some((f) => f.endsWith('.mjs') || f.endsWith('.cjs'))) throw new ReapbenchError(`no bundles in ${dist}: run npm run build first`);
   const files: ContextFile[] = [
     { contextPath: 'Dockerfile', hostPath: path.join(root, 'images', 'app.Dockerfile'), mode: 0o644 },
   ];
@@ -152,7 +152,7 @@ export async function appContext(root: string): Promise<ContextFile[]> {
     }
   }
   for (const name of ['ts-reaper', 'loadgen']) {
-    const bundle = name === 'ts-reaper' ? 'ts-reaper.mjs' : 'loadgen.mjs';
+    const bundle = name === 'ts-reaper' ? 'ts-reaper.cjs' : 'loadgen.mjs';
     if (top.includes(bundle)) files.push({ contextPath: `app/bin/${name}`, hostPath: null, mode: 0o777, linkTo: `../dist/${bundle}` });
   }
   return files;

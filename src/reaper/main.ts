@@ -8,7 +8,6 @@
  * is left (if asked) → exit with the child's status.
  */
 import { writeSync } from 'node:fs';
-import { isatty } from 'node:tty';
 import * as L from '../ffi/linux.js';
 import { parseOptions, UsageError, type ReaperOptions } from './options.js';
 import { installForwarding, signalName } from './signals.js';
@@ -58,7 +57,9 @@ function setUpSubreaper(opts: ReaperOptions, pid1: boolean): boolean {
 }
 
 /** Give the terminal's foreground to the child's new process group, when ts-reaper holds it. */
-function handOverTerminal(pgid: number): void {
+async function handOverTerminal(pgid: number): Promise<void> {
+  // Imported only here (with -g), after the child has started: it costs ~1.4 ms of start-up.
+  const { isatty } = await import('node:tty');
   if (!isatty(0)) return;
   const fg = L.tcgetpgrp(0);
   const own = L.getpgid(0);
@@ -75,7 +76,7 @@ function finalExitCode(status: number, remap: ReadonlySet<number>): number {
 async function main(): Promise<number> {
   let opts: ReaperOptions;
   try {
-    const parsed = parseOptions(process.argv.slice(2), process.env);
+    const parsed = await parseOptions(process.argv.slice(2), process.env);
     if (parsed.kind === 'exit') {
       writeSync(1, parsed.stdout);
       return parsed.code;
@@ -103,7 +104,7 @@ async function main(): Promise<number> {
   const spawned = L.spawnDetached(opts.command, { newProcessGroup: opts.pgroup, inheritFds });
   if (spawned.ret < 0) return spawnFailure(opts.command[0]!, spawned.errno);
   const childPid = spawned.ret;
-  if (opts.pgroup) handOverTerminal(childPid);
+  if (opts.pgroup) await handOverTerminal(childPid);
   // The wait thread does not exist yet, so the child cannot have been reaped: the pidfd is its.
   const pidfd = L.pidfdOpen(childPid);
   forwarder.setTarget({ pid: childPid, pidfd: pidfd.ret, group: opts.pgroup });
@@ -111,7 +112,7 @@ async function main(): Promise<number> {
   const ready = performance.nodeTiming.bootstrapComplete;
   log(`started ${opts.command[0]} as pid ${childPid} ${now.toFixed(1)} ms after process start (${(now - ready).toFixed(1)} ms after Node was ready), as ${pid1 ? 'PID 1' : 'subreaper'}`);
 
-  const loop = startReapLoop(
+  const loop = await startReapLoop(
     childPid,
     { verbose: opts.verbose, nice: opts.waitNice, sliceUs: opts.waitSliceUs, sliceExplicit: opts.waitSliceExplicit },
     (err) => {

@@ -2,8 +2,13 @@
  * ts-reaper's options: command line (commander) and environment variables, normalized in one
  * place into {@link ReaperOptions}. One validator per option, one message template:
  * "Expected `--grace-ms` to be …, got `x`". The command line wins over the environment.
+ *
+ * Start-up: commander is imported only when the command line has options (it costs ~9 ms of
+ * module evaluation and parsing here, a quarter of ts-reaper's own start-up). The usual
+ * container form `ts-reaper -- cmd …` or `ts-reaper cmd …` needs no parser: everything after
+ * `--`, or from the first word that is not an option, is the command.
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { Command } from 'commander';
 import { FORWARDED_SIGNALS, UNFORWARDABLE, parseSignal } from './signals.js';
 
 /** What to do with descendants that are still alive when the main child has exited. */
@@ -104,11 +109,16 @@ Exit status: the child's, remapped by -e; 2 for a usage error; 127 when the comm
 found, 126 when it cannot be executed; 1 for other failures of ts-reaper itself.
 `;
 
-function expected(option: string, what: string, got: string): InvalidArgumentError {
-  return new InvalidArgumentError(`Expected \`${option}\` to be ${what}, got \`${got}\``);
+/** A bad option value, from a validator; {@link parseOptions} turns it into a {@link UsageError}. */
+class ValueError extends Error {
+  override name = 'ValueError';
 }
 
-/** Parse one `SIG:SIG` rewrite (`TERM:INT`, `15:2`, `USR1:0`) into [from, to]. @throws InvalidArgumentError with a one-line "Expected `option` to be …, got `x`" message. */
+function expected(option: string, what: string, got: string): ValueError {
+  return new ValueError(`Expected \`${option}\` to be ${what}, got \`${got}\``);
+}
+
+/** Parse one `SIG:SIG` rewrite (`TERM:INT`, `15:2`, `USR1:0`) into [from, to]. @throws Error with a one-line "Expected `option` to be …, got `x`" message. */
 export function parseRewrite(spec: string, option = '--rewrite'): [number, number] {
   const parts = spec.split(':');
   if (parts.length !== 2) throw expected(option, 'SIG:SIG such as TERM:INT or USR1:0', spec);
@@ -121,38 +131,38 @@ export function parseRewrite(spec: string, option = '--rewrite'): [number, numbe
   }
 }
 
-/** Parse an exit code 0–255. @throws InvalidArgumentError with a one-line "Expected `option` to be …, got `x`" message. */
+/** Parse an exit code 0–255. @throws Error with a one-line "Expected `option` to be …, got `x`" message. */
 export function parseExitCode(spec: string, option = '--remap-exit'): number {
   if (!/^\d+$/.test(spec.trim()) || Number(spec) > 255) throw expected(option, 'an exit code between 0 and 255', spec);
   return Number(spec);
 }
 
-/** Parse a non-negative integer number of milliseconds (at most one day). @throws InvalidArgumentError with a one-line "Expected `option` to be …, got `x`" message. */
+/** Parse a non-negative integer number of milliseconds (at most one day). @throws Error with a one-line "Expected `option` to be …, got `x`" message. */
 export function parseGraceMs(spec: string, option = '--grace-ms'): number {
   if (!/^\d+$/.test(spec.trim()) || Number(spec) > 86_400_000) throw expected(option, 'a whole number of milliseconds (0–86400000)', spec);
   return Number(spec);
 }
 
-/** Parse a count of fds to preserve (0–1000). @throws InvalidArgumentError with a one-line "Expected `option` to be …, got `x`" message. */
+/** Parse a count of fds to preserve (0–1000). @throws Error with a one-line "Expected `option` to be …, got `x`" message. */
 export function parsePreserveFds(spec: string, option = '--preserve-fds'): number {
   if (!/^\d+$/.test(spec.trim()) || Number(spec) > 1000) throw expected(option, 'a number of file descriptors (0–1000)', spec);
   return Number(spec);
 }
 
-/** Parse a nice value (−20…19). @throws InvalidArgumentError with a one-line "Expected `option` to be …, got `x`" message. */
+/** Parse a nice value (−20…19). @throws Error with a one-line "Expected `option` to be …, got `x`" message. */
 export function parseNice(spec: string, option = '--wait-nice'): number {
   if (!/^-?\d+$/.test(spec.trim()) || Number(spec) < -20 || Number(spec) > 19) throw expected(option, 'a nice value between -20 and 19', spec);
   return Number(spec);
 }
 
-/** Parse a slice length, µs: 0 (kernel default) or 100–100000. @throws InvalidArgumentError with a one-line "Expected `option` to be …, got `x`" message. */
+/** Parse a slice length, µs: 0 (kernel default) or 100–100000. @throws Error with a one-line "Expected `option` to be …, got `x`" message. */
 export function parseSliceUs(spec: string, option = '--wait-slice-us'): number {
   const n = Number(spec);
   if (!/^\d+$/.test(spec.trim()) || (n !== 0 && (n < 100 || n > 100_000))) throw expected(option, '0 (kernel default) or a slice between 100 and 100000 microseconds', spec);
   return n;
 }
 
-/** Parse a shutdown mode. @throws InvalidArgumentError with a one-line "Expected `option` to be …, got `x`" message. */
+/** Parse a shutdown mode. @throws Error with a one-line "Expected `option` to be …, got `x`" message. */
 export function parseShutdown(spec: string, option = '--shutdown'): ShutdownMode {
   if (spec === 'none' || spec === 'group' || spec === 'all') return spec;
   throw expected(option, 'one of none, group, all', spec);
@@ -175,7 +185,9 @@ function fromEnv<T>(name: string, env: NodeJS.ProcessEnv, parse: (s: string, opt
   }
 }
 
-function buildProgram(): Command {
+type Commander = typeof import('commander');
+
+function buildProgram({ Command, Option }: Commander): Command {
   return new Command('ts-reaper')
     .usage('[options] [--] command [args...]')
     .description('A PID 1 / subreaper for containers: runs a command, reaps every zombie, forwards signals.')
@@ -198,35 +210,62 @@ function buildProgram(): Command {
     .configureOutput({ writeOut: () => {}, writeErr: () => {}, outputError: () => {} });
 }
 
+/** Raw command-line option values, as commander returns them. */
+interface CliValues {
+  subreaper?: boolean;
+  pgroup?: boolean;
+  rewrite: string[];
+  remapExit: string[];
+  shutdown?: string;
+  graceMs?: string;
+  verbose?: boolean;
+  preserveFds?: string;
+  waitNice?: string;
+  waitSliceUs?: string;
+}
+
+/** The command line split into option values and the command; `help` for --help. */
+type CommandLine = { help: string } | { values: CliValues; command: string[]; subreaperGiven: boolean };
+
 /**
- * Parse ts-reaper's command line (`argv` without `node` and the script) and environment.
- * @returns `run` with normalized options, or `exit` with text for stdout (`--help`) and a code.
- * @throws UsageError (one line, no stack) for any invalid option, value or missing command.
+ * The command line when it has no options: `-- cmd …` or `cmd …` (the first word is not an
+ * option). Null when there are options to parse.
  */
-export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): ParseResult {
-  const program = buildProgram();
+function withoutOptions(argv: readonly string[]): CommandLine | null {
+  const first = argv[0];
+  if (first === undefined) return null; // let the parser report the missing command
+  if (first !== '--' && first.startsWith('-')) return null;
+  return { values: { rewrite: [], remapExit: [] }, command: argv.slice(first === '--' ? 1 : 0), subreaperGiven: false };
+}
+
+async function parseCommandLine(argv: readonly string[]): Promise<CommandLine> {
+  const commander = await import('commander');
+  const program = buildProgram(commander);
   try {
     program.parse([...argv], { from: 'user' });
   } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') return { kind: 'exit', code: 0, stdout: program.helpInformation() + ENV_HELP };
+    if (e instanceof commander.CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') return { help: program.helpInformation() + ENV_HELP };
       throw new UsageError(e.message.replace(/^error: /, '').split('\n')[0]!);
     }
     throw e;
   }
-  const o = program.opts<{
-    subreaper?: boolean;
-    pgroup?: boolean;
-    rewrite: string[];
-    remapExit: string[];
-    shutdown?: string;
-    graceMs?: string;
-    verbose?: boolean;
-    preserveFds?: string;
-    waitNice?: string;
-    waitSliceUs?: string;
-  }>();
-  const command = program.args;
+  // Subreaper: commander sets `subreaper` true for -s, false for --no-subreaper; with both
+  // declared its default is true, so read the raw source to tell "given" from "default".
+  return { values: program.opts<CliValues>(), command: program.args, subreaperGiven: program.getOptionValueSource('subreaper') === 'cli' };
+}
+
+/**
+ * Parse ts-reaper's command line (`argv` without `node` and the script) and environment.
+ * @returns `run` with normalized options, or `exit` with text for stdout (`--help`) and a code.
+ * @throws UsageError (one line, no stack) for any invalid option, value or missing command
+ * (as a rejected promise).
+ */
+export async function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<ParseResult> {
+  const cli = withoutOptions(argv) ?? (await parseCommandLine(argv));
+  if ('help' in cli) return { kind: 'exit', code: 0, stdout: cli.help };
+  const o = cli.values;
+  const command = cli.command;
   if (command.length === 0 || command[0] === '') throw new UsageError('missing command: usage is ts-reaper [options] [--] command [args...]');
   const wrap = <T>(f: () => T): T => {
     try {
@@ -236,12 +275,10 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): P
     }
   };
 
-  // Subreaper: commander sets `subreaper` true for -s, false for --no-subreaper; with both
-  // declared its default is true, so read the raw source to tell "given" from "default".
   let subreaper: SubreaperMode = 'auto';
   const envSub = env.TS_REAPER_SUBREAPER;
   if (envSub !== undefined) subreaper = parseBool('TS_REAPER_SUBREAPER', envSub) ? 'require' : 'off';
-  if (program.getOptionValueSource('subreaper') === 'cli') subreaper = o.subreaper ? 'require' : 'off';
+  if (cli.subreaperGiven) subreaper = o.subreaper ? 'require' : 'off';
 
   const rewrite = new Map<number, number>();
   const envRewrite = env.TS_REAPER_REWRITE;

@@ -8,7 +8,7 @@
  * of that size when the load starts with the container. Until the thread says `ready`, the
  * main thread keeps one `waitpid(-1)` pending on a libuv pool thread (koffi `.async`).
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker as WorkerType } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as L from '../ffi/linux.js';
@@ -25,13 +25,13 @@ export interface ReapLoop {
 }
 
 /**
- * Locate the wait thread's script next to this module: the bundle `ts-reaper-wait-worker.mjs`
- * beside `ts-reaper.mjs` (also inside an image at /app/dist/), or `wait-worker.js` beside the
+ * Locate the wait thread's script next to this module: the bundle `ts-reaper-wait-worker.cjs`
+ * beside `ts-reaper.cjs` (also inside an image at /app/dist/), or `wait-worker.js` beside the
  * tsc output. Resolved from `import.meta.url`, never from the working directory.
  * @throws Error when neither file exists.
  */
 export function waitWorkerUrl(): URL {
-  for (const name of ['./ts-reaper-wait-worker.mjs', './wait-worker.js']) {
+  for (const name of ['./ts-reaper-wait-worker.cjs', './wait-worker.js']) {
     const url = new URL(name, import.meta.url);
     if (existsSync(fileURLToPath(url))) return url;
   }
@@ -45,20 +45,23 @@ export type WaitThreadSettings = Pick<WaitWorkerData, 'verbose' | 'nice' | 'slic
  * Start the wait thread for main child `childPid`; `settings.nice` (−20…19, 0: unchanged) and
  * `settings.sliceUs` (EEVDF slice, µs; 0: unchanged) apply to that thread only. Call it after
  * the child is spawned (the child may already have exited: its zombie waits for the thread).
+ * `node:worker_threads` is imported here, after the child has started, not at load time: it
+ * costs ~4 ms of ts-reaper's start-up on the project's machines (`npm run bench:startup`).
  * @param onError called if the thread dies (a bug); ts-reaper cannot reap without it.
  */
-export function startReapLoop(
+export async function startReapLoop(
   childPid: number,
   settings: WaitThreadSettings,
   onError: (err: Error) => void,
   log: (line: string) => void = () => {},
-): ReapLoop {
+): Promise<ReapLoop> {
+  const { Worker } = await import('node:worker_threads');
   const shared = new SharedArrayBuffer(SHARED_BYTES);
   const counters = new Int32Array(shared);
   const verbose = settings.verbose;
   const data: WaitWorkerData = { childPid, ...settings, shared };
   // A small heap: the thread allocates almost nothing.
-  const worker = new Worker(waitWorkerUrl(), {
+  const worker: WorkerType = new Worker(waitWorkerUrl(), {
     workerData: data,
     stdout: false,
     stderr: false,

@@ -1,5 +1,5 @@
 /**
- * ts-reaper's wait thread (a `worker_threads` worker, bundled as dist/ts-reaper-wait-worker.mjs).
+ * ts-reaper's wait thread (a `worker_threads` worker, bundled as dist/ts-reaper-wait-worker.cjs).
  *
  * It owns all waiting: it blocks in a synchronous `waitpid(-1, …, __WALL)` through koffi, so the
  * kernel wakes this thread directly when any child (own or adopted) exits, and it reaps in the

@@ -4,6 +4,7 @@
  * where a Node PID 1 without a handler waits out the grace and dies by SIGKILL (137).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import type Docker from 'dockerode';
 import { runContainer } from '../src/runtime/container.js';
 import type { ImageSet } from '../src/images/build.js';
@@ -28,6 +29,22 @@ describe('ts-reaper in a container', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/zombies=0\b/);
     expect(r.exitCode).toBe(7);
+  });
+
+  // Docker's default seccomp profile must let sched_setattr through, or the wait thread keeps
+  // the kernel's default slice (and queues behind CPU-bound tasks when it wakes).
+  it.skipIf(!/se\.slice/.test(readFileSync('/proc/self/sched', 'latin1')))('gets its 100 µs wait-thread slice under the default seccomp profile', async () => {
+    const r = await runContainer(d, {
+      image: images.app,
+      cmd: ['ts-reaper', '-v', '--', 'sh', '-c', 'sleep 1; grep -h "se.slice" /proc/1/task/*/sched'],
+      timeoutMs: 60_000,
+    });
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toMatch(/as PID 1/);
+    expect(r.stderr).toMatch(/wait thread \d+: nice 0, time slice 100 us/);
+    const slices = [...r.stdout.matchAll(/se\.slice\s+:\s+(\d+)/g)].map((m) => Number(m[1]));
+    expect(slices.length).toBeGreaterThan(2);
+    expect(slices.filter((n) => n === 100_000)).toHaveLength(1);
   });
 
   it('reports a child killed by a signal as 128 + signal', async () => {

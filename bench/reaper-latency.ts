@@ -278,6 +278,23 @@ function printTable(results: InitResult[]): void {
   for (const r of rows) console.log(line(r));
 }
 
+/**
+ * Tails move with the machine's load from one round to the next, more than inits differ: also
+ * compare each init with tini within each round (adjacent runs, alike conditions) and print
+ * the per-round p99 ratios and their median.
+ */
+function printPairedRatios(specs: InitSpec[], byInit: Map<string, RoundResult[]>): void {
+  const tini = byInit.get('tini');
+  if (!tini) return;
+  const p99 = (r: RoundResult): number => percentile(Float64Array.from(r.latUs).sort(), 0.99);
+  for (const spec of specs) {
+    if (spec.name === 'tini') continue;
+    const ratios = byInit.get(spec.name)!.map((r, i) => p99(r) / p99(tini[i]!));
+    const sorted = Float64Array.from(ratios).sort();
+    console.log(`p99/tini by round, ${spec.name}: ${ratios.map((x) => fmt(x, 2)).join(' ')} (median ${fmt(percentile(sorted, 0.5), 2)})`);
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -359,6 +376,7 @@ async function measureAll(
   }
   const results = specs.map((s) => summarize(s.name, byInit.get(s.name)!));
   printTable(results);
+  printPairedRatios(specs, byInit);
   // Other load on the machine moves the tails most: say how busy it was.
   console.log(`load average at start ${load0.map((x) => x.toFixed(2)).join(' ')}, at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   if (json) writeFileSync(json, JSON.stringify({ ...settings, loadavgStart: load0, loadavgEnd: loadavg(), results }, null, 2));

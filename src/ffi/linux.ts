@@ -271,6 +271,40 @@ export interface SpawnOptions {
    * startup (libuv `uv_disable_stdio_inheritance`), so an init must name the fds it passes on.
    */
   inheritFds?: number[];
+  /**
+   * With `newProcessGroup`: make the child's new group the foreground process group of the
+   * terminal on this fd in the child, before it execs
+   * (`posix_spawn_file_actions_addtcsetpgrp_np`, glibc ≥ 2.35), so that a child that reads
+   * the terminal at once is not stopped by SIGTTIN. The caller must check that the fd is a
+   * terminal whose foreground group is the caller's (else the spawn fails with ENOTTY/EPERM).
+   * Throws {@link ForegroundUnsupported} on an older glibc.
+   */
+  foregroundFd?: number;
+}
+
+/** `posix_spawn_file_actions_addtcsetpgrp_np` is missing (glibc < 2.35). */
+export class ForegroundUnsupported extends Error {
+  override name = 'ForegroundUnsupported';
+}
+
+let faAddTcsetpgrp: ((fa: Buffer, fd: number) => number) | null | undefined;
+
+/** Bind `posix_spawn_file_actions_addtcsetpgrp_np` on first use; null when glibc lacks it. */
+function addTcsetpgrpAction(): ((fa: Buffer, fd: number) => number) | null {
+  if (faAddTcsetpgrp === undefined) {
+    try {
+      const f = libc.func('posix_spawn_file_actions_addtcsetpgrp_np', 'int', ['void *', 'int']);
+      faAddTcsetpgrp = (fa, fd) => f(fa, fd) as number;
+    } catch {
+      faAddTcsetpgrp = null;
+    }
+  }
+  return faAddTcsetpgrp;
+}
+
+/** Whether {@link SpawnOptions.foregroundFd} is available (glibc ≥ 2.35). */
+export function canSpawnInForeground(): boolean {
+  return addTcsetpgrpAction() !== null;
 }
 
 /**
@@ -281,6 +315,7 @@ export interface SpawnOptions {
  * glibc implements `posix_spawn` with `clone(CLONE_VM|CLONE_VFORK)`, so the cost does not grow
  * with the parent's size.
  * @returns ret the child's pid, or −1 with errno set to the spawn error (`ENOENT`, `EACCES`, `EAGAIN`).
+ * @throws ForegroundUnsupported when `foregroundFd` is given and glibc lacks the action.
  */
 export function spawnDetached(argv: string[], options: SpawnOptions = {}): CallResult {
   if (argv.length === 0) throw new TypeError('spawnDetached: argv must not be empty');
@@ -305,6 +340,11 @@ export function spawnDetached(argv: string[], options: SpawnOptions = {}): CallR
     const actions = stdioFileActions(options.inheritFds ?? []);
     let rc: number;
     try {
+      if (options.foregroundFd !== undefined) {
+        const add = addTcsetpgrpAction();
+        if (!add) throw new ForegroundUnsupported('posix_spawn_file_actions_addtcsetpgrp_np needs glibc ≥ 2.35');
+        add(actions, options.foregroundFd);
+      }
       rc = c.posixSpawnp(pidOut, argv[0]!, actions, attr, [...argv, null], [...env, null]) as number;
     } finally {
       reaperC.faDestroy(actions);

@@ -56,14 +56,15 @@ function setUpSubreaper(opts: ReaperOptions, pid1: boolean): boolean {
   return true;
 }
 
-/** Give the terminal's foreground to the child's new process group, when ts-reaper holds it. */
-async function handOverTerminal(pgid: number): Promise<void> {
-  // Imported only here (with -g), after the child has started: it costs ~1.4 ms of start-up.
-  const { isatty } = await import('node:tty');
-  if (!isatty(0)) return;
+/**
+ * Whether stdin is a terminal whose foreground process group is ts-reaper's: then, with -g,
+ * the child's new group must get the terminal (as tini -g does), or a child reading it would
+ * be stopped by SIGTTIN. tcgetpgrp fails with ENOTTY when stdin is not a terminal.
+ */
+function holdsTerminal(): boolean {
   const fg = L.tcgetpgrp(0);
   const own = L.getpgid(0);
-  if (fg.ret >= 0 && own.ret >= 0 && fg.ret === own.ret) L.tcsetpgrp(0, pgid);
+  return fg.ret >= 0 && own.ret >= 0 && fg.ret === own.ret;
 }
 
 /** The exit status ts-reaper reports for the main child's raw wait status. */
@@ -101,10 +102,18 @@ async function main(): Promise<number> {
   });
 
   const inheritFds = Array.from({ length: opts.preserveFds }, (_, i) => 3 + i);
-  const spawned = L.spawnDetached(opts.command, { newProcessGroup: opts.pgroup, inheritFds });
+  // With -g on a terminal we hold, the child takes the terminal itself before it execs; on a
+  // glibc without that spawn action, ts-reaper hands it over just after the spawn (racy: a
+  // child that reads at once may be stopped by SIGTTIN first, so its group is sent SIGCONT).
+  const foreground = opts.pgroup && holdsTerminal();
+  const inChild = foreground && L.canSpawnInForeground();
+  const spawned = L.spawnDetached(opts.command, { newProcessGroup: opts.pgroup, inheritFds, ...(inChild ? { foregroundFd: 0 } : {}) });
   if (spawned.ret < 0) return spawnFailure(opts.command[0]!, spawned.errno);
   const childPid = spawned.ret;
-  if (opts.pgroup) await handOverTerminal(childPid);
+  if (foreground && !inChild) {
+    L.tcsetpgrp(0, childPid);
+    L.kill(-childPid, 18 /* SIGCONT */);
+  }
   // The wait thread does not exist yet, so the child cannot have been reaped: the pidfd is its.
   const pidfd = L.pidfdOpen(childPid);
   forwarder.setTarget({ pid: childPid, pidfd: pidfd.ret, group: opts.pgroup });

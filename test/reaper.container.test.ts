@@ -47,6 +47,18 @@ describe('ts-reaper in a container', () => {
     expect(slices.filter((n) => n === 100_000)).toHaveLength(1);
   });
 
+  it("the image's launcher runs ts-reaper as PID 1 with 3 fewer tasks (one V8 platform thread)", async () => {
+    const tasksOfPid1 = async (cmd: string[]): Promise<number> => {
+      const r = await runContainer(d, { image: images.app, cmd: [...cmd, '-v', '--', 'sh', '-c', 'sleep 1; ls /proc/1/task | wc -l'], timeoutMs: 60_000 });
+      expect(r.exitCode).toBe(0);
+      expect(r.stderr).toMatch(/as PID 1/);
+      return Number(r.stdout.trim());
+    };
+    const launcher = await tasksOfPid1(['ts-reaper']);
+    const plain = await tasksOfPid1(['node', '/app/dist/ts-reaper.cjs']);
+    expect(plain - launcher).toBe(3);
+  });
+
   it('reports a child killed by a signal as 128 + signal', async () => {
     const r = await runContainer(d, { image: images.app, cmd: ['ts-reaper', '--', 'sh', '-c', 'kill -USR1 $$'], timeoutMs: 30_000 });
     expect(r.exitCode).toBe(128 + 10);

@@ -326,6 +326,26 @@ describe('ts-reaper: wait thread', () => {
     expect(early).toBeGreaterThan(0);
   });
 
+  it('runs a one-thread libuv pool (fewer tasks in the pids budget) and leaves the child env as it was', async () => {
+    const tasksWith = async (env: NodeJS.ProcessEnv): Promise<{ tasks: number; childSaw: string }> => {
+      const r = start(['-v', '--', 'sh', '-c', `echo "uv=\${UV_THREADPOOL_SIZE-unset}"; exec sleep ${marked(30)}`], { env });
+      await r.waitFor('wait thread ready');
+      await r.waitFor(/uv=\S+/);
+      const tasks = readdirSync(`/proc/${r.proc.pid}/task`).length;
+      const childSaw = /uv=(\S+)/.exec(r.output())![1]!;
+      r.proc.kill('SIGTERM');
+      await r.done;
+      return { tasks, childSaw };
+    };
+    const base = { ...process.env };
+    delete base.UV_THREADPOOL_SIZE;
+    const small = await tasksWith(base);
+    const four = await tasksWith({ ...base, UV_THREADPOOL_SIZE: '4' });
+    expect(small.childSaw).toBe('unset');
+    expect(four.childSaw).toBe('4');
+    expect(four.tasks - small.tasks).toBe(3);
+  });
+
   it('--wait-nice sets the nice value of the wait thread only', async () => {
     const r = start(['-v', '--wait-nice', '7', '--', 'sleep', marked(20)]);
     await childPidOf(r);

@@ -151,12 +151,19 @@ export async function appContext(root: string): Promise<ContextFile[]> {
       files.push({ contextPath: `app/node_modules/${pkg}/${rel}`, hostPath: file, mode: 0o644 });
     }
   }
-  for (const name of ['ts-reaper', 'loadgen']) {
-    const bundle = name === 'ts-reaper' ? 'ts-reaper.cjs' : 'loadgen.mjs';
-    if (top.includes(bundle)) files.push({ contextPath: `app/bin/${name}`, hostPath: null, mode: 0o777, linkTo: `../dist/${bundle}` });
-  }
+  if (top.includes('loadgen.mjs')) files.push({ contextPath: 'app/bin/loadgen', hostPath: null, mode: 0o777, linkTo: '../dist/loadgen.mjs' });
+  if (top.includes('ts-reaper.cjs')) files.push({ contextPath: 'app/bin/ts-reaper', hostPath: null, mode: 0o755, content: TS_REAPER_LAUNCHER });
   return files;
 }
+
+/**
+ * `/app/bin/ts-reaper` in the image: starts ts-reaper's bundle with one V8 platform thread
+ * instead of Node's default four (`--v8-pool-size`, a Node option that cannot be set from
+ * inside the process). ts-reaper does almost no JavaScript work, and each thread is a task
+ * charged to the container's pids limit: measured 9 tasks → 6. `exec` keeps the pid, so
+ * ts-reaper is still PID 1.
+ */
+export const TS_REAPER_LAUNCHER = '#!/bin/sh\nexec node --v8-pool-size=1 /app/dist/ts-reaper.cjs "$@"\n';
 
 /**
  * Hash of the app image's inputs: base tag, recipe version, and every context file.

@@ -320,9 +320,10 @@ async function main(): Promise<void> {
   if (!Number.isInteger(contend) || contend < 0 || contend > 16) throw new Error('--contend must be a whole number of CPU-bound loops between 0 and 16');
   const wanted = values.inits.split(',').map((s) => s.trim());
   const specs = initSpecs(values['ts-reaper-args'].split(' ').filter(Boolean), Number(values['calib-us'])).filter((s) => wanted.includes(s.name));
-  for (const v of values.variant) {
+  for (const v of new Set(values.variant)) {
     const extra = v.split(' ').filter(Boolean);
-    specs.push({ name: `ts-reaper ${extra.join(' ')}`, argv: tsReaperArgv(extra) });
+    const name = `ts-reaper ${extra.join(' ')}`;
+    if (!specs.some((s) => s.name === name)) specs.push({ name, argv: tsReaperArgv(extra) });
   }
   const pin = availableParallelism() >= 2;
   const spin = values.observer !== 'block';

@@ -48,7 +48,7 @@ for (const [src, out] of bundles) {
     ...(cjs ? { define: { 'import.meta.url': '__bundle_url' } } : {}),
     banner: {
       js: cjs
-        ? '#!/usr/bin/env node\nconst __bundle_url = require("node:url").pathToFileURL(__filename).href;'
+        ? '#!/usr/bin/env node\n"use strict";\nconst __bundle_url = require("node:url").pathToFileURL(__filename).href;'
         : '#!/usr/bin/env node\nimport { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);',
     },
     logLevel: 'warning',

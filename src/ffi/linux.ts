@@ -8,7 +8,9 @@
  *
  * Numbers come from the x86_64 / generic Linux ABI:
  *  - syscall numbers: `include/uapi/asm-generic/unistd.h` (pidfd_open = 434,
- *    pidfd_send_signal = 424, identical on x86_64 and aarch64).
+ *    pidfd_send_signal = 424, identical on x86_64 and aarch64); sched_setattr/sched_getattr
+ *    differ (x86_64 314/315 from `arch/x86/entry/syscalls/syscall_64.tbl`, aarch64 274/275
+ *    from asm-generic).
  *  - `PR_SET_CHILD_SUBREAPER` = 36, `PR_GET_CHILD_SUBREAPER` = 37: `include/uapi/linux/prctl.h`.
  *  - `struct epoll_event` is packed (12 bytes) on x86_64: `include/uapi/linux/eventpoll.h`.
  *  - wait status macros: glibc `bits/waitstatus.h`.
@@ -314,7 +316,8 @@ export function canSpawnInForeground(): boolean {
  * default disposition and an empty signal mask, whatever Node had set (Node ignores SIGPIPE).
  * glibc implements `posix_spawn` with `clone(CLONE_VM|CLONE_VFORK)`, so the cost does not grow
  * with the parent's size.
- * @returns ret the child's pid, or −1 with errno set to the spawn error (`ENOENT`, `EACCES`, `EAGAIN`).
+ * @returns ret the child's pid, or −1 with errno set to the spawn error (`ENOENT`, `EACCES`,
+ * `EAGAIN`; with `foregroundFd`, also `ENOTTY`, `EPERM`, `EIO` from the child's `tcsetpgrp`).
  * @throws ForegroundUnsupported when `foregroundFd` is given and glibc lacks the action.
  */
 export function spawnDetached(argv: string[], options: SpawnOptions = {}): CallResult {
@@ -343,7 +346,8 @@ export function spawnDetached(argv: string[], options: SpawnOptions = {}): CallR
       if (options.foregroundFd !== undefined) {
         const add = addTcsetpgrpAction();
         if (!add) throw new ForegroundUnsupported('posix_spawn_file_actions_addtcsetpgrp_np needs glibc ≥ 2.35');
-        add(actions, options.foregroundFd);
+        const rcAdd = add(actions, options.foregroundFd);
+        if (rcAdd !== 0) return { ret: -1, errno: rcAdd };
       }
       rc = c.posixSpawnp(pidOut, argv[0]!, actions, attr, [...argv, null], [...env, null]) as number;
     } finally {
@@ -576,8 +580,10 @@ export function setThreadFifo(tid: number, priority: number): CallResult {
   return result(lgRt.schedSetscheduler(tid, SCHED_FIFO, [priority]));
 }
 
-const SYS_SCHED_SETATTR = 314;
-const SYS_SCHED_GETATTR = 315;
+/** sched_setattr / sched_getattr numbers for this CPU, or null where unknown (then ENOSYS). */
+const SYS_SCHED_ATTR: { set: number; get: number } | null = arch === 'x64' ? { set: 314, get: 315 } : arch === 'arm64' ? { set: 274, get: 275 } : null;
+/** `SCHED_FLAG_RESET_ON_FORK` (`include/uapi/linux/sched.h`): kept when the slice is set. */
+const SCHED_FLAG_RESET_ON_FORK = 1n;
 /** `sizeof(struct sched_attr)` as of SCHED_ATTR_SIZE_VER1 (`include/uapi/linux/sched/types.h`). */
 const SCHED_ATTR_BYTES = 56;
 const lgAttr = {
@@ -596,28 +602,34 @@ const lgAttr = {
  * share of CPU is unchanged, and no capability is needed. Older kernels accept and ignore it.
  * @param tid a thread id ({@link gettid}); 0 is the caller.
  * @param sliceNs requested slice, nanoseconds (> 0).
- * @returns ret 0 or −1 with errno (`ENOSYS`/`EPERM` under a seccomp filter without
- * sched_setattr, `ESRCH`, `EINVAL`); the granted slice is {@link getThreadSlice}.
+ * Policy, nice, priority and `SCHED_FLAG_RESET_ON_FORK` are kept as read; other flags (util
+ * clamps, which need their own flag) are not set.
+ * @returns ret 0 or −1 with errno (`ENOSYS` on a CPU other than x86_64/aarch64 or under a
+ * seccomp filter without sched_setattr, `EPERM`, `ESRCH`, `EINVAL`); the granted slice is
+ * {@link getThreadSlice}.
  */
 export function setThreadSlice(tid: number, sliceNs: number): CallResult {
+  if (!SYS_SCHED_ATTR) return { ret: -1, errno: Errno.ENOSYS };
   const attr = new Uint8Array(SCHED_ATTR_BYTES);
-  const get = result(lgAttr.schedGetattr(SYS_SCHED_GETATTR, tid, attr, SCHED_ATTR_BYTES, 0));
+  const get = result(lgAttr.schedGetattr(SYS_SCHED_ATTR.get, tid, attr, SCHED_ATTR_BYTES, 0));
   if (get.ret < 0) return get;
   const v = new DataView(attr.buffer);
   v.setUint32(0, SCHED_ATTR_BYTES, true); // size
-  v.setBigUint64(8, 0n, true); // sched_flags: none (keep policy and nice as read)
+  v.setBigUint64(8, v.getBigUint64(8, true) & SCHED_FLAG_RESET_ON_FORK, true); // sched_flags
   v.setBigUint64(24, BigInt(Math.round(sliceNs)), true); // sched_runtime
-  return result(lgAttr.schedSetattr(SYS_SCHED_SETATTR, tid, attr, 0));
+  return result(lgAttr.schedSetattr(SYS_SCHED_ATTR.set, tid, attr, 0));
 }
 
 /**
  * The EEVDF slice of one thread as the kernel reports it (`sched_attr.sched_runtime` of
- * `sched_getattr`), nanoseconds: the default (`sysctl_sched_base_slice`) or what
- * {@link setThreadSlice} obtained after clamping. −1 with errno on failure.
+ * `sched_getattr`), nanoseconds: since Linux 6.12 the default (`sysctl_sched_base_slice`) or
+ * what {@link setThreadSlice} obtained after clamping; 0 on older kernels, which do not report
+ * (nor honour) a slice for ordinary threads. −1 with errno on failure.
  */
 export function getThreadSlice(tid: number): { ns: number; errno: number } {
+  if (!SYS_SCHED_ATTR) return { ns: -1, errno: Errno.ENOSYS };
   const attr = new Uint8Array(SCHED_ATTR_BYTES);
-  const r = result(lgAttr.schedGetattr(SYS_SCHED_GETATTR, tid, attr, SCHED_ATTR_BYTES, 0));
+  const r = result(lgAttr.schedGetattr(SYS_SCHED_ATTR.get, tid, attr, SCHED_ATTR_BYTES, 0));
   if (r.ret < 0) return { ns: -1, errno: r.errno };
   return { ns: Number(new DataView(attr.buffer).getBigUint64(24, true)), errno: 0 };
 }

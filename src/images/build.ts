@@ -6,7 +6,7 @@
  *  - base: `node`, a POSIX shell with `sleep`/`ps`, and the inits (`tini`, `dumb-init`,
  *    `catatonit`). Either `offline` (a rootfs assembled from the host, see rootfs.ts, imported
  *    through the Engine API) or `registry` (`node:20-slim` plus Debian's init packages).
- *  - app: base + reapbench's in-container programs (`dist/*.mjs`, the orphan helper) and their
+ *  - app: base + reapbench's in-container programs (`dist/*.mjs`, `dist/*.cjs`, the orphan helper) and their
  *    runtime `node_modules` (koffi), under `/app`, with `ts-reaper` and `loadgen` on `PATH`.
  */
 import type Docker from 'dockerode';
@@ -160,10 +160,12 @@ export async function appContext(root: string): Promise<ContextFile[]> {
  * `/app/bin/ts-reaper` in the image: starts ts-reaper's bundle with one V8 platform thread
  * instead of Node's default four (`--v8-pool-size`, a Node option that cannot be set from
  * inside the process). ts-reaper does almost no JavaScript work, and each thread is a task
- * charged to the container's pids limit: measured 9 tasks → 6. `exec` keeps the pid, so
- * ts-reaper is still PID 1.
+ * charged to the container's pids limit: measured 9 tasks → 6. The kernel runs the shebang
+ * line itself (one argument allowed), so no shell sits in between: a shell would export PWD
+ * into the command's environment. Both bases have node at /usr/local/bin/node (rootfs.ts;
+ * the official node images). Extensionless and outside any package.json: loaded as CommonJS.
  */
-export const TS_REAPER_LAUNCHER = '#!/bin/sh\nexec node --v8-pool-size=1 /app/dist/ts-reaper.cjs "$@"\n';
+export const TS_REAPER_LAUNCHER = "#!/usr/local/bin/node --v8-pool-size=1\n// ts-reaper with one V8 platform thread (src/images/build.ts)\nrequire('/app/dist/ts-reaper.cjs');\n";
 
 /**
  * Hash of the app image's inputs: base tag, recipe version, and every context file.

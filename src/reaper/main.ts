@@ -7,7 +7,7 @@
  * spawn the child outside libuv → start the wait thread → on the child's exit, shut down what
  * is left (if asked) → exit with the child's status.
  */
-import { writeSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import * as L from '../ffi/linux.js';
 import { parseOptions, UsageError, type ReaperOptions } from './options.js';
 import { installForwarding, signalName } from './signals.js';
@@ -67,6 +67,19 @@ function holdsTerminal(): boolean {
   return fg.ret >= 0 && own.ret >= 0 && fg.ret === own.ret;
 }
 
+/** errno values of a child's failed `tcsetpgrp` (tcsetpgrp(3)): ENOTTY, EPERM, EIO, EINVAL, EBADF. */
+const TERMINAL_ERRNOS = new Set([25, 1, 5, 22, 9]);
+
+/** The state letter of a process (`R`, `S`, `T`, `Z`, …, proc(5) field 3), or '' if gone. */
+function stateOf(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return '';
+  }
+}
+
 /** The exit status ts-reaper reports for the main child's raw wait status. */
 function finalExitCode(status: number, remap: ReadonlySet<number>): number {
   const code = L.exitStatusOf(L.decodeWaitStatus(status));
@@ -79,7 +92,9 @@ function finalExitCode(status: number, remap: ReadonlySet<number>): number {
  * pool only for early reaping (reap-loop.ts), and every thread is a task charged to the pids
  * cgroup (`pids.current` counts threads; design-notes). Measured: 12 tasks → 9. libuv reads
  * UV_THREADPOOL_SIZE when the pool first starts (libuv `src/threadpool.c`), which is after
- * this. Returns the environment as it was, for the child.
+ * this. Returns the environment as it was, for the child. Keep it in mind before adding any
+ * async fs, dns or crypto call to ts-reaper: an early-reaping `waitpid` may still hold the
+ * only pool thread until some child exits.
  */
 function smallThreadPool(): string[] {
   const env = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
@@ -111,23 +126,28 @@ async function main(): Promise<number> {
 
   const forwarder = installForwarding(opts.rewrite, (received, sent, r) => {
     if (!opts.verbose) return;
-    if (sent === 0) log(`dropped ${signalName(received)} (rewrite)`);
+    if (sent === 0) log(`dropped ${signalName(received)}${opts.rewrite.has(received) ? ' (rewrite)' : ' (terminal job control)'}`);
     else log(`forwarded ${signalName(received)}${sent !== received ? ` as ${signalName(sent)}` : ''}${r && r.ret < 0 ? ` (errno ${r.errno})` : ''}`);
   });
 
   const inheritFds = Array.from({ length: opts.preserveFds }, (_, i) => 3 + i);
   // With -g on a terminal we hold, the child takes the terminal itself before it execs; on a
   // glibc without that spawn action, ts-reaper hands it over just after the spawn (racy: a
-  // child that reads at once may be stopped by SIGTTIN first, so its group is sent SIGCONT).
+  // child that reads at once may be stopped by SIGTTIN first, and is then continued).
   const foreground = opts.pgroup && holdsTerminal();
-  const inChild = foreground && L.canSpawnInForeground();
-  const spawned = L.spawnDetached(opts.command, { newProcessGroup: opts.pgroup, inheritFds, env: childEnv, ...(inChild ? { foregroundFd: 0 } : {}) });
+  let inChild = foreground && L.canSpawnInForeground();
+  const spawn = (): L.CallResult => L.spawnDetached(opts.command, { newProcessGroup: opts.pgroup, inheritFds, env: childEnv, ...(inChild ? { foregroundFd: 0 } : {}) });
+  let spawned = spawn();
+  if (spawned.ret < 0 && inChild && TERMINAL_ERRNOS.has(spawned.errno)) {
+    // The child could not take the terminal (and did not run): run it without the terminal.
+    say(`warning: cannot give the terminal to the command's process group (errno ${spawned.errno}); it runs in the background group`);
+    inChild = false;
+    spawned = spawn();
+  }
   if (spawned.ret < 0) return spawnFailure(opts.command[0]!, spawned.errno);
   const childPid = spawned.ret;
-  if (foreground && !inChild) {
-    L.tcsetpgrp(0, childPid);
-    L.kill(-childPid, 18 /* SIGCONT */);
-  }
+  if (foreground && !inChild && L.tcsetpgrp(0, childPid).ret === 0 && stateOf(childPid) === 'T') L.kill(-childPid, 18 /* SIGCONT */);
+  if (foreground) log(`terminal given to the command's process group ${inChild ? 'in the child, before exec' : 'after the spawn (glibc < 2.35)'}`);
   // The wait thread does not exist yet, so the child cannot have been reaped: the pidfd is its.
   const pidfd = L.pidfdOpen(childPid);
   forwarder.setTarget({ pid: childPid, pidfd: pidfd.ret, group: opts.pgroup });
@@ -135,7 +155,7 @@ async function main(): Promise<number> {
   const ready = performance.nodeTiming.bootstrapComplete;
   log(`started ${opts.command[0]} as pid ${childPid} ${now.toFixed(1)} ms after process start (${(now - ready).toFixed(1)} ms after Node was ready), as ${pid1 ? 'PID 1' : 'subreaper'}`);
 
-  const loop = await startReapLoop(
+  const loop = startReapLoop(
     childPid,
     { verbose: opts.verbose, nice: opts.waitNice, sliceUs: opts.waitSliceUs, sliceExplicit: opts.waitSliceExplicit },
     (err) => {

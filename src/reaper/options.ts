@@ -93,7 +93,8 @@ Behaviour:
   orphans), forwards signals, and exits with the child's exit code, or 128+N when signal N
   killed it. When it is not PID 1 it registers as a child subreaper (PR_SET_CHILD_SUBREAPER) so
   that orphans of the command still come to it, and warns when it can be neither.
-  Forwarded: every signal Node can listen to except SIGCHLD (${FORWARDED_SIGNALS.length} signals).
+  Forwarded: every signal Node can listen to except SIGCHLD (${FORWARDED_SIGNALS.length} signals),
+  but SIGTTIN and SIGTTOU are dropped unless rewritten (as tini ignores them).
   Not forwarded: ${UNFORWARDABLE.join(', ')}, and real-time signals (Node cannot listen to them).
   --shutdown group implies -g. With 'all', ts-reaper signals every process of its PID namespace
   when it is PID 1 (kill -1), otherwise every descendant it finds in /proc.
@@ -193,7 +194,7 @@ function buildProgram({ Command, Option }: Commander): Command {
     .description('A PID 1 / subreaper for containers: runs a command, reaps every zombie, forwards signals.')
     .option('-s, --subreaper', 'register as a child subreaper when not PID 1; fail if that is impossible')
     .option('--no-subreaper', 'never register as a subreaper (orphans then go to the real PID 1)')
-    .option('-g, --pgroup', "run the command in its own process group and send signals to the whole group")
+    .option('-g, --pgroup', 'run the command in its own process group (given the terminal, if ts-reaper holds it) and send signals to the whole group')
     .option('-r, --rewrite <SIG:SIG>', 'rewrite a received signal before forwarding (repeatable; target 0 drops it)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('-e, --remap-exit <code>', 'turn this exit code of the child into 0 (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .addOption(new Option('--shutdown <mode>', 'after the child exits: none, group (SIGTERM its process group) or all (every descendant), then SIGKILL after the grace period').choices(['none', 'group', 'all']))

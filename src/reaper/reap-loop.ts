@@ -9,6 +9,7 @@
  * main thread keeps one `waitpid(-1)` pending on a libuv pool thread (koffi `.async`).
  */
 import type { Worker as WorkerType } from 'node:worker_threads';
+import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as L from '../ffi/linux.js';
@@ -45,17 +46,19 @@ export type WaitThreadSettings = Pick<WaitWorkerData, 'verbose' | 'nice' | 'slic
  * Start the wait thread for main child `childPid`; `settings.nice` (−20…19, 0: unchanged) and
  * `settings.sliceUs` (EEVDF slice, µs; 0: unchanged) apply to that thread only. Call it after
  * the child is spawned (the child may already have exited: its zombie waits for the thread).
- * `node:worker_threads` is imported here, after the child has started, not at load time: it
+ * `node:worker_threads` is loaded here, after the child has started, not at load time: it
  * costs ~4 ms of ts-reaper's start-up on the project's machines (`npm run bench:startup`).
+ * With `require`, not `import()`: in the CommonJS bundle a dynamic import would start Node's
+ * ES module loader (~8 ms) at this point.
  * @param onError called if the thread dies (a bug); ts-reaper cannot reap without it.
  */
-export async function startReapLoop(
+export function startReapLoop(
   childPid: number,
   settings: WaitThreadSettings,
   onError: (err: Error) => void,
   log: (line: string) => void = () => {},
-): Promise<ReapLoop> {
-  const { Worker } = await import('node:worker_threads');
+): ReapLoop {
+  const { Worker } = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
   const shared = new SharedArrayBuffer(SHARED_BYTES);
   const counters = new Int32Array(shared);
   const verbose = settings.verbose;

@@ -8,6 +8,10 @@
  *    would run JavaScript in a process that may be corrupt.
  *  - real-time signals (SIGRTMIN..SIGRTMAX, 34–64): `process.on` only accepts named signals.
  * SIGCHLD is deliberately not forwarded: it is about ts-reaper's own children.
+ * SIGTTIN and SIGTTOU are caught but dropped unless a rewrite says otherwise, as tini ignores
+ * them: the terminal sends them to ts-reaper's own process group (e.g. after `-g` gave the
+ * terminal to the child, a `-v` write under `stty tostop`), and forwarding them would stop the
+ * child for something ts-reaper did.
  */
 import { constants } from 'node:os';
 import * as L from '../ffi/linux.js';
@@ -17,8 +21,12 @@ const NUMBERS: Readonly<Record<string, number>> = constants.signals as unknown a
 /** Signals that ts-reaper never listens to (see the module comment for why). */
 export const UNFORWARDABLE: readonly string[] = ['SIGKILL', 'SIGSTOP', 'SIGSEGV', 'SIGBUS', 'SIGFPE', 'SIGILL', 'SIGCHLD'];
 
+/** Terminal job-control signals ts-reaper catches and drops unless rewritten (module comment). */
+export const JOB_CONTROL_DROPPED: readonly string[] = ['SIGTTIN', 'SIGTTOU'];
+
 /**
- * Every signal ts-reaper listens to and forwards, one name per number (aliases such as SIGIOT,
+ * Every signal ts-reaper listens to and forwards (except {@link JOB_CONTROL_DROPPED}, caught and
+ * dropped unless rewritten), one name per number (aliases such as SIGIOT,
  * SIGPOLL dropped), in numeric order.
  */
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = (() => {
@@ -95,8 +103,8 @@ export interface Forwarder {
  * (signal → replacement; replacement 0 drops it). Installing a listener is also what makes a
  * Node PID 1 react to SIGTERM/SIGINT at all (the kernel drops default-action signals sent to a
  * namespace init). Signals received before {@link Forwarder.setTarget} are queued in order.
- * @param onSignal called for each received signal with the number actually sent (0: dropped),
- *   e.g. for verbose logging.
+ * @param onSignal called for each received signal with the number actually sent (0: dropped,
+ *   by a rewrite or as a job-control signal), e.g. for verbose logging.
  */
 export function installForwarding(
   rewrite: ReadonlyMap<number, number>,
@@ -104,8 +112,9 @@ export function installForwarding(
 ): Forwarder {
   let target: SignalTarget | null = null;
   const pending: number[] = [];
+  const dropped = new Set(JOB_CONTROL_DROPPED.map(signalNumber));
   const deliver = (received: number): void => {
-    const sent = rewrite.get(received) ?? received;
+    const sent = rewrite.get(received) ?? (dropped.has(received) ? 0 : received);
     if (sent === 0) {
       onSignal(received, 0, null);
       return;

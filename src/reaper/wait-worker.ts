@@ -38,7 +38,8 @@ function run(data: WaitWorkerData): void {
   }
   if (data.verbose) {
     const slice = L.getThreadSlice(0);
-    writeSync(2, `ts-reaper: wait thread ${L.gettid()}: nice ${data.nice}, time slice ${slice.ns >= 0 ? `${(slice.ns / 1000).toFixed(0)} us` : `unknown (errno ${slice.errno})`}\n`);
+    const sliceText = slice.ns > 0 ? `${(slice.ns / 1000).toFixed(0)} us` : slice.ns === 0 ? 'not reported (Linux < 6.12: kernel default)' : `unknown (errno ${slice.errno})`;
+    writeSync(2, `ts-reaper: wait thread ${L.gettid()}: nice ${data.nice}, time slice ${sliceText}\n`);
   }
 
   post({ kind: 'ready' });

@@ -143,7 +143,7 @@ export function displayName(pid: number, comm: string): string {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
     const i = argv.findIndex((a, k) => k > 0 && !a.startsWith('-'));
     if (i < 0) return comm;
-    const script = argv[i]!.replace(/^.*\//, '').replace(/\.m?js$/, '');
+    const script = argv[i]!.replace(/^.*\//, '').replace(/\.[cm]?js$/, '');
     // The scenario bundle is either S5's stub or the app (workload) itself.
     if (script === 'scenario') return argv[i + 1] === 'stub' ? 'stub' : 'app';
     return script;

@@ -13,7 +13,7 @@ import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { median } from 'simple-statistics';
 import type { InitName, LatencyBin, RunConfig, RunRecord } from '../bench/types.js';
-import { compareCells, compareConfigs, configKey, configLabel, initIndex } from '../stats/config-key.js';
+import { compareCells, compareConfigs, configKey, configLabel, groupBy, initIndex } from '../stats/config-key.js';
 import { mergeHistograms } from '../stats/histogram.js';
 import { initColorScale } from '../report/init-colors.js';
 
@@ -259,13 +259,3 @@ export function downsample<T extends { t_s: number; zombies: number }>(points: r
   return out;
 }
 
-function groupBy<T>(xs: readonly T[], key: (x: T) => string): T[][] {
-  const m = new Map<string, T[]>();
-  for (const x of xs) {
-    const k = key(x);
-    const g = m.get(k);
-    if (g) g.push(x);
-    else m.set(k, [x]);
-  }
-  return [...m.values()];
-}

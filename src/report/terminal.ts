@@ -1,5 +1,5 @@
 import type { RunRecord, SummaryRow } from '../bench/types.js';
-import { compareConfigs, configKey } from '../stats/config-key.js';
+import { compareConfigs, configKey, groupBy } from '../stats/config-key.js';
 import { renderSummaryTable } from './summary-table.js';
 import { renderZombieChart } from './zombie-chart.js';
 
@@ -27,15 +27,8 @@ export function renderTerminalReport(
 ): string {
   const width = Math.max(40, Math.floor(opts.width));
   const out = ['', renderSummaryTable(summary, { color: opts.color, width })];
-  const byConfig = new Map<string, RunRecord[]>();
-  for (const r of runs) {
-    const k = configKey(r);
-    const g = byConfig.get(k);
-    if (g) g.push(r);
-    else byConfig.set(k, [r]);
-  }
   const peak = (g: RunRecord[]): number => Math.max(...g.map((r) => r.zombies_peak));
-  const groups = [...byConfig.values()]
+  const groups = groupBy(runs, configKey)
     .filter((g) => g.some((r) => r.series.length > 0))
     .sort((a, b) => peak(b) - peak(a) || compareConfigs(a[0]!, b[0]!));
   const max = opts.maxCharts ?? 2;

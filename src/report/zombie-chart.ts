@@ -1,6 +1,6 @@
 import asciichart from 'asciichart';
-import type { InitName, RunRecord } from '../bench/types.js';
-import { compareCells, configLabel, initIndex } from '../stats/config-key.js';
+import type { RunRecord } from '../bench/types.js';
+import { compareCells, configLabel, groupBy, initIndex } from '../stats/config-key.js';
 import { INIT_COLORS } from './init-colors.js';
 
 const RESET = '\x1b[0m';
@@ -54,15 +54,9 @@ export function renderZombieChart(runs: readonly RunRecord[], opts: ZombieChartO
 
 /** One run per init (in INITS order) that has samples; see {@link renderZombieChart}. */
 export function representativeRuns(runs: readonly RunRecord[]): RunRecord[] {
-  const byInit = new Map<InitName, RunRecord[]>();
-  for (const r of [...runs].sort(compareCells)) {
-    if (r.series.length === 0) continue;
-    const g = byInit.get(r.init);
-    if (g) g.push(r);
-    else byInit.set(r.init, [r]);
-  }
+  const sampled = [...runs].sort(compareCells).filter((r) => r.series.length > 0);
   const out: RunRecord[] = [];
-  for (const [, group] of [...byInit.entries()].sort((a, b) => initIndex(a[0]) - initIndex(b[0]))) {
+  for (const group of groupBy(sampled, (r) => r.init).sort((a, b) => initIndex(a[0]!.init) - initIndex(b[0]!.init))) {
     const done = group.filter((r) => r.state === 'completed');
     const pool = (done.length ? done : group).sort((a, b) => a.zombies_peak - b.zombies_peak || a.repetition - b.repetition);
     out.push(pool[Math.floor((pool.length - 1) / 2)]!);

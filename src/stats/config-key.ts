@@ -16,6 +16,21 @@ export function cellKey(c: CellKey): string {
   return `${c.init}|${configKey(c)}`;
 }
 
+/**
+ * Split `xs` into groups of equal `key(x)`, each group in input order, the groups in the order
+ * of their first member. Used with {@link configKey} and {@link cellKey}.
+ */
+export function groupBy<T>(xs: readonly T[], key: (x: T) => string): T[][] {
+  const m = new Map<string, T[]>();
+  for (const x of xs) {
+    const k = key(x);
+    const g = m.get(k);
+    if (g) g.push(x);
+    else m.set(k, [x]);
+  }
+  return [...m.values()];
+}
+
 /** One-line human label of a configuration: `orphans limit=128 rate=1000/s life=2ms dur=10s`. */
 export function configLabel(c: RunConfig): string {
   return `${c.scenario} limit=${c.pids_limit} rate=${c.rate_per_s}/s life=${c.lifetime_ms}ms dur=${c.duration_s}s`;

@@ -1,6 +1,6 @@
 import { median } from 'simple-statistics';
 import type { RunRecord, SummaryRow } from '../bench/types.js';
-import { cellKey, compareCells } from './config-key.js';
+import { cellKey, compareCells, groupBy } from './config-key.js';
 
 // The runner calls histogram() per run; it lives in its own module and is re-exported here.
 export { histogram } from './histogram.js';
@@ -37,14 +37,7 @@ const MEDIAN_FIELDS = [
  * Medians of an even number of values are the mean of the middle two (simple-statistics).
  */
 export function summarize(runs: readonly RunRecord[]): SummaryRow[] {
-  const groups = new Map<string, RunRecord[]>();
-  for (const r of runs) {
-    const k = cellKey(r);
-    const g = groups.get(k);
-    if (g) g.push(r);
-    else groups.set(k, [r]);
-  }
-  const rows = [...groups.values()].map(summarizeCell);
+  const rows = groupBy(runs, cellKey).map(summarizeCell);
   return rows.sort(compareCells);
 }
 

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { readStat } from '../src/procfs.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const BUNDLE = path.join(ROOT, 'dist', 'ts-reaper.cjs');
@@ -113,12 +114,7 @@ export function pidsWithMarker(marker: string): number[] {
 
 /** State letter of `pid` from /proc (R, S, Z…), or null when it does not exist. */
 export function stateOf(pid: number): string | null {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return s.slice(s.lastIndexOf(')') + 2, s.lastIndexOf(')') + 3);
-  } catch {
-    return null;
-  }
+  return readStat(pid)?.state ?? null;
 }
 
 /** Zombie children of `pid` (state Z and ppid = pid). */
@@ -126,13 +122,8 @@ export function zombieChildrenOf(pid: number): number[] {
   const out: number[] = [];
   for (const e of readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
-    try {
-      const s = readFileSync(`/proc/${e}/stat`, 'latin1');
-      const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
-      if (rest[0] === 'Z' && Number(rest[1]) === pid) out.push(Number(e));
-    } catch {
-      // gone
-    }
+    const s = readStat(Number(e)); // null: gone
+    if (s?.state === 'Z' && s.ppid === pid) out.push(Number(e));
   }
   return out;
 }

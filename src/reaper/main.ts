@@ -7,8 +7,9 @@
  * spawn the child outside libuv → start the wait thread → on the child's exit, shut down what
  * is left (if asked) → exit with the child's status.
  */
-import { readFileSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import * as L from '../ffi/linux.js';
+import { readStat } from '../procfs.js';
 import { parseOptions, UsageError, type ReaperOptions } from './options.js';
 import { installForwarding, signalName } from './signals.js';
 import { startReapLoop } from './reap-loop.js';
@@ -69,16 +70,6 @@ function holdsTerminal(): boolean {
 
 /** errno values of a child's failed `tcsetpgrp` (tcsetpgrp(3)): ENOTTY, EPERM, EIO, EINVAL, EBADF. */
 const TERMINAL_ERRNOS = new Set([25, 1, 5, 22, 9]);
-
-/** The state letter of a process (`R`, `S`, `T`, `Z`, …, proc(5) field 3), or '' if gone. */
-function stateOf(pid: number): string {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  } catch {
-    return '';
-  }
-}
 
 /** The exit status ts-reaper reports for the main child's raw wait status. */
 function finalExitCode(status: number, remap: ReadonlySet<number>): number {
@@ -146,7 +137,7 @@ async function main(): Promise<number> {
   }
   if (spawned.ret < 0) return spawnFailure(opts.command[0]!, spawned.errno);
   const childPid = spawned.ret;
-  if (foreground && !inChild && L.tcsetpgrp(0, childPid).ret === 0 && stateOf(childPid) === 'T') L.kill(-childPid, 18 /* SIGCONT */);
+  if (foreground && !inChild && L.tcsetpgrp(0, childPid).ret === 0 && readStat(childPid)?.state === 'T') L.kill(-childPid, 18 /* SIGCONT */);
   if (foreground) log(`terminal given to the command's process group ${inChild ? 'in the child, before exec' : 'after the spawn (glibc < 2.35)'}`);
   // The wait thread does not exist yet, so the child cannot have been reaped: the pidfd is its.
   const pidfd = L.pidfdOpen(childPid);

@@ -3,8 +3,9 @@
  * to the grace period, SIGKILL what remains, wait until it is gone. The wait thread keeps
  * reaping meanwhile, so everything that dies is also reaped before ts-reaper exits.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import * as L from '../ffi/linux.js';
+import { readStat } from '../procfs.js';
 import type { ShutdownMode } from './options.js';
 
 const SIGTERM = 15;
@@ -51,17 +52,10 @@ export function descendantsOf(root: number): number[] {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-    } catch {
-      continue; // gone meanwhile
-    }
-    // Fields after the command name, which is in parentheses and may contain anything.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const state = rest[0];
-    const ppid = Number(rest[1]);
-    if (state === 'Z' || state === 'X') continue; // zombies cannot be signalled, only reaped
+    const stat = readStat(Number(entry));
+    if (!stat) continue; // gone meanwhile
+    if (stat.state === 'Z' || stat.state === 'X') continue; // zombies cannot be signalled, only reaped
+    const ppid = stat.ppid;
     const list = children.get(ppid) ?? [];
     list.push(Number(entry));
     children.set(ppid, list);

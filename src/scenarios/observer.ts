@@ -9,6 +9,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import type { ObserverSample, ParentClass, ProcInfo } from './types.js';
+import { readStat } from '../procfs.js';
 
 /** Who is who in the container: PID 1, the init (when not PID 1) and the workload itself. */
 export interface Identity {
@@ -16,22 +17,6 @@ export interface Identity {
   app: number;
   /** The init's pid when the init is not PID 1 (S5), else null. */
   init: number | null;
-}
-
-/** Parse `/proc/<pid>/stat` (proc(5)): comm is parenthesised and may hold spaces. */
-export function parseStat(text: string): { pid: number; comm: string; state: string; ppid: number; pgid: number; sid: number } | null {
-  const open = text.indexOf('(');
-  const close = text.lastIndexOf(')');
-  if (open < 0 || close < open) return null;
-  const rest = text.slice(close + 2).split(' ');
-  return {
-    pid: Number(text.slice(0, open).trim()),
-    comm: text.slice(open + 1, close),
-    state: rest[0] ?? '?',
-    ppid: Number(rest[1]),
-    pgid: Number(rest[2]),
-    sid: Number(rest[3]),
-  };
 }
 
 function roleOf(pid: number): string | null {
@@ -49,12 +34,8 @@ export function listProcesses(id: Identity): ProcInfo[] {
   const raw: Omit<ProcInfo, 'parent' | 'role'>[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
-    try {
-      const s = parseStat(readFileSync(`/proc/${name}/stat`, 'latin1'));
-      if (s) raw.push(s);
-    } catch {
-      // gone between readdir and read
-    }
+    const s = readStat(Number(name)); // null: gone between readdir and read
+    if (s) raw.push(s);
   }
   const alive = new Set(raw.filter((p) => p.state !== 'Z' && p.state !== 'X').map((p) => p.pid));
   return raw.map((p) => ({
@@ -77,12 +58,7 @@ export function countZombies(): number {
   let n = 0;
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
-    try {
-      const t = readFileSync(`/proc/${name}/stat`, 'latin1');
-      if (t.charAt(t.lastIndexOf(')') + 2) === 'Z') n++;
-    } catch {
-      // gone
-    }
+    if (readStat(Number(name))?.state === 'Z') n++;
   }
   return n;
 }

@@ -24,10 +24,13 @@ export const Errno = {
   ENOENT: 2,
   ESRCH: 3,
   EINTR: 4,
+  EIO: 5,
+  EBADF: 9,
   ECHILD: 10,
   EAGAIN: 11,
   ENOMEM: 12,
   EINVAL: 22,
+  ENOTTY: 25,
   ENOSYS: 38,
 } as const;
 

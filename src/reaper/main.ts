@@ -11,7 +11,7 @@ import { writeSync } from 'node:fs';
 import * as L from '../ffi/linux.js';
 import { readStat } from '../procfs.js';
 import { parseOptions, UsageError, type ReaperOptions } from './options.js';
-import { installForwarding, signalName } from './signals.js';
+import { installForwarding, signalName, signalNumber } from './signals.js';
 import { startReapLoop } from './reap-loop.js';
 import { shutdownDescendants } from './shutdown.js';
 
@@ -68,8 +68,8 @@ function holdsTerminal(): boolean {
   return fg.ret >= 0 && own.ret >= 0 && fg.ret === own.ret;
 }
 
-/** errno values of a child's failed `tcsetpgrp` (tcsetpgrp(3)): ENOTTY, EPERM, EIO, EINVAL, EBADF. */
-const TERMINAL_ERRNOS = new Set([25, 1, 5, 22, 9]);
+/** errno values of a child's failed `tcsetpgrp` (tcsetpgrp(3)). */
+const TERMINAL_ERRNOS = new Set<number>([L.Errno.ENOTTY, L.Errno.EPERM, L.Errno.EIO, L.Errno.EINVAL, L.Errno.EBADF]);
 
 /** The exit status ts-reaper reports for the main child's raw wait status. */
 function finalExitCode(status: number, remap: ReadonlySet<number>): number {
@@ -137,7 +137,7 @@ async function main(): Promise<number> {
   }
   if (spawned.ret < 0) return spawnFailure(opts.command[0]!, spawned.errno);
   const childPid = spawned.ret;
-  if (foreground && !inChild && L.tcsetpgrp(0, childPid).ret === 0 && readStat(childPid)?.state === 'T') L.kill(-childPid, 18 /* SIGCONT */);
+  if (foreground && !inChild && L.tcsetpgrp(0, childPid).ret === 0 && readStat(childPid)?.state === 'T') L.kill(-childPid, signalNumber('SIGCONT'));
   if (foreground) log(`terminal given to the command's process group ${inChild ? 'in the child, before exec' : 'after the spawn (glibc < 2.35)'}`);
   // The wait thread does not exist yet, so the child cannot have been reaped: the pidfd is its.
   const pidfd = L.pidfdOpen(childPid);

@@ -594,6 +594,16 @@ const lgAttr = {
   schedGetattr: libc.func('syscall', 'long', ['long', 'int', 'void *', 'uint', 'uint']),
 };
 
+/** `sched_getattr(tid)` into a fresh `struct sched_attr`, seen through a DataView. */
+function readSchedAttr(tid: number): { view: DataView; r: CallResult } {
+  const attr = new Uint8Array(SCHED_ATTR_BYTES);
+  const r = SYS_SCHED_ATTR ? result(lgAttr.schedGetattr(SYS_SCHED_ATTR.get, tid, attr, SCHED_ATTR_BYTES, 0)) : { ret: -1, errno: Errno.ENOSYS };
+  return { view: new DataView(attr.buffer), r };
+}
+
+/** Offset of `sched_runtime` in `struct sched_attr`, bytes. */
+const SCHED_RUNTIME_AT = 24;
+
 /**
  * Request an EEVDF time slice for one thread of the ordinary (`SCHED_OTHER`) class:
  * `sched_getattr` then `sched_setattr` with `sched_runtime` = `sliceNs`, policy and nice kept.
@@ -612,15 +622,12 @@ const lgAttr = {
  * {@link getThreadSlice}.
  */
 export function setThreadSlice(tid: number, sliceNs: number): CallResult {
-  if (!SYS_SCHED_ATTR) return { ret: -1, errno: Errno.ENOSYS };
-  const attr = new Uint8Array(SCHED_ATTR_BYTES);
-  const get = result(lgAttr.schedGetattr(SYS_SCHED_ATTR.get, tid, attr, SCHED_ATTR_BYTES, 0));
-  if (get.ret < 0) return get;
-  const v = new DataView(attr.buffer);
+  const { view: v, r } = readSchedAttr(tid);
+  if (r.ret < 0 || !SYS_SCHED_ATTR) return r;
   v.setUint32(0, SCHED_ATTR_BYTES, true); // size
   v.setBigUint64(8, v.getBigUint64(8, true) & SCHED_FLAG_RESET_ON_FORK, true); // sched_flags
-  v.setBigUint64(24, BigInt(Math.round(sliceNs)), true); // sched_runtime
-  return result(lgAttr.schedSetattr(SYS_SCHED_ATTR.set, tid, attr, 0));
+  v.setBigUint64(SCHED_RUNTIME_AT, BigInt(Math.round(sliceNs)), true);
+  return result(lgAttr.schedSetattr(SYS_SCHED_ATTR.set, tid, v, 0));
 }
 
 /**
@@ -630,11 +637,9 @@ export function setThreadSlice(tid: number, sliceNs: number): CallResult {
  * (nor honour) a slice for ordinary threads. −1 with errno on failure.
  */
 export function getThreadSlice(tid: number): { ns: number; errno: number } {
-  if (!SYS_SCHED_ATTR) return { ns: -1, errno: Errno.ENOSYS };
-  const attr = new Uint8Array(SCHED_ATTR_BYTES);
-  const r = result(lgAttr.schedGetattr(SYS_SCHED_ATTR.get, tid, attr, SCHED_ATTR_BYTES, 0));
+  const { view, r } = readSchedAttr(tid);
   if (r.ret < 0) return { ns: -1, errno: r.errno };
-  return { ns: Number(new DataView(attr.buffer).getBigUint64(24, true)), errno: 0 };
+  return { ns: Number(view.getBigUint64(SCHED_RUNTIME_AT, true)), errno: 0 };
 }
 
 const affinity = {

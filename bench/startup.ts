@@ -7,8 +7,9 @@
  *   npm run build && node dist/bench/startup.js [--runs 20] [--inits tini,node,ts-reaper]
  *     [--keep-env] [--bundle dist/ts-reaper.cjs] [--json startup.json]
  *
- * Rows: `tini -s` (a C init, the reference; a subreaper like ts-reaper here), `node` (Node reaching its first line of user code:
- * the floor of any init written for Node, printed by `node -e`), `ts-reaper` (`-- date`, the
+ * Rows: `tini` (run as `tini -s`: a C init, the reference, a subreaper like ts-reaper here),
+ * `node` (Node reaching its first line of user code: the floor of any init written for Node,
+ * printed by `node -e`), `ts-reaper` (`-- date`, the
  * usual container form, which needs no option parser) and `ts-reaper -g` (an option, so the
  * option parser is loaded). Runs are interleaved so that drift in machine load hits all rows.
  *

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-/** The fields of `/proc/<pid>/stat` that reapbench uses (proc(5) fields 1–6). */
+/** The fields of `/proc/<pid>/stat` that reapbench uses (proc(5) fields 1–6 and 19). */
 export interface ProcStat {
   pid: number;
   /** The command name, without its parentheses; may hold spaces and parentheses. */
@@ -17,6 +17,8 @@ export interface ProcStat {
   pgid: number;
   /** Session id. */
   sid: number;
+  /** Nice value, −20…19 (per thread when read as /proc/<tid>/stat). */
+  nice: number;
 }
 
 /** Parse the text of `/proc/<pid>/stat`: comm is parenthesised and may hold spaces. Null when malformed. */
@@ -32,10 +34,15 @@ export function parseStat(text: string): ProcStat | null {
     ppid: Number(rest[1]),
     pgid: Number(rest[2]),
     sid: Number(rest[3]),
+    nice: Number(rest[16]),
   };
 }
 
-/** Read and parse `/proc/<pid>/stat`; null when the process is gone (or the file malformed). */
+/**
+ * Read and parse `/proc/<pid>/stat`; null when the process is gone (or the file malformed). A
+ * thread id works too (`/proc/<tid>` exists though it is not listed), giving that thread's state
+ * and nice value.
+ */
 export function readStat(pid: number): ProcStat | null {
   try {
     return parseStat(readFileSync(`/proc/${pid}/stat`, 'latin1'));

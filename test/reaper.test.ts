@@ -289,6 +289,10 @@ describe('ts-reaper: reaping as a subreaper', () => {
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/warning: not PID 1 and not a subreaper/);
+    // The verbose log says what ts-reaper is, as the kernel reports it, not what it usually is.
+    const v = await run(['-v', '--', 'true'], { env: { ...process.env, TS_REAPER_SUBREAPER: '0' } });
+    expect(v.stderr).toMatch(/started true as pid \d+ .* as neither PID 1 nor a subreaper/);
+    expect((await run(['-v', '--', 'true'])).stderr).toMatch(/started true as pid \d+ .* as subreaper/);
   });
 
   it('prints nothing on stderr by default when it can be a subreaper', async () => {

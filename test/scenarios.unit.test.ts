@@ -117,7 +117,9 @@ describe('observer and judgement', () => {
   });
 
   it('parses /proc/<pid>/stat with spaces and parentheses in comm', () => {
-    expect(parseStat('42 (a (b) c) Z 1 7 7 0 -1')).toEqual({ pid: 42, comm: 'a (b) c', state: 'Z', ppid: 1, pgid: 7, sid: 7 });
+    expect(parseStat('42 (a (b) c) Z 1 7 7 0 -1')).toEqual({ pid: 42, comm: 'a (b) c', state: 'Z', ppid: 1, pgid: 7, sid: 7, nice: NaN });
+    // Field 19 is the nice value (proc(5)).
+    expect(parseStat('42 (x) S 1 7 7 0 -1 4194560 0 0 0 0 0 0 0 0 20 -5 1 0')?.nice).toBe(-5);
   });
 
   it('judges zombies held by PID 1 as leaks per cycle, and zombies held by a living app parent as cannot-help', () => {

@@ -29,6 +29,7 @@ export const Errno = {
   ECHILD: 10,
   EAGAIN: 11,
   ENOMEM: 12,
+  EACCES: 13,
   EINVAL: 22,
   ENOTTY: 25,
   ENOSYS: 38,

@@ -44,7 +44,7 @@ function spawnFailure(command: string, errno: number): number {
 function setUpSubreaper(opts: ReaperOptions, pid1: boolean): boolean {
   if (pid1) return true;
   if (opts.subreaper === 'off') {
-    say(`warning: not PID 1 and not a subreaper (--no-subreaper): orphans will not come to ts-reaper`);
+    say(`warning: not PID 1 and not a subreaper (--no-subreaper or TS_REAPER_SUBREAPER=0): orphans will not come to ts-reaper`);
     return true;
   }
   const r = L.setChildSubreaper(true);
@@ -144,7 +144,11 @@ async function main(): Promise<number> {
   forwarder.setTarget({ pid: childPid, pidfd: pidfd.ret, group: opts.pgroup });
   const now = performance.now();
   const ready = performance.nodeTiming.bootstrapComplete;
-  log(`started ${opts.command[0]} as pid ${childPid} ${now.toFixed(1)} ms after process start (${(now - ready).toFixed(1)} ms after Node was ready), as ${pid1 ? 'PID 1' : 'subreaper'}`);
+  if (opts.verbose) {
+    // What ts-reaper is, as the kernel says (the subreaper flag may be off by option or failure).
+    const role = pid1 ? 'PID 1' : L.isChildSubreaper() ? 'subreaper' : 'neither PID 1 nor a subreaper';
+    log(`started ${opts.command[0]} as pid ${childPid} ${now.toFixed(1)} ms after process start (${(now - ready).toFixed(1)} ms after Node was ready), as ${role}`);
+  }
 
   const loop = startReapLoop(
     childPid,
@@ -170,7 +174,8 @@ async function main(): Promise<number> {
     });
     log(`shutdown: ${report.complete ? 'done' : 'gave up, processes remain'} in ${report.elapsedMs.toFixed(0)} ms${report.killed ? ' (SIGKILL needed)' : ''}`);
   }
-  log(`exiting with ${code} after reaping ${loop.reaped()} processes`);
+  const reaped = loop.reaped();
+  log(`exiting with ${code} after reaping ${reaped} ${reaped === 1 ? 'process' : 'processes'}`);
   return code;
 }
 

@@ -15,6 +15,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { writeSync } from 'node:fs';
 import * as L from '../ffi/linux.js';
+import { readStat } from '../procfs.js';
 import { SHARED, WAIT_ALL as WALL, describeStatus, type WaitWorkerData, type WaitWorkerMessage } from './reap-protocol.js';
 
 function run(data: WaitWorkerData): void {
@@ -26,7 +27,7 @@ function run(data: WaitWorkerData): void {
   const post = (m: WaitWorkerMessage): void => port.postMessage(m);
   if (data.nice !== 0) {
     const r = L.setThreadNice(L.gettid(), data.nice);
-    if (r.ret < 0) writeSync(2, `ts-reaper: warning: cannot set the wait thread's nice to ${data.nice} (errno ${r.errno}); continuing at the default\n`);
+    if (r.ret < 0) writeSync(2, `ts-reaper: warning: cannot set the wait thread's nice to ${data.nice} (errno ${r.errno}${r.errno === L.Errno.EACCES || r.errno === L.Errno.EPERM ? ': needs CAP_SYS_NICE' : ''}); continuing at the default\n`);
   }
   if (data.sliceUs !== 0) {
     // A short EEVDF slice: on wake-up the thread preempts a CPU-bound task on its CPU instead
@@ -39,7 +40,9 @@ function run(data: WaitWorkerData): void {
   if (data.verbose) {
     const slice = L.getThreadSlice(0);
     const sliceText = slice.ns > 0 ? `${(slice.ns / 1000).toFixed(0)} us` : slice.ns === 0 ? 'not reported (Linux < 6.12: kernel default)' : `unknown (errno ${slice.errno})`;
-    writeSync(2, `ts-reaper: wait thread ${L.gettid()}: nice ${data.nice}, time slice ${sliceText}\n`);
+    // The nice value the thread has (not the one asked for, which may have been refused).
+    const nice = readStat(L.gettid())?.nice ?? 'unknown';
+    writeSync(2, `ts-reaper: wait thread ${L.gettid()}: nice ${nice}, time slice ${sliceText}\n`);
   }
 
   post({ kind: 'ready' });

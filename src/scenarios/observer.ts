@@ -35,7 +35,7 @@ export function listProcesses(id: Identity): ProcInfo[] {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const s = readStat(Number(name)); // null: gone between readdir and read
-    if (s) raw.push(s);
+    if (s) raw.push({ pid: s.pid, comm: s.comm, state: s.state, ppid: s.ppid, pgid: s.pgid, sid: s.sid });
   }
   const alive = new Set(raw.filter((p) => p.state !== 'Z' && p.state !== 'X').map((p) => p.pid));
   return raw.map((p) => ({

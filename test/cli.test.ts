@@ -34,6 +34,10 @@ describe('reapbench CLI errors', () => {
     const r = await reapbench(['run', '--colour']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/unknown option '--colour'/);
+    expect(r.stderr.trim()).toBe("reapbench: unknown option '--colour' (run reapbench --help for usage)");
+    const top = await reapbench(['--bogus']);
+    expect(top.exitCode).toBe(2);
+    expect(top.stderr.trim()).toBe("reapbench: unknown option '--bogus' (run reapbench --help for usage)");
   });
 
   it('a missing engine says how to start one, exits 1, no stack trace, no results folder left', async () => {

@@ -42,7 +42,8 @@ function program(): Command {
   const cmd = new Command('reapbench')
     .description("Measure what zombie processes do to a container's PID table, and which PID 1 prevents it best.")
     .version(pkg.version)
-    .showHelpAfterError('(run reapbench --help for usage)')
+    // Parser errors in the one-line form of every other error; subcommands inherit this.
+    .configureOutput({ outputError: (text, write) => write(`reapbench: ${text.replace(/^error: /, '').trim()} (run reapbench --help for usage)\n`) })
     .exitOverride();
 
   cmd

@@ -37,6 +37,16 @@ import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import * as L from '../src/ffi/linux.js';
 import type { ObserverData } from './reaper-latency-observer.js';
+import { median } from 'simple-statistics';
+
+const USAGE = `usage: node dist/bench/reaper-latency.js [--count 2000] [--rate 1000] [--life-ms 5] [--rounds 2]
+  [--inits tini,dumb-init,catatonit,ts-reaper] [--ts-reaper-args="…"] [--variant="…" …]
+  [--contend N] [--observer spin|block] [--calib-us 200] [--json FILE]
+Columns: measured = orphans whose exit and reap were seen apart (latency known); together =
+both seen in one observer wake-up (latency unknown, not counted as 0); lost = an event missing;
+missed = orphans that could not be watched; rate/s = orphans per second achieved (below --rate
+when the workload's CPU is busy). Percentiles are nearest-rank over measured orphans, µs.
+See the header of bench/reaper-latency.ts for the method.`;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Repository root: dist/bench → ../.. */
@@ -290,8 +300,7 @@ function printPairedRatios(specs: InitSpec[], byInit: Map<string, RoundResult[]>
   for (const spec of specs) {
     if (spec.name === 'tini') continue;
     const ratios = byInit.get(spec.name)!.map((r, i) => p99(r) / p99(tini[i]!));
-    const sorted = Float64Array.from(ratios).sort();
-    console.log(`p99/tini by round, ${spec.name}: ${ratios.map((x) => fmt(x, 2)).join(' ')} (median ${fmt(percentile(sorted, 0.5), 2)})`);
+    console.log(`p99/tini by round, ${spec.name}: ${ratios.map((x) => fmt(x, 2)).join(' ')} (median ${fmt(median(ratios), 2)})`);
   }
 }
 
@@ -309,8 +318,13 @@ async function main(): Promise<void> {
       'calib-us': { type: 'string', default: '200' },
       contend: { type: 'string', default: '0' },
       variant: { type: 'string', multiple: true, default: [] },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   const count = Number(values.count);
   const rate = Number(values.rate);
   const lifeMs = Number(values['life-ms']);

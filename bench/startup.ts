@@ -24,6 +24,11 @@ import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { quantileSorted } from 'simple-statistics';
 
+const USAGE = `usage: node dist/bench/startup.js [--runs 20] [--inits tini,node,ts-reaper] [--keep-env]
+  [--bundle dist/ts-reaper.cjs] [--json FILE]
+Prints p50/p90/min/max of the time from exec of each init to its child running, ms.
+Rows: tini (as tini -s), node (first line of user code), ts-reaper, ts-reaper -g.`;
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** One row: a name and the argv that runs `date +%s.%N` (or prints the time itself). */
@@ -78,8 +83,13 @@ function main(): void {
       json: { type: 'string' },
       // Another build of ts-reaper (e.g. a checkout of an older commit), to compare builds.
       bundle: { type: 'string', default: path.join(root, 'dist', 'ts-reaper.cjs') },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   const bundle = path.resolve(values.bundle);
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive whole number');

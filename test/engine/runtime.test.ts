@@ -8,12 +8,12 @@ import type Docker from 'dockerode';
 import { execa } from 'execa';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runContainer } from '../src/runtime/container.js';
-import { ensureImages, type ImageSet } from '../src/images/build.js';
-import { RUN_LABEL } from '../src/runtime/cleanup.js';
-import { COUNT_ZOMBIES_SH, docker, testImages } from './support/engine.js';
+import { runContainer } from '../../src/runtime/container.js';
+import { ensureImages, type ImageSet } from '../../src/images/build.js';
+import { RUN_LABEL } from '../../src/runtime/cleanup.js';
+import { COUNT_ZOMBIES_SH, docker, testImages } from '../support/engine.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let d: Docker;
 let images: ImageSet;
 

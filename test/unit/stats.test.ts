@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { summarize } from '../src/stats/summary.js';
-import { histogram, mergeHistograms } from '../src/stats/histogram.js';
-import { makeRun } from './support/bench-fixtures.js';
+import { summarize } from '../../src/stats/summary.js';
+import { histogram, mergeHistograms } from '../../src/stats/histogram.js';
+import { makeRun } from '../support/bench-fixtures.js';
 
 describe('summarize', () => {
   it('groups by init and configuration, medians and spreads over completed runs only', () => {

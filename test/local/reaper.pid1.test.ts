@@ -2,7 +2,7 @@
 // runs in a container. Container tests (docker stop → 143) live with the runtime tests.
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { CAN_UNSHARE, run, sleep, start, zombieChildrenOf, type Running } from './reaper-support.js';
+import { CAN_UNSHARE, run, sleep, start, zombieChildrenOf, type Running } from '../support/reaper.js';
 
 /** Host pid of the namespace's PID 1 (the child of `unshare`). */
 async function initPid(r: Running): Promise<number> {

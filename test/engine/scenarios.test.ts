@@ -9,12 +9,12 @@ import type Docker from 'dockerode';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RUN_LABEL } from '../src/runtime/cleanup.js';
-import { runScenario, type ScenarioResult } from '../src/scenarios/index.js';
-import type { InitName } from '../src/bench/types.js';
-import { docker, testImages } from './support/engine.js';
+import { RUN_LABEL } from '../../src/runtime/cleanup.js';
+import { runScenario, type ScenarioResult } from '../../src/scenarios/index.js';
+import type { InitName } from '../../src/bench/types.js';
+import { docker, testImages } from '../support/engine.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let d: Docker;
 let image: string;
 

@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createOptions, validateSpec, type ContainerSpec } from '../src/runtime/container.js';
-import { mapEngineError, socketPath } from '../src/runtime/engine.js';
-import { findPidsCgroup } from '../src/runtime/host-cgroup.js';
-import { hashContext, type ContextFile } from '../src/images/build.js';
-import { ReapbenchError, formatError } from '../src/errors.js';
-import { RUN_ID, RUN_LABEL } from '../src/runtime/cleanup.js';
+import { createOptions, validateSpec, type ContainerSpec } from '../../src/runtime/container.js';
+import { mapEngineError, socketPath } from '../../src/runtime/engine.js';
+import { findPidsCgroup } from '../../src/runtime/host-cgroup.js';
+import { hashContext, type ContextFile } from '../../src/images/build.js';
+import { ReapbenchError, formatError } from '../../src/errors.js';
+import { RUN_ID, RUN_LABEL } from '../../src/runtime/cleanup.js';
 
 const base: ContainerSpec = { image: 'x', cmd: ['true'], timeoutMs: 1000 };
 

@@ -3,11 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { INITS } from '../src/bench/types.js';
-import { EVENTS_GZIP_THRESHOLD_BYTES, prepareResultsDir, timestampName, writeAll } from '../src/bench/results-dir.js';
-import { ReapbenchError } from '../src/errors.js';
-import { summarize } from '../src/stats/summary.js';
-import { ENV, realisticRun } from './support/bench-fixtures.js';
+import { INITS } from '../../src/bench/types.js';
+import { EVENTS_GZIP_THRESHOLD_BYTES, prepareResultsDir, timestampName, writeAll } from '../../src/bench/results-dir.js';
+import { ReapbenchError } from '../../src/errors.js';
+import { summarize } from '../../src/stats/summary.js';
+import { ENV, realisticRun } from '../support/bench-fixtures.js';
 
 const made: string[] = [];
 const tmp = async (): Promise<string> => {

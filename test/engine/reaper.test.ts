@@ -5,11 +5,11 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { getThreadSlice } from '../src/ffi/linux.js';
+import { getThreadSlice } from '../../src/ffi/linux.js';
 import type Docker from 'dockerode';
-import { runContainer } from '../src/runtime/container.js';
-import type { ImageSet } from '../src/images/build.js';
-import { COUNT_ZOMBIES_SH, docker, testImages } from './support/engine.js';
+import { runContainer } from '../../src/runtime/container.js';
+import type { ImageSet } from '../../src/images/build.js';
+import { COUNT_ZOMBIES_SH, docker, testImages } from '../support/engine.js';
 
 let d: Docker;
 let images: ImageSet;

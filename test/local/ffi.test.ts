@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import * as L from '../src/ffi/linux.js';
+import * as L from '../../src/ffi/linux.js';
 
 describe('ffi/linux', () => {
   it('decodes wait statuses with the 128+signal convention', () => {

@@ -8,9 +8,9 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LoadgenEvent, LoadgenSummary } from '../src/loadgen/types.js';
+import type { LoadgenEvent, LoadgenSummary } from '../../src/loadgen/types.js';
 
-export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const loadgenBundle = path.join(root, 'dist/loadgen.mjs');
 export const orphanageBin = path.join(root, 'dist/orphanage');
 

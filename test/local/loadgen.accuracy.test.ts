@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { readLoadgenResults } from '../src/loadgen/read.js';
-import type { OrphanEvent, SampleEvent } from '../src/loadgen/types.js';
-import { makePidsCgroup, namespaceInitPid, requireBuild, root, runInNamespace, type TestCgroup } from './loadgen-support.js';
+import { readLoadgenResults } from '../../src/loadgen/read.js';
+import type { OrphanEvent, SampleEvent } from '../../src/loadgen/types.js';
+import { makePidsCgroup, namespaceInitPid, requireBuild, root, runInNamespace, type TestCgroup } from '../support/loadgen.js';
 
 // Real processes in real PID namespaces and pids cgroups; no kernel mocks. Rates stay well inside
 // what this 2-core machine forks (a plain fork+exit+wait loop reaches ~500–2000/s here).

@@ -4,15 +4,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
-import { compose, parseObservation, planMatrix, renderMarkdown, resolveParams, scenarioByName, scenarioMatrixMarkdown, SCENARIOS, toCsv, traitsOf, type ScenarioResult } from '../src/scenarios/index.js';
-import { scenarioNames } from '../src/bench/matrix.js';
-import { displayName } from '../src/scenarios/observer.js';
-import { parseStat } from '../src/procfs.js';
+import { compose, parseObservation, planMatrix, renderMarkdown, resolveParams, scenarioByName, scenarioMatrixMarkdown, SCENARIOS, toCsv, traitsOf, type ScenarioResult } from '../../src/scenarios/index.js';
+import { scenarioNames } from '../../src/bench/matrix.js';
+import { displayName } from '../../src/scenarios/observer.js';
+import { parseStat } from '../../src/procfs.js';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { judgeReaping } from '../src/scenarios/def.js';
+import { judgeReaping } from '../../src/scenarios/def.js';
 
 function result(over: Partial<ScenarioResult>): ScenarioResult {
   return {

@@ -9,10 +9,10 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RUN_LABEL } from '../src/runtime/cleanup.js';
-import { docker, testImages } from './support/engine.js';
+import { RUN_LABEL } from '../../src/runtime/cleanup.js';
+import { docker, testImages } from '../support/engine.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cli = path.join(root, 'dist/src/cli/main.js');
 
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makePidsCgroup, requireBuild, runDirect, runInNamespace, tmpOut, type TestCgroup } from './loadgen-support.js';
+import { makePidsCgroup, requireBuild, runDirect, runInNamespace, tmpOut, type TestCgroup } from '../support/loadgen.js';
 
 // Bad input: one line on stderr, exit 2, no stack trace, no results file under the final name
 // (and no leftover .partial for runs refused before production).

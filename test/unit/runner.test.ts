@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { loadgenArgs, parseLoadgenFile, rawName, toRecord } from '../src/bench/runner.js';
-import type { PlannedRun } from '../src/bench/matrix.js';
-import type { LoadgenEvent } from '../src/loadgen/types.js';
+import { loadgenArgs, parseLoadgenFile, rawName, toRecord } from '../../src/bench/runner.js';
+import type { PlannedRun } from '../../src/bench/matrix.js';
+import type { LoadgenEvent } from '../../src/loadgen/types.js';
 
 const run: PlannedRun = { init: 'tini', scenario: 'orphans', pids_limit: 64, rate_per_s: 500, lifetime_ms: 5, duration_s: 2, repetition: 0, order: 3 };
 const pids = { peak: 40, max: 64, last: 14, eventsMax: 0, samples: 10, path: '/x' };

@@ -1,10 +1,10 @@
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { RUNS_CSV_COLUMNS, serializeRunsCsv } from '../src/export/runs-csv.js';
-import { SUMMARY_CSV_COLUMNS, serializeSummaryCsv } from '../src/export/summary-csv.js';
-import { serializeNdjson, tagNdjsonLine } from '../src/export/ndjson.js';
-import { summarize } from '../src/stats/summary.js';
-import { makeRun } from './support/bench-fixtures.js';
+import { RUNS_CSV_COLUMNS, serializeRunsCsv } from '../../src/export/runs-csv.js';
+import { SUMMARY_CSV_COLUMNS, serializeSummaryCsv } from '../../src/export/summary-csv.js';
+import { serializeNdjson, tagNdjsonLine } from '../../src/export/ndjson.js';
+import { summarize } from '../../src/stats/summary.js';
+import { makeRun } from '../support/bench-fixtures.js';
 
 // The documented column lists (results/README.md); changing a CSV format must change these.
 const RUNS_COLUMNS = 'init,scenario,pids_limit,rate_per_s,lifetime_ms,duration_s,repetition,order,state,failure_reason,started_at,wall_s,exit_code,orphans_made,orphans_exited,orphans_reaped,unreaped,missed,achieved_rate_per_s,first_fork_failure_s,orphans_before_failure,fork_failures,first_failure_level,first_failure_errno,zombies_peak,pids_peak,baseline_tasks,effective_budget,instrument_tasks,reap_latency_p50_us,reap_latency_p90_us,reap_latency_p99_us,reap_latency_max_us,latency_method,littles_law_latency_us,watcher_lag_p99_us,pid1_cpu_ms,pid1_rss_kib';
@@ -81,7 +81,7 @@ describe('ndjson', () => {
 describe('results/README.md', () => {
   it('documents every column of runs.csv and summary.csv', async () => {
     const { readFile } = await import('node:fs/promises');
-    const readme = await readFile(new URL('../results/README.md', import.meta.url), 'utf8');
+    const readme = await readFile(new URL('../../results/README.md', import.meta.url), 'utf8');
     const runsPart = readme.slice(readme.indexOf('## runs.csv'), readme.indexOf('## summary.csv'));
     const summaryPart = readme.slice(readme.indexOf('## summary.csv'), readme.indexOf('## Comparing'));
     for (const c of RUNS_CSV_COLUMNS) expect(runsPart, c).toContain(`| \`${c}\` |`);

@@ -4,9 +4,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { readStat } from '../src/procfs.js';
+import { readStat } from '../../src/procfs.js';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BUNDLE = path.join(ROOT, 'dist', 'ts-reaper.cjs');
 
 /** Whether `unshare --pid --fork --mount-proc` works here (root, util-linux). */

@@ -2,12 +2,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { locatePidsCgroup, pidsCgroupCandidates, readPids } from '../src/loadgen/cgroup.js';
-import { errnoName, parseHelperLine } from '../src/loadgen/helper.js';
-import { parseOptions, UsageError } from '../src/loadgen/options.js';
-import { parseLoadgenResults } from '../src/loadgen/read.js';
-import { littlesLaw, percentiles } from '../src/loadgen/stats.js';
-import type { SampleEvent } from '../src/loadgen/types.js';
+import { locatePidsCgroup, pidsCgroupCandidates, readPids } from '../../src/loadgen/cgroup.js';
+import { errnoName, parseHelperLine } from '../../src/loadgen/helper.js';
+import { parseOptions, UsageError } from '../../src/loadgen/options.js';
+import { parseLoadgenResults } from '../../src/loadgen/read.js';
+import { littlesLaw, percentiles } from '../../src/loadgen/stats.js';
+import type { SampleEvent } from '../../src/loadgen/types.js';
 
 describe('loadgen pure parts', () => {
   it('parses every helper report line and rejects garbage', () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { INITS } from '../src/bench/types.js';
-import { chartSpecs, renderSvg } from '../src/export/charts.js';
-import { renderMarkdown } from '../src/export/markdown.js';
-import { ProgressReporter, renderTerminalReport } from '../src/report/terminal.js';
-import { summarize } from '../src/stats/summary.js';
-import { ENV, makeRun, realisticRun } from './support/bench-fixtures.js';
+import { INITS } from '../../src/bench/types.js';
+import { chartSpecs, renderSvg } from '../../src/export/charts.js';
+import { renderMarkdown } from '../../src/export/markdown.js';
+import { ProgressReporter, renderTerminalReport } from '../../src/report/terminal.js';
+import { summarize } from '../../src/stats/summary.js';
+import { ENV, makeRun, realisticRun } from '../support/bench-fixtures.js';
 
 
 const runs = INITS.flatMap((init) => [0, 1].map((rep) => realisticRun(init, rep, { duration_s: 2 })));

@@ -1,7 +1,7 @@
 // ts-reaper option parsing: pure functions, no processes.
 import { describe, expect, it } from 'vitest';
-import { parseOptions, UsageError, DEFAULT_GRACE_MS, DEFAULT_WAIT_SLICE_US } from '../src/reaper/options.js';
-import { FORWARDED_SIGNALS, parseSignal } from '../src/reaper/signals.js';
+import { parseOptions, UsageError, DEFAULT_GRACE_MS, DEFAULT_WAIT_SLICE_US } from '../../src/reaper/options.js';
+import { FORWARDED_SIGNALS, parseSignal } from '../../src/reaper/signals.js';
 
 const run = async (argv: string[], env: NodeJS.ProcessEnv = {}) => {
   const r = await parseOptions(argv, env);

@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { getThreadSlice } from '../src/ffi/linux.js';
-import { BUNDLE, pidsWithMarker, run, sleep, start, stateOf, zombieChildrenOf, type RunResult } from './reaper-support.js';
+import { getThreadSlice } from '../../src/ffi/linux.js';
+import { BUNDLE, pidsWithMarker, run, sleep, start, stateOf, zombieChildrenOf, type RunResult } from '../support/reaper.js';
 
 /** A token unique to this test run, put in `sleep` arguments to find leftovers in /proc. */
 const TOKEN = String(900000 + Math.floor(Math.random() * 99999));

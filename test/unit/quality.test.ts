@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { qualityWarnings } from '../src/stats/quality.js';
-import { makeRun } from './support/bench-fixtures.js';
+import { qualityWarnings } from '../../src/stats/quality.js';
+import { makeRun } from '../support/bench-fixtures.js';
 
 describe('data-quality warnings', () => {
   it('says nothing about clean runs', () => {

@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+// `npm test`: build once, then run the test tiers in order (unit → local → engine; see
+// vitest.config.ts), each in its own vitest process, and end with each tier's duration and one
+// closing line `tests: N passed, N failed` that CI logs can be read by.
+//
+//   node scripts/test-tiers.mjs                 # all three tiers
+//   node scripts/test-tiers.mjs unit local      # a subset, in the order given
+//
+// Every tier runs even when an earlier one failed (a red unit test should not hide the state of
+// the engine tier); the exit status is 1 when any tier failed.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const TIERS = ['unit', 'local', 'engine'];
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const asked = process.argv.slice(2);
+const tiers = asked.length > 0 ? asked : TIERS;
+for (const t of tiers) {
+  if (!TIERS.includes(t)) {
+    process.stderr.write(`test-tiers: unknown tier \`${t}\`: expected ${TIERS.join(', ')}\n`);
+    process.exit(2);
+  }
+}
+
+const run = (cmd, args) => spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+
+// The local and engine tiers run the built programs (ts-reaper, the load generator, the CLI).
+if (tiers.some((t) => t !== 'unit')) {
+  const b = run('npm', ['run', 'build', '--silent']);
+  if (b.status !== 0) {
+    process.stderr.write('test-tiers: the build failed; no tier was run\n');
+    process.exit(1);
+  }
+}
+
+const scratch = mkdtempSync(path.join(tmpdir(), 'reapbench-tiers-'));
+const rows = [];
+try {
+  for (const tier of tiers) {
+    const report = path.join(scratch, `${tier}.json`);
+    const t0 = performance.now();
+    const r = run(process.execPath, [
+      path.join(root, 'node_modules/vitest/vitest.mjs'),
+      'run',
+      '--project',
+      tier,
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${report}`,
+    ]);
+    const seconds = (performance.now() - t0) / 1000;
+    let passed = 0;
+    let failed = 0;
+    try {
+      const json = JSON.parse(readFileSync(report, 'utf8'));
+      passed = json.numPassedTests;
+      failed = json.numFailedTests;
+      // A file that failed to load has no test results but is a failure all the same.
+      if (json.numFailedTestSuites > 0 && failed === 0) failed = json.numFailedTestSuites;
+    } catch {
+      failed = Math.max(failed, 1); // vitest died before writing its report
+    }
+    if (r.status !== 0 && failed === 0) failed = 1;
+    rows.push({ tier, seconds, passed, failed, ok: r.status === 0 });
+  }
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
+
+process.stdout.write('\ntest tiers:\n');
+for (const r of rows) {
+  process.stdout.write(`  ${r.tier.padEnd(7)} ${r.seconds.toFixed(1).padStart(7)} s  ${r.passed} passed, ${r.failed} failed${r.ok ? '' : '  (FAILED)'}\n`);
+}
+const passed = rows.reduce((s, r) => s + r.passed, 0);
+const failed = rows.reduce((s, r) => s + r.failed, 0);
+process.stdout.write(`tests: ${passed} passed, ${failed} failed\n`);
+process.exit(rows.every((r) => r.ok) ? 0 : 1);

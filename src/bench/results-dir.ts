@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, statfs, symlink, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
@@ -54,6 +54,41 @@ export function timestampName(date: Date): string {
 }
 
 /**
+ * Kernel pseudo-filesystems, by the `f_type` magic that statfs(2) reports (the kernel's
+ * `include/uapi/linux/magic.h`). Nothing can be stored there, and Node's recursive mkdir does
+ * not fail cleanly on some of them (under /proc it spins).
+ */
+const PSEUDO_FILESYSTEMS = new Map<number, string>([
+  [0x9fa0, 'proc'],
+  [0x62656572, 'sysfs'],
+  [0x27e0eb, 'cgroup'],
+  [0x63677270, 'cgroup2'],
+  [0x64626720, 'debugfs'],
+  [0x74726163, 'tracefs'],
+  [0x73636673, 'securityfs'],
+  [0xcafe4a11, 'bpf'],
+  [0x1cd1, 'devpts'],
+]);
+
+/**
+ * The name of the pseudo-filesystem that `abs` is (or would be created) on, judged from its
+ * nearest existing ancestor; null for an ordinary filesystem or when nothing can be read.
+ */
+export async function pseudoFilesystemOf(abs: string): Promise<string | null> {
+  let p = abs;
+  for (;;) {
+    try {
+      return PSEUDO_FILESYSTEMS.get((await statfs(p)).type) ?? null;
+    } catch (err) {
+      const parent = path.dirname(p);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as NodeJS.ErrnoException).code !== 'ENOTDIR') return null;
+      if (parent === p) return null;
+      p = parent;
+    }
+  }
+}
+
+/**
  * Make sure results can be written under `root` and create this run's folder
  * `<root>/<UTC timestamp>/` (suffixed `-2`, `-3`… if it exists). Call before any benchmark runs.
  * @returns the absolute path of the new folder.
@@ -66,6 +101,10 @@ export async function prepareResultsDir(root: string, now: Date = new Date()): P
       `Cannot ${what} results folder ${abs} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): choose another with --out, or fix its permissions`,
       { cause: err },
     );
+  const pseudo = await pseudoFilesystemOf(abs);
+  if (pseudo) {
+    throw new ReapbenchError(`Cannot use results folder ${abs}: it is on ${pseudo}, a kernel pseudo-filesystem that holds no files; choose another with --out`);
+  }
   try {
     await mkdir(abs, { recursive: true });
   } catch (err) {

@@ -102,6 +102,13 @@ function lastLine(text: string): string {
 
 const round = (x: number | null | undefined, digits = 1): number | null => (x === null || x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(digits)));
 
+/** The host's pids peak and its method, or the load generator's own samples where the host read nothing. */
+function pidsPeak(host: ContainerRun['pids'], samples: SampleEvent[]): Pick<RunRecord, 'pids_peak' | 'pids_method'> {
+  if (host.peak !== null && host.method !== 'unavailable') return { pids_peak: host.peak, pids_method: host.method };
+  const inside = samples.map((s) => s.pids_current).filter((v): v is number => typeof v === 'number');
+  return inside.length > 0 ? { pids_peak: Math.max(...inside), pids_method: 'loadgen' } : { pids_peak: null, pids_method: null };
+}
+
 /**
  * Build a {@link RunRecord} from a container outcome and the generator's events (pure; exported
  * for tests). Without a summary line the run is `failed` (or `timed-out`/`aborted`) with the
@@ -153,7 +160,7 @@ export function toRecord(run: PlannedRun, startedAt: string, container: Pick<Con
     first_failure_level: ff?.level ?? null,
     first_failure_errno: ff?.errno_name ?? null,
     zombies_peak: zombiesPeak,
-    pids_peak: container.pids.peak ?? (samples.length ? Math.max(...samples.map((s) => s.pids_current ?? 0)) : null),
+    ...pidsPeak(container.pids, samples),
     baseline_tasks: summary?.baseline_tasks ?? null,
     effective_budget: summary?.effective_budget ?? null,
     instrument_tasks: summary?.instrument_tasks ?? null,

@@ -85,8 +85,14 @@ export interface RunRecord extends RunConfig {
   first_failure_errno: string | null;
   /** Highest zombie count sampled (count). */
   zombies_peak: number;
-  /** Highest `pids.current` (tasks). */
+  /** Highest `pids.current` (tasks), read from the host; see `pids_method`. */
   pids_peak: number | null;
+  /**
+   * How `pids_peak` was read: `owned-parent` (the `pids.peak` of a parent cgroup reapbench gave
+   * the container: exact), `sampled` (host readings while the container lived: a lower bound),
+   * `loadgen` (the load generator's own samples from inside: a lower bound), or null (none).
+   */
+  pids_method: 'owned-parent' | 'sampled' | 'loadgen' | null;
   /** Tasks in the container before production started: PID 1 + instrument threads (count). */
   baseline_tasks: number | null;
   /** `pids_limit − baseline_tasks`: processes the workload can have at once (count). */

@@ -35,6 +35,7 @@ export const RUNS_CSV_COLUMNS = [
   'first_failure_errno',
   'zombies_peak',
   'pids_peak',
+  'pids_method',
   'baseline_tasks',
   'effective_budget',
   'instrument_tasks',

@@ -5,6 +5,7 @@
  */
 import type Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
+import { sweepOwnedParents, type OwnedParent } from './host-cgroup.js';
 
 /** Label that marks every container reapbench creates. */
 export const RUN_LABEL = 'reapbench.run';
@@ -12,14 +13,15 @@ export const RUN_LABEL = 'reapbench.run';
 /** This process's run id (12 hex chars), used as the label value. */
 export const RUN_ID = randomBytes(6).toString('hex');
 
-const active = new Map<string, Docker.Container>();
+/** Live containers by id, each with the parent cgroup reapbench made for it (or null). */
+const active = new Map<string, { container: Docker.Container; parent: OwnedParent | null }>();
 const interruptCallbacks = new Set<(signal: NodeJS.Signals) => void>();
 let handlersInstalled = false;
 let interrupted: NodeJS.Signals | null = null;
 
-/** Record a container as live, so that an interrupt removes it. */
-export function track(container: Docker.Container): void {
-  active.set(container.id, container);
+/** Record a container (and its owned parent cgroup) as live, so that an interrupt removes both. */
+export function track(container: Docker.Container, parent: OwnedParent | null = null): void {
+  active.set(container.id, { container, parent });
 }
 
 /** Forget a container (after it has been removed). */
@@ -33,21 +35,22 @@ export function interruptedBy(): NodeJS.Signals | null {
 }
 
 /**
- * Force-remove every tracked container (kill + remove, volumes too). Errors are collected, not
- * thrown: cleanup must try every container.
+ * Force-remove every tracked container (kill + remove, volumes too), then its owned parent
+ * cgroup. Errors are collected, not thrown: cleanup must try every container.
  * @returns the messages of the removals that failed (empty when all succeeded).
  */
 export async function removeAllTracked(): Promise<string[]> {
   const failures: string[] = [];
   await Promise.all(
-    [...active.values()].map(async (c) => {
+    [...active.values()].map(async ({ container: c, parent }) => {
       try {
         await c.remove({ force: true, v: true });
       } catch (err) {
         const e = err as { statusCode?: number; message?: string };
         // 404: already gone; 409: a removal is already in progress (runContainer's own).
-        if (e.statusCode !== 404 && e.statusCode !== 409) failures.push(`${c.id.slice(0, 12)}: ${e.message ?? String(err)}`);
+        if (e.statusCode !== 404 && e.statusCode !== 409) failures.push(`container ${c.id.slice(0, 12)}: ${e.message ?? String(err)}`);
       }
+      if (parent) for (const left of await parent.remove()) failures.push(`cgroup ${left}`);
       active.delete(c.id);
     }),
   );
@@ -55,14 +58,16 @@ export async function removeAllTracked(): Promise<string[]> {
 }
 
 /**
- * Remove every container labelled with `runId` (default: this run), whether tracked or not.
- * Used by tests and after a crash of an earlier run (`reapbench clean`).
+ * Remove every container labelled with `runId` (default: this run), whether tracked or not;
+ * with `runId` null (`reapbench clean`, after a crash of an earlier run) also every empty parent
+ * cgroup that a reapbench run left (see {@link sweepOwnedParents}).
  * @returns the number of containers removed.
  */
 export async function sweepByLabel(docker: Docker, runId: string | null = RUN_ID): Promise<number> {
   const filter = runId === null ? RUN_LABEL : `${RUN_LABEL}=${runId}`;
   const list = await docker.listContainers({ all: true, filters: { label: [filter] } });
   await Promise.all(list.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)));
+  if (runId === null) await sweepOwnedParents();
   return list.length;
 }
 
@@ -93,7 +98,7 @@ export function installHandlers(): void {
     // failed run of its init), then the containers go.
     for (const cb of interruptCallbacks) cb(signal);
     void removeAllTracked().then((failures) => {
-      for (const f of failures) process.stderr.write(`reapbench: could not remove container ${f}\n`);
+      for (const f of failures) process.stderr.write(`reapbench: could not remove ${f}\n`);
       if (interruptCallbacks.size === 0) process.exit(signal === 'SIGINT' ? 130 : 143);
     });
   };

@@ -6,10 +6,11 @@
 import type Docker from 'dockerode';
 import { PassThrough } from 'node:stream';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
 import { ReapbenchError, usageError } from '../errors.js';
 import { mapEngineError } from './engine.js';
 import { RUN_ID, RUN_LABEL, track, untrack } from './cleanup.js';
-import { PidsSampler, type PidsFigures } from './host-cgroup.js';
+import { canOwnParent, OwnedParent, PidsSampler, type HostCgroupLayout, type PidsFigures } from './host-cgroup.js';
 
 /** A bind mount from the host into the container. */
 export interface Mount {
@@ -51,8 +52,12 @@ export interface ContainerSpec {
   stopGraceS?: number;
   /** Extra labels; `reapbench.run` is always set. */
   labels?: Record<string, string>;
-  /** Called with the container id right after it started (e.g. to start a sidecar). */
-  onStarted?: (id: string) => void | Promise<void>;
+  /**
+   * Called with the container id right after it started and its pids cgroup was read once (e.g.
+   * to start a sidecar). `readPids()` takes a reading of the pids cgroup now and returns the
+   * figures so far (a container that waits for the caller can so be read at a chosen moment).
+   */
+  onStarted?: (id: string, live: { readPids(): Promise<PidsFigures> }) => void | Promise<void>;
   /** Host-side pids sampling period, ms (default 50). 0 disables sampling. */
   pidsSampleMs?: number;
   /** Cap on captured stdout and on stderr, bytes each (default 4 MiB); the rest is dropped. */
@@ -104,8 +109,11 @@ export function validateSpec(spec: ContainerSpec): void {
   }
 }
 
-/** Build the Engine API create options from a spec (pure; exported for tests). */
-export function createOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
+/**
+ * Build the Engine API create options from a spec (pure; exported for tests).
+ * @param cgroupParent `HostConfig.CgroupParent` (a parent cgroup reapbench owns), if any.
+ */
+export function createOptions(spec: ContainerSpec, cgroupParent?: string): Docker.ContainerCreateOptions {
   return {
     Image: spec.image,
     Cmd: spec.cmd,
@@ -122,6 +130,7 @@ export function createOptions(spec: ContainerSpec): Docker.ContainerCreateOption
       ...(spec.cpusetCpus !== undefined ? { CpusetCpus: spec.cpusetCpus } : {}),
       ...(spec.memoryBytes !== undefined ? { Memory: spec.memoryBytes } : {}),
       ...(spec.pidMode !== undefined ? { PidMode: spec.pidMode } : {}),
+      ...(cgroupParent !== undefined ? { CgroupParent: cgroupParent } : {}),
       Binds: (spec.mounts ?? []).map((m) => `${m.host}:${m.container}${m.readOnly ? ':ro' : ''}`),
       AutoRemove: false,
     },
@@ -145,31 +154,68 @@ class Capture extends PassThrough {
   }
 }
 
+const layouts = new WeakMap<Docker, Promise<HostCgroupLayout | null>>();
+
+/**
+ * The engine's cgroup layout (version, driver), asked once per client; null when the engine does
+ * not say (its containers are then read by the sampling method only).
+ */
+function cgroupLayout(docker: Docker): Promise<HostCgroupLayout | null> {
+  let p = layouts.get(docker);
+  if (!p) {
+    p = docker
+      .info()
+      .then((info: { CgroupVersion?: string; CgroupDriver?: string }) => ({ version: String(info.CgroupVersion ?? '1') === '2' ? (2 as const) : (1 as const), driver: String(info.CgroupDriver ?? 'unknown') }))
+      .catch(() => null);
+    layouts.set(docker, p);
+  }
+  return p;
+}
+
 /**
  * Run `spec.cmd` in a new container and wait for it to exit, the timeout, or an abort.
- * The container is removed in every case (also when this function throws).
- * @throws ReapbenchError for bad specs (exit code 2) and engine errors (image missing, daemon
- *   unreachable, API errors); a timeout is not an error (`timedOut: true`).
+ * The container (and the parent cgroup reapbench gave it) is removed in every case, also when
+ * this function throws. An abort is honoured in every step: before anything was created it
+ * throws; while the container is created, attached or started the run ends at once with
+ * `aborted: true` (a container not yet started is never started); while it runs it is killed.
+ * @throws ReapbenchError for bad specs (exit code 2), for a signal aborted before the call, and
+ *   for engine errors (image missing, daemon unreachable, API errors); a timeout is not an error
+ *   (`timedOut: true`), nor is an abort during the run (`aborted: true`).
  */
 export async function runContainer(docker: Docker, spec: ContainerSpec): Promise<ContainerRun> {
   validateSpec(spec);
   if (spec.signal?.aborted) throw new ReapbenchError('run aborted before the container was created');
+  const layout = spec.pidsSampleMs === 0 ? null : await cgroupLayout(docker);
+  const parent = layout && canOwnParent(layout) ? new OwnedParent(RUN_ID, layout) : null;
   let container: Docker.Container;
   try {
-    container = await docker.createContainer(createOptions(spec));
+    container = await docker.createContainer(createOptions(spec, parent?.cgroupParent));
   } catch (err) {
     throw mapEngineError(err, `create container from ${spec.image}`);
   }
-  track(container);
+  track(container, parent);
   const stdout = new Capture(spec.maxOutputBytes ?? 4 << 20);
   const stderr = new Capture(spec.maxOutputBytes ?? 4 << 20);
-  const sampler = spec.pidsSampleMs === 0 ? null : new PidsSampler(container.id, spec.pidsSampleMs ?? 50);
+  const sampler = spec.pidsSampleMs === 0 ? null : new PidsSampler(container.id, spec.pidsSampleMs ?? 50, parent);
   const timers: NodeJS.Timeout[] = [];
   let timedOut = false;
   let aborted = false;
+  let started = false;
   let stopRequestedAt: number | null = null;
-  let onAbort: (() => void) | undefined;
+  const kill = (): void => {
+    void container.kill({ signal: 'SIGKILL' }).catch(() => undefined);
+  };
+  // Listening from creation on: an abort while the engine creates, attaches or starts must not
+  // wait for the run timeout. Before the start the container is simply not started.
+  const onAbort = (): void => {
+    aborted = true;
+    if (started) kill();
+  };
+  spec.signal?.addEventListener('abort', onAbort, { once: true });
+  // An abort before the start ends the run here: nothing ran, so there is nothing to read.
+  const notStarted = async (): Promise<ContainerRun> => ({ id: container.id, exitCode: null, timedOut: false, aborted: true, stdout: '', stderr: '', durationMs: 0, stopLatencyMs: null, pids: (await sampler?.finish()) ?? NO_PIDS });
   try {
+    if (spec.signal?.aborted) return await notStarted();
     const stream = await container.attach({ stream: true, stdout: true, stderr: true });
     docker.modem.demuxStream(stream, stdout, stderr);
     const streamEnded = new Promise<void>((resolve) => {
@@ -179,18 +225,28 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
     });
     // 'next-exit': a wait issued before start would otherwise return at once for a created container.
     const waited = container.wait({ condition: 'next-exit' });
+    // Swallowed here, awaited below: an abort before the start leaves this wait pending.
+    waited.catch(() => undefined);
+    if (aborted) return await notStarted();
+    // Reading starts before the start: a container may fork to its limit and exit in milliseconds.
+    sampler?.start();
     const t0 = performance.now();
     try {
       await container.start();
     } catch (err) {
       throw mapEngineError(err, `start container from ${spec.image}`);
     }
-    sampler?.start();
-    await spec.onStarted?.(container.id);
+    started = true;
+    // An abort that arrived during the start found nothing to kill yet.
+    if (aborted) kill();
+    await sampler?.sample();
+    await spec.onStarted?.(container.id, {
+      readPids: async () => {
+        await sampler?.sample();
+        return sampler?.snapshot() ?? NO_PIDS;
+      },
+    });
 
-    const kill = (): void => {
-      void container.kill({ signal: 'SIGKILL' }).catch(() => undefined);
-    };
     timers.push(
       setTimeout(() => {
         timedOut = true;
@@ -205,13 +261,6 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
         }, spec.stopAfterMs),
       );
     }
-    if (spec.signal) {
-      onAbort = () => {
-        aborted = true;
-        kill();
-      };
-      spec.signal.addEventListener('abort', onAbort, { once: true });
-    }
 
     let exitCode: number | null = null;
     try {
@@ -223,9 +272,9 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
       aborted = true;
     }
     const tExit = performance.now();
-    await sampler?.sample();
+    const pids = (await sampler?.finish()) ?? NO_PIDS;
     // Let the attach stream flush the last output (bounded: it ends when the container does).
-    await Promise.race([streamEnded, new Promise((r) => setTimeout(r, 2_000))]);
+    await Promise.race([streamEnded, delay(2_000, undefined, { ref: false })]);
     return {
       id: container.id,
       exitCode,
@@ -235,11 +284,11 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
       stderr: stderr.text(),
       durationMs: tExit - t0,
       stopLatencyMs: stopRequestedAt === null ? null : tExit - stopRequestedAt,
-      pids: sampler?.stop() ?? { peak: null, max: null, last: null, eventsMax: null, samples: 0, path: null },
+      pids,
     };
   } finally {
     for (const t of timers) clearTimeout(t);
-    if (onAbort) spec.signal?.removeEventListener('abort', onAbort);
+    spec.signal?.removeEventListener('abort', onAbort);
     sampler?.stop();
     try {
       await container.remove({ force: true, v: true });
@@ -250,6 +299,10 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
         process.stderr.write(`reapbench: could not remove container ${container.id.slice(0, 12)}: ${(err as Error).message}\n`);
       }
     }
+    for (const left of (await parent?.remove()) ?? []) process.stderr.write(`reapbench: could not remove cgroup ${left}\n`);
     untrack(container.id);
   }
 }
+
+/** Figures of a run whose pids cgroup was not read (sampling disabled). */
+const NO_PIDS: PidsFigures = { peak: null, max: null, last: null, eventsMax: null, samples: 0, path: null, method: 'unavailable', note: 'host-side pids readings were disabled for this run' };

@@ -1,115 +1,362 @@
 /**
- * Host-side view of a container's pids cgroup: `pids.current`, `pids.max`, `pids.peak` and the
- * `max` counter of `pids.events`, sampled from the host's cgroup filesystem while the container
- * runs. This is the cross-check of what the load generator reports from inside.
+ * Host-side view of a container's pids cgroup: `pids.peak`, `pids.max`, `pids.current` and the
+ * `max` counter of `pids.events`, read from the host's cgroup filesystem. This is the
+ * cross-check of what the load generator reports from inside.
+ *
+ * The difficulty is that the engine removes a container's cgroup as soon as its last task is
+ * gone: a container that fails fast (a busybox `sh` ends on its first failed background fork)
+ * can be gone before a sampler's first reading. So where the engine lets us choose the cgroup's
+ * parent (Docker's `cgroupfs` driver: `HostConfig.CgroupParent`), every container gets a parent
+ * cgroup of its own, `reapbench-<run id>-<n>`, which reapbench creates and removes. The kernel
+ * charges every fork to each ancestor too and keeps each one's high-water mark, and when the
+ * limit sits on the container's own cgroup a rejected fork fails there before any ancestor is
+ * charged, so the parent's `pids.peak` is exactly the container's, and it outlives the container.
  *
  * Facts (kernel `kernel/cgroup/pids.c`, `Documentation/admin-guide/cgroup-v2.rst`):
- * `pids.current` counts tasks (threads too) and zombies until they are reaped; `pids.events`
- * `max` counts forks rejected because the limit was reached; `pids.peak` is the high-water mark
- * (Linux ≥ 6.1; absent on older kernels, where the sampled maximum is used instead).
+ * - `pids.current` counts tasks (threads too) and zombies until they are reaped.
+ * - `pids.peak` is the high-water mark of `pids.current` (Linux ≥ 6.1, v1 and v2).
+ * - `pids.events` `max`: on v1, forks rejected in this very cgroup (not propagated to parents);
+ *   on v2 since 6.11, times the limit of this cgroup or of a descendant was hit. So the parent's
+ *   counter is exact on v2 and stays 0 on v1, where only readings of the container's own cgroup
+ *   while it lives can see rejections.
  */
-import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { readFile, readdir, rmdir } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 
-/** pids figures of one container, counts of tasks. `null` where the host could not read them. */
+/** Root of the host's cgroup filesystem. */
+export const CGROUP_ROOT = '/sys/fs/cgroup';
+
+/** Prefix of the parent cgroups reapbench creates (one per container). */
+export const OWNED_PARENT_PREFIX = 'reapbench-';
+
+/**
+ * How the figures of a {@link PidsFigures} were obtained:
+ * - `owned-parent`: peak (and on v2 the rejection count) read from a parent cgroup reapbench owns,
+ *   after the container ended: exact whatever the container's lifetime;
+ * - `sampled`: readings of the container's own cgroup while it lived: the peak is a lower bound
+ *   when the kernel has no `pids.peak` or the container ended between readings;
+ * - `unavailable`: no cgroup of the container was found on this host (remote engine, unknown
+ *   layout): every figure is null.
+ */
+export type PidsMethod = 'owned-parent' | 'sampled' | 'unavailable';
+
+/** pids figures of one container, counts of tasks. */
 export interface PidsFigures {
-  /** Highest `pids.current` seen (tasks), or `pids.peak` when the kernel has it and it is higher. */
+  /** High-water mark of `pids.current` (tasks); null when nothing could be read. */
   peak: number | null;
-  /** `pids.max` (tasks); `null` for `max` (no limit) or unreadable. */
-  max: number | null;
-  /** Last `pids.current` read before the container stopped (tasks). */
+  /** `pids.max` of the container (tasks), `'max'` for no limit, null when never read. */
+  max: number | 'max' | null;
+  /** Last `pids.current` read while the container lived (tasks), null when never read. */
   last: number | null;
-  /** `pids.events` `max`: forks rejected by the limit (count). */
+  /** `pids.events` `max`: forks rejected by the limit (count); null when never read. */
   eventsMax: number | null;
-  /** Number of samples taken. */
+  /** Readings of the container's own cgroup (count). */
   samples: number;
-  /** Directory that was read, or null when none was found (remote engine, unknown layout). */
+  /** The container's cgroup directory on the host, or null when none was found. */
   path: string | null;
+  /** How the figures were obtained. */
+  method: PidsMethod;
+  /** One line on what is missing or only a lower bound, and why; null when nothing is. */
+  note: string | null;
+}
+
+/** Where a container's pids cgroup lives on this host, for the engine's cgroup layout. */
+export interface HostCgroupLayout {
+  /** 1 or 2. */
+  version: 1 | 2;
+  /** The engine's cgroup driver (`cgroupfs`, `systemd`, …). */
+  driver: string;
+  /** cgroup filesystem root (default {@link CGROUP_ROOT}). */
+  root?: string;
+}
+
+/** Whether the layout lets reapbench give each container a parent cgroup of its own. */
+export function canOwnParent(layout: HostCgroupLayout): boolean {
+  // With the systemd driver the parent must be a slice unit that systemd creates and removes;
+  // reapbench could not remove it itself, so that driver keeps the sampling method.
+  return layout.driver === 'cgroupfs' && existsSync(pidsRoot(layout));
+}
+
+/** Directory of the pids hierarchy (v1) or of the unified hierarchy (v2). */
+function pidsRoot(layout: HostCgroupLayout): string {
+  const root = layout.root ?? CGROUP_ROOT;
+  return layout.version === 1 ? `${root}/pids` : root;
 }
 
 /**
  * Candidate host paths of a container's pids cgroup, for cgroup v1 and v2 with the `cgroupfs` and
- * `systemd` drivers. Returns the first that exists, or null.
+ * `systemd` drivers, under the engine's default parent or under `parent` (a `CgroupParent`).
+ * @returns the first that exists, or null.
  */
-export function findPidsCgroup(containerId: string, root = '/sys/fs/cgroup'): string | null {
-  const candidates = [
-    `${root}/pids/docker/${containerId}`,
-    `${root}/pids/system.slice/docker-${containerId}.scope`,
-    `${root}/docker/${containerId}`,
-    `${root}/system.slice/docker-${containerId}.scope`,
-  ];
+export function findPidsCgroup(containerId: string, root = CGROUP_ROOT, parent?: string): string | null {
+  const candidates = parent
+    ? [`${root}/pids/${parent}/${containerId}`, `${root}/${parent}/${containerId}`]
+    : [
+        `${root}/pids/docker/${containerId}`,
+        `${root}/pids/system.slice/docker-${containerId}.scope`,
+        `${root}/docker/${containerId}`,
+        `${root}/system.slice/docker-${containerId}.scope`,
+      ];
   return candidates.find((p) => existsSync(`${p}/pids.current`)) ?? null;
 }
 
-async function readNumber(file: string): Promise<number | null> {
+/** A number from a cgroup file, `'max'` for the literal, null when unreadable. */
+async function readValue(file: string): Promise<number | 'max' | null> {
   try {
     const text = (await readFile(file, 'utf8')).trim();
-    if (text === 'max') return null;
+    if (text === 'max') return 'max';
     const n = Number(text);
-    return Number.isFinite(n) ? n : null;
+    return text !== '' && Number.isFinite(n) ? n : null;
   } catch {
     return null;
   }
 }
 
+async function readNumber(file: string): Promise<number | null> {
+  const v = await readValue(file);
+  return typeof v === 'number' ? v : null;
+}
+
 async function readEventsMax(file: string): Promise<number | null> {
   try {
-    const text = await readFile(file, 'utf8');
-    const m = /^max\s+(\d+)/m.exec(text);
+    const m = /^max\s+(\d+)/m.exec(await readFile(file, 'utf8'));
     return m ? Number(m[1]) : null;
   } catch {
     return null;
   }
 }
 
+let ownedSeq = 0;
+
 /**
- * Samples a container's pids cgroup every `intervalMs` until {@link PidsSampler.stop}.
- * Reads fail silently once the container is gone (the cgroup is removed when it stops).
+ * A parent cgroup that one container runs under (`HostConfig.CgroupParent`), created by the
+ * engine's runtime on start and removed by {@link OwnedParent.remove} once the container is gone.
+ * Its `pids.peak` is the container's exact high-water mark.
+ */
+export class OwnedParent {
+  /** Cgroup name, `reapbench-<run id>-<n>`; pass `/<name>` as `CgroupParent`. */
+  readonly name: string;
+
+  constructor(
+    runId: string,
+    private readonly layout: HostCgroupLayout,
+  ) {
+    ownedSeq += 1;
+    this.name = `${OWNED_PARENT_PREFIX}${runId}-${ownedSeq}`;
+  }
+
+  /** `HostConfig.CgroupParent` value. */
+  get cgroupParent(): string {
+    return `/${this.name}`;
+  }
+
+  /** The parent's directory in the pids (v1) or unified (v2) hierarchy. */
+  get dir(): string {
+    return `${pidsRoot(this.layout)}/${this.name}`;
+  }
+
+  /**
+   * Read the parent's figures: `pids.peak` (tasks) and the `max` events counter (exact on v2,
+   * 0 on v1). Null fields where the files cannot be read (the engine never created the parent,
+   * or the kernel has no `pids.peak`).
+   */
+  async read(): Promise<{ peak: number | null; eventsMax: number | null }> {
+    const [peak, eventsMax] = await Promise.all([readNumber(`${this.dir}/pids.peak`), readEventsMax(`${this.dir}/pids.events`)]);
+    return { peak, eventsMax };
+  }
+
+  /**
+   * Remove the parent in every hierarchy the runtime created it in (on v1, runc creates it in
+   * each mounted controller). Waits up to `timeoutMs` for the container's own cgroup to go
+   * first (rmdir fails with EBUSY while a child cgroup exists).
+   * @returns the directories that could not be removed (empty when all went).
+   */
+  async remove(timeoutMs = 5_000): Promise<string[]> {
+    return removeCgroupDirs(hierarchyDirs(this.layout.root ?? CGROUP_ROOT, this.name), timeoutMs);
+  }
+}
+
+/** `<root>/<controller>/<name>` for each v1 hierarchy, or `<root>/<name>` on v2, that exists. */
+function hierarchyDirs(root: string, name: string): string[] {
+  const dirs = [`${root}/${name}`];
+  try {
+    for (const e of readdirSync(root, { withFileTypes: true })) if (e.isDirectory()) dirs.push(`${root}/${e.name}/${name}`);
+  } catch {
+    // No cgroup filesystem here: nothing to remove.
+  }
+  return dirs.filter((d) => existsSync(d));
+}
+
+/**
+ * rmdir each cgroup directory, children first; retries EBUSY (tasks or child cgroups still
+ * there) until `timeoutMs`. A cgroup directory cannot be emptied with unlink: its files vanish
+ * with the rmdir.
+ * @returns the directories left (one line each: path and errno code).
+ */
+async function removeCgroupDirs(dirs: string[], timeoutMs: number): Promise<string[]> {
+  const deadline = performance.now() + timeoutMs;
+  const left: string[] = [];
+  for (const dir of dirs) {
+    for (;;) {
+      try {
+        for (const e of await readdir(dir, { withFileTypes: true })) {
+          if (e.isDirectory()) left.push(...(await removeCgroupDirs([path.join(dir, e.name)], Math.max(0, deadline - performance.now()))));
+        }
+        await rmdir(dir);
+        break;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') break;
+        if (code !== 'EBUSY' || performance.now() > deadline) {
+          left.push(`${dir}: ${code ?? (err as Error).message}`);
+          break;
+        }
+        await delay(20);
+      }
+    }
+  }
+  return left;
+}
+
+/**
+ * Remove parent cgroups that reapbench runs left behind (a crash, a SIGKILL) and that no longer
+ * hold a task, in every hierarchy. `keepRunId` (this run's id) is never touched.
+ * @returns the number of parents removed.
+ */
+export async function sweepOwnedParents(root = CGROUP_ROOT, keepRunId?: string): Promise<number> {
+  const names = new Set<string>();
+  for (const dir of [root, ...safeList(root).map((c) => `${root}/${c}`)]) {
+    for (const n of safeList(dir)) if (n.startsWith(OWNED_PARENT_PREFIX) && !(keepRunId && n.startsWith(`${OWNED_PARENT_PREFIX}${keepRunId}-`))) names.add(n);
+  }
+  let removed = 0;
+  for (const n of names) if ((await removeCgroupDirs(hierarchyDirs(root, n), 0)).length === 0) removed += 1;
+  return removed;
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Reads a container's pids cgroup from the moment it exists until {@link PidsSampler.finish}:
+ * tightly (every `fastMs`) until the cgroup appears, then every `intervalMs`, so that a
+ * container that lives a few milliseconds is still read once where the timing allows; with an
+ * {@link OwnedParent} the peak does not depend on that.
  */
 export class PidsSampler {
   private timer: NodeJS.Timeout | undefined;
   private path: string | null = null;
-  private readonly figures: PidsFigures = { peak: null, max: null, last: null, eventsMax: null, samples: 0, path: null };
-  private busy = false;
+  private busy: Promise<void> | null = null;
+  private stopped = false;
+  private readonly figures = { peak: null as number | null, max: null as number | 'max' | null, last: null as number | null, eventsMax: null as number | null, samples: 0 };
 
-  /** @param intervalMs sampling period, ms (default 50 ms = 20 Hz). */
-  constructor(private readonly containerId: string, private readonly intervalMs = 50) {}
+  /**
+   * @param containerId full container id.
+   * @param intervalMs sampling period once the cgroup exists, ms (default 50 ms = 20 Hz).
+   * @param parent the container's owned parent, or null for the engine's default parent.
+   * @param root cgroup filesystem root.
+   * @param fastMs period of the search for the cgroup before it appears, ms.
+   */
+  constructor(
+    private readonly containerId: string,
+    private readonly intervalMs = 50,
+    private readonly parent: OwnedParent | null = null,
+    private readonly root = CGROUP_ROOT,
+    private readonly fastMs = 2,
+  ) {}
 
-  /** Start sampling (the container must exist). */
+  /** Start reading; call before the container starts, so that its first instants are seen. */
   start(): void {
-    this.path = findPidsCgroup(this.containerId);
-    this.figures.path = this.path;
-    if (!this.path) return;
-    void this.sample();
-    this.timer = setInterval(() => void this.sample(), this.intervalMs);
+    const tick = (): void => {
+      if (this.stopped) return;
+      void this.sample().finally(() => {
+        if (!this.stopped) this.timer = setTimeout(tick, this.path ? this.intervalMs : this.fastMs);
+      });
+    };
+    tick();
   }
 
-  /** Take one sample now (also called on a timer). */
+  /** Take one reading now (also called on a timer); a reading already under way is awaited. */
   async sample(): Promise<void> {
-    if (!this.path || this.busy) return;
-    this.busy = true;
-    try {
-      const [current, max, peak, eventsMax] = await Promise.all([
-        readNumber(`${this.path}/pids.current`),
-        readNumber(`${this.path}/pids.max`),
-        readNumber(`${this.path}/pids.peak`),
-        readEventsMax(`${this.path}/pids.events`),
-      ]);
-      if (current === null) return;
-      const f = this.figures;
-      f.samples += 1;
-      f.last = current;
-      f.max = max;
-      f.peak = Math.max(f.peak ?? 0, current, peak ?? 0);
-      if (eventsMax !== null) f.eventsMax = eventsMax;
-    } finally {
-      this.busy = false;
-    }
+    if (this.busy) return this.busy;
+    this.busy = this.read().finally(() => {
+      this.busy = null;
+    });
+    return this.busy;
   }
 
-  /** Stop sampling and return the figures. */
-  stop(): PidsFigures {
-    clearInterval(this.timer);
-    return { ...this.figures };
+  private async read(): Promise<void> {
+    this.path ??= findPidsCgroup(this.containerId, this.root, this.parent?.name);
+    if (!this.path) return;
+    const [current, max, peak, eventsMax] = await Promise.all([
+      readNumber(`${this.path}/pids.current`),
+      readValue(`${this.path}/pids.max`),
+      readNumber(`${this.path}/pids.peak`),
+      readEventsMax(`${this.path}/pids.events`),
+    ]);
+    // The cgroup went away between the files: a partial reading is no reading.
+    if (current === null || max === null) return;
+    const f = this.figures;
+    f.samples += 1;
+    f.last = current;
+    f.max = max;
+    f.peak = Math.max(f.peak ?? 0, current, peak ?? 0);
+    if (eventsMax !== null) f.eventsMax = Math.max(f.eventsMax ?? 0, eventsMax);
+  }
+
+  /** The figures so far (a copy), with the method and note they would have if the run ended now. */
+  snapshot(): PidsFigures {
+    const f = this.figures;
+    return { ...f, path: this.path, method: this.path ? 'sampled' : 'unavailable', note: this.path ? null : 'no pids cgroup of the container was found on this host' };
+  }
+
+  /** Stop reading (idempotent); the figures stay as they are. */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  /**
+   * Stop reading, take the final readings (the container's cgroup if it still exists, then the
+   * owned parent's) and return the figures with their method and a note on what is missing.
+   */
+  async finish(): Promise<PidsFigures> {
+    this.stop();
+    await this.sample();
+    const f = { ...this.figures };
+    const parent = this.parent ? await this.parent.read() : null;
+    const notes: string[] = [];
+    let method: PidsMethod = this.path ? 'sampled' : 'unavailable';
+    // Rejections counted in the parent (v2 ≥ 6.11) are exact; a 0 there may also mean "not
+    // propagated" (v1, older v2), so only the readings of the container's cgroup can tell.
+    let exactRejections = false;
+    if (parent && parent.peak !== null) {
+      method = 'owned-parent';
+      f.peak = parent.peak;
+      if (parent.eventsMax !== null && parent.eventsMax > 0) {
+        f.eventsMax = Math.max(f.eventsMax ?? 0, parent.eventsMax);
+        exactRejections = true;
+      }
+    } else if (this.parent) {
+      notes.push(`the owned parent ${this.parent.dir} had no pids.peak (kernel < 6.1, or the engine did not create it)`);
+    }
+    if (f.samples === 0 && method === 'unavailable') {
+      notes.push('no pids cgroup of the container was found on this host (remote engine or unknown cgroup layout)');
+    } else if (f.samples === 0) {
+      notes.push("the container's cgroup was removed before a first reading: pids.max, pids.current and pids.events were not read");
+    } else if (method === 'sampled') {
+      notes.push(`peak and fork rejections are the highest of ${f.samples} reading(s) while the container lived: lower bounds`);
+    } else if (!exactRejections) {
+      notes.push(`fork rejections are the highest of ${f.samples} reading(s) while the container lived: a lower bound`);
+    }
+    return { ...f, path: this.path, method, note: notes.length > 0 ? notes.join('; ') : null };
   }
 }

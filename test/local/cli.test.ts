@@ -55,6 +55,13 @@ describe('reapbench CLI errors', () => {
     }
   });
 
+  it('refuses a results folder under /proc in one line, exit 1, instead of spinning', async () => {
+    const r = await reapbench(['run', '--inits', 'tini', '--out', '/proc/1/x']);
+    expect(r.timedOut).toBe(false);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.trim()).toBe('reapbench: Cannot use results folder /proc/1/x: it is on proc, a kernel pseudo-filesystem that holds no files; choose another with --out');
+  });
+
   it('prints help with every axis option', async () => {
     const r = await reapbench(['run', '--help']);
     expect(r.exitCode).toBe(0);

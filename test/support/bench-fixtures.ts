@@ -28,6 +28,7 @@ export function makeRun(over: Partial<RunRecord> = {}): RunRecord {
     first_failure_errno: null,
     zombies_peak: 2,
     pids_peak: 14,
+    pids_method: 'owned-parent',
     baseline_tasks: 9,
     effective_budget: 119,
     instrument_tasks: 8,

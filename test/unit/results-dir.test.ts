@@ -4,7 +4,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { INITS } from '../../src/bench/types.js';
-import { EVENTS_GZIP_THRESHOLD_BYTES, prepareResultsDir, timestampName, writeAll } from '../../src/bench/results-dir.js';
+import { EVENTS_GZIP_THRESHOLD_BYTES, prepareResultsDir, pseudoFilesystemOf, timestampName, writeAll } from '../../src/bench/results-dir.js';
 import { ReapbenchError } from '../../src/errors.js';
 import { summarize } from '../../src/stats/summary.js';
 import { ENV, realisticRun } from '../support/bench-fixtures.js';
@@ -39,6 +39,22 @@ describe('prepareResultsDir', () => {
     expect(err).toBeInstanceOf(ReapbenchError);
     expect((err as Error).message).toMatch(/^Cannot create results folder .*a-file\/results \(ENOTDIR\): choose another with --out/);
     expect((err as Error).message).not.toContain('\n');
+  });
+});
+
+describe('results folder on a kernel pseudo-filesystem', () => {
+  it.each([
+    ['/proc/1/x', 'proc'],
+    ['/proc/self/does/not/exist', 'proc'],
+    ['/sys/fs/reapbench-results', 'sysfs'],
+  ])('refuses %s in one line, at once, creating nothing', async (dir, fs) => {
+    const err = await prepareResultsDir(dir).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ReapbenchError);
+    expect((err as Error).message).toBe(`Cannot use results folder ${dir}: it is on ${fs}, a kernel pseudo-filesystem that holds no files; choose another with --out`);
+  });
+
+  it('accepts an ordinary folder', async () => {
+    expect(await pseudoFilesystemOf(path.join(await tmp(), 'new/deeper'))).toBeNull();
   });
 });
 

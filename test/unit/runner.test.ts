@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { loadgenArgs, parseLoadgenFile, rawName, toRecord } from '../../src/bench/runner.js';
 import type { PlannedRun } from '../../src/bench/matrix.js';
 import type { LoadgenEvent } from '../../src/loadgen/types.js';
+import type { PidsFigures } from '../../src/runtime/host-cgroup.js';
 
 const run: PlannedRun = { init: 'tini', scenario: 'orphans', pids_limit: 64, rate_per_s: 500, lifetime_ms: 5, duration_s: 2, repetition: 0, order: 3 };
-const pids = { peak: 40, max: 64, last: 14, eventsMax: 0, samples: 10, path: '/x' };
+const pids: PidsFigures = { peak: 40, max: 64, last: 14, eventsMax: 0, samples: 10, path: '/x', method: 'owned-parent', note: null };
 const ok = { exitCode: 0, timedOut: false, aborted: false, stderr: '', durationMs: 2500, pids };
 
 function summary(patch: Record<string, unknown> = {}): LoadgenEvent {
@@ -59,6 +60,15 @@ describe('runner: records from the load generator', () => {
     expect(toRecord(run, 'x', { ...ok, timedOut: true, exitCode: 137 }, []).state).toBe('timed-out');
     expect(toRecord(run, 'x', { ...ok, aborted: true }, []).state).toBe('aborted');
     expect(toRecord(run, 'x', ok, [summary({ state: 'aborted' })]).state).toBe('aborted');
+  });
+
+  it("takes the host's pids peak with its method, and the load generator's samples only where the host read nothing", () => {
+    const inside = [{ type: 'sample', t_us: 1, zombies: 0, pids_current: 33 } as unknown as LoadgenEvent, summary()];
+    expect(toRecord(run, 'x', ok, inside)).toMatchObject({ pids_peak: 40, pids_method: 'owned-parent' });
+    expect(toRecord(run, 'x', { ...ok, pids: { ...pids, method: 'sampled', peak: 31 } }, inside)).toMatchObject({ pids_peak: 31, pids_method: 'sampled' });
+    const none: PidsFigures = { ...pids, peak: null, max: null, samples: 0, path: null, method: 'unavailable', note: 'no cgroup' };
+    expect(toRecord(run, 'x', { ...ok, pids: none }, inside)).toMatchObject({ pids_peak: 33, pids_method: 'loadgen' });
+    expect(toRecord(run, 'x', { ...ok, pids: none }, [summary()])).toMatchObject({ pids_peak: null, pids_method: null });
   });
 
   it('skips malformed lines instead of failing the whole file', () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtemp, writeFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createOptions, validateSpec, type ContainerSpec } from '../../src/runtime/container.js';
 import { mapEngineError, socketPath } from '../../src/runtime/engine.js';
-import { findPidsCgroup } from '../../src/runtime/host-cgroup.js';
+import { canOwnParent, findPidsCgroup, OwnedParent, PidsSampler, sweepOwnedParents } from '../../src/runtime/host-cgroup.js';
 import { hashContext, type ContextFile } from '../../src/images/build.js';
 import { ReapbenchError, formatError } from '../../src/errors.js';
 import { RUN_ID, RUN_LABEL } from '../../src/runtime/cleanup.js';
@@ -112,5 +112,117 @@ describe('image input hashing', () => {
 describe('host cgroup lookup', () => {
   it('returns null for a container that does not exist', () => {
     expect(findPidsCgroup('0'.repeat(64))).toBeNull();
+  });
+});
+
+describe('host pids figures on a cgroup tree laid out as the engine does (plain files)', () => {
+  const ID = 'c'.repeat(64);
+  const write = async (dir: string, files: Record<string, string>): Promise<void> => {
+    await mkdir(dir, { recursive: true });
+    for (const [f, v] of Object.entries(files)) await writeFile(path.join(dir, f), v);
+  };
+  const tree = async (): Promise<string> => mkdtemp(path.join(tmpdir(), 'reapbench-cg-'));
+
+  it('owned parent: the peak is the parent pids.peak even when the container was never read', async () => {
+    const root = await tree();
+    try {
+      await mkdir(path.join(root, 'pids'));
+      const parent = new OwnedParent('feed', { version: 1, driver: 'cgroupfs', root });
+      expect(parent.cgroupParent).toMatch(/^\/reapbench-feed-\d+$/);
+      await write(parent.dir, { 'pids.peak': '32\n', 'pids.events': 'max 0\n' });
+      const s = new PidsSampler(ID, 50, parent, root);
+      const f = await s.finish();
+      expect(f).toMatchObject({ peak: 32, max: null, samples: 0, method: 'owned-parent' });
+      expect(f.note).toMatch(/removed before a first reading/);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('owned parent with readings: max and rejections from the container, rejections flagged as a lower bound on v1', async () => {
+    const root = await tree();
+    try {
+      await mkdir(path.join(root, 'pids'));
+      const parent = new OwnedParent('feed', { version: 1, driver: 'cgroupfs', root });
+      await write(parent.dir, { 'pids.peak': '32\n', 'pids.events': 'max 0\n' });
+      const own = path.join(parent.dir, ID);
+      await write(own, { 'pids.current': '31\n', 'pids.max': '32\n', 'pids.peak': '32\n', 'pids.events': 'max 4\n' });
+      const s = new PidsSampler(ID, 50, parent, root);
+      await s.sample();
+      expect(s.snapshot()).toMatchObject({ samples: 1, max: 32, last: 31, eventsMax: 4, path: own });
+      await rm(own, { recursive: true });
+      const f = await s.finish();
+      expect(f).toMatchObject({ peak: 32, max: 32, eventsMax: 4, samples: 1, method: 'owned-parent' });
+      expect(f.note).toMatch(/fork rejections .* lower bound/);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('owned parent on v2: rejections counted in the parent are exact', async () => {
+    const root = await tree();
+    try {
+      const parent = new OwnedParent('feed', { version: 2, driver: 'cgroupfs', root });
+      expect(parent.dir).toBe(path.join(root, parent.name));
+      await write(parent.dir, { 'pids.peak': '8\n', 'pids.events': 'max 3\n' });
+      await write(path.join(parent.dir, ID), { 'pids.current': '8\n', 'pids.max': 'max\n', 'pids.events': 'max 1\n' });
+      const f = await new PidsSampler(ID, 50, parent, root).finish();
+      expect(f).toMatchObject({ peak: 8, max: 'max', eventsMax: 3, method: 'owned-parent', note: null });
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it("sampled (engine's default parent): figures are lower bounds and say so; no cgroup: unavailable", async () => {
+    const root = await tree();
+    try {
+      await write(path.join(root, 'pids/docker', ID), { 'pids.current': '5\n', 'pids.max': '64\n', 'pids.events': 'max 0\n' });
+      const f = await new PidsSampler(ID, 50, null, root).finish();
+      expect(f).toMatchObject({ peak: 5, max: 64, samples: 1, method: 'sampled' });
+      expect(f.note).toMatch(/lower bounds/);
+      const none = await new PidsSampler('d'.repeat(64), 50, null, root).finish();
+      expect(none).toMatchObject({ peak: null, max: null, samples: 0, method: 'unavailable' });
+      expect(none.note).toMatch(/no pids cgroup/);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('removes an owned parent from every hierarchy, and sweeps leftovers of other runs only', async () => {
+    const root = await tree();
+    try {
+      const layout = { version: 1 as const, driver: 'cgroupfs', root };
+      const mine = new OwnedParent('aaaa', layout);
+      for (const c of ['pids', 'cpu', 'memory']) await mkdir(path.join(root, c, mine.name, ID), { recursive: true });
+      expect(await mine.remove(1_000)).toEqual([]);
+      expect(await readdir(path.join(root, 'cpu'))).toEqual([]);
+      await mkdir(path.join(root, 'pids', 'reapbench-dead-1'), { recursive: true });
+      await mkdir(path.join(root, 'cpu', 'reapbench-dead-1'), { recursive: true });
+      await mkdir(path.join(root, 'pids', 'reapbench-live-1'), { recursive: true });
+      await mkdir(path.join(root, 'pids', 'docker'), { recursive: true });
+      expect(await sweepOwnedParents(root, 'live')).toBe(1);
+      expect((await readdir(path.join(root, 'pids'))).sort()).toEqual(['docker', 'reapbench-live-1']);
+      expect(await readdir(path.join(root, 'cpu'))).toEqual([]);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('owns a parent only under the cgroupfs driver with a pids hierarchy', async () => {
+    const root = await tree();
+    try {
+      expect(canOwnParent({ version: 1, driver: 'cgroupfs', root })).toBe(false);
+      await mkdir(path.join(root, 'pids'));
+      expect(canOwnParent({ version: 1, driver: 'cgroupfs', root })).toBe(true);
+      expect(canOwnParent({ version: 1, driver: 'systemd', root })).toBe(false);
+      expect(canOwnParent({ version: 2, driver: 'cgroupfs', root })).toBe(true);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('passes the owned parent to the engine as CgroupParent', () => {
+    expect(createOptions({ image: 'x', cmd: ['true'], timeoutMs: 1 }, '/reapbench-x-1').HostConfig?.CgroupParent).toBe('/reapbench-x-1');
+    expect(createOptions({ image: 'x', cmd: ['true'], timeoutMs: 1 }).HostConfig).not.toHaveProperty('CgroupParent');
   });
 });

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ReapbenchError } from '../errors.js';
 import { connectEngine, engineInfo } from '../runtime/engine.js';
-import { interruptedBy, onInterrupt } from '../runtime/cleanup.js';
+import { interruptedBy, onInterrupt, RUN_ID } from '../runtime/cleanup.js';
 import { ensureImages, projectRoot } from '../images/build.js';
 import { summarize } from '../stats/summary.js';
 import { qualityWarnings } from '../stats/quality.js';
@@ -57,7 +57,8 @@ export function overridesFromCli(o: RunCliOptions): MatrixOverrides {
 
 /**
  * Run the benchmark as the CLI asked.
- * @returns the process exit code: 0 done, 1 a baseline regression, 130 interrupted.
+ * @returns the process exit code: 0 done, 1 a baseline regression, 130 interrupted by SIGINT
+ *   (143 by SIGTERM).
  * @throws ReapbenchError for bad options (exit 2) and environment failures (exit 1).
  */
 export async function runBench(o: RunCliOptions): Promise<number> {
@@ -73,12 +74,18 @@ export async function runBench(o: RunCliOptions): Promise<number> {
   const outRoot = path.resolve(o.out);
   const dir = await prepareResultsDir(outRoot);
   const records: RunRecord[] = [];
+  // From here on SIGINT/SIGTERM abort whatever phase is under way (image build, a run, a
+  // scenario); each phase returns promptly, and the report says PARTIAL.
+  const controller = new AbortController();
+  const unregister = onInterrupt(() => controller.abort());
   try {
-    return await measure(o, { matrix, plan, namedScenarios, baseline, p50Factor }, dir, records);
+    return await measure(o, { matrix, plan, namedScenarios, baseline, p50Factor }, dir, records, controller.signal);
   } catch (err) {
-    // Nothing measured (no engine, image build failed…): leave no empty results folder behind.
+    // Nothing measured (no engine, image build failed or interrupted…): leave no empty results folder behind.
     if (!existsSync(path.join(dir, 'runs.csv')) && !existsSync(path.join(dir, 'scenarios.csv'))) await rm(dir, { recursive: true, force: true });
     throw err;
+  } finally {
+    unregister();
   }
 }
 
@@ -94,8 +101,11 @@ interface ValidatedRun {
   p50Factor: number;
 }
 
-/** Steps 2–4 of a bench run; `records` collects the runs as they end (the caller cleans up). */
-async function measure(o: RunCliOptions, v: ValidatedRun, dir: string, records: RunRecord[]): Promise<number> {
+/**
+ * Steps 2–4 of a bench run; `records` collects the runs as they end (the caller cleans up).
+ * `signal` is the interrupt: it ends the phase under way and leads to a PARTIAL report.
+ */
+async function measure(o: RunCliOptions, v: ValidatedRun, dir: string, records: RunRecord[], signal: AbortSignal): Promise<number> {
   const { matrix, plan, namedScenarios, baseline, p50Factor } = v;
   const ci = o.ci;
   const log = (line: string): void => {
@@ -106,7 +116,9 @@ async function measure(o: RunCliOptions, v: ValidatedRun, dir: string, records: 
   // 2. Engine and image.
   const docker = await connectEngine();
   const engine = await engineInfo(docker);
+  log('reapbench: preparing the images (a first run builds them, about a minute)');
   const images = await ensureImages(docker, {
+    signal,
     base: o.base as 'auto' | 'offline' | 'registry',
     onProgress: (line) => {
       if (o.verbose || !/^(base|app): (Step|--->|Removing|Successfully|\s)/.test(line)) log(line);
@@ -116,6 +128,7 @@ async function measure(o: RunCliOptions, v: ValidatedRun, dir: string, records: 
 
   const env: EnvironmentRecord = {
     reapbench_version: JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')).version,
+    run_id: RUN_ID,
     git_commit: await gitCommit(root),
     node_version: process.version,
     kernel: engine.kernelVersion || os.release(),
@@ -136,12 +149,6 @@ async function measure(o: RunCliOptions, v: ValidatedRun, dir: string, records: 
   if (plan.length > 0) log(`reapbench: ${plan.length} runs (${matrix.inits.join(', ')}; limits ${matrix.limits.join(',')}; rates ${matrix.rates.join(',')}/s; ${matrix.repetitions} repetition(s)${matrix.warmup ? ' + warm-up' : ''}), results in ${dir}`);
 
   // 3. The matrix, with the report rewritten after every run.
-  const controller = new AbortController();
-  let interrupted = false;
-  const unregister = onInterrupt(() => {
-    interrupted = true;
-    controller.abort();
-  });
   const progress = new ProgressReporter({ enabled: o.progress && !ci && process.stderr.isTTY === true });
   const rawDir = path.join(dir, 'raw');
   // During the matrix only the small files are rewritten; events.ndjson is assembled from the
@@ -169,7 +176,7 @@ async function measure(o: RunCliOptions, v: ValidatedRun, dir: string, records: 
         rawDir,
         runTimeoutS: matrix.run_timeout_s,
         ...(pin ? { pin } : {}),
-        signal: controller.signal,
+        signal,
         onRunStart: (run, i, total) => progress.update(`${run.init} ${run.scenario} L${run.pids_limit} ${run.rate_per_s}/s${run.repetition < 0 ? ' (warm-up)' : ` rep ${run.repetition + 1}`}`, i, total),
         onRunEnd: async (record) => {
           if (record.repetition < 0) return;
@@ -180,9 +187,9 @@ async function measure(o: RunCliOptions, v: ValidatedRun, dir: string, records: 
       },
       plan,
     );
-    if (namedScenarios.length > 0 && !controller.signal.aborted) {
+    if (namedScenarios.length > 0 && !signal.aborted) {
       const step = await runScenarioStep(
-        { docker, image: images.app, imageLabel: `${images.app} (${images.baseMode})`, engineLabel: `Docker ${engine.serverVersion}, cgroup v${engine.cgroupVersion}`, dir, scenarios: namedScenarios, inits: matrix.inits, progress, signal: controller.signal },
+        { docker, image: images.app, imageLabel: `${images.app} (${images.baseMode})`, engineLabel: `Docker ${engine.serverVersion}, cgroup v${engine.cgroupVersion}`, dir, scenarios: namedScenarios, inits: matrix.inits, progress, signal },
         plan.length,
         plan.length + scenarioRuns,
       );
@@ -190,10 +197,10 @@ async function measure(o: RunCliOptions, v: ValidatedRun, dir: string, records: 
     }
   } finally {
     progress.stop();
-    unregister();
   }
 
   // 4. Final report.
+  const interrupted = signal.aborted;
   const summary = summarize(records);
   if (plan.length > 0) await save(true, interrupted, interrupted ? `interrupted by ${interruptedBy() ?? 'a signal'} after ${records.length} of ${plan.filter((r) => r.repetition >= 0).length} runs` : undefined);
   const warnings = qualityWarnings(records);
@@ -210,7 +217,7 @@ async function measure(o: RunCliOptions, v: ValidatedRun, dir: string, records: 
   }
   if (interrupted) {
     log(`reapbench: interrupted; partial report in ${dir}`);
-    return 130;
+    return interruptedBy() === 'SIGTERM' ? 143 : 130;
   }
   if (baseline) {
     const result = compareWithBaseline(baseline, summary, { p50Factor });

@@ -199,7 +199,7 @@ export async function runOne(ctx: RunnerContext, run: PlannedRun, index: number)
     pidsLimit: run.pids_limit,
     mounts: [{ host: ctx.rawDir, container: CONTAINER_RESULTS }],
     timeoutMs: ctx.runTimeoutS * 1000,
-    labels: { 'reapbench.init': run.init, 'reapbench.scenario': run.scenario },
+    labels: { 'reapbench.init': run.init, 'reapbench.scenario': run.scenario, 'reapbench.phase': run.repetition < 0 ? 'warm-up' : 'run' },
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
   const file = existsSync(hostFile) ? hostFile : existsSync(`${hostFile}.partial`) ? `${hostFile}.partial` : null;

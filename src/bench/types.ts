@@ -162,6 +162,8 @@ export interface SummaryRow extends RunConfig {
 /** Environment recorded with every result (env.json). */
 export interface EnvironmentRecord {
   reapbench_version: string;
+  /** This run's id: every container it made carries the label `reapbench.run=<run_id>`. */
+  run_id: string;
   git_commit: string | null;
   node_version: string;
   kernel: string;

@@ -51,6 +51,13 @@ export interface EnsureImagesOptions {
   onProgress?: (line: string) => void;
   /** Project root (default: found from this module's location). */
   root?: string;
+  /** Aborting cancels a pull, import or build under way; {@link ensureImages} then throws. */
+  signal?: AbortSignal;
+}
+
+/** The error {@link ensureImages} throws when its signal aborts (exit code 130, as for SIGINT). */
+export function imagesInterrupted(): ReapbenchError {
+  return new ReapbenchError('interrupted while preparing the images; nothing was measured', { exitCode: 130 });
 }
 
 /** Bump when the recipe changes in a way the inputs do not show. */
@@ -214,11 +221,12 @@ async function imageExists(docker: Docker, ref: string): Promise<boolean> {
  * Follow an Engine API progress stream (build, import, pull) to its end.
  * @throws ReapbenchError with the engine's own error message when the stream reports one.
  */
-export function followProgress(docker: Docker, stream: NodeJS.ReadableStream, what: string, onLine?: (line: string) => void): Promise<unknown[]> {
+export function followProgress(docker: Docker, stream: NodeJS.ReadableStream, what: string, onLine?: (line: string) => void, signal?: AbortSignal): Promise<unknown[]> {
   return new Promise((resolve, reject) => {
     docker.modem.followProgress(
       stream,
       (err: Error | null, output: unknown[]) => {
+        if (signal?.aborted) return reject(imagesInterrupted());
         if (err) return reject(mapEngineError(err, what));
         const failed = (output as Array<{ error?: string; errorDetail?: { message?: string } }>).find((o) => o.error || o.errorDetail);
         if (failed) return reject(new ReapbenchError(`${what} failed: ${(failed.errorDetail?.message ?? failed.error ?? '').trim()}`));
@@ -232,26 +240,25 @@ export function followProgress(docker: Docker, stream: NodeJS.ReadableStream, wh
   });
 }
 
-async function tryRegistryBase(docker: Docker, image: string, timeoutMs: number, say: (l: string) => void): Promise<string | null> {
+async function tryRegistryBase(docker: Docker, image: string, timeoutMs: number, say: (l: string) => void, signal?: AbortSignal): Promise<string | null> {
   if (await imageExists(docker, image)) return `${image} is present locally`;
   say(`base: trying to pull ${image} (up to ${Math.round(timeoutMs / 1000)} s)`);
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  const pullSignal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])]);
   try {
-    const stream = (await docker.pull(image, { abortSignal: controller.signal })) as NodeJS.ReadableStream;
-    await followProgress(docker, stream, `pull ${image}`);
+    const stream = (await docker.pull(image, { abortSignal: pullSignal })) as NodeJS.ReadableStream;
+    await followProgress(docker, stream, `pull ${image}`, undefined, signal);
     return `pulled ${image}`;
   } catch {
+    if (signal?.aborted) throw imagesInterrupted();
     return null;
-  } finally {
-    clearTimeout(timer);
   }
 }
 
 /**
  * Make sure the base and app images exist, building what is missing, and return their tags.
  * @throws ReapbenchError on build failures (with the engine's error), missing host binaries for
- *   the offline base, or a `registry` base that cannot be pulled.
+ *   the offline base, a `registry` base that cannot be pulled, or an abort of `options.signal`
+ *   ({@link imagesInterrupted}, exit code 130).
  */
 export async function ensureImages(docker: Docker, options: EnsureImagesOptions = {}): Promise<ImageSet> {
   const say = options.onProgress ?? (() => undefined);
@@ -264,7 +271,17 @@ export async function ensureImages(docker: Docker, options: EnsureImagesOptions 
   let baseMode: 'offline' | 'registry';
   let baseReason: string;
   let baseTag: string;
-  const registryWhy = mode === 'offline' ? null : await tryRegistryBase(docker, registryImage, options.pullTimeoutMs ?? 20_000, say);
+  const signal = options.signal;
+  const checkpoint = (): void => {
+    if (signal?.aborted) throw imagesInterrupted();
+  };
+  // An aborted request surfaces as a socket error: say "interrupted", not an engine failure.
+  const engineError = (what: string) => (err: unknown) => {
+    throw signal?.aborted ? imagesInterrupted() : mapEngineError(err, what);
+  };
+  checkpoint();
+  const registryWhy = mode === 'offline' ? null : await tryRegistryBase(docker, registryImage, options.pullTimeoutMs ?? 20_000, say, signal);
+  checkpoint();
   if (mode === 'registry' && !registryWhy) {
     throw new ReapbenchError(`cannot pull ${registryImage} for --base registry: check registry access, or use --base offline`);
   }
@@ -283,11 +300,10 @@ export async function ensureImages(docker: Docker, options: EnsureImagesOptions 
           buildargs: { NODE_IMAGE: registryImage },
           rm: true,
           forcerm: true,
+          abortSignal: signal,
         })
-        .catch((err: unknown) => {
-          throw mapEngineError(err, 'build base image');
-        });
-      await followProgress(docker, stream, `build ${baseTag}`, (l) => say(`base: ${l}`));
+        .catch(engineError('build base image'));
+      await followProgress(docker, stream, `build ${baseTag}`, (l) => say(`base: ${l}`), signal);
       built = true;
     }
   } else {
@@ -299,27 +315,24 @@ export async function ensureImages(docker: Docker, options: EnsureImagesOptions 
       say(`base: importing ${baseTag} (rootfs from this host: node ${process.version}, busybox, tini, dumb-init, catatonit)`);
       const [repo, tag] = baseTag.split(':') as [string, string];
       const stream = await docker
-        .importImage(packRootfs(plan) as unknown as string, { repo, tag, changes: ['ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] } as object)
-        .catch((err: unknown) => {
-          throw mapEngineError(err, 'import base image');
-        });
-      await followProgress(docker, stream, `import ${baseTag}`);
+        .importImage(packRootfs(plan) as unknown as string, { repo, tag, changes: ['ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], abortSignal: signal } as object)
+        .catch(engineError('import base image'));
+      await followProgress(docker, stream, `import ${baseTag}`, undefined, signal);
       if (!(await imageExists(docker, baseTag))) throw new ReapbenchError(`import of ${baseTag} reported success but the image is missing`);
       built = true;
     }
   }
   say(`base: ${baseTag} (${baseMode}: ${baseReason})`);
 
+  checkpoint();
   const files = await appContext(root);
   const appTag = `reapbench:${await hashContext(baseTag, files)}`;
   if (!(await imageExists(docker, appTag))) {
     say(`app: building ${appTag}`);
     const stream = await docker
-      .buildImage(packContext(files), { t: appTag, buildargs: { BASE: baseTag }, rm: true, forcerm: true, labels: { 'reapbench.image': 'app' } })
-      .catch((err: unknown) => {
-        throw mapEngineError(err, 'build app image');
-      });
-    await followProgress(docker, stream, `build ${appTag}`, (l) => say(`app: ${l}`));
+      .buildImage(packContext(files), { t: appTag, buildargs: { BASE: baseTag }, rm: true, forcerm: true, labels: { 'reapbench.image': 'app' }, abortSignal: signal })
+      .catch(engineError('build app image'));
+    await followProgress(docker, stream, `build ${appTag}`, (l) => say(`app: ${l}`), signal);
     built = true;
   }
   const appId = (await docker.getImage(appTag).inspect()).Id;

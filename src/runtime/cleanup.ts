@@ -90,7 +90,8 @@ export function installHandlers(): void {
   handlersInstalled = true;
   const handle = (signal: NodeJS.Signals): void => {
     if (interrupted) {
-      // Second Ctrl-C: the user insists; clean up what we can synchronously-ish and leave.
+      // Second signal: the user insists; leave at once. The removals the first signal started
+      // go on in the engine; anything they miss is swept by the next `reapbench clean`.
       process.exit(signal === 'SIGINT' ? 130 : 143);
     }
     interrupted = signal;

@@ -126,7 +126,7 @@ export async function runScenario(
       ...(options.cpusetCpus ? { cpusetCpus: options.cpusetCpus } : {}),
       ...(outDir && plan.outDir ? { mounts: [{ host: outDir, container: plan.outDir }] } : {}),
       ...(plan.stopAfterMs !== null ? { stopAfterMs: plan.stopAfterMs, stopGraceS: plan.stopGraceS ?? 10 } : {}),
-      labels: { 'reapbench.scenario': def.name, 'reapbench.init': variant.label },
+      labels: { 'reapbench.scenario': def.name, 'reapbench.init': variant.label, 'reapbench.phase': 'scenario' },
       ...(options.signal ? { signal: options.signal } : {}),
       onStarted: (id) => {
         if (def.host) helper = def.host(docker, id, p, helperAbort.signal).catch(() => ({ host_helper_failed: 1 }));

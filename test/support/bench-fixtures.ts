@@ -91,6 +91,7 @@ export function realisticRun(init: InitName, repetition: number, over: Partial<R
 
 /** A plausible environment record. */
 export const ENV: EnvironmentRecord = {
+  run_id: 'feedfacecafe',
   reapbench_version: '0.1.0',
   git_commit: '0123456789abcdef0123',
   node_version: 'v20.20.2',

@@ -154,12 +154,14 @@ export function startProducer(bin: string, p: ProduceParams): Producer | { errno
     wait: async (timeoutMs: number) => {
       const st = new Int32Array(1);
       const deadline = Date.now() + timeoutMs;
+      // Imported on first use rather than at start-up, like the drain loop's in run.ts.
+      const { setTimeout: sleep } = await import('node:timers/promises');
       for (;;) {
         const w = L.waitpid(pid, st, L.WNOHANG);
         if (w.ret === pid) return L.exitStatusOf(L.decodeWaitStatus(st[0]!));
         if (w.ret < 0) return -1; // ECHILD: someone else reaped it
         if (Date.now() > deadline) L.kill(pid, 9);
-        await new Promise((res) => setTimeout(res, 5));
+        await sleep(5);
       }
     },
   };

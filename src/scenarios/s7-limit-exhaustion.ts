@@ -11,10 +11,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { InitName } from '../bench/types.js';
 import { errnoName } from '../ffi/errno.js';
 import { baseVariant, num, plainPlan, type JudgeInput, type Judgement, type ScenarioDef } from './def.js';
-import { sleep, WorkloadContext } from './inside.js';
+import { WorkloadContext } from './inside.js';
 import { readPids } from './observer.js';
 import type { ScenarioParams } from './types.js';
 

@@ -12,6 +12,7 @@
  * argv: <count> <rate per s> <orphan life ms>
  */
 import { writeSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as L from '../src/ffi/linux.js';
 import { orphanagePath, startProducer } from '../src/loadgen/helper.js';
 
@@ -76,7 +77,7 @@ while (!finished) {
 }
 await producer.wait(5000);
 // Let the last orphans live out and be reaped while their pidfds are still registered.
-await new Promise((r) => setTimeout(r, lifeMs + 500));
+await sleep(lifeMs + 500);
 writeSync(1, `done ${registered} ${missed}\n`);
 // Wait for the harness to close stdin (it samples the init's CPU and RSS meanwhile). Through
 // the event loop: a synchronous read threw EAGAIN here (stdin may be non-blocking).

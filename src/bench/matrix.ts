@@ -7,6 +7,7 @@ import YAML from 'yaml';
 import { usageError } from '../errors.js';
 import { parseInits } from './inits.js';
 import { INITS, type InitName, type RunConfig } from './types.js';
+import { SCENARIO_NAMES } from '../scenarios/types.js';
 
 /** A resolved matrix: every axis filled in. */
 export interface Matrix {
@@ -108,17 +109,16 @@ function list(name: string, value: string | number[] | undefined, opts: Paramete
   return [...new Set(items.map((v) => checkNumber(name, v, opts)))];
 }
 
-/** Scenario names known to the runner (set by the scenario library). */
-let knownScenarios: string[] = ['orphans'];
+/**
+ * Scenario names `--scenario` accepts: `orphans` (the plain orphan load), then S1–S7 in library
+ * order. Taken from the scenario library's constant of names, a module with no imports, so that
+ * resolving a matrix (and printing `--help`) never loads the library or an engine client.
+ */
+const KNOWN_SCENARIOS: readonly string[] = ['orphans', ...SCENARIO_NAMES];
 
-/** Register the scenario names `--scenario` accepts (called by the scenario library). */
-export function registerScenarios(names: string[]): void {
-  knownScenarios = [...new Set(['orphans', ...names])];
-}
-
-/** Scenario names `--scenario` accepts. */
+/** Scenario names `--scenario` accepts (a fresh array: `orphans`, then S1–S7 CLI names). */
 export function scenarioNames(): string[] {
-  return [...knownScenarios];
+  return [...KNOWN_SCENARIOS];
 }
 
 /**
@@ -131,9 +131,9 @@ export function resolveMatrix(o: MatrixOverrides = {}): Matrix {
   const p = PRESETS[preset];
   const inits = o.inits === undefined ? p.inits : parseInits(Array.isArray(o.inits) ? o.inits.join(',') : o.inits);
   const scenarios = o.scenarios === undefined ? p.scenarios : (Array.isArray(o.scenarios) ? o.scenarios : o.scenarios.split(',')).map((s) => s.trim()).filter(Boolean);
-  if (o.scenarios !== undefined && o.scenarios.includes('all')) scenarios.splice(0, scenarios.length, ...knownScenarios.filter((s) => s !== 'orphans'));
+  if (o.scenarios !== undefined && o.scenarios.includes('all')) scenarios.splice(0, scenarios.length, ...SCENARIO_NAMES);
   for (const s of scenarios) {
-    if (!knownScenarios.includes(s)) throw usageError(`unknown scenario \`${s}\`: expected one of ${knownScenarios.join(', ')}`);
+    if (!KNOWN_SCENARIOS.includes(s)) throw usageError(`unknown scenario \`${s}\`: expected one of ${KNOWN_SCENARIOS.join(', ')}`);
   }
   if (scenarios.length === 0) throw usageError('Expected `--scenario` to name at least one scenario');
   return {

@@ -8,9 +8,9 @@ import { Command, Option, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { formatError, ReapbenchError } from '../errors.js';
 import { INITS } from '../bench/types.js';
+// Only light modules at the top: `--help` must not load the engine client (dockerode and its
+// ssh2/gRPC dependencies); the commands import what they need when they run.
 import { scenarioNames } from '../bench/matrix.js';
-// Registers the S1–S7 names that --scenario accepts.
-import '../scenarios/index.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 

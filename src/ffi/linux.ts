@@ -17,23 +17,10 @@
  */
 import koffi from 'koffi';
 import { arch } from 'node:process';
+import { Errno } from './errno.js';
 
-/** Errors that the wrappers' callers compare against (values from `asm-generic/errno-base.h`). */
-export const Errno = {
-  EPERM: 1,
-  ENOENT: 2,
-  ESRCH: 3,
-  EINTR: 4,
-  EIO: 5,
-  EBADF: 9,
-  ECHILD: 10,
-  EAGAIN: 11,
-  ENOMEM: 12,
-  EACCES: 13,
-  EINVAL: 22,
-  ENOTTY: 25,
-  ENOSYS: 38,
-} as const;
+// errno values: Node's table, in a module of its own so that code without koffi can use it.
+export { Errno };
 
 /** `waitpid` option bits (glibc `bits/waitflags.h`). */
 export const WNOHANG = 1;

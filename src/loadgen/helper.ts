@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import * as L from '../ffi/linux.js';
+import { errnoName } from '../ffi/errno.js';
 import type { ForkLevel } from './types.js';
 
 /** A line reported by `orphanage produce` (timestamps: CLOCK_MONOTONIC ns). */
@@ -45,15 +46,8 @@ export function parseHelperLine(line: string): HelperReport | null {
   }
 }
 
-const ERRNO_NAMES: Record<number, string> = {
-  1: 'EPERM', 2: 'ENOENT', 3: 'ESRCH', 4: 'EINTR', 7: 'E2BIG', 11: 'EAGAIN', 12: 'ENOMEM', 13: 'EACCES',
-  22: 'EINVAL', 23: 'ENFILE', 24: 'EMFILE', 38: 'ENOSYS',
-};
-
-/** Symbolic name of an errno value (`EAGAIN`), or `E<number>` when unknown. */
-export function errnoName(errno: number): string {
-  return ERRNO_NAMES[errno] ?? `E${errno}`;
-}
+// Names of the errnos the helper reports (`EAGAIN`), from the project's one errno table.
+export { errnoName };
 
 /**
  * Path of the `orphanage` binary: `$REAPBENCH_ORPHANAGE`, else next to the bundle
@@ -160,12 +154,14 @@ export function startProducer(bin: string, p: ProduceParams): Producer | { errno
     wait: async (timeoutMs: number) => {
       const st = new Int32Array(1);
       const deadline = Date.now() + timeoutMs;
+      // Imported on first use rather than at start-up, like the drain loop's in run.ts.
+      const { setTimeout: sleep } = await import('node:timers/promises');
       for (;;) {
         const w = L.waitpid(pid, st, L.WNOHANG);
         if (w.ret === pid) return L.exitStatusOf(L.decodeWaitStatus(st[0]!));
         if (w.ret < 0) return -1; // ECHILD: someone else reaped it
         if (Date.now() > deadline) L.kill(pid, 9);
-        await new Promise((res) => setTimeout(res, 5));
+        await sleep(5);
       }
     },
   };

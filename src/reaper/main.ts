@@ -26,16 +26,16 @@ function say(line: string): void {
 
 /** Exit status for a failed spawn, with the shell's conventions (127 not found, 126 not executable). */
 function spawnFailure(command: string, errno: number): number {
-  const reason: Record<number, [string, number]> = {
-    2: ['not found', 127],
-    13: ['permission denied', 126],
-    8: ['not an executable format', 126],
-    20: ['a path component is not a directory', 127],
-    21: ['is a directory', 126],
-    11: ['out of processes (EAGAIN)', 1],
-    12: ['out of memory (ENOMEM)', 1],
-  };
-  const [text, code] = reason[errno] ?? [`errno ${errno}`, 1];
+  const reason = new Map<number, [string, number]>([
+    [L.Errno.ENOENT, ['not found', 127]],
+    [L.Errno.EACCES, ['permission denied', 126]],
+    [L.Errno.ENOEXEC, ['not an executable format', 126]],
+    [L.Errno.ENOTDIR, ['a path component is not a directory', 127]],
+    [L.Errno.EISDIR, ['is a directory', 126]],
+    [L.Errno.EAGAIN, ['out of processes (EAGAIN)', 1]],
+    [L.Errno.ENOMEM, ['out of memory (ENOMEM)', 1]],
+  ]);
+  const [text, code] = reason.get(errno) ?? [`errno ${errno}`, 1];
   say(`cannot run '${command}': ${text}`);
   return code;
 }

@@ -4,6 +4,7 @@
  * reaping meanwhile, so everything that dies is also reaped before ts-reaper exits.
  */
 import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import * as L from '../ffi/linux.js';
 import { readStat } from '../procfs.js';
 import type { ShutdownMode } from './options.js';
@@ -71,14 +72,16 @@ export function descendantsOf(root: number): number[] {
   return out;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 /**
  * Run the shutdown: SIGTERM, wait up to `graceMs`, SIGKILL, wait up to 5 s. Never throws;
  * failures to signal (ESRCH: already gone) are expected and ignored.
  */
 export async function shutdownDescendants(plan: ShutdownPlan): Promise<ShutdownReport> {
   const start = performance.now();
+  // Loaded here, when a shutdown starts, not with the module: a built-in required at load time
+  // adds to ts-reaper's start-up before the child is spawned (~0.3 ms for this one). `require`
+  // rather than `import()` so that the CommonJS bundle does not start the ES module loader.
+  const { setTimeout: sleep } = createRequire(import.meta.url)('node:timers/promises') as typeof import('node:timers/promises');
   let childless = false;
   void plan.noChildren.then(() => (childless = true));
   const self = L.getpid();

@@ -47,11 +47,6 @@ export function nap(level: string, ms: number): string {
 /** How a started process ended. */
 export type Exit = { code: number | null; signal: NodeJS.Signals | null; error: string | null };
 
-/** Milliseconds → a promise. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
 /** The context of one workload run (see module doc). */
 export class WorkloadContext {
   readonly t0 = performance.now();

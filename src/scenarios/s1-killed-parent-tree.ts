@@ -8,9 +8,10 @@
  * keeps) and read-only (fd 4); workers and grandchildren are subshells that close fd 3 and block
  * in the `read` builtin on fd 4. When B dies the last writer is gone and every `read` returns.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { InitName } from '../bench/types.js';
 import { baseVariant, expectReapingAsPid1, judgeReaping, plainPlan, type ScenarioDef } from './def.js';
-import { bg, nap, rec, sleep, WorkloadContext } from './inside.js';
+import { bg, nap, rec, WorkloadContext } from './inside.js';
 import type { ScenarioParams } from './types.js';
 
 const NAME = 'killed-parent-tree';

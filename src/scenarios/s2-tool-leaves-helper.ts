@@ -6,9 +6,10 @@
  * Reproduction: the tool is `sh -c '( sleep 0.5; … ) & exit 1'`, run by the Node workload, which
  * waits for the tool only (libuv reaps only the children it spawned).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { InitName } from '../bench/types.js';
 import { baseVariant, expectReapingAsPid1, judgeReaping, plainPlan, type ScenarioDef } from './def.js';
-import { bg, nap, rec, sleep, WorkloadContext } from './inside.js';
+import { bg, nap, rec, WorkloadContext } from './inside.js';
 import type { ScenarioParams } from './types.js';
 
 const NAME = 'tool-leaves-helper';

@@ -13,9 +13,10 @@
  * chosen across namespaces). The workload in the container is an idle app that samples and reports.
  */
 import type Docker from 'dockerode';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { InitName } from '../bench/types.js';
 import { baseVariant, expectReapingAsPid1, judgeReaping, plainPlan, type HostHelper, type ScenarioDef } from './def.js';
-import { rec, sleep, WorkloadContext, WORK_DIR } from './inside.js';
+import { rec, WorkloadContext, WORK_DIR } from './inside.js';
 import { readdirSync } from 'node:fs';
 import type { ScenarioParams } from './types.js';
 

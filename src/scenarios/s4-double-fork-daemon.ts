@@ -7,9 +7,10 @@
  * and execs, so D keeps its pid); `d.sh` forks E as a subshell and exits. The observer reports
  * E's session and process group (D's pid: E is in D's session but is not its leader).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { InitName } from '../bench/types.js';
 import { baseVariant, expectReapingAsPid1, judgeReaping, plainPlan, type ScenarioDef } from './def.js';
-import { bg, nap, rec, sleep, WorkloadContext } from './inside.js';
+import { bg, nap, rec, WorkloadContext } from './inside.js';
 import type { ScenarioParams } from './types.js';
 
 const NAME = 'double-fork-daemon';

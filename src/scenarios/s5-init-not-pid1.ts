@@ -10,9 +10,10 @@
  * be placed below a stub: not applicable. The observer reports who adopted each orphan.
  */
 import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { InitName } from '../bench/types.js';
 import { judgeReaping, NODE, traitsOf, variant, WORKLOAD, workloadArgv, type ScenarioDef } from './def.js';
-import { bg, nap, rec, sleep, WorkloadContext } from './inside.js';
+import { bg, nap, rec, WorkloadContext } from './inside.js';
 import type { Expectation, ScenarioParams, VariantSpec } from './types.js';
 
 const NAME = 'init-not-pid1';

@@ -11,16 +11,15 @@
  */
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { InitName } from '../bench/types.js';
+import { errnoName } from '../ffi/errno.js';
 import { baseVariant, num, plainPlan, type JudgeInput, type Judgement, type ScenarioDef } from './def.js';
-import { sleep, WorkloadContext } from './inside.js';
+import { WorkloadContext } from './inside.js';
 import { readPids } from './observer.js';
 import type { ScenarioParams } from './types.js';
 
 const NAME = 'limit-exhaustion';
-
-/** errno numbers → names for the errors posix_spawn returns here. */
-const ERRNO_NAMES: Record<number, string> = { 11: 'EAGAIN', 12: 'ENOMEM', 2: 'ENOENT', 13: 'EACCES' };
 
 interface Phase {
   count: number;
@@ -39,7 +38,7 @@ async function phase(ctx: WorkloadContext, kind: 'live' | 'zombie', max: number)
   for (let i = 0; i < max; i++) {
     const r = ffi.spawnDetached(argv, { env: ['PATH=/usr/local/bin:/usr/bin:/bin', `RB_ROLE=${kind}`] });
     if (r.ret < 0) {
-      const errno = ERRNO_NAMES[r.errno] ?? `errno ${r.errno}`;
+      const errno = errnoName(r.errno);
       fail = { count: pids.length, fail_s: (performance.now() - t0) / 1000, errno, pidsAtFailure: readPids().current, downstream: '' };
       ctx.recordFailure(`${kind}-spawn`, errno, `posix_spawn ${argv[0]}: ${errno}`);
       break;

@@ -21,7 +21,7 @@ import type Docker from 'dockerode';
 import { RUN_LABEL } from '../../src/runtime/cleanup.js';
 import { ensureImages } from '../../src/images/build.js';
 import { ReapbenchError } from '../../src/errors.js';
-import { docker, testImages } from '../support/engine.js';
+import { docker, ownedCgroupsOf, testImages } from '../support/engine.js';
 import { waitFor } from '../support/wait.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -39,12 +39,6 @@ async function runningIn(phase: string, since: number): Promise<string | undefin
   return list.find((c) => c.Created * 1000 >= since - 1000)?.Labels[RUN_LABEL];
 }
 
-/** Owned parent cgroups of run `runId` present in the pids hierarchy. */
-function ownedCgroups(runId: string): string[] {
-  const dir = '/sys/fs/cgroup/pids';
-  return existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith(`reapbench-${runId}-`)) : [];
-}
-
 const QUICK = ['--inits', 'tini', '--limits', '64', '--rates', '50', '--duration-s', '30', '--run-timeout-s', '300'];
 
 interface Case {
@@ -60,32 +54,32 @@ const cases: Case[] = [
   {
     phase: 'image preparation',
     args: [...QUICK, '--repetitions', '1'],
-    reached: (stderr) => waitFor('the image phase line', () => /preparing the images/.test(stderr())),
+    reached: (stderr) => waitFor(() => /preparing the images/.test(stderr()), { what: 'the image phase line' }),
     report: 'partial',
   },
   {
     phase: 'the warm-up run',
     args: [...QUICK, '--repetitions', '1'],
-    reached: (_e, _o, since) => waitFor('a warm-up container', () => runningIn('warm-up', since)),
+    reached: (_e, _o, since) => waitFor(() => runningIn('warm-up', since), { what: 'a warm-up container' }),
     report: 'partial',
   },
   {
     phase: 'a recorded load run',
     args: [...QUICK, '--repetitions', '2', '--no-warmup'],
-    reached: (_e, _o, since) => waitFor('a recorded run container', () => runningIn('run', since)),
+    reached: (_e, _o, since) => waitFor(() => runningIn('run', since), { what: 'a recorded run container' }),
     report: 'partial',
   },
   {
     phase: 'a scenario run',
     args: ['--inits', 'tini', '--scenario', 'all', '--run-timeout-s', '300'],
-    reached: (_e, _o, since) => waitFor('a scenario container', () => runningIn('scenario', since)),
+    reached: (_e, _o, since) => waitFor(() => runningIn('scenario', since), { what: 'a scenario container' }),
     report: 'partial',
   },
   {
     phase: 'the final report',
     args: ['--inits', 'tini', '--limits', '64', '--rates', '50', '--duration-s', '1', '--repetitions', '1', '--no-warmup'],
     // The first report files appear once the only run has ended: what follows is the final report.
-    reached: (_e, out) => waitFor('the first report files', () => readdirSync(out).some((n) => n !== 'latest' && existsSync(path.join(out, n, 'runs.csv')))),
+    reached: (_e, out) => waitFor(() => readdirSync(out).some((n) => n !== 'latest' && existsSync(path.join(out, n, 'runs.csv'))), { what: 'the first report files' }),
     report: 'partial-or-complete',
   },
 ];
@@ -127,7 +121,7 @@ describe('Ctrl-C in every phase of reapbench run', () => {
       const runId = typeof seen === 'string' ? seen : (JSON.parse(await readFile(path.join(out, dirs[0]!, 'env.json'), 'utf8')) as { run_id: string }).run_id;
       expect(runId).toMatch(/^[0-9a-f]{12}$/);
       expect(await d.listContainers({ all: true, filters: { label: [`${RUN_LABEL}=${runId}`] } })).toEqual([]);
-      expect(ownedCgroups(runId)).toEqual([]);
+      expect(ownedCgroupsOf(runId)).toEqual([]);
       if (args.includes('--scenario')) {
         expect(files).toContain('scenarios.md');
         return;
@@ -172,7 +166,7 @@ describe('an image build under way', () => {
       expect((err as ReapbenchError).exitCode).toBe(130);
       await expect(d.getImage(tag).inspect()).rejects.toMatchObject({ statusCode: 404 });
       // The engine removes the cancelled build's intermediate container on its own, shortly after.
-      await waitFor('the build container to go', async () => (await d.listContainers({ all: true })).length <= containersBefore);
+      await waitFor(async () => (await d.listContainers({ all: true })).length <= containersBefore, { what: 'the build container to go' });
     } finally {
       await rm(tmpRoot, { recursive: true, force: true });
     }

@@ -12,9 +12,9 @@ import { runContainer } from '../../src/runtime/container.js';
 import { ensureImages, type ImageSet } from '../../src/images/build.js';
 import { RUN_ID, RUN_LABEL } from '../../src/runtime/cleanup.js';
 import type { PidsFigures } from '../../src/runtime/host-cgroup.js';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { COUNT_ZOMBIES_SH, docker, testImages } from '../support/engine.js';
+import { COUNT_ZOMBIES_SH, docker, ownedCgroupsOf, testImages } from '../support/engine.js';
 import { waitForFile } from '../support/wait.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -119,8 +119,7 @@ describe('runContainer', () => {
 
   it('leaves no owned parent cgroup behind', async () => {
     await runContainer(d, { image: images.app, cmd: ['true'], timeoutMs: 30_000 });
-    const left = (await readdir('/sys/fs/cgroup/pids')).filter((n) => n.startsWith(`reapbench-${RUN_ID}-`));
-    expect(left).toEqual([]);
+    expect(ownedCgroupsOf(RUN_ID)).toEqual([]);
   });
 
   it('with Init: true, PID 1 is the engine init (docker-init)', async () => {

@@ -9,10 +9,10 @@ import type Docker from 'dockerode';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RUN_LABEL } from '../../src/runtime/cleanup.js';
+import { RUN_ID, RUN_LABEL } from '../../src/runtime/cleanup.js';
 import { runScenario, type ScenarioResult } from '../../src/scenarios/index.js';
 import type { InitName } from '../../src/bench/types.js';
-import { docker, testImages } from '../support/engine.js';
+import { docker, ownedCgroupsOf, testImages } from '../support/engine.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let d: Docker;
@@ -218,7 +218,9 @@ describe('S7 limit-exhaustion', () => {
 
 describe('cleanup', () => {
   it('leaves no scenario container behind', async () => {
-    const left = await d.listContainers({ all: true, filters: { label: [RUN_LABEL, 'reapbench.scenario'] } });
+    // This process's run only: a leftover of another (crashed) run on the machine is not ours.
+    const left = await d.listContainers({ all: true, filters: { label: [`${RUN_LABEL}=${RUN_ID}`, 'reapbench.scenario'] } });
     expect(left).toEqual([]);
+    expect(ownedCgroupsOf(RUN_ID)).toEqual([]);
   });
 });

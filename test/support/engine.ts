@@ -3,6 +3,8 @@
  * images built once per test file (a cache hit after the first file).
  */
 import type Docker from 'dockerode';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import { connectEngine } from '../../src/runtime/engine.js';
 import { ensureImages, type ImageSet } from '../../src/images/build.js';
 
@@ -30,3 +32,13 @@ export function testImages(): Promise<ImageSet> {
 
 /** Count processes in state Z from /proc, as a shell snippet for busybox sh inside the image. */
 export const COUNT_ZOMBIES_SH = `z=0; for f in /proc/[0-9]*/stat; do s=$(cut -d' ' -f3 "$f" 2>/dev/null); [ "$s" = Z ] && z=$((z+1)); done; echo zombies=$z`;
+
+/**
+ * Parent cgroups that run `runId` owns and still has, in any hierarchy (v1: one per controller;
+ * v2: the unified tree). Empty once the run cleaned up after itself.
+ */
+export function ownedCgroupsOf(runId: string, root = '/sys/fs/cgroup'): string[] {
+  const list = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir) : []);
+  const dirs = [root, ...list(root).map((c) => path.join(root, c))];
+  return dirs.flatMap((dir) => list(dir).filter((n) => n.startsWith(`reapbench-${runId}-`)).map((n) => path.join(dir, n)));
+}

@@ -1,0 +1,175 @@
+/**
+ * Golden files: every file a run writes (the SVG charts by name only), the terminal report and
+ * the $GITHUB_STEP_SUMMARY markdown, rendered from fixed fixtures (test/support/golden-runs.ts,
+ * test/support/golden-scenarios.ts) and compared byte for byte with test/unit/golden/. Any
+ * change to an output shows as a diff of those files. After an
+ * intended change, rewrite them with
+ *   npx vitest run --project unit test/unit/golden.test.ts -u
+ * and read the diff.
+ */
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { writeAll } from '../../src/bench/results-dir.js';
+import type { EnvironmentRecord, RunRecord } from '../../src/bench/types.js';
+import { chartSpecs } from '../../src/export/charts.js';
+import { renderMarkdown, type MarkdownInput } from '../../src/export/markdown.js';
+import { serializeRunsCsv } from '../../src/export/runs-csv.js';
+import { serializeSummaryCsv } from '../../src/export/summary-csv.js';
+import { renderTerminalReport } from '../../src/report/terminal.js';
+import { renderMarkdown as renderScenarioMarkdown, toCsv as scenarioCsv } from '../../src/scenarios/report.js';
+import { qualityWarnings } from '../../src/stats/quality.js';
+import { summarize } from '../../src/stats/summary.js';
+import { ENV } from '../support/bench-fixtures.js';
+import { PARTIAL_REASON, PARTIAL_RUNS, QUICK_RUNS, TROUBLED_ENV, TROUBLED_RUNS, troubledRawFiles } from '../support/golden-runs.js';
+import { SCENARIO_META, SCENARIO_RESULTS } from '../support/golden-scenarios.js';
+
+// Drawing an SVG takes about half a second here and its bytes are vega's, not reapbench's: the
+// writer gets a stub drawing, and the golden files cover which charts report.md links.
+vi.mock('../../src/export/charts.js', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('../../src/export/charts.js')>()),
+  renderSvg: async () => '<svg xmlns="http://www.w3.org/2000/svg"/>\n',
+}));
+
+/** One fixed load-matrix run: its runs in run order, its environment, and why it is partial (undefined: it finished). */
+interface LoadFixture {
+  name: string;
+  runs: readonly RunRecord[];
+  env: EnvironmentRecord;
+  partialReason?: string;
+}
+
+/** The three load-matrix fixtures; `name` is the golden files' suffix. */
+const LOAD: LoadFixture[] = [
+  { name: 'quick', runs: QUICK_RUNS, env: ENV },
+  { name: 'partial', runs: PARTIAL_RUNS, env: ENV, partialReason: PARTIAL_REASON },
+  { name: 'troubled', runs: TROUBLED_RUNS, env: TROUBLED_ENV },
+];
+
+/** report.md's input as the results writer composes it (src/bench/results-dir.ts, writeAll). */
+function reportInput(f: LoadFixture): MarkdownInput {
+  return {
+    runs: f.runs,
+    summary: summarize(f.runs),
+    env: f.env,
+    partial: f.partialReason !== undefined,
+    ...(f.partialReason !== undefined ? { partialReason: f.partialReason } : {}),
+    warnings: qualityWarnings(f.runs),
+    charts: chartSpecs(f.runs).map((c) => ({ file: `charts/${c.file}`, title: c.title })),
+  };
+}
+
+/** The $GITHUB_STEP_SUMMARY markdown's input as the run command composes it today (src/bench/bench.ts, measure). */
+function stepSummaryInput(f: LoadFixture): MarkdownInput {
+  return { runs: f.runs, summary: summarize(f.runs), env: f.env, partial: f.partialReason !== undefined };
+}
+
+/** `md` without the `## ` sections whose headings are given (each up to the next `## ` heading). */
+function withoutSections(md: string, headings: readonly string[]): string {
+  const out: string[] = [];
+  let skipping = false;
+  for (const line of md.split('\n')) {
+    if (line.startsWith('## ')) skipping = headings.includes(line);
+    if (!skipping) out.push(line);
+  }
+  return out.join('\n');
+}
+
+/** Widest line of a text, in characters. */
+function widest(text: string): number {
+  return Math.max(...text.split('\n').map((l) => [...l].length));
+}
+
+describe.each(LOAD)('load matrix, $name', (f) => {
+  it('report.md', async () => {
+    await expect(renderMarkdown(reportInput(f))).toMatchFileSnapshot(`golden/report-${f.name}.md`);
+  });
+
+  it('summary.csv', async () => {
+    await expect(serializeSummaryCsv(summarize(f.runs))).toMatchFileSnapshot(`golden/summary-${f.name}.csv`);
+  });
+
+  it('runs.csv', async () => {
+    await expect(serializeRunsCsv(f.runs)).toMatchFileSnapshot(`golden/runs-${f.name}.csv`);
+  });
+
+  it('$GITHUB_STEP_SUMMARY markdown, as built today', async () => {
+    await expect(renderMarkdown(stepSummaryInput(f))).toMatchFileSnapshot(`golden/step-summary-${f.name}.md`);
+  });
+});
+
+describe('terminal report (no color)', () => {
+  it.each([
+    ['quick', 80, QUICK_RUNS],
+    ['quick', 60, QUICK_RUNS],
+    ['troubled', 80, TROUBLED_RUNS],
+  ] as const)('%s at width %i', async (name, width, runs) => {
+    const text = renderTerminalReport(summarize(runs), runs, { color: false, width });
+    expect(widest(text)).toBeLessThanOrEqual(width);
+    await expect(text).toMatchFileSnapshot(`golden/terminal-${name}-${width}.txt`);
+  });
+
+  it.todo('the summary table fits a terminal narrower than its essential columns (53 characters for the quick run)');
+});
+
+describe('scenario reports', () => {
+  it('scenarios.md', async () => {
+    await expect(renderScenarioMarkdown([...SCENARIO_RESULTS], SCENARIO_META)).toMatchFileSnapshot('golden/scenarios.md');
+  });
+
+  it('scenarios.csv', async () => {
+    await expect(scenarioCsv([...SCENARIO_RESULTS])).toMatchFileSnapshot('golden/scenarios.csv');
+  });
+
+  it('$GITHUB_STEP_SUMMARY markdown of a scenarios-only run, as built today', async () => {
+    // A scenarios-only run records no load run: the run command renders report.md's template from nothing.
+    const env = { ...ENV, argv: SCENARIO_META.command.split(' ').slice(1) };
+    await expect(renderMarkdown({ runs: [], summary: [], env, partial: false })).toMatchFileSnapshot('golden/step-summary-scenarios-only.md');
+  });
+});
+
+describe('the results writer', () => {
+  const made: string[] = [];
+  afterAll(async () => {
+    for (const d of made) await rm(d, { recursive: true, force: true });
+  });
+
+  it('writes report.md, runs.csv and summary.csv as their serializers render them, and env.json and events.ndjson', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'reapbench-golden-'));
+    made.push(root);
+    const dir = path.join(root, '2026-11-29T11-00-00Z');
+    const rawDir = path.join(dir, 'raw');
+    await mkdir(rawDir, { recursive: true });
+    for (const [name, text] of Object.entries(troubledRawFiles())) await writeFile(path.join(rawDir, name), text);
+    const f = LOAD[2]!;
+
+    const result = await writeAll(dir, { runs: f.runs, summary: summarize(f.runs), env: f.env, partial: false, rawDir });
+
+    expect(result.warnings).toEqual([]);
+    expect((await readdir(dir)).sort()).toEqual(['charts', 'env.json', 'events.ndjson', 'raw', 'report.md', 'runs.csv', 'summary.csv']);
+    expect((await readdir(path.join(dir, 'charts'))).sort()).toEqual(chartSpecs(f.runs).map((c) => c.file).sort());
+    // The same text as the golden files of the serializers, from the writer's own composition.
+    expect(await readFile(path.join(dir, 'report.md'), 'utf8')).toBe(renderMarkdown(reportInput(f)));
+    expect(await readFile(path.join(dir, 'runs.csv'), 'utf8')).toBe(serializeRunsCsv(f.runs));
+    expect(await readFile(path.join(dir, 'summary.csv'), 'utf8')).toBe(serializeSummaryCsv(summarize(f.runs)));
+    await expect(await readFile(path.join(dir, 'env.json'), 'utf8')).toMatchFileSnapshot('golden/env.json');
+    await expect(await readFile(path.join(dir, 'events.ndjson'), 'utf8')).toMatchFileSnapshot('golden/events.ndjson');
+  });
+});
+
+describe('$GITHUB_STEP_SUMMARY against report.md', () => {
+  it.todo('the step summary holds report.md\'s sections for the same run, a scenarios-only run included');
+
+  // Pins today's difference so that it cannot grow unnoticed; delete this test when the step
+  // summary is built from report.md's input.
+  it('KNOWN DIVERGENCE today: the step summary lacks the partial reason and the Data quality and Charts sections', () => {
+    for (const f of LOAD) {
+      const report = renderMarkdown(reportInput(f));
+      const step = renderMarkdown(stepSummaryInput(f));
+      const expected = withoutSections(report, ['## Data quality', '## Charts']).replace(` (${f.partialReason})`, '');
+      expect(step, f.name).toBe(expected);
+      expect(step === report, f.name).toBe(false);
+    }
+  });
+});

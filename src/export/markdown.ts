@@ -88,7 +88,8 @@ function summarySection(summary: readonly SummaryRow[]): string[] {
     String(r.rate_per_s),
     `${r.runs} (${r.failed_runs})`,
     `${r.survived_runs}/${r.runs - r.failed_runs}`,
-    r.first_fork_failure_s === null ? 'survived' : formatWithSpread(r.first_fork_failure_s, r.first_fork_failure_spread_s),
+    // No fork failure in a cell where no run completed is no evidence of survival.
+    r.first_fork_failure_s !== null ? formatWithSpread(r.first_fork_failure_s, r.first_fork_failure_spread_s) : r.runs > r.failed_runs ? 'survived' : 'no completed run',
     formatNumber(r.orphans_before_failure),
     formatNumber(r.zombies_peak),
     formatWithSpread(r.reap_latency_p50_us, r.reap_latency_p50_spread_us),

@@ -92,8 +92,13 @@ export interface ReportMeta {
 
 /** The whole markdown report: headline table, counts, legend and details. */
 export function renderMarkdown(results: ScenarioResult[], meta: ReportMeta): string {
-  const mismatches = results.filter((r) => r.matches === false);
+  // Every run lands in exactly one count: failed or timed out, interrupted, as expected, not, or
+  // ended without a verdict to compare (e.g. the workload printed no observation).
   const failed = results.filter((r) => r.state === 'failed' || r.state === 'timed-out');
+  const aborted = results.filter((r) => r.state === 'aborted');
+  const ended = results.filter((r) => r.state === 'completed' || r.state === 'skipped');
+  const mismatches = ended.filter((r) => r.matches === false);
+  const noVerdict = ended.filter((r) => r.matches === null).length;
   return [
     '# Scenario library: which PID 1 fixes which pattern',
     '',
@@ -101,7 +106,7 @@ export function renderMarkdown(results: ScenarioResult[], meta: ReportMeta): str
     '',
     scenarioMatrixMarkdown(results),
     '',
-    `${results.length} runs; ${results.filter((r) => r.matches).length} as expected, ${mismatches.length} not${mismatches.length ? ` (${mismatches.map((r) => `${rowKey(r)} / ${r.variant}`).join('; ')})` : ''}; ${failed.length} failed or timed out.`,
+    `${results.length} runs; ${ended.filter((r) => r.matches === true).length} as expected, ${mismatches.length} not${mismatches.length ? ` (${mismatches.map((r) => `${rowKey(r)} / ${r.variant}`).join('; ')})` : ''}; ${failed.length} failed or timed out${aborted.length ? `; ${aborted.length} interrupted` : ''}${noVerdict > 0 ? `; ${noVerdict} without a verdict` : ''}.`,
     '',
     'Reading it: `ok` = no zombie left; `leaks N zombies/unit` = zombies left per cycle, with who holds them; `cannot help: …` = the init is not in a position to help by design (an orphan whose parent is alive, a process outside the signalled group), neither its failure nor its success; S6 gives stop latency, exit status (137 = SIGKILL after the grace, 143 = SIGTERM honoured) and whether the worker\'s SIGTERM handler ran; ✗ marks a result that differs from the documented behaviour.',
     '',

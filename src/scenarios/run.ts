@@ -146,7 +146,11 @@ export async function runScenario(
     ? { outcome: 'error', verdict: `error: ${error}`, figures: {} }
     : def.judge({ obs, init, flags: variant.flags, caseName, params: p, exitCode: run!.exitCode, stopLatency_s: run!.stopLatencyMs === null ? null : run!.stopLatencyMs / 1000, markers, host });
   let { verdict, matches } = compose(expected, judged);
-  const state = error ? 'failed' : run!.timedOut ? 'timed-out' : run!.aborted ? 'failed' : 'completed';
+  const state = error ? 'failed' : run!.timedOut ? 'timed-out' : run!.aborted ? 'aborted' : 'completed';
+  if (state === 'aborted') {
+    verdict = 'interrupted';
+    matches = null;
+  }
   if (state === 'timed-out') {
     verdict = `timed out after ${(def.timeoutMs(p) / 1000).toFixed(0)} s`;
     matches = null;

@@ -147,8 +147,11 @@ export interface VariantSpec {
   flags: string[];
 }
 
-/** How one scenario run ended (tinybench-style discriminant). */
-export type ScenarioState = 'completed' | 'failed' | 'timed-out' | 'skipped';
+/**
+ * How one scenario run ended (tinybench-style discriminant), the same words as a load run's
+ * `RunState` plus `skipped` (not applicable to this init).
+ */
+export type ScenarioState = 'completed' | 'failed' | 'timed-out' | 'aborted' | 'skipped';
 
 /** Result of one scenario × init variant × case run ({@link runScenario}). */
 export interface ScenarioResult {

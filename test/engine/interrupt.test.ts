@@ -124,6 +124,10 @@ describe('Ctrl-C in every phase of reapbench run', () => {
       expect(ownedCgroupsOf(runId)).toEqual([]);
       if (args.includes('--scenario')) {
         expect(files).toContain('scenarios.md');
+        // The scenario that was cut is recorded as interrupted, not as a failure of its init.
+        const csv = await readFile(path.join(out, dirs[0]!, 'scenarios.csv'), 'utf8');
+        expect(csv).toMatch(/,aborted,/);
+        expect(csv).not.toMatch(/,failed,/);
         return;
       }
       const md = await readFile(path.join(out, dirs[0]!, 'report.md'), 'utf8');

@@ -17,7 +17,7 @@ import { qualityWarnings } from '../stats/quality.js';
 import { prepareResultsDir, writeAll } from './results-dir.js';
 import { compareWithBaseline, readBaseline, type BaselineRow } from './baseline.js';
 import { renderTerminalReport, ProgressReporter } from '../report/terminal.js';
-import { renderMarkdown } from '../export/markdown.js';
+import { renderStepSummary, type MarkdownInput } from '../export/markdown.js';
 import { planRuns, readMatrixFile, resolveMatrix, checkNumber, type Matrix, type MatrixOverrides, type PlannedRun } from './matrix.js';
 import { runMatrix } from './runner.js';
 import { runScenarioStep, scenarioRunCount } from './scenario-step.js';
@@ -153,6 +153,7 @@ async function measure(o: RunCliOptions, v: ValidatedRun, dir: string, records: 
   const rawDir = path.join(dir, 'raw');
   // During the matrix only the small files are rewritten; events.ndjson is assembled from the
   // raw per-run files once, at the end (also after an interrupt), and raw/ is then removed.
+  let lastReport: MarkdownInput | null = null;
   const save = async (final: boolean, partial: boolean, partialReason?: string): Promise<void> => {
     const result = await writeAll(dir, {
       runs: records,
@@ -162,12 +163,14 @@ async function measure(o: RunCliOptions, v: ValidatedRun, dir: string, records: 
       ...(partialReason ? { partialReason } : {}),
       ...(final ? { rawDir } : {}),
     });
+    lastReport = result.report;
     for (const w of result.warnings) log(`reapbench: warning: ${w}`);
     if (final) await rm(rawDir, { recursive: true, force: true });
   };
   const scenarioRuns = scenarioRunCount(namedScenarios, matrix.inits);
   progress.start(plan.length + scenarioRuns);
   let scenarioTable: string | null = null;
+  let scenarioReport: string | null = null;
   try {
     if (plan.length > 0) await runMatrix(
       {
@@ -194,6 +197,7 @@ async function measure(o: RunCliOptions, v: ValidatedRun, dir: string, records: 
         plan.length + scenarioRuns,
       );
       scenarioTable = step.table;
+      scenarioReport = step.markdown;
     }
   } finally {
     progress.stop();
@@ -213,7 +217,8 @@ async function measure(o: RunCliOptions, v: ValidatedRun, dir: string, records: 
     process.stdout.write(`\nreport: ${path.join(dir, plan.length > 0 ? 'report.md' : 'scenarios.md')}\n`);
   }
   if (process.env.GITHUB_STEP_SUMMARY) {
-    await appendFile(process.env.GITHUB_STEP_SUMMARY, renderMarkdown({ runs: records, summary, env, partial: interrupted }));
+    // The files' own view of the results: the same sections as report.md and scenarios.md.
+    await appendFile(process.env.GITHUB_STEP_SUMMARY, renderStepSummary(lastReport, scenarioReport));
   }
   if (interrupted) {
     log(`reapbench: interrupted; partial report in ${dir}`);

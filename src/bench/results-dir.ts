@@ -14,7 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { ReapbenchError } from '../errors.js';
 import { chartSpecs, renderSvg } from '../export/charts.js';
-import { renderMarkdown } from '../export/markdown.js';
+import { renderMarkdown, type MarkdownInput } from '../export/markdown.js';
 import { serializeNdjson, tagNdjsonLine } from '../export/ndjson.js';
 import { serializeRunsCsv } from '../export/runs-csv.js';
 import { serializeSummaryCsv } from '../export/summary-csv.js';
@@ -46,6 +46,8 @@ export interface ResultsData {
 export interface WriteResult {
   files: string[];
   warnings: string[];
+  /** What report.md was rendered from: the one view of the results other outputs reuse. */
+  report: MarkdownInput;
 }
 
 /** Folder name for a run started at `date`: its UTC time without colons, `2026-11-29T11-34-52Z`. */
@@ -164,24 +166,22 @@ export async function writeAll(dir: string, data: ResultsData): Promise<WriteRes
   if (data.rawDir !== undefined || data.events !== undefined) {
     files.push(await writeEvents(dir, data.rawDir, data.events));
   }
-  await put(
-    'report.md',
-    renderMarkdown({
-      runs: data.runs,
-      summary: data.summary,
-      env: data.env,
-      partial: data.partial,
-      ...(data.partialReason !== undefined ? { partialReason: data.partialReason } : {}),
-      warnings: qualityWarnings(data.runs),
-      charts,
-    }),
-  );
+  const report: MarkdownInput = {
+    runs: data.runs,
+    summary: data.summary,
+    env: data.env,
+    partial: data.partial,
+    ...(data.partialReason !== undefined ? { partialReason: data.partialReason } : {}),
+    warnings: qualityWarnings(data.runs),
+    charts,
+  };
+  await put('report.md', renderMarkdown(report));
   try {
     await pointLatest(dir);
   } catch (err) {
     warnings.push(`results/latest not updated: ${(err as Error).message.split('\n')[0]}`);
   }
-  return { files, warnings };
+  return { files, warnings, report };
 }
 
 /**

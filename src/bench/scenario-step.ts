@@ -33,9 +33,10 @@ export function scenarioRunCount(scenarios: string[], inits: InitName[]): number
 
 /**
  * Run the scenarios and write their report; returns the results (possibly partial when the
- * signal aborted). The markdown table is also returned for the terminal.
+ * signal aborted). The markdown table is also returned for the terminal, and scenarios.md's
+ * text for the CI step summary.
  */
-export async function runScenarioStep(ctx: ScenarioStepContext, offset: number, total: number): Promise<{ results: ScenarioResult[]; table: string }> {
+export async function runScenarioStep(ctx: ScenarioStepContext, offset: number, total: number): Promise<{ results: ScenarioResult[]; table: string; markdown: string }> {
   const startedAt = new Date().toISOString();
   const meta = { command: `reapbench ${process.argv.slice(2).join(' ')}`, startedAt, image: ctx.imageLabel, engine: ctx.engineLabel };
   const done: ScenarioResult[] = [];
@@ -56,5 +57,5 @@ export async function runScenarioStep(ctx: ScenarioStepContext, offset: number, 
     },
   });
   await save();
-  return { results: done, table: scenarioMatrixMarkdown(done) };
+  return { results: done, table: scenarioMatrixMarkdown(done), markdown: renderMarkdown(done, meta) };
 }

@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { writeAll } from '../../src/bench/results-dir.js';
 import type { EnvironmentRecord, RunRecord } from '../../src/bench/types.js';
 import { chartSpecs } from '../../src/export/charts.js';
-import { renderMarkdown, type MarkdownInput } from '../../src/export/markdown.js';
+import { renderMarkdown, renderStepSummary, type MarkdownInput } from '../../src/export/markdown.js';
 import { serializeRunsCsv } from '../../src/export/runs-csv.js';
 import { serializeSummaryCsv } from '../../src/export/summary-csv.js';
 import { renderTerminalReport } from '../../src/report/terminal.js';
@@ -60,11 +60,6 @@ function reportInput(f: LoadFixture): MarkdownInput {
   };
 }
 
-/** The $GITHUB_STEP_SUMMARY markdown's input as the run command composes it today (src/bench/bench.ts, measure). */
-function stepSummaryInput(f: LoadFixture): MarkdownInput {
-  return { runs: f.runs, summary: summarize(f.runs), env: f.env, partial: f.partialReason !== undefined };
-}
-
 /** `md` without the `## ` sections whose headings are given (each up to the next `## ` heading). */
 function withoutSections(md: string, headings: readonly string[]): string {
   const out: string[] = [];
@@ -94,8 +89,8 @@ describe.each(LOAD)('load matrix, $name', (f) => {
     await expect(serializeRunsCsv(f.runs)).toMatchFileSnapshot(`golden/runs-${f.name}.csv`);
   });
 
-  it('$GITHUB_STEP_SUMMARY markdown, as built today', async () => {
-    await expect(renderMarkdown(stepSummaryInput(f))).toMatchFileSnapshot(`golden/step-summary-${f.name}.md`);
+  it('$GITHUB_STEP_SUMMARY markdown', async () => {
+    await expect(renderStepSummary(reportInput(f), null)).toMatchFileSnapshot(`golden/step-summary-${f.name}.md`);
   });
 });
 
@@ -122,10 +117,9 @@ describe('scenario reports', () => {
     await expect(scenarioCsv([...SCENARIO_RESULTS])).toMatchFileSnapshot('golden/scenarios.csv');
   });
 
-  it('$GITHUB_STEP_SUMMARY markdown of a scenarios-only run, as built today', async () => {
-    // A scenarios-only run records no load run: the run command renders report.md's template from nothing.
-    const env = { ...ENV, argv: SCENARIO_META.command.split(' ').slice(1) };
-    await expect(renderMarkdown({ runs: [], summary: [], env, partial: false })).toMatchFileSnapshot('golden/step-summary-scenarios-only.md');
+  it('$GITHUB_STEP_SUMMARY markdown of a scenarios-only run is scenarios.md', () => {
+    const md = renderScenarioMarkdown([...SCENARIO_RESULTS], SCENARIO_META);
+    expect(renderStepSummary(null, md)).toBe(md);
   });
 });
 
@@ -159,17 +153,14 @@ describe('the results writer', () => {
 });
 
 describe('$GITHUB_STEP_SUMMARY against report.md', () => {
-  it.todo('the step summary holds report.md\'s sections for the same run, a scenarios-only run included');
-
-  // Pins today's difference so that it cannot grow unnoticed; delete this test when the step
-  // summary is built from report.md's input.
-  it('KNOWN DIVERGENCE today: the step summary lacks the partial reason and the Data quality and Charts sections', () => {
+  it("holds report.md's sections for the same run, the charts named instead of shown, then scenarios.md", () => {
+    const scenarios = renderScenarioMarkdown([...SCENARIO_RESULTS], SCENARIO_META);
     for (const f of LOAD) {
-      const report = renderMarkdown(reportInput(f));
-      const step = renderMarkdown(stepSummaryInput(f));
-      const expected = withoutSections(report, ['## Data quality', '## Charts']).replace(` (${f.partialReason})`, '');
-      expect(step, f.name).toBe(expected);
-      expect(step === report, f.name).toBe(false);
+      const input = reportInput(f);
+      const step = renderStepSummary(input, scenarios);
+      expect(step.startsWith(withoutSections(renderMarkdown(input), ['## Charts'])), f.name).toBe(true);
+      for (const c of input.charts ?? []) expect(step, f.name).toContain(c.file);
+      expect(step.endsWith(scenarios), f.name).toBe(true);
     }
   });
 });

@@ -44,10 +44,14 @@ export function renderSummaryTable(summary: readonly SummaryRow[], opts: { color
   const constant = CONFIG_FIELDS.filter((f) => new Set(rows.map((r) => r[f])).size === 1);
   const varying = CONFIG_FIELDS.filter((f) => !constant.includes(f)).map((f) => CONFIG_COLUMNS[f]);
   let columns: Column[] = [{ head: 'init', priority: 0, value: (r) => r.init }, ...varying, ...MEASURE_COLUMNS];
+  const all = columns;
   const cells = (cs: Column[]): string[][] => rows.map((r) => cs.map((c) => c.value(r)));
+  const heading = wrap(constant.map((f) => `${HEADING_LABEL[f]}=${String(rows[0]![f])}${unit(f)}`), opts.width);
   while (tableWidth(columns, cells(columns)) > opts.width) {
     const worst = Math.max(...columns.map((c) => c.priority));
-    if (worst === 0) break;
+    // Even the essential columns do not fit: one block of `head: value` lines per row instead.
+    // Vertical space is cheap there, so every column is shown.
+    if (worst === 0) return heading + renderList(rows, all, opts);
     const idx = columns.map((c) => c.priority).lastIndexOf(worst);
     columns = columns.filter((_, i) => i !== idx);
   }
@@ -62,10 +66,21 @@ export function renderSummaryTable(summary: readonly SummaryRow[], opts: { color
     if (opts.color) line[0] = `${INIT_COLORS[r.init]?.ansi ?? ''}${line[0]}${RESET}`;
     table.push(line);
   }
-  const first = rows[0]!;
-  const heading = wrap(constant.map((f) => `${HEADING_LABEL[f]}=${String(first[f])}${unit(f)}`), opts.width);
   const dropped = MEASURE_COLUMNS.length + varying.length + 1 - columns.length;
   return `${heading}${table.toString()}\n${dropped ? `(${dropped} columns hidden; see summary.csv)\n` : ''}`;
+}
+
+/**
+ * The narrow form of the summary: per row, the init on a line of its own, then `head: value`
+ * lines, cut to `width` characters (the table's columns do not fit side by side).
+ */
+function renderList(rows: SummaryRow[], columns: Column[], opts: { color: boolean; width: number }): string {
+  const cut = (l: string): string => ([...l].length > opts.width ? `${[...l].slice(0, Math.max(1, opts.width - 1)).join('')}…` : l);
+  const blocks = rows.map((r) => {
+    const name = opts.color ? `${INIT_COLORS[r.init]?.ansi ?? ''}${r.init}${RESET}` : r.init;
+    return [name, ...columns.slice(1).map((c) => cut(`  ${c.head}: ${c.value(r)}`))].join('\n');
+  });
+  return `${blocks.join('\n')}\n${cut('(narrow terminal: one block per row)')}\n`;
 }
 
 const HEADING_LABEL: Record<(typeof CONFIG_FIELDS)[number], string> = {

@@ -105,7 +105,11 @@ describe('terminal report (no color)', () => {
     await expect(text).toMatchFileSnapshot(`golden/terminal-${name}-${width}.txt`);
   });
 
-  it.todo('the summary table fits a terminal narrower than its essential columns (53 characters for the quick run)');
+  it('the summary fits a terminal narrower than its essential columns: one block per row', async () => {
+    const text = renderTerminalReport(summarize(QUICK_RUNS), QUICK_RUNS, { color: false, width: 40 });
+    expect(widest(text)).toBeLessThanOrEqual(40);
+    await expect(text).toMatchFileSnapshot('golden/terminal-quick-40.txt');
+  });
 });
 
 describe('scenario reports', () => {

@@ -7,10 +7,10 @@
 import { Command, Option, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { formatError, ReapbenchError } from '../errors.js';
-import { INITS } from '../bench/types.js';
+import { INITS } from '../model/records.js';
 // Only light modules at the top: `--help` must not load the engine client (dockerode and its
 // ssh2/gRPC dependencies); the commands import what they need when they run.
-import { scenarioNames } from '../bench/matrix.js';
+import { scenarioNames } from '../run/matrix.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -70,7 +70,7 @@ function program(): Command {
     .option('--no-pin', 'do not pin the watcher and the workload (PID 1, orphans) to different CPUs')
     .option('-v, --verbose', 'print stack traces and engine build output', false)
     .action(async (opts: RunCliOptions) => {
-      const { runBench } = await import('../bench/bench.js');
+      const { runBench } = await import('../run/bench.js');
       process.exitCode = await runBench(opts);
     });
 

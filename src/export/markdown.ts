@@ -1,4 +1,4 @@
-import type { EnvironmentRecord, InitName, RunRecord, SummaryRow } from '../bench/types.js';
+import type { EnvironmentRecord, InitName, RunRecord, SummaryRow } from '../model/records.js';
 import { compareCells, configLabel, initIndex } from '../stats/config-key.js';
 import { formatNumber, formatWithSpread } from '../report/format.js';
 import { INIT_DESCRIPTIONS } from '../report/init-notes.js';

@@ -1,5 +1,5 @@
 import { stringify } from 'csv-stringify/sync';
-import type { RunRecord } from '../bench/types.js';
+import type { RunRecord } from '../model/records.js';
 import { csvValue } from './csv-value.js';
 import { CONFIG_FIELDS } from '../stats/config-key.js';
 

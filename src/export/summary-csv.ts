@@ -1,5 +1,5 @@
 import { stringify } from 'csv-stringify/sync';
-import type { SummaryRow } from '../bench/types.js';
+import type { SummaryRow } from '../model/records.js';
 import { csvValue } from './csv-value.js';
 import { CONFIG_FIELDS } from '../stats/config-key.js';
 

@@ -19,7 +19,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
-import { INITS, type InitName, type SummaryRow } from './types.js';
+import { INITS, type InitName, type SummaryRow } from '../model/records.js';
 import { usageError } from '../errors.js';
 import { CONFIG_FIELDS, cellKey, compareCells, configLabel, type CellKey } from '../stats/config-key.js';
 import { formatNumber } from '../report/format.js';

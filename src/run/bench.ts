@@ -22,7 +22,7 @@ import { planRuns, readMatrixFile, resolveMatrix, checkNumber, type Matrix, type
 import { runMatrix } from './runner.js';
 import { runScenarioStep, scenarioRunCount } from './scenario-step.js';
 import type { RunCliOptions } from '../cli/main.js';
-import type { EnvironmentRecord, RunRecord } from './types.js';
+import type { EnvironmentRecord, RunRecord } from '../model/records.js';
 
 async function cpuModel(): Promise<string> {
   try {

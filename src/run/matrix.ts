@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import YAML from 'yaml';
 import { usageError } from '../errors.js';
 import { parseInits } from './inits.js';
-import { INITS, type InitName, type RunConfig } from './types.js';
+import { INITS, type InitName, type RunConfig } from '../model/records.js';
 import { SCENARIO_NAMES } from '../scenarios/types.js';
 
 /** A resolved matrix: every axis filled in. */

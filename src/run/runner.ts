@@ -16,7 +16,7 @@ import { histogram } from '../stats/summary.js';
 import type { LoadgenEvent, LoadgenSummary, OrphanEvent, SampleEvent } from '../loadgen/types.js';
 import { launchFor } from './inits.js';
 import type { PlannedRun } from './matrix.js';
-import type { RunRecord, RunState, SeriesPoint } from './types.js';
+import type { RunRecord, RunState, SeriesPoint } from '../model/records.js';
 
 /** Where the in-container programs live in the image. */
 export const IMAGE_LOADGEN = '/app/dist/loadgen.mjs';

@@ -1,4 +1,4 @@
-import { INITS, type InitName, type RunConfig } from '../bench/types.js';
+import { INITS, type InitName, type RunConfig } from '../model/records.js';
 
 /** The fields that identify one init × configuration cell of the matrix. */
 export type CellKey = RunConfig & { init: InitName };

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PRESETS, planRuns, readMatrixFile, resolveMatrix } from '../../src/bench/matrix.js';
-import { launchFor, parseInits } from '../../src/bench/inits.js';
-import { INITS } from '../../src/bench/types.js';
+import { PRESETS, planRuns, readMatrixFile, resolveMatrix } from '../../src/run/matrix.js';
+import { launchFor, parseInits } from '../../src/run/inits.js';
+import { INITS } from '../../src/model/records.js';
 import { ReapbenchError } from '../../src/errors.js';
 
 function usage(fn: () => unknown): string {

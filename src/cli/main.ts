@@ -7,7 +7,7 @@
 import { Command, Option, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { formatError, ReapbenchError } from '../errors.js';
-import { INITS } from '../model/records.js';
+import { INITS } from '../model/inits.js';
 // Only light modules at the top: `--help` must not load the engine client (dockerode and its
 // ssh2/gRPC dependencies); the commands import what they need when they run.
 import { scenarioNames } from '../run/matrix.js';

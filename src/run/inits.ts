@@ -9,7 +9,7 @@
  *  - `tini`, `dumb-init`, `catatonit`, `ts-reaper`: the binary in the image, exec'd as PID 1.
  */
 import { usageError } from '../errors.js';
-import { INITS, type InitName } from '../model/records.js';
+import { INITS, type InitName } from '../model/inits.js';
 
 /** How to start one init: argv prefix and whether the engine's init is used. */
 export interface InitLaunch {

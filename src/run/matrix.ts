@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import YAML from 'yaml';
 import { usageError } from '../errors.js';
 import { parseInits } from './inits.js';
-import { INITS, type InitName, type RunConfig } from '../model/records.js';
+import { INITS, type InitName } from '../model/inits.js';
+import type { RunConfig } from '../model/config.js';
 import { SCENARIO_NAMES } from '../scenarios/types.js';
 
 /** A resolved matrix: every axis filled in. */

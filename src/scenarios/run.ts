@@ -9,7 +9,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { launchFor } from '../run/inits.js';
-import { INITS, type InitName } from '../model/records.js';
+import { INITS, type InitName } from '../model/inits.js';
 import { runContainer, type ContainerRun } from '../runtime/container.js';
 import type { Judgement, ScenarioDef } from './def.js';
 import { resolveParams, scenarioByName, SCENARIOS } from './library.js';

@@ -1,4 +1,5 @@
-import type { EnvironmentRecord, InitName, RunRecord, SeriesPoint } from '../../src/model/records.js';
+import type { InitName } from '../../src/model/inits.js';
+import type { EnvironmentRecord, RunRecord, SeriesPoint } from '../../src/model/records.js';
 import { histogram } from '../../src/stats/histogram.js';
 
 /** A completed, surviving run with plausible numbers; override what a test is about. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PRESETS, planRuns, readMatrixFile, resolveMatrix } from '../../src/run/matrix.js';
 import { launchFor, parseInits } from '../../src/run/inits.js';
-import { INITS } from '../../src/model/records.js';
+import { INITS } from '../../src/model/inits.js';
 import { ReapbenchError } from '../../src/errors.js';
 
 function usage(fn: () => unknown): string {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { INITS } from '../../src/model/records.js';
+import { INITS } from '../../src/model/inits.js';
 import { EVENTS_GZIP_THRESHOLD_BYTES, prepareResultsDir, pseudoFilesystemOf, timestampName, writeAll } from '../../src/run/results-dir.js';
 import { ReapbenchError } from '../../src/errors.js';
 import { summarize } from '../../src/stats/summary.js';

@@ -8,35 +8,12 @@ import { Command, Option, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { formatError, ReapbenchError } from '../errors.js';
 import { INITS } from '../model/inits.js';
+import type { RunCliOptions } from '../run/options.js';
 // Only light modules at the top: `--help` must not load the engine client (dockerode and its
 // ssh2/gRPC dependencies); the commands import what they need when they run.
 import { scenarioNames } from '../run/matrix.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-
-/** Options of `reapbench run` as commander delivers them (strings until validated). */
-export interface RunCliOptions {
-  preset?: string;
-  inits?: string;
-  scenario?: string;
-  limits?: string;
-  rates?: string;
-  lifetimeMs?: string;
-  durationS?: string;
-  repetitions?: string;
-  warmup: boolean;
-  seed?: string;
-  runTimeoutS?: string;
-  matrix?: string;
-  base: string;
-  out: string;
-  ci: boolean;
-  baseline?: string;
-  p50Factor: string;
-  progress: boolean;
-  pin: boolean;
-  verbose: boolean;
-}
 
 function program(): Command {
   const cmd = new Command('reapbench')

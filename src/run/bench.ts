@@ -21,7 +21,7 @@ import { renderMarkdown } from '../export/markdown.js';
 import { planRuns, readMatrixFile, resolveMatrix, checkNumber, type Matrix, type MatrixOverrides, type PlannedRun } from './matrix.js';
 import { runMatrix } from './runner.js';
 import { runScenarioStep, scenarioRunCount } from './scenario-step.js';
-import type { RunCliOptions } from '../cli/main.js';
+import type { RunCliOptions } from './options.js';
 import type { EnvironmentRecord, RunRecord } from '../model/records.js';
 
 async function cpuModel(): Promise<string> {

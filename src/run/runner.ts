@@ -14,7 +14,7 @@ import path from 'node:path';
 import { runContainer, type ContainerRun } from '../runtime/container.js';
 import { histogram } from '../stats/summary.js';
 import type { LoadgenEvent, LoadgenSummary, OrphanEvent, SampleEvent } from '../loadgen/types.js';
-import { launchFor } from './inits.js';
+import { launchFor } from '../runtime/init-launch.js';
 import type { PlannedRun } from './matrix.js';
 import type { RunRecord, RunState, SeriesPoint } from '../model/records.js';
 

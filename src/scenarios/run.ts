@@ -8,7 +8,7 @@ import type Docker from 'dockerode';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { launchFor } from '../run/inits.js';
+import { launchFor } from '../runtime/init-launch.js';
 import { INITS, type InitName } from '../model/inits.js';
 import { runContainer, type ContainerRun } from '../runtime/container.js';
 import type { Judgement, ScenarioDef } from './def.js';

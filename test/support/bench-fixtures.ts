@@ -50,9 +50,8 @@ export function makeRun(over: Partial<RunRecord> = {}): RunRecord {
   };
 }
 
-/** A deterministic pseudo-random generator (mulberry32), so fixtures never flake. */
-export { rng } from '../../src/run/matrix.js';
-import { rng } from '../../src/run/matrix.js';
+// A deterministic pseudo-random generator (mulberry32), so fixtures never flake.
+import { rng } from '../../src/rng.js';
 
 /** A realistic run of one init: `none` fills the pids budget and fails forks; others survive. */
 export function realisticRun(init: InitName, repetition: number, over: Partial<RunRecord> = {}): RunRecord {

@@ -3,7 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PRESETS, planRuns, readMatrixFile, resolveMatrix } from '../../src/run/matrix.js';
-import { launchFor, parseInits } from '../../src/run/inits.js';
+import { parseInits } from '../../src/run/inits.js';
+import { launchFor } from '../../src/runtime/init-launch.js';
 import { INITS } from '../../src/model/inits.js';
 import { ReapbenchError } from '../../src/errors.js';
 

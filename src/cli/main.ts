@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `reapbench`: the command line. Parses options, then hands over to the bench orchestration.
+ * `reapbench`: the command line. Parses options, then hands over to the run command (src/run/).
  * Errors a user can act on print one line (`reapbench: …`) and exit non-zero; `--verbose`
  * adds the stack and causes.
  */

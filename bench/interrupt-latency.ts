@@ -19,7 +19,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { quantileSorted } from 'simple-statistics';
 import { connectEngine } from '../src/runtime/engine.js';
 import { RUN_LABEL } from '../src/runtime/cleanup.js';
-import { rng } from '../src/bench/matrix.js';
+import { rng } from '../src/rng.js';
 
 const USAGE = `usage: node dist/bench/interrupt-latency.js [--count 20] [--max-delay-s 25] [--seed 1]
 Interrupts a quick reapbench run at a random moment in [0, max-delay-s] s, --count times.

@@ -9,7 +9,7 @@ import { Command } from 'commander';
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
-import { parseInits } from '../src/bench/inits.js';
+import { parseInits } from '../src/run/inits.js';
 import { ensureImages } from '../src/images/build.js';
 import { connectEngine, engineInfo } from '../src/runtime/engine.js';
 import { formatError } from '../src/errors.js';

@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { BUNDLES } from './bundles.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
@@ -24,15 +25,8 @@ try {
   process.exit(1);
 }
 
-/** In-container entry points: [source, output]. Only those whose source exists are built. */
-const bundles = [
-  ['src/reaper/main.ts', 'dist/ts-reaper.cjs'],
-  ['src/reaper/wait-worker.ts', 'dist/ts-reaper-wait-worker.cjs'],
-  ['src/loadgen/main.ts', 'dist/loadgen.mjs'],
-  ['src/loadgen/watch-worker.ts', 'dist/loadgen-watch-worker.mjs'],
-  ['src/scenarios/workload.ts', 'dist/scenario.mjs'],
-];
-for (const [src, out] of bundles) {
+// Only the bundles whose source exists are built.
+for (const [src, out] of BUNDLES) {
   if (!existsSync(src)) continue;
   const cjs = out.endsWith('.cjs');
   await build({

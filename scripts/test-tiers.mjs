@@ -8,6 +8,11 @@
 //
 // Every tier runs even when an earlier one failed (a red unit test should not hide the state of
 // the engine tier); the exit status is 1 when any tier failed.
+//
+// Before the unit tier, the import rules (`npm run lint:deps`, scripts/lint-deps.mjs): they need
+// no build and take seconds, and a broken layering is best heard of before any test. They print
+// one line per violation, show as the `imports` row and count as one check in the closing line,
+// so that a red exit status never comes with `0 failed`.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,8 +41,15 @@ if (tiers.some((t) => t !== 'unit')) {
   }
 }
 
-const scratch = mkdtempSync(path.join(tmpdir(), 'reapbench-tiers-'));
 const rows = [];
+if (tiers.includes('unit')) {
+  const t0 = performance.now();
+  const r = run(process.execPath, [path.join(root, 'scripts/lint-deps.mjs')]);
+  const ok = r.status === 0;
+  rows.push({ tier: 'imports', seconds: (performance.now() - t0) / 1000, passed: ok ? 1 : 0, failed: ok ? 0 : 1, ok, what: ok ? 'rules kept' : 'rules broken' });
+}
+
+const scratch = mkdtempSync(path.join(tmpdir(), 'reapbench-tiers-'));
 try {
   for (const tier of tiers) {
     const report = path.join(scratch, `${tier}.json`);
@@ -72,7 +84,8 @@ try {
 
 process.stdout.write('\ntest tiers:\n');
 for (const r of rows) {
-  process.stdout.write(`  ${r.tier.padEnd(7)} ${r.seconds.toFixed(1).padStart(7)} s  ${r.passed} passed, ${r.failed} failed${r.ok ? '' : '  (FAILED)'}\n`);
+  const what = r.what ?? `${r.passed} passed, ${r.failed} failed`;
+  process.stdout.write(`  ${r.tier.padEnd(7)} ${r.seconds.toFixed(1).padStart(7)} s  ${what}${r.ok ? '' : '  (FAILED)'}\n`);
 }
 const passed = rows.reduce((s, r) => s + r.passed, 0);
 const failed = rows.reduce((s, r) => s + r.failed, 0);

@@ -1,42 +1,19 @@
 #!/usr/bin/env node
 /**
- * `reapbench`: the command line. Parses options, then hands over to the bench orchestration.
+ * `reapbench`: the command line. Parses options, then hands over to the run command (src/run/).
  * Errors a user can act on print one line (`reapbench: …`) and exit non-zero; `--verbose`
  * adds the stack and causes.
  */
 import { Command, Option, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { formatError, ReapbenchError } from '../errors.js';
-import { INITS } from '../bench/types.js';
+import { INITS } from '../model/inits.js';
+import type { RunCliOptions } from '../run/options.js';
 // Only light modules at the top: `--help` must not load the engine client (dockerode and its
 // ssh2/gRPC dependencies); the commands import what they need when they run.
-import { scenarioNames } from '../bench/matrix.js';
+import { scenarioNames } from '../run/matrix.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-
-/** Options of `reapbench run` as commander delivers them (strings until validated). */
-export interface RunCliOptions {
-  preset?: string;
-  inits?: string;
-  scenario?: string;
-  limits?: string;
-  rates?: string;
-  lifetimeMs?: string;
-  durationS?: string;
-  repetitions?: string;
-  warmup: boolean;
-  seed?: string;
-  runTimeoutS?: string;
-  matrix?: string;
-  base: string;
-  out: string;
-  ci: boolean;
-  baseline?: string;
-  p50Factor: string;
-  progress: boolean;
-  pin: boolean;
-  verbose: boolean;
-}
 
 function program(): Command {
   const cmd = new Command('reapbench')
@@ -70,7 +47,7 @@ function program(): Command {
     .option('--no-pin', 'do not pin the watcher and the workload (PID 1, orphans) to different CPUs')
     .option('-v, --verbose', 'print stack traces and engine build output', false)
     .action(async (opts: RunCliOptions) => {
-      const { runBench } = await import('../bench/bench.js');
+      const { runBench } = await import('../run/bench.js');
       process.exitCode = await runBench(opts);
     });
 

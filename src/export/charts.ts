@@ -12,7 +12,9 @@
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { median } from 'simple-statistics';
-import type { InitName, LatencyBin, RunConfig, RunRecord } from '../bench/types.js';
+import type { InitName } from '../model/inits.js';
+import type { RunConfig } from '../model/config.js';
+import type { LatencyBin, RunRecord } from '../model/records.js';
 import { compareCells, compareConfigs, configKey, configLabel, groupBy, initIndex } from '../stats/config-key.js';
 import { mergeHistograms } from '../stats/histogram.js';
 import { initColorScale } from '../report/init-colors.js';

@@ -1,4 +1,5 @@
-import type { EnvironmentRecord, InitName, RunRecord, SummaryRow } from '../bench/types.js';
+import type { InitName } from '../model/inits.js';
+import type { EnvironmentRecord, RunRecord, SummaryRow } from '../model/records.js';
 import { compareCells, configLabel, initIndex } from '../stats/config-key.js';
 import { formatNumber, formatWithSpread } from '../report/format.js';
 import { INIT_DESCRIPTIONS } from '../report/init-notes.js';

@@ -1,7 +1,7 @@
 import { stringify } from 'csv-stringify/sync';
-import type { RunRecord } from '../bench/types.js';
+import type { RunRecord } from '../model/records.js';
 import { csvValue } from './csv-value.js';
-import { CONFIG_FIELDS } from '../stats/config-key.js';
+import { CONFIG_FIELDS } from '../model/config.js';
 
 /** RunRecord fields that are not CSV columns (arrays, kept for charts). */
 type NonScalarField = 'series' | 'latency_histogram';

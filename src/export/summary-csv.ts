@@ -1,7 +1,7 @@
 import { stringify } from 'csv-stringify/sync';
-import type { SummaryRow } from '../bench/types.js';
+import type { SummaryRow } from '../model/records.js';
 import { csvValue } from './csv-value.js';
-import { CONFIG_FIELDS } from '../stats/config-key.js';
+import { CONFIG_FIELDS } from '../model/config.js';
 
 /**
  * Columns of summary.csv, in order: every field of {@link SummaryRow} (units in the names,

@@ -1,4 +1,4 @@
-import { INITS, type InitName } from '../bench/types.js';
+import { INITS, type InitName } from '../model/inits.js';
 
 /**
  * One color per init, the same hue in SVG charts and in the terminal, so a reader can carry

@@ -1,6 +1,7 @@
 import Table from 'cli-table3';
-import type { SummaryRow } from '../bench/types.js';
-import { CONFIG_FIELDS, compareCells } from '../stats/config-key.js';
+import type { SummaryRow } from '../model/records.js';
+import { CONFIG_FIELDS } from '../model/config.js';
+import { compareCells } from '../stats/config-key.js';
 import { formatNumber, formatWithSpread } from './format.js';
 import { INIT_COLORS } from './init-colors.js';
 

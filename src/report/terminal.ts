@@ -1,4 +1,4 @@
-import type { RunRecord, SummaryRow } from '../bench/types.js';
+import type { RunRecord, SummaryRow } from '../model/records.js';
 import { compareConfigs, configKey, groupBy } from '../stats/config-key.js';
 import { renderSummaryTable } from './summary-table.js';
 import { renderZombieChart } from './zombie-chart.js';

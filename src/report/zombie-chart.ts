@@ -1,5 +1,5 @@
 import asciichart from 'asciichart';
-import type { RunRecord } from '../bench/types.js';
+import type { RunRecord } from '../model/records.js';
 import { compareCells, configLabel, groupBy, initIndex } from '../stats/config-key.js';
 import { INIT_COLORS } from './init-colors.js';
 

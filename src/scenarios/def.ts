@@ -6,7 +6,7 @@
  * from observations, so that a mismatch means something.
  */
 import type Docker from 'dockerode';
-import type { InitName } from '../bench/types.js';
+import type { InitName } from '../model/inits.js';
 import type { Expectation, Observation, Outcome, ScenarioName, ScenarioParams, VariantSpec } from './types.js';
 
 /** How the host runs one scenario × init variant × case (argv, mounts, stop). */

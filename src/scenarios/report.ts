@@ -4,7 +4,7 @@
  * behind each verdict, and CSV (one row per run, figures flattened into columns).
  */
 import { stringify } from 'csv-stringify/sync';
-import { INITS } from '../bench/types.js';
+import { INITS } from '../model/inits.js';
 import { SCENARIOS } from './library.js';
 import type { ScenarioResult } from './types.js';
 

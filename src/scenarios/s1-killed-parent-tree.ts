@@ -9,7 +9,7 @@
  * in the `read` builtin on fd 4. When B dies the last writer is gone and every `read` returns.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { InitName } from '../bench/types.js';
+import type { InitName } from '../model/inits.js';
 import { baseVariant, expectReapingAsPid1, judgeReaping, plainPlan, type ScenarioDef } from './def.js';
 import { bg, nap, rec, WorkloadContext } from './inside.js';
 import type { ScenarioParams } from './types.js';

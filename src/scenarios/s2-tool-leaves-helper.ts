@@ -7,7 +7,7 @@
  * waits for the tool only (libuv reaps only the children it spawned).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { InitName } from '../bench/types.js';
+import type { InitName } from '../model/inits.js';
 import { baseVariant, expectReapingAsPid1, judgeReaping, plainPlan, type ScenarioDef } from './def.js';
 import { bg, nap, rec, WorkloadContext } from './inside.js';
 import type { ScenarioParams } from './types.js';

@@ -14,7 +14,7 @@
  */
 import type Docker from 'dockerode';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { InitName } from '../bench/types.js';
+import type { InitName } from '../model/inits.js';
 import { baseVariant, expectReapingAsPid1, judgeReaping, plainPlan, type HostHelper, type ScenarioDef } from './def.js';
 import { rec, WorkloadContext, WORK_DIR } from './inside.js';
 import { readdirSync } from 'node:fs';

@@ -8,7 +8,7 @@
  * E's session and process group (D's pid: E is in D's session but is not its leader).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { InitName } from '../bench/types.js';
+import type { InitName } from '../model/inits.js';
 import { baseVariant, expectReapingAsPid1, judgeReaping, plainPlan, type ScenarioDef } from './def.js';
 import { bg, nap, rec, WorkloadContext } from './inside.js';
 import type { ScenarioParams } from './types.js';

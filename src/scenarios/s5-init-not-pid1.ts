@@ -11,7 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { InitName } from '../bench/types.js';
+import type { InitName } from '../model/inits.js';
 import { judgeReaping, NODE, traitsOf, variant, WORKLOAD, workloadArgv, type ScenarioDef } from './def.js';
 import { bg, nap, rec, WorkloadContext } from './inside.js';
 import type { Expectation, ScenarioParams, VariantSpec } from './types.js';

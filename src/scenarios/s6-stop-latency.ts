@@ -19,7 +19,7 @@
  * --shutdown group waits for the group (up to its grace), so the handler finishes.
  */
 import { writeFileSync } from 'node:fs';
-import type { InitName } from '../bench/types.js';
+import type { InitName } from '../model/inits.js';
 import { NODE, traitsOf, variant, WORKLOAD, type CommandPlan, type JudgeInput, type Judgement, type ScenarioDef } from './def.js';
 import type { Expectation, ScenarioParams, VariantSpec } from './types.js';
 

@@ -12,7 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { InitName } from '../bench/types.js';
+import type { InitName } from '../model/inits.js';
 import { errnoName } from '../ffi/errno.js';
 import { baseVariant, num, plainPlan, type JudgeInput, type Judgement, type ScenarioDef } from './def.js';
 import { WorkloadContext } from './inside.js';

@@ -1,10 +1,9 @@
-import { INITS, type InitName, type RunConfig } from '../bench/types.js';
-
-/** The fields that identify one init × configuration cell of the matrix. */
-export type CellKey = RunConfig & { init: InitName };
-
-/** Fields of {@link RunConfig}, in the order they are grouped, sorted and printed. */
-export const CONFIG_FIELDS = ['scenario', 'pids_limit', 'rate_per_s', 'lifetime_ms', 'duration_s'] as const;
+/**
+ * Keys, labels and orderings of matrix cells: how runs are grouped into summary rows and in
+ * which order every table, chart and file lists them.
+ */
+import { INITS } from '../model/inits.js';
+import { CONFIG_FIELDS, type CellKey, type RunConfig } from '../model/config.js';
 
 /** A stable string key for a configuration (init excluded), e.g. `orphans|128|1000|2|10`. */
 export function configKey(c: RunConfig): string {

@@ -1,4 +1,4 @@
-import type { LatencyBin } from '../bench/types.js';
+import type { LatencyBin } from '../model/records.js';
 
 /** Lower edge of the first histogram bin, µs. */
 export const HISTOGRAM_MIN_US = 1;

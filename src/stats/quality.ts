@@ -4,7 +4,7 @@
  */
 import { median } from 'simple-statistics';
 import { configLabel } from './config-key.js';
-import type { RunRecord } from '../bench/types.js';
+import type { RunRecord } from '../model/records.js';
 
 /** Below this share of the target rate a configuration is flagged (0.9 = 90 %). */
 export const RATE_SHORTFALL = 0.9;

@@ -1,5 +1,5 @@
 import { median } from 'simple-statistics';
-import type { RunRecord, SummaryRow } from '../bench/types.js';
+import type { RunRecord, SummaryRow } from '../model/records.js';
 import { cellKey, compareCells, groupBy } from './config-key.js';
 
 // The runner calls histogram() per run; it lives in its own module and is re-exported here.

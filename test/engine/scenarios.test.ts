@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RUN_ID, RUN_LABEL } from '../../src/runtime/cleanup.js';
 import { runScenario, type ScenarioResult } from '../../src/scenarios/index.js';
-import type { InitName } from '../../src/bench/types.js';
+import type { InitName } from '../../src/model/inits.js';
 import { docker, ownedCgroupsOf, testImages } from '../support/engine.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -1,4 +1,5 @@
-import type { EnvironmentRecord, InitName, RunRecord, SeriesPoint } from '../../src/bench/types.js';
+import type { InitName } from '../../src/model/inits.js';
+import type { EnvironmentRecord, RunRecord, SeriesPoint } from '../../src/model/records.js';
 import { histogram } from '../../src/stats/histogram.js';
 
 /** A completed, surviving run with plausible numbers; override what a test is about. */
@@ -49,9 +50,8 @@ export function makeRun(over: Partial<RunRecord> = {}): RunRecord {
   };
 }
 
-/** A deterministic pseudo-random generator (mulberry32), so fixtures never flake. */
-export { rng } from '../../src/bench/matrix.js';
-import { rng } from '../../src/bench/matrix.js';
+// A deterministic pseudo-random generator (mulberry32), so fixtures never flake.
+import { rng } from '../../src/rng.js';
 
 /** A realistic run of one init: `none` fills the pids budget and fails forks; others survive. */
 export function realisticRun(init: InitName, repetition: number, over: Partial<RunRecord> = {}): RunRecord {

@@ -2,12 +2,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compareWithBaseline, parseBaselineCsv, readBaseline } from '../../src/bench/baseline.js';
+import { compareWithBaseline, parseBaselineCsv, readBaseline } from '../../src/run/baseline.js';
 import { ReapbenchError } from '../../src/errors.js';
 import { serializeSummaryCsv } from '../../src/export/summary-csv.js';
 import { serializeRunsCsv } from '../../src/export/runs-csv.js';
 import { summarize } from '../../src/stats/summary.js';
-import type { RunRecord } from '../../src/bench/types.js';
+import type { RunRecord } from '../../src/model/records.js';
 import { makeRun } from '../support/bench-fixtures.js';
 
 /** Three repetitions of one init with the given per-repetition overrides. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { INITS } from '../../src/bench/types.js';
+import { INITS } from '../../src/model/inits.js';
 import { chartSpecs, renderSvg } from '../../src/export/charts.js';
 import { renderMarkdown } from '../../src/export/markdown.js';
 import { ProgressReporter, renderTerminalReport } from '../../src/report/terminal.js';

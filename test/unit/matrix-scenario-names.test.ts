@@ -4,7 +4,7 @@
  * sees what `reapbench run --scenario …` sees before anything else is imported.
  */
 import { describe, expect, it } from 'vitest';
-import { resolveMatrix, scenarioNames } from '../../src/bench/matrix.js';
+import { resolveMatrix, scenarioNames } from '../../src/run/matrix.js';
 import { SCENARIO_NAMES } from '../../src/scenarios/types.js';
 
 describe('scenario names in the matrix', () => {

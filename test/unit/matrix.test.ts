@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PRESETS, planRuns, readMatrixFile, resolveMatrix } from '../../src/bench/matrix.js';
-import { launchFor, parseInits } from '../../src/bench/inits.js';
-import { INITS } from '../../src/bench/types.js';
+import { PRESETS, planRuns, readMatrixFile, resolveMatrix } from '../../src/run/matrix.js';
+import { parseInits } from '../../src/run/inits.js';
+import { launchFor } from '../../src/runtime/init-launch.js';
+import { INITS } from '../../src/model/inits.js';
 import { ReapbenchError } from '../../src/errors.js';
 
 function usage(fn: () => unknown): string {

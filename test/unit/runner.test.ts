@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadgenArgs, parseLoadgenFile, rawName, toRecord } from '../../src/bench/runner.js';
-import type { PlannedRun } from '../../src/bench/matrix.js';
+import { loadgenArgs, parseLoadgenFile, rawName, toRecord } from '../../src/run/runner.js';
+import type { PlannedRun } from '../../src/run/matrix.js';
 import type { LoadgenEvent } from '../../src/loadgen/types.js';
 import type { PidsFigures } from '../../src/runtime/host-cgroup.js';
 

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
 import { compose, parseObservation, planMatrix, renderMarkdown, resolveParams, scenarioByName, scenarioMatrixMarkdown, SCENARIOS, toCsv, traitsOf, type ScenarioResult } from '../../src/scenarios/index.js';
-import { scenarioNames } from '../../src/bench/matrix.js';
+import { scenarioNames } from '../../src/run/matrix.js';
 import { displayName } from '../../src/scenarios/observer.js';
 import { parseStat } from '../../src/procfs.js';
 import { spawn } from 'node:child_process';

@@ -21,8 +21,8 @@ import { renderStepSummary, type MarkdownInput } from '../export/markdown.js';
 import { planRuns, readMatrixFile, resolveMatrix, checkNumber, type Matrix, type MatrixOverrides, type PlannedRun } from './matrix.js';
 import { runMatrix } from './runner.js';
 import { runScenarioStep, scenarioRunCount } from './scenario-step.js';
-import type { RunCliOptions } from '../cli/main.js';
-import type { EnvironmentRecord, RunRecord } from './types.js';
+import type { RunCliOptions } from './options.js';
+import type { EnvironmentRecord, RunRecord } from '../model/records.js';
 
 async function cpuModel(): Promise<string> {
   try {

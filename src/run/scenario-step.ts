@@ -8,7 +8,7 @@ import path from 'node:path';
 import { renderMarkdown, runScenarioMatrix, planMatrix, scenarioMatrixMarkdown, toCsv, type ScenarioResult } from '../scenarios/index.js';
 import type { ProgressReporter } from '../report/terminal.js';
 import { atomicWrite, pointLatest } from './results-dir.js';
-import type { InitName } from './types.js';
+import type { InitName } from '../model/inits.js';
 
 /** What the scenario step needs from the bench. */
 export interface ScenarioStepContext {

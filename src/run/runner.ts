@@ -14,9 +14,9 @@ import path from 'node:path';
 import { runContainer, type ContainerRun } from '../runtime/container.js';
 import { histogram } from '../stats/summary.js';
 import type { LoadgenEvent, LoadgenSummary, OrphanEvent, SampleEvent } from '../loadgen/types.js';
-import { launchFor } from './inits.js';
+import { launchFor } from '../runtime/init-launch.js';
 import type { PlannedRun } from './matrix.js';
-import type { RunRecord, RunState, SeriesPoint } from './types.js';
+import type { RunRecord, RunState, SeriesPoint } from '../model/records.js';
 
 /** Where the in-container programs live in the image. */
 export const IMAGE_LOADGEN = '/app/dist/loadgen.mjs';

@@ -19,9 +19,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
-import { INITS, type InitName, type SummaryRow } from './types.js';
+import { INITS, type InitName } from '../model/inits.js';
+import type { SummaryRow } from '../model/records.js';
 import { usageError } from '../errors.js';
-import { CONFIG_FIELDS, cellKey, compareCells, configLabel, type CellKey } from '../stats/config-key.js';
+import { CONFIG_FIELDS, type CellKey } from '../model/config.js';
+import { cellKey, compareCells, configLabel } from '../stats/config-key.js';
 import { formatNumber } from '../report/format.js';
 
 /** Default: a p50 more than this many times the baseline's is a regression. */

@@ -6,7 +6,9 @@ import { readFile } from 'node:fs/promises';
 import YAML from 'yaml';
 import { usageError } from '../errors.js';
 import { parseInits } from './inits.js';
-import { INITS, type InitName, type RunConfig } from './types.js';
+import { rng } from '../rng.js';
+import { INITS, type InitName } from '../model/inits.js';
+import type { RunConfig } from '../model/config.js';
 import { SCENARIO_NAMES } from '../scenarios/types.js';
 
 /** A resolved matrix: every axis filled in. */
@@ -188,18 +190,6 @@ export interface PlannedRun extends RunConfig {
   repetition: number;
   /** Position within its repetition (0-based). */
   order: number;
-}
-
-/** Deterministic PRNG (mulberry32) so that `--seed` reproduces an order; returns [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Every configuration of the matrix (without init and repetition). */

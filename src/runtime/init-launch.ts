@@ -8,8 +8,7 @@
  *    `docker-init` (tini) as PID 1.
  *  - `tini`, `dumb-init`, `catatonit`, `ts-reaper`: the binary in the image, exec'd as PID 1.
  */
-import { usageError } from '../errors.js';
-import { INITS, type InitName } from './types.js';
+import type { InitName } from '../model/inits.js';
 
 /** How to start one init: argv prefix and whether the engine's init is used. */
 export interface InitLaunch {
@@ -38,20 +37,4 @@ export function launchFor(init: InitName, flags: string[] = []): InitLaunch {
     case 'ts-reaper':
       return { prefix: ['ts-reaper', ...flags, '--'], engineInit: false };
   }
-}
-
-/**
- * Parse a comma-separated list of inits (`all` for every one), keeping the canonical order.
- * @throws ReapbenchError (exit 2) naming an unknown init and listing the valid ones.
- */
-export function parseInits(list: string): InitName[] {
-  const items = list.split(',').map((s) => s.trim()).filter(Boolean);
-  if (items.length === 0) throw usageError(`Expected \`--inits\` to list at least one of ${INITS.join(', ')}`);
-  if (items.includes('all')) return [...INITS];
-  for (const item of items) {
-    if (!(INITS as readonly string[]).includes(item)) {
-      throw usageError(`unknown init \`${item}\`: expected one of ${INITS.join(', ')} (or all)`);
-    }
-  }
-  return INITS.filter((i) => items.includes(i));
 }

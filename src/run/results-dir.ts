@@ -19,7 +19,7 @@ import { serializeNdjson, tagNdjsonLine } from '../export/ndjson.js';
 import { serializeRunsCsv } from '../export/runs-csv.js';
 import { serializeSummaryCsv } from '../export/summary-csv.js';
 import { qualityWarnings } from '../stats/quality.js';
-import type { EnvironmentRecord, RunRecord, SummaryRow } from './types.js';
+import type { EnvironmentRecord, RunRecord, SummaryRow } from '../model/records.js';
 
 /** events.ndjson larger than this (bytes, 8 MiB) is stored gzip-compressed as events.ndjson.gz. */
 export const EVENTS_GZIP_THRESHOLD_BYTES = 8 * 1024 * 1024;

@@ -4,11 +4,8 @@
  * repetitions. Units are in the field names: `_us` microseconds, `_ms` milliseconds,
  * `_s` seconds, `_per_s` per second, `_kib` KiB; plain names are counts.
  */
-
-/** PID 1 choices the benchmark compares. `none`: the load generator itself is PID 1. */
-export const INITS = ['none', 'tini', 'dumb-init', 'docker-init', 'catatonit', 'ts-reaper'] as const;
-/** One PID 1 choice. */
-export type InitName = (typeof INITS)[number];
+import type { RunConfig } from './config.js';
+import type { InitName } from './inits.js';
 
 /** How a run ended (tinybench-style discriminant). */
 export type RunState = 'completed' | 'failed' | 'timed-out' | 'aborted';
@@ -31,20 +28,6 @@ export interface LatencyBin {
   hi_us: number;
   /** Orphans whose exit → reaped latency fell in the bin (count). */
   count: number;
-}
-
-/** The configuration of one cell of the matrix (everything but init and repetition). */
-export interface RunConfig {
-  /** Scenario name (`orphans` for the plain load, or one of the S1–S7 scenarios). */
-  scenario: string;
-  /** `pids.max` of the container (tasks). */
-  pids_limit: number;
-  /** Target orphan rate, orphans per second. */
-  rate_per_s: number;
-  /** How long each orphan lives before it exits, ms. */
-  lifetime_ms: number;
-  /** Length of orphan production, s. */
-  duration_s: number;
 }
 
 /** Result of one container run of the load generator under one init. */

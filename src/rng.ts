@@ -1,0 +1,16 @@
+/**
+ * A seeded pseudo-random generator, for whatever must come out the same from the same seed:
+ * the run order's shuffle (`--seed`), the interrupt benchmark's delays, the test fixtures.
+ */
+
+/** Deterministic PRNG (mulberry32) so that `--seed` reproduces an order; returns [0, 1). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

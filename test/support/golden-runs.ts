@@ -3,9 +3,11 @@
  * quick-preset run, the same run interrupted, and a troubled rate sweep with failed runs and
  * data-quality warnings; plus the raw load-generator files that events.ndjson is assembled from.
  * Built on realisticRun (seeded), then given the precision and consistency of what the runner
- * records (src/bench/runner.ts toRecord). No clock, no unseeded randomness, no machine facts.
+ * records (src/run/runner.ts toRecord). No clock, no unseeded randomness, no machine facts.
  */
-import type { EnvironmentRecord, InitName, RunConfig, RunRecord, RunState } from '../../src/bench/types.js';
+import type { EnvironmentRecord, RunRecord, RunState } from '../../src/model/records.js';
+import type { InitName } from '../../src/model/inits.js';
+import type { RunConfig } from '../../src/model/config.js';
 import type { LoadgenEvent, LoadgenOptionsRecord, LoadgenSummary, Percentiles } from '../../src/loadgen/types.js';
 import { ENV, realisticRun } from './bench-fixtures.js';
 
@@ -188,7 +190,7 @@ export const TROUBLED_RUNS: readonly RunRecord[] = TROUBLED_ORDER.flatMap((cells
   }),
 );
 
-/** File name of a run's raw load-generator output (as src/bench/runner.ts rawName names it). */
+/** File name of a run's raw load-generator output (as src/run/runner.ts rawName names it). */
 function rawName(run: RunRecord, index: number): string {
   return `${String(index).padStart(3, '0')}-${run.init}-${run.scenario}-L${run.pids_limit}-R${run.rate_per_s}-r${run.repetition}.ndjson`;
 }

@@ -6,8 +6,8 @@
  * a workload that printed no result, a mismatch, an outcome accepted for a documented race, and
  * a variant that cannot be run (skipped, from the library's own plan).
  */
-import { launchFor } from '../../src/bench/inits.js';
-import type { InitName } from '../../src/bench/types.js';
+import { launchFor } from '../../src/runtime/init-launch.js';
+import type { InitName } from '../../src/model/inits.js';
 import type { JudgeInput, Judgement } from '../../src/scenarios/def.js';
 import { compose, planMatrix, resolveParams, type Observation, type PlannedRun, type ReportMeta, type ScenarioResult } from '../../src/scenarios/index.js';
 

@@ -11,8 +11,8 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { writeAll } from '../../src/bench/results-dir.js';
-import type { EnvironmentRecord, RunRecord } from '../../src/bench/types.js';
+import { writeAll } from '../../src/run/results-dir.js';
+import type { EnvironmentRecord, RunRecord } from '../../src/model/records.js';
 import { chartSpecs } from '../../src/export/charts.js';
 import { renderMarkdown, renderStepSummary, type MarkdownInput } from '../../src/export/markdown.js';
 import { serializeRunsCsv } from '../../src/export/runs-csv.js';
@@ -47,7 +47,7 @@ const LOAD: LoadFixture[] = [
   { name: 'troubled', runs: TROUBLED_RUNS, env: TROUBLED_ENV },
 ];
 
-/** report.md's input as the results writer composes it (src/bench/results-dir.ts, writeAll). */
+/** report.md's input as the results writer composes it (src/run/results-dir.ts, writeAll). */
 function reportInput(f: LoadFixture): MarkdownInput {
   return {
     runs: f.runs,

@@ -8,7 +8,7 @@
  *     [--ts-reaper-args="--wait-nice -10"] [--observer spin|block] [--calib-us 200]
  *     [--contend 1] [--variant="--wait-slice-us 0" …] [--json results.json]
  *
- * Method (see design-notes "Measuring reaping latency per orphan"): the workload (the init's
+ * Method: the workload (the init's
  * child, bench/reaper-latency-workload.ts) makes orphans and registers a pidfd per orphan in an
  * epoll instance created here and inherited by the workload as fd 3. An observer thread here
  * (not a parent of anything it watches) waits on it edge-triggered: EPOLLIN = the orphan exited

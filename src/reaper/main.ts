@@ -81,7 +81,8 @@ function finalExitCode(status: number, remap: ReadonlySet<number>): number {
 /**
  * Shrink libuv's thread pool to one thread, unless the user set its size: ts-reaper uses the
  * pool only for early reaping (reap-loop.ts), and every thread is a task charged to the pids
- * cgroup (`pids.current` counts threads; design-notes). Measured: 12 tasks → 9. libuv reads
+ * cgroup (`pids.current` counts threads: kernel `kernel/cgroup/pids.c` charges every clone,
+ * threads included). Measured: 12 tasks → 9. libuv reads
  * UV_THREADPOOL_SIZE when the pool first starts (libuv `src/threadpool.c`), which is after
  * this. Returns the environment as it was, for the child. Keep it in mind before adding any
  * async fs, dns or crypto call to ts-reaper: an early-reaping `waitpid` may still hold the

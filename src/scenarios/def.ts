@@ -2,7 +2,7 @@
  * What every scenario module exports ({@link ScenarioDef}), the init traits the expectations are
  * derived from, and the judgement shared by the reaping scenarios (S1–S5).
  *
- * Expectations come from the inits' documented behaviour (design notes, their sources), never
+ * Expectations come from the inits' documented behaviour (their manuals and sources), never
  * from observations, so that a mismatch means something.
  */
 import type Docker from 'dockerode';
@@ -79,7 +79,7 @@ export interface ScenarioDef {
   workload?: (params: ScenarioParams, argv: string[]) => Promise<void>;
 }
 
-/** What an init variant does, as documented (design notes; tini, dumb-init, catatonit sources). */
+/** What an init variant does, as documented (tini, dumb-init and catatonit: their manuals and sources). */
 export interface InitTraits {
   /** Reaps every child, adopted or not, while it is PID 1. */
   reapsAsPid1: boolean;

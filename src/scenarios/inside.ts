@@ -3,7 +3,7 @@
  * scenario's shells and tools, records every fork failure at the level where it happened,
  * samples zombies and `pids.current`, and prints the final observation as one `RB-RESULT` line.
  *
- * Fork failures are easy to miss (design notes): a shell whose background fork fails prints
+ * Fork failures are easy to miss: a shell whose background fork fails prints
  * `can't fork` and carries on with exit status 0. So the scripts tag their own background forks
  * ({@link bg}: `$!` unchanged after `&` means the fork failed) and the shells' stderr goes to one
  * log that the sampler scans; Node's `spawn` failures are caught from the `error` event.

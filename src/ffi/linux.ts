@@ -35,8 +35,6 @@ export const P_ALL = 0;
 export const PR_SET_CHILD_SUBREAPER = 36;
 /** `prctl` option to read the subreaper flag. */
 export const PR_GET_CHILD_SUBREAPER = 37;
-/** `prctl` option: signal sent to this process when its parent dies. */
-export const PR_SET_PDEATHSIG = 1;
 
 /** epoll constants (`include/uapi/linux/eventpoll.h`). */
 export const EPOLL_CTL_ADD = 1;
@@ -66,7 +64,6 @@ const libc = koffi.load('libc.so.6');
 
 const c = {
   getpid: libc.func('getpid', 'int', []),
-  getppid: libc.func('getppid', 'int', []),
   kill: libc.func('kill', 'int', ['int', 'int']),
   waitpid: libc.func('waitpid', 'int', ['int', 'void *', 'int']),
   waitid: libc.func('waitid', 'int', ['int', 'int', 'void *', 'int']),
@@ -78,10 +75,7 @@ const c = {
   epollCreate1: libc.func('epoll_create1', 'int', ['int']),
   epollCtl: libc.func('epoll_ctl', 'int', ['int', 'int', 'int', 'void *']),
   epollWait: libc.func('epoll_wait', 'int', ['int', 'void *', 'int', 'int']),
-  setsid: libc.func('setsid', 'int', []),
-  setpgid: libc.func('setpgid', 'int', ['int', 'int']),
   getpgid: libc.func('getpgid', 'int', ['int']),
-  getsid: libc.func('getsid', 'int', ['int']),
   tcsetpgrp: libc.func('tcsetpgrp', 'int', ['int', 'int']),
   sigemptyset: libc.func('sigemptyset', 'int', ['void *']),
   sigfillset: libc.func('sigfillset', 'int', ['void *']),
@@ -111,11 +105,6 @@ function result(ret: number | bigint): CallResult {
 /** The calling process's pid (`getpid(2)`). */
 export function getpid(): number {
   return c.getpid() as number;
-}
-
-/** The parent's pid (`getppid(2)`); 0 for PID 1 of a namespace. */
-export function getppid(): number {
-  return c.getppid() as number;
 }
 
 /**
@@ -161,14 +150,6 @@ export function isChildSubreaper(): boolean {
   const out = new Int32Array(1);
   const ret = c.prctlGet(PR_GET_CHILD_SUBREAPER, out, 0, 0, 0) as number;
   return ret === 0 && out[0] !== 0;
-}
-
-/**
- * `prctl(PR_SET_PDEATHSIG, signal)`: the kernel sends `signal` to the caller when its parent
- * thread exits. Used by helpers so they never outlive the load generator.
- */
-export function setParentDeathSignal(signal: number): CallResult {
-  return result(c.prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0));
 }
 
 /**
@@ -225,24 +206,9 @@ export function epollEventAt(buf: Buffer, i: number): { events: number; tag: num
   return { events: buf.readUInt32LE(off), tag: buf.readUInt32LE(off + (arch === 'x64' ? 4 : 8)) };
 }
 
-/** `setsid(2)`: new session and process group; returns the session id or −1. */
-export function setsid(): CallResult {
-  return result(c.setsid());
-}
-
-/** `setpgid(2)`. */
-export function setpgid(pid: number, pgid: number): CallResult {
-  return result(c.setpgid(pid, pgid));
-}
-
 /** `getpgid(2)`: process group of `pid` (0: caller). */
 export function getpgid(pid: number): CallResult {
   return result(c.getpgid(pid));
-}
-
-/** `getsid(2)`: session of `pid` (0: caller). */
-export function getsid(pid: number): CallResult {
-  return result(c.getsid(pid));
 }
 
 /** `tcsetpgrp(3)`: make `pgid` the foreground process group of terminal `fd`. */
@@ -457,8 +423,6 @@ export const POLLIN = 0x001;
 export const CLOCK_MONOTONIC = 1;
 /** `timerfd_settime` flag: `it_value` is an absolute time. */
 export const TFD_TIMER_ABSTIME = 1;
-/** errno: too many open files (`asm-generic/errno-base.h`). */
-export const EMFILE = 24;
 
 const lg = {
   pipe2: libc.func('pipe2', 'int', ['_Out_ int *', 'int']),

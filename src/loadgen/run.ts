@@ -5,9 +5,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import * as L from '../ffi/linux.js';
+import { errnoName } from '../ffi/errno.js';
+import { setAffinity } from '../ffi/sched.js';
 import { locatePidsCgroup, readPids, type PidsCgroup } from './cgroup.js';
-import { errnoName, forkloopRate, orphanagePath, startProducer, type Producer } from './helper.js';
+import { forkloopRate, orphanagePath, startProducer, type Producer } from './helper.js';
 import { optionsRecord, UsageError, type LoadgenOptions } from './options.js';
 import type { NdjsonWriter } from './output.js';
 import { ownThreads, pid1Usage, round3, Sampler } from './sampler.js';
@@ -398,7 +399,7 @@ function pinProcesses(pin: { observerCpu: number; workloadCpu: number }, helperP
   // would otherwise reap from the observer's CPU while the C inits share the busy workload CPU.
   if (process.pid !== 1) for (const tid of threadsOf(1)) targets.push([`PID 1 (thread ${tid})`, tid, pin.workloadCpu]);
   for (const [what, tid, cpu] of targets) {
-    const r = L.setAffinity(tid, [cpu]);
+    const r = setAffinity(tid, [cpu]);
     if (r.ret < 0) warnings.push(`could not pin ${what} to CPU ${cpu} (errno ${r.errno}); it runs unpinned`);
   }
 }

@@ -5,7 +5,8 @@
  */
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import * as L from '../ffi/linux.js';
+import { Errno } from '../ffi/errno.js';
+import { getpid, kill } from '../ffi/process.js';
 import { readStat } from '../procfs.js';
 import type { ShutdownMode } from './options.js';
 
@@ -84,18 +85,18 @@ export async function shutdownDescendants(plan: ShutdownPlan): Promise<ShutdownR
   const { setTimeout: sleep } = createRequire(import.meta.url)('node:timers/promises') as typeof import('node:timers/promises');
   let childless = false;
   void plan.noChildren.then(() => (childless = true));
-  const self = L.getpid();
+  const self = getpid();
 
   const done = (): boolean => {
     if (childless) return true;
-    if (plan.mode === 'group') return L.kill(-plan.pgid, 0).errno === L.Errno.ESRCH;
+    if (plan.mode === 'group') return kill(-plan.pgid, 0).errno === Errno.ESRCH;
     return false;
   };
   const signal = (sig: number): number => {
-    if (plan.mode === 'group') return L.kill(-plan.pgid, sig).ret === 0 ? 1 : 0;
-    if (plan.pid1) return L.kill(-1, sig).ret === 0 ? 1 : 0;
+    if (plan.mode === 'group') return kill(-plan.pgid, sig).ret === 0 ? 1 : 0;
+    if (plan.pid1) return kill(-1, sig).ret === 0 ? 1 : 0;
     let n = 0;
-    for (const pid of descendantsOf(self)) if (L.kill(pid, sig).ret === 0) n++;
+    for (const pid of descendantsOf(self)) if (kill(pid, sig).ret === 0) n++;
     return n;
   };
   const waitDone = async (ms: number): Promise<boolean> => {

@@ -14,7 +14,7 @@ import { pidfdOpen } from '../ffi/pidfd.js';
 import { exitNow, getpgid, getpid, isChildSubreaper, kill, setChildSubreaper, tcgetpgrp, tcsetpgrp } from '../ffi/process.js';
 import { canSpawnInForeground, spawnDetached } from '../ffi/spawn.js';
 import { decodeWaitStatus, exitStatusOf } from '../ffi/wait.js';
-import { readStat } from '../procfs.js';
+import { readStat } from '../procfs/stat.js';
 import { parseOptions, UsageError, type ReaperOptions } from './options.js';
 import { installForwarding, signalName, signalNumber } from './signals.js';
 import { startReapLoop } from './reap-loop.js';

@@ -3,11 +3,10 @@
  * to the grace period, SIGKILL what remains, wait until it is gone. The wait thread keeps
  * reaping meanwhile, so everything that dies is also reaped before ts-reaper exits.
  */
-import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Errno } from '../ffi/errno.js';
 import { getpid, kill } from '../ffi/process.js';
-import { readStat } from '../procfs.js';
+import { allStats } from '../procfs/stat.js';
 import type { ShutdownMode } from './options.js';
 
 const SIGTERM = 15;
@@ -52,15 +51,11 @@ export interface ShutdownReport {
  */
 export function descendantsOf(root: number): number[] {
   const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = readStat(Number(entry));
-    if (!stat) continue; // gone meanwhile
+  for (const stat of allStats()) {
     if (stat.state === 'Z' || stat.state === 'X') continue; // zombies cannot be signalled, only reaped
-    const ppid = stat.ppid;
-    const list = children.get(ppid) ?? [];
-    list.push(Number(entry));
-    children.set(ppid, list);
+    const list = children.get(stat.ppid) ?? [];
+    list.push(stat.pid);
+    children.set(stat.ppid, list);
   }
   const out: number[] = [];
   const queue = [root];

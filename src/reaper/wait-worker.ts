@@ -18,7 +18,7 @@ import { Errno } from '../ffi/errno.js';
 import { gettid } from '../ffi/process.js';
 import { getThreadSlice, setThreadNice, setThreadSlice } from '../ffi/sched.js';
 import { P_ALL, waitid, waitpid, WEXITED, WNOHANG, WNOWAIT } from '../ffi/wait.js';
-import { readStat } from '../procfs.js';
+import { readStat } from '../procfs/stat.js';
 import { SHARED, WAIT_ALL as WALL, describeStatus, type WaitWorkerData, type WaitWorkerMessage } from './reap-protocol.js';
 
 function run(data: WaitWorkerData): void {

@@ -16,7 +16,7 @@ import type { InitName } from '../model/inits.js';
 import { errnoName } from '../ffi/errno.js';
 import { baseVariant, num, plainPlan, type JudgeInput, type Judgement, type ScenarioDef } from './def.js';
 import { WorkloadContext } from './inside.js';
-import { readPids } from './observer.js';
+import { containerPids } from './observer.js';
 import type { ScenarioParams } from './types.js';
 
 const NAME = 'limit-exhaustion';
@@ -39,7 +39,7 @@ async function phase(ctx: WorkloadContext, kind: 'live' | 'zombie', max: number)
     const r = spawnDetached(argv, { env: ['PATH=/usr/local/bin:/usr/bin:/bin', `RB_ROLE=${kind}`] });
     if (r.ret < 0) {
       const errno = errnoName(r.errno);
-      fail = { count: pids.length, fail_s: (performance.now() - t0) / 1000, errno, pidsAtFailure: readPids().current, downstream: '' };
+      fail = { count: pids.length, fail_s: (performance.now() - t0) / 1000, errno, pidsAtFailure: containerPids().current, downstream: '' };
       ctx.recordFailure(`${kind}-spawn`, errno, `posix_spawn ${argv[0]}: ${errno}`);
       break;
     }
@@ -63,11 +63,11 @@ async function release(pids: number[], kill: boolean): Promise<void> {
 
 async function workload(p: ScenarioParams): Promise<void> {
   const ctx = new WorkloadContext(NAME, p);
-  const baseline = readPids().current;
+  const baseline = containerPids().current;
   const live = await phase(ctx, 'live', p.max_procs!);
   await release(live.pids, true);
   await sleep(p.settle_ms!);
-  const between = readPids().current;
+  const between = containerPids().current;
   const zombie = await phase(ctx, 'zombie', p.max_procs!);
   const zombiesHeld = ctx.finish(2, {
     baseline_tasks: baseline,

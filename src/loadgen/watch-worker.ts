@@ -12,19 +12,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import {
-  EPOLL_CTL_ADD,
-  EPOLL_EVENT_SIZE,
-  epollCreate,
-  epollCtl,
-  EPOLLET,
-  epollEventAt,
-  EPOLLHUP,
-  EPOLLIN,
-  epollWait,
-  POLLIN,
-  pollOnce,
-  timerfdCreate,
-  timerfdSetAbs,
+  EPOLL_CTL_ADD, EPOLL_EVENT_SIZE, EPOLLET, EPOLLHUP, EPOLLIN, POLLIN,
+  epollCreate, epollCtl, epollEventAt, epollWait, pollOnce, timerfdCreate, timerfdSetAbs,
 } from '../ffi/epoll.js';
 import { Errno } from '../ffi/errno.js';
 import { close, read } from '../ffi/fd.js';

@@ -17,7 +17,12 @@ import Benchmark from 'benchmark';
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import * as L from '../src/ffi/linux.js';
+import { EPOLL_CTL_ADD, epollCreate, epollCtl, EPOLLET, EPOLLHUP, EPOLLIN } from '../src/ffi/epoll.js';
+import { close } from '../src/ffi/fd.js';
+import { pidfdOpen } from '../src/ffi/pidfd.js';
+import { kill } from '../src/ffi/process.js';
+import { spawnDetached } from '../src/ffi/spawn.js';
+import { waitpid, WNOHANG } from '../src/ffi/wait.js';
 import { projectRoot } from '../src/images/build.js';
 
 /** One measured case. */
@@ -36,17 +41,17 @@ export interface MicroResult {
 
 async function main(): Promise<void> {
   const status = new Int32Array(1);
-  const sleeper = L.spawnDetached(['sleep', '600']);
+  const sleeper = spawnDetached(['sleep', '600']);
   if (sleeper.ret < 0) throw new Error(`cannot start a sleep for the pidfd case: errno ${sleeper.errno}`);
-  const epfd = L.epollCreate().ret;
+  const epfd = epollCreate().ret;
   const results: MicroResult[] = [];
   const suite = new Benchmark.Suite('reapbench micro')
     .add('ffi waitpid(WNOHANG)', () => {
-      L.waitpid(-1, status, L.WNOHANG);
+      waitpid(-1, status, WNOHANG);
     })
     .add('posix_spawn+waitpid', () => {
-      const r = L.spawnDetached(['true']);
-      L.waitpid(r.ret, status, 0);
+      const r = spawnDetached(['true']);
+      waitpid(r.ret, status, 0);
     })
     .add('node spawn+exit+reap', {
       defer: true,
@@ -55,9 +60,9 @@ async function main(): Promise<void> {
       },
     })
     .add('pidfd watch', () => {
-      const fd = L.pidfdOpen(sleeper.ret).ret;
-      L.epollCtl(epfd, L.EPOLL_CTL_ADD, fd, L.EPOLLIN | L.EPOLLHUP | L.EPOLLET, 0);
-      L.close(fd);
+      const fd = pidfdOpen(sleeper.ret).ret;
+      epollCtl(epfd, EPOLL_CTL_ADD, fd, EPOLLIN | EPOLLHUP | EPOLLET, 0);
+      close(fd);
     })
     .on('cycle', (event: Benchmark.Event) => {
       const b = event.target as unknown as Benchmark;
@@ -68,9 +73,9 @@ async function main(): Promise<void> {
     suite.on('complete', () => resolve());
     suite.run({ async: true });
   });
-  L.kill(sleeper.ret, 9);
-  L.waitpid(sleeper.ret, status, 0);
-  L.close(epfd);
+  kill(sleeper.ret, 9);
+  waitpid(sleeper.ret, status, 0);
+  close(epfd);
   const dir = path.join(projectRoot(), 'results');
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, `micro-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

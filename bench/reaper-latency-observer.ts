@@ -5,7 +5,8 @@
  * not disturb reaping. Runs until the main thread sets `stop`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import * as L from '../src/ffi/linux.js';
+import { EPOLL_EVENT_SIZE, epollEventAt, EPOLLHUP, EPOLLIN, epollWait } from '../src/ffi/epoll.js';
+import { gettid } from '../src/ffi/process.js';
 
 /** Start data: the epoll fd and shared result arrays indexed by orphan index. */
 export interface ObserverData {
@@ -28,7 +29,7 @@ const tHup = new Float64Array(d.tHup);
 const together = new Int32Array(d.together);
 const stop = new Int32Array(d.stop);
 const MAX = 256;
-const buf = Buffer.alloc(MAX * L.EPOLL_EVENT_SIZE);
+const buf = Buffer.alloc(MAX * EPOLL_EVENT_SIZE);
 const base = process.hrtime.bigint();
 
 // Busy-poll (timeout 0) with nice −20 (set by the main thread once it knows the tid): on this
@@ -36,17 +37,17 @@ const base = process.hrtime.bigint();
 // most reaps, and a nice-0 spinner was preempted by other load, so exit and reap were seen in
 // the same wake-up for 60–88 % of orphans (measured). `--observer block` keeps the blocking
 // variant for comparison.
-parentPort?.postMessage({ tid: L.gettid() });
+parentPort?.postMessage({ tid: gettid() });
 let spins = 0;
 while ((++spins & 0x3ff) !== 0 || Atomics.load(stop, 0) === 0) {
-  const n = L.epollWait(d.epfd, buf, MAX, d.spin ? 0 : 100).ret;
+  const n = epollWait(d.epfd, buf, MAX, d.spin ? 0 : 100).ret;
   if (n <= 0) continue;
   const now = Number(process.hrtime.bigint() - base) || 1;
   for (let i = 0; i < n; i++) {
-    const { events, tag } = L.epollEventAt(buf, i);
+    const { events, tag } = epollEventAt(buf, i);
     if (tag >= tIn.length) continue;
-    const isIn = (events & L.EPOLLIN) !== 0;
-    const isHup = (events & L.EPOLLHUP) !== 0;
+    const isIn = (events & EPOLLIN) !== 0;
+    const isHup = (events & EPOLLHUP) !== 0;
     if (isIn && tIn[tag] === 0) tIn[tag] = now;
     // The HUP event also carries IN (the pidfd stays readable): "together" means both were
     // first seen in this same wake-up.

@@ -13,7 +13,9 @@
  */
 import { writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import * as L from '../src/ffi/linux.js';
+import { EPOLL_CTL_ADD, epollCtl, EPOLLET, EPOLLHUP, EPOLLIN, POLLIN, pollOnce } from '../src/ffi/epoll.js';
+import { close, F_SETFL, fcntl, read } from '../src/ffi/fd.js';
+import { pidfdOpen } from '../src/ffi/pidfd.js';
 import { orphanagePath, startProducer } from '../src/loadgen/helper.js';
 
 const EPOLL_FD = 3;
@@ -35,7 +37,7 @@ if ('errno' in producer) {
   process.exit(1);
 }
 // Blocking reads on the report pipe: this process has nothing else to do.
-L.fcntl(producer.reportFd, L.F_SETFL, 0);
+fcntl(producer.reportFd, F_SETFL, 0);
 
 const buf = Buffer.alloc(65536);
 const open: Array<[number, number]> = []; // [close after (ms), fd]
@@ -48,7 +50,7 @@ let finished = false;
 writeSync(1, 'start\n');
 producer.go();
 while (!finished) {
-  const n = L.read(producer.reportFd, buf).ret;
+  const n = read(producer.reportFd, buf).ret;
   if (n <= 0) break;
   carry += buf.toString('latin1', 0, n);
   let nl: number;
@@ -60,20 +62,20 @@ while (!finished) {
     if (!line.startsWith('O ')) continue;
     const pid = Number(line.split(' ')[1]);
     const tag = index++;
-    const fd = L.pidfdOpen(pid);
-    if (fd.ret < 0 || L.pollOnce(fd.ret, L.POLLIN) !== 0) {
+    const fd = pidfdOpen(pid);
+    if (fd.ret < 0 || pollOnce(fd.ret, POLLIN) !== 0) {
       // Already reaped, or already exited: its exit time would be misread. Count it as missed.
-      if (fd.ret >= 0) L.close(fd.ret);
+      if (fd.ret >= 0) close(fd.ret);
       missed++;
-    } else if (L.epollCtl(EPOLL_FD, L.EPOLL_CTL_ADD, fd.ret, L.EPOLLIN | L.EPOLLHUP | L.EPOLLET, tag).ret < 0) {
-      L.close(fd.ret);
+    } else if (epollCtl(EPOLL_FD, EPOLL_CTL_ADD, fd.ret, EPOLLIN | EPOLLHUP | EPOLLET, tag).ret < 0) {
+      close(fd.ret);
       missed++;
     } else {
       registered++;
       open.push([performance.now() + KEEP_MS, fd.ret]);
     }
   }
-  while (open.length > 0 && open[0]![0] < performance.now()) L.close(open.shift()![1]);
+  while (open.length > 0 && open[0]![0] < performance.now()) close(open.shift()![1]);
 }
 await producer.wait(5000);
 // Let the last orphans live out and be reaped while their pidfds are still registered.
@@ -83,6 +85,6 @@ writeSync(1, `done ${registered} ${missed}\n`);
 // the event loop: a synchronous read threw EAGAIN here (stdin may be non-blocking).
 process.stdin.resume();
 process.stdin.on('close', () => {
-  for (const [, fd] of open) L.close(fd);
+  for (const [, fd] of open) close(fd);
   process.exit(0);
 });

@@ -35,7 +35,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
-import * as L from '../src/ffi/linux.js';
+import { epollCreate } from '../src/ffi/epoll.js';
+import { close } from '../src/ffi/fd.js';
+import { setThreadNice } from '../src/ffi/sched.js';
 import type { ObserverData } from './reaper-latency-observer.js';
 import { median } from 'simple-statistics';
 
@@ -159,7 +161,7 @@ interface RoundResult {
 }
 
 async function runRound(init: InitSpec, count: number, rate: number, lifeMs: number, pin: boolean, spin: boolean): Promise<RoundResult> {
-  const ep = L.epollCreate();
+  const ep = epollCreate();
   if (ep.ret < 0) throw new Error(`epoll_create1 failed (errno ${ep.errno})`);
   const data: ObserverData = {
     epfd: ep.ret,
@@ -172,7 +174,7 @@ async function runRound(init: InitSpec, count: number, rate: number, lifeMs: num
   const observer = new Worker(new URL('./reaper-latency-observer.js', import.meta.url), { workerData: data });
   const stopped = new Promise<void>((r) => observer.on('message', (m: { stopped?: boolean }) => m.stopped && r()));
   const tid = await new Promise<number>((r) => observer.once('message', (m: { tid: number }) => r(m.tid)));
-  if (L.setThreadNice(tid, -20).ret < 0) process.stderr.write('reaper-latency: could not renice the observer (need root); expect more "together"\n');
+  if (setThreadNice(tid, -20).ret < 0) process.stderr.write('reaper-latency: could not renice the observer (need root); expect more "together"\n');
 
   const workload = [process.execPath, path.join(here, 'reaper-latency-workload.js'), String(count), String(rate), String(lifeMs)];
   const argv = [...(pin ? ['taskset', '-c', '1'] : []), 'unshare', '--pid', '--fork', '--mount-proc', ...init.argv, ...workload];
@@ -211,7 +213,7 @@ async function runRound(init: InitSpec, count: number, rate: number, lifeMs: num
     Atomics.store(new Int32Array(data.stop), 0, 1);
     await stopped;
     await observer.terminate();
-    L.close(ep.ret);
+    close(ep.ret);
   }
 
   const tIn = new Float64Array(data.tIn);

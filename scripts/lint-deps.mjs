@@ -7,7 +7,7 @@
 //   node scripts/lint-deps.mjs
 //
 // Two cruises, because the rules ask two different questions:
-//  - layering (folder cycles, model/, ffi/, the leaf modules at the top of src/): every import
+//  - layering (folder cycles, model/, ffi/, procfs/, the leaf modules at the top of src/): every import
 //    counts, type-only ones included, since a type that points back up ties the folders
 //    together all the same;
 //  - the in-container bundles: what matters is what esbuild puts in them, i.e. what their entry
@@ -76,8 +76,15 @@ const LAYER_RULES = [
     to: { pathNot: ['^src/ffi/', packagePath(['koffi'])], dependencyTypesNot: ['core'] },
   },
   {
+    name: 'procfs-imports-no-src',
+    comment: 'src/procfs/ (the /proc and own-cgroup readers) is a shared leaf: it imports nothing under src/ but itself',
+    severity: 'error',
+    from: { path: '^src/procfs/' },
+    to: { path: '^src/', pathNot: '^src/procfs/' },
+  },
+  {
     name: 'leaf-modules-import-no-src',
-    comment: 'the modules at the top of src/ (errors, procfs, rng) are shared leaves: they import nothing under src/',
+    comment: 'the modules at the top of src/ (errors, rng) are shared leaves: they import nothing under src/',
     severity: 'error',
     from: { path: '^src/[^/]+$' },
     to: { path: '^src/' },

@@ -6,8 +6,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import * as L from '../ffi/linux.js';
 import { errnoName } from '../ffi/errno.js';
+import { close, F_SETFD, F_SETFL, fcntl, O_CLOEXEC, O_NONBLOCK, pipe2, write } from '../ffi/fd.js';
+import type { CallResult } from '../ffi/libc.js';
+import { kill } from '../ffi/process.js';
+import { spawnDetached } from '../ffi/spawn.js';
+import { decodeWaitStatus, exitStatusOf, waitpid, WNOHANG } from '../ffi/wait.js';
 import type { ForkLevel } from './types.js';
 
 /** A line reported by `orphanage produce` (timestamps: CLOCK_MONOTONIC ns). */
@@ -45,9 +49,6 @@ export function parseHelperLine(line: string): HelperReport | null {
       return null;
   }
 }
-
-// Names of the errnos the helper reports (`EAGAIN`), from the project's one errno table.
-export { errnoName };
 
 /**
  * Path of the `orphanage` binary: `$REAPBENCH_ORPHANAGE`, else next to the bundle
@@ -91,7 +92,7 @@ export interface Producer {
   wait(timeoutMs: number): Promise<number>;
 }
 
-function check(what: string, r: L.CallResult): number {
+function check(what: string, r: CallResult): number {
   if (r.ret < 0) throw new Error(`${what} failed: ${errnoName(r.errno)}`);
   return r.ret;
 }
@@ -104,16 +105,16 @@ function check(what: string, r: L.CallResult): number {
  * @throws Error when the pipes cannot be made.
  */
 export function startProducer(bin: string, p: ProduceParams): Producer | { errno: number } {
-  const rep = L.pipe2(L.O_CLOEXEC);
+  const rep = pipe2(O_CLOEXEC);
   check('pipe2', rep);
-  const ctl = L.pipe2(L.O_CLOEXEC);
+  const ctl = pipe2(O_CLOEXEC);
   check('pipe2', ctl);
   const [repR, repW] = rep.fds;
   const [ctlR, ctlW] = ctl.fds;
   // The helper inherits exactly the two ends it needs: clear close-on-exec on those only.
-  check('fcntl', L.fcntl(repW, L.F_SETFD, 0));
-  check('fcntl', L.fcntl(ctlR, L.F_SETFD, 0));
-  check('fcntl', L.fcntl(repR, L.F_SETFL, L.O_NONBLOCK));
+  check('fcntl', fcntl(repW, F_SETFD, 0));
+  check('fcntl', fcntl(ctlR, F_SETFD, 0));
+  check('fcntl', fcntl(repR, F_SETFL, O_NONBLOCK));
   const argv = [
     bin,
     'produce',
@@ -126,19 +127,19 @@ export function startProducer(bin: string, p: ProduceParams): Producer | { errno
     String(p.durationMs === null ? 0 : Math.max(1, Math.round(p.durationMs))),
     String(p.inflight ?? 1),
   ];
-  const r = L.spawnDetached(argv);
-  L.close(repW);
-  L.close(ctlR);
+  const r = spawnDetached(argv);
+  close(repW);
+  close(ctlR);
   if (r.ret < 0) {
-    L.close(repR);
-    L.close(ctlW);
+    close(repR);
+    close(ctlW);
     return { errno: r.errno };
   }
   const pid = r.ret;
   let ctlOpen = true;
   const send = (c: string): void => {
     if (!ctlOpen) return;
-    L.write(ctlW, Buffer.from(c));
+    write(ctlW, Buffer.from(c));
   };
   return {
     pid,
@@ -148,7 +149,7 @@ export function startProducer(bin: string, p: ProduceParams): Producer | { errno
       send('s');
       if (ctlOpen) {
         ctlOpen = false;
-        L.close(ctlW);
+        close(ctlW);
       }
     },
     wait: async (timeoutMs: number) => {
@@ -157,10 +158,10 @@ export function startProducer(bin: string, p: ProduceParams): Producer | { errno
       // Imported on first use rather than at start-up, like the drain loop's in run.ts.
       const { setTimeout: sleep } = await import('node:timers/promises');
       for (;;) {
-        const w = L.waitpid(pid, st, L.WNOHANG);
-        if (w.ret === pid) return L.exitStatusOf(L.decodeWaitStatus(st[0]!));
+        const w = waitpid(pid, st, WNOHANG);
+        if (w.ret === pid) return exitStatusOf(decodeWaitStatus(st[0]!));
         if (w.ret < 0) return -1; // ECHILD: someone else reaped it
-        if (Date.now() > deadline) L.kill(pid, 9);
+        if (Date.now() > deadline) kill(pid, 9);
         await sleep(5);
       }
     },

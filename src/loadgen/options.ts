@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import path from 'node:path';
+import { locatePidsCgroup, pidsCgroupAt, type PidsCgroup } from '../procfs/pids-cgroup.js';
 import type { LoadgenOptionsRecord } from './types.js';
 
 /** A user error: printed as one line, exit status 2, no stack trace. */
@@ -200,4 +201,24 @@ export function optionsRecord(o: LoadgenOptions): LoadgenOptionsRecord {
     pin: o.pin === null ? null : `${o.pin.observerCpu}:${o.pin.workloadCpu}`,
     out: o.out,
   };
+}
+
+/**
+ * The pids cgroup the load generator reads, as the options say: none with `--no-cgroup`, the
+ * `--cgroup-dir` (or `REAPBENCH_PIDS_CGROUP`) directory when given, else this process's own
+ * (procfs/pids-cgroup.ts).
+ * @throws UsageError when the given directory has no pids.current, or none is found.
+ */
+export function resolvePidsCgroup(o: Pick<LoadgenOptions, 'cgroupDir' | 'noCgroup'>): PidsCgroup | null {
+  if (o.noCgroup) return null;
+  if (o.cgroupDir !== null) {
+    const cg = pidsCgroupAt(o.cgroupDir);
+    if (!cg) throw new UsageError(`Expected \`--cgroup-dir\` to contain pids.current, got \`${o.cgroupDir}\``);
+    return cg;
+  }
+  const { cgroup, tried } = locatePidsCgroup();
+  if (cgroup) return cgroup;
+  throw new UsageError(
+    `No pids cgroup files found (tried: ${tried.join(', ') || 'no pids cgroup mount found'}); pass --cgroup-dir <dir>, set REAPBENCH_PIDS_CGROUP, or run with --no-cgroup`,
+  );
 }

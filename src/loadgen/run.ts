@@ -2,15 +2,17 @@
  * One load-generator run: reference loop → helper → watcher → baseline → production → drain →
  * summary. Everything observed is written to the NDJSON file as it happens.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import * as L from '../ffi/linux.js';
-import { locatePidsCgroup, readPids, type PidsCgroup } from './cgroup.js';
-import { errnoName, forkloopRate, orphanagePath, startProducer, type Producer } from './helper.js';
-import { optionsRecord, UsageError, type LoadgenOptions } from './options.js';
+import { errnoName } from '../ffi/errno.js';
+import { setAffinity } from '../ffi/sched.js';
+import { readPids, type PidsCgroup } from '../procfs/pids-cgroup.js';
+import { readComm, threadIds } from '../procfs/process.js';
+import { ownThreads, pid1Usage } from '../procfs/scan.js';
+import { forkloopRate, orphanagePath, startProducer, type Producer } from './helper.js';
+import { optionsRecord, resolvePidsCgroup, UsageError, type LoadgenOptions } from './options.js';
 import type { NdjsonWriter } from './output.js';
-import { ownThreads, pid1Usage, round3, Sampler } from './sampler.js';
+import { round3, Sampler } from './sampler.js';
 import { littlesLaw, percentiles } from './stats.js';
 import {
   LOADGEN_SCHEMA,
@@ -33,14 +35,6 @@ export interface AbortSwitch {
   onAbort: (() => void) | null;
 }
 
-function readComm(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return '';
-  }
-}
-
 /**
  * Run the load generator with validated options, writing events to `out`.
  * @returns the summary (also written as the last line; the caller commits the file).
@@ -50,10 +44,10 @@ function readComm(pid: number): string {
 export async function runLoadgen(opts: LoadgenOptions, out: NdjsonWriter, abort: AbortSwitch): Promise<LoadgenSummary> {
   const wallStart = nowNs();
   const warnings: string[] = [];
-  const cg: PidsCgroup | null = opts.noCgroup ? null : locatePidsCgroup(opts.cgroupDir);
+  const cg: PidsCgroup | null = resolvePidsCgroup(opts);
   const method = chooseWatchMethod(opts.watchMethod);
   const bin = orphanagePath();
-  const pid1Comm = readComm(1);
+  const pid1Comm = readComm(1) ?? '';
   const isPid1 = process.pid === 1;
 
   const start: StartEvent = {
@@ -396,18 +390,10 @@ function pinProcesses(pin: { observerCpu: number; workloadCpu: number }, helperP
   ];
   // Every thread of PID 1, not only its main thread: an init with a wait thread (ts-reaper)
   // would otherwise reap from the observer's CPU while the C inits share the busy workload CPU.
-  if (process.pid !== 1) for (const tid of threadsOf(1)) targets.push([`PID 1 (thread ${tid})`, tid, pin.workloadCpu]);
+  if (process.pid !== 1) for (const tid of threadIds(1) ?? [1]) targets.push([`PID 1 (thread ${tid})`, tid, pin.workloadCpu]);
   for (const [what, tid, cpu] of targets) {
-    const r = L.setAffinity(tid, [cpu]);
+    const r = setAffinity(tid, [cpu]);
     if (r.ret < 0) warnings.push(`could not pin ${what} to CPU ${cpu} (errno ${r.errno}); it runs unpinned`);
   }
 }
 
-/** Thread ids of `pid` from /proc/<pid>/task (just `pid` when it cannot be read). */
-function threadsOf(pid: number): number[] {
-  try {
-    return readdirSync(`/proc/${pid}/task`).map(Number).filter((t) => Number.isInteger(t) && t > 0);
-  } catch {
-    return [pid];
-  }
-}

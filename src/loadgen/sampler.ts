@@ -1,74 +1,13 @@
 /**
  * Periodic samples at a fixed low rate: the pids cgroup files, a /proc scan for zombies, PID 1's
- * CPU time and RSS, the load generator's thread count. All reads are synchronous (no libuv thread
- * pool, whose 4 threads would add tasks to the cgroup); one sample costs well under a
- * millisecond per hundred processes here (≈ 12 µs per /proc/<pid>/stat; measured in every
- * sample as `collect_ms`).
+ * CPU time and RSS, the load generator's thread count. The readers are procfs/scan.ts (allocation
+ * free) and procfs/pids-cgroup.ts, all synchronous (no libuv thread pool, whose 4 threads would
+ * add tasks to the cgroup); one sample costs well under a millisecond per hundred processes here
+ * (≈ 12 µs per /proc/<pid>/stat; measured in every sample as `collect_ms`).
  */
-import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
-import { readPids, type PidsCgroup } from './cgroup.js';
+import { readPids, type PidsCgroup } from '../procfs/pids-cgroup.js';
+import { countZombies, ownThreads, pid1Usage } from '../procfs/scan.js';
 import type { SampleEvent } from './types.js';
-
-
-/** Reused read buffer: one /proc/<pid>/stat line is < 1 KiB (proc(5)). */
-const statBuf = Buffer.alloc(1024);
-
-/**
- * Read /proc/<pid>/stat into {@link statBuf} with open/read/close on a reused buffer
- * (readFileSync costs ~5× more: fstat, allocation, string decoding).
- * @returns the index of the byte after the command's closing ")" and the length read, or null.
- */
-function readStat(pid: number | 'self'): { at: number; len: number } | null {
-  let fd = -1;
-  try {
-    fd = openSync(`/proc/${pid}/stat`, 'r');
-    const len = readSync(fd, statBuf, 0, statBuf.length, 0);
-    const close = statBuf.lastIndexOf(41 /* ) */, len);
-    return close < 0 ? null : { at: close + 2, len };
-  } catch {
-    return null; // gone meanwhile
-  } finally {
-    if (fd >= 0) closeSync(fd);
-  }
-}
-
-/** Fields of /proc/<pid>/stat after the command name (proc(5): field 3 is index 0). */
-function statFields(pid: number | 'self'): string[] | null {
-  const r = readStat(pid);
-  return r ? statBuf.toString('latin1', r.at, r.len).split(' ') : null;
-}
-
-/** System clock ticks per second (`sysconf(_SC_CLK_TCK)`, 100 on Linux ABIs in use). */
-const CLK_TCK = 100;
-const PAGE_KB = 4;
-
-/** Count processes in state Z whose parent is not `excludeParent` (the helper's intermediates). */
-export function countZombies(excludeParent: number): number {
-  let n = 0;
-  for (const name of readdirSync('/proc')) {
-    const c = name.charCodeAt(0);
-    if (c < 48 || c > 57) continue;
-    const r = readStat(Number(name));
-    if (!r || statBuf[r.at] !== 90 /* Z */) continue;
-    let ppid = 0;
-    for (let i = r.at + 2; i < r.len && statBuf[i] !== 32; i++) ppid = ppid * 10 + statBuf[i]! - 48;
-    if (ppid !== excludeParent) n++;
-  }
-  return n;
-}
-
-/** Threads of this process (/proc/self/stat field 20). */
-export function ownThreads(): number {
-  const f = statFields('self');
-  return f ? Number(f[17]) : 0;
-}
-
-/** PID 1's CPU time (user + system, ms) and RSS (KiB), or nulls if unreadable. */
-export function pid1Usage(): { cpuMs: number | null; rssKb: number | null } {
-  const f = statFields(1);
-  if (!f) return { cpuMs: null, rssKb: null };
-  return { cpuMs: ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK, rssKb: Number(f[21]) * PAGE_KB };
-}
 
 /** Sources a sample reads besides /proc. */
 export interface SampleSources {

@@ -119,7 +119,7 @@ export interface SampleEvent {
   pid1_cpu_ms: number | null;
   /** Resident set size of PID 1, KiB. */
   pid1_rss_kb: number | null;
-  /** Threads of the load generator process itself (/proc/self/status `Threads`). */
+  /** Threads of the load generator process itself (/proc/self/stat field 20, `num_threads`; procfs/scan.ts). */
   loadgen_threads: number;
   /** Wall time this sample took to collect, ms (the /proc scan dominates). */
   collect_ms: number;

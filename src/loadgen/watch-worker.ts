@@ -11,7 +11,15 @@
  * The watcher is not the orphans' parent, so it never changes who reaps them.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import * as L from '../ffi/linux.js';
+import {
+  EPOLL_CTL_ADD, EPOLL_EVENT_SIZE, EPOLLET, EPOLLHUP, EPOLLIN, POLLIN,
+  epollCreate, epollCtl, epollEventAt, epollWait, pollOnce, timerfdCreate, timerfdSetAbs,
+} from '../ffi/epoll.js';
+import { Errno } from '../ffi/errno.js';
+import { close, read } from '../ffi/fd.js';
+import { pidfdOpen, pidfdSendSignal } from '../ffi/pidfd.js';
+import { gettid } from '../ffi/process.js';
+import { setAffinity, setThreadFifo, setThreadNice } from '../ffi/sched.js';
 import { parseHelperLine } from './helper.js';
 import { C, type OrphanRecord, type WatchMessage, type WatchWorkerData } from './watch-protocol.js';
 
@@ -73,7 +81,7 @@ function finishSlot(slot: number, state: OrphanRecord['state'], reapNs: number |
     late: lateOf[slot] === 1,
     coalesced,
   });
-  L.close(fdOf[slot]!); // also removes it from the epoll set
+  close(fdOf[slot]!); // also removes it from the epoll set
   fdOf[slot] = -1;
   exitOf[slot] = NaN;
   exitSelfOf[slot] = NaN;
@@ -85,7 +93,7 @@ function finishSlot(slot: number, state: OrphanRecord['state'], reapNs: number |
 
 function watch(ep: number, pid: number, createdNs: number): void {
   Atomics.add(counters, C.MADE, 1);
-  const fd = L.pidfdOpen(pid);
+  const fd = pidfdOpen(pid);
   const t = now();
   let early = earlyExit.get(pid);
   if (early !== undefined) {
@@ -93,7 +101,7 @@ function watch(ep: number, pid: number, createdNs: number): void {
     if (early < createdNs) early = undefined; // a previous process with the same pid
   }
   if (fd.ret < 0 || free.length === 0) {
-    if (fd.ret >= 0) L.close(fd.ret);
+    if (fd.ret >= 0) close(fd.ret);
     Atomics.add(counters, C.MISSED, 1);
     pending.push({ pid, createdNs, watchedNs: null, exitNs: null, exitSelfNs: early ?? null, reapNs: null, state: 'missed', late: false, coalesced: false });
     return;
@@ -108,15 +116,15 @@ function watch(ep: number, pid: number, createdNs: number): void {
   watchDelayUs.push((t - createdNs) / 1e3);
   Atomics.add(counters, C.WATCHED, 1);
   // Already readable: it exited before we looked, so its exit time is unknown.
-  const ready = L.pollOnce(fd.ret, L.POLLIN);
-  if (ready > 0 && (ready & L.POLLIN) !== 0) {
+  const ready = pollOnce(fd.ret, POLLIN);
+  if (ready > 0 && (ready & POLLIN) !== 0) {
     lateOf[slot] = 1;
     Atomics.add(counters, C.LATE, 1);
     Atomics.add(counters, C.EXITED, 1);
     if (pollMethod) exited.add(slot);
   }
-  const events = pollMethod ? L.EPOLLIN | L.EPOLLET : L.EPOLLIN | L.EPOLLHUP | L.EPOLLET;
-  const r = L.epollCtl(ep, L.EPOLL_CTL_ADD, fd.ret, events, slot);
+  const events = pollMethod ? EPOLLIN | EPOLLET : EPOLLIN | EPOLLHUP | EPOLLET;
+  const r = epollCtl(ep, EPOLL_CTL_ADD, fd.ret, events, slot);
   if (r.ret < 0) post({ kind: 'error', message: `epoll_ctl(ADD pidfd) failed: errno ${r.errno}`, fatal: false });
 }
 
@@ -126,14 +134,14 @@ const readBuf = Buffer.alloc(65536);
 
 function readReports(ep: number): void {
   for (;;) {
-    const r = L.read(data.reportFd, readBuf);
+    const r = read(data.reportFd, readBuf);
     if (r.ret < 0) {
-      if (r.errno === L.Errno.EINTR) continue;
+      if (r.errno === Errno.EINTR) continue;
       return; // EAGAIN: drained
     }
     if (r.ret === 0) {
       reportOpen = false;
-      L.close(data.reportFd);
+      close(data.reportFd);
       post({ kind: 'eof' });
       return;
     }
@@ -169,85 +177,85 @@ function readReports(ep: number): void {
 }
 
 function add(ep: number, fd: number, tag: number): void {
-  const r = L.epollCtl(ep, L.EPOLL_CTL_ADD, fd, L.EPOLLIN, tag);
+  const r = epollCtl(ep, EPOLL_CTL_ADD, fd, EPOLLIN, tag);
   if (r.ret < 0) throw new Error(`epoll_ctl(ADD) failed: errno ${r.errno}`);
 }
 
 function run(): void {
   if (data.cpu >= 0) {
-    const r = L.setAffinity(L.gettid(), [data.cpu]);
+    const r = setAffinity(gettid(), [data.cpu]);
     if (r.ret < 0) post({ kind: 'error', message: `could not pin the watcher to CPU ${data.cpu} (errno ${r.errno}); it runs unpinned`, fatal: false });
   }
   if (data.nice !== 0) {
-    const r = L.setThreadNice(L.gettid(), data.nice);
+    const r = setThreadNice(gettid(), data.nice);
     if (r.ret < 0) post({ kind: 'error', message: `could not set the watcher's nice value to ${data.nice} (errno ${r.errno}); it runs at the default priority`, fatal: false });
   }
   if (data.rtPriority > 0) {
-    const r = L.setThreadFifo(L.gettid(), data.rtPriority);
+    const r = setThreadFifo(gettid(), data.rtPriority);
     if (r.ret < 0) post({ kind: 'error', message: `could not make the watcher SCHED_FIFO ${data.rtPriority} (errno ${r.errno}: needs CAP_SYS_NICE and RT runtime); it runs as an ordinary thread`, fatal: false });
   }
-  const ep = L.epollCreate().ret;
+  const ep = epollCreate().ret;
   if (ep < 0) throw new Error('epoll_create1 failed');
   add(ep, data.reportFd, TAG_REPORT);
   add(ep, data.wakeFd, TAG_WAKE);
-  const lagFd = L.timerfdCreate().ret;
+  const lagFd = timerfdCreate().ret;
   const periodNs = BigInt(Math.round(data.lagPeriodMs * 1e6));
   const lagStart = process.hrtime.bigint() + periodNs;
-  L.timerfdSetAbs(lagFd, lagStart, periodNs);
+  timerfdSetAbs(lagFd, lagStart, periodNs);
   add(ep, lagFd, TAG_LAG);
   let lagExpirations = 0n;
   let pollFd = -1;
   if (pollMethod) {
-    pollFd = L.timerfdCreate().ret;
+    pollFd = timerfdCreate().ret;
     const p = BigInt(data.pollIntervalUs * 1000);
-    L.timerfdSetAbs(pollFd, process.hrtime.bigint() + p, p);
+    timerfdSetAbs(pollFd, process.hrtime.bigint() + p, p);
     add(ep, pollFd, TAG_POLL);
   }
-  const buf = Buffer.alloc(MAX_EVENTS * L.EPOLL_EVENT_SIZE);
+  const buf = Buffer.alloc(MAX_EVENTS * EPOLL_EVENT_SIZE);
   const u64 = Buffer.alloc(8);
   // Warm the per-orphan path (JIT, koffi call stubs) on ourselves before the first orphan.
   for (let i = 0; i < 50; i++) {
-    const fd = L.pidfdOpen(process.pid).ret;
-    L.pollOnce(fd, L.POLLIN);
-    L.close(fd);
+    const fd = pidfdOpen(process.pid).ret;
+    pollOnce(fd, POLLIN);
+    close(fd);
   }
   post({ kind: 'ready' });
 
   for (;;) {
-    const n = L.epollWait(ep, buf, MAX_EVENTS, -1);
+    const n = epollWait(ep, buf, MAX_EVENTS, -1);
     const t = now();
     if (n.ret < 0) {
-      if (n.errno === L.Errno.EINTR) continue;
+      if (n.errno === Errno.EINTR) continue;
       throw new Error(`epoll_wait failed: errno ${n.errno}`);
     }
     let stop = false;
     let probe = false;
     for (let i = 0; i < n.ret; i++) {
-      const { events, tag } = L.epollEventAt(buf, i);
+      const { events, tag } = epollEventAt(buf, i);
       if (tag === TAG_REPORT) {
         if (reportOpen) readReports(ep);
       } else if (tag === TAG_LAG) {
-        if (L.read(lagFd, u64).ret === 8) {
+        if (read(lagFd, u64).ret === 8) {
           lagExpirations += u64.readBigUInt64LE(0);
           const due = lagStart + (lagExpirations - 1n) * periodNs;
           lagUs.push((t - Number(due)) / 1e3);
         }
       } else if (tag === TAG_WAKE) {
-        L.read(data.wakeFd, u64);
+        read(data.wakeFd, u64);
         if (Atomics.load(counters, C.STOP) === 1) stop = true;
       } else if (tag === TAG_POLL) {
-        L.read(pollFd, u64);
+        read(pollFd, u64);
         probe = true;
       } else {
         const slot = tag;
         if (fdOf[slot] === -1) continue;
         const fresh = Number.isNaN(exitOf[slot]!) && lateOf[slot] === 0;
-        if ((events & L.EPOLLIN) !== 0 && fresh) {
+        if ((events & EPOLLIN) !== 0 && fresh) {
           exitOf[slot] = t;
           Atomics.add(counters, C.EXITED, 1);
           if (pollMethod) exited.add(slot);
         }
-        if (!pollMethod && (events & L.EPOLLHUP) !== 0) {
+        if (!pollMethod && (events & EPOLLHUP) !== 0) {
           Atomics.add(counters, C.REAPED, 1);
           // Exit and reap in one wake-up: the measured latency (0) only says "≤ watcher lag".
           const coalesced = fresh;
@@ -258,7 +266,7 @@ function run(): void {
     }
     if (probe) {
       for (const slot of exited) {
-        if (L.pidfdSendSignal(fdOf[slot]!, 0).errno === L.Errno.ESRCH) {
+        if (pidfdSendSignal(fdOf[slot]!, 0).errno === Errno.ESRCH) {
           Atomics.add(counters, C.REAPED, 1);
           finishSlot(slot, 'reaped', t, false);
         }
@@ -272,10 +280,10 @@ function run(): void {
       }
       flush(true);
       post({ kind: 'final', lagUs, watchDelayUs });
-      if (reportOpen) L.close(data.reportFd);
-      L.close(lagFd);
-      if (pollFd >= 0) L.close(pollFd);
-      L.close(ep);
+      if (reportOpen) close(data.reportFd);
+      close(lagFd);
+      if (pollFd >= 0) close(pollFd);
+      close(ep);
       return;
     }
     flush(false);

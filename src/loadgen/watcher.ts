@@ -7,7 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import * as L from '../ffi/linux.js';
+import { eventfdCreate } from '../ffi/epoll.js';
+import { close, write } from '../ffi/fd.js';
+import { pidfdOpen } from '../ffi/pidfd.js';
 import { UsageError } from './options.js';
 import type { WatchMethod } from './types.js';
 import { C, COUNTERS, type WatchMessage, type WatchWorkerData } from './watch-protocol.js';
@@ -25,11 +27,11 @@ function kernelVersion(): [number, number] {
  *   older kernel.
  */
 export function chooseWatchMethod(requested: 'auto' | 'hup' | 'poll'): WatchMethod {
-  const probe = L.pidfdOpen(process.pid);
+  const probe = pidfdOpen(process.pid);
   if (probe.ret < 0) {
     throw new UsageError(`This kernel cannot open pidfds (pidfd_open: errno ${probe.errno}); Linux ≥ 5.3 is required`);
   }
-  L.close(probe.ret);
+  close(probe.ret);
   const [maj, min] = kernelVersion();
   const hasHup = maj > 6 || (maj === 6 && min >= 9);
   if (requested === 'hup' && !hasHup) {
@@ -71,7 +73,7 @@ export function startWatcher(
   sched: { nice: number; rtPriority: number; cpu: number },
   onMessage: (m: WatchMessage) => void,
 ): Watcher {
-  const wake = L.eventfdCreate();
+  const wake = eventfdCreate();
   if (wake.ret < 0) throw new Error(`eventfd failed: errno ${wake.errno}`);
   const sab = new SharedArrayBuffer(COUNTERS * 4);
   const counters = new Int32Array(sab);
@@ -101,9 +103,9 @@ export function startWatcher(
         Atomics.store(counters, C.STOP, 1);
         const one = Buffer.alloc(8);
         one.writeBigUInt64LE(1n);
-        L.write(wake.ret, one);
+        write(wake.ret, one);
         stopping = exited.then(() => {
-          L.close(wake.ret);
+          close(wake.ret);
         });
       }
       return stopping;

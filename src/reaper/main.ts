@@ -8,8 +8,13 @@
  * is left (if asked) → exit with the child's status.
  */
 import { writeSync } from 'node:fs';
-import * as L from '../ffi/linux.js';
-import { readStat } from '../procfs.js';
+import { Errno } from '../ffi/errno.js';
+import type { CallResult } from '../ffi/libc.js';
+import { pidfdOpen } from '../ffi/pidfd.js';
+import { exitNow, getpgid, getpid, isChildSubreaper, kill, setChildSubreaper, tcgetpgrp, tcsetpgrp } from '../ffi/process.js';
+import { canSpawnInForeground, spawnDetached } from '../ffi/spawn.js';
+import { decodeWaitStatus, exitStatusOf } from '../ffi/wait.js';
+import { readStat } from '../procfs/stat.js';
 import { parseOptions, UsageError, type ReaperOptions } from './options.js';
 import { installForwarding, signalName, signalNumber } from './signals.js';
 import { startReapLoop } from './reap-loop.js';
@@ -27,13 +32,13 @@ function say(line: string): void {
 /** Exit status for a failed spawn, with the shell's conventions (127 not found, 126 not executable). */
 function spawnFailure(command: string, errno: number): number {
   const reason = new Map<number, [string, number]>([
-    [L.Errno.ENOENT, ['not found', 127]],
-    [L.Errno.EACCES, ['permission denied', 126]],
-    [L.Errno.ENOEXEC, ['not an executable format', 126]],
-    [L.Errno.ENOTDIR, ['a path component is not a directory', 127]],
-    [L.Errno.EISDIR, ['is a directory', 126]],
-    [L.Errno.EAGAIN, ['out of processes (EAGAIN)', 1]],
-    [L.Errno.ENOMEM, ['out of memory (ENOMEM)', 1]],
+    [Errno.ENOENT, ['not found', 127]],
+    [Errno.EACCES, ['permission denied', 126]],
+    [Errno.ENOEXEC, ['not an executable format', 126]],
+    [Errno.ENOTDIR, ['a path component is not a directory', 127]],
+    [Errno.EISDIR, ['is a directory', 126]],
+    [Errno.EAGAIN, ['out of processes (EAGAIN)', 1]],
+    [Errno.ENOMEM, ['out of memory (ENOMEM)', 1]],
   ]);
   const [text, code] = reason.get(errno) ?? [`errno ${errno}`, 1];
   say(`cannot run '${command}': ${text}`);
@@ -47,7 +52,7 @@ function setUpSubreaper(opts: ReaperOptions, pid1: boolean): boolean {
     say(`warning: not PID 1 and not a subreaper (--no-subreaper or TS_REAPER_SUBREAPER=0): orphans will not come to ts-reaper`);
     return true;
   }
-  const r = L.setChildSubreaper(true);
+  const r = setChildSubreaper(true);
   if (r.ret === 0) return true;
   if (opts.subreaper === 'require') {
     say(`cannot register as a child subreaper (errno ${r.errno}); Linux ≥ 3.4 is required`);
@@ -63,17 +68,17 @@ function setUpSubreaper(opts: ReaperOptions, pid1: boolean): boolean {
  * be stopped by SIGTTIN. tcgetpgrp fails with ENOTTY when stdin is not a terminal.
  */
 function holdsTerminal(): boolean {
-  const fg = L.tcgetpgrp(0);
-  const own = L.getpgid(0);
+  const fg = tcgetpgrp(0);
+  const own = getpgid(0);
   return fg.ret >= 0 && own.ret >= 0 && fg.ret === own.ret;
 }
 
 /** errno values of a child's failed `tcsetpgrp` (tcsetpgrp(3)). */
-const TERMINAL_ERRNOS = new Set<number>([L.Errno.ENOTTY, L.Errno.EPERM, L.Errno.EIO, L.Errno.EINVAL, L.Errno.EBADF]);
+const TERMINAL_ERRNOS = new Set<number>([Errno.ENOTTY, Errno.EPERM, Errno.EIO, Errno.EINVAL, Errno.EBADF]);
 
 /** The exit status ts-reaper reports for the main child's raw wait status. */
 function finalExitCode(status: number, remap: ReadonlySet<number>): number {
-  const code = L.exitStatusOf(L.decodeWaitStatus(status));
+  const code = exitStatusOf(decodeWaitStatus(status));
   const clamped = code < 0 ? 1 : code & 0xff;
   return remap.has(clamped) ? 0 : clamped;
 }
@@ -112,7 +117,7 @@ async function main(): Promise<number> {
     throw e;
   }
 
-  const pid1 = L.getpid() === 1;
+  const pid1 = getpid() === 1;
   if (!setUpSubreaper(opts, pid1)) return 1;
   const log = opts.verbose ? say : (): void => {};
 
@@ -127,8 +132,8 @@ async function main(): Promise<number> {
   // glibc without that spawn action, ts-reaper hands it over just after the spawn (racy: a
   // child that reads at once may be stopped by SIGTTIN first, and is then continued).
   const foreground = opts.pgroup && holdsTerminal();
-  let inChild = foreground && L.canSpawnInForeground();
-  const spawn = (): L.CallResult => L.spawnDetached(opts.command, { newProcessGroup: opts.pgroup, inheritFds, env: childEnv, ...(inChild ? { foregroundFd: 0 } : {}) });
+  let inChild = foreground && canSpawnInForeground();
+  const spawn = (): CallResult => spawnDetached(opts.command, { newProcessGroup: opts.pgroup, inheritFds, env: childEnv, ...(inChild ? { foregroundFd: 0 } : {}) });
   let spawned = spawn();
   if (spawned.ret < 0 && inChild && TERMINAL_ERRNOS.has(spawned.errno)) {
     // The child could not take the terminal (and did not run): run it without the terminal.
@@ -138,16 +143,16 @@ async function main(): Promise<number> {
   }
   if (spawned.ret < 0) return spawnFailure(opts.command[0]!, spawned.errno);
   const childPid = spawned.ret;
-  if (foreground && !inChild && L.tcsetpgrp(0, childPid).ret === 0 && readStat(childPid)?.state === 'T') L.kill(-childPid, signalNumber('SIGCONT'));
+  if (foreground && !inChild && tcsetpgrp(0, childPid).ret === 0 && readStat(childPid)?.state === 'T') kill(-childPid, signalNumber('SIGCONT'));
   if (foreground) log(`terminal given to the command's process group ${inChild ? 'in the child, before exec' : 'after the spawn (glibc < 2.35)'}`);
   // The wait thread does not exist yet, so the child cannot have been reaped: the pidfd is its.
-  const pidfd = L.pidfdOpen(childPid);
+  const pidfd = pidfdOpen(childPid);
   forwarder.setTarget({ pid: childPid, pidfd: pidfd.ret, group: opts.pgroup });
   const now = performance.now();
   const ready = performance.nodeTiming.bootstrapComplete;
   if (opts.verbose) {
     // What ts-reaper is, as the kernel says (the subreaper flag may be off by option or failure).
-    const role = pid1 ? 'PID 1' : L.isChildSubreaper() ? 'subreaper' : 'neither PID 1 nor a subreaper';
+    const role = pid1 ? 'PID 1' : isChildSubreaper() ? 'subreaper' : 'neither PID 1 nor a subreaper';
     log(`started ${opts.command[0]} as pid ${childPid} ${now.toFixed(1)} ms after process start (${(now - ready).toFixed(1)} ms after Node was ready), as ${role}`);
   }
 
@@ -156,7 +161,7 @@ async function main(): Promise<number> {
     { verbose: opts.verbose, nice: opts.waitNice, sliceUs: opts.waitSliceUs, sliceExplicit: opts.waitSliceExplicit },
     (err) => {
       say(`internal error, cannot reap any more: ${err.message}`);
-      L.exitNow(1);
+      exitNow(1);
     },
     log,
   );
@@ -181,14 +186,14 @@ async function main(): Promise<number> {
 }
 
 function describeStatus(status: number): string {
-  const s = L.decodeWaitStatus(status);
+  const s = decodeWaitStatus(status);
   return s.kind === 'exited' ? `exited ${s.code}` : s.kind === 'signaled' ? `killed by ${signalName(s.signal)}` : s.kind;
 }
 
 main().then(
-  (code) => L.exitNow(code),
+  (code) => exitNow(code),
   (err: unknown) => {
     say(`internal error: ${err instanceof Error ? err.message : String(err)}`);
-    L.exitNow(1);
+    exitNow(1);
   },
 );

@@ -12,7 +12,7 @@ import type { Worker as WorkerType } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import * as L from '../ffi/linux.js';
+import { waitpidAsync } from '../ffi/wait.js';
 import { SHARED, SHARED_BYTES, WAIT_ALL, describeStatus, type WaitWorkerData, type WaitWorkerMessage } from './reap-protocol.js';
 
 /** A running wait thread. */
@@ -88,7 +88,7 @@ export function startReapLoop(
   // pending afterwards: it reaps one more child, correctly, whichever it is.
   const early = (): void => {
     const status = new Int32Array(1);
-    L.waitpidAsync(-1, status, WAIT_ALL, (r) => {
+    waitpidAsync(-1, status, WAIT_ALL, (r) => {
       if (r.ret > 0) {
         Atomics.add(counters, SHARED.REAPED, 1);
         if (verbose) log(`reaped ${r.ret === childPid ? 'main child' : 'pid'} ${r.ret} (${describeStatus(status[0]!)}) early, on the thread pool`);

@@ -1,4 +1,4 @@
-import { decodeWaitStatus } from '../ffi/linux.js';
+import { decodeWaitStatus } from '../ffi/wait.js';
 
 /**
  * The contract between ts-reaper's main thread (reap-loop.ts) and its wait thread

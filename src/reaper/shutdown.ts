@@ -3,10 +3,10 @@
  * to the grace period, SIGKILL what remains, wait until it is gone. The wait thread keeps
  * reaping meanwhile, so everything that dies is also reaped before ts-reaper exits.
  */
-import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import * as L from '../ffi/linux.js';
-import { readStat } from '../procfs.js';
+import { Errno } from '../ffi/errno.js';
+import { getpid, kill } from '../ffi/process.js';
+import { allStats } from '../procfs/stat.js';
 import type { ShutdownMode } from './options.js';
 
 const SIGTERM = 15;
@@ -51,15 +51,11 @@ export interface ShutdownReport {
  */
 export function descendantsOf(root: number): number[] {
   const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = readStat(Number(entry));
-    if (!stat) continue; // gone meanwhile
+  for (const stat of allStats()) {
     if (stat.state === 'Z' || stat.state === 'X') continue; // zombies cannot be signalled, only reaped
-    const ppid = stat.ppid;
-    const list = children.get(ppid) ?? [];
-    list.push(Number(entry));
-    children.set(ppid, list);
+    const list = children.get(stat.ppid) ?? [];
+    list.push(stat.pid);
+    children.set(stat.ppid, list);
   }
   const out: number[] = [];
   const queue = [root];
@@ -84,18 +80,18 @@ export async function shutdownDescendants(plan: ShutdownPlan): Promise<ShutdownR
   const { setTimeout: sleep } = createRequire(import.meta.url)('node:timers/promises') as typeof import('node:timers/promises');
   let childless = false;
   void plan.noChildren.then(() => (childless = true));
-  const self = L.getpid();
+  const self = getpid();
 
   const done = (): boolean => {
     if (childless) return true;
-    if (plan.mode === 'group') return L.kill(-plan.pgid, 0).errno === L.Errno.ESRCH;
+    if (plan.mode === 'group') return kill(-plan.pgid, 0).errno === Errno.ESRCH;
     return false;
   };
   const signal = (sig: number): number => {
-    if (plan.mode === 'group') return L.kill(-plan.pgid, sig).ret === 0 ? 1 : 0;
-    if (plan.pid1) return L.kill(-1, sig).ret === 0 ? 1 : 0;
+    if (plan.mode === 'group') return kill(-plan.pgid, sig).ret === 0 ? 1 : 0;
+    if (plan.pid1) return kill(-1, sig).ret === 0 ? 1 : 0;
     let n = 0;
-    for (const pid of descendantsOf(self)) if (L.kill(pid, sig).ret === 0) n++;
+    for (const pid of descendantsOf(self)) if (kill(pid, sig).ret === 0) n++;
     return n;
   };
   const waitDone = async (ms: number): Promise<boolean> => {

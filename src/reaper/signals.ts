@@ -14,7 +14,9 @@
  * child for something ts-reaper did.
  */
 import { constants } from 'node:os';
-import * as L from '../ffi/linux.js';
+import type { CallResult } from '../ffi/libc.js';
+import { pidfdSendSignal } from '../ffi/pidfd.js';
+import { kill } from '../ffi/process.js';
 
 const NUMBERS: Readonly<Record<string, number>> = constants.signals as unknown as Record<string, number>;
 
@@ -84,10 +86,10 @@ export interface SignalTarget {
  * Send `signal` to the target. Errors are returned, not thrown: `ESRCH` just means the child (or
  * its group) is already gone, which is normal while it exits.
  */
-export function sendToTarget(target: SignalTarget, signal: number): L.CallResult {
-  if (target.group) return L.kill(-target.pid, signal);
-  if (target.pidfd >= 0) return L.pidfdSendSignal(target.pidfd, signal);
-  return L.kill(target.pid, signal);
+export function sendToTarget(target: SignalTarget, signal: number): CallResult {
+  if (target.group) return kill(-target.pid, signal);
+  if (target.pidfd >= 0) return pidfdSendSignal(target.pidfd, signal);
+  return kill(target.pid, signal);
 }
 
 /** State and controls of the installed forwarding. */
@@ -108,7 +110,7 @@ export interface Forwarder {
  */
 export function installForwarding(
   rewrite: ReadonlyMap<number, number>,
-  onSignal: (received: number, sent: number, result: L.CallResult | null) => void,
+  onSignal: (received: number, sent: number, result: CallResult | null) => void,
 ): Forwarder {
   let target: SignalTarget | null = null;
   const pending: number[] = [];

@@ -14,8 +14,11 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { writeSync } from 'node:fs';
-import * as L from '../ffi/linux.js';
-import { readStat } from '../procfs.js';
+import { Errno } from '../ffi/errno.js';
+import { gettid } from '../ffi/process.js';
+import { getThreadSlice, setThreadNice, setThreadSlice } from '../ffi/sched.js';
+import { P_ALL, waitid, waitpid, WEXITED, WNOHANG, WNOWAIT } from '../ffi/wait.js';
+import { readStat } from '../procfs/stat.js';
 import { SHARED, WAIT_ALL as WALL, describeStatus, type WaitWorkerData, type WaitWorkerMessage } from './reap-protocol.js';
 
 function run(data: WaitWorkerData): void {
@@ -26,23 +29,23 @@ function run(data: WaitWorkerData): void {
   const si = new DataView(siginfo.buffer);
   const post = (m: WaitWorkerMessage): void => port.postMessage(m);
   if (data.nice !== 0) {
-    const r = L.setThreadNice(L.gettid(), data.nice);
-    if (r.ret < 0) writeSync(2, `ts-reaper: warning: cannot set the wait thread's nice to ${data.nice} (errno ${r.errno}${r.errno === L.Errno.EACCES || r.errno === L.Errno.EPERM ? ': needs CAP_SYS_NICE' : ''}); continuing at the default\n`);
+    const r = setThreadNice(gettid(), data.nice);
+    if (r.ret < 0) writeSync(2, `ts-reaper: warning: cannot set the wait thread's nice to ${data.nice} (errno ${r.errno}${r.errno === Errno.EACCES || r.errno === Errno.EPERM ? ': needs CAP_SYS_NICE' : ''}); continuing at the default\n`);
   }
   if (data.sliceUs !== 0) {
     // A short EEVDF slice: on wake-up the thread preempts a CPU-bound task on its CPU instead
-    // of queueing behind it (linux.ts setThreadSlice). Unprivileged; ignored before Linux 6.12.
-    const r = L.setThreadSlice(L.gettid(), data.sliceUs * 1000);
+    // of queueing behind it (ffi/sched.ts setThreadSlice). Unprivileged; ignored before Linux 6.12.
+    const r = setThreadSlice(gettid(), data.sliceUs * 1000);
     if (r.ret < 0 && (data.sliceExplicit || data.verbose)) {
       writeSync(2, `ts-reaper: ${data.sliceExplicit ? 'warning: ' : ''}cannot set the wait thread's time slice to ${data.sliceUs} us (errno ${r.errno}); continuing with the kernel's default\n`);
     }
   }
   if (data.verbose) {
-    const slice = L.getThreadSlice(0);
+    const slice = getThreadSlice(0);
     const sliceText = slice.ns > 0 ? `${(slice.ns / 1000).toFixed(0)} us` : slice.ns === 0 ? 'not reported (Linux < 6.12: kernel default)' : `unknown (errno ${slice.errno})`;
     // The nice value the thread has (not the one asked for, which may have been refused).
-    const nice = readStat(L.gettid())?.nice ?? 'unknown';
-    writeSync(2, `ts-reaper: wait thread ${L.gettid()}: nice ${nice}, time slice ${sliceText}\n`);
+    const nice = readStat(gettid())?.nice ?? 'unknown';
+    writeSync(2, `ts-reaper: wait thread ${gettid()}: nice ${nice}, time slice ${sliceText}\n`);
   }
 
   post({ kind: 'ready' });
@@ -51,19 +54,19 @@ function run(data: WaitWorkerData): void {
     let zombieUs = -1;
     if (data.verbose) {
       // Peek first so that the time from "seen waitable" to "reaped" can be reported.
-      const peek = L.waitid(L.P_ALL, 0, siginfo, L.WEXITED | L.WNOWAIT | WALL);
+      const peek = waitid(P_ALL, 0, siginfo, WEXITED | WNOWAIT | WALL);
       if (peek.ret < 0) {
         if (handleError(peek.errno)) continue;
         continue;
       }
       const seen = process.hrtime.bigint();
       const target = si.getInt32(16, true);
-      const r = L.waitpid(target, status, L.WNOHANG | WALL);
+      const r = waitpid(target, status, WNOHANG | WALL);
       if (r.ret <= 0) continue;
       pid = r.ret;
       zombieUs = Number(process.hrtime.bigint() - seen) / 1000;
     } else {
-      const r = L.waitpid(-1, status, WALL);
+      const r = waitpid(-1, status, WALL);
       if (r.ret < 0) {
         handleError(r.errno);
         continue;
@@ -84,8 +87,8 @@ function run(data: WaitWorkerData): void {
 
   /** React to a failed wait; returns after sleeping when there is nothing to wait for. */
   function handleError(errno: number): boolean {
-    if (errno === L.Errno.EINTR) return true;
-    if (errno === L.Errno.ECHILD) {
+    if (errno === Errno.EINTR) return true;
+    if (errno === Errno.ECHILD) {
       const gen = Atomics.load(shared, SHARED.GEN);
       post({ kind: 'no-children' });
       Atomics.wait(shared, SHARED.GEN, gen);

@@ -11,7 +11,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { adopterLabel, countZombies, displayName, listProcesses, ownThreads, readPids, sample, type Identity } from './observer.js';
+import { countZombies, ownThreads } from '../procfs/scan.js';
+import { adopterLabel, containerPids, displayName, listProcesses, sample, type Identity } from './observer.js';
 import { RESULT_PREFIX, type ForkFailures, type Observation, type ObserverSample, type ParentClass, type ScenarioName, type ScenarioParams } from './types.js';
 
 /** Scratch folder inside the container (scripts, logs). */
@@ -74,7 +75,7 @@ export class WorkloadContext {
     writeFileSync(this.adoptLog, '');
     this.errFd = openSync(this.errLog, 'a');
     this.identity = { app: process.pid, init };
-    this.baseline = readPids().current;
+    this.baseline = containerPids().current;
   }
 
   /** Seconds since the workload started. */
@@ -223,7 +224,7 @@ export class WorkloadContext {
       const label = adopterLabel(Number(m[2]), me, comms, alive);
       adopters[label] = (adopters[label] ?? 0) + 1;
     }
-    const pids = readPids();
+    const pids = containerPids();
     if (this.failures.first_s !== null && extra.per_cycle === undefined) {
       const clean = this.cycleMarks.filter((m) => !m.failed).at(-1);
       extra = { ...extra, per_cycle: clean ? clean.zombies / clean.k : null, cycles_before_failure: clean?.k ?? 0 };

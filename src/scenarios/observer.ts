@@ -1,15 +1,17 @@
 /**
  * The in-container observer: reads `/proc` and the pids cgroup from inside the workload's
- * container and answers what the scenario library reports — zombies grouped by parent, live
+ * container (through src/procfs/, the readers the load generator uses too) and answers what the scenario library reports — zombies grouped by parent, live
  * orphans adopted by PID 1 (or by the init when it is not PID 1), who adopted each orphan, and
  * the session / process group of what is left over.
  *
  * It only reads; it never waits for anything, so it does not disturb reaping. A process can
  * vanish between listing `/proc` and reading it: such reads are skipped.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { locatePidsCgroup, readPids, type PidsCgroup, type PidsReading } from '../procfs/pids-cgroup.js';
+import { readCmdline, readEnviron } from '../procfs/process.js';
+import { countZombies } from '../procfs/scan.js';
+import { allStats } from '../procfs/stat.js';
 import type { ObserverSample, ParentClass, ProcInfo } from './types.js';
-import { readStat } from '../procfs.js';
 
 /** Who is who in the container: PID 1, the init (when not PID 1) and the workload itself. */
 export interface Identity {
@@ -19,24 +21,16 @@ export interface Identity {
   init: number | null;
 }
 
+/** The `RB_ROLE` the workload gave a process in its environment, or null. */
 function roleOf(pid: number): string | null {
-  try {
-    const env = readFileSync(`/proc/${pid}/environ`, 'latin1');
-    const m = /(?:^|\0)RB_ROLE=([^\0]*)/.exec(env);
-    return m ? m[1]! : null;
-  } catch {
-    return null;
-  }
+  const env = readEnviron(pid);
+  const m = env === null ? null : /(?:^|\0)RB_ROLE=([^\0]*)/.exec(env);
+  return m ? m[1]! : null;
 }
 
 /** Every process of the PID namespace (zombies included), with its parent classified. */
 export function listProcesses(id: Identity): ProcInfo[] {
-  const raw: Omit<ProcInfo, 'parent' | 'role'>[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const s = readStat(Number(name)); // null: gone between readdir and read
-    if (s) raw.push({ pid: s.pid, comm: s.comm, state: s.state, ppid: s.ppid, pgid: s.pgid, sid: s.sid });
-  }
+  const raw = allStats().map(({ pid, comm, state, ppid, pgid, sid }) => ({ pid, comm, state, ppid, pgid, sid }));
   const alive = new Set(raw.filter((p) => p.state !== 'Z' && p.state !== 'X').map((p) => p.pid));
   return raw.map((p) => ({
     ...p,
@@ -53,60 +47,16 @@ export function classifyParent(ppid: number, id: Identity, alive: Set<number>): 
   return 'other';
 }
 
-/** Count processes in state Z (cheap: one read per pid, no environ). */
-export function countZombies(): number {
-  let n = 0;
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    if (readStat(Number(name))?.state === 'Z') n++;
-  }
-  return n;
-}
+let pidsCgroup: PidsCgroup | null | undefined;
 
-/** The container's pids cgroup files (v1 `/sys/fs/cgroup/pids/`, v2 `/sys/fs/cgroup/`). */
-export interface PidsReading {
-  current: number | null;
-  /** null: unlimited (`max`) or unreadable. */
-  max: number | null;
-  /** The `max` counter of `pids.events` (rejected forks). */
-  eventsMax: number | null;
-}
-
-const PIDS_DIRS = ['/sys/fs/cgroup/pids', '/sys/fs/cgroup'];
-
-function readNum(file: string): number | null {
-  try {
-    const t = readFileSync(file, 'utf8').trim();
-    return /^\d+$/.test(t) ? Number(t) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Read `pids.current`, `pids.max` and the `max` event counter. */
-export function readPids(): PidsReading {
-  for (const dir of PIDS_DIRS) {
-    const current = readNum(`${dir}/pids.current`);
-    if (current === null) continue;
-    let eventsMax: number | null = null;
-    try {
-      const m = /^max (\d+)$/m.exec(readFileSync(`${dir}/pids.events`, 'utf8'));
-      eventsMax = m ? Number(m[1]) : null;
-    } catch {
-      // no events file
-    }
-    return { current, max: readNum(`${dir}/pids.max`), eventsMax };
-  }
-  return { current: null, max: null, eventsMax: null };
-}
-
-/** Threads of the calling process (count of `/proc/self/task`). */
-export function ownThreads(): number {
-  try {
-    return readdirSync('/proc/self/task').length;
-  } catch {
-    return 0;
-  }
+/**
+ * The container's pids cgroup files (`pids.current`, `pids.max`, the `max` event counter), from
+ * the cgroup this process is in, located on first use (procfs/pids-cgroup.ts); nulls when there is
+ * none.
+ */
+export function containerPids(): PidsReading {
+  if (pidsCgroup === undefined) pidsCgroup = locatePidsCgroup().cgroup;
+  return pidsCgroup ? readPids(pidsCgroup) : { current: null, max: null, eventsMax: null };
 }
 
 /**
@@ -115,17 +65,13 @@ export function ownThreads(): number {
  */
 export function displayName(pid: number, comm: string): string {
   if (comm !== 'node') return comm;
-  try {
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
-    const i = argv.findIndex((a, k) => k > 0 && !a.startsWith('-'));
-    if (i < 0) return comm;
-    const script = argv[i]!.replace(/^.*\//, '').replace(/\.[cm]?js$/, '');
-    // The scenario bundle is either S5's stub or the app (workload) itself.
-    if (script === 'scenario') return argv[i + 1] === 'stub' ? 'stub' : 'app';
-    return script;
-  } catch {
-    return comm;
-  }
+  const argv = readCmdline(pid) ?? [];
+  const i = argv.findIndex((a, k) => k > 0 && !a.startsWith('-'));
+  if (i < 0) return comm;
+  const script = argv[i]!.replace(/^.*\//, '').replace(/\.[cm]?js$/, '');
+  // The scenario bundle is either S5's stub or the app (workload) itself.
+  if (script === 'scenario') return argv[i + 1] === 'stub' ? 'stub' : 'app';
+  return script;
 }
 
 /** Label of an adopter pid for the adopters map: `pid1:tini`, `init:tini`, `app`, `other`. */
@@ -138,5 +84,5 @@ export function adopterLabel(ppid: number, id: Identity, comms: Map<number, stri
 
 /** One sample: zombie count and `pids.current`. */
 export function sample(t_s: number): ObserverSample {
-  return { t_s, zombies: countZombies(), pids_current: readPids().current };
+  return { t_s, zombies: countZombies(), pids_current: containerPids().current };
 }

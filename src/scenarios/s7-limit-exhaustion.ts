@@ -5,7 +5,7 @@
  * task, and threads count too. The zombies' parent (the workload) is alive, so no init may reap
  * them: every init "cannot help" here, by design.
  *
- * Reproduction: `posix_spawn` through koffi (src/ffi/linux.ts), which returns the errno of the
+ * Reproduction: `posix_spawn` through koffi (src/ffi/spawn.ts), which returns the errno of the
  * failed clone directly; `sleep 1000` for live children, `true` for zombies. After each phase the
  * downstream error a normal program would see is recorded (`child_process.spawnSync('sh')`).
  */
@@ -16,7 +16,7 @@ import type { InitName } from '../model/inits.js';
 import { errnoName } from '../ffi/errno.js';
 import { baseVariant, num, plainPlan, type JudgeInput, type Judgement, type ScenarioDef } from './def.js';
 import { WorkloadContext } from './inside.js';
-import { readPids } from './observer.js';
+import { containerPids } from './observer.js';
 import type { ScenarioParams } from './types.js';
 
 const NAME = 'limit-exhaustion';
@@ -30,16 +30,16 @@ interface Phase {
 }
 
 async function phase(ctx: WorkloadContext, kind: 'live' | 'zombie', max: number): Promise<{ phase: Phase; pids: number[] }> {
-  const ffi = await import('../ffi/linux.js');
+  const { spawnDetached } = await import('../ffi/spawn.js');
   const argv = kind === 'live' ? ['sleep', '1000'] : ['true'];
   const pids: number[] = [];
   const t0 = performance.now();
   let fail: Phase = { count: 0, fail_s: null, errno: null, pidsAtFailure: null, downstream: '' };
   for (let i = 0; i < max; i++) {
-    const r = ffi.spawnDetached(argv, { env: ['PATH=/usr/local/bin:/usr/bin:/bin', `RB_ROLE=${kind}`] });
+    const r = spawnDetached(argv, { env: ['PATH=/usr/local/bin:/usr/bin:/bin', `RB_ROLE=${kind}`] });
     if (r.ret < 0) {
       const errno = errnoName(r.errno);
-      fail = { count: pids.length, fail_s: (performance.now() - t0) / 1000, errno, pidsAtFailure: readPids().current, downstream: '' };
+      fail = { count: pids.length, fail_s: (performance.now() - t0) / 1000, errno, pidsAtFailure: containerPids().current, downstream: '' };
       ctx.recordFailure(`${kind}-spawn`, errno, `posix_spawn ${argv[0]}: ${errno}`);
       break;
     }
@@ -53,21 +53,21 @@ async function phase(ctx: WorkloadContext, kind: 'live' | 'zombie', max: number)
 }
 
 async function release(pids: number[], kill: boolean): Promise<void> {
-  const ffi = await import('../ffi/linux.js');
+  const [proc, wait] = await Promise.all([import('../ffi/process.js'), import('../ffi/wait.js')]);
   const status = new Int32Array(1);
   for (const pid of pids) {
-    if (kill) ffi.kill(pid, 9);
-    ffi.waitpid(pid, status, 0);
+    if (kill) proc.kill(pid, 9);
+    wait.waitpid(pid, status, 0);
   }
 }
 
 async function workload(p: ScenarioParams): Promise<void> {
   const ctx = new WorkloadContext(NAME, p);
-  const baseline = readPids().current;
+  const baseline = containerPids().current;
   const live = await phase(ctx, 'live', p.max_procs!);
   await release(live.pids, true);
   await sleep(p.settle_ms!);
-  const between = readPids().current;
+  const between = containerPids().current;
   const zombie = await phase(ctx, 'zombie', p.max_procs!);
   const zombiesHeld = ctx.finish(2, {
     baseline_tasks: baseline,

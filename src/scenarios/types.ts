@@ -4,7 +4,7 @@
  * scenario module exports. Units are in the field names: `_s` seconds, `_ms` milliseconds; plain
  * names are counts. Nothing here imports the harness, so the in-container bundle stays small.
  */
-import type { ProcStat } from '../procfs.js';
+import type { ProcStat } from '../procfs/stat.js';
 
 /** CLI names of the scenarios, in library order (S1–S7). */
 export const SCENARIO_NAMES = [
@@ -33,7 +33,7 @@ export type ParentClass =
   /** Anything else (e.g. a parent that has exited since). */
   | 'other';
 
-/** One process as read from `/proc/<pid>/stat` (src/procfs.ts; `comm` at most 15 bytes) and `environ` for live ones. */
+/** One process as read from `/proc/<pid>/stat` (src/procfs/stat.ts; `comm` at most 15 bytes) and `environ` for live ones. */
 export interface ProcInfo extends Omit<ProcStat, 'nice'> {
   /** `RB_ROLE` from the environment (live processes only; zombies have no environment). */
   role: string | null;

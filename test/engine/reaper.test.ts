@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { getThreadSlice } from '../../src/ffi/linux.js';
+import { getThreadSlice } from '../../src/ffi/sched.js';
 import type Docker from 'dockerode';
 import { runContainer } from '../../src/runtime/container.js';
 import type { ImageSet } from '../../src/images/build.js';
@@ -19,7 +19,7 @@ beforeAll(async () => {
   images = await testImages();
 });
 
-/** Linux ≥ 6.12: the kernel reports (and honours) a slice for ordinary threads (linux.ts). */
+/** Linux ≥ 6.12: the kernel reports (and honours) a slice for ordinary threads (src/ffi/sched.ts). */
 function sliceReported(): boolean {
   try {
     return getThreadSlice(0).ns > 0 && /se\.slice/.test(readFileSync('/proc/self/sched', 'latin1'));

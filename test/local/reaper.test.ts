@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { getThreadSlice } from '../../src/ffi/linux.js';
+import { getThreadSlice } from '../../src/ffi/sched.js';
 import { BUNDLE, pidsWithMarker, run, sleep, start, stateOf, zombieChildrenOf, type RunResult } from '../support/reaper.js';
 
 /** A token unique to this test run, put in `sleep` arguments to find leftovers in /proc. */

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { readStat } from '../../src/procfs.js';
+import { allStats, readStat } from '../../src/procfs/stat.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BUNDLE = path.join(ROOT, 'dist', 'ts-reaper.cjs');
@@ -119,13 +119,9 @@ export function stateOf(pid: number): string | null {
 
 /** Zombie children of `pid` (state Z and ppid = pid). */
 export function zombieChildrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    const s = readStat(Number(e)); // null: gone
-    if (s?.state === 'Z' && s.ppid === pid) out.push(Number(e));
-  }
-  return out;
+  return allStats()
+    .filter((s) => s.state === 'Z' && s.ppid === pid)
+    .map((s) => s.pid);
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

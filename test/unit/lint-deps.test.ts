@@ -23,8 +23,11 @@ const TREE: Record<string, string> = {
   'src/stats/key.ts': "import type { INITS } from '../model/inits.js';\nexport const key = (i: (typeof INITS)[number]): string => i;\n",
   // ffi/ may import koffi and Node built-ins, nothing of src/.
   'src/errors.ts': 'export const code = 2;\n',
-  'src/ffi/linux.ts':
+  'src/ffi/wait.ts':
     "import koffi from 'koffi';\nimport { readFileSync } from 'node:fs';\nimport { code } from '../errors.js';\nexport const all = [koffi, readFileSync, code];\n",
+  // procfs/ may import itself and Node built-ins, nothing else of src/.
+  'src/procfs/stat.ts': "import { readFileSync } from 'node:fs';\nexport const stat = readFileSync;\n",
+  'src/procfs/scan.ts': "import { stat } from './stat.js';\nimport { code } from '../errors.js';\nexport const all = [stat, code];\n",
   // An in-container entry point reaching execa through a harness module is caught; its
   // type-only import of dockerode is not (esbuild erases it).
   'src/loadgen/main.ts':
@@ -56,12 +59,13 @@ describe('lint:deps', () => {
         expect.stringMatching(/^no-folder-cycles: src\/model → src\/run → src\/model: /),
         'no-folder-cycles: and 1 longer cycle(s) through the imports above',
         expect.stringMatching(/^model-imports-nothing: src\/model\/labels\.ts → src\/run\/first\.ts: /),
-        expect.stringMatching(/^ffi-imports-koffi-only: src\/ffi\/linux\.ts → src\/errors\.ts: /),
+        expect.stringMatching(/^ffi-imports-koffi-only: src\/ffi\/wait\.ts → src\/errors\.ts: /),
+        expect.stringMatching(/^procfs-imports-no-src: src\/procfs\/scan\.ts → src\/errors\.ts: /),
         expect.stringMatching(/^bundle-reaches-harness-package: src\/loadgen\/main\.ts → src\/runtime\/engine\.ts → \S*node_modules\/execa\//),
         expect.stringMatching(/^bundle-reaches-harness-package: src\/reaper\/main\.ts → \S*node_modules\/execa\//),
       ]),
     );
-    expect(violations).toHaveLength(6);
+    expect(violations).toHaveLength(7);
     for (const line of violations) expect(line).not.toContain('\n');
   }, 120_000);
 });

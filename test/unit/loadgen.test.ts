@@ -2,12 +2,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { locatePidsCgroup, pidsCgroupCandidates, readPids } from '../../src/loadgen/cgroup.js';
-import { errnoName, parseHelperLine } from '../../src/loadgen/helper.js';
-import { parseOptions, UsageError } from '../../src/loadgen/options.js';
+import { errnoName } from '../../src/ffi/errno.js';
+import { parseHelperLine } from '../../src/loadgen/helper.js';
+import { parseOptions, resolvePidsCgroup, UsageError } from '../../src/loadgen/options.js';
 import { parseLoadgenResults } from '../../src/loadgen/read.js';
 import { littlesLaw, percentiles } from '../../src/loadgen/stats.js';
 import type { SampleEvent } from '../../src/loadgen/types.js';
+import { pidsCgroupCandidates, readPids } from '../../src/procfs/pids-cgroup.js';
 
 describe('loadgen pure parts', () => {
   it('parses every helper report line and rejects garbage', () => {
@@ -44,14 +45,16 @@ describe('loadgen pure parts', () => {
     writeFileSync(path.join(d, 'pids.current'), '12\n');
     writeFileSync(path.join(d, 'pids.max'), 'max\n');
     writeFileSync(path.join(d, 'pids.events'), 'max 3\nmax.imposed 0\n');
-    const cg = locatePidsCgroup(d);
+    const dirOption = (cgroupDir: string) => resolvePidsCgroup({ cgroupDir, noCgroup: false });
+    const cg = dirOption(d)!;
     expect(cg.version).toBe(1);
     expect(readPids(cg)).toEqual({ current: 12, max: null, eventsMax: 3 });
     writeFileSync(path.join(d, 'cgroup.controllers'), 'pids\n');
     writeFileSync(path.join(d, 'pids.max'), '64\n');
-    expect(locatePidsCgroup(d).version).toBe(2);
+    expect(dirOption(d)?.version).toBe(2);
     expect(readPids(cg).max).toBe(64);
-    expect(() => locatePidsCgroup('/nonexistent')).toThrow(UsageError);
+    expect(() => dirOption('/nonexistent')).toThrow(UsageError);
+    expect(resolvePidsCgroup({ cgroupDir: d, noCgroup: true })).toBeNull();
   });
 
   it('validates options with one message template', () => {

@@ -7,7 +7,7 @@ import { parse } from 'csv-parse/sync';
 import { compose, parseObservation, planMatrix, renderMarkdown, resolveParams, scenarioByName, scenarioMatrixMarkdown, SCENARIOS, toCsv, traitsOf, type ScenarioResult } from '../../src/scenarios/index.js';
 import { scenarioNames } from '../../src/run/matrix.js';
 import { displayName } from '../../src/scenarios/observer.js';
-import { parseStat } from '../../src/procfs.js';
+import { parseStat } from '../../src/procfs/stat.js';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

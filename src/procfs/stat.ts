@@ -1,9 +1,10 @@
 /**
- * Reading one process's `/proc/<pid>/stat` (proc(5)), for ts-reaper and the scenario observer.
- * The load generator's sampler keeps its own allocation-free reader: it scans every process at
- * 10 Hz inside the measured container (src/loadgen/sampler.ts).
+ * `/proc/<pid>/stat` (proc(5)) parsed into the fields reapbench uses, one process at a time or
+ * every process of the caller's PID namespace. For ts-reaper (its child's state, its descendants
+ * at shutdown), the scenario observer and the tests. The load generator's 10 Hz sampler uses the
+ * allocation-free scans of scan.ts instead.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** The fields of `/proc/<pid>/stat` that reapbench uses (proc(5) fields 1–6 and 19). */
 export interface ProcStat {
@@ -49,4 +50,19 @@ export function readStat(pid: number): ProcStat | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Every process of the caller's PID namespace, zombies included, in `/proc` order. A process
+ * that goes between the listing and its read is skipped; one that appears meanwhile is missed
+ * (callers that must see all repeat the scan).
+ */
+export function allStats(): ProcStat[] {
+  const out: ProcStat[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const s = readStat(Number(name));
+    if (s) out.push(s);
+  }
+  return out;
 }

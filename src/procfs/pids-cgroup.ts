@@ -1,14 +1,16 @@
 /**
- * The pids cgroup of the load generator: where its files are, and reading them.
+ * The calling process's own pids cgroup: where its files are (one strategy for cgroup v1 and v2:
+ * `/proc/self/cgroup` joined with `/proc/self/mountinfo`), and reading them. For the load
+ * generator and the scenario workload, which run inside the measured container. (The host's view
+ * of a container's cgroup is another concern: src/runtime/host-cgroup.ts.)
  *
- * File formats (kernel `kernel/cgroup/pids.c`, Documentation/admin-guide/cgroup-v2.rst):
+ * File formats (kernel `kernel/cgroup/pids.c`, `Documentation/admin-guide/cgroup-v2.rst`):
  * `pids.current` a number; `pids.max` a number or `max`; `pids.events` lines `max N` (v2 may add
  * `max.imposed N`). `pids.current` counts tasks, threads included, and zombies until
  * `release_task()` uncharges them.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { UsageError } from './options.js';
 
 /** A located pids cgroup. */
 export interface PidsCgroup {
@@ -19,10 +21,11 @@ export interface PidsCgroup {
 
 /** One reading of the pids files; null where a file could not be read. */
 export interface PidsReading {
+  /** `pids.current`: tasks (threads, zombies included). */
   current: number | null;
-  /** null: unlimited ("max") */
+  /** `pids.max`; null: unlimited (`max`). */
   max: number | null;
-  /** the `max` counter of pids.events */
+  /** The `max` counter of `pids.events` (forks refused by a limit). */
   eventsMax: number | null;
 }
 
@@ -61,33 +64,10 @@ function under(m: Mount, cgPath: string): string | null {
 }
 
 /**
- * Find the pids cgroup directory of this process: cgroup v1 (a `cgroup` mount with the `pids`
- * option) first, then v2 (a `cgroup2` mount with `pids.max` in our cgroup). `override` (from
- * `--cgroup-dir` or `REAPBENCH_PIDS_CGROUP`) wins.
- * @throws UsageError when no directory with `pids.current` is found.
- */
-export function locatePidsCgroup(override: string | null): PidsCgroup {
-  if (override !== null) {
-    if (!existsSync(path.join(override, 'pids.current'))) {
-      throw new UsageError(`Expected \`--cgroup-dir\` to contain pids.current, got \`${override}\``);
-    }
-    return { dir: override, version: existsSync(path.join(override, 'cgroup.controllers')) ? 2 : 1 };
-  }
-  const candidates = pidsCgroupCandidates(readFileSync('/proc/self/cgroup', 'utf8'), readFileSync('/proc/self/mountinfo', 'utf8'));
-  for (const c of candidates) {
-    // v2: the root cgroup has no pids.current/pids.max; a child cgroup has both once the pids
-    // controller is enabled in the parent's cgroup.subtree_control.
-    if (existsSync(path.join(c.dir, 'pids.current'))) return c;
-  }
-  const tried = candidates.map((c) => c.dir).join(', ') || 'no pids cgroup mount found';
-  throw new UsageError(
-    `No pids cgroup files found (tried: ${tried}); pass --cgroup-dir <dir>, set REAPBENCH_PIDS_CGROUP, or run with --no-cgroup`,
-  );
-}
-
-/**
  * Directories where this process's pids cgroup files may be, in order of preference (v1 first),
- * from the text of /proc/self/cgroup and /proc/self/mountinfo. Pure: no file is read.
+ * from the text of /proc/self/cgroup and /proc/self/mountinfo (proc(5), cgroups(7)): v1, a
+ * `cgroup` mount with the `pids` super option; v2, a `cgroup2` mount, for the `0::` line. Pure:
+ * no file is read.
  */
 export function pidsCgroupCandidates(procSelfCgroup: string, mountinfo: string): PidsCgroup[] {
   const lines = procSelfCgroup.split('\n');
@@ -114,6 +94,27 @@ export function pidsCgroupCandidates(procSelfCgroup: string, mountinfo: string):
     }
   }
   return candidates;
+}
+
+/**
+ * The calling process's pids cgroup: the first of {@link pidsCgroupCandidates} that holds
+ * `pids.current` (on v2 the root cgroup has none, and a child cgroup has it once the pids
+ * controller is enabled in its parent's `cgroup.subtree_control`).
+ * @returns `cgroup` null when none was found; `tried` every directory looked at, for messages.
+ */
+export function locatePidsCgroup(): { cgroup: PidsCgroup | null; tried: string[] } {
+  const candidates = pidsCgroupCandidates(readFileSync('/proc/self/cgroup', 'utf8'), readFileSync('/proc/self/mountinfo', 'utf8'));
+  const cgroup = candidates.find((c) => existsSync(path.join(c.dir, 'pids.current'))) ?? null;
+  return { cgroup, tried: candidates.map((c) => c.dir) };
+}
+
+/**
+ * The pids cgroup in a directory given by the user, or null when it holds no `pids.current`. The
+ * version is 2 when the directory has `cgroup.controllers` (a v2-only file, cgroup-v2.rst).
+ */
+export function pidsCgroupAt(dir: string): PidsCgroup | null {
+  if (!existsSync(path.join(dir, 'pids.current'))) return null;
+  return { dir, version: existsSync(path.join(dir, 'cgroup.controllers')) ? 2 : 1 };
 }
 
 function readNumber(file: string): number | null {

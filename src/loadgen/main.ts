@@ -35,7 +35,8 @@ async function main(): Promise<void> {
     fail(2, `cannot create the results file ${opts.out}.partial: ${(err as Error).message}`);
   }
 
-  // A namespace's PID 1 ignores SIGTERM/SIGINT without a handler (design-notes): always install
+  // The kernel drops default-action signals sent to a PID namespace's init (kernel/signal.c,
+  // sig_task_ignored with SIGNAL_UNKILLABLE): a PID 1 without a handler ignores SIGTERM/SIGINT. Always install
   // one, so that `docker stop` and Ctrl-C end the run with a summary.
   const abort: AbortSwitch = { aborted: false, onAbort: null };
   let signal = 0;

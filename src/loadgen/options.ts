@@ -46,7 +46,8 @@ export interface LoadgenOptions {
   watcherRtPriority: number;
   /** CPU pinning, or null: the observer (main thread + watcher) on `observerCpu`; PID 1, the
    * helper and so every orphan on `workloadCpu`, so that a busy workload cannot starve the
-   * watcher (design-notes: on 2 cores a starved watcher reads latencies as 0). */
+   * watcher (measured on 2 cores: a starved watcher sees exit and reap in one wake-up and
+   * reads the latency as 0). */
   pin: { observerCpu: number; workloadCpu: number } | null;
   /** Results file (absolute). */
   out: string;

@@ -1,8 +1,8 @@
 /*
  * orphanage: the load generator's small static helper (no libc beyond static glibc, no Node).
  *
- * Why a separate program: Node's child_process uses fork() of a ~50 MB process (~2 ms per spawn,
- * design-notes), which would cap the orphan rate and measure Node instead of the init under test.
+ * Why a separate program: Node's child_process uses fork() of a ~50 MB process (~2 ms per spawn
+ * measured here, `npm run bench:micro`), which would cap the orphan rate and measure Node instead of the init under test.
  * This helper is started once and makes orphans on its own schedule.
  *
  * Modes (arguments are positional and validated by the TypeScript side, src/loadgen/helper.ts):

@@ -3,7 +3,9 @@ import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readLoadgenResults } from '../../src/loadgen/read.js';
 import type { OrphanEvent, SampleEvent } from '../../src/loadgen/types.js';
-import { makePidsCgroup, namespaceInitPid, requireBuild, root, runInNamespace, type TestCgroup } from '../support/loadgen.js';
+import { makePidsCgroup, requireBuild, root, runInNamespace, type TestCgroup } from '../support/loadgen.js';
+import { namespaceInitPid, zombieChildrenOf } from '../support/proc.js';
+import { waitFor } from '../support/wait.js';
 
 // Real processes in real PID namespaces and pids cgroups; no kernel mocks. Rates stay well inside
 // what this 2-core machine forks (a plain fork+exit+wait loop reaches ~500–2000/s here).
@@ -51,7 +53,8 @@ describe('loadgen accuracy', () => {
   it('no init, pids.max 64: every orphan stays a zombie and forks fail after about (limit − baseline) orphans', async () => {
     const limit = 64;
     cg = makePidsCgroup(limit);
-    const r = await runInNamespace('none', ['--rate', '100', '--lifetime-ms', '5', '--count', '200', '--after-failure', 'stop', '--grace-ms', '200', '--forkloop-ms', '0'], cg);
+    // --scan-every 1: the last sample, taken after the drain, then also counts the zombies.
+    const r = await runInNamespace('none', ['--rate', '100', '--lifetime-ms', '5', '--count', '200', '--after-failure', 'stop', '--grace-ms', '200', '--forkloop-ms', '0', '--scan-every', '1'], cg);
     expect(r.code, r.stderr).toBe(0);
     const s = r.summary!;
     expect(s.is_pid1).toBe(true);
@@ -118,15 +121,11 @@ describe('loadgen as PID 1 (no init) and under ts-reaper', () => {
     cg = makePidsCgroup(300);
     let unsharePid = 0;
     const run = runInNamespace('none', ['--rate', '50', '--lifetime-ms', '5', '--duration-s', '60', '--forkloop-ms', '0'], cg, 60_000, (p) => (unsharePid = p));
-    // Wait until production runs (a sample line exists in the partial file), then stop.
-    for (let i = 0; i < 200; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      const pid = namespaceInitPid(unsharePid);
-      if (pid !== null && i > 40) {
-        process.kill(pid, 'SIGTERM');
-        break;
-      }
-    }
+    // Stop once production runs: the load generator listens to SIGTERM before it starts, and
+    // with no init each orphan it made stays a zombie child of it (PID 1).
+    const pid = await waitFor(() => namespaceInitPid(unsharePid), { what: 'unshare to fork the load generator' });
+    await waitFor(() => zombieChildrenOf(pid).length >= 20, { what: '20 orphans made and exited', detail: () => `${zombieChildrenOf(pid).length} zombies` });
+    process.kill(pid, 'SIGTERM');
     const r = await run;
     expect(r.code).toBe(143);
     expect(r.summary!.state).toBe('aborted');

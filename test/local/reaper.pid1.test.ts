@@ -2,21 +2,17 @@
 // runs in a container. Container tests (docker stop → 143) live with the runtime tests.
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { CAN_UNSHARE, run, sleep, start, zombieChildrenOf, type Running } from '../support/reaper.js';
+import { childrenOf, namespaceInitPid, zombieChildrenOf } from '../support/proc.js';
+import { CAN_UNSHARE, run, start, type Running } from '../support/reaper.js';
+import { waitFor } from '../support/wait.js';
 
 /** Host pid of the namespace's PID 1 (the child of `unshare`). */
-async function initPid(r: Running): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      const kids = readFileSync(`/proc/${r.proc.pid}/task/${r.proc.pid}/children`, 'latin1').trim();
-      if (kids !== '') return Number(kids.split(/\s+/)[0]);
-    } catch {
-      // not yet
-    }
-    await sleep(25);
-  }
-  throw new Error('PID 1 of the namespace not found');
+function initPid(r: Running): Promise<number> {
+  return waitFor(() => namespaceInitPid(r.proc.pid!), { what: 'unshare to fork the PID 1 of the namespace' });
 }
+
+/** Number of orphans ts-reaper logged as reaped (by the wait thread or early, on the thread pool). */
+const reapedOrphans = (out: string): number => (out.match(/reaped pid \d+ \(exited 0\)/g) ?? []).length;
 
 const marker = `/tmp/ts-reaper-pid1-${process.pid}`;
 afterAll(() => rmSync(marker, { force: true }));
@@ -38,8 +34,9 @@ describe.skipIf(!CAN_UNSHARE)('ts-reaper as PID 1 (unshare --pid)', () => {
   ] as const)('answers %s (Node ignores it as PID 1 without a listener): exit %i, fast', async (sig, code) => {
     const r = start(['--', 'sleep', '1000'], { pid1: true });
     const pid = await initPid(r);
-    // Wait until the child runs, then signal PID 1 from outside, as `docker stop` does.
-    for (let i = 0; i < 200 && !readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim(); i++) await sleep(25);
+    // ts-reaper listens to signals before it spawns (main.ts): once it has a child, signal PID 1
+    // from outside, as `docker stop` does. Before, Node as PID 1 would lose the signal.
+    await waitFor(() => childrenOf(pid).length > 0, { what: 'ts-reaper (PID 1) to spawn its child' });
     const t0 = performance.now();
     process.kill(pid, sig);
     const res = await r.done;
@@ -48,12 +45,13 @@ describe.skipIf(!CAN_UNSHARE)('ts-reaper as PID 1 (unshare --pid)', () => {
   });
 
   it('reaps 150 orphans as PID 1 with no zombie left', async () => {
-    const script = `i=0; while [ $i -lt 150 ]; do sh -c 'sleep 0.2 &'; i=$((i+1)); done; sleep 1.5; echo checkpoint; sleep 30`;
+    const script = `i=0; while [ $i -lt 150 ]; do sh -c 'sleep 0.2 &'; i=$((i+1)); done; echo made; exec sleep 1000`;
     const r = start(['-v', '--', 'sh', '-c', script], { pid1: true });
     const pid = await initPid(r);
-    await r.waitFor('checkpoint', 60_000);
+    await r.waitFor('made');
+    // Each reap is logged; an init that leaves zombies never logs all 150.
+    await waitFor(() => reapedOrphans(r.output()) >= 150, { what: '150 orphans to be reaped', detail: () => `${reapedOrphans(r.output())} reaped` });
     expect(zombieChildrenOf(pid)).toEqual([]);
-    expect((r.output().match(/reaped pid \d+ \(exited 0\)/g) ?? []).length).toBeGreaterThanOrEqual(150);
     process.kill(pid, 'SIGTERM');
     expect((await r.done).code).toBe(143);
   });
@@ -66,11 +64,19 @@ describe.skipIf(!CAN_UNSHARE)('ts-reaper as PID 1 (unshare --pid)', () => {
     }
   }, 300_000);
 
+  // The background processes say when their SIGTERM disposition is set (`trapped`, `ignoring`);
+  // the child waits on stdin (`read go`) until the test has seen it, then exits.
+  const GRACEFUL = `(trap 'echo graceful > ${marker}; exit 0' TERM; echo trapped; while :; do sleep 0.05; done) &`;
+
   it('--shutdown all as PID 1: SIGTERM to every process (kill -1) lets them exit gracefully', async () => {
     rmSync(marker, { force: true });
     // One process exits cleanly on SIGTERM (writes the marker file), one ignores it.
-    const script = `(trap 'echo graceful > ${marker}; exit 0' TERM; while :; do sleep 0.05; done) & (trap '' TERM; exec sleep 1000) & sleep 0.3; exit 4`;
-    const r = await run(['-v', '--shutdown', 'all', '--grace-ms', '500', '--', 'sh', '-c', script], { pid1: true });
+    const script = `${GRACEFUL} (trap '' TERM; echo ignoring; exec sleep 1000) & read go; exit 4`;
+    const w = start(['-v', '--shutdown', 'all', '--grace-ms', '500', '--', 'sh', '-c', script], { pid1: true, stdin: true });
+    await w.waitFor('trapped');
+    await w.waitFor('ignoring');
+    w.send('go');
+    const r = await w.done;
     expect(r.code).toBe(4);
     expect(r.stderr).toContain('sent SIGTERM to all processes (kill -1)');
     expect(r.stderr).toContain('SIGKILL');
@@ -80,10 +86,14 @@ describe.skipIf(!CAN_UNSHARE)('ts-reaper as PID 1 (unshare --pid)', () => {
 
   it('without --shutdown, PID 1 exits at once and the kernel kills the rest (no graceful exit)', async () => {
     rmSync(marker, { force: true });
-    const script = `(trap 'echo graceful > ${marker}; exit 0' TERM; while :; do sleep 0.05; done) & sleep 0.3; exit 4`;
-    const r = await run(['--', 'sh', '-c', script], { pid1: true });
+    const w = start(['--', 'sh', '-c', `${GRACEFUL} read go; exit 4`], { pid1: true, stdin: true });
+    await w.waitFor('trapped');
+    w.send('go');
+    const r = await w.done;
     expect(r.code).toBe(4);
-    await sleep(200);
+    // No waiting afterwards: when a namespace's PID 1 exits, the kernel SIGKILLs every process
+    // left in it and the exit completes only once they are all gone, so nothing in it can
+    // write the marker after unshare has seen PID 1 exit.
     expect(existsSync(marker)).toBe(false);
   });
 });

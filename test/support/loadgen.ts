@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadgenEvent, LoadgenSummary } from '../../src/loadgen/types.js';
+import { waitFor } from './wait.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const loadgenBundle = path.join(root, 'dist/loadgen.mjs');
@@ -23,7 +24,7 @@ export function requireBuild(): void {
 
 let seq = 0;
 
-/** A pids cgroup made for one test; `remove()` waits until it is empty, then deletes it. */
+/** A pids cgroup made for one test; `remove()` waits until it is empty (60 s at most), then deletes it. */
 export interface TestCgroup {
   dir: string;
   /** cgroup.procs to write a pid into */
@@ -48,11 +49,9 @@ export function makePidsCgroup(max: number | null): TestCgroup {
     dir,
     procs: path.join(dir, 'cgroup.procs'),
     remove: async () => {
-      for (let i = 0; i < 500; i++) {
-        const cur = Number(readFileSync(path.join(dir, 'pids.current'), 'utf8'));
-        if (cur === 0) break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      // A task leaves the cgroup when it is reaped, which may follow the test's end.
+      const current = (): number => Number(readFileSync(path.join(dir, 'pids.current'), 'utf8'));
+      await waitFor(() => current() === 0, { what: `${dir} to be empty`, detail: () => `pids.current ${current()}` });
       rmdirSync(dir);
     },
   };
@@ -106,16 +105,6 @@ export function runInNamespace(
   const quoted = cmd.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   const script = cg ? `echo $$ > ${cg.procs} && exec ${quoted}` : `exec ${quoted}`;
   return runShell(script, out, timeoutMs, onSpawn);
-}
-
-/** Host pid of the namespace's PID 1: the only child of the `unshare --fork` process. */
-export function namespaceInitPid(unsharePid: number): number | null {
-  try {
-    const c = readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8').trim();
-    return c === '' ? null : Number(c.split(' ')[0]);
-  } catch {
-    return null;
-  }
 }
 
 /** Run the load generator directly (no namespace) with `args` (`--out` included by caller). */

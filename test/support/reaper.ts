@@ -4,7 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { allStats, readStat } from '../../src/procfs/stat.js';
+import { readStat } from '../../src/procfs/stat.js';
+import { waitFor } from './wait.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BUNDLE = path.join(ROOT, 'dist', 'ts-reaper.cjs');
@@ -30,70 +31,74 @@ export interface RunResult {
 export interface Running {
   proc: ChildProcess;
   done: Promise<RunResult>;
-  /** Resolves when `stderr`+`stdout` contain `text`. */
+  /** Resolves when `stderr`+`stdout` contain `text`; rejects at the deadline with the output so far. */
   waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
   output(): string;
+  /**
+   * Write one line to the command's stdin (started with `stdin: true`): a script that runs
+   * `read go` waits there until the test has seen what it needs, then goes on.
+   */
+  send(line: string): void;
 }
 
-/** Start ts-reaper with `args`; `pid1` wraps it in `unshare --pid --fork --mount-proc`. */
-export function start(args: string[], opts: { pid1?: boolean; env?: NodeJS.ProcessEnv } = {}): Running {
+/** How {@link start} runs ts-reaper. */
+export interface StartOptions {
+  /** Wrap it in `unshare --pid --fork --mount-proc`: it is then PID 1 of a new namespace. */
+  pid1?: boolean;
+  env?: NodeJS.ProcessEnv;
+  /** A pipe on stdin for {@link Running.send} (default: /dev/null). */
+  stdin?: boolean;
+}
+
+/**
+ * How long {@link Running.done} waits for the output pipes to close after ts-reaper exited,
+ * ms. They close at once unless a descendant left running on purpose holds them: scripts send
+ * such descendants' output to /dev/null, so this only bounds a test that forgot to. What
+ * ts-reaper wrote before it exited is already in the pipe and is read long before.
+ */
+const CLOSE_DEADLINE_MS = 5_000;
+
+/** Start ts-reaper with `args`. */
+export function start(args: string[], opts: StartOptions = {}): Running {
   const argv = opts.pid1 ? ['unshare', '--pid', '--fork', '--mount-proc', process.execPath, BUNDLE, ...args] : [process.execPath, BUNDLE, ...args];
-  const proc = spawn(argv[0]!, argv.slice(1), { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(argv[0]!, argv.slice(1), { env: opts.env ?? process.env, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  const listeners = new Set<() => void>();
-  proc.stdout!.on('data', (d: Buffer) => {
-    stdout += d.toString();
-    for (const l of listeners) l();
-  });
-  proc.stderr!.on('data', (d: Buffer) => {
-    stderr += d.toString();
-    for (const l of listeners) l();
-  });
-  // On exit, not on close: descendants left running (on purpose, in some tests) keep the pipes
-  // open. Output still in flight is collected until close or for 300 ms.
+  proc.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  proc.stdin?.on('error', () => undefined); // EPIPE when the command has already exited
+  // On exit, not on close alone: a descendant left running can keep the pipes open.
   const done = new Promise<RunResult>((resolve) => {
     proc.on('exit', (code, signal) => {
       let settled = false;
       const finish = (): void => {
         if (settled) return;
         settled = true;
+        clearTimeout(timer);
         resolve({ code, signal, stdout, stderr });
       };
+      const timer = setTimeout(finish, CLOSE_DEADLINE_MS);
       proc.on('close', finish);
-      setTimeout(finish, 300);
     });
   });
+  const output = (): string => stdout + stderr;
   return {
     proc,
     done,
-    output: () => stdout + stderr,
-    waitFor(text, timeoutMs = 20_000) {
-      return new Promise((resolve, reject) => {
-        const check = (): boolean => {
-          const all = stdout + stderr;
-          if (typeof text === 'string' ? all.includes(text) : text.test(all)) {
-            listeners.delete(l);
-            clearTimeout(t);
-            resolve();
-            return true;
-          }
-          return false;
-        };
-        const l = (): void => void check();
-        const t = setTimeout(() => {
-          listeners.delete(l);
-          reject(new Error(`timed out waiting for ${String(text)}; output so far:\n${stdout}${stderr}`));
-        }, timeoutMs);
-        listeners.add(l);
-        check();
-      });
+    output,
+    waitFor: async (text, timeoutMs) => {
+      const seen = (): boolean => (typeof text === 'string' ? output().includes(text) : text.test(output()));
+      await waitFor(seen, { what: `ts-reaper's output to show ${String(text)}`, ...(timeoutMs ? { timeoutMs } : {}), detail: () => `output so far:\n${output()}` });
+    },
+    send: (line) => {
+      if (!proc.stdin) throw new Error('send() needs start(…, { stdin: true })');
+      proc.stdin.write(`${line}\n`);
     },
   };
 }
 
 /** Run ts-reaper to completion. */
-export function run(args: string[], opts: { pid1?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+export function run(args: string[], opts: Omit<StartOptions, 'stdin'> = {}): Promise<RunResult> {
   return start(args, opts).done;
 }
 
@@ -116,12 +121,3 @@ export function pidsWithMarker(marker: string): number[] {
 export function stateOf(pid: number): string | null {
   return readStat(pid)?.state ?? null;
 }
-
-/** Zombie children of `pid` (state Z and ppid = pid). */
-export function zombieChildrenOf(pid: number): number[] {
-  return allStats()
-    .filter((s) => s.state === 'Z' && s.ppid === pid)
-    .map((s) => s.pid);
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,7 +1,7 @@
 /**
- * What the kernel says about a process the test started (proc(5)): its children, its argv, and
- * whether a signal has reached it. These are the states the tests wait for with `waitFor`
- * (wait.ts) instead of sleeping.
+ * What the kernel says about a process the test started (proc(5)): its children, its zombie
+ * children, and whether a signal has reached it. These are the states the tests wait for with
+ * `waitFor` (wait.ts), or read at a moment when they are final, instead of sleeping.
  */
 import { readFileSync } from 'node:fs';
 import { allStats, parseStat } from '../../src/procfs/stat.js';
@@ -22,16 +22,6 @@ export function childrenOf(pid: number): number[] {
  */
 export function namespaceInitPid(unsharePid: number): number | null {
   return childrenOf(unsharePid)[0] ?? null;
-}
-
-/** argv of `pid` (/proc/<pid>/cmdline); null when it is gone. Empty for a zombie. */
-export function argvOf(pid: number): string[] | null {
-  try {
-    const text = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
-    return text === '' ? [] : text.replace(/\0$/, '').split('\0');
-  } catch {
-    return null;
-  }
 }
 
 /** `PF_EXITING` in the flags field (9) of /proc/<pid>/stat: the process is in `do_exit`. */

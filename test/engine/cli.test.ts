@@ -5,12 +5,14 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RUN_LABEL } from '../../src/runtime/cleanup.js';
 import { docker, testImages } from '../support/engine.js';
+import { waitFor } from '../support/wait.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cli = path.join(root, 'dist/src/cli/main.js');
@@ -47,16 +49,19 @@ describe('reapbench run (engine)', () => {
     try {
       const child = execa(process.execPath, [cli, 'run', '--inits', 'tini', '--repetitions', '2', '--no-warmup', '--duration-s', '30', '--limits', '64', '--rates', '50', '--out', out], { reject: false, all: true, timeout: 180_000 });
       const d = await docker();
-      // Wait until the first run's container exists, then interrupt.
-      const deadline = Date.now() + 120_000;
-      let started = false;
-      while (!started && Date.now() < deadline) {
-        const list = await d.listContainers({ filters: { label: [RUN_LABEL, 'reapbench.init=tini'] } });
-        started = list.length > 0;
-        if (!started) await new Promise((res) => setTimeout(res, 250));
-      }
-      expect(started).toBe(true);
-      await new Promise((res) => setTimeout(res, 2_000));
+      // Interrupt mid-run: once the first run's container runs and its load generator has
+      // created its results file in the run's folder, bound from under `out`. Matching on that
+      // folder finds this CLI's container, not one of another reapbench on the same engine.
+      const runId = await waitFor(
+        async () => {
+          for (const c of await d.listContainers({ filters: { label: [RUN_LABEL] } })) {
+            const raw = c.Mounts.find((m) => m.Source.startsWith(out))?.Source;
+            if (c.State === 'running' && raw && readdirSync(raw).some((f) => f.endsWith('.partial'))) return c.Labels[RUN_LABEL]!;
+          }
+          return null;
+        },
+        { what: 'the first run of the matrix to be producing', intervalMs: 100 },
+      );
       child.kill('SIGINT');
       const r = await child;
       expect(r.exitCode).toBe(130);
@@ -67,7 +72,7 @@ describe('reapbench run (engine)', () => {
       expect(runs).toMatch(/,aborted,/);
       expect(runs).not.toMatch(/,failed,/);
       expect(await readFile(path.join(dir, 'report.md'), 'utf8')).toMatch(/\*\*PARTIAL\*\*: this run did not finish \(interrupted by SIGINT/);
-      const left = await d.listContainers({ all: true, filters: { label: [RUN_LABEL, 'reapbench.init=tini'] } });
+      const left = await d.listContainers({ all: true, filters: { label: [`${RUN_LABEL}=${runId}`] } });
       expect(left).toEqual([]);
     } finally {
       await rm(out, { recursive: true, force: true });

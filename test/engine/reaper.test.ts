@@ -9,7 +9,9 @@ import { getThreadSlice } from '../../src/ffi/sched.js';
 import type Docker from 'dockerode';
 import { runContainer } from '../../src/runtime/container.js';
 import type { ImageSet } from '../../src/images/build.js';
-import { COUNT_ZOMBIES_SH, docker, testImages } from '../support/engine.js';
+import { COUNT_ZOMBIES_SH, docker, ORPHANS_GONE_SH, shWaitFor, testImages } from '../support/engine.js';
+import { childrenOf } from '../support/proc.js';
+import { waitFor } from '../support/wait.js';
 
 let d: Docker;
 let images: ImageSet;
@@ -30,9 +32,12 @@ function sliceReported(): boolean {
 
 describe('ts-reaper in a container', () => {
   it('is PID 1, reaps a burst of orphans, and exits with the child status', async () => {
+    // The count runs once every orphan has exited and been reaped, or after 60 s: a PID 1
+    // that does not reap never gets there, and the count then shows its zombies.
+    const settle = `${ORPHANS_GONE_SH}; ${shWaitFor('orphans_gone', 'the orphans to exit and be reaped')}`;
     const r = await runContainer(d, {
       image: images.app,
-      cmd: ['ts-reaper', '--', 'sh', '-c', `i=0; while [ $i -lt 60 ]; do (sleep 0.2 &); i=$((i+1)); done; sleep 1.5; ${COUNT_ZOMBIES_SH}; exit 7`],
+      cmd: ['ts-reaper', '--', 'sh', '-c', `i=0; while [ $i -lt 60 ]; do (sleep 0.2 &); i=$((i+1)); done; ${settle}; ${COUNT_ZOMBIES_SH}; exit 7`],
       pidsLimit: 128,
       timeoutMs: 60_000,
     });
@@ -44,10 +49,13 @@ describe('ts-reaper in a container', () => {
   // Docker's default seccomp profile must let sched_setattr through, or the wait thread keeps
   // the kernel's default slice (and queues behind CPU-bound tasks when it wakes).
   it.skipIf(!sliceReported())('gets its 100 µs wait-thread slice under the default seccomp profile', async () => {
+    // The wait thread sets its slice once it has booted: the child waits until a thread of
+    // PID 1 shows it (or 60 s, and the assertions then show what the threads have).
+    const booted = shWaitFor(`grep -qs 'se\\.slice.*: *100000$' /proc/1/task/*/sched`, 'a 100 us slice on a thread of PID 1');
     const r = await runContainer(d, {
       image: images.app,
-      cmd: ['ts-reaper', '-v', '--', 'sh', '-c', 'sleep 1; grep -h "se.slice" /proc/1/task/*/sched'],
-      timeoutMs: 60_000,
+      cmd: ['ts-reaper', '-v', '--', 'sh', '-c', `${booted}; grep -h "se.slice" /proc/1/task/*/sched`],
+      timeoutMs: 90_000,
     });
     expect(r.exitCode).toBe(0);
     expect(r.stderr).toMatch(/as PID 1/);
@@ -58,8 +66,12 @@ describe('ts-reaper in a container', () => {
   });
 
   it("the image's launcher runs ts-reaper as PID 1 with 3 fewer tasks (one V8 platform thread)", async () => {
+    // Counted once the wait thread runs (it has set the nice value asked for, 1), by when
+    // ts-reaper has started every thread it will have: the thread pool's is started with the
+    // wait thread, long before the wait thread has booted.
+    const booted = shWaitFor(`awk '{ sub(/^.*\\) /, ""); if ($17 == 1) f = 1 } END { exit !f }' /proc/1/task/*/stat`, 'the wait thread to set its nice value');
     const tasksOfPid1 = async (cmd: string[]): Promise<number> => {
-      const r = await runContainer(d, { image: images.app, cmd: [...cmd, '-v', '--', 'sh', '-c', 'sleep 1; ls /proc/1/task | wc -l'], timeoutMs: 60_000 });
+      const r = await runContainer(d, { image: images.app, cmd: [...cmd, '-v', '--wait-nice', '1', '--', 'sh', '-c', `${booted}; ls /proc/1/task | wc -l`], timeoutMs: 90_000 });
       expect(r.exitCode).toBe(0);
       expect(r.stderr).toMatch(/as PID 1/);
       return Number(r.stdout.trim());
@@ -75,7 +87,21 @@ describe('ts-reaper in a container', () => {
   });
 
   it('docker stop of ts-reaper -- sleep 1000 ends with 143 well inside the grace period', async () => {
-    const r = await runContainer(d, { image: images.app, cmd: ['ts-reaper', '--', 'sleep', '1000'], stopAfterMs: 1_000, stopGraceS: 10, timeoutMs: 60_000 });
+    // ts-reaper listens to signals before it spawns its child (src/reaper/main.ts), and Node as
+    // PID 1 loses a SIGTERM that comes earlier: stop once PID 1 has a child (runContainer arms
+    // the stop after onStarted returns), not after a guessed delay.
+    const graceS = 10;
+    const r = await runContainer(d, {
+      image: images.app,
+      cmd: ['ts-reaper', '--', 'sleep', '1000'],
+      stopAfterMs: 0,
+      stopGraceS: graceS,
+      timeoutMs: 90_000,
+      onStarted: async (id) => {
+        const pid = (await d.getContainer(id).inspect()).State.Pid;
+        await waitFor(() => childrenOf(pid).length > 0, { what: 'ts-reaper (PID 1 of the container) to spawn its child' });
+      },
+    });
     expect(r.exitCode).toBe(143);
     expect(r.stopLatencyMs).not.toBeNull();
     expect(r.stopLatencyMs!).toBeLessThan(5_000);

@@ -42,3 +42,20 @@ export function ownedCgroupsOf(runId: string, root = '/sys/fs/cgroup'): string[]
   const dirs = [root, ...list(root).map((c) => path.join(root, c))];
   return dirs.flatMap((dir) => list(dir).filter((n) => n.startsWith(`reapbench-${runId}-`)).map((n) => path.join(dir, n)));
 }
+
+/**
+ * Shell for busybox sh inside a container, where test/support/wait.ts cannot run: wait until
+ * the shell condition `cond` holds, testing it every 50 ms, for at least `seconds`. At the
+ * deadline it says `timed out after N s waiting for <what>` on stderr and goes on, so that the
+ * test fails on its own assertions, with what the script printed next. `what`: no quotes.
+ */
+export function shWaitFor(cond: string, what: string, seconds = 60): string {
+  return `i=0; until ${cond}; do i=$((i+1)); if [ $i -gt ${seconds * 20} ]; then echo "timed out after ${seconds} s waiting for ${what}" >&2; break; fi; sleep 0.05; done`;
+}
+
+/**
+ * Shell: defines `orphans_gone`, true when no process in the container is a zombie or a live
+ * `sleep` (the orphans of a burst of `(sleep 0.2 &)`). Reads /proc with the shell's `read`, so
+ * that the check itself makes no child that could be caught as a zombie.
+ */
+export const ORPHANS_GONE_SH = `orphans_gone() { for f in /proc/[0-9]*/stat; do read -r p c s r 2>/dev/null <"$f" || continue; case "$c $s" in "(sleep) "[!Z] | *" Z") return 1 ;; esac; done; return 0; }`;

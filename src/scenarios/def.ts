@@ -17,13 +17,22 @@ export interface CommandPlan {
   engineInit: boolean;
   /** Bind the run's host scratch folder at this container path (S6 markers), or null. */
   outDir: string | null;
-  /** `docker stop` this long after start, ms (S6), or null. */
+  /** `docker stop` this long after start, ms (S6), or null; after `stopAfterMarker`, when set. */
   stopAfterMs: number | null;
+  /**
+   * Count `stopAfterMs` from when the workload has written this marker into the scratch folder
+   * (`outDir`), not from the start (S6: the worker's `ready`), so that a slow start cannot make
+   * the stop come before the process it is about; waited for up to {@link MARKER_WAIT_MS}.
+   */
+  stopAfterMarker?: string | null;
   /** Grace period of that stop, s. */
   stopGraceS: number | null;
   /** Why the variant cannot be run as this scenario asks (then it is reported, not run). */
   notApplicable: string | null;
 }
+
+/** How long a run waits for its `stopAfterMarker` before it stops the container anyway, ms. */
+export const MARKER_WAIT_MS = 60_000;
 
 /** Everything a scenario's judge may look at. */
 export interface JudgeInput {

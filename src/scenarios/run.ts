@@ -5,13 +5,14 @@
  * expected outcome and whether they match.
  */
 import type Docker from 'dockerode';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { launchFor } from '../runtime/init-launch.js';
 import { INITS, type InitName } from '../model/inits.js';
 import { runContainer, type ContainerRun } from '../runtime/container.js';
-import type { Judgement, ScenarioDef } from './def.js';
+import { MARKER_WAIT_MS, type Judgement, type ScenarioDef } from './def.js';
 import { resolveParams, scenarioByName, SCENARIOS } from './library.js';
 import { RESULT_PREFIX, type Expectation, type Observation, type ScenarioResult, type VariantSpec } from './types.js';
 
@@ -50,6 +51,15 @@ export function compose(expected: Expectation, j: Judgement): { verdict: string;
   const matches = j.outcome === expected.outcome || (expected.alsoAccept ?? []).includes(j.outcome);
   const verdict = expected.cannotHelp && matches ? `cannot help: ${expected.cannotHelp} — ${j.verdict}` : j.verdict;
   return { verdict, matches };
+}
+
+/**
+ * Resolve once `file` exists, after {@link MARKER_WAIT_MS} or once `signal` aborts: a marker that
+ * never comes is for the judge to report (S6: "the worker was not ready before the stop").
+ */
+async function markerWritten(file: string, signal?: AbortSignal): Promise<void> {
+  const until = performance.now() + MARKER_WAIT_MS;
+  while (!existsSync(file) && performance.now() < until && !signal?.aborted) await new Promise((r) => setTimeout(r, 10));
 }
 
 function resolveDef(scenario: ScenarioDef | string): ScenarioDef {
@@ -128,8 +138,10 @@ export async function runScenario(
       ...(plan.stopAfterMs !== null ? { stopAfterMs: plan.stopAfterMs, stopGraceS: plan.stopGraceS ?? 10 } : {}),
       labels: { 'reapbench.scenario': def.name, 'reapbench.init': variant.label, 'reapbench.phase': 'scenario' },
       ...(options.signal ? { signal: options.signal } : {}),
-      onStarted: (id) => {
+      // runContainer arms the stop timer once this returns.
+      onStarted: async (id) => {
         if (def.host) helper = def.host(docker, id, p, helperAbort.signal).catch(() => ({ host_helper_failed: 1 }));
+        if (outDir && plan.stopAfterMarker) await markerWritten(path.join(outDir, plan.stopAfterMarker), options.signal);
       },
     });
   } catch (err) {

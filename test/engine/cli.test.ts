@@ -25,7 +25,9 @@ describe('reapbench run (engine)', () => {
   it('writes the whole report for a short run and exits 0', async () => {
     const out = await mkdtemp(path.join(tmpdir(), 'reapbench-e2e-'));
     try {
-      const r = await execa(process.execPath, [cli, 'run', '--inits', 'none,tini', '--repetitions', '1', '--no-warmup', '--duration-s', '1', '--limits', '64', '--rates', '100', '--out', out, '--ci'], { reject: false, env: { CI: 'true' }, timeout: 180_000 });
+      // `none` must fill its budget (~50 orphans) inside the run: at 500/s that took 0.10 s of
+      // the 2 s, idle and on 2 loaded cores (at 100/s it took 0.50–0.52 s of 1 s).
+      const r = await execa(process.execPath, [cli, 'run', '--inits', 'none,tini', '--repetitions', '1', '--no-warmup', '--duration-s', '2', '--limits', '64', '--rates', '500', '--out', out, '--ci'], { reject: false, env: { CI: 'true' }, timeout: 180_000 });
       expect(r.stderr).not.toMatch(/\n\s+at /);
       expect(r.exitCode).toBe(0);
       const json = JSON.parse(r.stdout.trim().split('\n').pop()!) as { results: string; partial: boolean; summary: Array<{ init: string; survived_runs: number; first_fork_failure_s: number | null; unreaped: number }> };

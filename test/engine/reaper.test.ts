@@ -86,7 +86,7 @@ describe('ts-reaper in a container', () => {
     expect(r.exitCode).toBe(128 + 10);
   });
 
-  it('docker stop of ts-reaper -- sleep 1000 ends with 143 well inside the grace period', async () => {
+  it('docker stop of ts-reaper -- sleep 1000 ends with 143, by SIGTERM, before the grace period', async () => {
     // ts-reaper listens to signals before it spawns its child (src/reaper/main.ts), and Node as
     // PID 1 loses a SIGTERM that comes earlier: stop once PID 1 has a child (runContainer arms
     // the stop after onStarted returns), not after a guessed delay.
@@ -102,9 +102,10 @@ describe('ts-reaper in a container', () => {
         await waitFor(() => childrenOf(pid).length > 0, { what: 'ts-reaper (PID 1 of the container) to spawn its child' });
       },
     });
+    // 143: the child died of the forwarded SIGTERM; after the grace Docker's SIGKILL gives 137.
     expect(r.exitCode).toBe(143);
     expect(r.stopLatencyMs).not.toBeNull();
-    expect(r.stopLatencyMs!).toBeLessThan(5_000);
+    expect(r.stopLatencyMs!).toBeLessThan(graceS * 1000);
   });
 
   it('the control: a Node PID 1 without a SIGTERM handler is killed after the grace period (137)', async () => {

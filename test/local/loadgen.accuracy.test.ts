@@ -26,6 +26,7 @@ describe('loadgen accuracy', () => {
     expect(s.pid1_comm).toBe('orphanage');
     expect(s.latency_method).toBe('pidfd-hup');
     expect(s.latency.n).toBeGreaterThan(200);
+    // The median was 4–46 µs off here (idle and on 2 loaded cores): ± 1 ms is ≥ 20× that.
     expect(Math.abs(s.latency.p50_us! - 20_000)).toBeLessThanOrEqual(1000);
     expect(s.orphans_zombie).toBe(0);
     expect(s.fork_failures).toBe(0);
@@ -34,7 +35,8 @@ describe('loadgen accuracy', () => {
     expect(s.exit_observation_lag.n).toBeGreaterThan(200);
     expect(s.exit_observation_lag.p50_us!).toBeGreaterThanOrEqual(0);
     expect(s.latency_self.p50_us!).toBeGreaterThanOrEqual(s.latency.p50_us! - 200);
-    expect(s.latency_self.p50_us!).toBeLessThan(s.latency.p50_us! + 5000); // + observation lag (ms when the machine is busy)
+    // + observation lag: 0.18–0.26 ms here, idle and on 2 loaded cores; 5 ms is ≥ 19× that.
+    expect(s.latency_self.p50_us!).toBeLessThan(s.latency.p50_us! + 5000);
     // Second method, independent of pidfds: mean zombies (/proc scans) ÷ exit rate.
     // Stated tolerance: ±20 % (sampling noise of ~200 scans with L ≈ 2).
     expect(s.little_ratio).not.toBeNull();
@@ -94,13 +96,14 @@ describe('loadgen accuracy', () => {
 
   it.each(['tini', 'dumb-init', 'catatonit'] as const)('under %s as PID 1: zero unreaped, no fork failure at a modest rate', async (init) => {
     cg = makePidsCgroup(200);
-    const r = await runInNamespace(init, ['--rate', '200', '--lifetime-ms', '10', '--duration-s', '2', '--forkloop-ms', '0'], cg);
+    // A count, not a duration: how many orphans a loaded machine makes in 2 s is not the point.
+    const r = await runInNamespace(init, ['--rate', '200', '--lifetime-ms', '10', '--count', '400', '--forkloop-ms', '0'], cg);
     expect(r.code, r.stderr).toBe(0);
     const s = r.summary!;
     expect(s.pid1_comm).toBe(init);
     expect(s.fork_failures).toBe(0);
     expect(s.first_fork_failure).toBeNull();
-    expect(s.orphans_made).toBeGreaterThan(100); // target 400; the achieved rate is measured, not assumed
+    expect(s.orphans_made).toBe(400);
     expect(s.orphans_zombie).toBe(0);
     expect(s.orphans_live).toBe(0);
     expect(s.orphans_unaccounted).toBe(0);

@@ -358,12 +358,19 @@ describe('ts-reaper: reaping as a subreaper', () => {
     }
   }, 400_000); // ~1 s a run when idle, ~4 s on the loaded 2-core machine
 
-  it('starts the child within a few tens of ms of its own code starting (verbose log)', async () => {
-    const r = await run(['-v', '--', 'true']);
-    const m = /started true as pid \d+ ([\d.]+) ms after process start \(([\d.]+) ms after Node was ready\)/.exec(r.stderr);
-    expect(m, r.stderr).not.toBeNull();
-    // Generous: the machine is shared; typical values are reported by the bench, not asserted.
-    expect(Number(m![2])).toBeLessThan(1000);
+  it('starts the child before the wait thread, and logs when (verbose log)', async () => {
+    // How soon is a figure for `npm run bench:startup`, not a test bound; the order is the design.
+    const r = start(['-v', '--', 'sleep', marked(9)]);
+    await r.waitFor('wait thread ready');
+    const m = /started sleep as pid \d+ ([\d.]+) ms after process start \(([\d.]+) ms after Node was ready\)/.exec(r.output());
+    expect(m, r.output()).not.toBeNull();
+    const [sinceStart, sinceReady] = [Number(m![1]), Number(m![2])];
+    expect(sinceReady).toBeGreaterThanOrEqual(0);
+    expect(sinceReady).toBeLessThanOrEqual(sinceStart);
+    const ready = Number(/wait thread ready ([\d.]+) ms after process start/.exec(r.output())![1]);
+    expect(ready).toBeGreaterThan(sinceStart);
+    r.proc.kill('SIGTERM');
+    expect((await r.done).code).toBe(143);
   });
 });
 

@@ -254,7 +254,7 @@ describe.skipIf(!HAS_SCRIPT)('ts-reaper: process group and the terminal', () => 
       let stderr = '';
       p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
       p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const t = setTimeout(() => p.kill('SIGKILL'), 20_000);
+      const t = setTimeout(() => p.kill('SIGKILL'), 60_000); // a deadline: these runs take < 1 s
       p.on('error', reject);
       p.on('close', (code, signal) => {
         clearTimeout(t);

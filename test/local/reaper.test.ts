@@ -356,7 +356,7 @@ describe('ts-reaper: reaping as a subreaper', () => {
       const r = await run(['--', 'sh', '-c', script]);
       expect(r.code, `run ${run_}: ${r.stderr}`).toBe(37);
     }
-  }, 400_000); // ~1 s a run when idle, ~4 s on the loaded 2-core machine
+  }, 1_200_000); // a deadline: ~1 s a run when idle, ~4 s on the loaded 2-core machine (10× 120 s)
 
   it('starts the child before the wait thread, and logs when (verbose log)', async () => {
     // How soon is a figure for `npm run bench:startup`, not a test bound; the order is the design.

@@ -27,7 +27,8 @@ describe('reapbench run (engine)', () => {
     try {
       // `none` must fill its budget (~50 orphans) inside the run: at 500/s that took 0.10 s of
       // the 2 s, idle and on 2 loaded cores (at 100/s it took 0.50–0.52 s of 1 s).
-      const r = await execa(process.execPath, [cli, 'run', '--inits', 'none,tini', '--repetitions', '1', '--no-warmup', '--duration-s', '2', '--limits', '64', '--rates', '500', '--out', out, '--ci'], { reject: false, env: { CI: 'true' }, timeout: 180_000 });
+      const stepSummary = path.join(out, 'step-summary.md');
+      const r = await execa(process.execPath, [cli, 'run', '--inits', 'none,tini', '--repetitions', '1', '--no-warmup', '--duration-s', '2', '--limits', '64', '--rates', '500', '--out', out, '--ci'], { reject: false, env: { CI: 'true', GITHUB_STEP_SUMMARY: stepSummary }, timeout: 180_000 });
       expect(r.stderr).not.toMatch(/\n\s+at /);
       expect(r.exitCode).toBe(0);
       const json = JSON.parse(r.stdout.trim().split('\n').pop()!) as { results: string; partial: boolean; summary: Array<{ init: string; survived_runs: number; first_fork_failure_s: number | null; unreaped: number }> };
@@ -41,6 +42,11 @@ describe('reapbench run (engine)', () => {
       for (const f of ['runs.csv', 'summary.csv', 'env.json', 'report.md', 'events.ndjson', 'charts']) expect(files).toContain(f);
       expect(files).not.toContain('raw');
       expect(await readdir(out)).toContain('latest');
+      // The CI step summary holds report.md's sections (the charts are named, not shown).
+      const report = await readFile(path.join(json.results, 'report.md'), 'utf8');
+      const step = await readFile(stepSummary, 'utf8');
+      expect(step.startsWith(report.slice(0, report.indexOf('## Charts')))).toBe(true);
+      expect(step).toMatch(/^Charts: charts\/.*\.svg/m);
     } finally {
       await rm(out, { recursive: true, force: true });
     }

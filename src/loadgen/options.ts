@@ -6,11 +6,10 @@ import { Command, CommanderError, Option } from 'commander';
 import path from 'node:path';
 import { locatePidsCgroup, pidsCgroupAt, type PidsCgroup } from '../procfs/pids-cgroup.js';
 import type { LoadgenOptionsRecord } from './types.js';
+import { checkNumber, expected, UsageError } from '../validate.js';
 
-/** A user error: printed as one line, exit status 2, no stack trace. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+// A user error: printed as one line, exit status 2, no stack trace (the one class of all three programs).
+export { UsageError } from '../validate.js';
 
 /** Validated options (units in the names). */
 export interface LoadgenOptions {
@@ -57,35 +56,6 @@ export interface LoadgenOptions {
   noCgroup: boolean;
   /** Refuse to start when rate × lifetime cannot fit the pids budget. */
   checkBudget: boolean;
-}
-
-/** Message template shared by all validators. */
-function expected(flag: string, what: string, got: string): UsageError {
-  return new UsageError(`Expected \`${flag}\` to be ${what}, got \`${got}\``);
-}
-
-function number(flag: string, raw: string): number {
-  const v = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(v)) throw expected(flag, 'a number', raw);
-  return v;
-}
-
-function positive(flag: string, raw: string): number {
-  const v = number(flag, raw);
-  if (v <= 0) throw expected(flag, 'a positive number', raw);
-  return v;
-}
-
-function nonNegative(flag: string, raw: string): number {
-  const v = number(flag, raw);
-  if (v < 0) throw expected(flag, 'a number ≥ 0', raw);
-  return v;
-}
-
-function integerIn(flag: string, raw: string, min: number, max: number): number {
-  const v = number(flag, raw);
-  if (!Number.isInteger(v) || v < min || v > max) throw expected(flag, `an integer from ${min} to ${max}`, raw);
-  return v;
 }
 
 /**
@@ -135,15 +105,14 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   const o = program.opts<Record<string, string | boolean | undefined>>();
   const s = (k: string): string => String(o[k]);
 
-  const ratePerS = s('rate') === 'max' ? null : positive('--rate', s('rate'));
-  const lifetimeMs = nonNegative('--lifetime-ms', s('lifetimeMs'));
-  const batch = integerIn('--batch', s('batch'), 1, 64);
-  const inflight = integerIn('--inflight', s('inflight'), 1, 64);
-  const count = o.count === undefined ? null : integerIn('--count', s('count'), 1, 10_000_000);
-  const durationS = o.durationS === undefined ? null : positive('--duration-s', s('durationS'));
+  const ratePerS = s('rate') === 'max' ? null : checkNumber('--rate', s('rate'), { minExclusive: 0 });
+  const lifetimeMs = checkNumber('--lifetime-ms', s('lifetimeMs'), { min: 0 });
+  const batch = checkNumber('--batch', s('batch'), { integer: true, min: 1, max: 64 });
+  const inflight = checkNumber('--inflight', s('inflight'), { integer: true, min: 1, max: 64 });
+  const count = o.count === undefined ? null : checkNumber('--count', s('count'), { integer: true, min: 1, max: 10_000_000 });
+  const durationS = o.durationS === undefined ? null : checkNumber('--duration-s', s('durationS'), { minExclusive: 0 });
   if (count === null && durationS === null) throw new UsageError('Expected `--count` or `--duration-s` (or both), got neither');
-  const sampleHz = positive('--sample-hz', s('sampleHz'));
-  if (sampleHz > 1000) throw expected('--sample-hz', 'at most 1000', s('sampleHz'));
+  const sampleHz = checkNumber('--sample-hz', s('sampleHz'), { minExclusive: 0, max: 1000 });
   const out = s('out');
   if (out.trim() === '') throw expected('--out', 'a file path', out);
   const cgroupDir = typeof o.cgroupDir === 'string' ? o.cgroupDir : (env.REAPBENCH_PIDS_CGROUP ?? null);
@@ -155,15 +124,15 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     count,
     durationS,
     afterFailure: s('afterFailure') as 'stop' | 'continue',
-    graceMs: nonNegative('--grace-ms', s('graceMs')),
-    drainMs: nonNegative('--drain-ms', s('drainMs')),
+    graceMs: checkNumber('--grace-ms', s('graceMs'), { min: 0 }),
+    drainMs: checkNumber('--drain-ms', s('drainMs'), { min: 0 }),
     sampleHz,
-    scanEvery: integerIn('--scan-every', s('scanEvery'), 1, 1_000_000),
-    forkloopMs: nonNegative('--forkloop-ms', s('forkloopMs')),
+    scanEvery: checkNumber('--scan-every', s('scanEvery'), { integer: true, min: 1, max: 1_000_000 }),
+    forkloopMs: checkNumber('--forkloop-ms', s('forkloopMs'), { min: 0 }),
     watchMethod: s('watchMethod') as 'auto' | 'hup' | 'poll',
-    pollIntervalUs: integerIn('--poll-interval-us', s('pollIntervalUs'), 100, 1_000_000),
-    watcherNice: integerIn('--watcher-nice', s('watcherNice'), -20, 19),
-    watcherRtPriority: integerIn('--watcher-rt', s('watcherRt'), 0, 99),
+    pollIntervalUs: checkNumber('--poll-interval-us', s('pollIntervalUs'), { integer: true, min: 100, max: 1_000_000 }),
+    watcherNice: checkNumber('--watcher-nice', s('watcherNice'), { integer: true, min: -20, max: 19 }),
+    watcherRtPriority: checkNumber('--watcher-rt', s('watcherRt'), { integer: true, min: 0, max: 99 }),
     pin: parsePin(o.pin),
     out: path.resolve(out),
     cgroupDir: o.cgroup === false ? null : cgroupDir,

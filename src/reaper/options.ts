@@ -10,6 +10,7 @@
  */
 import type { Command } from 'commander';
 import { FORWARDED_SIGNALS, UNFORWARDABLE, parseSignal } from './signals.js';
+import { expected, UsageError } from '../validate.js';
 
 /** What to do with descendants that are still alive when the main child has exited. */
 export type ShutdownMode = 'none' | 'group' | 'all';
@@ -55,10 +56,8 @@ export interface ReaperOptions {
   waitSliceExplicit: boolean;
 }
 
-/** A usage error: printed as one line on stderr, exit status 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+// A usage error: printed as one line on stderr, exit status 2 (the one class of all three programs).
+export { UsageError } from '../validate.js';
 
 /** The outcome of {@link parseOptions}: options to run with, or text to print and an exit code. */
 export type ParseResult =
@@ -110,14 +109,6 @@ Exit status: the child's, remapped by -e; 2 for a usage error; 127 when the comm
 found, 126 when it cannot be executed; 1 for other failures of ts-reaper itself.
 `;
 
-/** A bad option value, from a validator; {@link parseOptions} turns it into a {@link UsageError}. */
-class ValueError extends Error {
-  override name = 'ValueError';
-}
-
-function expected(option: string, what: string, got: string): ValueError {
-  return new ValueError(`Expected \`${option}\` to be ${what}, got \`${got}\``);
-}
 
 /** Parse one `SIG:SIG` rewrite (`TERM:INT`, `15:2`, `USR1:0`) into [from, to]. @throws Error with a one-line "Expected `option` to be …, got `x`" message. */
 export function parseRewrite(spec: string, option = '--rewrite'): [number, number] {
@@ -173,7 +164,7 @@ function parseBool(name: string, v: string): boolean {
   const s = v.trim().toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(s)) return true;
   if (['0', 'false', 'no', 'off', ''].includes(s)) return false;
-  throw new UsageError(`Expected \`${name}\` to be 1 or 0, got \`${v}\``);
+  throw expected(name, '1 or 0', v);
 }
 
 function fromEnv<T>(name: string, env: NodeJS.ProcessEnv, parse: (s: string, option: string) => T): T | undefined {

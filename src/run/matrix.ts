@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import YAML from 'yaml';
 import { usageError } from '../errors.js';
+import { checkNumber as checkValue, UsageError, type NumberRule } from '../validate.js';
 import { parseInits } from './inits.js';
 import { rng } from '../rng.js';
 import { INITS, type InitName } from '../model/inits.js';
@@ -86,22 +87,17 @@ export interface MatrixOverrides {
   run_timeout_s?: string | number;
 }
 
-/** Parse `value` as a number and check it; the one message template for numeric options. */
-export function checkNumber(name: string, value: unknown, opts: { integer?: boolean; min?: number; minExclusive?: number; max?: number } = {}): number {
-  const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
-  const kind = opts.integer ? 'an integer' : 'a number';
-  let want = kind;
-  if (opts.minExclusive !== undefined) want = opts.minExclusive === 0 ? `a positive ${opts.integer ? 'integer' : 'number'}` : `${kind} > ${opts.minExclusive}`;
-  else if (opts.min !== undefined) want = opts.min === 0 ? `a non-negative ${opts.integer ? 'integer' : 'number'}` : `${kind} ≥ ${opts.min}`;
-  if (opts.max !== undefined) want = opts.min !== undefined && opts.min > 0 ? `${kind} from ${opts.min} to ${opts.max}` : `${want} ≤ ${opts.max}`;
-  const bad =
-    !Number.isFinite(n) ||
-    (opts.integer && !Number.isInteger(n)) ||
-    (opts.min !== undefined && n < opts.min) ||
-    (opts.minExclusive !== undefined && n <= opts.minExclusive) ||
-    (opts.max !== undefined && n > opts.max);
-  if (bad) throw usageError(`Expected \`--${name}\` to be ${want}, got \`${String(value)}\``);
-  return n;
+/**
+ * Parse `value` as the number option `--<name>` and check it against `rule` (src/validate.ts:
+ * the one message template and numeric check of all three programs).
+ * @throws ReapbenchError (exit code 2) "Expected `--<name>` to be …, got `…`".
+ */
+export function checkNumber(name: string, value: unknown, rule: NumberRule = {}): number {
+  try {
+    return checkValue(`--${name}`, value, rule);
+  } catch (err) {
+    throw err instanceof UsageError ? usageError(err.message) : err;
+  }
 }
 
 function list(name: string, value: string | number[] | undefined, opts: Parameters<typeof checkNumber>[2]): number[] | undefined {

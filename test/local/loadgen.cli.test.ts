@@ -22,7 +22,7 @@ describe('loadgen bad input', () => {
   it.each([
     [['--rate', '0', '--count', '5'], /Expected `--rate` to be a positive number, got `0`/],
     [['--rate', '-3', '--count', '5'], /Expected `--rate` to be a positive number/],
-    [['--lifetime-ms', '-1', '--count', '5'], /Expected `--lifetime-ms` to be a number ≥ 0/],
+    [['--lifetime-ms', '-1', '--count', '5'], /Expected `--lifetime-ms` to be a non-negative number, got `-1`/],
     [['--count', '0'], /Expected `--count` to be an integer/],
     [['--rate', '10'], /Expected `--count` or `--duration-s`/],
     [['--count', '5', '--bogus'], /unknown option/],

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { checkNumber, describeRule, expected, UsageError } from '../../src/validate.js';
+import { UsageError as LoadgenUsageError } from '../../src/loadgen/options.js';
+import { UsageError as ReaperUsageError } from '../../src/reaper/options.js';
+import { checkNumber as runCheckNumber } from '../../src/run/matrix.js';
+import { ReapbenchError } from '../../src/errors.js';
+
+describe('one validation module for reapbench run, the load generator and ts-reaper', () => {
+  it('says what a rule asks for in words', () => {
+    expect(describeRule({})).toBe('a number');
+    expect(describeRule({ minExclusive: 0 })).toBe('a positive number');
+    expect(describeRule({ integer: true, min: 0 })).toBe('a non-negative integer');
+    expect(describeRule({ min: 0, max: 600_000 })).toBe('a non-negative number ≤ 600000');
+    expect(describeRule({ integer: true, min: 1, max: 64 })).toBe('an integer from 1 to 64');
+    expect(describeRule({ integer: true, min: -20, max: 19 })).toBe('an integer from -20 to 19');
+    expect(describeRule({ minExclusive: 1 })).toBe('a number > 1');
+    expect(describeRule({ minExclusive: 0, max: 3600 })).toBe('a positive number ≤ 3600');
+  });
+
+  it('checks numbers, and refuses with the one template', () => {
+    expect(checkNumber('--rate', '250', { minExclusive: 0 })).toBe(250);
+    expect(checkNumber('--seed', 7, { integer: true, min: 0 })).toBe(7);
+    for (const bad of ['', ' ', 'abc', 'Infinity', '-1', '1.5']) {
+      expect(() => checkNumber('--batch', bad, { integer: true, min: 1, max: 64 })).toThrow(`Expected \`--batch\` to be an integer from 1 to 64, got \`${bad}\``);
+    }
+    expect(expected('--pin', 'OBS:WORK', 'x')).toBeInstanceOf(UsageError);
+  });
+
+  it('is the one error class of the load generator and ts-reaper; the run command maps it to its own exit-2 error', () => {
+    expect(LoadgenUsageError).toBe(UsageError);
+    expect(ReaperUsageError).toBe(UsageError);
+    const err = (() => {
+      try {
+        return runCheckNumber('p50-factor', '1', { minExclusive: 1 });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(ReapbenchError);
+    expect((err as ReapbenchError).exitCode).toBe(2);
+    expect((err as Error).message).toBe('Expected `--p50-factor` to be a number > 1, got `1`');
+  });
+});

@@ -9,10 +9,11 @@
 // Every tier runs even when an earlier one failed (a red unit test should not hide the state of
 // the engine tier); the exit status is 1 when any tier failed.
 //
-// Before the unit tier, the import rules (`npm run lint:deps`, scripts/lint-deps.mjs): they need
-// no build and take seconds, and a broken layering is best heard of before any test. They print
-// one line per violation, show as the `imports` row and count as one check in the closing line,
-// so that a red exit status never comes with `0 failed`.
+// Before the unit tier, two static checks: the import rules (`npm run lint:deps`,
+// scripts/lint-deps.mjs) and the formatter (`npm run format:check`). They need no build and take
+// seconds, and a broken layering is best heard of before any test. They print one line per
+// violation, show as the `imports` and `format` rows and count as one check each in the closing
+// line, so that a red exit status never comes with `0 failed`.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,11 +43,16 @@ if (tiers.some((t) => t !== 'unit')) {
 }
 
 const rows = [];
-if (tiers.includes('unit')) {
+/** One static check before the unit tier: a row that counts as one check. */
+const check = (name, args, kept, broken) => {
   const t0 = performance.now();
-  const r = run(process.execPath, [path.join(root, 'scripts/lint-deps.mjs')]);
-  const ok = r.status === 0;
-  rows.push({ tier: 'imports', seconds: (performance.now() - t0) / 1000, passed: ok ? 1 : 0, failed: ok ? 0 : 1, ok, what: ok ? 'rules kept' : 'rules broken' });
+  const ok = run(process.execPath, args).status === 0;
+  rows.push({ tier: name, seconds: (performance.now() - t0) / 1000, passed: ok ? 1 : 0, failed: ok ? 0 : 1, ok, what: ok ? kept : broken });
+};
+if (tiers.includes('unit')) {
+  check('imports', [path.join(root, 'scripts/lint-deps.mjs')], 'rules kept', 'rules broken');
+  // The formatter's check (prettier, .prettierrc.json): `npm run format` mends what it lists.
+  check('format', [path.join(root, 'node_modules/prettier/bin/prettier.cjs'), '--check', '--log-level', 'warn', '.'], 'formatted', 'not formatted: run npm run format');
 }
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'reapbench-tiers-'));

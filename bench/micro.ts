@@ -66,7 +66,13 @@ async function main(): Promise<void> {
     })
     .on('cycle', (event: Benchmark.Event) => {
       const b = event.target as unknown as Benchmark;
-      results.push({ name: String(b.name), ops_per_s: Math.round(b.hz ?? 0), mean_us: Number(((b.stats?.mean ?? 0) * 1e6).toFixed(3)), rme_pct: Number((b.stats?.rme ?? 0).toFixed(2)), samples: b.stats?.sample.length ?? 0 });
+      results.push({
+        name: String(b.name),
+        ops_per_s: Math.round(b.hz ?? 0),
+        mean_us: Number(((b.stats?.mean ?? 0) * 1e6).toFixed(3)),
+        rme_pct: Number((b.stats?.rme ?? 0).toFixed(2)),
+        samples: b.stats?.sample.length ?? 0,
+      });
       process.stdout.write(`${String(event.target)}\n`);
     });
   await new Promise<void>((resolve) => {

@@ -174,7 +174,8 @@ async function runRound(init: InitSpec, count: number, rate: number, lifeMs: num
   const observer = new Worker(new URL('./reaper-latency-observer.js', import.meta.url), { workerData: data });
   const stopped = new Promise<void>((r) => observer.on('message', (m: { stopped?: boolean }) => m.stopped && r()));
   const tid = await new Promise<number>((r) => observer.once('message', (m: { tid: number }) => r(m.tid)));
-  if (setThreadNice(tid, -20).ret < 0) process.stderr.write('reaper-latency: could not renice the observer (need root); expect more "together"\n');
+  if (setThreadNice(tid, -20).ret < 0)
+    process.stderr.write('reaper-latency: could not renice the observer (need root); expect more "together"\n');
 
   const workload = [process.execPath, path.join(here, 'reaper-latency-workload.js'), String(count), String(rate), String(lifeMs)];
   const argv = [...(pin ? ['taskset', '-c', '1'] : []), 'unshare', '--pid', '--fork', '--mount-proc', ...init.argv, ...workload];
@@ -187,7 +188,8 @@ async function runRound(init: InitSpec, count: number, rate: number, lifeMs: num
   const finished = new Promise<void>((resolve, reject) => {
     proc.on('error', reject);
     proc.on('close', (code, sig) => {
-      if (res.registered === undefined) reject(new Error(`${init.name}: workload ended early (code ${code}, signal ${sig}); output: ${out}`));
+      if (res.registered === undefined)
+        reject(new Error(`${init.name}: workload ended early (code ${code}, signal ${sig}); output: ${out}`));
       else resolve();
     });
   });
@@ -235,7 +237,16 @@ async function runRound(init: InitSpec, count: number, rate: number, lifeMs: num
     else latUs.push((tHup[i]! - tIn[i]!) / 1000);
   }
   const rateSeen = last > first ? ((latUs.length + together + lost - 1) * 1e9) / (last - first) : NaN;
-  return { latUs, together, lost, registered: res.registered!, missed: res.missed!, cpuNs: res.cpuNs!, rssKiB: res.rssKiB!, rate: rateSeen };
+  return {
+    latUs,
+    together,
+    lost,
+    registered: res.registered!,
+    missed: res.missed!,
+    cpuNs: res.cpuNs!,
+    rssKiB: res.rssKiB!,
+    rate: rateSeen,
+  };
 }
 
 function summarize(name: string, rounds: RoundResult[]): InitResult {
@@ -266,7 +277,23 @@ function fmt(x: number, digits = 1): string {
 
 function printTable(results: InitResult[]): void {
   const tini = results.find((r) => r.name === 'tini');
-  const head = ['init', 'measured', 'together', 'lost', 'missed', 'p50 µs', 'p90 µs', 'p99 µs', 'max µs', 'CPU ms/1000', 'RSS MiB', 'rate/s', 'p50/tini', 'p90/tini', 'p99/tini'];
+  const head = [
+    'init',
+    'measured',
+    'together',
+    'lost',
+    'missed',
+    'p50 µs',
+    'p90 µs',
+    'p99 µs',
+    'max µs',
+    'CPU ms/1000',
+    'RSS MiB',
+    'rate/s',
+    'p50/tini',
+    'p90/tini',
+    'p99/tini',
+  ];
   const rows = results.map((r) => [
     r.name,
     String(r.measured),
@@ -332,10 +359,14 @@ async function main(): Promise<void> {
   const lifeMs = Number(values['life-ms']);
   const rounds = Number(values.rounds);
   const contend = Number(values.contend);
-  if (!(count > 0 && rate > 0 && lifeMs > 0 && rounds > 0)) throw new Error('--count, --rate, --life-ms and --rounds must be positive numbers');
-  if (!Number.isInteger(contend) || contend < 0 || contend > 16) throw new Error('--contend must be a whole number of CPU-bound loops between 0 and 16');
+  if (!(count > 0 && rate > 0 && lifeMs > 0 && rounds > 0))
+    throw new Error('--count, --rate, --life-ms and --rounds must be positive numbers');
+  if (!Number.isInteger(contend) || contend < 0 || contend > 16)
+    throw new Error('--contend must be a whole number of CPU-bound loops between 0 and 16');
   const wanted = values.inits.split(',').map((s) => s.trim());
-  const specs = initSpecs(values['ts-reaper-args'].split(' ').filter(Boolean), Number(values['calib-us'])).filter((s) => wanted.includes(s.name));
+  const specs = initSpecs(values['ts-reaper-args'].split(' ').filter(Boolean), Number(values['calib-us'])).filter((s) =>
+    wanted.includes(s.name),
+  );
   for (const v of new Set(values.variant)) {
     const extra = v.split(' ').filter(Boolean);
     const name = `ts-reaper ${extra.join(' ')}`;
@@ -352,7 +383,15 @@ async function main(): Promise<void> {
   );
   const hogs = startContention(contend, pin);
   try {
-    await measureAll(specs, rounds, count, rate, lifeMs, pin, spin, values.json, { count, rate, lifeMs, rounds, contend, pinned: pin, observer: values.observer });
+    await measureAll(specs, rounds, count, rate, lifeMs, pin, spin, values.json, {
+      count,
+      rate,
+      lifeMs,
+      rounds,
+      contend,
+      pinned: pin,
+      observer: values.observer,
+    });
   } finally {
     for (const h of hogs) h.kill('SIGKILL');
   }
@@ -388,14 +427,20 @@ async function measureAll(
     for (const spec of specs) {
       const r = await runRound(spec, count, rate, lifeMs, pin, spin);
       byInit.get(spec.name)!.push(r);
-      process.stderr.write(`  round ${round + 1} ${spec.name}: measured ${r.latUs.length}, together ${r.together}, lost ${r.lost}, missed ${r.missed}\n`);
+      process.stderr.write(
+        `  round ${round + 1} ${spec.name}: measured ${r.latUs.length}, together ${r.together}, lost ${r.lost}, missed ${r.missed}\n`,
+      );
     }
   }
   const results = specs.map((s) => summarize(s.name, byInit.get(s.name)!));
   printTable(results);
   printPairedRatios(specs, byInit);
   // Other load on the machine moves the tails most: say how busy it was.
-  console.log(`load average at start ${load0.map((x) => x.toFixed(2)).join(' ')}, at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `load average at start ${load0.map((x) => x.toFixed(2)).join(' ')}, at end ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   if (json) writeFileSync(json, JSON.stringify({ ...settings, loadavgStart: load0, loadavgEnd: loadavg(), results }, null, 2));
 }
 

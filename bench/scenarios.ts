@@ -55,7 +55,9 @@ async function main(): Promise<void> {
     signal: ac.signal,
     onResult: async (r, i) => {
       done.push(r);
-      process.stderr.write(`[${i + 1}/${total}] ${r.id} ${r.scenario}${r.case ? `/${r.case}` : ''} × ${r.variant}: ${r.verdict}${r.matches === false ? '  ✗ unexpected' : ''}\n`);
+      process.stderr.write(
+        `[${i + 1}/${total}] ${r.id} ${r.scenario}${r.case ? `/${r.case}` : ''} × ${r.variant}: ${r.verdict}${r.matches === false ? '  ✗ unexpected' : ''}\n`,
+      );
       await write(done);
     },
   });

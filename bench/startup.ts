@@ -94,7 +94,10 @@ function main(): void {
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive whole number');
   if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build first`);
-  const selected = rows(values.inits.split(',').map((s) => s.trim()), bundle);
+  const selected = rows(
+    values.inits.split(',').map((s) => s.trim()),
+    bundle,
+  );
   if (selected.length === 0) throw new Error('--inits selects nothing: use tini, node, ts-reaper');
   const env = { ...process.env };
   if (!values['keep-env']) delete env.NODE_EXTRA_CA_CERTS;
@@ -106,12 +109,20 @@ function main(): void {
 
   const results: RowResult[] = selected.map((r) => {
     const xs = samples.get(r.name)!.sort((a, b) => a - b);
-    return { name: r.name, runs: xs.length, p50: quantileSorted(xs, 0.5), p90: quantileSorted(xs, 0.9), min: xs[0]!, max: xs[xs.length - 1]! };
+    return {
+      name: r.name,
+      runs: xs.length,
+      p50: quantileSorted(xs, 0.5),
+      p90: quantileSorted(xs, 0.9),
+      min: xs[0]!,
+      max: xs[xs.length - 1]!,
+    };
   });
   console.log(`start-up: exec of the init → its child running, ms, ${runs} runs each, interleaved`);
   const w = Math.max(...results.map((r) => r.name.length));
   console.log(`${'init'.padEnd(w)}  ${['p50', 'p90', 'min', 'max'].map((h) => h.padStart(7)).join('')}`);
-  for (const r of results) console.log(`${r.name.padEnd(w)}  ${[r.p50, r.p90, r.min, r.max].map((x) => x.toFixed(1).padStart(7)).join('')}`);
+  for (const r of results)
+    console.log(`${r.name.padEnd(w)}  ${[r.p50, r.p90, r.min, r.max].map((x) => x.toFixed(1).padStart(7)).join('')}`);
   if (values.json) writeFileSync(values.json, JSON.stringify({ runs, keptEnv: values['keep-env'], results }, null, 2));
 }
 

@@ -65,7 +65,9 @@ for (const [src, out] of BUNDLES) {
       }
     });
     if (!cc) {
-      console.error('build: no C compiler (cc or gcc) found; install gcc and a static libc (Debian: apt-get install -y gcc libc6-dev) to build dist/orphanage');
+      console.error(
+        'build: no C compiler (cc or gcc) found; install gcc and a static libc (Debian: apt-get install -y gcc libc6-dev) to build dist/orphanage',
+      );
       process.exit(1);
     }
     try {

@@ -6,4 +6,7 @@
  *   scripts/bundles.mjs that exist).
  * @returns one line per violation (`rule: a → b → c: why`), and the size of the graph.
  */
-export declare function lintDeps(o?: { baseDir?: string; entries?: string[] }): Promise<{ violations: string[]; modules: number; dependencies: number }>;
+export declare function lintDeps(o?: {
+  baseDir?: string;
+  entries?: string[];
+}): Promise<{ violations: string[]; modules: number; dependencies: number }>;

@@ -189,7 +189,9 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   for (const line of r.violations) process.stderr.write(`lint:deps: ${line}\n`);
   const took = `${((performance.now() - t0) / 1000).toFixed(1)} s`;
   if (r.violations.length > 0) {
-    process.stderr.write(`lint:deps: import rules broken in ${r.modules} modules (${took}); the rules and their reasons are in scripts/lint-deps.mjs\n`);
+    process.stderr.write(
+      `lint:deps: import rules broken in ${r.modules} modules (${took}); the rules and their reasons are in scripts/lint-deps.mjs\n`,
+    );
     process.exit(1);
   }
   process.stdout.write(`lint:deps: ${r.modules} modules, ${r.dependencies} imports: no rule broken (${took})\n`);

@@ -52,7 +52,12 @@ const check = (name, args, kept, broken) => {
 if (tiers.includes('unit')) {
   check('imports', [path.join(root, 'scripts/lint-deps.mjs')], 'rules kept', 'rules broken');
   // The formatter's check (prettier, .prettierrc.json): `npm run format` mends what it lists.
-  check('format', [path.join(root, 'node_modules/prettier/bin/prettier.cjs'), '--check', '--log-level', 'warn', '.'], 'formatted', 'not formatted: run npm run format');
+  check(
+    'format',
+    [path.join(root, 'node_modules/prettier/bin/prettier.cjs'), '--check', '--log-level', 'warn', '.'],
+    'formatted',
+    'not formatted: run npm run format',
+  );
 }
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'reapbench-tiers-'));

@@ -40,7 +40,8 @@ export function describeRule(rule: NumberRule): string {
   let want = kind;
   if (rule.minExclusive !== undefined) want = rule.minExclusive === 0 ? `a positive ${noun}` : `${kind} > ${rule.minExclusive}`;
   else if (rule.min !== undefined) want = rule.min === 0 ? `a non-negative ${noun}` : `${kind} ≥ ${rule.min}`;
-  if (rule.max !== undefined) want = rule.min !== undefined && rule.min !== 0 ? `${kind} from ${rule.min} to ${rule.max}` : `${want} ≤ ${rule.max}`;
+  if (rule.max !== undefined)
+    want = rule.min !== undefined && rule.min !== 0 ? `${kind} from ${rule.min} to ${rule.max}` : `${want} ≤ ${rule.max}`;
   return want;
 }
 

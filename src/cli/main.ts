@@ -20,7 +20,9 @@ function program(): Command {
     .description("Measure what zombie processes do to a container's PID table, and which PID 1 prevents it best.")
     .version(pkg.version)
     // Parser errors in the one-line form of every other error; subcommands inherit this.
-    .configureOutput({ outputError: (text, write) => write(`reapbench: ${text.replace(/^error: /, '').trim()} (run reapbench --help for usage)\n`) })
+    .configureOutput({
+      outputError: (text, write) => write(`reapbench: ${text.replace(/^error: /, '').trim()} (run reapbench --help for usage)\n`),
+    })
     .exitOverride();
 
   cmd
@@ -38,9 +40,17 @@ function program(): Command {
     .option('--seed <n>', 'seed of the per-repetition order shuffle (reproduces an order)')
     .option('--run-timeout-s <s>', 'hard timeout of one container run, s')
     .option('--matrix <file>', 'read axes from a JSON or YAML file (command-line options win)')
-    .addOption(new Option('--base <mode>', 'base image: auto, offline (assembled from this host) or registry (node:20-slim)').choices(['auto', 'offline', 'registry']).default('auto'))
+    .addOption(
+      new Option('--base <mode>', 'base image: auto, offline (assembled from this host) or registry (node:20-slim)')
+        .choices(['auto', 'offline', 'registry'])
+        .default('auto'),
+    )
     .option('--out <dir>', 'results root directory', 'results')
-    .option('--ci', 'CI mode: no progress bar, JSON summary on stdout, report appended to $GITHUB_STEP_SUMMARY', process.env.CI === 'true' || process.env.CI === '1')
+    .option(
+      '--ci',
+      'CI mode: no progress bar, JSON summary on stdout, report appended to $GITHUB_STEP_SUMMARY',
+      process.env.CI === 'true' || process.env.CI === '1',
+    )
     .option('--baseline <summary.csv>', 'compare with a stored summary.csv; exit 1 on a regression')
     .option('--p50-factor <x>', 'with --baseline: a reap latency p50 worse by more than this factor is a regression', '2')
     .option('--no-progress', 'hide the progress bar')
@@ -54,7 +64,9 @@ function program(): Command {
   cmd
     .command('images')
     .description('build (or reuse) the images and print their tags')
-    .addOption(new Option('--base <mode>', 'base image: auto, offline or registry').choices(['auto', 'offline', 'registry']).default('auto'))
+    .addOption(
+      new Option('--base <mode>', 'base image: auto, offline or registry').choices(['auto', 'offline', 'registry']).default('auto'),
+    )
     .option('-v, --verbose', 'print stack traces', false)
     .action(async (opts: { base: 'auto' | 'offline' | 'registry' }) => {
       const { connectEngine } = await import('../runtime/engine.js');

@@ -129,10 +129,7 @@ export function latencyChartSpec(runs: readonly RunRecord[]): ChartSpec | null {
       $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
       title: {
         text: 'Reaping latency (exit → reaped) per init',
-        subtitle: [
-          configLabel(c),
-          ...(missing.length ? [`no orphan reaped: ${missing.join(', ')}`] : []),
-        ],
+        subtitle: [configLabel(c), ...(missing.length ? [`no orphan reaped: ${missing.join(', ')}`] : [])],
       },
       width: WIDTH,
       height: HEIGHT,
@@ -238,7 +235,12 @@ export function fileSlug(c: RunConfig): string {
 }
 
 function slug(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-|-$/g, '') || 'x';
+  return (
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9.]+/g, '-')
+      .replace(/^-|-$/g, '') || 'x'
+  );
 }
 
 function subtitle(c: RunConfig, runs: readonly RunRecord[]): string[] {
@@ -260,4 +262,3 @@ export function downsample<T extends { t_s: number; zombies: number }>(points: r
   }
   return out;
 }
-

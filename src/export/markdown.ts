@@ -107,7 +107,11 @@ function summarySection(summary: readonly SummaryRow[]): string[] {
     `${r.runs} (${r.failed_runs})`,
     `${r.survived_runs}/${r.runs - r.failed_runs}`,
     // No fork failure in a cell where no run completed is no evidence of survival.
-    r.first_fork_failure_s !== null ? formatWithSpread(r.first_fork_failure_s, r.first_fork_failure_spread_s) : r.runs > r.failed_runs ? 'survived' : 'no completed run',
+    r.first_fork_failure_s !== null
+      ? formatWithSpread(r.first_fork_failure_s, r.first_fork_failure_spread_s)
+      : r.runs > r.failed_runs
+        ? 'survived'
+        : 'no completed run',
     formatNumber(r.orphans_before_failure),
     formatNumber(r.zombies_peak),
     formatWithSpread(r.reap_latency_p50_us, r.reap_latency_p50_spread_us),
@@ -171,7 +175,10 @@ function failedSection(runs: readonly RunRecord[]): string[] {
     '|---|---|--:|---|---|',
     ...[...failed]
       .sort((a, b) => compareCells(a, b) || a.repetition - b.repetition)
-      .map((r) => `| \`${r.init}\` | ${cell(configLabel(r))} | ${r.repetition} | ${r.state} | ${cell(r.failure_reason ?? '(no reason recorded)')} |`),
+      .map(
+        (r) =>
+          `| \`${r.init}\` | ${cell(configLabel(r))} | ${r.repetition} | ${r.state} | ${cell(r.failure_reason ?? '(no reason recorded)')} |`,
+      ),
     '',
   ];
 }

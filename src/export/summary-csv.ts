@@ -32,9 +32,7 @@ export const SUMMARY_CSV_COLUMNS = [
 ] as const satisfies readonly (keyof SummaryRow)[];
 
 // Compile-time check: a field added to SummaryRow must be added above (and to results/README.md).
-const allSummaryColumnsListed: Exclude<keyof SummaryRow, (typeof SUMMARY_CSV_COLUMNS)[number]> extends never
-  ? true
-  : never = true;
+const allSummaryColumnsListed: Exclude<keyof SummaryRow, (typeof SUMMARY_CSV_COLUMNS)[number]> extends never ? true : never = true;
 void allSummaryColumnsListed;
 
 /** summary.csv: a header line, then one line per init × configuration in the given order. */

@@ -72,7 +72,10 @@ export function projectRoot(): string {
   for (;;) {
     if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'images', 'app.Dockerfile'))) return dir;
     const parent = path.dirname(dir);
-    if (parent === dir) throw new ReapbenchError('cannot find the reapbench project root (package.json with images/) above ' + fileURLToPath(import.meta.url));
+    if (parent === dir)
+      throw new ReapbenchError(
+        'cannot find the reapbench project root (package.json with images/) above ' + fileURLToPath(import.meta.url),
+      );
     dir = parent;
   }
 }
@@ -93,7 +96,9 @@ async function hashFile(h: ReturnType<typeof createHash>, file: string): Promise
 export async function hashRootfsPlan(plan: RootfsPlan): Promise<string> {
   const h = createHash('sha256');
   h.update(`recipe ${RECIPE_VERSION}\n`);
-  h.update(JSON.stringify({ dirs: plan.dirs, texts: plan.texts, symlinks: plan.symlinks, targets: plan.files.map((f) => [f.target, f.mode]) }));
+  h.update(
+    JSON.stringify({ dirs: plan.dirs, texts: plan.texts, symlinks: plan.symlinks, targets: plan.files.map((f) => [f.target, f.mode]) }),
+  );
   for (const f of plan.files) {
     h.update(`\0${f.target}\0`);
     await hashFile(h, f.source);
@@ -134,14 +139,16 @@ export async function appContext(root: string): Promise<ContextFile[]> {
   const dist = path.join(root, 'dist');
   let top: string[] = [];
   try {
-    top = (await readdir(dist, { withFileTypes: true })).filter((e) => e.isFile() && !e.name.endsWith('.map')).map((e) => e.name).sort();
+    top = (await readdir(dist, { withFileTypes: true }))
+      .filter((e) => e.isFile() && !e.name.endsWith('.map'))
+      .map((e) => e.name)
+      .sort();
   } catch {
     /* handled below */
   }
-  if (!top.some((f) => f.endsWith('.mjs') || f.endsWith('.cjs'))) throw new ReapbenchError(`no bundles in ${dist}: run npm run build first`);
-  const files: ContextFile[] = [
-    { contextPath: 'Dockerfile', hostPath: path.join(root, 'images', 'app.Dockerfile'), mode: 0o644 },
-  ];
+  if (!top.some((f) => f.endsWith('.mjs') || f.endsWith('.cjs')))
+    throw new ReapbenchError(`no bundles in ${dist}: run npm run build first`);
+  const files: ContextFile[] = [{ contextPath: 'Dockerfile', hostPath: path.join(root, 'images', 'app.Dockerfile'), mode: 0o644 }];
   for (const f of top) files.push({ contextPath: `app/dist/${f}`, hostPath: path.join(dist, f), mode: 0o755 });
   const addon = `@koromix/koffi-${process.platform}-${process.arch}`;
   for (const pkg of ['koffi', addon]) {
@@ -158,8 +165,10 @@ export async function appContext(root: string): Promise<ContextFile[]> {
       files.push({ contextPath: `app/node_modules/${pkg}/${rel}`, hostPath: file, mode: 0o644 });
     }
   }
-  if (top.includes('loadgen.mjs')) files.push({ contextPath: 'app/bin/loadgen', hostPath: null, mode: 0o777, linkTo: '../dist/loadgen.mjs' });
-  if (top.includes('ts-reaper.cjs')) files.push({ contextPath: 'app/bin/ts-reaper', hostPath: null, mode: 0o755, content: TS_REAPER_LAUNCHER });
+  if (top.includes('loadgen.mjs'))
+    files.push({ contextPath: 'app/bin/loadgen', hostPath: null, mode: 0o777, linkTo: '../dist/loadgen.mjs' });
+  if (top.includes('ts-reaper.cjs'))
+    files.push({ contextPath: 'app/bin/ts-reaper', hostPath: null, mode: 0o755, content: TS_REAPER_LAUNCHER });
   return files;
 }
 
@@ -172,7 +181,8 @@ export async function appContext(root: string): Promise<ContextFile[]> {
  * into the command's environment. Both bases have node at /usr/local/bin/node (rootfs.ts;
  * the official node images). Extensionless and outside any package.json: loaded as CommonJS.
  */
-export const TS_REAPER_LAUNCHER = "#!/usr/local/bin/node --v8-pool-size=1\n// ts-reaper with one V8 platform thread (src/images/build.ts)\nrequire('/app/dist/ts-reaper.cjs');\n";
+export const TS_REAPER_LAUNCHER =
+  "#!/usr/local/bin/node --v8-pool-size=1\n// ts-reaper with one V8 platform thread (src/images/build.ts)\nrequire('/app/dist/ts-reaper.cjs');\n";
 
 /**
  * Hash of the app image's inputs: base tag, recipe version, and every context file.
@@ -221,7 +231,13 @@ async function imageExists(docker: Docker, ref: string): Promise<boolean> {
  * Follow an Engine API progress stream (build, import, pull) to its end.
  * @throws ReapbenchError with the engine's own error message when the stream reports one.
  */
-export function followProgress(docker: Docker, stream: NodeJS.ReadableStream, what: string, onLine?: (line: string) => void, signal?: AbortSignal): Promise<unknown[]> {
+export function followProgress(
+  docker: Docker,
+  stream: NodeJS.ReadableStream,
+  what: string,
+  onLine?: (line: string) => void,
+  signal?: AbortSignal,
+): Promise<unknown[]> {
   return new Promise((resolve, reject) => {
     docker.modem.followProgress(
       stream,
@@ -240,7 +256,13 @@ export function followProgress(docker: Docker, stream: NodeJS.ReadableStream, wh
   });
 }
 
-async function tryRegistryBase(docker: Docker, image: string, timeoutMs: number, say: (l: string) => void, signal?: AbortSignal): Promise<string | null> {
+async function tryRegistryBase(
+  docker: Docker,
+  image: string,
+  timeoutMs: number,
+  say: (l: string) => void,
+  signal?: AbortSignal,
+): Promise<string | null> {
   if (await imageExists(docker, image)) return `${image} is present locally`;
   say(`base: trying to pull ${image} (up to ${Math.round(timeoutMs / 1000)} s)`);
   const pullSignal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])]);
@@ -264,7 +286,8 @@ export async function ensureImages(docker: Docker, options: EnsureImagesOptions 
   const say = options.onProgress ?? (() => undefined);
   const root = options.root ?? projectRoot();
   const mode = options.base ?? 'auto';
-  if (!['auto', 'offline', 'registry'].includes(mode)) throw usageError(`Expected \`--base\` to be auto, offline or registry, got \`${mode}\``);
+  if (!['auto', 'offline', 'registry'].includes(mode))
+    throw usageError(`Expected \`--base\` to be auto, offline or registry, got \`${mode}\``);
   const registryImage = options.registryImage ?? 'node:20-slim';
   let built = false;
 
@@ -280,7 +303,8 @@ export async function ensureImages(docker: Docker, options: EnsureImagesOptions 
     throw signal?.aborted ? imagesInterrupted() : mapEngineError(err, what);
   };
   checkpoint();
-  const registryWhy = mode === 'offline' ? null : await tryRegistryBase(docker, registryImage, options.pullTimeoutMs ?? 20_000, say, signal);
+  const registryWhy =
+    mode === 'offline' ? null : await tryRegistryBase(docker, registryImage, options.pullTimeoutMs ?? 20_000, say, signal);
   checkpoint();
   if (mode === 'registry' && !registryWhy) {
     throw new ReapbenchError(`cannot pull ${registryImage} for --base registry: check registry access, or use --base offline`);
@@ -315,7 +339,10 @@ export async function ensureImages(docker: Docker, options: EnsureImagesOptions 
       say(`base: importing ${baseTag} (rootfs from this host: node ${process.version}, busybox, tini, dumb-init, catatonit)`);
       const [repo, tag] = baseTag.split(':') as [string, string];
       const stream = await docker
-        .importImage(packRootfs(plan) as unknown as string, { repo, tag, changes: ['ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], abortSignal: signal } as object)
+        .importImage(
+          packRootfs(plan) as unknown as string,
+          { repo, tag, changes: ['ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], abortSignal: signal } as object,
+        )
         .catch(engineError('import base image'));
       await followProgress(docker, stream, `import ${baseTag}`, undefined, signal);
       if (!(await imageExists(docker, baseTag))) throw new ReapbenchError(`import of ${baseTag} reported success but the image is missing`);
@@ -330,7 +357,14 @@ export async function ensureImages(docker: Docker, options: EnsureImagesOptions 
   if (!(await imageExists(docker, appTag))) {
     say(`app: building ${appTag}`);
     const stream = await docker
-      .buildImage(packContext(files), { t: appTag, buildargs: { BASE: baseTag }, rm: true, forcerm: true, labels: { 'reapbench.image': 'app' }, abortSignal: signal })
+      .buildImage(packContext(files), {
+        t: appTag,
+        buildargs: { BASE: baseTag },
+        rm: true,
+        forcerm: true,
+        labels: { 'reapbench.image': 'app' },
+        abortSignal: signal,
+      })
       .catch(engineError('build app image'));
     await followProgress(docker, stream, `build ${appTag}`, (l) => say(`app: ${l}`), signal);
     built = true;

@@ -100,15 +100,33 @@ export async function planRootfs(nodeBinary = process.execPath): Promise<RootfsP
   if (applets.exitCode !== 0) throw new ReapbenchError(`${found.busybox} --list-full failed; is it busybox-static?`);
   const taken = new Set(files.map((f) => f.target));
   const symlinks: Array<[string, string]> = [];
-  for (const rel of applets.stdout.split('\n').map((s) => s.trim()).filter(Boolean)) {
+  for (const rel of applets.stdout
+    .split('\n')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const target = `/${rel}`;
     if (!taken.has(target) && target !== '/bin/busybox') symlinks.push([target, '/bin/busybox']);
   }
   const dirs: Array<[string, number]> = [
-    ['/bin', 0o755], ['/sbin', 0o755], ['/usr', 0o755], ['/usr/bin', 0o755], ['/usr/sbin', 0o755],
-    ['/usr/local', 0o755], ['/usr/local/bin', 0o755], ['/lib', 0o755], ['/lib64', 0o755],
-    ['/etc', 0o755], ['/tmp', 0o1777], ['/proc', 0o555], ['/sys', 0o555], ['/dev', 0o755],
-    ['/results', 0o777], ['/app', 0o755], ['/root', 0o700], ['/var', 0o755], ['/var/run', 0o755],
+    ['/bin', 0o755],
+    ['/sbin', 0o755],
+    ['/usr', 0o755],
+    ['/usr/bin', 0o755],
+    ['/usr/sbin', 0o755],
+    ['/usr/local', 0o755],
+    ['/usr/local/bin', 0o755],
+    ['/lib', 0o755],
+    ['/lib64', 0o755],
+    ['/etc', 0o755],
+    ['/tmp', 0o1777],
+    ['/proc', 0o555],
+    ['/sys', 0o555],
+    ['/dev', 0o755],
+    ['/results', 0o777],
+    ['/app', 0o755],
+    ['/root', 0o700],
+    ['/var', 0o755],
+    ['/var/run', 0o755],
   ];
   const texts: Array<[string, string]> = [
     ['/etc/passwd', 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n'],

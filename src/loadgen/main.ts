@@ -40,7 +40,10 @@ async function main(): Promise<void> {
   // one, so that `docker stop` and Ctrl-C end the run with a summary.
   const abort: AbortSwitch = { aborted: false, onAbort: null };
   let signal = 0;
-  for (const [name, num] of [['SIGTERM', 15], ['SIGINT', 2]] as const) {
+  for (const [name, num] of [
+    ['SIGTERM', 15],
+    ['SIGINT', 2],
+  ] as const) {
     process.on(name, () => {
       if (abort.aborted) return;
       abort.aborted = true;

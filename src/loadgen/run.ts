@@ -190,7 +190,13 @@ export async function runLoadgen(opts: LoadgenOptions, out: NdjsonWriter, abort:
     producer = spawned;
     if (opts.pin) pinProcesses(opts.pin, producer.pid, warnings);
     try {
-      watcher = startWatcher(producer.reportFd, method, opts.pollIntervalUs, { nice: opts.watcherNice, rtPriority: opts.watcherRtPriority, cpu: opts.pin?.observerCpu ?? -1 }, onMessage);
+      watcher = startWatcher(
+        producer.reportFd,
+        method,
+        opts.pollIntervalUs,
+        { nice: opts.watcherNice, rtPriority: opts.watcherRtPriority, cpu: opts.pin?.observerCpu ?? -1 },
+        onMessage,
+      );
     } catch (err) {
       producer.stop();
       await producer.wait(2000);
@@ -302,7 +308,9 @@ export async function runLoadgen(opts: LoadgenOptions, out: NdjsonWriter, abort:
   }
   const coalesced = cnt(C.COALESCED);
   if (made > 0 && coalesced > 0.05 * reaped) {
-    warnings.push(`${coalesced} of ${reaped} reaps were seen in the same wake-up as the exit (watcher starved?): latency percentiles exclude them; pin the watcher to its own CPU`);
+    warnings.push(
+      `${coalesced} of ${reaped} reaps were seen in the same wake-up as the exit (watcher starved?): latency percentiles exclude them; pin the watcher to its own CPU`,
+    );
   }
   if (states.missed > 0) warnings.push(`${states.missed} orphans were gone before they could be watched; raise --lifetime-ms`);
   const lagP = percentiles(lagUs);
@@ -374,7 +382,14 @@ const LOOP_RESOLUTION_MS = 10;
 function histogramPercentiles(h: ReturnType<typeof monitorEventLoopDelay>): Percentiles {
   if (h.count === 0) return { n: 0, p50_us: null, p90_us: null, p99_us: null, max_us: null, mean_us: null };
   const us = (ns: number): number => round3(Math.max(0, ns / 1e3 - LOOP_RESOLUTION_MS * 1e3));
-  return { n: h.count, p50_us: us(h.percentile(50)), p90_us: us(h.percentile(90)), p99_us: us(h.percentile(99)), max_us: us(h.max), mean_us: us(h.mean) };
+  return {
+    n: h.count,
+    p50_us: us(h.percentile(50)),
+    p90_us: us(h.percentile(90)),
+    p99_us: us(h.percentile(99)),
+    max_us: us(h.max),
+    mean_us: us(h.mean),
+  };
 }
 
 /**
@@ -396,4 +411,3 @@ function pinProcesses(pin: { observerCpu: number; workloadCpu: number }, helperP
     if (r.ret < 0) warnings.push(`could not pin ${what} to CPU ${cpu} (errno ${r.errno}); it runs unpinned`);
   }
 }
-

@@ -12,8 +12,19 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import {
-  EPOLL_CTL_ADD, EPOLL_EVENT_SIZE, EPOLLET, EPOLLHUP, EPOLLIN, POLLIN,
-  epollCreate, epollCtl, epollEventAt, epollWait, pollOnce, timerfdCreate, timerfdSetAbs,
+  EPOLL_CTL_ADD,
+  EPOLL_EVENT_SIZE,
+  EPOLLET,
+  EPOLLHUP,
+  EPOLLIN,
+  POLLIN,
+  epollCreate,
+  epollCtl,
+  epollEventAt,
+  epollWait,
+  pollOnce,
+  timerfdCreate,
+  timerfdSetAbs,
 } from '../ffi/epoll.js';
 import { Errno } from '../ffi/errno.js';
 import { close, read } from '../ffi/fd.js';
@@ -103,7 +114,17 @@ function watch(ep: number, pid: number, createdNs: number): void {
   if (fd.ret < 0 || free.length === 0) {
     if (fd.ret >= 0) close(fd.ret);
     Atomics.add(counters, C.MISSED, 1);
-    pending.push({ pid, createdNs, watchedNs: null, exitNs: null, exitSelfNs: early ?? null, reapNs: null, state: 'missed', late: false, coalesced: false });
+    pending.push({
+      pid,
+      createdNs,
+      watchedNs: null,
+      exitNs: null,
+      exitSelfNs: early ?? null,
+      reapNs: null,
+      state: 'missed',
+      late: false,
+      coalesced: false,
+    });
     return;
   }
   const slot = free.pop()!;
@@ -184,15 +205,26 @@ function add(ep: number, fd: number, tag: number): void {
 function run(): void {
   if (data.cpu >= 0) {
     const r = setAffinity(gettid(), [data.cpu]);
-    if (r.ret < 0) post({ kind: 'error', message: `could not pin the watcher to CPU ${data.cpu} (errno ${r.errno}); it runs unpinned`, fatal: false });
+    if (r.ret < 0)
+      post({ kind: 'error', message: `could not pin the watcher to CPU ${data.cpu} (errno ${r.errno}); it runs unpinned`, fatal: false });
   }
   if (data.nice !== 0) {
     const r = setThreadNice(gettid(), data.nice);
-    if (r.ret < 0) post({ kind: 'error', message: `could not set the watcher's nice value to ${data.nice} (errno ${r.errno}); it runs at the default priority`, fatal: false });
+    if (r.ret < 0)
+      post({
+        kind: 'error',
+        message: `could not set the watcher's nice value to ${data.nice} (errno ${r.errno}); it runs at the default priority`,
+        fatal: false,
+      });
   }
   if (data.rtPriority > 0) {
     const r = setThreadFifo(gettid(), data.rtPriority);
-    if (r.ret < 0) post({ kind: 'error', message: `could not make the watcher SCHED_FIFO ${data.rtPriority} (errno ${r.errno}: needs CAP_SYS_NICE and RT runtime); it runs as an ordinary thread`, fatal: false });
+    if (r.ret < 0)
+      post({
+        kind: 'error',
+        message: `could not make the watcher SCHED_FIFO ${data.rtPriority} (errno ${r.errno}: needs CAP_SYS_NICE and RT runtime); it runs as an ordinary thread`,
+        fatal: false,
+      });
   }
   const ep = epollCreate().ret;
   if (ep < 0) throw new Error('epoll_create1 failed');

@@ -19,7 +19,13 @@ export interface RunConfig {
 }
 
 /** Fields of {@link RunConfig}, in the order they are grouped, sorted and printed. */
-export const CONFIG_FIELDS = ['scenario', 'pids_limit', 'rate_per_s', 'lifetime_ms', 'duration_s'] as const satisfies readonly (keyof RunConfig)[];
+export const CONFIG_FIELDS = [
+  'scenario',
+  'pids_limit',
+  'rate_per_s',
+  'lifetime_ms',
+  'duration_s',
+] as const satisfies readonly (keyof RunConfig)[];
 
 /** The fields that identify one init × configuration cell of the matrix. */
 export type CellKey = RunConfig & { init: InitName };

@@ -35,7 +35,9 @@ export function readEnviron(pid: number): string | null {
 /** Thread ids of `pid` (the entries of `/proc/<pid>/task`; the main thread's is the pid). */
 export function threadIds(pid: number): number[] | null {
   try {
-    return readdirSync(`/proc/${pid}/task`).map(Number).filter((t) => Number.isInteger(t) && t > 0);
+    return readdirSync(`/proc/${pid}/task`)
+      .map(Number)
+      .filter((t) => Number.isInteger(t) && t > 0);
   } catch {
     return null;
   }

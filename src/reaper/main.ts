@@ -124,7 +124,10 @@ async function main(): Promise<number> {
   const forwarder = installForwarding(opts.rewrite, (received, sent, r) => {
     if (!opts.verbose) return;
     if (sent === 0) log(`dropped ${signalName(received)}${opts.rewrite.has(received) ? ' (rewrite)' : ' (terminal job control)'}`);
-    else log(`forwarded ${signalName(received)}${sent !== received ? ` as ${signalName(sent)}` : ''}${r && r.ret < 0 ? ` (errno ${r.errno})` : ''}`);
+    else
+      log(
+        `forwarded ${signalName(received)}${sent !== received ? ` as ${signalName(sent)}` : ''}${r && r.ret < 0 ? ` (errno ${r.errno})` : ''}`,
+      );
   });
 
   const inheritFds = Array.from({ length: opts.preserveFds }, (_, i) => 3 + i);
@@ -133,7 +136,8 @@ async function main(): Promise<number> {
   // child that reads at once may be stopped by SIGTTIN first, and is then continued).
   const foreground = opts.pgroup && holdsTerminal();
   let inChild = foreground && canSpawnInForeground();
-  const spawn = (): CallResult => spawnDetached(opts.command, { newProcessGroup: opts.pgroup, inheritFds, env: childEnv, ...(inChild ? { foregroundFd: 0 } : {}) });
+  const spawn = (): CallResult =>
+    spawnDetached(opts.command, { newProcessGroup: opts.pgroup, inheritFds, env: childEnv, ...(inChild ? { foregroundFd: 0 } : {}) });
   let spawned = spawn();
   if (spawned.ret < 0 && inChild && TERMINAL_ERRNOS.has(spawned.errno)) {
     // The child could not take the terminal (and did not run): run it without the terminal.
@@ -143,8 +147,10 @@ async function main(): Promise<number> {
   }
   if (spawned.ret < 0) return spawnFailure(opts.command[0]!, spawned.errno);
   const childPid = spawned.ret;
-  if (foreground && !inChild && tcsetpgrp(0, childPid).ret === 0 && readStat(childPid)?.state === 'T') kill(-childPid, signalNumber('SIGCONT'));
-  if (foreground) log(`terminal given to the command's process group ${inChild ? 'in the child, before exec' : 'after the spawn (glibc < 2.35)'}`);
+  if (foreground && !inChild && tcsetpgrp(0, childPid).ret === 0 && readStat(childPid)?.state === 'T')
+    kill(-childPid, signalNumber('SIGCONT'));
+  if (foreground)
+    log(`terminal given to the command's process group ${inChild ? 'in the child, before exec' : 'after the spawn (glibc < 2.35)'}`);
   // The wait thread does not exist yet, so the child cannot have been reaped: the pidfd is its.
   const pidfd = pidfdOpen(childPid);
   forwarder.setTarget({ pid: childPid, pidfd: pidfd.ret, group: opts.pgroup });
@@ -153,7 +159,9 @@ async function main(): Promise<number> {
   if (opts.verbose) {
     // What ts-reaper is, as the kernel says (the subreaper flag may be off by option or failure).
     const role = pid1 ? 'PID 1' : isChildSubreaper() ? 'subreaper' : 'neither PID 1 nor a subreaper';
-    log(`started ${opts.command[0]} as pid ${childPid} ${now.toFixed(1)} ms after process start (${(now - ready).toFixed(1)} ms after Node was ready), as ${role}`);
+    log(
+      `started ${opts.command[0]} as pid ${childPid} ${now.toFixed(1)} ms after process start (${(now - ready).toFixed(1)} ms after Node was ready), as ${role}`,
+    );
   }
 
   const loop = startReapLoop(
@@ -178,7 +186,9 @@ async function main(): Promise<number> {
       noChildren: loop.noChildren(),
       log,
     });
-    log(`shutdown: ${report.complete ? 'done' : 'gave up, processes remain'} in ${report.elapsedMs.toFixed(0)} ms${report.killed ? ' (SIGKILL needed)' : ''}`);
+    log(
+      `shutdown: ${report.complete ? 'done' : 'gave up, processes remain'} in ${report.elapsedMs.toFixed(0)} ms${report.killed ? ' (SIGKILL needed)' : ''}`,
+    );
   }
   const reaped = loop.reaped();
   log(`exiting with ${code} after reaping ${reaped} ${reaped === 1 ? 'process' : 'processes'}`);

@@ -60,9 +60,7 @@ export interface ReaperOptions {
 export { UsageError } from '../validate.js';
 
 /** The outcome of {@link parseOptions}: options to run with, or text to print and an exit code. */
-export type ParseResult =
-  | { kind: 'run'; options: ReaperOptions }
-  | { kind: 'exit'; code: number; stdout: string };
+export type ParseResult = { kind: 'run'; options: ReaperOptions } | { kind: 'exit'; code: number; stdout: string };
 
 /** Default grace period between SIGTERM and SIGKILL in a shutdown, milliseconds. */
 export const DEFAULT_GRACE_MS = 5000;
@@ -109,7 +107,6 @@ Exit status: the child's, remapped by -e; 2 for a usage error; 127 when the comm
 found, 126 when it cannot be executed; 1 for other failures of ts-reaper itself.
 `;
 
-
 /** Parse one `SIG:SIG` rewrite (`TERM:INT`, `15:2`, `USR1:0`) into [from, to]. @throws Error with a one-line "Expected `option` to be …, got `x`" message. */
 export function parseRewrite(spec: string, option = '--rewrite'): [number, number] {
   const parts = spec.split(':');
@@ -143,14 +140,16 @@ export function parsePreserveFds(spec: string, option = '--preserve-fds'): numbe
 
 /** Parse a nice value (−20…19). @throws Error with a one-line "Expected `option` to be …, got `x`" message. */
 export function parseNice(spec: string, option = '--wait-nice'): number {
-  if (!/^-?\d+$/.test(spec.trim()) || Number(spec) < -20 || Number(spec) > 19) throw expected(option, 'a nice value between -20 and 19', spec);
+  if (!/^-?\d+$/.test(spec.trim()) || Number(spec) < -20 || Number(spec) > 19)
+    throw expected(option, 'a nice value between -20 and 19', spec);
   return Number(spec);
 }
 
 /** Parse a slice length, µs: 0 (kernel default) or 100–100000. @throws Error with a one-line "Expected `option` to be …, got `x`" message. */
 export function parseSliceUs(spec: string, option = '--wait-slice-us'): number {
   const n = Number(spec);
-  if (!/^\d+$/.test(spec.trim()) || (n !== 0 && (n < 100 || n > 100_000))) throw expected(option, '0 (kernel default) or a slice between 100 and 100000 microseconds', spec);
+  if (!/^\d+$/.test(spec.trim()) || (n !== 0 && (n < 100 || n > 100_000)))
+    throw expected(option, '0 (kernel default) or a slice between 100 and 100000 microseconds', spec);
   return n;
 }
 
@@ -185,14 +184,35 @@ function buildProgram({ Command, Option }: Commander): Command {
     .description('A PID 1 / subreaper for containers: runs a command, reaps every zombie, forwards signals.')
     .option('-s, --subreaper', 'register as a child subreaper when not PID 1; fail if that is impossible')
     .option('--no-subreaper', 'never register as a subreaper (orphans then go to the real PID 1)')
-    .option('-g, --pgroup', 'run the command in its own process group (given the terminal, if ts-reaper holds it) and send signals to the whole group')
-    .option('-r, --rewrite <SIG:SIG>', 'rewrite a received signal before forwarding (repeatable; target 0 drops it)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('-e, --remap-exit <code>', 'turn this exit code of the child into 0 (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .addOption(new Option('--shutdown <mode>', 'after the child exits: none, group (SIGTERM its process group) or all (every descendant), then SIGKILL after the grace period').choices(['none', 'group', 'all']))
+    .option(
+      '-g, --pgroup',
+      'run the command in its own process group (given the terminal, if ts-reaper holds it) and send signals to the whole group',
+    )
+    .option(
+      '-r, --rewrite <SIG:SIG>',
+      'rewrite a received signal before forwarding (repeatable; target 0 drops it)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option(
+      '-e, --remap-exit <code>',
+      'turn this exit code of the child into 0 (repeatable)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .addOption(
+      new Option(
+        '--shutdown <mode>',
+        'after the child exits: none, group (SIGTERM its process group) or all (every descendant), then SIGKILL after the grace period',
+      ).choices(['none', 'group', 'all']),
+    )
     .option('--grace-ms <ms>', `milliseconds between SIGTERM and SIGKILL in a shutdown (default ${DEFAULT_GRACE_MS})`)
     .option('--preserve-fds <n>', 'pass inherited fds 3 … 3+n-1 on to the command (see below)')
     .option('--wait-nice <n>', 'nice value of the wait thread alone (negative: reaps sooner under CPU contention; needs CAP_SYS_NICE)')
-    .option('--wait-slice-us <us>', `EEVDF time slice requested for the wait thread, microseconds (default ${DEFAULT_WAIT_SLICE_US}; 0: kernel default); shorter slices preempt CPU hogs sooner, no capability needed`)
+    .option(
+      '--wait-slice-us <us>',
+      `EEVDF time slice requested for the wait thread, microseconds (default ${DEFAULT_WAIT_SLICE_US}; 0: kernel default); shorter slices preempt CPU hogs sooner, no capability needed`,
+    )
     .option('-v, --verbose', 'log each reaped pid with its status and zombie time, and forwarded signals, on stderr')
     .argument('[command...]', 'the command to run')
     .passThroughOptions()
@@ -258,7 +278,8 @@ export async function parseOptions(argv: readonly string[], env: NodeJS.ProcessE
   if ('help' in cli) return { kind: 'exit', code: 0, stdout: cli.help };
   const o = cli.values;
   const command = cli.command;
-  if (command.length === 0 || command[0] === '') throw new UsageError('missing command: usage is ts-reaper [options] [--] command [args...]');
+  if (command.length === 0 || command[0] === '')
+    throw new UsageError('missing command: usage is ts-reaper [options] [--] command [args...]');
   const wrap = <T>(f: () => T): T => {
     try {
       return f();
@@ -292,18 +313,43 @@ export async function parseOptions(argv: readonly string[], env: NodeJS.ProcessE
   }
   for (const item of o.remapExit) remapExit.add(wrap(() => parseExitCode(item)));
 
-  const shutdown = o.shutdown !== undefined ? wrap(() => parseShutdown(o.shutdown!)) : (fromEnv('TS_REAPER_SHUTDOWN', env, parseShutdown) ?? 'none');
-  const graceMs = o.graceMs !== undefined ? wrap(() => parseGraceMs(o.graceMs!)) : (fromEnv('TS_REAPER_GRACE_MS', env, parseGraceMs) ?? DEFAULT_GRACE_MS);
-  const pgroup = o.pgroup === true || (env.TS_REAPER_PGROUP !== undefined && parseBool('TS_REAPER_PGROUP', env.TS_REAPER_PGROUP)) || shutdown === 'group';
+  const shutdown =
+    o.shutdown !== undefined ? wrap(() => parseShutdown(o.shutdown!)) : (fromEnv('TS_REAPER_SHUTDOWN', env, parseShutdown) ?? 'none');
+  const graceMs =
+    o.graceMs !== undefined ? wrap(() => parseGraceMs(o.graceMs!)) : (fromEnv('TS_REAPER_GRACE_MS', env, parseGraceMs) ?? DEFAULT_GRACE_MS);
+  const pgroup =
+    o.pgroup === true ||
+    (env.TS_REAPER_PGROUP !== undefined && parseBool('TS_REAPER_PGROUP', env.TS_REAPER_PGROUP)) ||
+    shutdown === 'group';
   const verbose = o.verbose === true || (env.TS_REAPER_VERBOSE !== undefined && parseBool('TS_REAPER_VERBOSE', env.TS_REAPER_VERBOSE));
 
-  const preserveFds = o.preserveFds !== undefined ? wrap(() => parsePreserveFds(o.preserveFds!)) : (fromEnv('TS_REAPER_PRESERVE_FDS', env, parsePreserveFds) ?? 0);
+  const preserveFds =
+    o.preserveFds !== undefined
+      ? wrap(() => parsePreserveFds(o.preserveFds!))
+      : (fromEnv('TS_REAPER_PRESERVE_FDS', env, parsePreserveFds) ?? 0);
 
   const waitNice = o.waitNice !== undefined ? wrap(() => parseNice(o.waitNice!)) : (fromEnv('TS_REAPER_WAIT_NICE', env, parseNice) ?? 0);
 
-  const givenSlice = o.waitSliceUs !== undefined ? wrap(() => parseSliceUs(o.waitSliceUs!)) : fromEnv('TS_REAPER_WAIT_SLICE_US', env, parseSliceUs);
+  const givenSlice =
+    o.waitSliceUs !== undefined ? wrap(() => parseSliceUs(o.waitSliceUs!)) : fromEnv('TS_REAPER_WAIT_SLICE_US', env, parseSliceUs);
   const waitSliceUs = givenSlice ?? DEFAULT_WAIT_SLICE_US;
   const waitSliceExplicit = givenSlice !== undefined;
 
-  return { kind: 'run', options: { command, subreaper, pgroup, rewrite, remapExit, shutdown, graceMs, verbose, preserveFds, waitNice, waitSliceUs, waitSliceExplicit } };
+  return {
+    kind: 'run',
+    options: {
+      command,
+      subreaper,
+      pgroup,
+      rewrite,
+      remapExit,
+      shutdown,
+      graceMs,
+      verbose,
+      preserveFds,
+      waitNice,
+      waitSliceUs,
+      waitSliceExplicit,
+    },
+  };
 }

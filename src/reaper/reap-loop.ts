@@ -91,7 +91,8 @@ export function startReapLoop(
     waitpidAsync(-1, status, WAIT_ALL, (r) => {
       if (r.ret > 0) {
         Atomics.add(counters, SHARED.REAPED, 1);
-        if (verbose) log(`reaped ${r.ret === childPid ? 'main child' : 'pid'} ${r.ret} (${describeStatus(status[0]!)}) early, on the thread pool`);
+        if (verbose)
+          log(`reaped ${r.ret === childPid ? 'main child' : 'pid'} ${r.ret} (${describeStatus(status[0]!)}) early, on the thread pool`);
         if (r.ret === childPid) {
           Atomics.store(counters, SHARED.CHILD_DONE, 1);
           resolveExit(status[0]!);

@@ -30,19 +30,31 @@ function run(data: WaitWorkerData): void {
   const post = (m: WaitWorkerMessage): void => port.postMessage(m);
   if (data.nice !== 0) {
     const r = setThreadNice(gettid(), data.nice);
-    if (r.ret < 0) writeSync(2, `ts-reaper: warning: cannot set the wait thread's nice to ${data.nice} (errno ${r.errno}${r.errno === Errno.EACCES || r.errno === Errno.EPERM ? ': needs CAP_SYS_NICE' : ''}); continuing at the default\n`);
+    if (r.ret < 0)
+      writeSync(
+        2,
+        `ts-reaper: warning: cannot set the wait thread's nice to ${data.nice} (errno ${r.errno}${r.errno === Errno.EACCES || r.errno === Errno.EPERM ? ': needs CAP_SYS_NICE' : ''}); continuing at the default\n`,
+      );
   }
   if (data.sliceUs !== 0) {
     // A short EEVDF slice: on wake-up the thread preempts a CPU-bound task on its CPU instead
     // of queueing behind it (ffi/sched.ts setThreadSlice). Unprivileged; ignored before Linux 6.12.
     const r = setThreadSlice(gettid(), data.sliceUs * 1000);
     if (r.ret < 0 && (data.sliceExplicit || data.verbose)) {
-      writeSync(2, `ts-reaper: ${data.sliceExplicit ? 'warning: ' : ''}cannot set the wait thread's time slice to ${data.sliceUs} us (errno ${r.errno}); continuing with the kernel's default\n`);
+      writeSync(
+        2,
+        `ts-reaper: ${data.sliceExplicit ? 'warning: ' : ''}cannot set the wait thread's time slice to ${data.sliceUs} us (errno ${r.errno}); continuing with the kernel's default\n`,
+      );
     }
   }
   if (data.verbose) {
     const slice = getThreadSlice(0);
-    const sliceText = slice.ns > 0 ? `${(slice.ns / 1000).toFixed(0)} us` : slice.ns === 0 ? 'not reported (Linux < 6.12: kernel default)' : `unknown (errno ${slice.errno})`;
+    const sliceText =
+      slice.ns > 0
+        ? `${(slice.ns / 1000).toFixed(0)} us`
+        : slice.ns === 0
+          ? 'not reported (Linux < 6.12: kernel default)'
+          : `unknown (errno ${slice.errno})`;
     // The nice value the thread has (not the one asked for, which may have been refused).
     const nice = readStat(gettid())?.nice ?? 'unknown';
     writeSync(2, `ts-reaper: wait thread ${gettid()}: nice ${nice}, time slice ${sliceText}\n`);

@@ -30,8 +30,7 @@ export class ProgressReporter {
   constructor(options: ProgressOptions = {}) {
     this.stream = options.stream ?? process.stderr;
     const ciEnv = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
-    this.enabled =
-      !options.ci && !ciEnv && (options.enabled ?? (process.stdout.isTTY === true && this.stream.isTTY === true));
+    this.enabled = !options.ci && !ciEnv && (options.enabled ?? (process.stdout.isTTY === true && this.stream.isTTY === true));
   }
 
   /** Start with `total` runs planned (count). */

@@ -23,8 +23,16 @@ const CONFIG_COLUMNS: Record<(typeof CONFIG_FIELDS)[number], Column> = {
 };
 
 const MEASURE_COLUMNS: Column[] = [
-  { head: 'survived', priority: 0, value: (r) => `${r.survived_runs}/${r.runs - r.failed_runs}${r.failed_runs ? ` (${r.failed_runs} failed)` : ''}` },
-  { head: '1st fork fail s', priority: 0, value: (r) => (r.first_fork_failure_s === null ? '–' : formatWithSpread(r.first_fork_failure_s, r.first_fork_failure_spread_s)) },
+  {
+    head: 'survived',
+    priority: 0,
+    value: (r) => `${r.survived_runs}/${r.runs - r.failed_runs}${r.failed_runs ? ` (${r.failed_runs} failed)` : ''}`,
+  },
+  {
+    head: '1st fork fail s',
+    priority: 0,
+    value: (r) => (r.first_fork_failure_s === null ? '–' : formatWithSpread(r.first_fork_failure_s, r.first_fork_failure_spread_s)),
+  },
   { head: 'orphans before', priority: 2, value: (r) => formatNumber(r.orphans_before_failure) },
   { head: 'zombies peak', priority: 1, value: (r) => formatNumber(r.zombies_peak) },
   { head: 'p50 µs', priority: 0, value: (r) => formatNumber(r.reap_latency_p50_us) },
@@ -47,7 +55,10 @@ export function renderSummaryTable(summary: readonly SummaryRow[], opts: { color
   let columns: Column[] = [{ head: 'init', priority: 0, value: (r) => r.init }, ...varying, ...MEASURE_COLUMNS];
   const all = columns;
   const cells = (cs: Column[]): string[][] => rows.map((r) => cs.map((c) => c.value(r)));
-  const heading = wrap(constant.map((f) => `${HEADING_LABEL[f]}=${String(rows[0]![f])}${unit(f)}`), opts.width);
+  const heading = wrap(
+    constant.map((f) => `${HEADING_LABEL[f]}=${String(rows[0]![f])}${unit(f)}`),
+    opts.width,
+  );
   while (tableWidth(columns, cells(columns)) > opts.width) {
     const worst = Math.max(...columns.map((c) => c.priority));
     // Even the essential columns do not fit: one block of `head: value` lines per row instead.

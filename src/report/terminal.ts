@@ -20,11 +20,7 @@ export interface TerminalReportOptions {
  * The end-of-run terminal report: the summary table, then asciichart charts of zombies over
  * time (one series per init) for the configurations with the most zombies. Pure.
  */
-export function renderTerminalReport(
-  summary: readonly SummaryRow[],
-  runs: readonly RunRecord[],
-  opts: TerminalReportOptions,
-): string {
+export function renderTerminalReport(summary: readonly SummaryRow[], runs: readonly RunRecord[], opts: TerminalReportOptions): string {
   const width = Math.max(40, Math.floor(opts.width));
   const out = ['', renderSummaryTable(summary, { color: opts.color, width })];
   const peak = (g: RunRecord[]): number => Math.max(...g.map((r) => r.zombies_peak));

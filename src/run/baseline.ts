@@ -44,21 +44,11 @@ export interface BaselineRow extends CellKey {
 }
 
 /** Columns a baseline file must have. */
-export const BASELINE_REQUIRED_COLUMNS = [
-  'init',
-  ...CONFIG_FIELDS,
-  'first_fork_failure_s',
-  'reap_latency_p50_us',
-] as const;
+export const BASELINE_REQUIRED_COLUMNS = ['init', ...CONFIG_FIELDS, 'first_fork_failure_s', 'reap_latency_p50_us'] as const;
 
 /** What a finding is about. */
 export type FindingKind =
-  | 'fork-regression'
-  | 'fork-flaky'
-  | 'latency-regression'
-  | 'missing-in-current'
-  | 'now-survives'
-  | 'latency-improved';
+  'fork-regression' | 'fork-flaky' | 'latency-regression' | 'missing-in-current' | 'now-survives' | 'latency-improved';
 
 /** One difference between baseline and current, with a one-line message. */
 export interface BaselineFinding {
@@ -114,9 +104,17 @@ export function compareWithBaseline(
     const forkFailing = completed - c.survived_runs;
     if (baselineSurvived(b)) {
       if (forkFailing * 2 > completed) {
-        add('fork-regression', cell, `survived in the baseline, now forks fail in ${forkFailing} of ${completed} runs (first after ${formatNumber(c.first_fork_failure_s)} s)`);
+        add(
+          'fork-regression',
+          cell,
+          `survived in the baseline, now forks fail in ${forkFailing} of ${completed} runs (first after ${formatNumber(c.first_fork_failure_s)} s)`,
+        );
       } else if (forkFailing > 0) {
-        add('fork-flaky', cell, `survived in the baseline, now forks fail in ${forkFailing} of ${completed} runs (minority: not counted as a regression)`);
+        add(
+          'fork-flaky',
+          cell,
+          `survived in the baseline, now forks fail in ${forkFailing} of ${completed} runs (minority: not counted as a regression)`,
+        );
       }
     } else if (b.first_fork_failure_s !== null && forkFailing === 0) {
       add('now-survives', cell, `forks failed in the baseline (after ${formatNumber(b.first_fork_failure_s)} s), now every run survives`);
@@ -125,9 +123,17 @@ export function compareWithBaseline(
     const cp = c.reap_latency_p50_us;
     if (bp !== null && cp !== null) {
       if (cp > bp * factor && cp - bp > minDelta) {
-        add('latency-regression', cell, `reap latency p50 ${formatNumber(cp)} µs vs ${formatNumber(bp)} µs in the baseline (×${(cp / bp).toFixed(2)} > ×${factor})`);
+        add(
+          'latency-regression',
+          cell,
+          `reap latency p50 ${formatNumber(cp)} µs vs ${formatNumber(bp)} µs in the baseline (×${(cp / bp).toFixed(2)} > ×${factor})`,
+        );
       } else if (bp > cp * factor && bp - cp > minDelta) {
-        add('latency-improved', cell, `reap latency p50 ${formatNumber(cp)} µs vs ${formatNumber(bp)} µs in the baseline (×${(cp / bp).toFixed(2)})`);
+        add(
+          'latency-improved',
+          cell,
+          `reap latency p50 ${formatNumber(cp)} µs vs ${formatNumber(bp)} µs in the baseline (×${(cp / bp).toFixed(2)})`,
+        );
       }
     }
   }

@@ -82,7 +82,8 @@ export async function runBench(o: RunCliOptions): Promise<number> {
     return await measure(o, { matrix, plan, namedScenarios, baseline, p50Factor }, dir, records, controller.signal);
   } catch (err) {
     // Nothing measured (no engine, image build failed or interrupted…): leave no empty results folder behind.
-    if (!existsSync(path.join(dir, 'runs.csv')) && !existsSync(path.join(dir, 'scenarios.csv'))) await rm(dir, { recursive: true, force: true });
+    if (!existsSync(path.join(dir, 'runs.csv')) && !existsSync(path.join(dir, 'scenarios.csv')))
+      await rm(dir, { recursive: true, force: true });
     throw err;
   } finally {
     unregister();
@@ -145,8 +146,12 @@ async function measure(o: RunCliOptions, v: ValidatedRun, dir: string, records: 
     argv: process.argv.slice(2),
     matrix: { ...matrix, pin: pin ?? null },
   };
-  if (namedScenarios.length > 0) log(`reapbench: scenarios ${namedScenarios.join(', ')} under ${matrix.inits.join(', ')} and their variants`);
-  if (plan.length > 0) log(`reapbench: ${plan.length} runs (${matrix.inits.join(', ')}; limits ${matrix.limits.join(',')}; rates ${matrix.rates.join(',')}/s; ${matrix.repetitions} repetition(s)${matrix.warmup ? ' + warm-up' : ''}), results in ${dir}`);
+  if (namedScenarios.length > 0)
+    log(`reapbench: scenarios ${namedScenarios.join(', ')} under ${matrix.inits.join(', ')} and their variants`);
+  if (plan.length > 0)
+    log(
+      `reapbench: ${plan.length} runs (${matrix.inits.join(', ')}; limits ${matrix.limits.join(',')}; rates ${matrix.rates.join(',')}/s; ${matrix.repetitions} repetition(s)${matrix.warmup ? ' + warm-up' : ''}), results in ${dir}`,
+    );
 
   // 3. The matrix, with the report rewritten after every run.
   const progress = new ProgressReporter({ enabled: o.progress && !ci && process.stderr.isTTY === true });
@@ -172,27 +177,43 @@ async function measure(o: RunCliOptions, v: ValidatedRun, dir: string, records: 
   let scenarioTable: string | null = null;
   let scenarioReport: string | null = null;
   try {
-    if (plan.length > 0) await runMatrix(
-      {
-        docker,
-        image: images.app,
-        rawDir,
-        runTimeoutS: matrix.run_timeout_s,
-        ...(pin ? { pin } : {}),
-        signal,
-        onRunStart: (run, i, total) => progress.update(`${run.init} ${run.scenario} L${run.pids_limit} ${run.rate_per_s}/s${run.repetition < 0 ? ' (warm-up)' : ` rep ${run.repetition + 1}`}`, i, total),
-        onRunEnd: async (record) => {
-          if (record.repetition < 0) return;
-          records.push(record);
-          if (record.state !== 'completed') progress.warn(`${record.init}: ${record.state}: ${record.failure_reason ?? ''}`);
-          await save(false, true, 'the matrix is still running');
+    if (plan.length > 0)
+      await runMatrix(
+        {
+          docker,
+          image: images.app,
+          rawDir,
+          runTimeoutS: matrix.run_timeout_s,
+          ...(pin ? { pin } : {}),
+          signal,
+          onRunStart: (run, i, total) =>
+            progress.update(
+              `${run.init} ${run.scenario} L${run.pids_limit} ${run.rate_per_s}/s${run.repetition < 0 ? ' (warm-up)' : ` rep ${run.repetition + 1}`}`,
+              i,
+              total,
+            ),
+          onRunEnd: async (record) => {
+            if (record.repetition < 0) return;
+            records.push(record);
+            if (record.state !== 'completed') progress.warn(`${record.init}: ${record.state}: ${record.failure_reason ?? ''}`);
+            await save(false, true, 'the matrix is still running');
+          },
         },
-      },
-      plan,
-    );
+        plan,
+      );
     if (namedScenarios.length > 0 && !signal.aborted) {
       const step = await runScenarioStep(
-        { docker, image: images.app, imageLabel: `${images.app} (${images.baseMode})`, engineLabel: `Docker ${engine.serverVersion}, cgroup v${engine.cgroupVersion}`, dir, scenarios: namedScenarios, inits: matrix.inits, progress, signal },
+        {
+          docker,
+          image: images.app,
+          imageLabel: `${images.app} (${images.baseMode})`,
+          engineLabel: `Docker ${engine.serverVersion}, cgroup v${engine.cgroupVersion}`,
+          dir,
+          scenarios: namedScenarios,
+          inits: matrix.inits,
+          progress,
+          signal,
+        },
         plan.length,
         plan.length + scenarioRuns,
       );
@@ -206,13 +227,23 @@ async function measure(o: RunCliOptions, v: ValidatedRun, dir: string, records: 
   // 4. Final report.
   const interrupted = signal.aborted;
   const summary = summarize(records);
-  if (plan.length > 0) await save(true, interrupted, interrupted ? `interrupted by ${interruptedBy() ?? 'a signal'} after ${records.length} of ${plan.filter((r) => r.repetition >= 0).length} runs` : undefined);
+  if (plan.length > 0)
+    await save(
+      true,
+      interrupted,
+      interrupted
+        ? `interrupted by ${interruptedBy() ?? 'a signal'} after ${records.length} of ${plan.filter((r) => r.repetition >= 0).length} runs`
+        : undefined,
+    );
   const warnings = qualityWarnings(records);
   for (const w of warnings) log(`reapbench: warning: ${w}`);
   if (ci) {
     process.stdout.write(`${JSON.stringify({ results: dir, partial: interrupted, warnings, summary })}\n`);
   } else {
-    if (plan.length > 0) process.stdout.write(renderTerminalReport(summary, records, { color: process.stdout.isTTY === true, width: process.stdout.columns ?? 100 }));
+    if (plan.length > 0)
+      process.stdout.write(
+        renderTerminalReport(summary, records, { color: process.stdout.isTTY === true, width: process.stdout.columns ?? 100 }),
+      );
     if (scenarioTable) process.stdout.write(`\nScenarios × inits (details: ${path.join(dir, 'scenarios.md')})\n\n${scenarioTable}\n`);
     process.stdout.write(`\nreport: ${path.join(dir, plan.length > 0 ? 'report.md' : 'scenarios.md')}\n`);
   }
@@ -234,7 +265,9 @@ async function measure(o: RunCliOptions, v: ValidatedRun, dir: string, records: 
   }
   if (records.length === 0 && scenarioTable === null) throw new ReapbenchError('no run was recorded');
   if (records.length > 0 && records.every((r) => r.state !== 'completed')) {
-    log(`reapbench: every run failed (first reason: ${records[0]!.failure_reason ?? records[0]!.state}); see ${path.join(dir, 'report.md')}`);
+    log(
+      `reapbench: every run failed (first reason: ${records[0]!.failure_reason ?? records[0]!.state}); see ${path.join(dir, 'report.md')}`,
+    );
     return 1;
   }
   return 0;

@@ -7,7 +7,10 @@ import { INITS, type InitName } from '../model/inits.js';
  * @throws ReapbenchError (exit 2) naming an unknown init and listing the valid ones.
  */
 export function parseInits(list: string): InitName[] {
-  const items = list.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (items.length === 0) throw usageError(`Expected \`--inits\` to list at least one of ${INITS.join(', ')}`);
   if (items.includes('all')) return [...INITS];
   for (const item of items) {

@@ -102,7 +102,12 @@ export function checkNumber(name: string, value: unknown, rule: NumberRule = {})
 
 function list(name: string, value: string | number[] | undefined, opts: Parameters<typeof checkNumber>[2]): number[] | undefined {
   if (value === undefined) return undefined;
-  const items = Array.isArray(value) ? value : value.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = Array.isArray(value)
+    ? value
+    : value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
   if (items.length === 0) throw usageError(`Expected \`--${name}\` to list at least one value`);
   return [...new Set(items.map((v) => checkNumber(name, v, opts)))];
 }
@@ -128,7 +133,10 @@ export function resolveMatrix(o: MatrixOverrides = {}): Matrix {
   if (!(preset in PRESETS)) throw usageError(`unknown preset \`${o.preset}\`: expected quick or full`);
   const p = PRESETS[preset];
   const inits = o.inits === undefined ? p.inits : parseInits(Array.isArray(o.inits) ? o.inits.join(',') : o.inits);
-  const scenarios = o.scenarios === undefined ? p.scenarios : (Array.isArray(o.scenarios) ? o.scenarios : o.scenarios.split(',')).map((s) => s.trim()).filter(Boolean);
+  const scenarios =
+    o.scenarios === undefined
+      ? p.scenarios
+      : (Array.isArray(o.scenarios) ? o.scenarios : o.scenarios.split(',')).map((s) => s.trim()).filter(Boolean);
   if (o.scenarios !== undefined && o.scenarios.includes('all')) scenarios.splice(0, scenarios.length, ...SCENARIO_NAMES);
   for (const s of scenarios) {
     if (!KNOWN_SCENARIOS.includes(s)) throw usageError(`unknown scenario \`${s}\`: expected one of ${KNOWN_SCENARIOS.join(', ')}`);
@@ -143,10 +151,12 @@ export function resolveMatrix(o: MatrixOverrides = {}): Matrix {
     rates: list('rates', o.rates, { minExclusive: 0, max: 100_000 }) ?? p.rates,
     lifetime_ms: o.lifetime_ms === undefined ? p.lifetime_ms : checkNumber('lifetime-ms', o.lifetime_ms, { min: 0, max: 600_000 }),
     duration_s: o.duration_s === undefined ? p.duration_s : checkNumber('duration-s', o.duration_s, { minExclusive: 0, max: 3_600 }),
-    repetitions: o.repetitions === undefined ? p.repetitions : checkNumber('repetitions', o.repetitions, { integer: true, min: 1, max: 1_000 }),
+    repetitions:
+      o.repetitions === undefined ? p.repetitions : checkNumber('repetitions', o.repetitions, { integer: true, min: 1, max: 1_000 }),
     warmup: o.warmup ?? p.warmup,
     seed: o.seed === undefined ? Date.now() % 2 ** 31 : checkNumber('seed', o.seed, { integer: true, min: 0 }),
-    run_timeout_s: o.run_timeout_s === undefined ? p.run_timeout_s : checkNumber('run-timeout-s', o.run_timeout_s, { minExclusive: 0, max: 86_400 }),
+    run_timeout_s:
+      o.run_timeout_s === undefined ? p.run_timeout_s : checkNumber('run-timeout-s', o.run_timeout_s, { minExclusive: 0, max: 86_400 }),
   };
 }
 
@@ -166,11 +176,26 @@ export async function readMatrixFile(file: string): Promise<MatrixOverrides> {
   try {
     data = /\.ya?ml$/i.test(file) ? YAML.parse(text) : JSON.parse(text);
   } catch (err) {
-    throw usageError(`matrix file ${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(err as Error).message.split('\n')[0]}`);
+    throw usageError(
+      `matrix file ${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(err as Error).message.split('\n')[0]}`,
+    );
   }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw usageError(`matrix file ${file} must hold an object of axis: value`);
+  if (typeof data !== 'object' || data === null || Array.isArray(data))
+    throw usageError(`matrix file ${file} must hold an object of axis: value`);
   const out: Record<string, unknown> = {};
-  const allowed = new Set(['preset', 'inits', 'scenarios', 'limits', 'rates', 'lifetime_ms', 'duration_s', 'repetitions', 'warmup', 'seed', 'run_timeout_s']);
+  const allowed = new Set([
+    'preset',
+    'inits',
+    'scenarios',
+    'limits',
+    'rates',
+    'lifetime_ms',
+    'duration_s',
+    'repetitions',
+    'warmup',
+    'seed',
+    'run_timeout_s',
+  ]);
   for (const [k, v] of Object.entries(data)) {
     const key = k.replace(/-/g, '_');
     if (!allowed.has(key)) throw usageError(`matrix file ${file}: unknown key \`${k}\` (expected ${[...allowed].join(', ')})`);
@@ -193,7 +218,8 @@ export function configs(m: Matrix): RunConfig[] {
   const out: RunConfig[] = [];
   for (const scenario of m.scenarios)
     for (const pids_limit of m.limits)
-      for (const rate_per_s of m.rates) out.push({ scenario, pids_limit, rate_per_s, lifetime_ms: m.lifetime_ms, duration_s: m.duration_s });
+      for (const rate_per_s of m.rates)
+        out.push({ scenario, pids_limit, rate_per_s, lifetime_ms: m.lifetime_ms, duration_s: m.duration_s });
   return out;
 }
 

@@ -52,7 +52,10 @@ export interface WriteResult {
 
 /** Folder name for a run started at `date`: its UTC time without colons, `2026-11-29T11-34-52Z`. */
 export function timestampName(date: Date): string {
-  return date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+  return date
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/:/g, '-');
 }
 
 /**
@@ -105,7 +108,9 @@ export async function prepareResultsDir(root: string, now: Date = new Date()): P
     );
   const pseudo = await pseudoFilesystemOf(abs);
   if (pseudo) {
-    throw new ReapbenchError(`Cannot use results folder ${abs}: it is on ${pseudo}, a kernel pseudo-filesystem that holds no files; choose another with --out`);
+    throw new ReapbenchError(
+      `Cannot use results folder ${abs}: it is on ${pseudo}, a kernel pseudo-filesystem that holds no files; choose another with --out`,
+    );
   }
   try {
     await mkdir(abs, { recursive: true });

@@ -96,11 +96,15 @@ export function parseLoadgenFile(text: string): { events: LoadgenEvent[]; malfor
 }
 
 function lastLine(text: string): string {
-  const lines = text.trim().split('\n').filter((l) => l.trim() !== '');
+  const lines = text
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   return (lines[lines.length - 1] ?? '').trim().slice(0, 300);
 }
 
-const round = (x: number | null | undefined, digits = 1): number | null => (x === null || x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(digits)));
+const round = (x: number | null | undefined, digits = 1): number | null =>
+  x === null || x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(digits));
 
 /** The host's pids peak and its method, or the load generator's own samples where the host read nothing. */
 function pidsPeak(host: ContainerRun['pids'], samples: SampleEvent[]): Pick<RunRecord, 'pids_peak' | 'pids_method'> {
@@ -114,7 +118,12 @@ function pidsPeak(host: ContainerRun['pids'], samples: SampleEvent[]): Pick<RunR
  * for tests). Without a summary line the run is `failed` (or `timed-out`/`aborted`) with the
  * reason taken from the container's stderr.
  */
-export function toRecord(run: PlannedRun, startedAt: string, container: Pick<ContainerRun, 'exitCode' | 'timedOut' | 'aborted' | 'stderr' | 'durationMs' | 'pids'>, events: LoadgenEvent[]): RunRecord {
+export function toRecord(
+  run: PlannedRun,
+  startedAt: string,
+  container: Pick<ContainerRun, 'exitCode' | 'timedOut' | 'aborted' | 'stderr' | 'durationMs' | 'pids'>,
+  events: LoadgenEvent[],
+): RunRecord {
   const summary = events.find((e): e is LoadgenSummary => e.type === 'summary') ?? null;
   const samples = events.filter((e): e is SampleEvent => e.type === 'sample');
   const orphans = events.filter((e): e is OrphanEvent => e.type === 'orphan');
@@ -155,7 +164,7 @@ export function toRecord(run: PlannedRun, startedAt: string, container: Pick<Con
     missed: summary?.orphans_missed ?? 0,
     achieved_rate_per_s: round(summary?.achieved_rate_per_s) ?? 0,
     first_fork_failure_s: ff ? Number((ff.t_us / 1e6).toFixed(4)) : null,
-    orphans_before_failure: ff ? ff.orphans_made_before : summary?.orphans_made ?? 0,
+    orphans_before_failure: ff ? ff.orphans_made_before : (summary?.orphans_made ?? 0),
     fork_failures: summary?.fork_failures ?? 0,
     first_failure_level: ff?.level ?? null,
     first_failure_errno: ff?.errno_name ?? null,

@@ -36,7 +36,11 @@ export function scenarioRunCount(scenarios: string[], inits: InitName[]): number
  * signal aborted). The markdown table is also returned for the terminal, and scenarios.md's
  * text for the CI step summary.
  */
-export async function runScenarioStep(ctx: ScenarioStepContext, offset: number, total: number): Promise<{ results: ScenarioResult[]; table: string; markdown: string }> {
+export async function runScenarioStep(
+  ctx: ScenarioStepContext,
+  offset: number,
+  total: number,
+): Promise<{ results: ScenarioResult[]; table: string; markdown: string }> {
   const startedAt = new Date().toISOString();
   const meta = { command: `reapbench ${process.argv.slice(2).join(' ')}`, startedAt, image: ctx.imageLabel, engine: ctx.engineLabel };
   const done: ScenarioResult[] = [];

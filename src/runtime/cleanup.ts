@@ -66,7 +66,14 @@ export async function removeAllTracked(): Promise<string[]> {
 export async function sweepByLabel(docker: Docker, runId: string | null = RUN_ID): Promise<number> {
   const filter = runId === null ? RUN_LABEL : `${RUN_LABEL}=${runId}`;
   const list = await docker.listContainers({ all: true, filters: { label: [filter] } });
-  await Promise.all(list.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)));
+  await Promise.all(
+    list.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true, v: true })
+        .catch(() => undefined),
+    ),
+  );
   if (runId === null) await sweepOwnedParents();
   return list.length;
 }

@@ -100,12 +100,17 @@ export function validateSpec(spec: ContainerSpec): void {
   if (!Array.isArray(spec.cmd) || spec.cmd.length === 0) throw usageError('Expected `cmd` to be a non-empty argv array');
   positiveInt('pidsLimit', spec.pidsLimit);
   positiveInt('memoryBytes', spec.memoryBytes);
-  if (!(spec.timeoutMs > 0) || !Number.isFinite(spec.timeoutMs)) throw usageError(`Expected \`timeoutMs\` to be a positive number, got \`${spec.timeoutMs}\``);
-  if (spec.stopAfterMs !== undefined && !(spec.stopAfterMs >= 0)) throw usageError(`Expected \`stopAfterMs\` to be ≥ 0, got \`${spec.stopAfterMs}\``);
-  if (spec.stopGraceS !== undefined && !(Number.isInteger(spec.stopGraceS) && spec.stopGraceS >= 0)) throw usageError(`Expected \`stopGraceS\` to be a non-negative integer, got \`${spec.stopGraceS}\``);
-  if (spec.cpusetCpus !== undefined && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(spec.cpusetCpus)) throw usageError(`Expected \`cpusetCpus\` like "1" or "0-1", got \`${spec.cpusetCpus}\``);
+  if (!(spec.timeoutMs > 0) || !Number.isFinite(spec.timeoutMs))
+    throw usageError(`Expected \`timeoutMs\` to be a positive number, got \`${spec.timeoutMs}\``);
+  if (spec.stopAfterMs !== undefined && !(spec.stopAfterMs >= 0))
+    throw usageError(`Expected \`stopAfterMs\` to be ≥ 0, got \`${spec.stopAfterMs}\``);
+  if (spec.stopGraceS !== undefined && !(Number.isInteger(spec.stopGraceS) && spec.stopGraceS >= 0))
+    throw usageError(`Expected \`stopGraceS\` to be a non-negative integer, got \`${spec.stopGraceS}\``);
+  if (spec.cpusetCpus !== undefined && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(spec.cpusetCpus))
+    throw usageError(`Expected \`cpusetCpus\` like "1" or "0-1", got \`${spec.cpusetCpus}\``);
   for (const m of spec.mounts ?? []) {
-    if (!m.host.startsWith('/') || !m.container.startsWith('/')) throw usageError(`Expected mount paths to be absolute, got \`${m.host}:${m.container}\``);
+    if (!m.host.startsWith('/') || !m.container.startsWith('/'))
+      throw usageError(`Expected mount paths to be absolute, got \`${m.host}:${m.container}\``);
   }
 }
 
@@ -165,7 +170,10 @@ function cgroupLayout(docker: Docker): Promise<HostCgroupLayout | null> {
   if (!p) {
     p = docker
       .info()
-      .then((info: { CgroupVersion?: string; CgroupDriver?: string }) => ({ version: String(info.CgroupVersion ?? '1') === '2' ? (2 as const) : (1 as const), driver: String(info.CgroupDriver ?? 'unknown') }))
+      .then((info: { CgroupVersion?: string; CgroupDriver?: string }) => ({
+        version: String(info.CgroupVersion ?? '1') === '2' ? (2 as const) : (1 as const),
+        driver: String(info.CgroupDriver ?? 'unknown'),
+      }))
       .catch(() => null);
     layouts.set(docker, p);
   }
@@ -213,7 +221,17 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
   };
   spec.signal?.addEventListener('abort', onAbort, { once: true });
   // An abort before the start ends the run here: nothing ran, so there is nothing to read.
-  const notStarted = async (): Promise<ContainerRun> => ({ id: container.id, exitCode: null, timedOut: false, aborted: true, stdout: '', stderr: '', durationMs: 0, stopLatencyMs: null, pids: (await sampler?.finish()) ?? NO_PIDS });
+  const notStarted = async (): Promise<ContainerRun> => ({
+    id: container.id,
+    exitCode: null,
+    timedOut: false,
+    aborted: true,
+    stdout: '',
+    stderr: '',
+    durationMs: 0,
+    stopLatencyMs: null,
+    pids: (await sampler?.finish()) ?? NO_PIDS,
+  });
   try {
     if (spec.signal?.aborted) return await notStarted();
     const stream = await container.attach({ stream: true, stdout: true, stderr: true });
@@ -305,4 +323,13 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
 }
 
 /** Figures of a run whose pids cgroup was not read (sampling disabled). */
-const NO_PIDS: PidsFigures = { peak: null, max: null, last: null, eventsMax: null, samples: 0, path: null, method: 'unavailable', note: 'host-side pids readings were disabled for this run' };
+const NO_PIDS: PidsFigures = {
+  peak: null,
+  max: null,
+  last: null,
+  eventsMax: null,
+  samples: 0,
+  path: null,
+  method: 'unavailable',
+  note: 'host-side pids readings were disabled for this run',
+};

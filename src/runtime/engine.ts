@@ -78,7 +78,12 @@ export async function connectEngine(timeoutMs = 5_000): Promise<Docker> {
       docker.ping(),
       new Promise((_, reject) => {
         timer = setTimeout(
-          () => reject(new ReapbenchError(`the Docker engine on ${socket} did not answer a ping within ${timeoutMs} ms; check that dockerd is healthy (sudo bash scripts/engine.sh)`)),
+          () =>
+            reject(
+              new ReapbenchError(
+                `the Docker engine on ${socket} did not answer a ping within ${timeoutMs} ms; check that dockerd is healthy (sudo bash scripts/engine.sh)`,
+              ),
+            ),
           timeoutMs,
         );
       }),

@@ -228,7 +228,8 @@ async function removeCgroupDirs(dirs: string[], timeoutMs: number): Promise<stri
 export async function sweepOwnedParents(root = CGROUP_ROOT, keepRunId?: string): Promise<number> {
   const names = new Set<string>();
   for (const dir of [root, ...safeList(root).map((c) => `${root}/${c}`)]) {
-    for (const n of safeList(dir)) if (n.startsWith(OWNED_PARENT_PREFIX) && !(keepRunId && n.startsWith(`${OWNED_PARENT_PREFIX}${keepRunId}-`))) names.add(n);
+    for (const n of safeList(dir))
+      if (n.startsWith(OWNED_PARENT_PREFIX) && !(keepRunId && n.startsWith(`${OWNED_PARENT_PREFIX}${keepRunId}-`))) names.add(n);
   }
   let removed = 0;
   for (const n of names) if ((await removeCgroupDirs(hierarchyDirs(root, n), 0)).length === 0) removed += 1;
@@ -256,7 +257,13 @@ export class PidsSampler {
   private path: string | null = null;
   private busy: Promise<void> | null = null;
   private stopped = false;
-  private readonly figures = { peak: null as number | null, max: null as number | 'max' | null, last: null as number | null, eventsMax: null as number | null, samples: 0 };
+  private readonly figures = {
+    peak: null as number | null,
+    max: null as number | 'max' | null,
+    last: null as number | null,
+    eventsMax: null as number | null,
+    samples: 0,
+  };
 
   /**
    * @param containerId full container id.
@@ -315,7 +322,12 @@ export class PidsSampler {
   /** The figures so far (a copy), with the method and note they would have if the run ended now. */
   snapshot(): PidsFigures {
     const f = this.figures;
-    return { ...f, path: this.path, method: this.path ? 'sampled' : 'unavailable', note: this.path ? null : 'no pids cgroup of the container was found on this host' };
+    return {
+      ...f,
+      path: this.path,
+      method: this.path ? 'sampled' : 'unavailable',
+      note: this.path ? null : 'no pids cgroup of the container was found on this host',
+    };
   }
 
   /** Stop reading (idempotent); the figures stay as they are. */

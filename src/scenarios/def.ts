@@ -57,7 +57,12 @@ export interface Judgement {
 }
 
 /** Host-side work during a run (S3's probes), started when the container is up. */
-export type HostHelper = (docker: Docker, containerId: string, params: ScenarioParams, signal: AbortSignal) => Promise<Record<string, number>>;
+export type HostHelper = (
+  docker: Docker,
+  containerId: string,
+  params: ScenarioParams,
+  signal: AbortSignal,
+) => Promise<Record<string, number>>;
 
 /** One scenario of the library. */
 export interface ScenarioDef {
@@ -121,7 +126,13 @@ export function traitsOf(init: InitName, flags: string[]): InitTraits {
     case 'ts-reaper': {
       const shutdownGroup = flags.join(' ').includes('--shutdown group');
       // Default subreaper mode is `auto`: registers when not PID 1 (ts-reaper --help).
-      return { reapsAsPid1: true, subreaperWhenNotPid1: !has('--no-subreaper'), signalsGroup: has('-g') || shutdownGroup, waitsForGroup: shutdownGroup, canNest: true };
+      return {
+        reapsAsPid1: true,
+        subreaperWhenNotPid1: !has('--no-subreaper'),
+        signalsGroup: has('-g') || shutdownGroup,
+        waitsForGroup: shutdownGroup,
+        canNest: true,
+      };
     }
   }
 }
@@ -171,8 +182,14 @@ export function reapingFigures(obs: Observation): Judgement['figures'] {
     zombies_per_cycle: perCycle(obs),
     live_orphans_pid1: obs.liveOrphans.pid1,
     live_orphans_init: obs.liveOrphans.init,
-    adopters: Object.entries(obs.adopters).map(([k, v]) => `${k}=${v}`).join(' '),
-    leftover_sessions: [...new Set(obs.leftovers.map((p) => `${p.comm}/${p.state}:pgid=${p.pgid},sid=${p.sid}${p.sid === p.pid ? '(leader)' : ''}`))].slice(0, 6).join(' '),
+    adopters: Object.entries(obs.adopters)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' '),
+    leftover_sessions: [
+      ...new Set(obs.leftovers.map((p) => `${p.comm}/${p.state}:pgid=${p.pgid},sid=${p.sid}${p.sid === p.pid ? '(leader)' : ''}`)),
+    ]
+      .slice(0, 6)
+      .join(' '),
     pids_current: obs.pids.current,
     pids_max: obs.pids.max,
     pids_peak: obs.pids.peak,
@@ -197,7 +214,11 @@ export function judgeReaping(obs: Observation | null, unit: string): Judgement {
   const fork = forkFailureText(obs);
   const tail = fork ? `; ${fork}` : '';
   if (z.total === 0) {
-    return { outcome: 'reaped', verdict: `ok${obs.liveOrphans.pid1 + obs.liveOrphans.init ? ` (${obs.liveOrphans.pid1 + obs.liveOrphans.init} orphans still alive)` : ''}${tail}`, figures };
+    return {
+      outcome: 'reaped',
+      verdict: `ok${obs.liveOrphans.pid1 + obs.liveOrphans.init ? ` (${obs.liveOrphans.pid1 + obs.liveOrphans.init} orphans still alive)` : ''}${tail}`,
+      figures,
+    };
   }
   const per = perCycle(obs) ?? z.total;
   const where = z.byParent.init > 0 ? 'the init' : z.byParent.pid1 > 0 ? `PID 1 (${obs.pid1Comm})` : 'a living parent';
@@ -205,7 +226,11 @@ export function judgeReaping(obs: Observation | null, unit: string): Judgement {
     return { outcome: 'cannot-help', verdict: `cannot help: parent alive (${z.total} zombies held by app processes)${tail}`, figures };
   }
   const rounded = Math.round(per * 10) / 10;
-  return { outcome: 'leaks', verdict: `leaks ${num(rounded)} ${rounded === 1 ? 'zombie' : 'zombies'}/${unit}, ${z.total} held by ${where}${tail}`, figures };
+  return {
+    outcome: 'leaks',
+    verdict: `leaks ${num(rounded)} ${rounded === 1 ? 'zombie' : 'zombies'}/${unit}, ${z.total} held by ${where}${tail}`,
+    figures,
+  };
 }
 
 /** Expectation of S1–S4: any init that reaps as PID 1 leaves no zombie; no init leaks. */
@@ -226,5 +251,12 @@ export function workloadArgv(name: string, params: ScenarioParams): string[] {
 
 /** The plan for a workload that simply runs behind the init prefix. */
 export function plainPlan(prefix: string[], engineInit: boolean, name: string, params: ScenarioParams): CommandPlan {
-  return { cmd: [...prefix, ...workloadArgv(name, params)], engineInit, outDir: null, stopAfterMs: null, stopGraceS: null, notApplicable: null };
+  return {
+    cmd: [...prefix, ...workloadArgv(name, params)],
+    engineInit,
+    outDir: null,
+    stopAfterMs: null,
+    stopGraceS: null,
+    notApplicable: null,
+  };
 }

@@ -4,7 +4,16 @@
  * `types.ts`, which loads nothing.
  */
 export { SCENARIOS, scenarioByName, resolveParams } from './library.js';
-export { runScenario, runScenarioMatrix, planMatrix, parseObservation, compose, type RunScenarioOptions, type MatrixOptions, type PlannedRun } from './run.js';
+export {
+  runScenario,
+  runScenarioMatrix,
+  planMatrix,
+  parseObservation,
+  compose,
+  type RunScenarioOptions,
+  type MatrixOptions,
+  type PlannedRun,
+} from './run.js';
 export { renderMarkdown, scenarioMatrixMarkdown, detailMarkdown, toCsv, rowKey, type ReportMeta } from './report.js';
 export { traitsOf, type ScenarioDef, type InitTraits } from './def.js';
 export * from './types.js';

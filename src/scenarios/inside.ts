@@ -13,7 +13,15 @@ import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSyn
 import { performance } from 'node:perf_hooks';
 import { countZombies, ownThreads } from '../procfs/scan.js';
 import { adopterLabel, containerPids, displayName, listProcesses, sample, type Identity } from './observer.js';
-import { RESULT_PREFIX, type ForkFailures, type Observation, type ObserverSample, type ParentClass, type ScenarioName, type ScenarioParams } from './types.js';
+import {
+  RESULT_PREFIX,
+  type ForkFailures,
+  type Observation,
+  type ObserverSample,
+  type ParentClass,
+  type ScenarioName,
+  type ScenarioParams,
+} from './types.js';
 
 /** Scratch folder inside the container (scripts, logs). */
 export const WORK_DIR = '/tmp/rb';
@@ -119,7 +127,9 @@ export class WorkloadContext {
     const lines = read('err.log');
     const tagged = lines.filter((l) => l.startsWith('rb-forkfail'));
     const top = Math.max(tagged.length, lines.filter(isCantFork).length);
-    const byLevel = files.map((f) => ({ level: f.slice('err.'.length), lines: read(f) })).map((x) => ({ ...x, n: x.lines.filter(isCantFork).length }));
+    const byLevel = files
+      .map((f) => ({ level: f.slice('err.'.length), lines: read(f) }))
+      .map((x) => ({ ...x, n: x.lines.filter(isCantFork).length }));
     const count = this.spawnFailures + top + byLevel.reduce((a, x) => a + x.n, 0);
     if (count > 0 && this.failures.first_s === null) {
       this.failures.first_s = this.elapsed();
@@ -133,7 +143,6 @@ export class WorkloadContext {
       if (!l.startsWith('rb-forkfail') && !this.failures.messages.includes(l)) this.failures.messages.push(l);
     }
   }
-
 
   /**
    * Mark the end of cycle `k` (1-based): the zombie count then, and whether any fork had failed
@@ -211,7 +220,8 @@ export class WorkloadContext {
     const byParent: Record<ParentClass, number> = { pid1: 0, init: 0, app: 0, other: 0 };
     for (const z of zombies) byParent[z.parent]++;
     const me = this.identity;
-    const adoptedBy = (p: (typeof procs)[number]): boolean => (p.parent === 'pid1' || p.parent === 'init') && !this.ownChildren.has(p.pid) && p.pid !== me.app && p.pid !== me.init;
+    const adoptedBy = (p: (typeof procs)[number]): boolean =>
+      (p.parent === 'pid1' || p.parent === 'init') && !this.ownChildren.has(p.pid) && p.pid !== me.app && p.pid !== me.init;
     const orphans = procs.filter((p) => p.state !== 'Z' && p.role !== null && adoptedBy(p));
     const adopters: Record<string, number> = {};
     let log = '';

@@ -28,7 +28,8 @@ export function scenarioByName(name: string): ScenarioDef | undefined {
 export function resolveParams(def: ScenarioDef, overrides: Record<string, unknown> = {}): ScenarioParams {
   const out: ScenarioParams = { ...def.defaults };
   for (const [k, v] of Object.entries(overrides)) {
-    if (!(k in def.defaults)) throw new Error(`unknown parameter \`${k}\` for ${def.name}: expected one of ${Object.keys(def.defaults).join(', ')}`);
+    if (!(k in def.defaults))
+      throw new Error(`unknown parameter \`${k}\` for ${def.name}: expected one of ${Object.keys(def.defaults).join(', ')}`);
     const n = typeof v === 'number' ? v : Number(v);
     if (!Number.isFinite(n) || n < 0) throw new Error(`Expected \`${k}\` of ${def.name} to be a non-negative number, got \`${String(v)}\``);
     out[k] = n;

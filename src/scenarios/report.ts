@@ -54,7 +54,24 @@ export function scenarioMatrixMarkdown(results: ScenarioResult[]): string {
 }
 
 /** The figures most worth a column in the detail table, when present. */
-const DETAIL_FIGURES = ['zombies_end', 'zombies_peak', 'adopters', 'live_orphans_pid1', 'fork_failures', 'first_fork_failure_s', 'pids_peak', 'pids_max', 'stop_latency_s', 'handler_started', 'handler_finished', 'live_count', 'zombie_count', 'baseline_tasks', 'zombie_downstream', 'leftover_sessions'];
+const DETAIL_FIGURES = [
+  'zombies_end',
+  'zombies_peak',
+  'adopters',
+  'live_orphans_pid1',
+  'fork_failures',
+  'first_fork_failure_s',
+  'pids_peak',
+  'pids_max',
+  'stop_latency_s',
+  'handler_started',
+  'handler_finished',
+  'live_count',
+  'zombie_count',
+  'baseline_tasks',
+  'zombie_downstream',
+  'leftover_sessions',
+];
 
 function fig(v: unknown): string {
   if (v === null || v === undefined || v === '') return '';
@@ -64,12 +81,11 @@ function fig(v: unknown): string {
 
 /** One row per run: verdict, expectation, match, exit status, wall time and key figures. */
 export function detailMarkdown(results: ScenarioResult[]): string {
-  const lines = [
-    '| scenario | init | verdict | expected (why) | match | exit | wall s | figures |',
-    '|---|---|---|---|---|---|---|---|',
-  ];
+  const lines = ['| scenario | init | verdict | expected (why) | match | exit | wall s | figures |', '|---|---|---|---|---|---|---|---|'];
   for (const r of results) {
-    const figures = DETAIL_FIGURES.filter((k) => fig(r.figures[k]) !== '').map((k) => `${k}=${fig(r.figures[k])}`).join(', ');
+    const figures = DETAIL_FIGURES.filter((k) => fig(r.figures[k]) !== '')
+      .map((k) => `${k}=${fig(r.figures[k])}`)
+      .join(', ');
     const match = r.matches === null ? '–' : r.matches ? 'yes' : '**no**';
     lines.push(
       `| ${cell(rowKey(r))} | ${cell(r.variant)} | ${cell(r.verdict)} | ${cell(`${r.expected.outcome}: ${r.expected.reason}`)} | ${match} | ${r.exitCode ?? ''} | ${r.wall_s.toFixed(1)} | ${cell(figures)} |`,
@@ -108,7 +124,7 @@ export function renderMarkdown(results: ScenarioResult[], meta: ReportMeta): str
     '',
     `${results.length} runs; ${ended.filter((r) => r.matches === true).length} as expected, ${mismatches.length} not${mismatches.length ? ` (${mismatches.map((r) => `${rowKey(r)} / ${r.variant}`).join('; ')})` : ''}; ${failed.length} failed or timed out${aborted.length ? `; ${aborted.length} interrupted` : ''}${noVerdict > 0 ? `; ${noVerdict} without a verdict` : ''}.`,
     '',
-    'Reading it: `ok` = no zombie left; `leaks N zombies/unit` = zombies left per cycle, with who holds them; `cannot help: …` = the init is not in a position to help by design (an orphan whose parent is alive, a process outside the signalled group), neither its failure nor its success; S6 gives stop latency, exit status (137 = SIGKILL after the grace, 143 = SIGTERM honoured) and whether the worker\'s SIGTERM handler ran; ✗ marks a result that differs from the documented behaviour.',
+    "Reading it: `ok` = no zombie left; `leaks N zombies/unit` = zombies left per cycle, with who holds them; `cannot help: …` = the init is not in a position to help by design (an orphan whose parent is alive, a process outside the signalled group), neither its failure nor its success; S6 gives stop latency, exit status (137 = SIGKILL after the grace, 143 = SIGTERM honoured) and whether the worker's SIGTERM handler ran; ✗ marks a result that differs from the documented behaviour.",
     '',
     '## Details',
     '',
@@ -118,7 +134,27 @@ export function renderMarkdown(results: ScenarioResult[], meta: ReportMeta): str
 }
 
 /** Fixed CSV columns, in order; figures follow as `fig_<name>` columns (union over results). */
-const CSV_COLUMNS = ['id', 'scenario', 'case', 'init', 'variant', 'state', 'verdict', 'outcome', 'expected', 'expected_reason', 'matches', 'exit_code', 'wall_s', 'stop_latency_s', 'pids_limit', 'host_pids_peak', 'host_fork_rejections', 'params', 'failure_reason'] as const;
+const CSV_COLUMNS = [
+  'id',
+  'scenario',
+  'case',
+  'init',
+  'variant',
+  'state',
+  'verdict',
+  'outcome',
+  'expected',
+  'expected_reason',
+  'matches',
+  'exit_code',
+  'wall_s',
+  'stop_latency_s',
+  'pids_limit',
+  'host_pids_peak',
+  'host_fork_rejections',
+  'params',
+  'failure_reason',
+] as const;
 
 /** CSV, one row per run (RFC 4180 via csv-stringify). */
 export function toCsv(results: ScenarioResult[]): string {
@@ -141,7 +177,9 @@ export function toCsv(results: ScenarioResult[]): string {
     r.pidsLimit,
     r.hostPidsPeak ?? '',
     r.hostForkRejections ?? '',
-    Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(' '),
+    Object.entries(r.params)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' '),
     r.failureReason ?? '',
     ...figureKeys.map((k) => {
       const v = r.figures[k];

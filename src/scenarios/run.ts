@@ -87,7 +87,8 @@ export async function runScenario(
   const def = resolveDef(scenario);
   const p = resolveParams(def, params);
   const caseName = options.caseName === undefined ? (def.cases[0] ?? null) : options.caseName;
-  if (!def.cases.includes(caseName)) throw new Error(`unknown case \`${caseName}\` of ${def.name}: expected one of ${def.cases.join(', ')}`);
+  if (!def.cases.includes(caseName))
+    throw new Error(`unknown case \`${caseName}\` of ${def.name}: expected one of ${def.cases.join(', ')}`);
   const launch = launchFor(init, variant.flags);
   const plan = def.command(launch.prefix, launch.engineInit, p, caseName);
   const expected = def.expect(init, variant.flags, caseName);
@@ -156,7 +157,17 @@ export async function runScenario(
   const obs = run ? parseObservation(run.stdout) : null;
   const judged: Judgement = error
     ? { outcome: 'error', verdict: `error: ${error}`, figures: {} }
-    : def.judge({ obs, init, flags: variant.flags, caseName, params: p, exitCode: run!.exitCode, stopLatency_s: run!.stopLatencyMs === null ? null : run!.stopLatencyMs / 1000, markers, host });
+    : def.judge({
+        obs,
+        init,
+        flags: variant.flags,
+        caseName,
+        params: p,
+        exitCode: run!.exitCode,
+        stopLatency_s: run!.stopLatencyMs === null ? null : run!.stopLatencyMs / 1000,
+        markers,
+        host,
+      });
   let { verdict, matches } = compose(expected, judged);
   const state = error ? 'failed' : run!.timedOut ? 'timed-out' : run!.aborted ? 'aborted' : 'completed';
   if (state === 'aborted') {
@@ -218,7 +229,8 @@ export function planMatrix(options: Pick<MatrixOptions, 'scenarios' | 'inits' | 
     for (const caseName of def.cases) {
       for (const init of inits) {
         const variants = def.variants(init);
-        for (const variant of options.baseOnly ? variants.filter((v) => v.flags.length === 0) : variants) out.push({ def, caseName, init, variant });
+        for (const variant of options.baseOnly ? variants.filter((v) => v.flags.length === 0) : variants)
+          out.push({ def, caseName, init, variant });
       }
     }
   }

@@ -51,7 +51,7 @@ export function stub(argv: string[]): void {
 }
 
 function signalNumber(sig: NodeJS.Signals): number {
-  const n = (({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 }) as Record<string, number>)[sig];
+  const n = ({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[sig];
   return n ?? 0;
 }
 
@@ -59,8 +59,10 @@ function expect(init: InitName, flags: string[]): Expectation {
   const t = traitsOf(init, flags);
   if (init === 'none') return { outcome: 'leaks', reason: 'the stub is PID 1 and never reaps adopted orphans' };
   if (!t.canNest) return { outcome: 'not-applicable', reason: 'the engine init is always PID 1; it cannot run below a stub' };
-  if (t.subreaperWhenNotPid1) return { outcome: 'reaped', reason: `${init} registers as child subreaper when not PID 1, so the orphans come to it` };
-  if (init === 'dumb-init') return { outcome: 'leaks', reason: 'dumb-init has no subreaper mode', cannotHelp: 'not PID 1, no subreaper mode' };
+  if (t.subreaperWhenNotPid1)
+    return { outcome: 'reaped', reason: `${init} registers as child subreaper when not PID 1, so the orphans come to it` };
+  if (init === 'dumb-init')
+    return { outcome: 'leaks', reason: 'dumb-init has no subreaper mode', cannotHelp: 'not PID 1, no subreaper mode' };
   return { outcome: 'leaks', reason: `${init} without -s is not a subreaper: orphans go to the stub` };
 }
 
@@ -81,9 +83,23 @@ export const s5: ScenarioDef = {
   variants,
   command: (prefix, engineInit, params) => {
     if (engineInit) {
-      return { cmd: ['true'], engineInit, outDir: null, stopAfterMs: null, stopGraceS: null, notApplicable: 'the engine init (HostConfig.Init) is always PID 1' };
+      return {
+        cmd: ['true'],
+        engineInit,
+        outDir: null,
+        stopAfterMs: null,
+        stopGraceS: null,
+        notApplicable: 'the engine init (HostConfig.Init) is always PID 1',
+      };
     }
-    return { cmd: [NODE, WORKLOAD, 'stub', ...prefix, ...workloadArgv(NAME, params)], engineInit, outDir: null, stopAfterMs: null, stopGraceS: null, notApplicable: null };
+    return {
+      cmd: [NODE, WORKLOAD, 'stub', ...prefix, ...workloadArgv(NAME, params)],
+      engineInit,
+      outDir: null,
+      stopAfterMs: null,
+      stopGraceS: null,
+      notApplicable: null,
+    };
   },
   expect,
   judge: ({ obs }) => judgeReaping(obs, 'run'),

@@ -57,16 +57,29 @@ function command(prefix: string[], engineInit: boolean, p: ScenarioParams, caseN
   // 1.1 s under ts-reaper on 2 loaded cores, so a count from the container's start could stop
   // the container before the worker had a handler.
   const stopAfterMarker = caseName === 'sleep' ? null : 'ready';
-  return { cmd: [...prefix, 'sh', '-c', body], engineInit, outDir: OUT_DIR, stopAfterMs: p.stop_after_ms!, stopAfterMarker, stopGraceS: p.grace_s!, notApplicable: null };
+  return {
+    cmd: [...prefix, 'sh', '-c', body],
+    engineInit,
+    outDir: OUT_DIR,
+    stopAfterMs: p.stop_after_ms!,
+    stopAfterMarker,
+    stopGraceS: p.grace_s!,
+    notApplicable: null,
+  };
 }
 
 function expect(init: InitName, flags: string[], caseName: string | null): Expectation {
-  if (init === 'none') return { outcome: 'sigkill-after-grace', reason: 'PID 1 has no SIGTERM handler: the kernel drops the signal, SIGKILL after the grace' };
+  if (init === 'none')
+    return { outcome: 'sigkill-after-grace', reason: 'PID 1 has no SIGTERM handler: the kernel drops the signal, SIGKILL after the grace' };
   const t = traitsOf(init, flags);
   if (caseName === 'sleep') return { outcome: 'stopped', reason: `${init} forwards SIGTERM to sleep, which dies of it (143)` };
   if (caseName === 'launcher-setsid') {
     return t.signalsGroup
-      ? { outcome: 'handler-skipped', reason: 'the worker called setsid: it is outside the group the init signals', cannotHelp: 'worker escaped the group (setsid)' }
+      ? {
+          outcome: 'handler-skipped',
+          reason: 'the worker called setsid: it is outside the group the init signals',
+          cannotHelp: 'worker escaped the group (setsid)',
+        }
       : { outcome: 'handler-skipped', reason: `${init} signals its child only; the worker is killed when the init exits` };
   }
   if (t.waitsForGroup) return { outcome: 'graceful', reason: 'signals the group and waits for it after the child exits' };
@@ -74,7 +87,8 @@ function expect(init: InitName, flags: string[], caseName: string | null): Expec
     return {
       outcome: 'handler-cut-short',
       alsoAccept: ['handler-skipped'],
-      reason: 'signals the group but exits as soon as its child (the launcher) has: the worker’s handler races the teardown and never finishes',
+      reason:
+        'signals the group but exits as soon as its child (the launcher) has: the worker’s handler races the teardown and never finishes',
     };
   }
   return { outcome: 'handler-skipped', reason: `${init} signals its child (the launcher) only; the worker dies with the container` };
@@ -85,12 +99,20 @@ function judge(input: JudgeInput): Judgement {
   const ready = markers.has('ready');
   const started = markers.has('handler-started');
   const finished = markers.has('handler-finished');
-  const figures = { exit_code: exitCode, stop_latency_s: lat, worker_ready: caseName === 'sleep' ? null : ready, handler_started: started, handler_finished: finished };
+  const figures = {
+    exit_code: exitCode,
+    stop_latency_s: lat,
+    worker_ready: caseName === 'sleep' ? null : ready,
+    handler_started: started,
+    handler_finished: finished,
+  };
   if (lat === null || exitCode === null) return { outcome: 'error', verdict: 'error: the container was not stopped', figures };
   if (caseName !== 'sleep' && !ready) return { outcome: 'error', verdict: 'error: the worker was not ready before the stop', figures };
   const how = exitCode === 137 ? 'SIGKILL, 137' : String(exitCode);
-  const handler = caseName === 'sleep' ? '' : finished ? ', handler finished' : started ? ', handler started but was cut short' : ', handler never ran';
-  if (exitCode === 137 && lat >= params.grace_s! - 0.5) return { outcome: 'sigkill-after-grace', verdict: `stop took ${lat.toFixed(1)} s (${how})${handler}`, figures };
+  const handler =
+    caseName === 'sleep' ? '' : finished ? ', handler finished' : started ? ', handler started but was cut short' : ', handler never ran';
+  if (exitCode === 137 && lat >= params.grace_s! - 0.5)
+    return { outcome: 'sigkill-after-grace', verdict: `stop took ${lat.toFixed(1)} s (${how})${handler}`, figures };
   const verdict = `stopped in ${lat.toFixed(1)} s (${how})${handler}`;
   if (caseName === 'sleep') return { outcome: 'stopped', verdict, figures };
   return { outcome: finished ? 'graceful' : started ? 'handler-cut-short' : 'handler-skipped', verdict, figures };

@@ -48,7 +48,9 @@ async function phase(ctx: WorkloadContext, kind: 'live' | 'zombie', max: number)
   }
   if (fail.fail_s === null) fail = { ...fail, count: pids.length };
   const ds = spawnSync('sh', ['-c', 'true']);
-  fail.downstream = ds.error ? `spawnSync sh: ${(ds.error as NodeJS.ErrnoException).code ?? ds.error.message}` : `spawnSync sh: ok (${ds.status})`;
+  fail.downstream = ds.error
+    ? `spawnSync sh: ${(ds.error as NodeJS.ErrnoException).code ?? ds.error.message}`
+    : `spawnSync sh: ok (${ds.status})`;
   return { phase: fail, pids };
 }
 
@@ -90,15 +92,29 @@ async function workload(p: ScenarioParams): Promise<void> {
 function judge({ obs, params }: JudgeInput): Judgement {
   if (!obs) return { outcome: 'error', verdict: 'error: the workload printed no result', figures: {} };
   const e = obs.extra;
-  const figures: Judgement['figures'] = { ...e, zombies_end: obs.zombies.total, zombies_app: obs.zombies.byParent.app, app_threads: obs.appThreads, pids_max: obs.pids.max };
+  const figures: Judgement['figures'] = {
+    ...e,
+    zombies_end: obs.zombies.total,
+    zombies_app: obs.zombies.byParent.app,
+    app_threads: obs.appThreads,
+    pids_max: obs.pids.max,
+  };
   const live = Number(e.live_count);
   const zombie = Number(e.zombie_count);
   if (e.live_fail_s === null || e.zombie_fail_s === null) {
-    return { outcome: 'unequal-counts', verdict: `no fork failure within ${params.max_procs} spawns (live ${live}, zombie ${zombie})`, figures };
+    return {
+      outcome: 'unequal-counts',
+      verdict: `no fork failure within ${params.max_procs} spawns (live ${live}, zombie ${zombie})`,
+      figures,
+    };
   }
   const equal = Math.abs(live - zombie) <= params.tolerance!;
   const at = `fork failed at ${Number(e.live_fail_s).toFixed(2)} s (${e.live_errno})`;
-  return { outcome: equal ? 'equal-counts' : 'unequal-counts', verdict: `${at}: ${live} live ${equal ? '=' : '≠'} ${zombie} zombies of ${num(obs.pids.max ?? 0)}`, figures };
+  return {
+    outcome: equal ? 'equal-counts' : 'unequal-counts',
+    verdict: `${at}: ${live} live ${equal ? '=' : '≠'} ${zombie} zombies of ${num(obs.pids.max ?? 0)}`,
+    figures,
+  };
 }
 
 /** S7 limit-exhaustion: its workload, variants, expectation per init and judge (see the module comment). */

@@ -21,7 +21,11 @@ async function main(argv: string[]): Promise<number | null> {
   }
   const def = name ? scenarioByName(name) : undefined;
   if (!def?.workload) {
-    process.stderr.write(`scenario: expected one of ${SCENARIOS.filter((s) => s.workload).map((s) => s.name).join(', ')}, stub or stop-worker; got \`${name ?? ''}\`\n`);
+    process.stderr.write(
+      `scenario: expected one of ${SCENARIOS.filter((s) => s.workload)
+        .map((s) => s.name)
+        .join(', ')}, stub or stop-worker; got \`${name ?? ''}\`\n`,
+    );
     return 2;
   }
   const params = resolveParams(def, rest[0] ? (JSON.parse(rest[0]) as Record<string, unknown>) : {});
@@ -34,7 +38,7 @@ main(process.argv.slice(2)).then(
     if (code !== null) process.exit(code);
   },
   (err: unknown) => {
-    process.stderr.write(`scenario: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.stderr.write(`scenario: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   },
 );

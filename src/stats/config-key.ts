@@ -38,12 +38,7 @@ export function configLabel(c: RunConfig): string {
 /** Order configurations by scenario, then numerically by limit, rate, lifetime, duration. */
 export function compareConfigs(a: RunConfig, b: RunConfig): number {
   if (a.scenario !== b.scenario) return a.scenario < b.scenario ? -1 : 1;
-  return (
-    a.pids_limit - b.pids_limit ||
-    a.rate_per_s - b.rate_per_s ||
-    a.lifetime_ms - b.lifetime_ms ||
-    a.duration_s - b.duration_s
-  );
+  return a.pids_limit - b.pids_limit || a.rate_per_s - b.rate_per_s || a.lifetime_ms - b.lifetime_ms || a.duration_s - b.duration_s;
 }
 
 /** Order cells by configuration, then by init in {@link INITS} order (unknown inits last). */

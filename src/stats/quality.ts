@@ -33,15 +33,23 @@ export function qualityWarnings(runs: readonly RunRecord[]): string[] {
     if (survived.length > 0) {
       const achieved = median(survived.map((r) => r.achieved_rate_per_s));
       const target = rs[0]!.rate_per_s;
-      if (achieved < RATE_SHORTFALL * target) out.push(`${key}: achieved ${achieved.toFixed(0)} orphans/s of the ${target}/s asked for (the workload CPU is saturated); compare rates by achieved_rate_per_s`);
+      if (achieved < RATE_SHORTFALL * target)
+        out.push(
+          `${key}: achieved ${achieved.toFixed(0)} orphans/s of the ${target}/s asked for (the workload CPU is saturated); compare rates by achieved_rate_per_s`,
+        );
     }
     const made = rs.reduce((a, r) => a + r.orphans_made, 0);
     const missed = rs.reduce((a, r) => a + r.missed, 0);
-    if (made > 0 && missed / made > MISSED_SHARE) out.push(`${key}: ${missed} of ${made} orphans (${((100 * missed) / made).toFixed(0)} %) exited before they could be watched; raise --lifetime-ms`);
+    if (made > 0 && missed / made > MISSED_SHARE)
+      out.push(
+        `${key}: ${missed} of ${made} orphans (${((100 * missed) / made).toFixed(0)} %) exited before they could be watched; raise --lifetime-ms`,
+      );
     const lag = rs.map((r) => r.watcher_lag_p99_us).filter((v): v is number => v !== null);
     const p50 = rs.map((r) => r.reap_latency_p50_us).filter((v): v is number => v !== null);
     if (lag.length > 0 && p50.length > 0 && median(lag) > median(p50)) {
-      out.push(`${key}: the watcher's p99 lag (${median(lag).toFixed(0)} µs) exceeds the latency p50 (${median(p50).toFixed(0)} µs): latencies are upper bounds set by the instrument`);
+      out.push(
+        `${key}: the watcher's p99 lag (${median(lag).toFixed(0)} µs) exceeds the latency p50 (${median(p50).toFixed(0)} µs): latencies are upper bounds set by the instrument`,
+      );
     }
   }
   return out;

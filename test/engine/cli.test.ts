@@ -28,10 +28,35 @@ describe('reapbench run (engine)', () => {
       // `none` must fill its budget (~50 orphans) inside the run: at 500/s that took 0.10 s of
       // the 2 s, idle and on 2 loaded cores (at 100/s it took 0.50–0.52 s of 1 s).
       const stepSummary = path.join(out, 'step-summary.md');
-      const r = await execa(process.execPath, [cli, 'run', '--inits', 'none,tini', '--repetitions', '1', '--no-warmup', '--duration-s', '2', '--limits', '64', '--rates', '500', '--out', out, '--ci'], { reject: false, env: { CI: 'true', GITHUB_STEP_SUMMARY: stepSummary }, timeout: 180_000 });
+      const r = await execa(
+        process.execPath,
+        [
+          cli,
+          'run',
+          '--inits',
+          'none,tini',
+          '--repetitions',
+          '1',
+          '--no-warmup',
+          '--duration-s',
+          '2',
+          '--limits',
+          '64',
+          '--rates',
+          '500',
+          '--out',
+          out,
+          '--ci',
+        ],
+        { reject: false, env: { CI: 'true', GITHUB_STEP_SUMMARY: stepSummary }, timeout: 180_000 },
+      );
       expect(r.stderr).not.toMatch(/\n\s+at /);
       expect(r.exitCode).toBe(0);
-      const json = JSON.parse(r.stdout.trim().split('\n').pop()!) as { results: string; partial: boolean; summary: Array<{ init: string; survived_runs: number; first_fork_failure_s: number | null; unreaped: number }> };
+      const json = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+        results: string;
+        partial: boolean;
+        summary: Array<{ init: string; survived_runs: number; first_fork_failure_s: number | null; unreaped: number }>;
+      };
       expect(json.partial).toBe(false);
       const none = json.summary.find((s) => s.init === 'none')!;
       const tini = json.summary.find((s) => s.init === 'tini')!;
@@ -55,7 +80,27 @@ describe('reapbench run (engine)', () => {
   it('Ctrl-C mid-run: exit 130, partial report, the cut run marked aborted, no container left', async () => {
     const out = await mkdtemp(path.join(tmpdir(), 'reapbench-int-'));
     try {
-      const child = execa(process.execPath, [cli, 'run', '--inits', 'tini', '--repetitions', '2', '--no-warmup', '--duration-s', '30', '--limits', '64', '--rates', '50', '--out', out], { reject: false, all: true, timeout: 180_000 });
+      const child = execa(
+        process.execPath,
+        [
+          cli,
+          'run',
+          '--inits',
+          'tini',
+          '--repetitions',
+          '2',
+          '--no-warmup',
+          '--duration-s',
+          '30',
+          '--limits',
+          '64',
+          '--rates',
+          '50',
+          '--out',
+          out,
+        ],
+        { reject: false, all: true, timeout: 180_000 },
+      );
       const d = await docker();
       // Interrupt mid-run: once the first run's container runs and its load generator has
       // created its results file in the run's folder, bound from under `out`. Matching on that
@@ -79,7 +124,9 @@ describe('reapbench run (engine)', () => {
       expect(runs.trim().split('\n')).toHaveLength(2);
       expect(runs).toMatch(/,aborted,/);
       expect(runs).not.toMatch(/,failed,/);
-      expect(await readFile(path.join(dir, 'report.md'), 'utf8')).toMatch(/\*\*PARTIAL\*\*: this run did not finish \(interrupted by SIGINT/);
+      expect(await readFile(path.join(dir, 'report.md'), 'utf8')).toMatch(
+        /\*\*PARTIAL\*\*: this run did not finish \(interrupted by SIGINT/,
+      );
       const left = await d.listContainers({ all: true, filters: { label: [`${RUN_LABEL}=${runId}`] } });
       expect(left).toEqual([]);
     } finally {

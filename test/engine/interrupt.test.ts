@@ -79,7 +79,10 @@ const cases: Case[] = [
     phase: 'the final report',
     args: ['--inits', 'tini', '--limits', '64', '--rates', '50', '--duration-s', '1', '--repetitions', '1', '--no-warmup'],
     // The first report files appear once the only run has ended: what follows is the final report.
-    reached: (_e, out) => waitFor(() => readdirSync(out).some((n) => n !== 'latest' && existsSync(path.join(out, n, 'runs.csv'))), { what: 'the first report files' }),
+    reached: (_e, out) =>
+      waitFor(() => readdirSync(out).some((n) => n !== 'latest' && existsSync(path.join(out, n, 'runs.csv'))), {
+        what: 'the first report files',
+      }),
     report: 'partial-or-complete',
   },
 ];
@@ -118,7 +121,10 @@ describe('Ctrl-C in every phase of reapbench run', () => {
       expect(dirs).toHaveLength(1);
       const files = await readdir(path.join(out, dirs[0]!));
       // Nothing of this run is left in the engine or the cgroup tree.
-      const runId = typeof seen === 'string' ? seen : (JSON.parse(await readFile(path.join(out, dirs[0]!, 'env.json'), 'utf8')) as { run_id: string }).run_id;
+      const runId =
+        typeof seen === 'string'
+          ? seen
+          : (JSON.parse(await readFile(path.join(out, dirs[0]!, 'env.json'), 'utf8')) as { run_id: string }).run_id;
       expect(runId).toMatch(/^[0-9a-f]{12}$/);
       expect(await d.listContainers({ all: true, filters: { label: [`${RUN_LABEL}=${runId}`] } })).toEqual([]);
       expect(ownedCgroupsOf(runId)).toEqual([]);
@@ -146,7 +152,10 @@ describe('an image build under way', () => {
     const tmpRoot = await mkdtemp(path.join(tmpdir(), 'reapbench-buildroot-'));
     try {
       await cp(path.join(root, 'images'), path.join(tmpRoot, 'images'), { recursive: true });
-      await cp(path.join(root, 'dist'), path.join(tmpRoot, 'dist'), { recursive: true, filter: (f) => !f.includes(`${path.sep}src`) && !f.includes(`${path.sep}bench`) });
+      await cp(path.join(root, 'dist'), path.join(tmpRoot, 'dist'), {
+        recursive: true,
+        filter: (f) => !f.includes(`${path.sep}src`) && !f.includes(`${path.sep}bench`),
+      });
       await writeFile(path.join(tmpRoot, 'dist', 'salt.mjs'), `// ${process.pid} ${Date.now()}\n`);
       await writeFile(path.join(tmpRoot, 'package.json'), '{}\n');
       await symlink(path.join(root, 'node_modules'), path.join(tmpRoot, 'node_modules'));

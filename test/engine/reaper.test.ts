@@ -37,7 +37,13 @@ describe('ts-reaper in a container', () => {
     const settle = `${ORPHANS_GONE_SH}; ${shWaitFor('orphans_gone', 'the orphans to exit and be reaped')}`;
     const r = await runContainer(d, {
       image: images.app,
-      cmd: ['ts-reaper', '--', 'sh', '-c', `i=0; while [ $i -lt 60 ]; do (sleep 0.2 &); i=$((i+1)); done; ${settle}; ${COUNT_ZOMBIES_SH}; exit 7`],
+      cmd: [
+        'ts-reaper',
+        '--',
+        'sh',
+        '-c',
+        `i=0; while [ $i -lt 60 ]; do (sleep 0.2 &); i=$((i+1)); done; ${settle}; ${COUNT_ZOMBIES_SH}; exit 7`,
+      ],
       pidsLimit: 128,
       timeoutMs: 60_000,
     });
@@ -69,9 +75,16 @@ describe('ts-reaper in a container', () => {
     // Counted once the wait thread runs (it has set the nice value asked for, 1), by when
     // ts-reaper has started every thread it will have: the thread pool's is started with the
     // wait thread, long before the wait thread has booted.
-    const booted = shWaitFor(`awk '{ sub(/^.*\\) /, ""); if ($17 == 1) f = 1 } END { exit !f }' /proc/1/task/*/stat`, 'the wait thread to set its nice value');
+    const booted = shWaitFor(
+      `awk '{ sub(/^.*\\) /, ""); if ($17 == 1) f = 1 } END { exit !f }' /proc/1/task/*/stat`,
+      'the wait thread to set its nice value',
+    );
     const tasksOfPid1 = async (cmd: string[]): Promise<number> => {
-      const r = await runContainer(d, { image: images.app, cmd: [...cmd, '-v', '--wait-nice', '1', '--', 'sh', '-c', `${booted}; ls /proc/1/task | wc -l`], timeoutMs: 90_000 });
+      const r = await runContainer(d, {
+        image: images.app,
+        cmd: [...cmd, '-v', '--wait-nice', '1', '--', 'sh', '-c', `${booted}; ls /proc/1/task | wc -l`],
+        timeoutMs: 90_000,
+      });
       expect(r.exitCode).toBe(0);
       expect(r.stderr).toMatch(/as PID 1/);
       return Number(r.stdout.trim());
@@ -109,7 +122,13 @@ describe('ts-reaper in a container', () => {
   });
 
   it('the control: a Node PID 1 without a SIGTERM handler is killed after the grace period (137)', async () => {
-    const r = await runContainer(d, { image: images.app, cmd: ['node', '-e', 'setInterval(() => {}, 1000)'], stopAfterMs: 500, stopGraceS: 2, timeoutMs: 60_000 });
+    const r = await runContainer(d, {
+      image: images.app,
+      cmd: ['node', '-e', 'setInterval(() => {}, 1000)'],
+      stopAfterMs: 500,
+      stopGraceS: 2,
+      timeoutMs: 60_000,
+    });
     expect(r.exitCode).toBe(137);
     expect(r.stopLatencyMs!).toBeGreaterThanOrEqual(1_900);
   });

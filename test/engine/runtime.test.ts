@@ -108,7 +108,12 @@ describe('runContainer', () => {
 
   it('reads the exact peak of a container that fails and exits within milliseconds, and says what it could not read', async () => {
     // PID 1 itself exits on the first failed fork: the race that used to make the peak flaky.
-    const r = await runContainer(d, { image: images.app, cmd: ['sh', '-c', 'i=0; while [ $i -lt 100 ]; do sleep 300 & i=$((i+1)); done'], pidsLimit: 16, timeoutMs: 60_000 });
+    const r = await runContainer(d, {
+      image: images.app,
+      cmd: ['sh', '-c', 'i=0; while [ $i -lt 100 ]; do sleep 300 & i=$((i+1)); done'],
+      pidsLimit: 16,
+      timeoutMs: 60_000,
+    });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/can't fork/);
     expect(r.pids.method).toBe('owned-parent');
@@ -151,7 +156,12 @@ describe('runContainer', () => {
 
   it('kills and removes a container that exceeds its timeout', async () => {
     const t0 = Date.now();
-    const r = await runContainer(d, { image: images.app, cmd: ['sleep', '1000'], timeoutMs: 1_500, labels: { 'reapbench.test': 'timeout' } });
+    const r = await runContainer(d, {
+      image: images.app,
+      cmd: ['sleep', '1000'],
+      timeoutMs: 1_500,
+      labels: { 'reapbench.test': 'timeout' },
+    });
     expect(r.timedOut).toBe(true);
     expect(r.exitCode).toBe(137);
     expect(Date.now() - t0).toBeLessThan(30_000);

@@ -34,7 +34,13 @@ beforeAll(async () => {
   image = (await testImages()).app;
 });
 
-function run(scenario: string, init: InitName, flags: string[] = [], params: Record<string, number> = {}, caseName?: string): Promise<ScenarioResult> {
+function run(
+  scenario: string,
+  init: InitName,
+  flags: string[] = [],
+  params: Record<string, number> = {},
+  caseName?: string,
+): Promise<ScenarioResult> {
   return runScenario(d, image, scenario, init, { label: [init, ...flags].join(' '), flags }, params, caseName ? { caseName } : {});
 }
 
@@ -201,28 +207,34 @@ describe('S6 stop-latency (docker stop; grace shortened to 3 s where SIGKILL is 
     expect(r.figures.handler_started).toBe(false);
   });
 
-  it.skipIf(!tsReaperReady)('ts-reaper --shutdown group, launcher: waits for the group, the handler finishes (skipped when dist/ts-reaper.cjs --help fails)', async () => {
-    // The handler must finish within ts-reaper's grace (5 s) and Docker's (10 s). With the
-    // default 0.5 s handler the stop took up to 1.3 s on 2 loaded cores; with 0.1 s, 0.18–0.24 s.
-    const r = await run('stop-latency', 'ts-reaper', ['--shutdown', 'group'], { ...stopped, handler_ms: 100 }, 'launcher');
-    expectMatch(r);
-    expect([r.exitCode, r.figures.handler_finished]).toEqual([143, true]);
-  });
+  it.skipIf(!tsReaperReady)(
+    'ts-reaper --shutdown group, launcher: waits for the group, the handler finishes (skipped when dist/ts-reaper.cjs --help fails)',
+    async () => {
+      // The handler must finish within ts-reaper's grace (5 s) and Docker's (10 s). With the
+      // default 0.5 s handler the stop took up to 1.3 s on 2 loaded cores; with 0.1 s, 0.18–0.24 s.
+      const r = await run('stop-latency', 'ts-reaper', ['--shutdown', 'group'], { ...stopped, handler_ms: 100 }, 'launcher');
+      expectMatch(r);
+      expect([r.exitCode, r.figures.handler_finished]).toEqual([143, true]);
+    },
+  );
 });
 
 describe('S7 limit-exhaustion', () => {
-  it.each<[InitName]>([['none'], ['tini'], ...(tsReaperReady ? ([['ts-reaper']] as [InitName][]) : [])])('%s: live and zombie children hit EAGAIN at the same count', async (init) => {
-    const r = await run('limit-exhaustion', init);
-    expectMatch(r);
-    const live = Number(r.figures.live_count);
-    const zombie = Number(r.figures.zombie_count);
-    expect(Math.abs(live - zombie)).toBeLessThanOrEqual(2);
-    expect(live).toBeGreaterThan(30);
-    expect(live + Number(r.figures.baseline_tasks)).toBeLessThanOrEqual(64);
-    expect(r.figures.live_errno).toBe('EAGAIN');
-    expect(String(r.figures.zombie_downstream)).toMatch(/EAGAIN/);
-    if (init !== 'none') expect(r.verdict).toMatch(/^cannot help: parent alive/);
-  });
+  it.each<[InitName]>([['none'], ['tini'], ...(tsReaperReady ? ([['ts-reaper']] as [InitName][]) : [])])(
+    '%s: live and zombie children hit EAGAIN at the same count',
+    async (init) => {
+      const r = await run('limit-exhaustion', init);
+      expectMatch(r);
+      const live = Number(r.figures.live_count);
+      const zombie = Number(r.figures.zombie_count);
+      expect(Math.abs(live - zombie)).toBeLessThanOrEqual(2);
+      expect(live).toBeGreaterThan(30);
+      expect(live + Number(r.figures.baseline_tasks)).toBeLessThanOrEqual(64);
+      expect(r.figures.live_errno).toBe('EAGAIN');
+      expect(String(r.figures.zombie_downstream)).toMatch(/EAGAIN/);
+      if (init !== 'none') expect(r.verdict).toMatch(/^cannot help: parent alive/);
+    },
+  );
 });
 
 describe('cleanup', () => {

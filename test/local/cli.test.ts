@@ -18,7 +18,10 @@ async function reapbench(args: string[], env: Record<string, string> = {}) {
 
 describe('reapbench CLI errors', () => {
   it.each([
-    [['run', '--inits', 'tini,s6'], 'reapbench: unknown init `s6`: expected one of none, tini, dumb-init, docker-init, catatonit, ts-reaper (or all)'],
+    [
+      ['run', '--inits', 'tini,s6'],
+      'reapbench: unknown init `s6`: expected one of none, tini, dumb-init, docker-init, catatonit, ts-reaper (or all)',
+    ],
     [['run', '--rates', '-5'], 'reapbench: Expected `--rates` to be a positive number ≤ 100000, got `-5`'],
     [['run', '--lifetime-ms', '-1'], 'reapbench: Expected `--lifetime-ms` to be a non-negative number ≤ 600000, got `-1`'],
     [['run', '--preset', 'huge'], 'reapbench: unknown preset `huge`: expected quick or full'],
@@ -45,7 +48,9 @@ describe('reapbench CLI errors', () => {
     try {
       const r = await reapbench(['run', '--inits', 'tini', '--out', out], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
       expect(r.exitCode).toBe(1);
-      expect(r.stderr.trim()).toBe('reapbench: no Docker engine answers on /nonexistent/docker.sock: start one (on Debian/Ubuntu: sudo bash scripts/engine.sh), then run again');
+      expect(r.stderr.trim()).toBe(
+        'reapbench: no Docker engine answers on /nonexistent/docker.sock: start one (on Debian/Ubuntu: sudo bash scripts/engine.sh), then run again',
+      );
       expect(r.stderr).not.toMatch(/\n\s+at /);
       expect(await readdir(out)).toEqual([]);
       const v = await reapbench(['run', '--inits', 'tini', '--out', out, '--verbose'], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
@@ -59,12 +64,26 @@ describe('reapbench CLI errors', () => {
     const r = await reapbench(['run', '--inits', 'tini', '--out', '/proc/1/x']);
     expect(r.timedOut).toBe(false);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr.trim()).toBe('reapbench: Cannot use results folder /proc/1/x: it is on proc, a kernel pseudo-filesystem that holds no files; choose another with --out');
+    expect(r.stderr.trim()).toBe(
+      'reapbench: Cannot use results folder /proc/1/x: it is on proc, a kernel pseudo-filesystem that holds no files; choose another with --out',
+    );
   });
 
   it('prints help with every axis option', async () => {
     const r = await reapbench(['run', '--help']);
     expect(r.exitCode).toBe(0);
-    for (const o of ['--inits', '--limits', '--rates', '--lifetime-ms', '--duration-s', '--repetitions', '--matrix', '--ci', '--baseline', '--scenario']) expect(r.stdout).toContain(o);
+    for (const o of [
+      '--inits',
+      '--limits',
+      '--rates',
+      '--lifetime-ms',
+      '--duration-s',
+      '--repetitions',
+      '--matrix',
+      '--ci',
+      '--baseline',
+      '--scenario',
+    ])
+      expect(r.stdout).toContain(o);
   });
 });

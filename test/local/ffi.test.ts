@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
-  EPOLL_CTL_ADD, EPOLL_EVENT_SIZE, EPOLLET, EPOLLHUP, EPOLLIN,
-  epollCreate, epollCtl, epollEventAt, epollWait,
+  EPOLL_CTL_ADD,
+  EPOLL_EVENT_SIZE,
+  EPOLLET,
+  EPOLLHUP,
+  EPOLLIN,
+  epollCreate,
+  epollCtl,
+  epollEventAt,
+  epollWait,
 } from '../../src/ffi/epoll.js';
 import { Errno } from '../../src/ffi/errno.js';
 import { close } from '../../src/ffi/fd.js';

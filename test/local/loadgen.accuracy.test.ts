@@ -17,9 +17,13 @@ describe('loadgen accuracy', () => {
     cg = null;
   });
 
-  it('measures a calibration reaper with a fixed 20 ms delay at 20 ms ± 1 ms (median), and Little\'s law agrees', async () => {
+  it("measures a calibration reaper with a fixed 20 ms delay at 20 ms ± 1 ms (median), and Little's law agrees", async () => {
     cg = makePidsCgroup(400);
-    const r = await runInNamespace({ calibrationDelayMs: 20 }, ['--rate', '100', '--lifetime-ms', '10', '--duration-s', '4', '--forkloop-ms', '0', '--scan-every', '1'], cg);
+    const r = await runInNamespace(
+      { calibrationDelayMs: 20 },
+      ['--rate', '100', '--lifetime-ms', '10', '--duration-s', '4', '--forkloop-ms', '0', '--scan-every', '1'],
+      cg,
+    );
     expect(r.code, r.stderr).toBe(0);
     const s = r.summary!;
     expect(s.state).toBe('completed');
@@ -56,7 +60,26 @@ describe('loadgen accuracy', () => {
     const limit = 64;
     cg = makePidsCgroup(limit);
     // --scan-every 1: the last sample, taken after the drain, then also counts the zombies.
-    const r = await runInNamespace('none', ['--rate', '100', '--lifetime-ms', '5', '--count', '200', '--after-failure', 'stop', '--grace-ms', '200', '--forkloop-ms', '0', '--scan-every', '1'], cg);
+    const r = await runInNamespace(
+      'none',
+      [
+        '--rate',
+        '100',
+        '--lifetime-ms',
+        '5',
+        '--count',
+        '200',
+        '--after-failure',
+        'stop',
+        '--grace-ms',
+        '200',
+        '--forkloop-ms',
+        '0',
+        '--scan-every',
+        '1',
+      ],
+      cg,
+    );
     expect(r.code, r.stderr).toBe(0);
     const s = r.summary!;
     expect(s.is_pid1).toBe(true);
@@ -83,7 +106,11 @@ describe('loadgen accuracy', () => {
 
   it('no init, --after-failure continue: keeps attempting until --count, every attempt accounted for', async () => {
     cg = makePidsCgroup(48);
-    const r = await runInNamespace('none', ['--rate', '200', '--lifetime-ms', '5', '--count', '80', '--after-failure', 'continue', '--forkloop-ms', '0', '--drain-ms', '500'], cg);
+    const r = await runInNamespace(
+      'none',
+      ['--rate', '200', '--lifetime-ms', '5', '--count', '80', '--after-failure', 'continue', '--forkloop-ms', '0', '--drain-ms', '500'],
+      cg,
+    );
     expect(r.code, r.stderr).toBe(0);
     const s = r.summary!;
     // Each attempt either made an orphan or failed at the intermediate or the orphan level.
@@ -94,22 +121,25 @@ describe('loadgen accuracy', () => {
     expect(failures).toHaveLength(s.fork_failures);
   });
 
-  it.each(['tini', 'dumb-init', 'catatonit'] as const)('under %s as PID 1: zero unreaped, no fork failure at a modest rate', async (init) => {
-    cg = makePidsCgroup(200);
-    // A count, not a duration: how many orphans a loaded machine makes in 2 s is not the point.
-    const r = await runInNamespace(init, ['--rate', '200', '--lifetime-ms', '10', '--count', '400', '--forkloop-ms', '0'], cg);
-    expect(r.code, r.stderr).toBe(0);
-    const s = r.summary!;
-    expect(s.pid1_comm).toBe(init);
-    expect(s.fork_failures).toBe(0);
-    expect(s.first_fork_failure).toBeNull();
-    expect(s.orphans_made).toBe(400);
-    expect(s.orphans_zombie).toBe(0);
-    expect(s.orphans_live).toBe(0);
-    expect(s.orphans_unaccounted).toBe(0);
-    expect(s.orphans_reaped + s.orphans_missed).toBe(s.orphans_made);
-    expect(s.latency.n).toBeGreaterThan(0);
-  });
+  it.each(['tini', 'dumb-init', 'catatonit'] as const)(
+    'under %s as PID 1: zero unreaped, no fork failure at a modest rate',
+    async (init) => {
+      cg = makePidsCgroup(200);
+      // A count, not a duration: how many orphans a loaded machine makes in 2 s is not the point.
+      const r = await runInNamespace(init, ['--rate', '200', '--lifetime-ms', '10', '--count', '400', '--forkloop-ms', '0'], cg);
+      expect(r.code, r.stderr).toBe(0);
+      const s = r.summary!;
+      expect(s.pid1_comm).toBe(init);
+      expect(s.fork_failures).toBe(0);
+      expect(s.first_fork_failure).toBeNull();
+      expect(s.orphans_made).toBe(400);
+      expect(s.orphans_zombie).toBe(0);
+      expect(s.orphans_live).toBe(0);
+      expect(s.orphans_unaccounted).toBe(0);
+      expect(s.orphans_reaped + s.orphans_missed).toBe(s.orphans_made);
+      expect(s.latency.n).toBeGreaterThan(0);
+    },
+  );
 });
 
 describe('loadgen as PID 1 (no init) and under ts-reaper', () => {
@@ -123,11 +153,20 @@ describe('loadgen as PID 1 (no init) and under ts-reaper', () => {
   it('handles SIGTERM itself as PID 1: summary with state aborted, exit 143, complete file', async () => {
     cg = makePidsCgroup(300);
     let unsharePid = 0;
-    const run = runInNamespace('none', ['--rate', '50', '--lifetime-ms', '5', '--duration-s', '60', '--forkloop-ms', '0'], cg, 60_000, (p) => (unsharePid = p));
+    const run = runInNamespace(
+      'none',
+      ['--rate', '50', '--lifetime-ms', '5', '--duration-s', '60', '--forkloop-ms', '0'],
+      cg,
+      60_000,
+      (p) => (unsharePid = p),
+    );
     // Stop once production runs: the load generator listens to SIGTERM before it starts, and
     // with no init each orphan it made stays a zombie child of it (PID 1).
     const pid = await waitFor(() => namespaceInitPid(unsharePid), { what: 'unshare to fork the load generator' });
-    await waitFor(() => zombieChildrenOf(pid).length >= 20, { what: '20 orphans made and exited', detail: () => `${zombieChildrenOf(pid).length} zombies` });
+    await waitFor(() => zombieChildrenOf(pid).length >= 20, {
+      what: '20 orphans made and exited',
+      detail: () => `${zombieChildrenOf(pid).length} zombies`,
+    });
     process.kill(pid, 'SIGTERM');
     const r = await run;
     expect(r.code).toBe(143);
@@ -139,7 +178,11 @@ describe('loadgen as PID 1 (no init) and under ts-reaper', () => {
 
   it.skipIf(!existsSync(path.join(root, 'dist/ts-reaper.cjs')))('under ts-reaper as PID 1: zero unreaped, no fork failure', async () => {
     cg = makePidsCgroup(200);
-    const r = await runInNamespace({ argv: [process.execPath, path.join(root, 'dist/ts-reaper.cjs'), '--'] }, ['--rate', '200', '--lifetime-ms', '10', '--duration-s', '2', '--forkloop-ms', '0'], cg);
+    const r = await runInNamespace(
+      { argv: [process.execPath, path.join(root, 'dist/ts-reaper.cjs'), '--'] },
+      ['--rate', '200', '--lifetime-ms', '10', '--duration-s', '2', '--forkloop-ms', '0'],
+      cg,
+    );
     expect(r.code, r.stderr).toBe(0);
     const s = r.summary!;
     expect(s.fork_failures).toBe(0);
@@ -163,7 +206,11 @@ describe('loadgen fork failures at each level', () => {
   let baseline = 0;
   it('measures the baseline', async () => {
     cg = makePidsCgroup(1000);
-    const r = await runInNamespace('none', ['--rate', '100', '--lifetime-ms', '5', '--count', '5', '--forkloop-ms', '0', '--drain-ms', '300'], cg);
+    const r = await runInNamespace(
+      'none',
+      ['--rate', '100', '--lifetime-ms', '5', '--count', '5', '--forkloop-ms', '0', '--drain-ms', '300'],
+      cg,
+    );
     expect(r.code, r.stderr).toBe(0);
     baseline = r.summary!.baseline_tasks!;
     expect(baseline).toBeGreaterThan(5);
@@ -176,7 +223,11 @@ describe('loadgen fork failures at each level', () => {
   ] as const)('reports EAGAIN at level %s', async (level, delta) => {
     expect(baseline).toBeGreaterThan(0);
     cg = makePidsCgroup(baseline + delta);
-    const r = await runInNamespace('none', ['--rate', '100', '--lifetime-ms', '5', '--count', '10', '--forkloop-ms', '0', '--drain-ms', '300', '--no-check-budget'], cg);
+    const r = await runInNamespace(
+      'none',
+      ['--rate', '100', '--lifetime-ms', '5', '--count', '10', '--forkloop-ms', '0', '--drain-ms', '300', '--no-check-budget'],
+      cg,
+    );
     expect(r.code, r.stderr).toBe(0);
     const s = r.summary!;
     expect(s.orphans_made).toBe(0);
@@ -187,7 +238,11 @@ describe('loadgen fork failures at each level', () => {
   it('says in one line that the limit leaves no room for the watcher thread', async () => {
     expect(baseline).toBeGreaterThan(0);
     cg = makePidsCgroup(baseline - 1);
-    const r = await runInNamespace('none', ['--rate', '100', '--lifetime-ms', '5', '--count', '10', '--forkloop-ms', '0', '--no-check-budget'], cg);
+    const r = await runInNamespace(
+      'none',
+      ['--rate', '100', '--lifetime-ms', '5', '--count', '10', '--forkloop-ms', '0', '--no-check-budget'],
+      cg,
+    );
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/cannot start the watcher thread: EAGAIN \(pids.max \d+, \d+ tasks in use/);

@@ -50,7 +50,11 @@ describe('loadgen bad input', () => {
   });
 
   it('forcing the EPOLLHUP method is accepted on this kernel (≥ 6.9), the poll fallback is labelled', async () => {
-    const r = await runInNamespace('tini', ['--rate', '100', '--lifetime-ms', '20', '--count', '50', '--watch-method', 'poll', '--forkloop-ms', '0'], cg);
+    const r = await runInNamespace(
+      'tini',
+      ['--rate', '100', '--lifetime-ms', '20', '--count', '50', '--watch-method', 'poll', '--forkloop-ms', '0'],
+      cg,
+    );
     expect(r.code).toBe(0);
     expect(r.summary!.latency_method).toBe('pidfd-poll');
     expect(r.summary!.latency_resolution_us).toBe(1000);

@@ -51,7 +51,10 @@ describe.skipIf(!CAN_UNSHARE)('ts-reaper as PID 1 (unshare --pid)', () => {
     const pid = await initPid(r);
     await r.waitFor('made');
     // Each reap is logged; an init that leaves zombies never logs all 150.
-    await waitFor(() => reapedOrphans(r.output()) >= 150, { what: '150 orphans to be reaped', detail: () => `${reapedOrphans(r.output())} reaped` });
+    await waitFor(() => reapedOrphans(r.output()) >= 150, {
+      what: '150 orphans to be reaped',
+      detail: () => `${reapedOrphans(r.output())} reaped`,
+    });
     expect(zombieChildrenOf(pid)).toEqual([]);
     process.kill(pid, 'SIGTERM');
     expect((await r.done).code).toBe(143);

@@ -37,7 +37,10 @@ function execed(...ns: number[]): Promise<number[]> {
       const pids = ns.map((n) => pidsWithMarker(`${TOKEN}${n}`));
       return pids.every((p) => p.length === 1) ? pids.map((p) => p[0]!) : null;
     },
-    { what: `sleep ${ns.map(marked).join(', ')} to exec`, detail: () => ns.map((n) => `${n}: ${pidsWithMarker(`${TOKEN}${n}`).join(',') || 'none'}`).join('; ') },
+    {
+      what: `sleep ${ns.map(marked).join(', ')} to exec`,
+      detail: () => ns.map((n) => `${n}: ${pidsWithMarker(`${TOKEN}${n}`).join(',') || 'none'}`).join('; '),
+    },
   );
 }
 
@@ -152,7 +155,13 @@ describe('ts-reaper: signals', () => {
     // SIGUSR1, forwarded after both drops, is the barrier: a SIGTTOU/SIGTTIN forwarded earlier
     // would reach the shell before it, and the shell runs every pending trap before it tests
     // the loop condition again, so its got-TT line would come before the exit.
-    const r = start(['-v', '--', 'sh', '-c', `trap 'echo got-TTOU' TTOU; trap 'echo got-TTIN' TTIN; trap 'echo got-USR1; stop=1' USR1; echo ready; while [ -z "$stop" ]; do sleep 0.05; done; exit 4`]);
+    const r = start([
+      '-v',
+      '--',
+      'sh',
+      '-c',
+      `trap 'echo got-TTOU' TTOU; trap 'echo got-TTIN' TTIN; trap 'echo got-USR1; stop=1' USR1; echo ready; while [ -z "$stop" ]; do sleep 0.05; done; exit 4`,
+    ]);
     await r.waitFor('ready');
     r.proc.kill('SIGTTOU');
     r.proc.kill('SIGTTIN');
@@ -163,7 +172,15 @@ describe('ts-reaper: signals', () => {
     expect(r.output()).toContain('got-USR1');
     expect(r.output()).not.toMatch(/got-TT(OU|IN)/);
 
-    const w = start(['-v', '-r', 'TTOU:USR1', '--', 'sh', '-c', `trap 'echo got-USR1; exit 4' USR1; echo ready; while :; do sleep 0.05; done`]);
+    const w = start([
+      '-v',
+      '-r',
+      'TTOU:USR1',
+      '--',
+      'sh',
+      '-c',
+      `trap 'echo got-USR1; exit 4' USR1; echo ready; while :; do sleep 0.05; done`,
+    ]);
     await w.waitFor('ready');
     w.proc.kill('SIGTTOU');
     expect((await w.done).code).toBe(4);
@@ -185,7 +202,14 @@ describe('ts-reaper: signals', () => {
   });
 
   it('rewrites a signal (-r TERM:USR1) before forwarding', async () => {
-    const r = start(['-r', 'TERM:USR1', '--', 'sh', '-c', `trap 'exit 11' USR1; trap 'exit 12' TERM; echo ready; while :; do sleep 0.05; done`]);
+    const r = start([
+      '-r',
+      'TERM:USR1',
+      '--',
+      'sh',
+      '-c',
+      `trap 'exit 11' USR1; trap 'exit 12' TERM; echo ready; while :; do sleep 0.05; done`,
+    ]);
     await r.waitFor('ready');
     r.proc.kill('SIGTERM');
     expect((await r.done).code).toBe(11);
@@ -206,7 +230,9 @@ describe('ts-reaper: signals', () => {
   });
 
   it('rewrites from TS_REAPER_REWRITE', async () => {
-    const r = start(['--', 'sh', '-c', `trap 'exit 21' HUP; echo ready; while :; do sleep 0.05; done`], { env: { ...process.env, TS_REAPER_REWRITE: 'INT:HUP' } });
+    const r = start(['--', 'sh', '-c', `trap 'exit 21' HUP; echo ready; while :; do sleep 0.05; done`], {
+      env: { ...process.env, TS_REAPER_REWRITE: 'INT:HUP' },
+    });
     await r.waitFor('ready');
     r.proc.kill('SIGINT');
     expect((await r.done).code).toBe(21);
@@ -298,7 +324,12 @@ describe('ts-reaper: reaping as a subreaper', () => {
   it('registers as a subreaper: orphans of the command are re-parented to ts-reaper', async () => {
     // The orphan's parent exits; the kernel re-parents the orphan before the parent becomes a
     // zombie, so once the outer shell has reaped it (`parent-gone`) the new parent is final.
-    const r = start(['--', 'sh', '-c', `sh -c 'sleep ${marked(7)} >/dev/null 2>&1 & echo orphan=$!'; echo parent-gone; exec sleep ${marked(8)}`]);
+    const r = start([
+      '--',
+      'sh',
+      '-c',
+      `sh -c 'sleep ${marked(7)} >/dev/null 2>&1 & echo orphan=$!'; echo parent-gone; exec sleep ${marked(8)}`,
+    ]);
     await r.waitFor('parent-gone');
     const orphan = Number(/orphan=(\d+)/.exec(r.output())![1]);
     expect(readStat(orphan)?.ppid).toBe(r.proc.pid);
@@ -328,7 +359,10 @@ describe('ts-reaper: reaping as a subreaper', () => {
     const r = start(['-v', '--', 'sh', '-c', script]);
     await r.waitFor('made');
     // Each reap is logged; an init that leaves zombies never logs all 150.
-    await waitFor(() => reapedOrphans(r.output()) >= 150, { what: '150 orphans to be reaped', detail: () => `${reapedOrphans(r.output())} reaped` });
+    await waitFor(() => reapedOrphans(r.output()) >= 150, {
+      what: '150 orphans to be reaped',
+      detail: () => `${reapedOrphans(r.output())} reaped`,
+    });
     expect(zombieChildrenOf(r.proc.pid!)).toEqual([]);
     r.proc.kill('SIGTERM');
     expect((await r.done).code).toBe(143);
@@ -442,13 +476,19 @@ describe('ts-reaper: wait thread', () => {
   })();
 
   it.skipIf(!sliceSupported)('gives the wait thread alone a 100 µs EEVDF slice by default, and what --wait-slice-us asks', async () => {
-    for (const [args, want] of [[[], 100_000], [['--wait-slice-us', '500'], 500_000]] as const) {
+    for (const [args, want] of [
+      [[], 100_000],
+      [['--wait-slice-us', '500'], 500_000],
+    ] as const) {
       const r = start(['-v', ...args, '--', 'sleep', marked(20)]);
       await childPidOf(r);
       // The wait thread logs its slice as read back from the kernel after setting it.
       await r.waitFor(`time slice ${want / 1000} us`);
       const slices = slicesOf(r.proc.pid!);
-      expect(slices.filter((n) => n === want), `slices ${slices.join(',')}`).toHaveLength(1);
+      expect(
+        slices.filter((n) => n === want),
+        `slices ${slices.join(',')}`,
+      ).toHaveLength(1);
       expect(slices.filter((n) => n !== want).length).toBeGreaterThan(1);
       r.proc.kill('SIGTERM');
       expect((await r.done).code).toBe(143);
@@ -524,7 +564,17 @@ describe('ts-reaper: shutdown of leftovers', () => {
   });
 
   it('after a shutdown, nothing it adopted is left as a zombie or alive', async () => {
-    const r = start(['-v', '--shutdown', 'all', '--grace-ms', '200', '--', 'sh', '-c', `i=0; while [ $i -lt 50 ]; do sh -c 'sleep ${marked(18)} &'; i=$((i+1)); done; exit 0`]);
+    const r = start([
+      '-v',
+      '--shutdown',
+      'all',
+      '--grace-ms',
+      '200',
+      '--',
+      'sh',
+      '-c',
+      `i=0; while [ $i -lt 50 ]; do sh -c 'sleep ${marked(18)} &'; i=$((i+1)); done; exit 0`,
+    ]);
     const res = await r.done;
     expect(res.code).toBe(0);
     expect(pidsWithMarker(`${TOKEN}18`)).toEqual([]);

@@ -22,7 +22,10 @@ describe('observer', () => {
         const p = spawn(process.execPath, ['--v8-pool-size=1', script, '-v', '--', 'sleep'], { stdio: 'ignore' });
         try {
           // Until the exec, /proc shows the forked copy of this test process and its argv.
-          await waitFor(() => readCmdline(p.pid!)?.includes(script), { what: `node ${file} to exec`, detail: () => `argv: ${JSON.stringify(readCmdline(p.pid!))}` });
+          await waitFor(() => readCmdline(p.pid!)?.includes(script), {
+            what: `node ${file} to exec`,
+            detail: () => `argv: ${JSON.stringify(readCmdline(p.pid!))}`,
+          });
           expect(displayName(p.pid!, 'node')).toBe(file.replace(/\.[cm]js$/, ''));
         } finally {
           p.kill('SIGKILL');

@@ -40,7 +40,11 @@ export const COUNT_ZOMBIES_SH = `z=0; for f in /proc/[0-9]*/stat; do s=$(cut -d'
 export function ownedCgroupsOf(runId: string, root = '/sys/fs/cgroup'): string[] {
   const list = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir) : []);
   const dirs = [root, ...list(root).map((c) => path.join(root, c))];
-  return dirs.flatMap((dir) => list(dir).filter((n) => n.startsWith(`reapbench-${runId}-`)).map((n) => path.join(dir, n)));
+  return dirs.flatMap((dir) =>
+    list(dir)
+      .filter((n) => n.startsWith(`reapbench-${runId}-`))
+      .map((n) => path.join(dir, n)),
+  );
 }
 
 /**

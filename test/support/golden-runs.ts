@@ -83,7 +83,14 @@ export function recordedRun(init: InitName, config: RunConfig, slot: Slot, over:
  * every figure from the summary zero or empty; the samples written until `untilS` (s) remain,
  * and the host's pids peak.
  */
-export function unfinishedRun(run: RunRecord, state: Exclude<RunState, 'completed'>, reason: string, exitCode: number, wallS: number, untilS: number): RunRecord {
+export function unfinishedRun(
+  run: RunRecord,
+  state: Exclude<RunState, 'completed'>,
+  reason: string,
+  exitCode: number,
+  wallS: number,
+  untilS: number,
+): RunRecord {
   const series = run.series.filter((p) => p.t_s <= untilS);
   return {
     ...run,
@@ -152,15 +159,56 @@ function troubledConfig(rate: number): RunConfig {
 
 /** The order of each repetition of the troubled sweep: [init, rate]. */
 const TROUBLED_ORDER: [InitName, number][][] = [
-  [['ts-reaper', 1000], ['none', 5000], ['tini', 5000], ['tini', 1000], ['ts-reaper', 5000], ['none', 1000]],
-  [['tini', 5000], ['none', 1000], ['ts-reaper', 5000], ['tini', 1000], ['none', 5000], ['ts-reaper', 1000]],
+  [
+    ['ts-reaper', 1000],
+    ['none', 5000],
+    ['tini', 5000],
+    ['tini', 1000],
+    ['ts-reaper', 5000],
+    ['none', 1000],
+  ],
+  [
+    ['tini', 5000],
+    ['none', 1000],
+    ['ts-reaper', 5000],
+    ['tini', 1000],
+    ['none', 5000],
+    ['ts-reaper', 1000],
+  ],
 ];
 
 /** The environment of the troubled sweep: the fixed one, with the command and matrix that asked for the sweep. */
 export const TROUBLED_ENV: EnvironmentRecord = {
   ...ENV,
-  argv: ['run', '--inits', 'none,tini,ts-reaper', '--limits', '64', '--rates', '1000,5000', '--lifetime-ms', '2', '--duration-s', '2', '--seed', '42'],
-  matrix: { preset: 'quick', inits: ['none', 'tini', 'ts-reaper'], scenarios: ['orphans'], limits: [64], rates: [1000, 5000], lifetime_ms: 2, duration_s: 2, repetitions: 2, warmup: true, seed: 42, run_timeout_s: 60, pin: '0:1' },
+  argv: [
+    'run',
+    '--inits',
+    'none,tini,ts-reaper',
+    '--limits',
+    '64',
+    '--rates',
+    '1000,5000',
+    '--lifetime-ms',
+    '2',
+    '--duration-s',
+    '2',
+    '--seed',
+    '42',
+  ],
+  matrix: {
+    preset: 'quick',
+    inits: ['none', 'tini', 'ts-reaper'],
+    scenarios: ['orphans'],
+    limits: [64],
+    rates: [1000, 5000],
+    lifetime_ms: 2,
+    duration_s: 2,
+    repetitions: 2,
+    warmup: true,
+    seed: 42,
+    run_timeout_s: 60,
+    pin: '0:1',
+  },
 };
 
 /** What the load generator's stderr ended with when ts-reaper's runs at 5000/s crashed. */
@@ -180,7 +228,14 @@ export const TROUBLED_RUNS: readonly RunRecord[] = TROUBLED_ORDER.flatMap((cells
       return unfinishedRun(run, 'timed-out', 'container exceeded the run timeout and was killed', 137, 60.412, 2);
     }
     if (init === 'tini' && rate === 5000) {
-      return recordedRun(init, troubledConfig(rate), slot, { orphans_made: 6241, orphans_exited: 6241, orphans_reaped: 6241, orphans_before_failure: 6241, achieved_rate_per_s: 3114.3, missed: 702 });
+      return recordedRun(init, troubledConfig(rate), slot, {
+        orphans_made: 6241,
+        orphans_exited: 6241,
+        orphans_reaped: 6241,
+        orphans_before_failure: 6241,
+        achieved_rate_per_s: 3114.3,
+        missed: 702,
+      });
     }
     if (init === 'ts-reaper' && rate === 5000) {
       return unfinishedRun(run, 'failed', `no summary from the load generator (exit 134): ${OOM_LINE}`, 134, 3.93 + repetition, 1.2);
@@ -233,8 +288,23 @@ function loadgenOptions(run: RunRecord, file: string): LoadgenOptionsRecord {
 function rawEvents(run: RunRecord, file: string): LoadgenEvent[] {
   const options = loadgenOptions(run, file);
   // /proc/1/comm: Node for none and ts-reaper (a Node program), the binary's name otherwise.
-  const where = { pid1_comm: run.init === 'none' || run.init === 'ts-reaper' ? 'node' : run.init, kernel: ENV.kernel, cgroup_dir: '/sys/fs/cgroup/pids', cgroup_version: 1 as const };
-  const events: LoadgenEvent[] = [{ type: 'start', schema: 1, started_at: run.started_at, options, pid: run.init === 'none' ? 1 : 7, ...where, watch_method: 'pidfd-hup' }];
+  const where = {
+    pid1_comm: run.init === 'none' || run.init === 'ts-reaper' ? 'node' : run.init,
+    kernel: ENV.kernel,
+    cgroup_dir: '/sys/fs/cgroup/pids',
+    cgroup_version: 1 as const,
+  };
+  const events: LoadgenEvent[] = [
+    {
+      type: 'start',
+      schema: 1,
+      started_at: run.started_at,
+      options,
+      pid: run.init === 'none' ? 1 : 7,
+      ...where,
+      watch_method: 'pidfd-hup',
+    },
+  ];
   // Every init but none reaps; a run without a recorded p50 (it did not finish) reaped at a typical 17.4 µs.
   const reaped = run.init !== 'none';
   for (const [i, created] of [412.316, 4412.907].entries()) {
@@ -257,19 +327,58 @@ function rawEvents(run: RunRecord, file: string): LoadgenEvent[] {
     });
   }
   for (const p of run.series.slice(0, 3)) {
-    events.push({ type: 'sample', t_us: Math.round(p.t_s * 1e6), pids_current: p.pids_current, pids_max: run.pids_limit, pids_events_max: 0, zombies: p.zombies, orphans_live: 1, orphans_zombie: p.zombies, pid1_cpu_ms: 10, pid1_rss_kb: PID1[run.init].rssKib, loadgen_threads: 7, collect_ms: 0.412 });
+    events.push({
+      type: 'sample',
+      t_us: Math.round(p.t_s * 1e6),
+      pids_current: p.pids_current,
+      pids_max: run.pids_limit,
+      pids_events_max: 0,
+      zombies: p.zombies,
+      orphans_live: 1,
+      orphans_zombie: p.zombies,
+      pid1_cpu_ms: 10,
+      pid1_rss_kb: PID1[run.init].rssKib,
+      loadgen_threads: 7,
+      collect_ms: 0.412,
+    });
   }
   if (run.first_fork_failure_s !== null) {
-    events.push({ type: 'fork_failure', t_us: round(run.first_fork_failure_s * 1e6, 3), level: 'orphan', errno: 11, errno_name: 'EAGAIN', orphans_made_before: run.orphans_before_failure });
+    events.push({
+      type: 'fork_failure',
+      t_us: round(run.first_fork_failure_s * 1e6, 3),
+      level: 'orphan',
+      errno: 11,
+      errno_name: 'EAGAIN',
+      orphans_made_before: run.orphans_before_failure,
+    });
   }
   if (run.state === 'completed') events.push(rawSummary(run, options, where));
   return events;
 }
 
 /** The summary line of a completed run, its figures taken from the run's record. */
-function rawSummary(run: RunRecord, options: LoadgenOptionsRecord, where: Pick<LoadgenSummary, 'pid1_comm' | 'kernel' | 'cgroup_dir' | 'cgroup_version'>): LoadgenSummary {
-  const ff = run.first_fork_failure_s === null ? null : { t_us: round(run.first_fork_failure_s * 1e6, 3), level: 'orphan' as const, errno: 11, errno_name: 'EAGAIN', orphans_made_before: run.orphans_before_failure };
-  const latency = percentiles(run.orphans_reaped, run.reap_latency_p50_us, run.reap_latency_p90_us, run.reap_latency_p99_us, run.reap_latency_max_us);
+function rawSummary(
+  run: RunRecord,
+  options: LoadgenOptionsRecord,
+  where: Pick<LoadgenSummary, 'pid1_comm' | 'kernel' | 'cgroup_dir' | 'cgroup_version'>,
+): LoadgenSummary {
+  const ff =
+    run.first_fork_failure_s === null
+      ? null
+      : {
+          t_us: round(run.first_fork_failure_s * 1e6, 3),
+          level: 'orphan' as const,
+          errno: 11,
+          errno_name: 'EAGAIN',
+          orphans_made_before: run.orphans_before_failure,
+        };
+  const latency = percentiles(
+    run.orphans_reaped,
+    run.reap_latency_p50_us,
+    run.reap_latency_p90_us,
+    run.reap_latency_p99_us,
+    run.reap_latency_max_us,
+  );
   const little = run.littles_law_latency_us;
   return {
     type: 'summary',
@@ -304,7 +413,12 @@ function rawSummary(run: RunRecord, options: LoadgenOptionsRecord, where: Pick<L
     latency_method: 'pidfd-hup',
     latency_resolution_us: null,
     latency,
-    latency_self: percentiles(run.orphans_reaped, ...[run.reap_latency_p50_us, run.reap_latency_p90_us, run.reap_latency_p99_us, run.reap_latency_max_us].map((v) => (v === null ? null : round(v + 7.25, 3)))),
+    latency_self: percentiles(
+      run.orphans_reaped,
+      ...[run.reap_latency_p50_us, run.reap_latency_p90_us, run.reap_latency_p99_us, run.reap_latency_max_us].map((v) =>
+        v === null ? null : round(v + 7.25, 3),
+      ),
+    ),
     exit_observation_lag: percentiles(run.orphans_exited, 7.25, 12.5, 61.2, 840.5),
     watcher_lag: percentiles(200, 3.1, 5.4, run.watcher_lag_p99_us, 212.7),
     watch_delay: percentiles(run.orphans_made, 38.5, 71.2, 402.9, 1210.4),

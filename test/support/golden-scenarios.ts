@@ -9,11 +9,20 @@
 import { launchFor } from '../../src/runtime/init-launch.js';
 import type { InitName } from '../../src/model/inits.js';
 import type { JudgeInput, Judgement } from '../../src/scenarios/def.js';
-import { compose, planMatrix, resolveParams, type Observation, type PlannedRun, type ReportMeta, type ScenarioResult } from '../../src/scenarios/index.js';
+import {
+  compose,
+  planMatrix,
+  resolveParams,
+  type Observation,
+  type PlannedRun,
+  type ReportMeta,
+  type ScenarioResult,
+} from '../../src/scenarios/index.js';
 
 /** The report header of the fixture run: what scenario-step.ts would take from argv, the clock and the engine. */
 export const SCENARIO_META: ReportMeta = {
-  command: 'reapbench run --scenario tool-leaves-helper,init-not-pid1,stop-latency,limit-exhaustion --inits none,tini,docker-init,ts-reaper',
+  command:
+    'reapbench run --scenario tool-leaves-helper,init-not-pid1,stop-latency,limit-exhaustion --inits none,tini,docker-init,ts-reaper',
   startedAt: '2026-11-29T11:10:00.000Z',
   image: 'reapbench-app:test (offline)',
   engine: 'Docker 20.10.24, cgroup v1',
@@ -87,9 +96,23 @@ function reaping(p: PlannedRun, units: number, leaks: boolean): Seen {
 /** S6 as documented: how long the stop took, its status, and which worker markers appeared. */
 function stop(p: PlannedRun, outcome: string): Seen {
   const killed = outcome === 'sigkill-after-grace';
-  const markers = p.caseName === 'sleep' ? [] : outcome === 'handler-cut-short' ? ['ready', 'handler-started'] : outcome === 'graceful' ? ['ready', 'handler-started', 'handler-finished'] : ['ready'];
+  const markers =
+    p.caseName === 'sleep'
+      ? []
+      : outcome === 'handler-cut-short'
+        ? ['ready', 'handler-started']
+        : outcome === 'graceful'
+          ? ['ready', 'handler-started', 'handler-finished']
+          : ['ready'];
   const latency = killed ? 10.21 : outcome === 'graceful' ? 0.63 : p.variant.flags.length ? 0.18 : 0.12;
-  return { obs: null, exitCode: killed ? 137 : 143, stopLatency_s: latency, markers, wall_s: 1.5 + latency + 0.35, hostPidsPeak: p.caseName === 'sleep' ? 3 : 12 };
+  return {
+    obs: null,
+    exitCode: killed ? 137 : 143,
+    stopLatency_s: latency,
+    markers,
+    wall_s: 1.5 + latency + 0.35,
+    hostPidsPeak: p.caseName === 'sleep' ? 3 : 12,
+  };
 }
 
 /** S7 as documented: live and zombie children both fail at the same count, the init's tasks taken from the budget. */
@@ -112,7 +135,15 @@ function exhaustion(p: PlannedRun): Seen {
   };
   // The zombie phase's children are still held (by the app, alive) when the observer reports.
   const zombies = { total: count, byParent: { pid1: 0, init: 0, app: count, other: 0 }, list: [] };
-  const obs = observation({ scenario: p.def.name, cycles: 2, pid1Comm: comm(p.init), zombies, zombiesPeak: count, pids: { current: 64, max: 64, peak: 64, eventsMax: 2, baseline: 64 - count }, extra });
+  const obs = observation({
+    scenario: p.def.name,
+    cycles: 2,
+    pid1Comm: comm(p.init),
+    zombies,
+    zombiesPeak: count,
+    pids: { current: 64, max: 64, peak: 64, eventsMax: 2, baseline: 64 - count },
+    extra,
+  });
   return { obs, exitCode: 0, wall_s: 1.9, hostPidsPeak: 64 };
 }
 
@@ -133,14 +164,16 @@ const DEVIATIONS: Record<string, (p: PlannedRun) => Seen> = {
     exitCode: null,
     wall_s: 0,
     hostPidsPeak: null,
-    error: '(HTTP code 500) server error - OCI runtime create failed: container_linux.go:380: starting container process caused: read init-p: connection reset by peer: unknown',
+    error:
+      '(HTTP code 500) server error - OCI runtime create failed: container_linux.go:380: starting container process caused: read init-p: connection reset by peer: unknown',
   }),
   'init-not-pid1||ts-reaper -s': () => ({
     obs: null,
     exitCode: 1,
     wall_s: 0.8,
     hostPidsPeak: 5,
-    stderrTail: "Error: Cannot find module '/app/dist/scenario.mjs' | at Module._resolveFilename (node:internal/modules/cjs/loader:1225:15) | Node.js v20.20.2",
+    stderrTail:
+      "Error: Cannot find module '/app/dist/scenario.mjs' | at Module._resolveFilename (node:internal/modules/cjs/loader:1225:15) | Node.js v20.20.2",
   }),
   'stop-latency|launcher|ts-reaper -g': (p) => stop(p, 'handler-skipped'),
   'stop-latency|launcher|ts-reaper --shutdown group': (p) => stop(p, 'handler-cut-short'),
@@ -166,13 +199,42 @@ function scenarioResult(p: PlannedRun): ScenarioResult {
   const expected = p.def.expect(p.init, p.variant.flags, p.caseName);
   const launch = launchFor(p.init, p.variant.flags);
   const plan = p.def.command(launch.prefix, launch.engineInit, params, p.caseName);
-  const common = { id: p.def.id, scenario: p.def.name, case: p.caseName, init: p.init, variant: p.variant.label, flags: p.variant.flags, params, pidsLimit: p.def.pidsLimit, expected, observation: null };
+  const common = {
+    id: p.def.id,
+    scenario: p.def.name,
+    case: p.caseName,
+    init: p.init,
+    variant: p.variant.label,
+    flags: p.variant.flags,
+    params,
+    pidsLimit: p.def.pidsLimit,
+    expected,
+    observation: null,
+  };
   if (plan.notApplicable) {
     const none = { exitCode: null, wall_s: 0, stopLatency_s: null, hostPidsPeak: null, hostForkRejections: null, figures: {} };
-    return { ...common, ...none, state: 'skipped', failureReason: plan.notApplicable, outcome: 'not-applicable', verdict: `n/a: ${plan.notApplicable}`, matches: expected.outcome === 'not-applicable' };
+    return {
+      ...common,
+      ...none,
+      state: 'skipped',
+      failureReason: plan.notApplicable,
+      outcome: 'not-applicable',
+      verdict: `n/a: ${plan.notApplicable}`,
+      matches: expected.outcome === 'not-applicable',
+    };
   }
   const s = seen(p, params);
-  const input: JudgeInput = { obs: s.obs, init: p.init, flags: p.variant.flags, caseName: p.caseName, params, exitCode: s.exitCode, stopLatency_s: s.stopLatency_s ?? null, markers: new Set(s.markers), host: {} };
+  const input: JudgeInput = {
+    obs: s.obs,
+    init: p.init,
+    flags: p.variant.flags,
+    caseName: p.caseName,
+    params,
+    exitCode: s.exitCode,
+    stopLatency_s: s.stopLatency_s ?? null,
+    markers: new Set(s.markers),
+    host: {},
+  };
   const judged: Judgement = s.error ? { outcome: 'error', verdict: `error: ${s.error}`, figures: {} } : p.def.judge(input);
   const composed = compose(expected, judged);
   const timeout = `timed out after ${(p.def.timeoutMs(params) / 1000).toFixed(0)} s`;

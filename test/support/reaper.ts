@@ -60,7 +60,9 @@ const CLOSE_DEADLINE_MS = 5_000;
 
 /** Start ts-reaper with `args`. */
 export function start(args: string[], opts: StartOptions = {}): Running {
-  const argv = opts.pid1 ? ['unshare', '--pid', '--fork', '--mount-proc', process.execPath, BUNDLE, ...args] : [process.execPath, BUNDLE, ...args];
+  const argv = opts.pid1
+    ? ['unshare', '--pid', '--fork', '--mount-proc', process.execPath, BUNDLE, ...args]
+    : [process.execPath, BUNDLE, ...args];
   const proc = spawn(argv[0]!, argv.slice(1), { env: opts.env ?? process.env, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -88,7 +90,11 @@ export function start(args: string[], opts: StartOptions = {}): Running {
     output,
     waitFor: async (text, timeoutMs) => {
       const seen = (): boolean => (typeof text === 'string' ? output().includes(text) : text.test(output()));
-      await waitFor(seen, { what: `ts-reaper's output to show ${String(text)}`, ...(timeoutMs ? { timeoutMs } : {}), detail: () => `output so far:\n${output()}` });
+      await waitFor(seen, {
+        what: `ts-reaper's output to show ${String(text)}`,
+        ...(timeoutMs ? { timeoutMs } : {}),
+        detail: () => `output so far:\n${output()}`,
+      });
     },
     send: (line) => {
       if (!proc.stdin) throw new Error('send() needs start(…, { stdin: true })');

@@ -27,7 +27,10 @@ export const WAIT_TIMEOUT_MS = 60_000;
  * return that value (so that it can hand back what it found: a pid, a line, a list).
  * @throws Error `timed out after N s waiting for <what>` (plus `detail()`) at the deadline.
  */
-export async function waitFor<T>(predicate: () => T | undefined | null | false | Promise<T | undefined | null | false>, opts: WaitOptions): Promise<T> {
+export async function waitFor<T>(
+  predicate: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  opts: WaitOptions,
+): Promise<T> {
   const timeoutMs = opts.timeoutMs ?? WAIT_TIMEOUT_MS;
   const deadline = performance.now() + timeoutMs;
   for (;;) {

@@ -40,7 +40,9 @@ describe('compareWithBaseline', () => {
     ]);
     const r = compareWithBaseline(baseline, current);
     expect(r.regressions.map((f) => [f.kind, f.cell.init])).toEqual([['fork-regression', 'ts-reaper']]);
-    expect(r.messages[0]).toBe('REGRESSION: ts-reaper orphans limit=128 rate=1000/s life=2ms dur=10s: survived in the baseline, now forks fail in 2 of 2 runs (first after 3 s)');
+    expect(r.messages[0]).toBe(
+      'REGRESSION: ts-reaper orphans limit=128 rate=1000/s life=2ms dur=10s: survived in the baseline, now forks fail in 2 of 2 runs (first after 3 s)',
+    );
     expect(r.messages.every((m) => !m.includes('\n'))).toBe(true);
   });
 
@@ -77,7 +79,10 @@ describe('compareWithBaseline', () => {
       ...reps('catatonit', { reap_latency_p50_us: 27 }), // ×1.5 but only +9 µs
     ]);
     expect(compareWithBaseline(baseline, current, { p50Factor: 1.4 }).regressions.map((f) => f.cell.init)).toEqual(['tini']);
-    expect(compareWithBaseline(baseline, current, { p50Factor: 1.4, p50MinDeltaUs: 0 }).regressions.map((f) => f.cell.init)).toEqual(['tini', 'catatonit']);
+    expect(compareWithBaseline(baseline, current, { p50Factor: 1.4, p50MinDeltaUs: 0 }).regressions.map((f) => f.cell.init)).toEqual([
+      'tini',
+      'catatonit',
+    ]);
     expect(() => compareWithBaseline(baseline, current, { p50Factor: 1 })).toThrow(RangeError);
   });
 
@@ -94,7 +99,12 @@ describe('compareWithBaseline', () => {
   });
 
   it('notes improvements', () => {
-    const current = summarize([...reps('none', {}), ...reps('tini', { reap_latency_p50_us: 20 }), ...reps('ts-reaper', { reap_latency_p50_us: 40 }), ...reps('catatonit', { reap_latency_p50_us: 18 })]);
+    const current = summarize([
+      ...reps('none', {}),
+      ...reps('tini', { reap_latency_p50_us: 20 }),
+      ...reps('ts-reaper', { reap_latency_p50_us: 40 }),
+      ...reps('catatonit', { reap_latency_p50_us: 18 }),
+    ]);
     expect(compareWithBaseline(baseline, current).findings.map((f) => f.kind)).toEqual(['now-survives', 'latency-improved']);
   });
 });
@@ -102,7 +112,16 @@ describe('compareWithBaseline', () => {
 describe('parseBaselineCsv / readBaseline', () => {
   it('reads back what serializeSummaryCsv wrote, empty cells as null', () => {
     const none = baseline.find((b) => b.init === 'none')!;
-    expect(none).toMatchObject({ init: 'none', scenario: 'orphans', pids_limit: 128, rate_per_s: 1000, first_fork_failure_s: 0.1, reap_latency_p50_us: null, runs: 2, survived_runs: 0 });
+    expect(none).toMatchObject({
+      init: 'none',
+      scenario: 'orphans',
+      pids_limit: 128,
+      rate_per_s: 1000,
+      first_fork_failure_s: 0.1,
+      reap_latency_p50_us: null,
+      runs: 2,
+      survived_runs: 0,
+    });
     expect(baseline.find((b) => b.init === 'tini')!.first_fork_failure_s).toBeNull();
   });
 
@@ -110,8 +129,14 @@ describe('parseBaselineCsv / readBaseline', () => {
     const cases: [string, RegExp][] = [
       ['', /no data rows/],
       ['a,b\n1,2\n', /not a reapbench summary\.csv: missing column\(s\) init, scenario, pids_limit/],
-      ['init,scenario,pids_limit,rate_per_s,lifetime_ms,duration_s,first_fork_failure_s,reap_latency_p50_us\nsystemd,orphans,128,1000,2,10,,\n', /line 2: unknown init `systemd`/],
-      ['init,scenario,pids_limit,rate_per_s,lifetime_ms,duration_s,first_fork_failure_s,reap_latency_p50_us\ntini,orphans,lots,1000,2,10,,\n', /line 2: expected `pids_limit` to be a number, got `lots`/],
+      [
+        'init,scenario,pids_limit,rate_per_s,lifetime_ms,duration_s,first_fork_failure_s,reap_latency_p50_us\nsystemd,orphans,128,1000,2,10,,\n',
+        /line 2: unknown init `systemd`/,
+      ],
+      [
+        'init,scenario,pids_limit,rate_per_s,lifetime_ms,duration_s,first_fork_failure_s,reap_latency_p50_us\ntini,orphans,lots,1000,2,10,,\n',
+        /line 2: expected `pids_limit` to be a number, got `lots`/,
+      ],
       ['init,scenario\n"tini,orphans\n', /not a valid CSV file/],
       [serializeRunsCsv([makeRun()]), /b\.csv is a runs\.csv \(one row per run\): pass the summary\.csv of the same results folder/],
     ];

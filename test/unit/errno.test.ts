@@ -4,7 +4,9 @@ import { Errno, errnoName } from '../../src/ffi/errno.js';
 
 describe('errno', () => {
   it('has the Linux values the FFI callers compare against', () => {
-    expect([Errno.EPERM, Errno.ENOENT, Errno.ESRCH, Errno.EINTR, Errno.ECHILD, Errno.EAGAIN, Errno.ENOSYS]).toEqual([1, 2, 3, 4, 10, 11, 38]);
+    expect([Errno.EPERM, Errno.ENOENT, Errno.ESRCH, Errno.EINTR, Errno.ECHILD, Errno.EAGAIN, Errno.ENOSYS]).toEqual([
+      1, 2, 3, 4, 10, 11, 38,
+    ]);
   });
 
   it('names every value, including those libuv has no name for, and aliases by their usual name', () => {

@@ -6,7 +6,6 @@ import { ProgressReporter, renderTerminalReport } from '../../src/report/termina
 import { summarize } from '../../src/stats/summary.js';
 import { ENV, makeRun, realisticRun } from '../support/bench-fixtures.js';
 
-
 const runs = INITS.flatMap((init) => [0, 1].map((rep) => realisticRun(init, rep, { duration_s: 2 })));
 
 describe('charts', () => {
@@ -25,7 +24,9 @@ describe('charts', () => {
   });
 
   it('adds a survival-versus-rate chart only for a rate sweep', async () => {
-    const sweep = ['tini', 'none'].flatMap((init) => [200, 1000, 5000].map((rate) => realisticRun(init as 'tini', 0, { rate_per_s: rate, duration_s: 1 })));
+    const sweep = ['tini', 'none'].flatMap((init) =>
+      [200, 1000, 5000].map((rate) => realisticRun(init as 'tini', 0, { rate_per_s: rate, duration_s: 1 })),
+    );
     const specs = chartSpecs(sweep);
     const survival = specs.filter((s) => s.file.startsWith('survival-'));
     expect(survival.map((s) => s.file)).toEqual(['survival-orphans-L128-life2ms-1s.svg']);
@@ -57,7 +58,9 @@ describe('report.md', () => {
       expect(md).toContain(`- **${init}**: `);
     }
     expect(md).toMatch(/- \*\*none\*\*: .*Forks failed in 1 of 1 configuration/);
-    expect(md).toContain('| `catatonit` | orphans limit=128 rate=1000/s life=2ms dur=10s | 2 | timed-out | no summary after 60 s \\| killed |');
+    expect(md).toContain(
+      '| `catatonit` | orphans limit=128 rate=1000/s life=2ms dur=10s | 2 | timed-out | no summary after 60 s \\| killed |',
+    );
   });
 });
 

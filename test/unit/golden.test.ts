@@ -146,7 +146,11 @@ describe('the results writer', () => {
 
     expect(result.warnings).toEqual([]);
     expect((await readdir(dir)).sort()).toEqual(['charts', 'env.json', 'events.ndjson', 'raw', 'report.md', 'runs.csv', 'summary.csv']);
-    expect((await readdir(path.join(dir, 'charts'))).sort()).toEqual(chartSpecs(f.runs).map((c) => c.file).sort());
+    expect((await readdir(path.join(dir, 'charts'))).sort()).toEqual(
+      chartSpecs(f.runs)
+        .map((c) => c.file)
+        .sort(),
+    );
     // The same text as the golden files of the serializers, from the writer's own composition.
     expect(await readFile(path.join(dir, 'report.md'), 'utf8')).toBe(renderMarkdown(reportInput(f)));
     expect(await readFile(path.join(dir, 'runs.csv'), 'utf8')).toBe(serializeRunsCsv(f.runs));

@@ -19,7 +19,8 @@ const TREE: Record<string, string> = {
   // and is counted, not shown.
   'src/model/inits.ts': "export const INITS = ['none'] as const;\n",
   'src/model/labels.ts': "import { first } from '../run/first.js';\nexport const label = first;\n",
-  'src/run/first.ts': "import { INITS } from '../model/inits.js';\nimport { key } from '../stats/key.js';\nexport const first = key(INITS[0]);\n",
+  'src/run/first.ts':
+    "import { INITS } from '../model/inits.js';\nimport { key } from '../stats/key.js';\nexport const first = key(INITS[0]);\n",
   'src/stats/key.ts': "import type { INITS } from '../model/inits.js';\nexport const key = (i: (typeof INITS)[number]): string => i;\n",
   // ffi/ may import koffi and Node built-ins, nothing of src/.
   'src/errors.ts': 'export const code = 2;\n',
@@ -61,7 +62,9 @@ describe('lint:deps', () => {
         expect.stringMatching(/^model-imports-nothing: src\/model\/labels\.ts → src\/run\/first\.ts: /),
         expect.stringMatching(/^ffi-imports-koffi-only: src\/ffi\/wait\.ts → src\/errors\.ts: /),
         expect.stringMatching(/^procfs-imports-no-src: src\/procfs\/scan\.ts → src\/errors\.ts: /),
-        expect.stringMatching(/^bundle-reaches-harness-package: src\/loadgen\/main\.ts → src\/runtime\/engine\.ts → \S*node_modules\/execa\//),
+        expect.stringMatching(
+          /^bundle-reaches-harness-package: src\/loadgen\/main\.ts → src\/runtime\/engine\.ts → \S*node_modules\/execa\//,
+        ),
         expect.stringMatching(/^bundle-reaches-harness-package: src\/reaper\/main\.ts → \S*node_modules\/execa\//),
       ]),
     );

@@ -70,7 +70,9 @@ describe('loadgen pure parts', () => {
     expect(parseOptions(base, { REAPBENCH_PIDS_CGROUP: '/x' }).cgroupDir).toBe('/x');
     expect(parseOptions(['--pin', '0:1', ...base]).pin).toEqual({ observerCpu: 0, workloadCpu: 1 });
     expect(parseOptions(base).pin).toBeNull();
-    expect(() => parseOptions(['--pin', '1:1', ...base])).toThrow('Expected `--pin` to be two different CPU numbers as OBS:WORK (e.g. 0:1), got `1:1`');
+    expect(() => parseOptions(['--pin', '1:1', ...base])).toThrow(
+      'Expected `--pin` to be two different CPU numbers as OBS:WORK (e.g. 0:1), got `1:1`',
+    );
     expect(() => parseOptions(['--pin', 'x', ...base])).toThrow(UsageError);
   });
 
@@ -83,7 +85,10 @@ describe('loadgen pure parts', () => {
     );
     expect(dockerV1[0]).toEqual({ dir: '/sys/fs/cgroup/pids', version: 1 });
     // v1 on a host (this machine): the whole hierarchy is mounted.
-    const hostV1 = pidsCgroupCandidates('8:pids:/reapbench-test-1\n0::/\n', '38 30 0:35 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids\n');
+    const hostV1 = pidsCgroupCandidates(
+      '8:pids:/reapbench-test-1\n0::/\n',
+      '38 30 0:35 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids\n',
+    );
     expect(hostV1[0]).toEqual({ dir: '/sys/fs/cgroup/pids/reapbench-test-1', version: 1 });
     // v2 with a private cgroup namespace (Docker ≥ 20.10 default on v2): "/" is our cgroup.
     const v2ns = pidsCgroupCandidates('0::/\n', '30 22 0:27 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n');

@@ -32,7 +32,9 @@ describe('inits', () => {
   it('parses lists in canonical order, accepts all, rejects unknown names with the valid ones', () => {
     expect(parseInits('ts-reaper,tini')).toEqual(['tini', 'ts-reaper']);
     expect(parseInits('all')).toEqual([...INITS]);
-    expect(usage(() => parseInits('tini,s6'))).toBe('unknown init `s6`: expected one of none, tini, dumb-init, docker-init, catatonit, ts-reaper (or all)');
+    expect(usage(() => parseInits('tini,s6'))).toBe(
+      'unknown init `s6`: expected one of none, tini, dumb-init, docker-init, catatonit, ts-reaper (or all)',
+    );
   });
 });
 
@@ -68,7 +70,11 @@ describe('matrix', () => {
       expect(new Set(runs.map((r) => `${r.init}/${r.rate_per_s}`)).size).toBe(cells);
       expect(runs.map((r) => r.order)).toEqual([...Array(cells).keys()]);
     }
-    const orderOf = (rep: number): string => plan.filter((r) => r.repetition === rep).map((r) => r.init + r.rate_per_s).join();
+    const orderOf = (rep: number): string =>
+      plan
+        .filter((r) => r.repetition === rep)
+        .map((r) => r.init + r.rate_per_s)
+        .join();
     expect(orderOf(0) === orderOf(1) && orderOf(1) === orderOf(2)).toBe(false);
     expect(planRuns(m)).toEqual(plan);
     expect(planRuns({ ...m, warmup: false }).length).toBe(3 * cells);

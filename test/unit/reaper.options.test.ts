@@ -11,7 +11,7 @@ const run = async (argv: string[], env: NodeJS.ProcessEnv = {}) => {
 
 describe('ts-reaper options', () => {
   it('has tini-like defaults', async () => {
-    expect((await run(['--', 'sleep', '1']))).toEqual({
+    expect(await run(['--', 'sleep', '1'])).toEqual({
       command: ['sleep', '1'],
       subreaper: 'auto',
       pgroup: false,
@@ -29,8 +29,8 @@ describe('ts-reaper options', () => {
   });
 
   it('--wait-slice-us and TS_REAPER_WAIT_SLICE_US set the slice and mark it explicit', async () => {
-    expect((await run(['--wait-slice-us', '0', 'cmd']))).toMatchObject({ waitSliceUs: 0, waitSliceExplicit: true });
-    expect((await run(['cmd'], { TS_REAPER_WAIT_SLICE_US: '3000' }))).toMatchObject({ waitSliceUs: 3000, waitSliceExplicit: true });
+    expect(await run(['--wait-slice-us', '0', 'cmd'])).toMatchObject({ waitSliceUs: 0, waitSliceExplicit: true });
+    expect(await run(['cmd'], { TS_REAPER_WAIT_SLICE_US: '3000' })).toMatchObject({ waitSliceUs: 3000, waitSliceExplicit: true });
     expect((await run(['--wait-slice-us', '250', 'cmd'], { TS_REAPER_WAIT_SLICE_US: '3000' })).waitSliceUs).toBe(250);
     await expect(parseOptions(['cmd'], { TS_REAPER_WAIT_SLICE_US: 'short' })).rejects.toThrow(/TS_REAPER_WAIT_SLICE_US/);
   });
@@ -38,7 +38,11 @@ describe('ts-reaper options', () => {
   it('takes a command line without options as the command, whatever follows (no parser needed)', async () => {
     expect((await run(['--', 'sh', '-c', 'exit 1', '--help'])).command).toEqual(['sh', '-c', 'exit 1', '--help']);
     expect((await run(['sleep', '-v', '--', 'x'])).command).toEqual(['sleep', '-v', '--', 'x']);
-    expect(await run(['--', 'x'], { TS_REAPER_VERBOSE: '1', TS_REAPER_SUBREAPER: '1' })).toMatchObject({ verbose: true, subreaper: 'require', command: ['x'] });
+    expect(await run(['--', 'x'], { TS_REAPER_VERBOSE: '1', TS_REAPER_SUBREAPER: '1' })).toMatchObject({
+      verbose: true,
+      subreaper: 'require',
+      command: ['x'],
+    });
   });
 
   it('stops option parsing at the command, with or without --', async () => {
@@ -47,7 +51,26 @@ describe('ts-reaper options', () => {
   });
 
   it('parses every option', async () => {
-    const o = (await run(['-s', '-g', '-r', 'TERM:INT', '-r', 'usr1:0', '-e', '143', '-e', '1', '--shutdown', 'all', '--grace-ms', '250', '-v', '--preserve-fds', '2', 'cmd']));
+    const o = await run([
+      '-s',
+      '-g',
+      '-r',
+      'TERM:INT',
+      '-r',
+      'usr1:0',
+      '-e',
+      '143',
+      '-e',
+      '1',
+      '--shutdown',
+      'all',
+      '--grace-ms',
+      '250',
+      '-v',
+      '--preserve-fds',
+      '2',
+      'cmd',
+    ]);
     expect(o.subreaper).toBe('require');
     expect(o.pgroup).toBe(true);
     expect([...o.rewrite]).toEqual([
@@ -73,14 +96,14 @@ describe('ts-reaper options', () => {
       TS_REAPER_GRACE_MS: '100',
       TS_REAPER_PRESERVE_FDS: '1',
     };
-    const o = (await run(['cmd'], env));
+    const o = await run(['cmd'], env);
     expect(o).toMatchObject({ subreaper: 'off', verbose: true, pgroup: true, shutdown: 'group', graceMs: 100, preserveFds: 1 });
     expect([...o.rewrite]).toEqual([
       [15, 3],
       [1, 0],
     ]);
     expect([...o.remapExit]).toEqual([3, 4]);
-    const cli = (await run(['-s', '--shutdown', 'none', '--grace-ms', '7', '-r', 'TERM:INT', 'cmd'], env));
+    const cli = await run(['-s', '--shutdown', 'none', '--grace-ms', '7', '-r', 'TERM:INT', 'cmd'], env);
     expect(cli).toMatchObject({ subreaper: 'require', shutdown: 'none', graceMs: 7 });
     expect(cli.rewrite.get(15)).toBe(2);
   });
@@ -105,7 +128,10 @@ describe('ts-reaper options', () => {
     [['--shutdown', 'maybe', 'cmd'], /maybe/],
     [['--preserve-fds', 'all', 'cmd'], /Expected `--preserve-fds`/],
     [['--wait-nice', '20', 'cmd'], /Expected `--wait-nice` to be a nice value between -20 and 19, got `20`/],
-    [['--wait-slice-us', '50', 'cmd'], /Expected `--wait-slice-us` to be 0 \(kernel default\) or a slice between 100 and 100000 microseconds, got `50`/],
+    [
+      ['--wait-slice-us', '50', 'cmd'],
+      /Expected `--wait-slice-us` to be 0 \(kernel default\) or a slice between 100 and 100000 microseconds, got `50`/,
+    ],
     [['--wait-slice-us', '100001', 'cmd'], /Expected `--wait-slice-us`/],
     [['--wait-slice-us', '-5', 'cmd'], /Expected `--wait-slice-us`/],
   ])('rejects %j with one line', async (argv, message) => {

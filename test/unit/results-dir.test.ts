@@ -50,7 +50,9 @@ describe('results folder on a kernel pseudo-filesystem', () => {
   ])('refuses %s in one line, at once, creating nothing', async (dir, fs) => {
     const err = await prepareResultsDir(dir).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ReapbenchError);
-    expect((err as Error).message).toBe(`Cannot use results folder ${dir}: it is on ${fs}, a kernel pseudo-filesystem that holds no files; choose another with --out`);
+    expect((err as Error).message).toBe(
+      `Cannot use results folder ${dir}: it is on ${fs}, a kernel pseudo-filesystem that holds no files; choose another with --out`,
+    );
   });
 
   it('accepts an ordinary folder', async () => {
@@ -70,7 +72,14 @@ describe('writeAll', () => {
     await writeFile(path.join(rawDir, '001-none-orphans-L128-R1000-r0.ndjson.partial'), '{"type":"start"}\n{"type":"sam');
 
     const first = runs.slice(0, 2);
-    const res = await writeAll(dir, { runs: first, summary: summarize(first), env: ENV, partial: true, partialReason: 'interrupted by SIGINT', rawDir });
+    const res = await writeAll(dir, {
+      runs: first,
+      summary: summarize(first),
+      env: ENV,
+      partial: true,
+      partialReason: 'interrupted by SIGINT',
+      rawDir,
+    });
     expect(res.warnings).toEqual([]);
     const files = (await readdir(dir)).sort();
     expect(files).toEqual(['charts', 'env.json', 'events.ndjson', 'raw', 'report.md', 'runs.csv', 'summary.csv']);
@@ -120,7 +129,10 @@ describe('writeAll', () => {
     const res = await writeAll(dir, { runs: [], summary: [], env: null, partial: false, events });
     expect(res.files).toContain(path.join(dir, 'events.ndjson.gz'));
     expect((await readdir(dir)).filter((f) => f.startsWith('events'))).toEqual(['events.ndjson.gz']);
-    const lines = gunzipSync(await readFile(path.join(dir, 'events.ndjson.gz'))).toString('utf8').trimEnd().split('\n');
+    const lines = gunzipSync(await readFile(path.join(dir, 'events.ndjson.gz')))
+      .toString('utf8')
+      .trimEnd()
+      .split('\n');
     expect(lines).toHaveLength(n);
     expect(JSON.parse(lines[n - 1]!)).toEqual({ i: n - 1, pad });
   });

@@ -36,14 +36,31 @@ describe('container spec validation', () => {
   });
 
   it('accepts a complete spec', () => {
-    expect(() => validateSpec({ ...base, pidsLimit: 32, cpusetCpus: '0-1', memoryBytes: 1 << 28, stopAfterMs: 0, stopGraceS: 10 })).not.toThrow();
+    expect(() =>
+      validateSpec({ ...base, pidsLimit: 32, cpusetCpus: '0-1', memoryBytes: 1 << 28, stopAfterMs: 0, stopGraceS: 10 }),
+    ).not.toThrow();
   });
 });
 
 describe('create options', () => {
   it('maps the spec onto HostConfig with no network and the run label', () => {
-    const o = createOptions({ ...base, init: true, pidsLimit: 64, cpusetCpus: '1', memoryBytes: 256, env: { A: 'b' }, mounts: [{ host: '/h', container: '/c', readOnly: true }] });
-    expect(o.HostConfig).toMatchObject({ NetworkMode: 'none', Init: true, PidsLimit: 64, CpusetCpus: '1', Memory: 256, Binds: ['/h:/c:ro'] });
+    const o = createOptions({
+      ...base,
+      init: true,
+      pidsLimit: 64,
+      cpusetCpus: '1',
+      memoryBytes: 256,
+      env: { A: 'b' },
+      mounts: [{ host: '/h', container: '/c', readOnly: true }],
+    });
+    expect(o.HostConfig).toMatchObject({
+      NetworkMode: 'none',
+      Init: true,
+      PidsLimit: 64,
+      CpusetCpus: '1',
+      Memory: 256,
+      Binds: ['/h:/c:ro'],
+    });
     expect(o.Env).toEqual(['A=b']);
     expect(o.Labels).toMatchObject({ [RUN_LABEL]: RUN_ID });
   });

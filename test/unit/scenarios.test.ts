@@ -4,7 +4,19 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
-import { compose, parseObservation, planMatrix, renderMarkdown, resolveParams, scenarioByName, scenarioMatrixMarkdown, SCENARIOS, toCsv, traitsOf, type ScenarioResult } from '../../src/scenarios/index.js';
+import {
+  compose,
+  parseObservation,
+  planMatrix,
+  renderMarkdown,
+  resolveParams,
+  scenarioByName,
+  scenarioMatrixMarkdown,
+  SCENARIOS,
+  toCsv,
+  traitsOf,
+  type ScenarioResult,
+} from '../../src/scenarios/index.js';
 import { scenarioNames } from '../../src/run/matrix.js';
 import { parseStat } from '../../src/procfs/stat.js';
 import { judgeReaping } from '../../src/scenarios/def.js';
@@ -38,7 +50,15 @@ function result(over: Partial<ScenarioResult>): ScenarioResult {
 
 describe('scenario library', () => {
   it('has S1–S7 under their CLI names and registers them with --scenario', () => {
-    expect(SCENARIOS.map((s) => s.name)).toEqual(['killed-parent-tree', 'tool-leaves-helper', 'probe-timeout', 'double-fork-daemon', 'init-not-pid1', 'stop-latency', 'limit-exhaustion']);
+    expect(SCENARIOS.map((s) => s.name)).toEqual([
+      'killed-parent-tree',
+      'tool-leaves-helper',
+      'probe-timeout',
+      'double-fork-daemon',
+      'init-not-pid1',
+      'stop-latency',
+      'limit-exhaustion',
+    ]);
     expect(SCENARIOS.map((s) => s.id)).toEqual(['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7']);
     expect(scenarioNames()).toEqual(expect.arrayContaining(['orphans', 'double-fork-daemon', 'limit-exhaustion']));
     expect(scenarioByName('s4')?.name).toBe('double-fork-daemon');
@@ -47,15 +67,31 @@ describe('scenario library', () => {
   it('validates parameters with one message template', () => {
     const def = scenarioByName('killed-parent-tree')!;
     expect(resolveParams(def, { cycles: '3' }).cycles).toBe(3);
-    expect(() => resolveParams(def, { cycles: -1 })).toThrow('Expected `cycles` of killed-parent-tree to be a non-negative number, got `-1`');
+    expect(() => resolveParams(def, { cycles: -1 })).toThrow(
+      'Expected `cycles` of killed-parent-tree to be a non-negative number, got `-1`',
+    );
     expect(() => resolveParams(def, { bogus: 1 })).toThrow(/unknown parameter `bogus`/);
   });
 
   it('plans the relevant variants: subreaper ones for S5, group ones for S6, plain elsewhere', () => {
     const s5 = planMatrix({ scenarios: ['init-not-pid1'] }).map((r) => r.variant.label);
     expect(s5).toEqual(['none', 'tini', 'tini -s', 'dumb-init', 'docker-init', 'catatonit', 'ts-reaper', 'ts-reaper -s']);
-    const s6 = planMatrix({ scenarios: ['stop-latency'] }).filter((r) => r.caseName === 'launcher').map((r) => r.variant.label);
-    expect(s6).toEqual(['none', 'tini', 'tini -g', 'dumb-init', 'dumb-init -c', 'docker-init', 'catatonit', 'catatonit -g', 'ts-reaper', 'ts-reaper -g', 'ts-reaper --shutdown group']);
+    const s6 = planMatrix({ scenarios: ['stop-latency'] })
+      .filter((r) => r.caseName === 'launcher')
+      .map((r) => r.variant.label);
+    expect(s6).toEqual([
+      'none',
+      'tini',
+      'tini -g',
+      'dumb-init',
+      'dumb-init -c',
+      'docker-init',
+      'catatonit',
+      'catatonit -g',
+      'ts-reaper',
+      'ts-reaper -g',
+      'ts-reaper --shutdown group',
+    ]);
     expect(planMatrix({ scenarios: ['tool-leaves-helper'] })).toHaveLength(6);
   });
 });
@@ -84,9 +120,17 @@ describe('expectations from documented behaviour', () => {
 
   it('composes "cannot help" verdicts only when the observation matches', () => {
     const exp = { outcome: 'leaks' as const, reason: 'x', cannotHelp: 'parent alive' };
-    expect(compose(exp, { outcome: 'leaks', verdict: 'leaks 1 zombie/run', figures: {} })).toEqual({ verdict: 'cannot help: parent alive — leaks 1 zombie/run', matches: true });
+    expect(compose(exp, { outcome: 'leaks', verdict: 'leaks 1 zombie/run', figures: {} })).toEqual({
+      verdict: 'cannot help: parent alive — leaks 1 zombie/run',
+      matches: true,
+    });
     expect(compose(exp, { outcome: 'reaped', verdict: 'ok', figures: {} })).toEqual({ verdict: 'ok', matches: false });
-    expect(compose({ outcome: 'handler-cut-short', reason: 'race', alsoAccept: ['handler-skipped'] }, { outcome: 'handler-skipped', verdict: 'v', figures: {} }).matches).toBe(true);
+    expect(
+      compose(
+        { outcome: 'handler-cut-short', reason: 'race', alsoAccept: ['handler-skipped'] },
+        { outcome: 'handler-skipped', verdict: 'v', figures: {} },
+      ).matches,
+    ).toBe(true);
   });
 });
 
@@ -100,11 +144,23 @@ describe('observer and judgement', () => {
   it('judges zombies held by PID 1 as leaks per cycle, and zombies held by a living app parent as cannot-help', () => {
     const obs = JSON.parse(
       JSON.stringify({
-        scenario: 'tool-leaves-helper', pid: 1, ppid: 0, initPid: null, pid1Comm: 'node', cycles: 6, duration_s: 3,
-        zombies: { total: 6, byParent: { pid1: 6, init: 0, app: 0, other: 0 }, list: [] }, zombiesPeak: 6,
-        liveOrphans: { pid1: 0, init: 0, list: [] }, adopters: { 'pid1:node': 6 }, leftovers: [],
-        pids: { current: 17, max: 64, peak: 19, eventsMax: 0, baseline: 11 }, appThreads: 11,
-        forkFailures: { count: 0, first_s: null, firstLevel: null, firstErrno: null, messages: [] }, series: [], extra: {},
+        scenario: 'tool-leaves-helper',
+        pid: 1,
+        ppid: 0,
+        initPid: null,
+        pid1Comm: 'node',
+        cycles: 6,
+        duration_s: 3,
+        zombies: { total: 6, byParent: { pid1: 6, init: 0, app: 0, other: 0 }, list: [] },
+        zombiesPeak: 6,
+        liveOrphans: { pid1: 0, init: 0, list: [] },
+        adopters: { 'pid1:node': 6 },
+        leftovers: [],
+        pids: { current: 17, max: 64, peak: 19, eventsMax: 0, baseline: 11 },
+        appThreads: 11,
+        forkFailures: { count: 0, first_s: null, firstLevel: null, firstErrno: null, messages: [] },
+        series: [],
+        extra: {},
       }),
     );
     expect(judgeReaping(obs, 'run')).toMatchObject({ outcome: 'leaks', verdict: 'leaks 1 zombie/run, 6 held by PID 1 (node)' });
@@ -136,7 +192,14 @@ describe('reports', () => {
   it('writes CSV with one row per run and figures as columns', () => {
     const rows = parse(toCsv(rs), { columns: true }) as Record<string, string>[];
     expect(rows).toHaveLength(4);
-    expect(rows[0]).toMatchObject({ scenario: 'tool-leaves-helper', init: 'none', verdict: 'leaks 1 zombie/run', matches: 'true', fig_zombies_end: '6', fig_adopters: 'pid1:node=6' });
+    expect(rows[0]).toMatchObject({
+      scenario: 'tool-leaves-helper',
+      init: 'none',
+      verdict: 'leaks 1 zombie/run',
+      matches: 'true',
+      fig_zombies_end: '6',
+      fig_adopters: 'pid1:node=6',
+    });
     expect(rows[3]!.verdict).toBe('a | b');
   });
 });

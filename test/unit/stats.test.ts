@@ -6,13 +6,45 @@ import { makeRun } from '../support/bench-fixtures.js';
 describe('summarize', () => {
   it('groups by init and configuration, medians and spreads over completed runs only', () => {
     const runs = [
-      makeRun({ init: 'none', repetition: 0, first_fork_failure_s: 0.12, orphans_before_failure: 110, zombies_peak: 111, reap_latency_p50_us: null, unreaped: 110 }),
-      makeRun({ init: 'none', repetition: 1, first_fork_failure_s: 0.1, orphans_before_failure: 108, zombies_peak: 109, reap_latency_p50_us: null, unreaped: 108 }),
-      makeRun({ init: 'none', repetition: 2, first_fork_failure_s: 0.2, orphans_before_failure: 112, zombies_peak: 113, reap_latency_p50_us: null, unreaped: 112 }),
+      makeRun({
+        init: 'none',
+        repetition: 0,
+        first_fork_failure_s: 0.12,
+        orphans_before_failure: 110,
+        zombies_peak: 111,
+        reap_latency_p50_us: null,
+        unreaped: 110,
+      }),
+      makeRun({
+        init: 'none',
+        repetition: 1,
+        first_fork_failure_s: 0.1,
+        orphans_before_failure: 108,
+        zombies_peak: 109,
+        reap_latency_p50_us: null,
+        unreaped: 108,
+      }),
+      makeRun({
+        init: 'none',
+        repetition: 2,
+        first_fork_failure_s: 0.2,
+        orphans_before_failure: 112,
+        zombies_peak: 113,
+        reap_latency_p50_us: null,
+        unreaped: 112,
+      }),
       makeRun({ init: 'tini', repetition: 0, reap_latency_p50_us: 14, reap_latency_p99_us: 100, zombies_peak: 1 }),
       makeRun({ init: 'tini', repetition: 1, reap_latency_p50_us: 20, reap_latency_p99_us: 300, zombies_peak: 3 }),
       // Failed and timed-out runs: counted, never in a median (their values are absurd on purpose).
-      makeRun({ init: 'tini', repetition: 2, state: 'failed', failure_reason: 'container exited 137', reap_latency_p50_us: 99999, zombies_peak: 999, first_fork_failure_s: 0.001 }),
+      makeRun({
+        init: 'tini',
+        repetition: 2,
+        state: 'failed',
+        failure_reason: 'container exited 137',
+        reap_latency_p50_us: 99999,
+        zombies_peak: 999,
+        first_fork_failure_s: 0.001,
+      }),
       makeRun({ init: 'tini', repetition: 3, state: 'timed-out', failure_reason: 'timeout', reap_latency_p50_us: 88888 }),
     ];
     const rows = summarize(runs);
@@ -79,7 +111,14 @@ describe('summarize', () => {
 
   it('gives null statistics when every run failed', () => {
     const [row] = summarize([makeRun({ state: 'aborted' }), makeRun({ state: 'failed' })]);
-    expect(row).toMatchObject({ runs: 2, failed_runs: 2, survived_runs: 0, zombies_peak: null, reap_latency_p50_us: null, first_fork_failure_s: null });
+    expect(row).toMatchObject({
+      runs: 2,
+      failed_runs: 2,
+      survived_runs: 0,
+      zombies_peak: null,
+      reap_latency_p50_us: null,
+      first_fork_failure_s: null,
+    });
   });
 });
 

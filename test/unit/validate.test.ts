@@ -21,7 +21,9 @@ describe('one validation module for reapbench run, the load generator and ts-rea
     expect(checkNumber('--rate', '250', { minExclusive: 0 })).toBe(250);
     expect(checkNumber('--seed', 7, { integer: true, min: 0 })).toBe(7);
     for (const bad of ['', ' ', 'abc', 'Infinity', '-1', '1.5']) {
-      expect(() => checkNumber('--batch', bad, { integer: true, min: 1, max: 64 })).toThrow(`Expected \`--batch\` to be an integer from 1 to 64, got \`${bad}\``);
+      expect(() => checkNumber('--batch', bad, { integer: true, min: 1, max: 64 })).toThrow(
+        `Expected \`--batch\` to be an integer from 1 to 64, got \`${bad}\``,
+      );
     }
     expect(expected('--pin', 'OBS:WORK', 'x')).toBeInstanceOf(UsageError);
   });

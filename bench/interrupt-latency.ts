@@ -19,6 +19,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { quantileSorted } from 'simple-statistics';
 import { connectEngine } from '../src/runtime/engine.js';
 import { RUN_LABEL } from '../src/runtime/cleanup.js';
+import { ownedParentDirs } from '../src/runtime/host-cgroup.js';
 import { rng } from '../src/rng.js';
 
 const USAGE = `usage: node dist/bench/interrupt-latency.js [--count 20] [--max-delay-s 25] [--seed 1]
@@ -99,10 +100,7 @@ for (let i = 0; i < count; i++) {
     .filter((f) => existsSync(f))
     .map((f) => (JSON.parse(readFileSync(f, 'utf8')) as { run_id: string }).run_id)[0];
   const containers = runId ? (await docker.listContainers({ all: true, filters: { label: [`${RUN_LABEL}=${runId}`] } })).length : 0;
-  const cgroups =
-    runId && existsSync('/sys/fs/cgroup/pids')
-      ? readdirSync('/sys/fs/cgroup/pids').filter((n) => n.startsWith(`reapbench-${runId}-`)).length
-      : 0;
+  const cgroups = runId ? ownedParentDirs(runId).length : 0;
   const noReport =
     dirs.length > 0 && !dirs.some((d) => existsSync(path.join(out, d, 'report.md')) || existsSync(path.join(out, d, 'scenarios.md')));
   const left = containers + cgroups + (noReport ? 1 : 0);

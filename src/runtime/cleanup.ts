@@ -1,11 +1,13 @@
 /**
- * Containers never outlive reapbench: every container carries the label
- * `reapbench.run=<run id>`, is tracked while it exists, and is force-removed on normal exit,
- * on error, on timeout and on SIGINT/SIGTERM.
+ * Containers do not outlive reapbench: every container carries the label
+ * `reapbench.run=<run id>`, is tracked while it exists, and is force-removed, with the parent
+ * cgroup reapbench gave it, on normal exit, on error, on timeout and on SIGINT/SIGTERM. A second
+ * signal leaves at once (removals already sent go on in the engine) and says to run
+ * `reapbench clean`, which sweeps by label whatever a killed run left.
  */
 import type Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
-import { sweepOwnedParents, type OwnedParent } from './host-cgroup.js';
+import { removeOwnedParentsNow, sweepOwnedParents, type OwnedParent } from './host-cgroup.js';
 
 /** Label that marks every container reapbench creates. */
 export const RUN_LABEL = 'reapbench.run';
@@ -43,14 +45,20 @@ export async function removeAllTracked(): Promise<string[]> {
   const failures: string[] = [];
   await Promise.all(
     [...active.values()].map(async ({ container: c, parent }) => {
+      let removed = true;
       try {
         await c.remove({ force: true, v: true });
       } catch (err) {
         const e = err as { statusCode?: number; message?: string };
         // 404: already gone; 409: a removal is already in progress (runContainer's own).
-        if (e.statusCode !== 404 && e.statusCode !== 409) failures.push(`container ${c.id.slice(0, 12)}: ${e.message ?? String(err)}`);
+        if (e.statusCode !== 404 && e.statusCode !== 409) {
+          failures.push(`container ${c.id.slice(0, 12)}: ${e.message ?? String(err)}`);
+          removed = false;
+        }
       }
-      if (parent) for (const left of await parent.remove()) failures.push(`cgroup ${left}`);
+      // A container that could not be removed keeps its cgroup: no point in waiting for it.
+      const left = parent ? await parent.remove(removed ? 5_000 : 0) : null;
+      if (left) failures.push(left);
       active.delete(c.id);
     }),
   );
@@ -97,8 +105,12 @@ export function installHandlers(): void {
   handlersInstalled = true;
   const handle = (signal: NodeJS.Signals): void => {
     if (interrupted) {
-      // Second signal: the user insists; leave at once. The removals the first signal started
-      // go on in the engine; anything they miss is swept by the next `reapbench clean`.
+      // Second signal: the user insists; leave at once. Force-removals already sent go on in
+      // the engine; this run's empty parent cgroups go now, synchronously; for anything else one
+      // line says how to finish the cleanup.
+      const left = removeOwnedParentsNow(RUN_ID);
+      if (active.size > 0 || left > 0)
+        process.stderr.write('reapbench: left at once; run reapbench clean to remove what this run may have left\n');
       process.exit(signal === 'SIGINT' ? 130 : 143);
     }
     interrupted = signal;

@@ -308,16 +308,20 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
     for (const t of timers) clearTimeout(t);
     spec.signal?.removeEventListener('abort', onAbort);
     sampler?.stop();
+    let removed = true;
     try {
       await container.remove({ force: true, v: true });
     } catch (err) {
       const code = (err as { statusCode?: number }).statusCode;
       // 404: gone already; 409: the interrupt handler is removing it right now.
       if (code !== 404 && code !== 409) {
+        removed = false;
         process.stderr.write(`reapbench: could not remove container ${container.id.slice(0, 12)}: ${(err as Error).message}\n`);
       }
     }
-    for (const left of (await parent?.remove()) ?? []) process.stderr.write(`reapbench: could not remove cgroup ${left}\n`);
+    // A container that could not be removed keeps its cgroup: no point in waiting for it.
+    const left = parent ? await parent.remove(removed ? 5_000 : 0) : null;
+    if (left) process.stderr.write(`reapbench: could not remove ${left}\n`);
     untrack(container.id);
   }
 }

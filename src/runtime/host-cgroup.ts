@@ -20,8 +20,8 @@
  *   counter is exact on v2 and stays 0 on v1, where only readings of the container's own cgroup
  *   while it lives can see rejections.
  */
-import { readFile, readdir, rmdir } from 'node:fs/promises';
-import { existsSync, readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { accessSync, constants, existsSync, readdirSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -76,7 +76,15 @@ export interface HostCgroupLayout {
 export function canOwnParent(layout: HostCgroupLayout): boolean {
   // With the systemd driver the parent must be a slice unit that systemd creates and removes;
   // reapbench could not remove it itself, so that driver keeps the sampling method.
-  return layout.driver === 'cgroupfs' && existsSync(pidsRoot(layout));
+  // The engine creates the parent as root; reapbench must be able to remove it (a user in the
+  // docker group is not root), or it would leave a directory per controller after every run.
+  if (layout.driver !== 'cgroupfs' || !existsSync(pidsRoot(layout))) return false;
+  try {
+    accessSync(pidsRoot(layout), constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Directory of the pids hierarchy (v1) or of the unified hierarchy (v2). */
@@ -170,54 +178,81 @@ export class OwnedParent {
   /**
    * Remove the parent in every hierarchy the runtime created it in (on v1, runc creates it in
    * each mounted controller). Waits up to `timeoutMs` for the container's own cgroup to go
-   * first (rmdir fails with EBUSY while a child cgroup exists).
-   * @returns the directories that could not be removed (empty when all went).
+   * first (rmdir fails with EBUSY while a child cgroup exists); pass 0 when the container could
+   * not be removed, since it will not go by itself.
+   * @returns null when everything went, else one line: what is left and what to do.
    */
-  async remove(timeoutMs = 5_000): Promise<string[]> {
-    return removeCgroupDirs(hierarchyDirs(this.layout.root ?? CGROUP_ROOT, this.name), timeoutMs);
+  async remove(timeoutMs = 5_000): Promise<string | null> {
+    return removeOwned(this.layout.root ?? CGROUP_ROOT, this.name, timeoutMs);
   }
+}
+
+/**
+ * Directories of the owned parents (`reapbench-<runId>-*`, or any reapbench run's when `runId`
+ * is null) present in any hierarchy under `root`: `<root>/<name>` (v2) and
+ * `<root>/<controller>/<name>` (v1).
+ */
+export function ownedParentDirs(runId: string | null, root = CGROUP_ROOT): string[] {
+  const prefix = runId === null ? OWNED_PARENT_PREFIX : `${OWNED_PARENT_PREFIX}${runId}-`;
+  return [root, ...safeList(root).map((c) => `${root}/${c}`)].flatMap((dir) =>
+    safeList(dir)
+      .filter((n) => n.startsWith(prefix))
+      .map((n) => `${dir}/${n}`),
+  );
 }
 
 /** `<root>/<controller>/<name>` for each v1 hierarchy, or `<root>/<name>` on v2, that exists. */
 function hierarchyDirs(root: string, name: string): string[] {
-  const dirs = [`${root}/${name}`];
-  try {
-    for (const e of readdirSync(root, { withFileTypes: true })) if (e.isDirectory()) dirs.push(`${root}/${e.name}/${name}`);
-  } catch {
-    // No cgroup filesystem here: nothing to remove.
-  }
-  return dirs.filter((d) => existsSync(d));
+  return [`${root}/${name}`, ...safeList(root).map((c) => `${root}/${c}/${name}`)].filter((d) => existsSync(d));
+}
+
+/** Every directory below and including `dir`, deepest first (the order rmdir needs). */
+function depthFirst(dir: string): string[] {
+  return [...safeList(dir).flatMap((n) => depthFirst(path.join(dir, n))), dir];
 }
 
 /**
- * rmdir each cgroup directory, children first; retries EBUSY (tasks or child cgroups still
- * there) until `timeoutMs`. A cgroup directory cannot be emptied with unlink: its files vanish
- * with the rmdir.
- * @returns the directories left (one line each: path and errno code).
+ * rmdir the parent `name` in every hierarchy, children first; retries while any is left and
+ * `timeoutMs` has not passed (EBUSY: the container's cgroup still has tasks or is being
+ * removed). A cgroup directory cannot be emptied with unlink: its files vanish with the rmdir.
+ * @returns null when all went, else one line naming the parent, the count left and the errno.
  */
-async function removeCgroupDirs(dirs: string[], timeoutMs: number): Promise<string[]> {
+async function removeOwned(root: string, name: string, timeoutMs: number): Promise<string | null> {
   const deadline = performance.now() + timeoutMs;
-  const left: string[] = [];
-  for (const dir of dirs) {
-    for (;;) {
-      try {
-        for (const e of await readdir(dir, { withFileTypes: true })) {
-          if (e.isDirectory()) left.push(...(await removeCgroupDirs([path.join(dir, e.name)], Math.max(0, deadline - performance.now()))));
-        }
-        await rmdir(dir);
-        break;
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') break;
-        if (code !== 'EBUSY' || performance.now() > deadline) {
-          left.push(`${dir}: ${code ?? (err as Error).message}`);
-          break;
-        }
-        await delay(20);
-      }
+  for (;;) {
+    const { left, code } = rmdirAll(hierarchyDirs(root, name));
+    if (left === 0) return null;
+    if (performance.now() >= deadline) {
+      return `cgroup ${name}: ${left} director${left === 1 ? 'y' : 'ies'} left (${code}); run reapbench clean once its container is gone`;
+    }
+    await delay(20);
+  }
+}
+
+/** One synchronous pass of rmdir over `dirs` and their children. @returns what is left, and the last errno code. */
+function rmdirAll(dirs: string[]): { left: number; code: string } {
+  let left = 0;
+  let code = '';
+  for (const dir of dirs.flatMap(depthFirst)) {
+    try {
+      rmdirSync(dir);
+    } catch (err) {
+      const c = (err as NodeJS.ErrnoException).code ?? 'error';
+      if (c === 'ENOENT') continue;
+      left += 1;
+      code = c;
     }
   }
-  return left;
+  return { left, code };
+}
+
+/**
+ * Remove, at once and synchronously, the owned parents of run `runId` that hold no task (the
+ * last resort of a second Ctrl-C, when there is no time for the engine).
+ * @returns how many directories are left.
+ */
+export function removeOwnedParentsNow(runId: string, root = CGROUP_ROOT): number {
+  return rmdirAll(ownedParentDirs(runId, root)).left;
 }
 
 /**
@@ -226,13 +261,12 @@ async function removeCgroupDirs(dirs: string[], timeoutMs: number): Promise<stri
  * @returns the number of parents removed.
  */
 export async function sweepOwnedParents(root = CGROUP_ROOT, keepRunId?: string): Promise<number> {
-  const names = new Set<string>();
-  for (const dir of [root, ...safeList(root).map((c) => `${root}/${c}`)]) {
-    for (const n of safeList(dir))
-      if (n.startsWith(OWNED_PARENT_PREFIX) && !(keepRunId && n.startsWith(`${OWNED_PARENT_PREFIX}${keepRunId}-`))) names.add(n);
-  }
+  const names = new Set(ownedParentDirs(null, root).map((d) => path.basename(d)));
   let removed = 0;
-  for (const n of names) if ((await removeCgroupDirs(hierarchyDirs(root, n), 0)).length === 0) removed += 1;
+  for (const n of names) {
+    if (keepRunId && n.startsWith(`${OWNED_PARENT_PREFIX}${keepRunId}-`)) continue;
+    if ((await removeOwned(root, n, 0)) === null) removed += 1;
+  }
   return removed;
 }
 

@@ -14,7 +14,7 @@ import { RUN_ID, RUN_LABEL } from '../../src/runtime/cleanup.js';
 import type { PidsFigures } from '../../src/runtime/host-cgroup.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { COUNT_ZOMBIES_SH, docker, ownedCgroupsOf, testImages } from '../support/engine.js';
+import { COUNT_ZOMBIES_SH, docker, ORPHANS_GONE_SH, ownedCgroupsOf, shWaitFor, SLEEPS_EXITED_SH, testImages } from '../support/engine.js';
 import { waitForFile } from '../support/wait.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -27,7 +27,11 @@ beforeAll(async () => {
 });
 
 /** Burst of 40 orphans: each subshell forks `sleep 0.2` and exits, so the sleep is re-parented to PID 1. */
-const BURST = `i=0; while [ $i -lt 40 ]; do (sleep 0.2 &); i=$((i+1)); done; sleep 1.5; ${COUNT_ZOMBIES_SH}`;
+const FORK_40 = 'i=0; while [ $i -lt 40 ]; do (sleep 0.2 &); i=$((i+1)); done';
+/** Under a reaping init: the burst, then wait until every orphan exited and was reaped, then count. */
+const BURST_REAPED = `${FORK_40}; ${ORPHANS_GONE_SH}; ${shWaitFor('orphans_gone', 'the orphans to be reaped')}; ${COUNT_ZOMBIES_SH}`;
+/** Under a PID 1 that does not reap: the burst, then wait until every orphan exited, then count. */
+const BURST_EXITED = `${FORK_40}; ${SLEEPS_EXITED_SH}; ${shWaitFor('sleeps_exited', 'the orphans to exit')}; ${COUNT_ZOMBIES_SH}`;
 
 describe('images', () => {
   it('has a base with node, a shell, ps and the three inits', async () => {
@@ -133,10 +137,10 @@ describe('runContainer', () => {
   });
 
   it('without an init, adopted orphans stay zombies under a Node PID 1 (the control)', async () => {
-    const script = `const {spawn}=require('child_process');spawn('sh',['-c',${JSON.stringify(BURST)}],{stdio:'inherit'}).on('exit',()=>process.exit(0));`;
+    const script = `const {spawn}=require('child_process');spawn('sh',['-c',${JSON.stringify(BURST_EXITED)}],{stdio:'inherit'}).on('exit',()=>process.exit(0));`;
     const r = await runContainer(d, { image: images.app, cmd: ['node', '-e', script], timeoutMs: 60_000 });
     const z = Number(/zombies=(\d+)/.exec(r.stdout)?.[1]);
-    expect(z).toBeGreaterThanOrEqual(35);
+    expect(z).toBe(40);
   });
 
   it.each([
@@ -146,7 +150,7 @@ describe('runContainer', () => {
   ])('%s from the image runs as PID 1 and reaps a burst of orphans', async (name, prefix) => {
     const r = await runContainer(d, {
       image: images.app,
-      cmd: [...prefix, 'sh', '-c', `cat /proc/1/comm; ${BURST}`],
+      cmd: [...prefix, 'sh', '-c', `cat /proc/1/comm; ${BURST_REAPED}`],
       timeoutMs: 60_000,
     });
     expect(r.exitCode).toBe(0);

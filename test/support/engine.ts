@@ -3,7 +3,7 @@
  * images built once per test file (a cache hit after the first file).
  */
 import type Docker from 'dockerode';
-import { existsSync, readdirSync } from 'node:fs';
+import { ownedParentDirs } from '../../src/runtime/host-cgroup.js';
 import path from 'node:path';
 import { connectEngine } from '../../src/runtime/engine.js';
 import { ensureImages, type ImageSet } from '../../src/images/build.js';
@@ -33,19 +33,8 @@ export function testImages(): Promise<ImageSet> {
 /** Count processes in state Z from /proc, as a shell snippet for busybox sh inside the image. */
 export const COUNT_ZOMBIES_SH = `z=0; for f in /proc/[0-9]*/stat; do s=$(cut -d' ' -f3 "$f" 2>/dev/null); [ "$s" = Z ] && z=$((z+1)); done; echo zombies=$z`;
 
-/**
- * Parent cgroups that run `runId` owns and still has, in any hierarchy (v1: one per controller;
- * v2: the unified tree). Empty once the run cleaned up after itself.
- */
-export function ownedCgroupsOf(runId: string, root = '/sys/fs/cgroup'): string[] {
-  const list = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir) : []);
-  const dirs = [root, ...list(root).map((c) => path.join(root, c))];
-  return dirs.flatMap((dir) =>
-    list(dir)
-      .filter((n) => n.startsWith(`reapbench-${runId}-`))
-      .map((n) => path.join(dir, n)),
-  );
-}
+/** Parent cgroups that run `runId` owns and still has, in any hierarchy; empty once it cleaned up. */
+export const ownedCgroupsOf = (runId: string): string[] => ownedParentDirs(runId);
 
 /**
  * Shell for busybox sh inside a container, where test/support/wait.ts cannot run: wait until
@@ -58,8 +47,14 @@ export function shWaitFor(cond: string, what: string, seconds = 60): string {
 }
 
 /**
+ * Shell: defines `sleeps_exited`, true when no `sleep` in the container is alive (each has
+ * exited; under an init that does not reap, as a zombie). Reads /proc with the shell's `read`,
+ * so that the check itself makes no child that could be caught as a zombie.
+ */
+export const SLEEPS_EXITED_SH = `sleeps_exited() { for f in /proc/[0-9]*/stat; do read -r p c s r 2>/dev/null <"$f" || continue; case "$c $s" in "(sleep) "[!Z]) return 1 ;; esac; done; return 0; }`;
+
+/**
  * Shell: defines `orphans_gone`, true when no process in the container is a zombie or a live
- * `sleep` (the orphans of a burst of `(sleep 0.2 &)`). Reads /proc with the shell's `read`, so
- * that the check itself makes no child that could be caught as a zombie.
+ * `sleep` (the orphans of a burst of `(sleep 0.2 &)`): they exited and were reaped.
  */
 export const ORPHANS_GONE_SH = `orphans_gone() { for f in /proc/[0-9]*/stat; do read -r p c s r 2>/dev/null <"$f" || continue; case "$c $s" in "(sleep) "[!Z] | *" Z") return 1 ;; esac; done; return 0; }`;

@@ -59,7 +59,8 @@ export function overridesFromCli(o: RunCliOptions): MatrixOverrides {
  * Run the benchmark as the CLI asked.
  * @returns the process exit code: 0 done, 1 a baseline regression, 130 interrupted by SIGINT
  *   (143 by SIGTERM).
- * @throws ReapbenchError for bad options (exit 2) and environment failures (exit 1).
+ * @throws ReapbenchError for bad options (exit 2), environment failures (exit 1), and an
+ *   interrupt before the first run ended (exit 130, 143 for SIGTERM; no results folder is kept).
  */
 export async function runBench(o: RunCliOptions): Promise<number> {
   // 1. Everything about the input is checked before anything starts.
@@ -84,6 +85,10 @@ export async function runBench(o: RunCliOptions): Promise<number> {
     // Nothing measured (no engine, image build failed or interrupted…): leave no empty results folder behind.
     if (!existsSync(path.join(dir, 'runs.csv')) && !existsSync(path.join(dir, 'scenarios.csv')))
       await rm(dir, { recursive: true, force: true });
+    // Interrupted before anything was measured: the exit status says which signal (128 + n).
+    if (controller.signal.aborted && err instanceof ReapbenchError && err.exitCode === 130 && interruptedBy() === 'SIGTERM') {
+      throw new ReapbenchError(err.message, { exitCode: 143, cause: err });
+    }
     throw err;
   } finally {
     unregister();
@@ -117,7 +122,8 @@ async function measure(o: RunCliOptions, v: ValidatedRun, dir: string, records: 
   // 2. Engine and image.
   const docker = await connectEngine();
   const engine = await engineInfo(docker);
-  log('reapbench: preparing the images (a first run builds them, about a minute)');
+  // The run id first: its containers carry the label reapbench.run=<id> (docker ps, clean-up).
+  log(`reapbench: run ${RUN_ID}: preparing the images (a first run builds them, about a minute)`);
   const images = await ensureImages(docker, {
     signal,
     base: o.base as 'auto' | 'offline' | 'registry',
@@ -226,6 +232,11 @@ async function measure(o: RunCliOptions, v: ValidatedRun, dir: string, records: 
 
   // 4. Final report.
   const interrupted = signal.aborted;
+  if (interrupted && records.length === 0 && scenarioTable === null) {
+    // Interrupted before the first run ended (e.g. in the warm-up): nothing to report, and no
+    // results folder is kept (the caller removes it).
+    throw new ReapbenchError('interrupted before the first run ended; nothing was measured', { exitCode: 130 });
+  }
   const summary = summarize(records);
   if (plan.length > 0)
     await save(

@@ -7,7 +7,7 @@ import type Docker from 'dockerode';
 import { PassThrough } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ReapbenchError, usageError } from '../errors.js';
+import { usageError } from '../errors.js';
 import { mapEngineError } from './engine.js';
 import { RUN_ID, RUN_LABEL, track, untrack } from './cleanup.js';
 import { canOwnParent, OwnedParent, PidsSampler, type HostCgroupLayout, type PidsFigures } from './host-cgroup.js';
@@ -46,7 +46,11 @@ export interface ContainerSpec {
   pidMode?: string;
   /** Hard timeout from start to exit, ms (> 0). The container is killed when it is exceeded. */
   timeoutMs: number;
-  /** Send `docker stop` (SIGTERM, then SIGKILL after `stopGraceS`) this many ms after start. */
+  /**
+   * Send `docker stop` (SIGTERM, then SIGKILL after `stopGraceS`) this many ms after `onStarted`
+   * returned (right after the start when there is none): a caller that waits there for the
+   * workload to be ready times the stop from that moment.
+   */
   stopAfterMs?: number;
   /** Grace period of that stop, s (default 10, Docker's default). */
   stopGraceS?: number;
@@ -68,7 +72,7 @@ export interface ContainerSpec {
 
 /** Outcome of {@link runContainer}. Times are from the harness's monotonic clock. */
 export interface ContainerRun {
-  /** Full container id (the container no longer exists when this is returned). */
+  /** Full container id (the container no longer exists when this is returned); empty when none was created (an abort before the start). */
   id: string;
   /** Exit status of PID 1 (128 + signal when killed by one), or null when it was never read. */
   exitCode: number | null;
@@ -183,16 +187,16 @@ function cgroupLayout(docker: Docker): Promise<HostCgroupLayout | null> {
 /**
  * Run `spec.cmd` in a new container and wait for it to exit, the timeout, or an abort.
  * The container (and the parent cgroup reapbench gave it) is removed in every case, also when
- * this function throws. An abort is honoured in every step: before anything was created it
- * throws; while the container is created, attached or started the run ends at once with
- * `aborted: true` (a container not yet started is never started); while it runs it is killed.
- * @throws ReapbenchError for bad specs (exit code 2), for a signal aborted before the call, and
- *   for engine errors (image missing, daemon unreachable, API errors); a timeout is not an error
- *   (`timedOut: true`), nor is an abort during the run (`aborted: true`).
+ * this function throws. An abort is honoured in every step and ends the run with `aborted:
+ * true`: before anything was created (nothing is created), while the container is created,
+ * attached or started (a container not yet started is never started), and while it runs (it is
+ * killed).
+ * @throws ReapbenchError for bad specs (exit code 2) and engine errors (image missing, daemon
+ *   unreachable, API errors); neither a timeout (`timedOut: true`) nor an abort is an error.
  */
 export async function runContainer(docker: Docker, spec: ContainerSpec): Promise<ContainerRun> {
   validateSpec(spec);
-  if (spec.signal?.aborted) throw new ReapbenchError('run aborted before the container was created');
+  if (spec.signal?.aborted) return { ...NOT_RUN, aborted: true };
   const layout = spec.pidsSampleMs === 0 ? null : await cgroupLayout(docker);
   const parent = layout && canOwnParent(layout) ? new OwnedParent(RUN_ID, layout) : null;
   let container: Docker.Container;
@@ -257,6 +261,13 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
     started = true;
     // An abort that arrived during the start found nothing to kill yet.
     if (aborted) kill();
+    // The hard timeout runs from the start, also while onStarted waits for something.
+    timers.push(
+      setTimeout(() => {
+        timedOut = true;
+        kill();
+      }, spec.timeoutMs),
+    );
     await sampler?.sample();
     await spec.onStarted?.(container.id, {
       readPids: async () => {
@@ -264,13 +275,6 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
         return sampler?.snapshot() ?? NO_PIDS;
       },
     });
-
-    timers.push(
-      setTimeout(() => {
-        timedOut = true;
-        kill();
-      }, spec.timeoutMs),
-    );
     if (spec.stopAfterMs !== undefined) {
       timers.push(
         setTimeout(() => {
@@ -325,6 +329,28 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
     untrack(container.id);
   }
 }
+
+/** A run that never created a container (`id` empty). */
+const NOT_RUN: ContainerRun = {
+  id: '',
+  exitCode: null,
+  timedOut: false,
+  aborted: false,
+  stdout: '',
+  stderr: '',
+  durationMs: 0,
+  stopLatencyMs: null,
+  pids: {
+    peak: null,
+    max: null,
+    last: null,
+    eventsMax: null,
+    samples: 0,
+    path: null,
+    method: 'unavailable',
+    note: 'no container was created',
+  },
+};
 
 /** Figures of a run whose pids cgroup was not read (sampling disabled). */
 const NO_PIDS: PidsFigures = {

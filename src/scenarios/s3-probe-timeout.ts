@@ -17,27 +17,49 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { InitName } from '../model/inits.js';
 import { baseVariant, expectReapingAsPid1, judgeReaping, plainPlan, type HostHelper, type ScenarioDef } from './def.js';
 import { rec, WorkloadContext, WORK_DIR } from './inside.js';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { ScenarioParams } from './types.js';
 
 const NAME = 'probe-timeout';
 
-/** How long the in-container app stays up: all probes, the last slow child, and a settle time. */
+/** The longest the in-container app stays up: all probes, the last slow child at its cap, a settle time. */
 function appDurationMs(p: ScenarioParams): number {
   return p.start_ms! + p.probes! * p.interval_ms! + p.slow_ms! + p.settle_ms!;
+}
+
+/** Slow children that have exited so far (their `exit role=probe-child` lines in the adoption log). */
+function childrenExited(ctx: WorkloadContext): number {
+  try {
+    return (readFileSync(ctx.adoptLog, 'utf8').match(/^exit role=probe-child /gm) ?? []).length;
+  } catch {
+    return 0;
+  }
 }
 
 async function workload(p: ScenarioParams): Promise<void> {
   const ctx = new WorkloadContext(NAME, p);
   ctx.startSampling(p.sample_ms!);
-  await sleep(appDurationMs(p));
+  await sleep(p.start_ms! + p.probes! * p.interval_ms!);
+  // Then wait for the event, not for a time: every probe's slow child has exited (each exits
+  // once its probe was killed), up to the cap; then the init has `settle_ms` to reap the last.
+  const deadline = Date.now() + p.slow_ms!;
+  while (childrenExited(ctx) < p.probes! && Date.now() < deadline) await sleep(50);
+  await sleep(p.settle_ms!);
   const probes = readdirSync(WORK_DIR).filter((f) => /^probe\.\d+\.pid$/.test(f)).length;
   ctx.finish(probes);
 }
 
-/** The probe: records its pid for the killer, then waits for a child slower than the timeout. */
+/**
+ * The probe: records its pid for the killer, then waits for a child slower than the timeout.
+ * The child outlives the probe shell by construction, not by a race: it waits until the shell
+ * (`$$`, the probe's pid in a subshell too) is gone, i.e. was killed on timeout and reaped by the
+ * runtime, then exits as an orphan. A fixed sleep instead would need the runtime's kill, an
+ * engine exec of 75–190 ms under load, to land before it ends. `slow_ms` caps the wait, in case
+ * no kill comes.
+ */
 function probeScript(i: number, p: ScenarioParams): string {
-  return `echo $$ >${WORK_DIR}/probe.${i}.pid; ( sleep ${(p.slow_ms! / 1000).toFixed(2)}; ${rec('probe-child')} ); :`;
+  const polls = Math.ceil(p.slow_ms! / 50);
+  return `echo $$ >${WORK_DIR}/probe.${i}.pid; ( n=0; while kill -0 $$ 2>/dev/null && [ $n -lt ${polls} ]; do sleep 0.05; n=$((n+1)); done; ${rec('probe-child')} ); :`;
 }
 
 async function execDetached(c: Docker.Container, cmd: string[], env: string[] = []): Promise<void> {
@@ -76,7 +98,7 @@ export const s3: ScenarioDef = {
   id: 'S3',
   name: NAME,
   title: 'a timed-out health probe (engine exec) leaves its slow child',
-  defaults: { probes: 4, interval_ms: 1000, timeout_ms: 500, slow_ms: 1500, start_ms: 800, settle_ms: 800, sample_ms: 100 },
+  defaults: { probes: 4, interval_ms: 1000, timeout_ms: 500, slow_ms: 10_000, start_ms: 800, settle_ms: 800, sample_ms: 100 },
   pidsLimit: 64,
   cases: [null],
   variants: baseVariant,

@@ -5,7 +5,16 @@
  */
 import type Docker from 'dockerode';
 import path from 'node:path';
-import { renderMarkdown, runScenarioMatrix, planMatrix, scenarioMatrixMarkdown, toCsv, type ScenarioResult } from '../scenarios/index.js';
+import {
+  renderMarkdown,
+  runScenarioMatrix,
+  planMatrix,
+  scenarioMatrixMarkdown,
+  toCsv,
+  type ReportMeta,
+  type ScenarioResult,
+} from '../scenarios/index.js';
+import { interruptedBy } from '../runtime/cleanup.js';
 import type { ProgressReporter } from '../report/terminal.js';
 import { atomicWrite, pointLatest } from './results-dir.js';
 import type { InitName } from '../model/inits.js';
@@ -42,10 +51,23 @@ export async function runScenarioStep(
   total: number,
 ): Promise<{ results: ScenarioResult[]; table: string; markdown: string }> {
   const startedAt = new Date().toISOString();
-  const meta = { command: `reapbench ${process.argv.slice(2).join(' ')}`, startedAt, image: ctx.imageLabel, engine: ctx.engineLabel };
+  const meta: ReportMeta = {
+    command: `reapbench ${process.argv.slice(2).join(' ')}`,
+    startedAt,
+    image: ctx.imageLabel,
+    engine: ctx.engineLabel,
+  };
   const done: ScenarioResult[] = [];
+  // Until the last scenario ran, the files say PARTIAL and why (like report.md).
+  const planned = scenarioRunCount(ctx.scenarios, ctx.inits);
+  const partialMeta = (): ReportMeta =>
+    ctx.signal.aborted
+      ? { ...meta, partial: `interrupted by ${interruptedBy() ?? 'a signal'} after ${done.length} of ${planned} runs` }
+      : done.length < planned
+        ? { ...meta, partial: 'the scenarios are still running' }
+        : meta;
   const save = async (): Promise<void> => {
-    await atomicWrite(path.join(ctx.dir, 'scenarios.md'), renderMarkdown(done, meta));
+    await atomicWrite(path.join(ctx.dir, 'scenarios.md'), renderMarkdown(done, partialMeta()));
     await atomicWrite(path.join(ctx.dir, 'scenarios.csv'), toCsv(done));
     await pointLatest(ctx.dir);
   };
@@ -61,5 +83,5 @@ export async function runScenarioStep(
     },
   });
   await save();
-  return { results: done, table: scenarioMatrixMarkdown(done), markdown: renderMarkdown(done, meta) };
+  return { results: done, table: scenarioMatrixMarkdown(done), markdown: renderMarkdown(done, partialMeta()) };
 }

@@ -104,6 +104,8 @@ export interface ReportMeta {
   image: string;
   /** Engine version and cgroup version, e.g. `Docker 20.10.24, cgroup v1`. */
   engine: string;
+  /** Why the table is incomplete (e.g. interrupted by SIGINT), or absent when it is complete. */
+  partial?: string;
 }
 
 /** The whole markdown report: headline table, counts, legend and details. */
@@ -120,6 +122,7 @@ export function renderMarkdown(results: ScenarioResult[], meta: ReportMeta): str
     '',
     `Command: \`${meta.command}\` — ${meta.startedAt}, image ${meta.image}, ${meta.engine}.`,
     '',
+    ...(meta.partial ? [`> **PARTIAL**: this run did not finish (${meta.partial}); scenarios and inits may be missing.`, ''] : []),
     scenarioMatrixMarkdown(results),
     '',
     `${results.length} runs; ${ended.filter((r) => r.matches === true).length} as expected, ${mismatches.length} not${mismatches.length ? ` (${mismatches.map((r) => `${rowKey(r)} / ${r.variant}`).join('; ')})` : ''}; ${failed.length} failed or timed out${aborted.length ? `; ${aborted.length} interrupted` : ''}${noVerdict > 0 ? `; ${noVerdict} without a verdict` : ''}.`,
@@ -152,6 +155,7 @@ const CSV_COLUMNS = [
   'pids_limit',
   'host_pids_peak',
   'host_fork_rejections',
+  'host_pids_method',
   'params',
   'failure_reason',
 ] as const;
@@ -177,6 +181,7 @@ export function toCsv(results: ScenarioResult[]): string {
     r.pidsLimit,
     r.hostPidsPeak ?? '',
     r.hostForkRejections ?? '',
+    r.hostPidsMethod ?? '',
     Object.entries(r.params)
       .map(([k, v]) => `${k}=${v}`)
       .join(' '),

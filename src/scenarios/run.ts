@@ -117,6 +117,7 @@ export async function runScenario(
       stopLatency_s: null,
       hostPidsPeak: null,
       hostForkRejections: null,
+      hostPidsMethod: null,
       figures: {},
       observation: null,
     };
@@ -191,6 +192,7 @@ export async function runScenario(
     stopLatency_s: run?.stopLatencyMs == null ? null : run.stopLatencyMs / 1000,
     hostPidsPeak: run?.pids.peak ?? null,
     hostForkRejections: run?.pids.eventsMax ?? null,
+    hostPidsMethod: run?.pids.method ?? null,
     figures: judged.figures,
     observation: obs,
   };

@@ -182,9 +182,15 @@ export interface ScenarioResult {
   wall_s: number;
   /** S6: `docker stop` request → exit, s; null elsewhere. */
   stopLatency_s: number | null;
-  /** Host-side pids cgroup peak and rejected forks (`pids.events` max). */
+  /** Host-side pids cgroup peak (tasks) and rejected forks (`pids.events` max, count). */
   hostPidsPeak: number | null;
   hostForkRejections: number | null;
+  /**
+   * How those two were read (runtime/host-cgroup.ts `PidsMethod`): `owned-parent` (exact peak;
+   * rejections exact on cgroup v2, a lower bound from readings on v1), `sampled` (both lower
+   * bounds), `unavailable`; null when no container ran.
+   */
+  hostPidsMethod: 'owned-parent' | 'sampled' | 'unavailable' | null;
   /** Figures the verdict was derived from (flat, for CSV). */
   figures: Record<string, number | string | boolean | null>;
   /** The in-container observation (null when the workload printed none). */

@@ -135,6 +135,8 @@ describe('Ctrl-C in every phase of reapbench run', () => {
         // (a signal that lands between two runs cuts none).
         const csv = await readFile(path.join(out, dirs[0]!, 'scenarios.csv'), 'utf8');
         expect(csv).not.toMatch(/,(failed|timed-out),/);
+        const md = await readFile(path.join(out, dirs[0]!, 'scenarios.md'), 'utf8');
+        expect(md).toMatch(/\*\*PARTIAL\*\*: this run did not finish \(interrupted by SIGINT after \d+ of \d+ runs\)/);
         return;
       }
       const md = await readFile(path.join(out, dirs[0]!, 'report.md'), 'utf8');

@@ -212,7 +212,15 @@ function scenarioResult(p: PlannedRun): ScenarioResult {
     observation: null,
   };
   if (plan.notApplicable) {
-    const none = { exitCode: null, wall_s: 0, stopLatency_s: null, hostPidsPeak: null, hostForkRejections: null, figures: {} };
+    const none = {
+      exitCode: null,
+      wall_s: 0,
+      stopLatency_s: null,
+      hostPidsPeak: null,
+      hostForkRejections: null,
+      hostPidsMethod: null,
+      figures: {},
+    };
     return {
       ...common,
       ...none,
@@ -250,6 +258,7 @@ function scenarioResult(p: PlannedRun): ScenarioResult {
     stopLatency_s: s.stopLatency_s ?? null,
     hostPidsPeak: s.hostPidsPeak,
     hostForkRejections: s.hostPidsPeak === null ? null : p.def.name === 'limit-exhaustion' ? 2 : 0,
+    hostPidsMethod: s.hostPidsPeak === null ? null : 'owned-parent',
     figures: judged.figures,
     observation: s.obs,
   };

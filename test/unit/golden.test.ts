@@ -117,6 +117,15 @@ describe('scenario reports', () => {
     await expect(renderScenarioMarkdown([...SCENARIO_RESULTS], SCENARIO_META)).toMatchFileSnapshot('golden/scenarios.md');
   });
 
+  it('scenarios.md of an unfinished run says PARTIAL and why, under the command line', () => {
+    const md = renderScenarioMarkdown([...SCENARIO_RESULTS], { ...SCENARIO_META, partial: 'interrupted by SIGINT after 3 of 28 runs' });
+    const lines = md.split('\n');
+    expect(lines[4]).toBe(
+      '> **PARTIAL**: this run did not finish (interrupted by SIGINT after 3 of 28 runs); scenarios and inits may be missing.',
+    );
+    expect(renderScenarioMarkdown([...SCENARIO_RESULTS], SCENARIO_META)).not.toMatch(/PARTIAL/);
+  });
+
   it('scenarios.csv', async () => {
     await expect(scenarioCsv([...SCENARIO_RESULTS])).toMatchFileSnapshot('golden/scenarios.csv');
   });

@@ -42,6 +42,7 @@ function result(over: Partial<ScenarioResult>): ScenarioResult {
     stopLatency_s: null,
     hostPidsPeak: 19,
     hostForkRejections: 0,
+    hostPidsMethod: null,
     figures: { zombies_end: 6, adopters: 'pid1:node=6' },
     observation: null,
     ...over,

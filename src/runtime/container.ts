@@ -330,28 +330,6 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
   }
 }
 
-/** A run that never created a container (`id` empty). */
-const NOT_RUN: ContainerRun = {
-  id: '',
-  exitCode: null,
-  timedOut: false,
-  aborted: false,
-  stdout: '',
-  stderr: '',
-  durationMs: 0,
-  stopLatencyMs: null,
-  pids: {
-    peak: null,
-    max: null,
-    last: null,
-    eventsMax: null,
-    samples: 0,
-    path: null,
-    method: 'unavailable',
-    note: 'no container was created',
-  },
-};
-
 /** Figures of a run whose pids cgroup was not read (sampling disabled). */
 const NO_PIDS: PidsFigures = {
   peak: null,
@@ -362,4 +340,17 @@ const NO_PIDS: PidsFigures = {
   path: null,
   method: 'unavailable',
   note: 'host-side pids readings were disabled for this run',
+};
+
+/** A run that never created a container (`id` empty). */
+const NOT_RUN: ContainerRun = {
+  id: '',
+  exitCode: null,
+  timedOut: false,
+  aborted: false,
+  stdout: '',
+  stderr: '',
+  durationMs: 0,
+  stopLatencyMs: null,
+  pids: { ...NO_PIDS, note: 'no container was created' },
 };

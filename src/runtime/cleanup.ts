@@ -7,6 +7,7 @@
  */
 import type Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { removeOwnedParentsNow, sweepOwnedParents, type OwnedParent } from './host-cgroup.js';
 
 /** Label that marks every container reapbench creates. */
@@ -37,27 +38,48 @@ export function interruptedBy(): NodeJS.Signals | null {
 }
 
 /**
- * Force-remove every tracked container (kill + remove, volumes too), then its owned parent
- * cgroup. Errors are collected, not thrown: cleanup must try every container.
+ * Force-remove one container (kill + remove, volumes too) and return once it is gone. When
+ * another removal of it is already under way (409: the interrupt handler's and the run's own
+ * can meet), wait until the engine reports it gone (404), up to `timeoutMs`: returning at the
+ * 409 would let reapbench exit while the engine still holds a running container.
+ * @returns null when the container is gone, else one line saying why not.
+ */
+export async function removeContainer(c: Docker.Container, timeoutMs = 10_000): Promise<string | null> {
+  const why = (err: unknown): string => `container ${c.id.slice(0, 12)}: ${(err as Error).message ?? String(err)}`;
+  try {
+    await c.remove({ force: true, v: true });
+    return null;
+  } catch (err) {
+    const code = (err as { statusCode?: number }).statusCode;
+    if (code === 404) return null;
+    if (code !== 409) return why(err);
+  }
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    try {
+      await c.inspect();
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return null;
+      return why(err);
+    }
+    if (performance.now() > deadline) return `container ${c.id.slice(0, 12)}: still being removed after ${timeoutMs / 1000} s`;
+    await delay(50);
+  }
+}
+
+/**
+ * Force-remove every tracked container ({@link removeContainer}), then its owned parent cgroup.
+ * Errors are collected, not thrown: cleanup must try every container.
  * @returns the messages of the removals that failed (empty when all succeeded).
  */
 export async function removeAllTracked(): Promise<string[]> {
   const failures: string[] = [];
   await Promise.all(
     [...active.values()].map(async ({ container: c, parent }) => {
-      let removed = true;
-      try {
-        await c.remove({ force: true, v: true });
-      } catch (err) {
-        const e = err as { statusCode?: number; message?: string };
-        // 404: already gone; 409: a removal is already in progress (runContainer's own).
-        if (e.statusCode !== 404 && e.statusCode !== 409) {
-          failures.push(`container ${c.id.slice(0, 12)}: ${e.message ?? String(err)}`);
-          removed = false;
-        }
-      }
+      const failed = await removeContainer(c);
+      if (failed) failures.push(failed);
       // A container that could not be removed keeps its cgroup: no point in waiting for it.
-      const left = parent ? await parent.remove(removed ? 5_000 : 0) : null;
+      const left = parent ? await parent.remove(failed ? 0 : 5_000) : null;
       if (left) failures.push(left);
       active.delete(c.id);
     }),

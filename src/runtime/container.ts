@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { usageError } from '../errors.js';
 import { mapEngineError } from './engine.js';
-import { RUN_ID, RUN_LABEL, track, untrack } from './cleanup.js';
+import { removeContainer, RUN_ID, RUN_LABEL, track, untrack } from './cleanup.js';
 import { canOwnParent, OwnedParent, PidsSampler, type HostCgroupLayout, type PidsFigures } from './host-cgroup.js';
 
 /** A bind mount from the host into the container. */
@@ -312,19 +312,11 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
     for (const t of timers) clearTimeout(t);
     spec.signal?.removeEventListener('abort', onAbort);
     sampler?.stop();
-    let removed = true;
-    try {
-      await container.remove({ force: true, v: true });
-    } catch (err) {
-      const code = (err as { statusCode?: number }).statusCode;
-      // 404: gone already; 409: the interrupt handler is removing it right now.
-      if (code !== 404 && code !== 409) {
-        removed = false;
-        process.stderr.write(`reapbench: could not remove container ${container.id.slice(0, 12)}: ${(err as Error).message}\n`);
-      }
-    }
+    // Returns once the container is gone, also when the interrupt handler is removing it too.
+    const failed = await removeContainer(container);
+    if (failed) process.stderr.write(`reapbench: could not remove ${failed}\n`);
     // A container that could not be removed keeps its cgroup: no point in waiting for it.
-    const left = parent ? await parent.remove(removed ? 5_000 : 0) : null;
+    const left = parent ? await parent.remove(failed ? 0 : 5_000) : null;
     if (left) process.stderr.write(`reapbench: could not remove ${left}\n`);
     untrack(container.id);
   }

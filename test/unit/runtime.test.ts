@@ -7,7 +7,8 @@ import { mapEngineError, socketPath } from '../../src/runtime/engine.js';
 import { canOwnParent, findPidsCgroup, OwnedParent, PidsSampler, sweepOwnedParents } from '../../src/runtime/host-cgroup.js';
 import { hashContext, type ContextFile } from '../../src/images/build.js';
 import { ReapbenchError, formatError } from '../../src/errors.js';
-import { RUN_ID, RUN_LABEL } from '../../src/runtime/cleanup.js';
+import { removeContainer, RUN_ID, RUN_LABEL } from '../../src/runtime/cleanup.js';
+import type Docker from 'dockerode';
 
 const base: ContainerSpec = { image: 'x', cmd: ['true'], timeoutMs: 1000 };
 
@@ -241,5 +242,44 @@ describe('host pids figures on a cgroup tree laid out as the engine does (plain 
   it('passes the owned parent to the engine as CgroupParent', () => {
     expect(createOptions({ image: 'x', cmd: ['true'], timeoutMs: 1 }, '/reapbench-x-1').HostConfig?.CgroupParent).toBe('/reapbench-x-1');
     expect(createOptions({ image: 'x', cmd: ['true'], timeoutMs: 1 }).HostConfig).not.toHaveProperty('CgroupParent');
+  });
+});
+
+describe('removeContainer', () => {
+  const httpError = (statusCode: number, message: string): Error => Object.assign(new Error(message), { statusCode });
+  /** A container double whose removal answers `removeWith`, and whose inspect answers from `inspects` in turn. */
+  const fake = (removeWith: Error | null, inspects: Array<Error | null>) => {
+    let n = 0;
+    return {
+      id: 'f'.repeat(64),
+      remove: async () => {
+        if (removeWith) throw removeWith;
+      },
+      inspect: async () => {
+        n += 1;
+        const r = inspects[Math.min(n, inspects.length) - 1];
+        if (r) throw r;
+        return {};
+      },
+      inspections: () => n,
+    };
+  };
+
+  it('returns once the container is gone, also when another removal was under way (409)', async () => {
+    expect(await removeContainer(fake(null, []) as unknown as Docker.Container)).toBeNull();
+    expect(await removeContainer(fake(httpError(404, 'no such container'), []) as unknown as Docker.Container)).toBeNull();
+    const busy = fake(httpError(409, 'removal in progress'), [null, null, httpError(404, 'gone')]);
+    expect(await removeContainer(busy as unknown as Docker.Container)).toBeNull();
+    expect(busy.inspections()).toBe(3);
+  });
+
+  it('says in one line why a container could not be removed, or is still being removed at the deadline', async () => {
+    expect(await removeContainer(fake(httpError(500, 'engine broke'), []) as unknown as Docker.Container)).toBe(
+      'container ffffffffffff: engine broke',
+    );
+    const stuck = fake(httpError(409, 'removal in progress'), [null]);
+    expect(await removeContainer(stuck as unknown as Docker.Container, 100)).toBe(
+      'container ffffffffffff: still being removed after 0.1 s',
+    );
   });
 });

@@ -209,7 +209,7 @@ export async function runLoadgen(opts: LoadgenOptions, out: NdjsonWriter, abort:
 
   const baseline = cg ? readPids(cg) : null;
   const loadgenThreads = ownThreads();
-  const budget = baseline?.current != null && baseline.max != null ? baseline.max - baseline.current : null;
+  const budget = baseline?.current != null && typeof baseline.max === 'number' ? baseline.max - baseline.current : null;
   const cleanup = async (): Promise<void> => {
     producer?.stop();
     await watcher?.stop();

@@ -104,8 +104,8 @@ export interface SampleEvent {
   t_us: number;
   /** `pids.current`: tasks (threads, zombies included) in the cgroup. */
   pids_current: number | null;
-  /** `pids.max` (null: "max", unlimited, or no cgroup). */
-  pids_max: number | null;
+  /** `pids.max` (tasks); `'max'`: no limit; null: no cgroup or not read. */
+  pids_max: number | 'max' | null;
   /** The `max` counter of `pids.events`: forks refused by the limit since the cgroup was made. */
   pids_events_max: number | null;
   /** Processes in state Z in this pid namespace (a /proc scan), excluding the helper's own
@@ -271,8 +271,8 @@ export interface LoadgenSummary {
   /** `pids.current` just before production: PID 1, the load generator's threads, the helper,
    * anything else in the cgroup (null: no cgroup). */
   baseline_tasks: number | null;
-  /** `pids.max` (null: unlimited or no cgroup). */
-  pids_max: number | null;
+  /** `pids.max` (tasks); `'max'`: no limit; null: no cgroup or not read. */
+  pids_max: number | 'max' | null;
   /** pids_max − baseline_tasks: orphans that fit (one fewer while an intermediate exists). */
   effective_budget: number | null;
   /** Tasks the instrument adds to the measured cgroup: load generator threads + 1 helper. */

@@ -23,8 +23,8 @@ export interface PidsCgroup {
 export interface PidsReading {
   /** `pids.current`: tasks (threads, zombies included). */
   current: number | null;
-  /** `pids.max`; null: unlimited (`max`). */
-  max: number | null;
+  /** `pids.max` (tasks); `'max'`: no limit; null: not read. */
+  max: number | 'max' | null;
   /** The `max` counter of `pids.events` (forks refused by a limit). */
   eventsMax: number | null;
 }
@@ -117,25 +117,49 @@ export function pidsCgroupAt(dir: string): PidsCgroup | null {
   return { dir, version: existsSync(path.join(dir, 'cgroup.controllers')) ? 2 : 1 };
 }
 
-function readNumber(file: string): number | null {
+/**
+ * The value of a pids cgroup file holding one number or the literal `max` (`pids.max`,
+ * `pids.current`, `pids.peak`; kernel `kernel/cgroup/pids.c` `pids_max_show()`).
+ * @returns the number, `'max'` for the literal, null for anything else (empty, garbage).
+ */
+export function parsePidsValue(text: string): number | 'max' | null {
+  const s = text.trim();
+  if (s === 'max') return 'max';
+  const v = Number(s);
+  return s !== '' && Number.isFinite(v) ? v : null;
+}
+
+/**
+ * The `max` counter of a `pids.events` file (count of forks refused by a limit; v2 may add
+ * `max.imposed N` lines, which are not this counter).
+ * @returns the count, or null when the line is missing.
+ */
+export function parsePidsEventsMax(text: string): number | null {
+  const m = /^max\s+(\d+)$/m.exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+function readText(file: string): string | null {
   try {
-    const s = readFileSync(file, 'utf8').trim();
-    if (s === 'max') return null;
-    const v = Number(s);
-    return Number.isFinite(v) ? v : null;
+    return readFileSync(file, 'utf8');
   } catch {
     return null;
   }
 }
 
+function readCount(file: string): number | null {
+  const t = readText(file);
+  const v = t === null ? null : parsePidsValue(t);
+  return typeof v === 'number' ? v : null;
+}
+
 /** Read pids.current, pids.max and the `max` line of pids.events (synchronously: no thread pool). */
 export function readPids(cg: PidsCgroup): PidsReading {
-  let eventsMax: number | null = null;
-  try {
-    const m = /^max (\d+)$/m.exec(readFileSync(path.join(cg.dir, 'pids.events'), 'utf8'));
-    eventsMax = m ? Number(m[1]) : null;
-  } catch {
-    eventsMax = null;
-  }
-  return { current: readNumber(path.join(cg.dir, 'pids.current')), max: readNumber(path.join(cg.dir, 'pids.max')), eventsMax };
+  const events = readText(path.join(cg.dir, 'pids.events'));
+  const max = readText(path.join(cg.dir, 'pids.max'));
+  return {
+    current: readCount(path.join(cg.dir, 'pids.current')),
+    max: max === null ? null : parsePidsValue(max),
+    eventsMax: events === null ? null : parsePidsEventsMax(events),
+  };
 }

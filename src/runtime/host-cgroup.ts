@@ -24,6 +24,7 @@ import { readFile } from 'node:fs/promises';
 import { accessSync, constants, existsSync, readdirSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { parsePidsEventsMax, parsePidsValue } from '../procfs/pids-cgroup.js';
 
 /** Root of the host's cgroup filesystem. */
 export const CGROUP_ROOT = '/sys/fs/cgroup';
@@ -113,10 +114,7 @@ export function findPidsCgroup(containerId: string, root = CGROUP_ROOT, parent?:
 /** A number from a cgroup file, `'max'` for the literal, null when unreadable. */
 async function readValue(file: string): Promise<number | 'max' | null> {
   try {
-    const text = (await readFile(file, 'utf8')).trim();
-    if (text === 'max') return 'max';
-    const n = Number(text);
-    return text !== '' && Number.isFinite(n) ? n : null;
+    return parsePidsValue(await readFile(file, 'utf8'));
   } catch {
     return null;
   }
@@ -129,8 +127,7 @@ async function readNumber(file: string): Promise<number | null> {
 
 async function readEventsMax(file: string): Promise<number | null> {
   try {
-    const m = /^max\s+(\d+)/m.exec(await readFile(file, 'utf8'));
-    return m ? Number(m[1]) : null;
+    return parsePidsEventsMax(await readFile(file, 'utf8'));
   } catch {
     return null;
   }

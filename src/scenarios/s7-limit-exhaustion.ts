@@ -112,7 +112,7 @@ function judge({ obs, params }: JudgeInput): Judgement {
   const at = `fork failed at ${Number(e.live_fail_s).toFixed(2)} s (${e.live_errno})`;
   return {
     outcome: equal ? 'equal-counts' : 'unequal-counts',
-    verdict: `${at}: ${live} live ${equal ? '=' : '≠'} ${zombie} zombies of ${num(obs.pids.max ?? 0)}`,
+    verdict: `${at}: ${live} live ${equal ? '=' : '≠'} ${zombie} zombies of ${typeof obs.pids.max === 'number' ? num(obs.pids.max) : (obs.pids.max ?? '?')}`,
     figures,
   };
 }

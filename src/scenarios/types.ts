@@ -89,8 +89,9 @@ export interface Observation {
   adopters: Record<string, number>;
   /** Processes other than PID 1, the init and the workload still present at the end (first 40). */
   leftovers: ProcInfo[];
-  /** pids cgroup at the end; `peak` is the highest sampled `pids.current`. */
-  pids: { current: number | null; max: number | null; peak: number | null; eventsMax: number | null; baseline: number | null };
+  /** pids cgroup at the end (tasks); `peak` is the highest sampled `pids.current`; `max` is
+   * `'max'` for no limit; null means not read. */
+  pids: { current: number | null; max: number | 'max' | null; peak: number | null; eventsMax: number | null; baseline: number | null };
   /** Threads of the workload process itself (count). */
   appThreads: number;
   forkFailures: ForkFailures;

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { parseOptions, resolvePidsCgroup, UsageError } from '../../src/loadgen/o
 import { parseLoadgenResults } from '../../src/loadgen/read.js';
 import { littlesLaw, percentiles } from '../../src/loadgen/stats.js';
 import type { SampleEvent } from '../../src/loadgen/types.js';
-import { pidsCgroupCandidates, readPids } from '../../src/procfs/pids-cgroup.js';
+import { parsePidsEventsMax, parsePidsValue, pidsCgroupCandidates, readPids } from '../../src/procfs/pids-cgroup.js';
 
 describe('loadgen pure parts', () => {
   it('parses every helper report line and rejects garbage', () => {
@@ -40,7 +40,7 @@ describe('loadgen pure parts', () => {
     expect(littlesLaw(samples, exits, 0, 100_000)).toBeNull(); // window too short
   });
 
-  it('reads pids files of both layouts, "max" as unlimited', () => {
+  it('reads pids files of both layouts: "max" is no limit, a missing file is not read', () => {
     const d = mkdtempSync(path.join(os.tmpdir(), 'pids-'));
     writeFileSync(path.join(d, 'pids.current'), '12\n');
     writeFileSync(path.join(d, 'pids.max'), 'max\n');
@@ -48,11 +48,16 @@ describe('loadgen pure parts', () => {
     const dirOption = (cgroupDir: string) => resolvePidsCgroup({ cgroupDir, noCgroup: false });
     const cg = dirOption(d)!;
     expect(cg.version).toBe(1);
-    expect(readPids(cg)).toEqual({ current: 12, max: null, eventsMax: 3 });
+    expect(readPids(cg)).toEqual({ current: 12, max: 'max', eventsMax: 3 });
     writeFileSync(path.join(d, 'cgroup.controllers'), 'pids\n');
     writeFileSync(path.join(d, 'pids.max'), '64\n');
     expect(dirOption(d)?.version).toBe(2);
     expect(readPids(cg).max).toBe(64);
+    rmSync(path.join(d, 'pids.max'));
+    expect(readPids(cg).max).toBeNull(); // not read is not "no limit"
+    expect(parsePidsValue('')).toBeNull();
+    expect(parsePidsValue(' 7\n')).toBe(7);
+    expect(parsePidsEventsMax('max.imposed 4\n')).toBeNull();
     expect(() => dirOption('/nonexistent')).toThrow(UsageError);
     expect(resolvePidsCgroup({ cgroupDir: d, noCgroup: true })).toBeNull();
   });

@@ -4,23 +4,36 @@
  * `message` is one line that says what went wrong and what to do; `cause` keeps the underlying
  * error for `--verbose`. The CLI prints `message` alone and exits with `exitCode`.
  */
+import { UsageError } from './validate.js';
+
 export class ReapbenchError extends Error {
   /** Process exit code the CLI uses for this error (2: bad input, 1: environment/runtime). */
   readonly exitCode: number;
-  /** Container involved, when there is one. */
-  readonly containerId: string | undefined;
 
-  constructor(message: string, options: { cause?: unknown; exitCode?: number; containerId?: string } = {}) {
+  constructor(message: string, options: { cause?: unknown; exitCode?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ReapbenchError';
     this.exitCode = options.exitCode ?? 1;
-    this.containerId = options.containerId;
   }
 }
 
 /** A bad command-line option or configuration value (exit code 2). */
 export function usageError(message: string): ReapbenchError {
   return new ReapbenchError(message, { exitCode: 2 });
+}
+
+/**
+ * Run `check` (a src/validate.ts check, which throws the dependency-free UsageError) and turn its
+ * UsageError into the harness's ReapbenchError with exit code 2, message unchanged.
+ * @returns what `check` returns.
+ * @throws ReapbenchError (exit code 2) for a UsageError; any other error as it is.
+ */
+export function asUsage<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    throw err instanceof UsageError ? usageError(err.message) : err;
+  }
 }
 
 /**

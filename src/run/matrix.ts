@@ -4,8 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import YAML from 'yaml';
-import { usageError } from '../errors.js';
-import { checkNumber as checkValue, UsageError, type NumberRule } from '../validate.js';
+import { asUsage, usageError } from '../errors.js';
+import { checkNumber as checkValue, type NumberRule } from '../validate.js';
 import { parseInits } from './inits.js';
 import { rng } from '../rng.js';
 import { INITS, type InitName } from '../model/inits.js';
@@ -93,11 +93,7 @@ export interface MatrixOverrides {
  * @throws ReapbenchError (exit code 2) "Expected `--<name>` to be …, got `…`".
  */
 export function checkNumber(name: string, value: unknown, rule: NumberRule = {}): number {
-  try {
-    return checkValue(`--${name}`, value, rule);
-  } catch (err) {
-    throw err instanceof UsageError ? usageError(err.message) : err;
-  }
+  return asUsage(() => checkValue(`--${name}`, value, rule));
 }
 
 function list(name: string, value: string | number[] | undefined, opts: Parameters<typeof checkNumber>[2]): number[] | undefined {

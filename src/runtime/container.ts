@@ -7,7 +7,8 @@ import type Docker from 'dockerode';
 import { PassThrough } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
-import { usageError } from '../errors.js';
+import { asUsage } from '../errors.js';
+import { checkNumber, expected, type NumberRule } from '../validate.js';
 import { mapEngineError } from './engine.js';
 import { removeContainer, RUN_ID, RUN_LABEL, track, untrack } from './cleanup.js';
 import { canOwnParent, OwnedParent, PidsSampler, type HostCgroupLayout, type PidsFigures } from './host-cgroup.js';
@@ -97,24 +98,25 @@ export interface ContainerRun {
  * @throws ReapbenchError (exit code 2) naming the field, the expectation and the value.
  */
 export function validateSpec(spec: ContainerSpec): void {
-  const positiveInt = (name: string, v: number | undefined): void => {
-    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw usageError(`Expected \`${name}\` to be a positive integer, got \`${v}\``);
+  asUsage(() => checkSpec(spec));
+}
+
+/** {@link validateSpec} in src/validate.ts's terms (throws its UsageError). */
+function checkSpec(spec: ContainerSpec): void {
+  const optional = (name: string, v: number | undefined, rule: NumberRule): void => {
+    if (v !== undefined) checkNumber(`${name}`, v, rule);
   };
-  if (!spec.image) throw usageError('Expected `image` to be an image reference, got an empty string');
-  if (!Array.isArray(spec.cmd) || spec.cmd.length === 0) throw usageError('Expected `cmd` to be a non-empty argv array');
-  positiveInt('pidsLimit', spec.pidsLimit);
-  positiveInt('memoryBytes', spec.memoryBytes);
-  if (!(spec.timeoutMs > 0) || !Number.isFinite(spec.timeoutMs))
-    throw usageError(`Expected \`timeoutMs\` to be a positive number, got \`${spec.timeoutMs}\``);
-  if (spec.stopAfterMs !== undefined && !(spec.stopAfterMs >= 0))
-    throw usageError(`Expected \`stopAfterMs\` to be ≥ 0, got \`${spec.stopAfterMs}\``);
-  if (spec.stopGraceS !== undefined && !(Number.isInteger(spec.stopGraceS) && spec.stopGraceS >= 0))
-    throw usageError(`Expected \`stopGraceS\` to be a non-negative integer, got \`${spec.stopGraceS}\``);
+  if (!spec.image) throw expected('image', 'an image reference', spec.image);
+  if (!Array.isArray(spec.cmd) || spec.cmd.length === 0) throw expected('cmd', 'a non-empty argv array', JSON.stringify(spec.cmd));
+  optional('pidsLimit', spec.pidsLimit, { integer: true, minExclusive: 0 });
+  optional('memoryBytes', spec.memoryBytes, { integer: true, minExclusive: 0 });
+  checkNumber('timeoutMs', spec.timeoutMs, { minExclusive: 0 });
+  optional('stopAfterMs', spec.stopAfterMs, { min: 0 });
+  optional('stopGraceS', spec.stopGraceS, { integer: true, min: 0 });
   if (spec.cpusetCpus !== undefined && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(spec.cpusetCpus))
-    throw usageError(`Expected \`cpusetCpus\` like "1" or "0-1", got \`${spec.cpusetCpus}\``);
+    throw expected('cpusetCpus', 'a CPU list like "1" or "0-1"', spec.cpusetCpus);
   for (const m of spec.mounts ?? []) {
-    if (!m.host.startsWith('/') || !m.container.startsWith('/'))
-      throw usageError(`Expected mount paths to be absolute, got \`${m.host}:${m.container}\``);
+    if (!m.host.startsWith('/') || !m.container.startsWith('/')) throw expected('mounts', 'absolute paths', `${m.host}:${m.container}`);
   }
 }
 

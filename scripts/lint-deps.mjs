@@ -84,9 +84,18 @@ const LAYER_RULES = [
   },
   {
     name: 'leaf-modules-import-no-src',
-    comment: 'the modules at the top of src/ (errors, rng, validate) are shared leaves: they import nothing under src/',
+    comment:
+      'the modules at the top of src/ (errors, rng, validate) are shared leaves: they import nothing under src/, ' +
+      "except errors.ts, which turns validate.ts's dependency-free UsageError into the harness error",
     severity: 'error',
     from: { path: '^src/[^/]+$' },
+    to: { path: '^src/', pathNot: '^src/validate\\.ts$' },
+  },
+  {
+    name: 'validate-imports-no-src',
+    comment: 'src/validate.ts and src/rng.ts are bundled into the in-container programs: they import nothing under src/',
+    severity: 'error',
+    from: { path: '^src/(validate|rng)\\.ts$' },
     to: { path: '^src/' },
   },
   resolvable,

@@ -61,8 +61,10 @@ export interface ContainerSpec {
    * Called with the container id right after it started and its pids cgroup was read once (e.g.
    * to start a sidecar). `readPids()` takes a reading of the pids cgroup now and returns the
    * figures so far (a container that waits for the caller can so be read at a chosen moment).
+   * `hostPid()` is the host's pid of the container's PID 1 (`State.Pid` of the Engine API's
+   * inspect), or null once it has exited (the engine then reports 0) or the inspect failed.
    */
-  onStarted?: (id: string, live: { readPids(): Promise<PidsFigures> }) => void | Promise<void>;
+  onStarted?: (id: string, live: { readPids(): Promise<PidsFigures>; hostPid(): Promise<number | null> }) => void | Promise<void>;
   /** Host-side pids sampling period, ms (default 50). 0 disables sampling. */
   pidsSampleMs?: number;
   /** Cap on captured stdout and on stderr, bytes each (default 4 MiB); the rest is dropped. */
@@ -275,6 +277,14 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
       readPids: async () => {
         await sampler?.sample();
         return sampler?.snapshot() ?? NO_PIDS;
+      },
+      hostPid: async () => {
+        try {
+          const pid = (await container.inspect()).State?.Pid;
+          return typeof pid === 'number' && pid > 0 ? pid : null;
+        } catch {
+          return null;
+        }
       },
     });
     if (spec.stopAfterMs !== undefined) {

@@ -101,10 +101,28 @@ export function runInNamespace(
   onSpawn?: (unsharePid: number) => void,
 ): Promise<RunResult> {
   const out = tmpOut(typeof init === 'string' ? init : 'calib');
-  const cmd = ['unshare', '--pid', '--fork', '--mount-proc', ...initArgv(init), process.execPath, loadgenBundle, ...args, '--out', out];
+  return runShell(nsScript(init, [process.execPath, loadgenBundle, ...args, '--out', out], cg), out, timeoutMs, onSpawn);
+}
+
+/**
+ * Run `argv` in a new PID namespace whose PID 1 is `init` (or `argv[0]` itself), inside cgroup
+ * `cg` (or none); kills the whole tree after `timeoutMs`. For programs other than the load
+ * generator (e.g. `orphanage solo`).
+ */
+export function runCommandInNamespace(
+  init: Init,
+  argv: string[],
+  cg: TestCgroup | null,
+  timeoutMs = 60_000,
+): Promise<Pick<RunResult, 'code' | 'stdout' | 'stderr'>> {
+  return runShell(nsScript(init, argv, cg), tmpOut('cmd'), timeoutMs);
+}
+
+/** The shell line that joins `cg` and runs `argv` under `init` in a new PID namespace with its own /proc. */
+function nsScript(init: Init, argv: string[], cg: TestCgroup | null): string {
+  const cmd = ['unshare', '--pid', '--fork', '--mount-proc', ...initArgv(init), ...argv];
   const quoted = cmd.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const script = cg ? `echo $$ > ${cg.procs} && exec ${quoted}` : `exec ${quoted}`;
-  return runShell(script, out, timeoutMs, onSpawn);
+  return cg ? `echo $$ > ${cg.procs} && exec ${quoted}` : `exec ${quoted}`;
 }
 
 /** Run the load generator directly (no namespace) with `args` (`--out` included by caller). */

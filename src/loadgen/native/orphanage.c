@@ -25,6 +25,16 @@
  *       D <attempted> <failures> <t_ns>   production ended (orphans attempted, intermediate-level
  *                                         fork failures); the helper exits 0 right after
  *
+ *   orphanage solo RATE LIFETIME_US BATCH COUNT DURATION_MS INFLIGHT GRACE_MS DRAIN_MS
+ *     The same production with no load generator around it, for runs measured from outside the
+ *     container (the kernel tracer): it is the container's command (PID 1 with no init, the
+ *     init's child otherwise) and the container then holds nothing but the workload. It starts at
+ *     once, writes S, O, F, X and D lines (as above; no E lines: the orphans only sleep and exit)
+ *     to stdout, stops producing GRACE_MS after the first fork failure (like the load generator's
+ *     `--after-failure stop`), and after production waits DRAIN_MS so that the last orphans exit
+ *     and are reaped while PID 1 still lives. It waits only for its own intermediates, by pid:
+ *     as PID 1 it must leave adopted orphans alone, as a Node or Python PID 1 would.
+ *
  *   orphanage forkloop DURATION_MS
  *     Plain fork + _exit + waitpid loop for the given time; prints "R <count> <elapsed_ns>".
  *     The reference rate for one process on this machine.
@@ -96,7 +106,7 @@ static int usage(const char *msg) {
 /* Runs in the intermediate: fork `batch` orphans, report each one at once (one write per line,
  * so the watcher can open its pidfd while the next fork runs), _exit.
  * Exit status 0 when every fork succeeded, 1 when at least one failed (reported as F o). */
-static void intermediate(int outfd, int ctlfd, int batch, int64_t lifetime_ns) {
+static void intermediate(int outfd, int ctlfd, int batch, int64_t lifetime_ns, int report_exit) {
   char buf[64];
   int failed = 0;
   struct timespec life;
@@ -106,7 +116,7 @@ static void intermediate(int outfd, int ctlfd, int batch, int64_t lifetime_ns) {
     if (pid == 0) {
       /* The orphan: hold no pipe of the caller (the helper sees EOF on CTLFD when the load
        * generator dies), live for its lifetime, report the exit time, exit 0. */
-      close(ctlfd);
+      if (ctlfd >= 0) close(ctlfd);
       close(2); /* stdin/stdout are /dev/null already (produce): hold no pipe of whoever ran us */
       if (lifetime_ns > 0) {
         while (clock_nanosleep(CLOCK_MONOTONIC, 0, &life, &life) == EINTR) {
@@ -114,7 +124,7 @@ static void intermediate(int outfd, int ctlfd, int batch, int64_t lifetime_ns) {
       }
       /* The exit time by the orphan's own clock: independent of the watcher's scheduling, so it
        * measures the watcher's observation lag on real events. */
-      emit(outfd, buf, (size_t)snprintf(buf, sizeof buf, "E %d %lld\n", (int)getpid(), (long long)now_ns()));
+      if (report_exit) emit(outfd, buf, (size_t)snprintf(buf, sizeof buf, "E %d %lld\n", (int)getpid(), (long long)now_ns()));
       _exit(0);
     }
     int64_t t = now_ns();
@@ -249,7 +259,7 @@ static int produce(int argc, char **argv) {
     if (ip == 0) {
       if (sigfd >= 0) close(sigfd);
       sigprocmask(SIG_UNBLOCK, &chld, NULL);
-      intermediate(outfd, ctlfd, n, lifetime_ns);
+      intermediate(outfd, ctlfd, n, lifetime_ns, 1);
     }
     if (ip < 0) {
       failures++;
@@ -263,6 +273,124 @@ static int produce(int argc, char **argv) {
   }
   while (inflight > 0) reap_intermediates(1);
   emit(outfd, buf, (size_t)snprintf(buf, sizeof buf, "D %lld %lld %lld\n", made, failures, (long long)now_ns()));
+  return 0;
+}
+
+/* ---------------------------------------------------------------- solo */
+
+/* Intermediates of `solo`, by pid: as PID 1 it must not wait for anyone else's exit. */
+static pid_t solo_pids[MAX_BATCH];
+static int solo_n;
+/* When an intermediate was first seen to exit 1 (one of its orphan forks failed), or 0. */
+static int64_t solo_orphan_fail_ns;
+
+/* Reap those of our intermediates that have exited; with `block`, wait until one has. */
+static void solo_reap(int block) {
+  for (;;) {
+    int reaped = 0;
+    for (int i = 0; i < solo_n;) {
+      int st;
+      pid_t p = waitpid(solo_pids[i], &st, WNOHANG);
+      if (p == solo_pids[i]) {
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 1 && solo_orphan_fail_ns == 0) solo_orphan_fail_ns = now_ns();
+        if (!WIFEXITED(st) || WEXITSTATUS(st) > 1) {
+          char buf[64];
+          emit(1, buf, (size_t)snprintf(buf, sizeof buf, "X %d %lld\n", st, (long long)now_ns()));
+        }
+        solo_pids[i] = solo_pids[--solo_n];
+        reaped = 1;
+      } else {
+        i++;
+      }
+    }
+    if (!block || reaped || solo_n == 0) return;
+    /* Sleep until a SIGCHLD (any child's: as PID 1, adopted orphans send one too). */
+    struct signalfd_siginfo si;
+    struct pollfd p = {.fd = sigfd, .events = POLLIN};
+    if (ppoll(&p, 1, NULL, NULL) > 0) {
+      while (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+      }
+    }
+  }
+}
+
+/* Sleep until `deadline_ns` (absolute), reaping our intermediates as their SIGCHLD arrives. */
+static void solo_sleep_until(int64_t deadline_ns) {
+  for (;;) {
+    int64_t left = deadline_ns - now_ns();
+    if (left <= 0) return;
+    struct timespec ts;
+    ns_to_ts(left, &ts);
+    struct pollfd p = {.fd = sigfd, .events = POLLIN};
+    if (ppoll(&p, 1, &ts, NULL) > 0) {
+      struct signalfd_siginfo si;
+      while (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+      }
+      solo_reap(0);
+    }
+  }
+}
+
+static int solo(int argc, char **argv) {
+  if (argc != 10) return usage("solo RATE LIFETIME_US BATCH COUNT DURATION_MS INFLIGHT GRACE_MS DRAIN_MS");
+  double rate = strtod(argv[2], NULL);
+  int64_t lifetime_ns = strtoll(argv[3], NULL, 10) * 1000LL;
+  int batch = atoi(argv[4]);
+  long long count = strtoll(argv[5], NULL, 10);
+  int64_t duration_ns = strtoll(argv[6], NULL, 10) * 1000000LL;
+  int max_inflight = atoi(argv[7]);
+  int64_t grace_ns = strtoll(argv[8], NULL, 10) * 1000000LL;
+  int64_t drain_ns = strtoll(argv[9], NULL, 10) * 1000000LL;
+  if (rate < 0 || lifetime_ns < 0 || batch < 1 || batch > MAX_BATCH || count < 0 || duration_ns < 0 || max_inflight < 1 ||
+      max_inflight > MAX_BATCH || grace_ns < 0 || drain_ns < 0)
+    return usage("solo: invalid argument");
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, NULL);
+  sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (sigfd < 0) {
+    perror("orphanage solo: signalfd");
+    return 1;
+  }
+  char buf[128];
+  int64_t t0 = now_ns();
+  emit(1, buf, (size_t)snprintf(buf, sizeof buf, "S %lld\n", (long long)t0));
+  int64_t interval_ns = rate > 0 ? (int64_t)((double)batch * 1e9 / rate) : 0;
+  int64_t stop_at = duration_ns > 0 ? t0 + duration_ns : INT64_MAX;
+  long long made = 0, failures = 0;
+  for (long long k = 0;; k++) {
+    if (count > 0 && made >= count) break;
+    if (solo_orphan_fail_ns > 0 && solo_orphan_fail_ns + grace_ns < stop_at) stop_at = solo_orphan_fail_ns + grace_ns;
+    int64_t due = t0 + k * interval_ns;
+    if (due >= stop_at || now_ns() >= stop_at) break;
+    solo_sleep_until(due);
+    int n = batch;
+    if (count > 0 && count - made < n) n = (int)(count - made);
+    solo_reap(0);
+    while (solo_n >= max_inflight) solo_reap(1);
+    pid_t ip = fork();
+    if (ip == 0) {
+      close(sigfd);
+      sigprocmask(SIG_UNBLOCK, &chld, NULL);
+      intermediate(1, -1, n, lifetime_ns, 0);
+    }
+    made += n; /* attempted; the O and F lines say which succeeded */
+    if (ip < 0) {
+      int64_t t = now_ns();
+      failures++;
+      emit(1, buf, (size_t)snprintf(buf, sizeof buf, "F i %d %lld\n", errno, (long long)t));
+      if (t + grace_ns < stop_at) stop_at = t + grace_ns;
+      continue;
+    }
+    solo_pids[solo_n++] = ip;
+    if (max_inflight == 1) solo_reap(1);
+  }
+  while (solo_n > 0) solo_reap(1);
+  int64_t t_end = now_ns();
+  emit(1, buf, (size_t)snprintf(buf, sizeof buf, "D %lld %lld %lld\n", made, failures, (long long)t_end));
+  solo_sleep_until(t_end + drain_ns);
   return 0;
 }
 
@@ -420,9 +548,10 @@ static int reap(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2) return usage("usage: orphanage produce|forkloop|reap ...");
+  if (argc < 2) return usage("usage: orphanage produce|solo|forkloop|reap ...");
   if (strcmp(argv[1], "produce") == 0) return produce(argc, argv);
+  if (strcmp(argv[1], "solo") == 0) return solo(argc, argv);
   if (strcmp(argv[1], "forkloop") == 0) return forkloop(argc, argv);
   if (strcmp(argv[1], "reap") == 0) return reap(argc, argv);
-  return usage("unknown mode (expected produce, forkloop or reap)");
+  return usage("unknown mode (expected produce, solo, forkloop or reap)");
 }

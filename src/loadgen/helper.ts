@@ -14,7 +14,7 @@ import { spawnDetached } from '../ffi/spawn.js';
 import { decodeWaitStatus, exitStatusOf, waitpid, WNOHANG } from '../ffi/wait.js';
 import type { ForkLevel } from './types.js';
 
-/** A line reported by `orphanage produce` (timestamps: CLOCK_MONOTONIC ns). */
+/** A line reported by `orphanage produce` or `orphanage solo` (timestamps: CLOCK_MONOTONIC ns). */
 export type HelperReport =
   | { kind: 'started'; tNs: number }
   | { kind: 'orphan'; pid: number; tNs: number }

@@ -8,26 +8,19 @@
  * fails a fork at a rate that fits.
  */
 import { describe, expect, it } from 'vitest';
+import { parseHelperLine, type HelperReport } from '../../src/loadgen/helper.js';
 import { makePidsCgroup, orphanageBin, requireBuild, runCommandInNamespace } from '../support/loadgen.js';
 
-interface SoloLines {
-  t0Ns: bigint;
-  orphans: number;
-  failures: { level: string; errno: number; tNs: bigint }[];
-  done: { made: number; intermediateFailures: number; tNs: bigint } | null;
-}
-
-/** Parse solo's stdout (the line format is documented at the top of orphanage.c). */
-function parseSolo(stdout: string): SoloLines {
-  const out: SoloLines = { t0Ns: -1n, orphans: 0, failures: [], done: null };
-  for (const line of stdout.split('\n')) {
-    const f = line.split(' ');
-    if (f[0] === 'S') out.t0Ns = BigInt(f[1]!);
-    else if (f[0] === 'O') out.orphans += 1;
-    else if (f[0] === 'F') out.failures.push({ level: f[1]!, errno: Number(f[2]), tNs: BigInt(f[3]!) });
-    else if (f[0] === 'D') out.done = { made: Number(f[1]), intermediateFailures: Number(f[2]), tNs: BigInt(f[3]!) };
-  }
-  return out;
+/** solo's stdout through the load generator's own parser of the helper's lines. */
+function parseSolo(stdout: string): HelperReport[] {
+  return stdout
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => {
+      const r = parseHelperLine(l);
+      if (!r) throw new Error(`unparsable line from orphanage solo: ${l}`);
+      return r;
+    });
 }
 
 const solo = (rate: number, lifetimeUs: number, durationMs: number, graceMs: number, drainMs: number): string[] => [
@@ -53,14 +46,16 @@ describe('orphanage solo (the workload alone in the container)', () => {
       // 30 s of production is the upper bound; the grace stop must end it long before.
       const r = await runCommandInNamespace('none', solo(500, 2000, 30_000, 200, 100), cg);
       expect(r.code, r.stderr).toBe(0);
-      const s = parseSolo(r.stdout);
-      expect(s.orphans).toBe(limit - 3);
-      expect(s.failures.length).toBeGreaterThan(0);
-      expect(s.failures[0]!.errno).toBe(11); // EAGAIN: the pids cgroup refused the fork
-      expect(s.done).not.toBeNull();
-      const stoppedAfterMs = Number(s.done!.tNs - s.failures[0]!.tNs) / 1e6;
-      expect(stoppedAfterMs).toBeLessThan(10_000);
-      expect(Number(s.done!.tNs - s.t0Ns) / 1e6).toBeLessThan(30_000);
+      const lines = parseSolo(r.stdout);
+      const start = lines.find((l) => l.kind === 'started');
+      const failures = lines.filter((l) => l.kind === 'failure');
+      const done = lines.find((l) => l.kind === 'done');
+      expect(lines.filter((l) => l.kind === 'orphan')).toHaveLength(limit - 3);
+      expect(failures.length).toBeGreaterThan(0);
+      expect(failures[0]!.errno).toBe(11); // EAGAIN: the pids cgroup refused the fork
+      expect(start && done).toBeTruthy();
+      expect((done!.tNs - failures[0]!.tNs) / 1e6).toBeLessThan(10_000);
+      expect((done!.tNs - start!.tNs) / 1e6).toBeLessThan(30_000);
     } finally {
       await cg.remove();
     }
@@ -71,10 +66,11 @@ describe('orphanage solo (the workload alone in the container)', () => {
     try {
       const r = await runCommandInNamespace('tini', solo(200, 2000, 1000, 200, 100), cg);
       expect(r.code, r.stderr).toBe(0);
-      const s = parseSolo(r.stdout);
-      expect(s.failures).toEqual([]);
-      expect(s.orphans).toBeGreaterThan(100);
-      expect(s.done?.made).toBe(s.orphans);
+      const lines = parseSolo(r.stdout);
+      const orphans = lines.filter((l) => l.kind === 'orphan').length;
+      expect(lines.filter((l) => l.kind === 'failure')).toEqual([]);
+      expect(orphans).toBeGreaterThan(100);
+      expect(lines.find((l) => l.kind === 'done')).toMatchObject({ attempted: orphans });
     } finally {
       await cg.remove();
     }

@@ -3,10 +3,16 @@
  * one-line, actionable errors.
  */
 import Docker from 'dockerode';
-import { ReapbenchError } from '../errors.js';
+import { ReapbenchError, usageError } from '../errors.js';
 
-/** Default Engine API socket. `DOCKER_HOST=unix:///path` overrides it. */
+/** Default Engine API socket. `DOCKER_HOST` (`unix:///path` or `tcp://host:port`) overrides it. */
 export const DEFAULT_SOCKET = '/var/run/docker.sock';
+
+/**
+ * Where the Engine API is reached: a unix socket or a plain-TCP address, with `label`, the
+ * address as the user wrote it (and whether it came from `DOCKER_HOST`), for messages.
+ */
+export type EngineEndpoint = ({ socketPath: string } | { host: string; port: number }) & { label: string; fromEnv: boolean };
 
 /** Facts about the engine recorded with every result (env.json). */
 export interface EngineInfo {
@@ -28,11 +34,22 @@ export interface EngineInfo {
   initBinary: string | null;
 }
 
-/** Where the client connects: the socket path, from `DOCKER_HOST` or the default. */
-export function socketPath(env: NodeJS.ProcessEnv = process.env): string {
-  const host = env.DOCKER_HOST;
-  if (host && host.startsWith('unix://')) return host.slice('unix://'.length);
-  return DEFAULT_SOCKET;
+/**
+ * Where the client connects: `DOCKER_HOST` when set (`unix:///path`, or `tcp://host:port`
+ * without TLS; port 2375 when omitted, Docker's plain-TCP port), else {@link DEFAULT_SOCKET}.
+ * @throws ReapbenchError (exit code 2) for any other `DOCKER_HOST` (another scheme, no host).
+ */
+export function engineEndpoint(env: NodeJS.ProcessEnv = process.env): EngineEndpoint {
+  const host = env.DOCKER_HOST?.trim();
+  if (!host) return { socketPath: DEFAULT_SOCKET, label: DEFAULT_SOCKET, fromEnv: false };
+  const label = `${host} (from DOCKER_HOST)`;
+  if (host.startsWith('unix://') && host.length > 'unix://'.length)
+    return { socketPath: host.slice('unix://'.length), label, fromEnv: true };
+  const tcp = /^tcp:\/\/([^:/]+|\[[0-9a-fA-F:]+\])(?::(\d{1,5}))?\/?$/.exec(host);
+  if (tcp) return { host: tcp[1]!.replace(/^\[|\]$/g, ''), port: Number(tcp[2] ?? 2375), label, fromEnv: true };
+  throw usageError(
+    `DOCKER_HOST=${host} is not an address reapbench can use: set it to unix:///path/to/docker.sock or tcp://host:port, or unset it`,
+  );
 }
 
 /**
@@ -40,18 +57,19 @@ export function socketPath(env: NodeJS.ProcessEnv = process.env): string {
  * do. Errors that are already ReapbenchErrors pass through unchanged.
  * @param what what reapbench was doing, for the message (e.g. `create container`).
  */
-export function mapEngineError(err: unknown, what: string, socket = socketPath()): ReapbenchError {
+export function mapEngineError(err: unknown, what: string, endpoint?: EngineEndpoint): ReapbenchError {
   if (err instanceof ReapbenchError) return err;
+  const at = endpoint ?? safeEndpoint();
   const e = err as { code?: string; statusCode?: number; json?: { message?: string } | null; message?: string; reason?: string };
-  if (e?.code === 'ENOENT' || e?.code === 'ECONNREFUSED') {
-    return new ReapbenchError(
-      `no Docker engine answers on ${socket}: start one (on Debian/Ubuntu: sudo bash scripts/engine.sh), then run again`,
-      { cause: err },
-    );
+  if (e?.code === 'ENOENT' || e?.code === 'ECONNREFUSED' || e?.code === 'ENOTFOUND' || e?.code === 'EHOSTUNREACH') {
+    const todo = at.fromEnv
+      ? `check DOCKER_HOST, or unset it to use ${DEFAULT_SOCKET}`
+      : 'start one (as root: bash scripts/engine.sh; otherwise: sudo bash scripts/engine.sh), then run again';
+    return new ReapbenchError(`no Docker engine answers at ${at.label}: ${todo}`, { cause: err });
   }
   if (e?.code === 'EACCES' || e?.code === 'EPERM') {
     return new ReapbenchError(
-      `permission denied on ${socket}: run as root or add your user to the docker group (sudo usermod -aG docker $USER), then log in again`,
+      `permission denied on ${at.label}: run as root or add your user to the docker group (sudo usermod -aG docker $USER), then log in again`,
       { cause: err },
     );
   }
@@ -65,13 +83,24 @@ export function mapEngineError(err: unknown, what: string, socket = socketPath()
   return new ReapbenchError(`${what}: ${engineMessage}`, { cause: err });
 }
 
+/** {@link engineEndpoint}, or the default socket when `DOCKER_HOST` is unusable (for messages only). */
+function safeEndpoint(): EngineEndpoint {
+  try {
+    return engineEndpoint();
+  } catch {
+    return { socketPath: DEFAULT_SOCKET, label: DEFAULT_SOCKET, fromEnv: false };
+  }
+}
+
 /**
  * Create a client and check that the engine answers `GET /_ping` within `timeoutMs`.
  * @throws ReapbenchError when no engine answers or the socket is not accessible.
  */
 export async function connectEngine(timeoutMs = 5_000): Promise<Docker> {
-  const socket = socketPath();
-  const docker = new Docker({ socketPath: socket, timeout: 0 });
+  const at = engineEndpoint();
+  const docker = new Docker(
+    'socketPath' in at ? { socketPath: at.socketPath, timeout: 0 } : { host: at.host, port: at.port, protocol: 'http', timeout: 0 },
+  );
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -81,7 +110,7 @@ export async function connectEngine(timeoutMs = 5_000): Promise<Docker> {
           () =>
             reject(
               new ReapbenchError(
-                `the Docker engine on ${socket} did not answer a ping within ${timeoutMs} ms; check that dockerd is healthy (sudo bash scripts/engine.sh)`,
+                `the Docker engine at ${at.label} did not answer a ping within ${timeoutMs} ms; check that dockerd is healthy (bash scripts/engine.sh)`,
               ),
             ),
           timeoutMs,
@@ -89,7 +118,11 @@ export async function connectEngine(timeoutMs = 5_000): Promise<Docker> {
       }),
     ]);
   } catch (err) {
-    throw mapEngineError(err, 'ping the Docker engine', socket);
+    if ((err as { statusCode?: number }).statusCode === 404)
+      throw new ReapbenchError(`something answers at ${at.label}, but not a Docker engine (GET /_ping: 404); check DOCKER_HOST`, {
+        cause: err,
+      });
+    throw mapEngineError(err, 'ping the Docker engine', at);
   } finally {
     clearTimeout(timer);
   }

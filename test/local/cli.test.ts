@@ -49,8 +49,16 @@ describe('reapbench CLI errors', () => {
       const r = await reapbench(['run', '--inits', 'tini', '--out', out], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
       expect(r.exitCode).toBe(1);
       expect(r.stderr.trim()).toBe(
-        'reapbench: no Docker engine answers on /nonexistent/docker.sock: start one (on Debian/Ubuntu: sudo bash scripts/engine.sh), then run again',
+        'reapbench: no Docker engine answers at unix:///nonexistent/docker.sock (from DOCKER_HOST): check DOCKER_HOST, or unset it to use /var/run/docker.sock',
       );
+      const tcp = await reapbench(['run', '--inits', 'tini', '--out', out], { DOCKER_HOST: 'tcp://127.0.0.1:1' });
+      expect(tcp.exitCode).toBe(1);
+      expect(tcp.stderr.trim()).toMatch(
+        /^reapbench: no Docker engine answers at tcp:\/\/127\.0\.0\.1:1 \(from DOCKER_HOST\): check DOCKER_HOST/,
+      );
+      const bad = await reapbench(['run', '--inits', 'tini', '--out', out], { DOCKER_HOST: 'garbage://x' });
+      expect(bad.exitCode).toBe(2);
+      expect(bad.stderr.trim()).toMatch(/^reapbench: DOCKER_HOST=garbage:\/\/x is not an address reapbench can use/);
       expect(r.stderr).not.toMatch(/\n\s+at /);
       expect(await readdir(out)).toEqual([]);
       const v = await reapbench(['run', '--inits', 'tini', '--out', out, '--verbose'], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });

@@ -58,6 +58,7 @@ describe('loadgen pure parts', () => {
     expect(parsePidsValue('')).toBeNull();
     expect(parsePidsValue(' 7\n')).toBe(7);
     expect(parsePidsEventsMax('max.imposed 4\n')).toBeNull();
+    rmSync(d, { recursive: true });
     expect(() => dirOption('/nonexistent')).toThrow(UsageError);
     expect(resolvePidsCgroup({ cgroupDir: d, noCgroup: true })).toBeNull();
   });

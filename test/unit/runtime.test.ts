@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createOptions, validateSpec, type ContainerSpec } from '../../src/runtime/container.js';
-import { mapEngineError, socketPath } from '../../src/runtime/engine.js';
+import { engineEndpoint, mapEngineError } from '../../src/runtime/engine.js';
 import { canOwnParent, findPidsCgroup, OwnedParent, PidsSampler, sweepOwnedParents } from '../../src/runtime/host-cgroup.js';
 import { hashContext, type ContextFile } from '../../src/images/build.js';
 import { ReapbenchError, formatError } from '../../src/errors.js';
@@ -73,8 +73,8 @@ describe('create options', () => {
 
 describe('engine error mapping', () => {
   it('says how to start an engine when the socket is missing', () => {
-    const e = mapEngineError(Object.assign(new Error('connect ENOENT'), { code: 'ENOENT' }), 'ping', '/var/run/docker.sock');
-    expect(e.message).toMatch(/no Docker engine answers on \/var\/run\/docker.sock: start one .*scripts\/engine.sh/);
+    const e = mapEngineError(Object.assign(new Error('connect ENOENT'), { code: 'ENOENT' }), 'ping', engineEndpoint({}));
+    expect(e.message).toMatch(/no Docker engine answers at \/var\/run\/docker.sock: start one .*scripts\/engine.sh/);
   });
 
   it('says what to do on permission denied', () => {
@@ -91,9 +91,24 @@ describe('engine error mapping', () => {
     expect(e.message).toBe('start: Docker engine error 500: boom');
   });
 
-  it('reads DOCKER_HOST for unix sockets only', () => {
-    expect(socketPath({ DOCKER_HOST: 'unix:///tmp/d.sock' })).toBe('/tmp/d.sock');
-    expect(socketPath({ DOCKER_HOST: 'tcp://1.2.3.4:2375' })).toBe('/var/run/docker.sock');
+  it('reads DOCKER_HOST (unix:// and tcp://) and refuses anything else with a usage error', () => {
+    expect(engineEndpoint({})).toEqual({ socketPath: '/var/run/docker.sock', label: '/var/run/docker.sock', fromEnv: false });
+    expect(engineEndpoint({ DOCKER_HOST: 'unix:///tmp/d.sock' })).toMatchObject({ socketPath: '/tmp/d.sock', fromEnv: true });
+    expect(engineEndpoint({ DOCKER_HOST: 'tcp://1.2.3.4:2376' })).toMatchObject({ host: '1.2.3.4', port: 2376 });
+    expect(engineEndpoint({ DOCKER_HOST: 'tcp://[::1]' })).toMatchObject({ host: '::1', port: 2375 });
+    for (const bad of ['garbage://x', 'unix://', 'tcp://', 'ssh://me@host']) {
+      expect(() => engineEndpoint({ DOCKER_HOST: bad })).toThrow(/DOCKER_HOST=.* is not an address reapbench can use/);
+    }
+  });
+
+  it('names the address it tried and, for DOCKER_HOST, says to check it', () => {
+    const tcp = engineEndpoint({ DOCKER_HOST: 'tcp://127.0.0.1:1' });
+    expect(mapEngineError({ code: 'ECONNREFUSED' }, 'ping', tcp).message).toBe(
+      'no Docker engine answers at tcp://127.0.0.1:1 (from DOCKER_HOST): check DOCKER_HOST, or unset it to use /var/run/docker.sock',
+    );
+    expect(mapEngineError({ code: 'ENOENT' }, 'ping', engineEndpoint({})).message).toMatch(
+      /^no Docker engine answers at \/var\/run\/docker.sock: start one/,
+    );
   });
 });
 

@@ -1,8 +1,8 @@
 import type { InitName } from '../model/inits.js';
 import type { EnvironmentRecord, RunRecord, SummaryRow } from '../model/records.js';
 import { compareCells, configLabel, initIndex } from '../stats/config-key.js';
-import { formatNumber, formatWithSpread } from '../report/format.js';
-import { INIT_DESCRIPTIONS } from '../report/init-notes.js';
+import { formatNumber, formatWithSpread } from './format.js';
+import { INIT_DESCRIPTIONS } from '../model/init-notes.js';
 
 /** What report.md is made of. */
 export interface MarkdownInput {

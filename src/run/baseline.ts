@@ -24,7 +24,7 @@ import type { SummaryRow } from '../model/records.js';
 import { usageError } from '../errors.js';
 import { CONFIG_FIELDS, type CellKey } from '../model/config.js';
 import { cellKey, compareCells, configLabel } from '../stats/config-key.js';
-import { formatNumber } from '../report/format.js';
+import { formatNumber } from '../export/format.js';
 
 /** Default: a p50 more than this many times the baseline's is a regression. */
 export const DEFAULT_P50_FACTOR = 2.0;

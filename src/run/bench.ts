@@ -16,7 +16,8 @@ import { summarize } from '../stats/summary.js';
 import { qualityWarnings } from '../stats/quality.js';
 import { prepareResultsDir, writeAll } from './results-dir.js';
 import { compareWithBaseline, readBaseline, type BaselineRow } from './baseline.js';
-import { renderTerminalReport, ProgressReporter } from '../report/terminal.js';
+import { renderTerminalReport } from '../terminal/report.js';
+import { createOutput } from '../terminal/output.js';
 import { renderStepSummary, type MarkdownInput } from '../export/markdown.js';
 import { planRuns, readMatrixFile, resolveMatrix, checkNumber, type Matrix, type MatrixOverrides, type PlannedRun } from './matrix.js';
 import { runMatrix } from './runner.js';
@@ -114,9 +115,9 @@ interface ValidatedRun {
 async function measure(o: RunCliOptions, v: ValidatedRun, dir: string, records: RunRecord[], signal: AbortSignal): Promise<number> {
   const { matrix, plan, namedScenarios, baseline, p50Factor } = v;
   const ci = o.ci;
-  const log = (line: string): void => {
-    process.stderr.write(`${line}\n`);
-  };
+  // Every stderr line from here on goes through one output object: a bar on a terminal, plain lines elsewhere.
+  const progress = createOutput({ progress: o.progress && !ci });
+  const log = (line: string): void => progress.line(line);
   const root = projectRoot();
 
   // 2. Engine and image.
@@ -160,7 +161,6 @@ async function measure(o: RunCliOptions, v: ValidatedRun, dir: string, records: 
     );
 
   // 3. The matrix, with the report rewritten after every run.
-  const progress = new ProgressReporter({ enabled: o.progress && !ci && process.stderr.isTTY === true });
   const rawDir = path.join(dir, 'raw');
   // During the matrix only the small files are rewritten; events.ndjson is assembled from the
   // raw per-run files once, at the end (also after an interrupt), and raw/ is then removed.
@@ -201,7 +201,7 @@ async function measure(o: RunCliOptions, v: ValidatedRun, dir: string, records: 
           onRunEnd: async (record) => {
             if (record.repetition < 0) return;
             records.push(record);
-            if (record.state !== 'completed') progress.warn(`${record.init}: ${record.state}: ${record.failure_reason ?? ''}`);
+            if (record.state !== 'completed') progress.line(`${record.init}: ${record.state}: ${record.failure_reason ?? ''}`);
             await save(false, true, 'the matrix is still running');
           },
         },

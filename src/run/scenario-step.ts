@@ -15,7 +15,7 @@ import {
   type ScenarioResult,
 } from '../scenarios/index.js';
 import { interruptedBy } from '../runtime/cleanup.js';
-import type { ProgressReporter } from '../report/terminal.js';
+import type { RunOutput } from '../terminal/output.js';
 import { atomicWrite, pointLatest } from './results-dir.js';
 import type { InitName } from '../model/inits.js';
 
@@ -31,7 +31,7 @@ export interface ScenarioStepContext {
   dir: string;
   scenarios: string[];
   inits: InitName[];
-  progress: ProgressReporter;
+  progress: RunOutput;
   signal: AbortSignal;
 }
 
@@ -78,7 +78,7 @@ export async function runScenarioStep(
     onResult: async (r, i) => {
       done.push(r);
       ctx.progress.update(`scenario ${r.scenario} ${r.init} ${r.variant}`, offset + i + 1, total);
-      if (r.matches === false) ctx.progress.warn(`${r.scenario} under ${r.variant}: ${r.verdict} (expected ${r.expected.outcome})`);
+      if (r.matches === false) ctx.progress.line(`${r.scenario} under ${r.variant}: ${r.verdict} (expected ${r.expected.outcome})`);
       await save();
     },
   });

@@ -17,7 +17,7 @@ import { chartSpecs } from '../../src/export/charts.js';
 import { renderMarkdown, renderStepSummary, type MarkdownInput } from '../../src/export/markdown.js';
 import { serializeRunsCsv } from '../../src/export/runs-csv.js';
 import { serializeSummaryCsv } from '../../src/export/summary-csv.js';
-import { renderTerminalReport } from '../../src/report/terminal.js';
+import { renderTerminalReport } from '../../src/terminal/report.js';
 import { renderMarkdown as renderScenarioMarkdown, toCsv as scenarioCsv } from '../../src/scenarios/report.js';
 import { qualityWarnings } from '../../src/stats/quality.js';
 import { summarize } from '../../src/stats/summary.js';

@@ -49,23 +49,6 @@ export function renderMarkdown(input: MarkdownInput): string {
   return out.join('\n');
 }
 
-/**
- * The `$GITHUB_STEP_SUMMARY` markdown of a run: report.md's sections rendered from the same
- * input (`report`, null when no load run was planned) except the charts, whose SVG files a step
- * summary cannot show (they are in the results folder a CI job keeps as an artifact), followed
- * by scenarios.md's text (`scenarios`, null when no scenario ran). Pure.
- */
-export function renderStepSummary(report: MarkdownInput | null, scenarios: string | null): string {
-  const parts: string[] = [];
-  if (report) {
-    const { charts, ...rest } = report;
-    parts.push(renderMarkdown(rest));
-    if (charts && charts.length > 0) parts.push(`Charts: ${charts.map((c) => c.file).join(', ')} in the results folder.\n`);
-  }
-  if (scenarios) parts.push(scenarios);
-  return parts.join('\n');
-}
-
 function environmentSection(env: EnvironmentRecord | null): string[] {
   if (!env) return ['## Environment', '', 'Not recorded.', ''];
   const rows: [string, string][] = [

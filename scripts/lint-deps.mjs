@@ -83,6 +83,20 @@ const LAYER_RULES = [
     to: { path: '^src/', pathNot: '^src/procfs/' },
   },
   {
+    name: 'export-imports-no-terminal',
+    comment: 'src/export/ renders files from data: it imports no terminal code (src/terminal/); what both need lives in export/ or model/',
+    severity: 'error',
+    from: { path: '^src/export/' },
+    to: { path: '^src/terminal/' },
+  },
+  {
+    name: 'terminal-only-for-the-command',
+    comment: 'src/terminal/ (bars, tables, charts for a terminal) is used by the command line and the run command only',
+    severity: 'error',
+    from: { path: '^src/', pathNot: '^src/(cli|run|terminal)/' },
+    to: { path: '^src/terminal/' },
+  },
+  {
     name: 'leaf-modules-import-no-src',
     comment:
       'the modules at the top of src/ (errors, rng, validate) are shared leaves: they import nothing under src/, ' +

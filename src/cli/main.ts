@@ -8,7 +8,7 @@ import { Command, Option, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { formatError, ReapbenchError } from '../errors.js';
 import { INITS } from '../model/inits.js';
-import type { RunCliOptions } from '../run/options.js';
+import { ciFromEnv, RUN_DEFAULTS, type RunCliOptions } from '../run/options.js';
 // Only light modules at the top: `--help` must not load the engine client (dockerode and its
 // ssh2/gRPC dependencies); the commands import what they need when they run.
 import { scenarioNames } from '../run/matrix.js';
@@ -43,19 +43,19 @@ function program(): Command {
     .addOption(
       new Option('--base <mode>', 'base image: auto, offline (assembled from this host) or registry (node:20-slim)')
         .choices(['auto', 'offline', 'registry'])
-        .default('auto'),
+        .default(RUN_DEFAULTS.base),
     )
-    .option('--out <dir>', 'results root directory', 'results')
-    .option(
-      '--ci',
-      'CI mode: no progress bar, JSON summary on stdout, report appended to $GITHUB_STEP_SUMMARY',
-      process.env.CI === 'true' || process.env.CI === '1',
-    )
+    .option('--out <dir>', 'results root directory', RUN_DEFAULTS.out)
+    .option('--ci', 'CI mode: no progress bar, JSON summary on stdout, report appended to $GITHUB_STEP_SUMMARY', ciFromEnv())
     .option('--baseline <summary.csv>', 'compare with a stored summary.csv; exit 1 on a regression')
-    .option('--p50-factor <x>', 'with --baseline: a reap latency p50 worse by more than this factor is a regression', '2')
+    .option(
+      '--p50-factor <x>',
+      'with --baseline: a reap latency p50 worse by more than this factor is a regression',
+      String(RUN_DEFAULTS.p50Factor),
+    )
     .option('--no-progress', 'hide the progress bar')
     .option('--no-pin', 'do not pin the watcher and the workload (PID 1, orphans) to different CPUs')
-    .option('-v, --verbose', 'print stack traces and engine build output', false)
+    .option('-v, --verbose', 'print stack traces and engine build output', RUN_DEFAULTS.verbose)
     .action(async (opts: RunCliOptions) => {
       const { runBench } = await import('../run/bench.js');
       process.exitCode = await runBench(opts);

@@ -17,7 +17,7 @@ import type { RunConfig } from '../model/config.js';
 import type { LatencyBin, RunRecord } from '../model/records.js';
 import { compareCells, compareConfigs, configKey, configLabel, groupBy, initIndex } from '../stats/config-key.js';
 import { mergeHistograms } from '../stats/histogram.js';
-import { initColorScale } from '../report/init-colors.js';
+import { initColorScale } from '../model/init-colors.js';
 
 /** One chart to write: file name (relative to `charts/`), title, and its spec. */
 export interface ChartSpec {

@@ -1,8 +1,8 @@
 import type { InitName } from '../model/inits.js';
 import type { EnvironmentRecord, RunRecord, SummaryRow } from '../model/records.js';
 import { compareCells, configLabel, initIndex } from '../stats/config-key.js';
-import { formatNumber, formatWithSpread } from '../report/format.js';
-import { INIT_DESCRIPTIONS } from '../report/init-notes.js';
+import { formatNumber, formatWithSpread } from './format.js';
+import { INIT_DESCRIPTIONS } from '../model/init-notes.js';
 
 /** What report.md is made of. */
 export interface MarkdownInput {
@@ -47,23 +47,6 @@ export function renderMarkdown(input: MarkdownInput): string {
     '',
   );
   return out.join('\n');
-}
-
-/**
- * The `$GITHUB_STEP_SUMMARY` markdown of a run: report.md's sections rendered from the same
- * input (`report`, null when no load run was planned) except the charts, whose SVG files a step
- * summary cannot show (they are in the results folder a CI job keeps as an artifact), followed
- * by scenarios.md's text (`scenarios`, null when no scenario ran). Pure.
- */
-export function renderStepSummary(report: MarkdownInput | null, scenarios: string | null): string {
-  const parts: string[] = [];
-  if (report) {
-    const { charts, ...rest } = report;
-    parts.push(renderMarkdown(rest));
-    if (charts && charts.length > 0) parts.push(`Charts: ${charts.map((c) => c.file).join(', ')} in the results folder.\n`);
-  }
-  if (scenarios) parts.push(scenarios);
-  return parts.join('\n');
 }
 
 function environmentSection(env: EnvironmentRecord | null): string[] {

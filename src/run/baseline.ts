@@ -24,10 +24,11 @@ import type { SummaryRow } from '../model/records.js';
 import { usageError } from '../errors.js';
 import { CONFIG_FIELDS, type CellKey } from '../model/config.js';
 import { cellKey, compareCells, configLabel } from '../stats/config-key.js';
-import { formatNumber } from '../report/format.js';
+import { formatNumber } from '../export/format.js';
+import { RUN_DEFAULTS } from './options.js';
 
-/** Default: a p50 more than this many times the baseline's is a regression. */
-export const DEFAULT_P50_FACTOR = 2.0;
+/** Default: a p50 more than this many times the baseline's is a regression (`--p50-factor`'s default). */
+export const DEFAULT_P50_FACTOR = RUN_DEFAULTS.p50Factor;
 /** Default: and it must be at least this much worse in absolute terms, µs. */
 export const DEFAULT_P50_MIN_DELTA_US = 10;
 

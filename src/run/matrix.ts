@@ -7,6 +7,7 @@ import YAML from 'yaml';
 import { asUsage, usageError } from '../errors.js';
 import { checkNumber as checkValue, type NumberRule } from '../validate.js';
 import { parseInits } from './inits.js';
+import { RUN_DEFAULTS } from './options.js';
 import { rng } from '../rng.js';
 import { INITS, type InitName } from '../model/inits.js';
 import type { RunConfig } from '../model/config.js';
@@ -125,7 +126,7 @@ export function scenarioNames(): string[] {
  * @throws ReapbenchError (exit 2) with one line naming the option, what was expected and the value.
  */
 export function resolveMatrix(o: MatrixOverrides = {}): Matrix {
-  const preset = (o.preset ?? 'quick') as PresetName;
+  const preset = (o.preset ?? RUN_DEFAULTS.preset) as PresetName;
   if (!(preset in PRESETS)) throw usageError(`unknown preset \`${o.preset}\`: expected quick or full`);
   const p = PRESETS[preset];
   const inits = o.inits === undefined ? p.inits : parseInits(Array.isArray(o.inits) ? o.inits.join(',') : o.inits);

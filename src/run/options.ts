@@ -1,6 +1,8 @@
 /**
- * The options of `reapbench run`, as the command line (src/cli/main.ts) hands them over. They
- * live with the command, not with the parser, so that the command depends on nothing in cli/.
+ * The options of `reapbench run`: as the command line (src/cli/main.ts) hands them over, and the
+ * one table of their defaults. They live with the command, not with the parser, so that the
+ * command depends on nothing in cli/; this module imports nothing, so that `--help` stays light.
+ * request.ts turns them into the one frozen request a run reads.
  */
 
 /** Options of `reapbench run` as commander delivers them (strings until validated). */
@@ -25,4 +27,36 @@ export interface RunCliOptions {
   progress: boolean;
   pin: boolean;
   verbose: boolean;
+}
+
+/**
+ * Every default of `reapbench run` that is not a matrix axis, in one table: the command line
+ * shows them in `--help` and request.ts applies them. The matrix axes default to the preset's
+ * (`PRESETS` in matrix.ts; `preset` here names which), and `--seed` to the clock.
+ */
+export const RUN_DEFAULTS = Object.freeze({
+  /** Starting matrix: `quick` finishes in under 2 minutes with warm images. */
+  preset: 'quick',
+  /** Base image: `auto` tries the registry, then assembles one from this host. */
+  base: 'auto' as 'auto' | 'offline' | 'registry',
+  /** Results root; each run gets `<out>/<UTC timestamp>/`. */
+  out: 'results',
+  /** With `--baseline`: a reap latency p50 worse by more than this factor (×) is a regression. */
+  p50Factor: 2,
+  /** Discard one warm-up run first. */
+  warmup: true,
+  /** Draw a progress bar (on a terminal, outside CI). */
+  progress: true,
+  /** Pin the watcher and the workload to different CPUs (when there are ≥ 2). */
+  pin: true,
+  /** Stack traces and engine build output. */
+  verbose: false,
+});
+
+/**
+ * `--ci`'s default: on when the `CI` environment variable is `true` or `1` (GitHub Actions and
+ * most CI services set `CI=true`).
+ */
+export function ciFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.CI === 'true' || env.CI === '1';
 }

@@ -1,6 +1,6 @@
 /**
- * The results folder: `results/<UTC timestamp>/` with every output file, rewritten after each
- * run so that a later failure or Ctrl-C loses nothing, and `results/latest` pointing at the
+ * The results folder: `results/<UTC timestamp>/` with every output file, rewritten from one view
+ * of the results (export/view.ts) after each run so that a later failure or Ctrl-C loses nothing, and `results/latest` pointing at the
  * newest folder. Files are written to a temporary name and renamed, so a reader (or a crash)
  * never sees half a file.
  */
@@ -13,26 +13,20 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { ReapbenchError } from '../errors.js';
-import { chartSpecs, renderSvg } from '../export/charts.js';
-import { renderMarkdown, type MarkdownInput } from '../export/markdown.js';
+import { renderSvg, type ChartSpec } from '../export/charts.js';
+import { renderMarkdown } from '../export/markdown.js';
 import { serializeNdjson, tagNdjsonLine } from '../export/ndjson.js';
 import { serializeRunsCsv } from '../export/runs-csv.js';
+import { serializeScenariosCsv } from '../export/scenarios-csv.js';
+import { renderScenariosMarkdown } from '../export/scenarios-md.js';
 import { serializeSummaryCsv } from '../export/summary-csv.js';
-import { qualityWarnings } from '../stats/quality.js';
-import type { EnvironmentRecord, RunRecord, SummaryRow } from '../model/records.js';
+import { reportInput, type ResultsView } from '../export/view.js';
 
 /** events.ndjson larger than this (bytes, 8 MiB) is stored gzip-compressed as events.ndjson.gz. */
 export const EVENTS_GZIP_THRESHOLD_BYTES = 8 * 1024 * 1024;
 
-/** Everything {@link writeAll} writes. */
-export interface ResultsData {
-  runs: readonly RunRecord[];
-  summary: readonly SummaryRow[];
-  env: EnvironmentRecord | null;
-  /** The matrix has not finished (still running, or interrupted): report.md says PARTIAL. */
-  partial: boolean;
-  /** Why it is partial, one line (optional). */
-  partialReason?: string;
+/** What {@link writeAll} writes besides the view: where events.ndjson comes from. */
+export interface WriteOptions {
   /**
    * Folder of the load generator's raw files (`<run>.ndjson`, or `<run>.ndjson.partial` for an
    * interrupted run): their lines go into events.ndjson, each tagged `"run":"<run>"`.
@@ -46,8 +40,11 @@ export interface ResultsData {
 export interface WriteResult {
   files: string[];
   warnings: string[];
-  /** What report.md was rendered from: the one view of the results other outputs reuse. */
-  report: MarkdownInput;
+  /**
+   * The view as written: the one the step summary and the terminal read, so that they show what
+   * the files hold (its charts are those drawn; one that could not be drawn is a warning).
+   */
+  view: ResultsView;
 }
 
 /** Folder name for a run started at `date`: its UTC time without colons, `2026-11-29T11-34-52Z`. */
@@ -138,13 +135,15 @@ export async function prepareResultsDir(root: string, now: Date = new Date()): P
 }
 
 /**
- * Write (or rewrite) every result file into `dir`: runs.csv, summary.csv, env.json,
- * charts/*.svg, events.ndjson (or events.ndjson.gz above {@link EVENTS_GZIP_THRESHOLD_BYTES}),
- * report.md, then point `<dir>/../latest` at `dir`. Safe to call after every run. CSV and JSON
- * files come first; a chart or the `latest` link that cannot be written is a warning, not an
- * error. Throws only when a file cannot be written at all.
+ * Write (or rewrite) every result file of `view` into `dir`, each from its serializer in
+ * export/: for the load part runs.csv, summary.csv, env.json, charts/*.svg, events.ndjson (or
+ * events.ndjson.gz above {@link EVENTS_GZIP_THRESHOLD_BYTES}; only when `options` names a source)
+ * and report.md; for the scenario part scenarios.md and scenarios.csv; then point
+ * `<dir>/../latest` at `dir`. Safe to call after every run. CSV and JSON files come first; a
+ * chart or the `latest` link that cannot be written is a warning, not an error.
+ * @throws the file system's error when a file cannot be written at all.
  */
-export async function writeAll(dir: string, data: ResultsData): Promise<WriteResult> {
+export async function writeAll(dir: string, view: ResultsView, options: WriteOptions = {}): Promise<WriteResult> {
   const files: string[] = [];
   const warnings: string[] = [];
   const put = async (name: string, text: string): Promise<void> => {
@@ -152,41 +151,39 @@ export async function writeAll(dir: string, data: ResultsData): Promise<WriteRes
     await atomicWrite(file, text);
     files.push(file);
   };
-  await mkdir(path.join(dir, 'charts'), { recursive: true });
-  await put('runs.csv', serializeRunsCsv(data.runs));
-  await put('summary.csv', serializeSummaryCsv(data.summary));
-  if (data.env) await put('env.json', `${JSON.stringify(data.env, null, 2)}\n`);
-
-  const charts: { file: string; title: string }[] = [];
-  for (const c of chartSpecs(data.runs)) {
-    try {
-      await put(path.join('charts', c.file), await cachedSvg(c.spec));
-      charts.push({ file: `charts/${c.file}`, title: c.title });
-    } catch (err) {
-      warnings.push(`chart ${c.file} not written: ${(err as Error).message.split('\n')[0]}`);
+  let written = view;
+  if (view.load) {
+    const load = view.load;
+    await mkdir(path.join(dir, 'charts'), { recursive: true });
+    await put('runs.csv', serializeRunsCsv(load.runs));
+    await put('summary.csv', serializeSummaryCsv(load.summary));
+    if (load.env) await put('env.json', `${JSON.stringify(load.env, null, 2)}\n`);
+    const drawn: ChartSpec[] = [];
+    for (const c of load.charts) {
+      try {
+        await put(path.join('charts', c.file), await cachedSvg(c.spec));
+        drawn.push(c);
+      } catch (err) {
+        warnings.push(`chart ${c.file} not written: ${(err as Error).message.split('\n')[0]}`);
+      }
     }
+    await removeStale(path.join(dir, 'charts'), new Set(drawn.map((c) => c.file)), '.svg');
+    if (options.rawDir !== undefined || options.events !== undefined) {
+      files.push(await writeEvents(dir, options.rawDir, options.events));
+    }
+    written = { ...view, load: { ...load, charts: drawn } };
+    await put('report.md', renderMarkdown(reportInput(written.load!)));
   }
-  await removeStale(path.join(dir, 'charts'), new Set(charts.map((c) => path.basename(c.file))), '.svg');
-
-  if (data.rawDir !== undefined || data.events !== undefined) {
-    files.push(await writeEvents(dir, data.rawDir, data.events));
+  if (view.scenarios) {
+    await put('scenarios.md', renderScenariosMarkdown(view.scenarios.results, view.scenarios.meta));
+    await put('scenarios.csv', serializeScenariosCsv(view.scenarios.results));
   }
-  const report: MarkdownInput = {
-    runs: data.runs,
-    summary: data.summary,
-    env: data.env,
-    partial: data.partial,
-    ...(data.partialReason !== undefined ? { partialReason: data.partialReason } : {}),
-    warnings: qualityWarnings(data.runs),
-    charts,
-  };
-  await put('report.md', renderMarkdown(report));
   try {
     await pointLatest(dir);
   } catch (err) {
     warnings.push(`results/latest not updated: ${(err as Error).message.split('\n')[0]}`);
   }
-  return { files, warnings, report };
+  return { files, warnings, view: written };
 }
 
 /**

@@ -14,6 +14,5 @@ export {
   type MatrixOptions,
   type PlannedRun,
 } from './run.js';
-export { renderMarkdown, scenarioMatrixMarkdown, detailMarkdown, toCsv, rowKey, type ReportMeta } from './report.js';
 export { traitsOf, type ScenarioDef, type InitTraits } from './def.js';
 export * from './types.js';

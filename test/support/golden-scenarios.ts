@@ -9,17 +9,10 @@
 import { launchFor } from '../../src/runtime/init-launch.js';
 import type { InitName } from '../../src/model/inits.js';
 import type { JudgeInput, Judgement } from '../../src/scenarios/def.js';
-import {
-  compose,
-  planMatrix,
-  resolveParams,
-  type Observation,
-  type PlannedRun,
-  type ReportMeta,
-  type ScenarioResult,
-} from '../../src/scenarios/index.js';
+import { compose, planMatrix, resolveParams, type Observation, type PlannedRun, type ScenarioResult } from '../../src/scenarios/index.js';
+import type { ReportMeta } from '../../src/export/scenarios-md.js';
 
-/** The report header of the fixture run: what scenario-step.ts would take from argv, the clock and the engine. */
+/** The report header of the fixture run: what the run's scenario phase (src/run/bench.ts) takes from argv, the clock and the engine. */
 export const SCENARIO_META: ReportMeta = {
   command:
     'reapbench run --scenario tool-leaves-helper,init-not-pid1,stop-latency,limit-exhaustion --inits none,tini,docker-init,ts-reaper',

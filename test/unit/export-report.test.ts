@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { INITS } from '../../src/model/inits.js';
 import { chartSpecs, renderSvg } from '../../src/export/charts.js';
 import { renderMarkdown } from '../../src/export/markdown.js';
-import { ProgressReporter, renderTerminalReport } from '../../src/report/terminal.js';
+import { renderTerminalReport } from '../../src/terminal/report.js';
+import { createOutput } from '../../src/terminal/output.js';
 import { summarize } from '../../src/stats/summary.js';
 import { ENV, makeRun, realisticRun } from '../support/bench-fixtures.js';
 
@@ -82,33 +83,28 @@ describe('terminal report', () => {
   });
 });
 
-describe('progress reporter', () => {
-  const sink = (): { stream: NodeJS.WriteStream; text: () => string } => {
+describe('run output', () => {
+  const sink = (isTTY = false): { stream: NodeJS.WriteStream; text: () => string } => {
     let out = '';
-    const stream = { isTTY: false, columns: 80, write: (s: string) => ((out += s), true) } as unknown as NodeJS.WriteStream;
+    const stream = { isTTY, columns: 80, write: (s: string) => ((out += s), true) } as unknown as NodeJS.WriteStream;
     return { stream, text: () => out };
   };
 
-  it('is hidden when not a terminal: updates print nothing, warnings print plain lines', () => {
+  it('is plain when not a terminal: updates print nothing, lines print as they are', () => {
     const s = sink();
-    const p = new ProgressReporter({ stream: s.stream });
-    expect(p.enabled).toBe(false);
-    p.start(3);
-    p.update('tini orphans L128 1000/s rep 1', 0, 3);
-    p.warn('tini: timed-out: no summary');
-    p.stop();
+    const o = createOutput({ progress: true, stream: s.stream, env: {} });
+    expect(o.bar).toBe(false);
+    o.start(3);
+    o.update('tini orphans L128 1000/s rep 1', 0, 3);
+    o.line('tini: timed-out: no summary');
+    o.stop();
     expect(s.text()).toBe('tini: timed-out: no summary\n');
   });
 
-  it('is hidden in CI mode even when asked for', () => {
-    expect(new ProgressReporter({ enabled: true, ci: true, stream: sink().stream }).enabled).toBe(false);
-    const saved = process.env.CI;
-    process.env.CI = 'true';
-    try {
-      expect(new ProgressReporter({ enabled: true, stream: sink().stream }).enabled).toBe(false);
-    } finally {
-      if (saved === undefined) delete process.env.CI;
-      else process.env.CI = saved;
-    }
+  it('draws a bar on a terminal only when asked for and no CI is set', () => {
+    expect(createOutput({ progress: true, stream: sink(true).stream, env: {} }).bar).toBe(true);
+    expect(createOutput({ progress: false, stream: sink(true).stream, env: {} }).bar).toBe(false);
+    expect(createOutput({ progress: true, stream: sink(true).stream, env: { CI: 'true' } }).bar).toBe(false);
+    expect(createOutput({ progress: true, stream: sink(true).stream, env: { CI: 'false' } }).bar).toBe(true);
   });
 });

@@ -14,11 +14,13 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { writeAll } from '../../src/run/results-dir.js';
 import type { EnvironmentRecord, RunRecord } from '../../src/model/records.js';
 import { chartSpecs } from '../../src/export/charts.js';
-import { renderMarkdown, renderStepSummary, type MarkdownInput } from '../../src/export/markdown.js';
+import { renderMarkdown, type MarkdownInput } from '../../src/export/markdown.js';
 import { serializeRunsCsv } from '../../src/export/runs-csv.js';
 import { serializeSummaryCsv } from '../../src/export/summary-csv.js';
-import { renderTerminalReport } from '../../src/report/terminal.js';
-import { renderMarkdown as renderScenarioMarkdown, toCsv as scenarioCsv } from '../../src/scenarios/report.js';
+import { renderScenariosMarkdown as renderScenarioMarkdown } from '../../src/export/scenarios-md.js';
+import { serializeScenariosCsv as scenarioCsv } from '../../src/export/scenarios-csv.js';
+import { buildView, renderStepSummary, reportInput as viewReportInput, type ResultsView } from '../../src/export/view.js';
+import { renderTerminalReport } from '../../src/terminal/report.js';
 import { qualityWarnings } from '../../src/stats/quality.js';
 import { summarize } from '../../src/stats/summary.js';
 import { ENV } from '../support/bench-fixtures.js';
@@ -47,7 +49,18 @@ const LOAD: LoadFixture[] = [
   { name: 'troubled', runs: TROUBLED_RUNS, env: TROUBLED_ENV },
 ];
 
-/** report.md's input as the results writer composes it (src/run/results-dir.ts, writeAll). */
+/** The view of a fixture run as a save builds it (src/export/view.ts), with the scenario part when given. */
+function viewOf(f: LoadFixture, scenarios: ResultsView['scenarios'] = null): ResultsView {
+  return buildView({ load: { runs: f.runs, env: f.env, partialReason: f.partialReason }, scenarios });
+}
+
+/** The scenario part of the fixture run. */
+const SCENARIOS = { results: SCENARIO_RESULTS, meta: SCENARIO_META };
+
+/**
+ * report.md's input composed by hand from the fixture, as the view must compose it: the golden
+ * files check the serializer, this checks the view.
+ */
 function reportInput(f: LoadFixture): MarkdownInput {
   return {
     runs: f.runs,
@@ -90,7 +103,11 @@ describe.each(LOAD)('load matrix, $name', (f) => {
   });
 
   it('$GITHUB_STEP_SUMMARY markdown', async () => {
-    await expect(renderStepSummary(reportInput(f), null)).toMatchFileSnapshot(`golden/step-summary-${f.name}.md`);
+    await expect(renderStepSummary(viewOf(f))).toMatchFileSnapshot(`golden/step-summary-${f.name}.md`);
+  });
+
+  it("report.md's input from the view is the one composed from the fixture", () => {
+    expect(viewReportInput(viewOf(f).load!)).toEqual(reportInput(f));
   });
 });
 
@@ -132,7 +149,7 @@ describe('scenario reports', () => {
 
   it('$GITHUB_STEP_SUMMARY markdown of a scenarios-only run is scenarios.md', () => {
     const md = renderScenarioMarkdown([...SCENARIO_RESULTS], SCENARIO_META);
-    expect(renderStepSummary(null, md)).toBe(md);
+    expect(renderStepSummary(buildView({ load: null, scenarios: SCENARIOS }))).toBe(md);
   });
 });
 
@@ -142,7 +159,7 @@ describe('the results writer', () => {
     for (const d of made) await rm(d, { recursive: true, force: true });
   });
 
-  it('writes report.md, runs.csv and summary.csv as their serializers render them, and env.json and events.ndjson', async () => {
+  it('writes every file of a load and scenario run as its serializer renders it, and env.json and events.ndjson', async () => {
     const root = await mkdtemp(path.join(os.tmpdir(), 'reapbench-golden-'));
     made.push(root);
     const dir = path.join(root, '2026-11-29T11-00-00Z');
@@ -151,10 +168,20 @@ describe('the results writer', () => {
     for (const [name, text] of Object.entries(troubledRawFiles())) await writeFile(path.join(rawDir, name), text);
     const f = LOAD[2]!;
 
-    const result = await writeAll(dir, { runs: f.runs, summary: summarize(f.runs), env: f.env, partial: false, rawDir });
+    const result = await writeAll(dir, viewOf(f, SCENARIOS), { rawDir });
 
     expect(result.warnings).toEqual([]);
-    expect((await readdir(dir)).sort()).toEqual(['charts', 'env.json', 'events.ndjson', 'raw', 'report.md', 'runs.csv', 'summary.csv']);
+    expect((await readdir(dir)).sort()).toEqual([
+      'charts',
+      'env.json',
+      'events.ndjson',
+      'raw',
+      'report.md',
+      'runs.csv',
+      'scenarios.csv',
+      'scenarios.md',
+      'summary.csv',
+    ]);
     expect((await readdir(path.join(dir, 'charts'))).sort()).toEqual(
       chartSpecs(f.runs)
         .map((c) => c.file)
@@ -164,6 +191,13 @@ describe('the results writer', () => {
     expect(await readFile(path.join(dir, 'report.md'), 'utf8')).toBe(renderMarkdown(reportInput(f)));
     expect(await readFile(path.join(dir, 'runs.csv'), 'utf8')).toBe(serializeRunsCsv(f.runs));
     expect(await readFile(path.join(dir, 'summary.csv'), 'utf8')).toBe(serializeSummaryCsv(summarize(f.runs)));
+    expect(await readFile(path.join(dir, 'scenarios.md'), 'utf8')).toBe(renderScenarioMarkdown([...SCENARIO_RESULTS], SCENARIO_META));
+    expect(await readFile(path.join(dir, 'scenarios.csv'), 'utf8')).toBe(scenarioCsv([...SCENARIO_RESULTS]));
+    // The step summary of the view as written: report.md's sections as the file holds them, the
+    // charts named instead of shown, then scenarios.md as the file holds it.
+    const step = renderStepSummary(result.view);
+    expect(step.startsWith(withoutSections(await readFile(path.join(dir, 'report.md'), 'utf8'), ['## Charts']))).toBe(true);
+    expect(step.endsWith(await readFile(path.join(dir, 'scenarios.md'), 'utf8'))).toBe(true);
     await expect(await readFile(path.join(dir, 'env.json'), 'utf8')).toMatchFileSnapshot('golden/env.json');
     await expect(await readFile(path.join(dir, 'events.ndjson'), 'utf8')).toMatchFileSnapshot('golden/events.ndjson');
   });
@@ -174,7 +208,7 @@ describe('$GITHUB_STEP_SUMMARY against report.md', () => {
     const scenarios = renderScenarioMarkdown([...SCENARIO_RESULTS], SCENARIO_META);
     for (const f of LOAD) {
       const input = reportInput(f);
-      const step = renderStepSummary(input, scenarios);
+      const step = renderStepSummary(viewOf(f, SCENARIOS));
       expect(step.startsWith(withoutSections(renderMarkdown(input), ['## Charts'])), f.name).toBe(true);
       for (const c of input.charts ?? []) expect(step, f.name).toContain(c.file);
       expect(step.endsWith(scenarios), f.name).toBe(true);

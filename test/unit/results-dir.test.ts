@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { INITS } from '../../src/model/inits.js';
 import { EVENTS_GZIP_THRESHOLD_BYTES, prepareResultsDir, pseudoFilesystemOf, timestampName, writeAll } from '../../src/run/results-dir.js';
 import { ReapbenchError } from '../../src/errors.js';
-import { summarize } from '../../src/stats/summary.js';
+import { buildView } from '../../src/export/view.js';
 import { ENV, realisticRun } from '../support/bench-fixtures.js';
 
 const made: string[] = [];
@@ -62,6 +62,8 @@ describe('results folder on a kernel pseudo-filesystem', () => {
 
 describe('writeAll', () => {
   const runs = INITS.map((init) => realisticRun(init, 0, { duration_s: 1 }));
+  /** A load part with no run and no environment. */
+  const EMPTY = buildView({ load: { runs: [], env: null }, scenarios: null });
 
   it('writes a partial report with every file, and rewrites it complete', async () => {
     const root = path.join(await tmp(), 'results');
@@ -72,14 +74,13 @@ describe('writeAll', () => {
     await writeFile(path.join(rawDir, '001-none-orphans-L128-R1000-r0.ndjson.partial'), '{"type":"start"}\n{"type":"sam');
 
     const first = runs.slice(0, 2);
-    const res = await writeAll(dir, {
-      runs: first,
-      summary: summarize(first),
-      env: ENV,
-      partial: true,
-      partialReason: 'interrupted by SIGINT',
-      rawDir,
-    });
+    const res = await writeAll(
+      dir,
+      buildView({ load: { runs: first, env: ENV, partialReason: 'interrupted by SIGINT' }, scenarios: null }),
+      {
+        rawDir,
+      },
+    );
     expect(res.warnings).toEqual([]);
     const files = (await readdir(dir)).sort();
     expect(files).toEqual(['charts', 'env.json', 'events.ndjson', 'raw', 'report.md', 'runs.csv', 'summary.csv']);
@@ -99,7 +100,7 @@ describe('writeAll', () => {
     expect(svg).toContain('>none<');
     expect(await readlink(path.join(root, 'latest'))).toBe(path.basename(dir));
 
-    await writeAll(dir, { runs, summary: summarize(runs), env: ENV, partial: false, rawDir });
+    await writeAll(dir, buildView({ load: { runs, env: ENV }, scenarios: null }), { rawDir });
     const report = await readFile(path.join(dir, 'report.md'), 'utf8');
     expect(report).not.toContain('PARTIAL');
     expect(report).toContain('![Zombies over time');
@@ -111,9 +112,9 @@ describe('writeAll', () => {
     const root = path.join(await tmp(), 'results');
     const a = await prepareResultsDir(root, new Date('2026-01-01T00:00:00Z'));
     const b = await prepareResultsDir(root, new Date('2026-01-02T00:00:00Z'));
-    await writeAll(a, { runs: [], summary: [], env: null, partial: false });
+    await writeAll(a, EMPTY);
     expect(await realpath(path.join(root, 'latest'))).toBe(await realpath(a));
-    await writeAll(b, { runs: [], summary: [], env: null, partial: false });
+    await writeAll(b, EMPTY);
     expect((await lstat(path.join(root, 'latest'))).isSymbolicLink()).toBe(true);
     expect(await realpath(path.join(root, 'latest'))).toBe(await realpath(b));
     expect((await readdir(root)).sort()).toEqual([path.basename(a), path.basename(b), 'latest']);
@@ -126,7 +127,7 @@ describe('writeAll', () => {
     const events = (function* () {
       for (let i = 0; i < n; i++) yield { i, pad };
     })();
-    const res = await writeAll(dir, { runs: [], summary: [], env: null, partial: false, events });
+    const res = await writeAll(dir, EMPTY, { events });
     expect(res.files).toContain(path.join(dir, 'events.ndjson.gz'));
     expect((await readdir(dir)).filter((f) => f.startsWith('events'))).toEqual(['events.ndjson.gz']);
     const lines = gunzipSync(await readFile(path.join(dir, 'events.ndjson.gz')))

@@ -8,16 +8,15 @@ import {
   compose,
   parseObservation,
   planMatrix,
-  renderMarkdown,
   resolveParams,
   scenarioByName,
-  scenarioMatrixMarkdown,
   SCENARIOS,
-  toCsv,
   traitsOf,
   type ScenarioResult,
 } from '../../src/scenarios/index.js';
 import { scenarioNames } from '../../src/run/matrix.js';
+import { renderScenariosMarkdown as renderMarkdown, scenarioMatrixMarkdown } from '../../src/export/scenarios-md.js';
+import { serializeScenariosCsv as toCsv } from '../../src/export/scenarios-csv.js';
 import { parseStat } from '../../src/procfs/stat.js';
 import { judgeReaping } from '../../src/scenarios/def.js';
 

@@ -2,8 +2,8 @@ import Table from 'cli-table3';
 import type { SummaryRow } from '../model/records.js';
 import { CONFIG_FIELDS } from '../model/config.js';
 import { compareCells } from '../stats/config-key.js';
-import { formatNumber, formatWithSpread } from './format.js';
-import { INIT_COLORS } from './init-colors.js';
+import { formatNumber, formatWithSpread } from '../export/format.js';
+import { INIT_COLORS } from '../model/init-colors.js';
 
 const RESET = '\x1b[0m';
 

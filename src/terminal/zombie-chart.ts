@@ -1,7 +1,7 @@
 import asciichart from 'asciichart';
 import type { RunRecord } from '../model/records.js';
 import { compareCells, configLabel, groupBy, initIndex } from '../stats/config-key.js';
-import { INIT_COLORS } from './init-colors.js';
+import { INIT_COLORS } from '../model/init-colors.js';
 
 const RESET = '\x1b[0m';
 

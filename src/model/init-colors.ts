@@ -1,4 +1,4 @@
-import { INITS, type InitName } from '../model/inits.js';
+import { INITS, type InitName } from './inits.js';
 
 /**
  * One color per init, the same hue in SVG charts and in the terminal, so a reader can carry

@@ -3,9 +3,6 @@ import { compareConfigs, configKey, groupBy } from '../stats/config-key.js';
 import { renderSummaryTable } from './summary-table.js';
 import { renderZombieChart } from './zombie-chart.js';
 
-// The CLI imports the progress bar with the report; it lives in its own module.
-export { ProgressReporter, type ProgressOptions } from './progress.js';
-
 /** Options of {@link renderTerminalReport}. */
 export interface TerminalReportOptions {
   /** ANSI colors (init colors, bold heads). */

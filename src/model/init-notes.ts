@@ -1,4 +1,4 @@
-import type { InitName } from '../model/inits.js';
+import type { InitName } from './inits.js';
 
 /** One sentence per init saying what it is and how it reaps (for the report's per-init notes). */
 export const INIT_DESCRIPTIONS: Readonly<Record<InitName, string>> = {

@@ -1,12 +1,10 @@
 /**
- * Reports of the scenario library, as pure functions of the results: a scenario × init table in
- * markdown (one cell per init, its variants on separate lines), a detail table with the figures
- * behind each verdict, and CSV (one row per run, figures flattened into columns).
+ * scenarios.md, as pure functions of the scenario results: a scenario × init table in markdown
+ * (one cell per init, its variants on separate lines; also printed on the terminal), a detail
+ * table with the figures behind each verdict, and the whole report around them.
  */
-import { stringify } from 'csv-stringify/sync';
 import { INITS } from '../model/inits.js';
-import { SCENARIOS } from './library.js';
-import type { ScenarioResult } from './types.js';
+import { SCENARIO_NAMES, type ScenarioResult } from '../scenarios/types.js';
 
 /** Escape a cell for a markdown table (pipes and newlines). */
 function cell(s: string): string {
@@ -25,8 +23,8 @@ export function rowKey(r: Pick<ScenarioResult, 'id' | 'scenario' | 'case'>): str
 }
 
 /** The rows in library order (scenario, then case as run). */
-function rows(results: ScenarioResult[]): string[] {
-  const order = new Map(SCENARIOS.map((s, i) => [s.name as string, i]));
+function rows(results: readonly ScenarioResult[]): string[] {
+  const order = new Map(SCENARIO_NAMES.map((name, i) => [name as string, i]));
   const keys: { key: string; rank: number; seen: number }[] = [];
   for (const [i, r] of results.entries()) {
     const key = rowKey(r);
@@ -39,7 +37,7 @@ function rows(results: ScenarioResult[]): string[] {
  * The headline table: one row per scenario (and case), one column per init; a cell lists the
  * init's variants run for that scenario, the plain one first, as `flags: verdict`.
  */
-export function scenarioMatrixMarkdown(results: ScenarioResult[]): string {
+export function scenarioMatrixMarkdown(results: readonly ScenarioResult[]): string {
   const inits = INITS.filter((i) => results.some((r) => r.init === i));
   const lines = [`| scenario | ${inits.join(' | ')} |`, `|---|${inits.map(() => '---').join('|')}|`];
   for (const key of rows(results)) {
@@ -80,7 +78,7 @@ function fig(v: unknown): string {
 }
 
 /** One row per run: verdict, expectation, match, exit status, wall time and key figures. */
-export function detailMarkdown(results: ScenarioResult[]): string {
+export function detailMarkdown(results: readonly ScenarioResult[]): string {
   const lines = ['| scenario | init | verdict | expected (why) | match | exit | wall s | figures |', '|---|---|---|---|---|---|---|---|'];
   for (const r of results) {
     const figures = DETAIL_FIGURES.filter((k) => fig(r.figures[k]) !== '')
@@ -108,8 +106,8 @@ export interface ReportMeta {
   partial?: string;
 }
 
-/** The whole markdown report: headline table, counts, legend and details. */
-export function renderMarkdown(results: ScenarioResult[], meta: ReportMeta): string {
+/** scenarios.md: the command, a PARTIAL banner when unfinished, headline table, counts, legend and details. Pure. */
+export function renderScenariosMarkdown(results: readonly ScenarioResult[], meta: ReportMeta): string {
   // Every run lands in exactly one count: failed or timed out, interrupted, as expected, not, or
   // ended without a verdict to compare (e.g. the workload printed no observation).
   const failed = results.filter((r) => r.state === 'failed' || r.state === 'timed-out');
@@ -134,62 +132,4 @@ export function renderMarkdown(results: ScenarioResult[], meta: ReportMeta): str
     detailMarkdown(results),
     '',
   ].join('\n');
-}
-
-/** Fixed CSV columns, in order; figures follow as `fig_<name>` columns (union over results). */
-const CSV_COLUMNS = [
-  'id',
-  'scenario',
-  'case',
-  'init',
-  'variant',
-  'state',
-  'verdict',
-  'outcome',
-  'expected',
-  'expected_reason',
-  'matches',
-  'exit_code',
-  'wall_s',
-  'stop_latency_s',
-  'pids_limit',
-  'host_pids_peak',
-  'host_fork_rejections',
-  'host_pids_method',
-  'params',
-  'failure_reason',
-] as const;
-
-/** CSV, one row per run (RFC 4180 via csv-stringify). */
-export function toCsv(results: ScenarioResult[]): string {
-  const figureKeys = [...new Set(results.flatMap((r) => Object.keys(r.figures)))].sort();
-  const records = results.map((r) => [
-    r.id,
-    r.scenario,
-    r.case ?? '',
-    r.init,
-    r.variant,
-    r.state,
-    r.verdict,
-    r.outcome,
-    r.expected.outcome,
-    r.expected.reason,
-    r.matches === null ? '' : String(r.matches),
-    r.exitCode ?? '',
-    r.wall_s.toFixed(3),
-    r.stopLatency_s === null ? '' : r.stopLatency_s.toFixed(3),
-    r.pidsLimit,
-    r.hostPidsPeak ?? '',
-    r.hostForkRejections ?? '',
-    r.hostPidsMethod ?? '',
-    Object.entries(r.params)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(' '),
-    r.failureReason ?? '',
-    ...figureKeys.map((k) => {
-      const v = r.figures[k];
-      return v === null || v === undefined ? '' : String(v);
-    }),
-  ]);
-  return stringify(records, { header: true, columns: [...CSV_COLUMNS, ...figureKeys.map((k) => `fig_${k}`)] });
 }

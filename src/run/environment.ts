@@ -1,0 +1,85 @@
+/**
+ * The environment phase of `reapbench run`: connect to the engine, build or reuse the image, and
+ * record what the results depend on (env.json).
+ */
+import type Docker from 'dockerode';
+import { execa } from 'execa';
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ensureImages, projectRoot, type ImageSet } from '../images/build.js';
+import { RUN_ID } from '../runtime/cleanup.js';
+import { connectEngine, engineInfo, type EngineInfo } from '../runtime/engine.js';
+import type { EnvironmentRecord } from '../model/records.js';
+import type { RunOutput } from '../terminal/output.js';
+import type { RunRequest } from './request.js';
+
+/** What the measuring phases run on. */
+export interface RunEnvironment {
+  docker: Docker;
+  engine: EngineInfo;
+  images: ImageSet;
+  /** CPU range (`0:<n−1>`) the load generator pins the watcher and the workload to; undefined: no pinning. */
+  pin: string | undefined;
+  /** env.json. */
+  record: EnvironmentRecord;
+}
+
+/**
+ * Connect to the engine and prepare the images (a first run builds them, about a minute),
+ * printing the build's progress through `out` (in full with `--verbose`). `signal` aborts the
+ * build.
+ * @throws ReapbenchError when the engine cannot be reached or the image cannot be built; exit
+ *   130 when `signal` aborted the build.
+ */
+export async function prepareEnvironment(req: RunRequest, out: RunOutput, signal: AbortSignal): Promise<RunEnvironment> {
+  const root = projectRoot();
+  const docker = await connectEngine();
+  const engine = await engineInfo(docker);
+  // The run id first: its containers carry the label reapbench.run=<id> (docker ps, clean-up).
+  out.line(`reapbench: run ${RUN_ID}: preparing the images (a first run builds them, about a minute)`);
+  const images = await ensureImages(docker, {
+    signal,
+    base: req.base,
+    onProgress: (line) => {
+      if (req.verbose || !/^(base|app): (Step|--->|Removing|Successfully|\s)/.test(line)) out.line(line);
+    },
+  });
+  const pin = req.pin && engine.cpus >= 2 ? `0:${engine.cpus - 1}` : undefined;
+  const record: EnvironmentRecord = {
+    reapbench_version: JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')).version,
+    run_id: RUN_ID,
+    git_commit: await gitCommit(root),
+    node_version: process.version,
+    kernel: engine.kernelVersion || os.release(),
+    cpu_model: await cpuModel(),
+    cpus: engine.cpus,
+    engine_version: engine.serverVersion,
+    engine_api_version: engine.apiVersion,
+    cgroup_version: engine.cgroupVersion,
+    image: images.app,
+    image_id: images.appId,
+    base_mode: images.baseMode,
+    base_reason: images.baseReason,
+    started_at: new Date().toISOString(),
+    argv: process.argv.slice(2),
+    matrix: { ...req.matrix, pin: pin ?? null },
+  };
+  return { docker, engine, images, pin, record };
+}
+
+/** The host's CPU model from /proc/cpuinfo, or `unknown`. */
+async function cpuModel(): Promise<string> {
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(await readFile('/proc/cpuinfo', 'utf8'));
+    return m?.[1]?.trim() ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The checked-out commit of `root`, or null outside a git work tree. */
+async function gitCommit(root: string): Promise<string | null> {
+  const r = await execa('git', ['rev-parse', 'HEAD'], { cwd: root, reject: false });
+  return r.exitCode === 0 ? r.stdout.trim() : null;
+}

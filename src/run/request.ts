@@ -1,0 +1,92 @@
+/**
+ * The options of `reapbench run` normalized once (execa's pattern): every value validated,
+ * every default taken from the one table (`RUN_DEFAULTS` in options.ts, the presets in
+ * matrix.ts), the result frozen. Nothing else in the run reads the command line's options.
+ */
+import path from 'node:path';
+import { readBaseline, type BaselineRow } from './baseline.js';
+import { checkNumber, planRuns, readMatrixFile, resolveMatrix, type Matrix, type MatrixOverrides, type PlannedRun } from './matrix.js';
+import { RUN_DEFAULTS, type RunCliOptions } from './options.js';
+
+/** Everything a run does, decided before anything starts. Frozen. */
+export interface RunRequest {
+  /** The resolved matrix (every axis filled in). */
+  readonly matrix: Matrix;
+  /** Load generator runs (warm-up first); empty when only named scenarios were asked for. */
+  readonly plan: readonly PlannedRun[];
+  /** Recorded load runs planned (the plan without its warm-up), count. */
+  readonly recordedRuns: number;
+  /** Named scenarios (S1–S7) to run after the load matrix; empty when none. */
+  readonly namedScenarios: readonly string[];
+  /** Base image mode. */
+  readonly base: 'auto' | 'offline' | 'registry';
+  /** Results root, absolute. */
+  readonly outRoot: string;
+  /** CI mode: a JSON line on stdout instead of the terminal report, no bar. */
+  readonly ci: boolean;
+  /** A progress bar is wanted (`--progress` and not `--ci`); the output object decides whether it can be drawn. */
+  readonly progress: boolean;
+  /** Pin the watcher and the workload to different CPUs. */
+  readonly pin: boolean;
+  /** Print engine build output in full. */
+  readonly verbose: boolean;
+  /** `--baseline`: its path and rows; null without it. */
+  readonly baseline: { readonly file: string; readonly rows: readonly BaselineRow[] } | null;
+  /** `--p50-factor` (> 1, ×). */
+  readonly p50Factor: number;
+}
+
+/** Matrix overrides from the CLI options (only those given). */
+export function overridesFromCli(o: RunCliOptions): MatrixOverrides {
+  const out: MatrixOverrides = {};
+  if (o.preset !== undefined) out.preset = o.preset;
+  if (o.inits !== undefined) out.inits = o.inits;
+  if (o.scenario !== undefined) out.scenarios = o.scenario;
+  if (o.limits !== undefined) out.limits = o.limits;
+  if (o.rates !== undefined) out.rates = o.rates;
+  if (o.lifetimeMs !== undefined) out.lifetime_ms = o.lifetimeMs;
+  if (o.durationS !== undefined) out.duration_s = o.durationS;
+  if (o.repetitions !== undefined) out.repetitions = o.repetitions;
+  if (o.warmup === false) out.warmup = false;
+  if (o.seed !== undefined) out.seed = o.seed;
+  if (o.runTimeoutS !== undefined) out.run_timeout_s = o.runTimeoutS;
+  return out;
+}
+
+/**
+ * The one request of a run from the command line's options (a matrix file's axes first, the
+ * options given on the command line over them; an option absent from `o` takes its default).
+ * Reads the matrix file and the baseline; starts nothing.
+ * @throws ReapbenchError (exit 2) for a bad value, naming the option, what was expected and the
+ *   value; for an unreadable or malformed matrix file or baseline.
+ */
+export async function normalizeRunOptions(o: Partial<RunCliOptions>): Promise<RunRequest> {
+  const opt = { ...RUN_DEFAULTS, ...definedOnly(o) };
+  const fileOverrides = opt.matrix ? await readMatrixFile(opt.matrix) : {};
+  const matrix = resolveMatrix({ ...fileOverrides, ...overridesFromCli(opt as RunCliOptions) });
+  const p50Factor = checkNumber('p50-factor', opt.p50Factor, { minExclusive: 1 });
+  const baseline = opt.baseline ? { file: opt.baseline, rows: Object.freeze(await readBaseline(opt.baseline)) } : null;
+  // The plain orphan load goes through the load generator matrix; named scenarios (S1–S7)
+  // through the scenario library.
+  const plan = matrix.scenarios.includes('orphans') ? planRuns({ ...matrix, scenarios: ['orphans'] }) : [];
+  const ci = opt.ci ?? false;
+  return Object.freeze({
+    matrix: Object.freeze(matrix),
+    plan: Object.freeze(plan),
+    recordedRuns: plan.filter((r) => r.repetition >= 0).length,
+    namedScenarios: Object.freeze(matrix.scenarios.filter((s) => s !== 'orphans')),
+    base: opt.base as RunRequest['base'],
+    outRoot: path.resolve(opt.out),
+    ci,
+    progress: opt.progress && !ci,
+    pin: opt.pin,
+    verbose: opt.verbose,
+    baseline: baseline && Object.freeze(baseline),
+    p50Factor,
+  });
+}
+
+/** `o` without its undefined values, so that they do not hide a default. */
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,103 @@
+/**
+ * The results of one `reapbench run` as they accumulate, and the one save that writes them: each
+ * save builds one view (export/view.ts) and hands it to the one writer (results-dir.ts), so the
+ * files, the step summary, the terminal report and the exit code all read the same figures.
+ */
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { buildView, type ResultsView } from '../export/view.js';
+import type { ReportMeta } from '../export/scenarios-md.js';
+import type { EnvironmentRecord, RunRecord } from '../model/records.js';
+import { interruptedBy } from '../runtime/cleanup.js';
+import type { ScenarioResult } from '../scenarios/types.js';
+import type { RunOutput } from '../terminal/output.js';
+import { writeAll } from './results-dir.js';
+
+/** The results of one run so far; `save` writes them. */
+export class RunResults {
+  /** Recorded load runs (no warm-up), in the order they ended. */
+  readonly records: RunRecord[] = [];
+  private scenarios: { results: ScenarioResult[]; meta: ReportMeta; planned: number } | null = null;
+
+  /**
+   * @param dir this run's results folder.
+   * @param loadPlanned recorded load runs planned (count); 0: no load part (no report.md, runs.csv…).
+   * @param env env.json.
+   * @param out where the writer's warnings are printed.
+   * @param signal the interrupt: once aborted, every part that is not complete says why.
+   */
+  constructor(
+    readonly dir: string,
+    private readonly loadPlanned: number,
+    private readonly env: EnvironmentRecord,
+    private readonly out: RunOutput,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  /** Where the load generator's raw per-run event files go until the final save gathers them. */
+  get rawDir(): string {
+    return path.join(this.dir, 'raw');
+  }
+
+  /** The scenario phase begins with `planned` container runs (count); its files are written from now on. */
+  beginScenarios(meta: ReportMeta, planned: number): void {
+    this.scenarios = { results: [], meta, planned };
+  }
+
+  /** A scenario run ended. */
+  addScenario(result: ScenarioResult): void {
+    this.scenarios?.results.push(result);
+  }
+
+  /** Nothing was measured yet: no load run recorded and the scenario phase not begun. */
+  get empty(): boolean {
+    return this.records.length === 0 && this.scenarios === null;
+  }
+
+  /**
+   * The view of the results as they stand. `final`: the run is over (ended, or interrupted), so
+   * the load part is partial only when it was interrupted.
+   */
+  view(final: boolean): ResultsView {
+    const by = (): string => `interrupted by ${interruptedBy() ?? 'a signal'}`;
+    const aborted = this.signal.aborted;
+    const s = this.scenarios;
+    const loadPartial = final
+      ? aborted
+        ? `${by()} after ${this.records.length} of ${this.loadPlanned} runs`
+        : undefined
+      : s === null
+        ? 'the matrix is still running'
+        : 'the scenarios are still running';
+    const scenariosPartial =
+      s === null
+        ? undefined
+        : aborted
+          ? `${by()} after ${s.results.length} of ${s.planned} runs`
+          : s.results.length < s.planned
+            ? 'the scenarios are still running'
+            : undefined;
+    return buildView({
+      load: this.loadPlanned > 0 ? { runs: this.records, env: this.env, partialReason: loadPartial } : null,
+      scenarios: s && {
+        results: [...s.results],
+        meta: scenariosPartial === undefined ? s.meta : { ...s.meta, partial: scenariosPartial },
+      },
+    });
+  }
+
+  /**
+   * Write every file from one view and print the writer's warnings. The final save also gathers
+   * the raw event files into events.ndjson and removes them (raw/ is rewritten during the run
+   * and read once, at the end; also after an interrupt).
+   * @returns the view as written (its charts those drawn): the one the rest of the run reads.
+   * @throws the file system's error when a file cannot be written at all.
+   */
+  async save(final = false): Promise<ResultsView> {
+    const rawDir = this.rawDir;
+    const result = await writeAll(this.dir, this.view(final), final && this.loadPlanned > 0 ? { rawDir } : {});
+    for (const w of result.warnings) this.out.line(`reapbench: warning: ${w}`);
+    if (final) await rm(rawDir, { recursive: true, force: true });
+    return result.view;
+  }
+}

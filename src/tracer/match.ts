@@ -34,7 +34,9 @@ export type ProcessOutcome =
   | 'reaped'
   /** the kernel released it at exit (parent ignoring SIGCHLD or with SA_NOCLDWAIT): never a zombie */
   | 'autoreaped'
-  /** still a zombie when the trace ended */
+  /** no wait reaped it: still a zombie when the trace ended, or until its parent (the
+   * namespace's init) exited and the kernel released it (`kernel/pid_namespace.c`
+   * `zap_pid_ns_processes()` reaps in the kernel, with no wait syscall): see `releasedUs` */
   | 'unreaped-at-end';
 
 /** A process (host view and container view) and who it belonged to. */
@@ -83,6 +85,8 @@ export interface ProcessRecord {
   latencyUs: number | null;
   /** Who reaped it; null unless reaped. */
   reaper: Reaper | null;
+  /** Unreaped, and released by the kernel when its parent exited (the parent's exit instant), µs; null otherwise (still a zombie at the end, or reaped). */
+  releasedUs: number | null;
   /** How it ended. */
   outcome: ProcessOutcome;
 }
@@ -178,6 +182,7 @@ interface Rec {
   reap: ReapEvent | null;
   freed: boolean;
   autoreaped: boolean;
+  releasedNs: bigint | null;
   keys: string[];
 }
 
@@ -201,6 +206,7 @@ export function matchTrace(events: readonly TracerEvent[], opts: MatchOptions): 
   const zombies = new Map<string, Rec>(); // "<ns>:<nr>" and "host:<pid>" → exited, not reaped
   const nsPidOf = new Map<number, number>(); // host pid → pid in the container (from any event)
   const commOf = new Map<number, string>();
+  const exitNsOf = new Map<number, bigint>(); // host pid → its latest exit (SIGCHLD) instant, any namespace
   const forkFailures: ForkFailure[] = [];
   let unmatchedReaps = 0;
 
@@ -215,6 +221,7 @@ export function matchTrace(events: readonly TracerEvent[], opts: MatchOptions): 
       reap: null,
       freed: false,
       autoreaped: false,
+      releasedNs: null,
       keys: [],
     };
     recs.push(r);
@@ -245,6 +252,7 @@ export function matchTrace(events: readonly TracerEvent[], opts: MatchOptions): 
         r.nsPid = nr;
         r.comm = e.comm;
         r.exit = e;
+        exitNsOf.set(e.pid, e.tsNs);
         r.keys = [...e.ids.map((i) => `${i.ns}:${i.nr}`), `host:${e.pid}`];
         for (const k of r.keys) zombies.set(k, r);
         break;
@@ -269,7 +277,12 @@ export function matchTrace(events: readonly TracerEvent[], opts: MatchOptions): 
         byHost.delete(e.pid);
         r.freed = true;
         if (!r.reap) {
-          r.autoreaped = true;
+          // Released without a wait: by the kernel at its exit (autoreap), or, still a zombie,
+          // when its parent died without reaping it (a namespace's init: every process of the
+          // namespace is reaped in the kernel, zap_pid_ns_processes()).
+          const parentExit = r.exit ? exitNsOf.get(r.exit.ppid) : undefined;
+          if (r.exit && parentExit !== undefined && parentExit >= r.exit.tsNs) r.releasedNs = parentExit;
+          else r.autoreaped = true;
           for (const k of r.keys) zombies.delete(k);
         }
         break;
@@ -316,18 +329,20 @@ export function matchTrace(events: readonly TracerEvent[], opts: MatchOptions): 
       reapUs: r.reap ? us(r.reap.tsNs) : null,
       latencyUs: r.reap && r.exit ? Number(r.reap.tsNs - r.exit.tsNs) / 1000 : null,
       reaper: r.reap ? { ...ref(r.reap.pid, r.reap.comm), level: r.reap.level, call: r.reap.call } : null,
+      releasedUs: r.releasedNs === null ? null : us(r.releasedNs),
       outcome,
     });
   }
   processes.sort((a, b) => (a.exitUs ?? Infinity) - (b.exitUs ?? Infinity));
 
-  // Zombie intervals: [exit, reap) for reaped processes, [exit, end) for the others; autoreaped
-  // processes never were zombies.
+  // Zombie intervals: [exit, reap) for reaped processes, [exit, parent's exit) for those the
+  // kernel released then, [exit, end) for the others; autoreaped processes never were zombies.
   const steps: Array<{ us: number; d: number; parent: number }> = [];
   for (const p of processes) {
     if (p.outcome === 'autoreaped' || p.exitUs === null || !p.parentAtExit) continue;
     steps.push({ us: p.exitUs, d: 1, parent: p.parentAtExit.pid });
-    if (p.reapUs !== null) steps.push({ us: p.reapUs, d: -1, parent: p.parentAtExit.pid });
+    const end = p.reapUs ?? p.releasedUs;
+    if (end !== null) steps.push({ us: end, d: -1, parent: p.parentAtExit.pid });
   }
   steps.sort((a, b) => a.us - b.us || a.d - b.d);
   const zombiesOverTime: ZombiePoint[] = [];

@@ -80,7 +80,7 @@ export function startTracer(options: StartTracerOptions = {}): Promise<Tracer> {
   const binary = options.binary ?? tracerBinaryPath();
   const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
   const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
-  options.signal?.throwIfAborted();
+  if (options.signal?.aborted) return Promise.reject(options.signal.reason);
   killAllOnExit();
 
   const child = spawn(binary, [], { stdio: ['pipe', 'pipe', 'pipe'] });

@@ -99,9 +99,11 @@ describe('matchTrace', () => {
     `forkfail ${at(4000)} 101 101 load 11 clone 1 ${HOST}:101 ${NS}:2`,
     `forkfail ${at(3500)} 101 107 libuv 11 clone3 1 ${HOST}:101 ${NS}:2`,
     `forkfail ${at(3600)} 999 999 other 11 clone 1 ${HOST}:999 ${OTHER}:1`,
-    // the container's PID 1 reaped by a host process: matched on its host pid
+    // the container's PID 1 reaped by a host process: matched on its host pid; its exit
+    // released the zombie 106 it never reaped (zap_pid_ns_processes), freed later
     `exit ${at(6000)} 100 init 50 shim 1 0 1 ${HOST}:100 ${NS}:1`,
     `reap ${at(6003)} 50 shim ${HOST} 50 0 100 wait4`,
+    `free ${at(6500)} 106 load`,
     // a reap whose exit was never seen
     `reap ${at(7000)} 100 init ${NS} 1 1 42 wait4`,
     // still running at the end
@@ -137,7 +139,13 @@ describe('matchTrace', () => {
   it('tells autoreaped and unreaped processes apart, and counts what is still running', () => {
     expect(byPid.get(104)).toMatchObject({ outcome: 'autoreaped', exitUs: 2100, reapUs: null, latencyUs: null });
     expect(byPid.get(105)).toMatchObject({ outcome: 'autoreaped', exitUs: null, parentAtExit: null, parentAtFork: 101 });
-    expect(byPid.get(106)).toMatchObject({ outcome: 'unreaped-at-end', exitCode: 2, exitStatus: 9, parentAtExit: { pid: 100 } });
+    expect(byPid.get(106)).toMatchObject({
+      outcome: 'unreaped-at-end',
+      exitCode: 2,
+      exitStatus: 9,
+      parentAtExit: { pid: 100 },
+      releasedUs: 6000,
+    });
     expect(byPid.has(999)).toBe(false);
     expect(m.counts).toEqual({ exits: 5, reaped: 3, autoreaped: 2, unreapedAtEnd: 1, running: 1, unmatchedReaps: 1 });
     expect(m.lost).toBe(0);
@@ -158,10 +166,10 @@ describe('matchTrace', () => {
       { us: 1000, zombies: 1 },
       { us: 1012.5, zombies: 0 },
       { us: 3000, zombies: 1 },
-      { us: 6000, zombies: 2 },
-      { us: 6003, zombies: 1 },
+      { us: 6000, zombies: 1 }, // 106 released, 100 a zombie
+      { us: 6003, zombies: 0 },
     ]);
-    expect(m.zombiesPeak).toBe(2);
+    expect(m.zombiesPeak).toBe(1);
     expect(m.zombiesByParent).toEqual([
       { pid: 100, nsPid: 1, comm: 'init', zombies: 2, unreapedAtEnd: 1, peak: 1 },
       { pid: 50, nsPid: null, comm: 'shim', zombies: 1, unreapedAtEnd: 0, peak: 1 },

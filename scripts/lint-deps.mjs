@@ -97,6 +97,14 @@ const LAYER_RULES = [
     to: { path: '^src/terminal/' },
   },
   {
+    name: 'tracer-imports-leaves-only',
+    comment:
+      'src/tracer/ (the kernel instrument) imports only itself and the shared leaves at the top of src/ (errors, validate): run/ and runtime/ build on it, never the reverse',
+    severity: 'error',
+    from: { path: '^src/tracer/' },
+    to: { path: '^src/', pathNot: ['^src/tracer/', '^src/[^/]+$'] },
+  },
+  {
     name: 'leaf-modules-import-no-src',
     comment:
       'the modules at the top of src/ (errors, rng, validate) are shared leaves: they import nothing under src/, ' +

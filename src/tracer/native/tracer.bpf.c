@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * reapbench's kernel instrument: the BPF side. Reports, for tasks in a non-initial PID
+ * namespace only (so that host activity is dropped here, not in user space), the instants a
+ * process becomes a zombie, is reaped, is created, is freed, and fails to fork.
+ *
+ * Built with libbpf CO-RE (clang -target bpf against a vmlinux.h dumped from the running
+ * kernel's BTF), so that one object runs on every kernel >= 5.8 with BTF: 5.8 for the BPF ring
+ * buffer. Only tracepoints are used: kprobes and fentry are not available on every machine kind
+ * this harness runs on (CONFIG_KPROBES may be unset), tracepoints are a stable ABI.
+ *
+ * Where each instant comes from (kernel sources):
+ *  - zombie: kernel/exit.c exit_notify() → kernel/signal.c do_notify_parent() sends SIGCHLD to
+ *    the parent; __send_signal_locked() fires signal:signal_generate. That is the moment the
+ *    task is EXIT_ZOMBIE and waitable. sched:sched_process_exit fires earlier (in do_exit(),
+ *    before files, fs and the cgroup are released) and sched:sched_process_free later (after an
+ *    RCU grace period), so neither is the zombie's start or end.
+ *  - reap: the return of wait4/waitid (kernel/exit.c do_wait() → wait_task_zombie() →
+ *    release_task()): the zombie's pid is free again when the syscall returns.
+ *  - fork: sched:sched_process_fork (kernel/fork.c kernel_clone()).
+ *  - fork failure: syscalls:sys_exit_{clone,clone3,fork,vfork} with a negative return
+ *    (kernel/cgroup/pids.c pids_can_fork() gives -EAGAIN at pids.max).
+ *  - free: sched:sched_process_free (kernel/exit.c delayed_put_task_struct()): only to see
+ *    processes the kernel reaped by itself (parent ignoring SIGCHLD or with SA_NOCLDWAIT,
+ *    kernel/signal.c do_notify_parent() returns autoreap = true).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "tracer.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define SIGCHLD 17
+#define CLD_EXITED 1
+#define CLD_DUMPED 3
+#define WNOWAIT 0x01000000
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 8 << 20); /* 8 MiB: ~80,000 events if the loader stalls */
+} events SEC(".maps");
+
+/* Counters the loader reads at the end: [0] ring-buffer reservations that failed (lost events),
+ * [1] processes that could not be remembered in `tracked` (map full). Per CPU: no atomics on the
+ * hot path. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 2);
+  __type(key, u32);
+  __type(value, u64);
+} counters SEC(".maps");
+
+/* Host tgids of namespaced processes seen forked or exiting, so that their free (where the
+ * namespace can no longer be read: release_task() has detached the pids) and a reap by a
+ * parent in the initial namespace (the container's PID 1 reaped by its runtime) are recognised.
+ * Value: 1 = seen, 2 = exited (a zombie or autoreaped). */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536);
+  __type(key, u32);
+  __type(value, u8);
+} tracked SEC(".maps");
+
+/* waitid's arguments between its entry and its exit, per thread: the siginfo pointer the pid
+ * will be written to, and the options (WNOWAIT leaves the zombie in place). wait4's status
+ * pointer too, to tell a reap from a stopped/continued report. */
+struct wait_args {
+  u64 ptr;
+  u64 options;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 16384);
+  __type(key, u32);
+  __type(value, struct wait_args);
+} waits SEC(".maps");
+
+static __always_inline void count(u32 which) {
+  u64 *v = bpf_map_lookup_elem(&counters, &which);
+  if (v) *v += 1;
+}
+
+/* The deepest TRACER_LEVELS (namespace inode, pid) pairs of `pid` into `e`; returns its level.
+ * struct pid ends in a flexible array `numbers[level + 1]` (include/linux/pid.h): its offset
+ * comes from the running kernel's BTF (CO-RE), the element is struct upid { int nr; ns; }. */
+static __always_inline int read_ids(struct pid *pid, struct tracer_event *e) {
+  unsigned int level = BPF_CORE_READ(pid, level);
+  unsigned long base = (unsigned long)pid + bpf_core_field_offset(struct pid, numbers);
+  unsigned int first = level >= TRACER_LEVELS ? level - (TRACER_LEVELS - 1) : 0;
+  e->level = level;
+  e->nids = 0;
+#pragma unroll
+  for (int i = 0; i < TRACER_LEVELS; i++) {
+    unsigned int l = first + i;
+    if (l > level) break;
+    struct upid u = {};
+    bpf_probe_read_kernel(&u, sizeof(u), (void *)(base + l * sizeof(struct upid)));
+    e->ids[i].nr = u.nr;
+    e->ids[i].ns = BPF_CORE_READ(u.ns, ns.inum);
+    e->nids = i + 1;
+  }
+  return level;
+}
+
+/* A task's (level, pid in its own namespace, that namespace's inode). */
+static __always_inline unsigned int own_level(struct task_struct *t, int *nr, unsigned int *ns) {
+  struct pid *pid = BPF_CORE_READ(t, thread_pid);
+  unsigned int level = BPF_CORE_READ(pid, level);
+  if (nr || ns) {
+    struct upid u = {};
+    unsigned long base = (unsigned long)pid + bpf_core_field_offset(struct pid, numbers);
+    bpf_probe_read_kernel(&u, sizeof(u), (void *)(base + level * sizeof(struct upid)));
+    if (nr) *nr = u.nr;
+    if (ns) *ns = BPF_CORE_READ(u.ns, ns.inum);
+  }
+  return level;
+}
+
+/* `t`'s pid in the namespace at `level` (0 when `t` is not that deep). */
+static __always_inline int nr_at(struct task_struct *t, unsigned int level) {
+  struct pid *pid = BPF_CORE_READ(t, thread_pid);
+  if (BPF_CORE_READ(pid, level) < level) return 0;
+  struct upid u = {};
+  unsigned long base = (unsigned long)pid + bpf_core_field_offset(struct pid, numbers);
+  bpf_probe_read_kernel(&u, sizeof(u), (void *)(base + level * sizeof(struct upid)));
+  return u.nr;
+}
+
+static __always_inline struct tracer_event *reserve(u32 type) {
+  struct tracer_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  if (!e) {
+    count(0);
+    return 0;
+  }
+  __builtin_memset(e, 0, sizeof(*e));
+  e->ts = bpf_ktime_get_ns();
+  e->type = type;
+  return e;
+}
+
+static __always_inline void remember(u32 tgid, u8 state) {
+  if (bpf_map_update_elem(&tracked, &tgid, &state, BPF_ANY) != 0) count(1);
+}
+
+/* ---------------------------------------------------------------- zombie */
+
+/* TP_PROTO(int sig, struct kernel_siginfo *info, struct task_struct *task, int group, int result)
+ * (include/trace/events/signal.h). The raw tracepoint gives the siginfo, which tells whose exit
+ * the signal reports. */
+SEC("raw_tp/signal_generate")
+int BPF_PROG(on_signal_generate, int sig, struct kernel_siginfo *info, struct task_struct *parent) {
+  if (sig != SIGCHLD) return 0;
+  /* SEND_SIG_NOINFO (0) and SEND_SIG_PRIV (1) are not pointers: a kill(2)-style SIGCHLD. */
+  if ((unsigned long)info <= 1) return 0;
+  int code = BPF_CORE_READ(info, si_code);
+  if (code < CLD_EXITED || code > CLD_DUMPED) return 0; /* stop/continue/trap, or user-sent */
+
+  /* do_notify_parent(tsk) runs in the exiting task's context, except in two cases where it
+   * reports a process that already was a zombie or whose group is now empty:
+   *  - the last thread of a group whose leader exited first: current is that thread, and the
+   *    process is current->group_leader (kernel/exit.c release_task());
+   *  - a zombie re-parented when its parent dies (kernel/exit.c reparent_leader()): current is
+   *    the dying parent. Its exit was reported when it happened; this one is skipped.
+   * The siginfo's si_pid is the exiting process's pid in the parent's namespace: compare it
+   * with the group leader's pid at the parent's level to tell them apart. */
+  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+  struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+  struct pid *lpid = BPF_CORE_READ(leader, thread_pid);
+  if (!lpid || BPF_CORE_READ(lpid, level) == 0) return 0; /* host process: not ours */
+  unsigned int plevel = own_level(parent, 0, 0);
+  int si_pid = BPF_CORE_READ(info, _sifields._sigchld._pid);
+  if (nr_at(leader, plevel) != si_pid) return 0;
+
+  /* Remembered even when the event is lost, so that a host reaper's wait is still matched. */
+  u32 tgid = BPF_CORE_READ(leader, tgid);
+  remember(tgid, 2);
+  struct tracer_event *e = reserve(EV_EXIT);
+  if (!e) return 0;
+  read_ids(lpid, e);
+  e->pid = tgid;
+  e->ppid = BPF_CORE_READ(parent, tgid);
+  e->a = code;
+  e->b = BPF_CORE_READ(info, _sifields._sigchld._status);
+  BPF_CORE_READ_STR_INTO(&e->comm, leader, comm);
+  BPF_CORE_READ_STR_INTO(&e->pcomm, parent, comm);
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
+
+/* ---------------------------------------------------------------- reap */
+
+/* The syscall tracepoints' records (tracefs events/syscalls/sys_{enter,exit}_* /format): an
+ * 8-byte common header, the syscall number, then the arguments or the return value, each in
+ * 8 bytes. The layout has not changed since syscall tracepoints exist (2.6.31). */
+struct sys_enter_ctx {
+  u64 common;
+  long nr;
+  unsigned long args[6];
+};
+struct sys_exit_ctx {
+  u64 common;
+  long nr;
+  long ret;
+};
+
+static __always_inline void save_wait(u64 ptr, u64 options) {
+  u32 tid = (u32)bpf_get_current_pid_tgid();
+  struct wait_args w = {.ptr = ptr, .options = options};
+  bpf_map_update_elem(&waits, &tid, &w, BPF_ANY);
+}
+
+/* wait4(pid, int *status, options, rusage) */
+SEC("tracepoint/syscalls/sys_enter_wait4")
+int on_enter_wait4(struct sys_enter_ctx *ctx) {
+  save_wait(ctx->args[1], ctx->args[2]);
+  return 0;
+}
+
+/* waitid(which, pid, siginfo_t *infop, options, rusage) */
+SEC("tracepoint/syscalls/sys_enter_waitid")
+int on_enter_waitid(struct sys_enter_ctx *ctx) {
+  save_wait(ctx->args[2], ctx->args[3]);
+  return 0;
+}
+
+static __always_inline void report_reap(int reaped, int call) {
+  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+  int nr = 0;
+  unsigned int ns = 0;
+  unsigned int level = own_level(task, &nr, &ns);
+  if (level == 0) {
+    /* A host reaper: report it only for a process we saw exit in a namespace (the container's
+     * PID 1 reaped by its runtime, or by unshare). There the returned pid is the host pid. */
+    u32 key = reaped;
+    u8 *state = bpf_map_lookup_elem(&tracked, &key);
+    if (!state || *state != 2) return;
+  }
+  struct tracer_event *e = reserve(EV_REAP);
+  if (!e) return;
+  e->level = level;
+  e->pid = (int)(bpf_get_current_pid_tgid() >> 32);
+  e->ppid = reaped;
+  e->a = nr;
+  e->b = (int)ns;
+  e->c = call;
+  bpf_get_current_comm(&e->comm, sizeof(e->comm));
+  bpf_ringbuf_submit(e, 0);
+}
+
+SEC("tracepoint/syscalls/sys_exit_wait4")
+int on_exit_wait4(struct sys_exit_ctx *ctx) {
+  u32 tid = (u32)bpf_get_current_pid_tgid();
+  struct wait_args *w = bpf_map_lookup_elem(&waits, &tid);
+  u64 status_ptr = w ? w->ptr : 0;
+  if (w) bpf_map_delete_elem(&waits, &tid);
+  if (ctx->ret <= 0) return 0;
+  /* wait4 also returns children that stopped or continued (WUNTRACED, WCONTINUED): the status
+   * word says which (include/uapi/linux/wait.h: 0x7f in the low byte = stopped, 0xffff =
+   * continued); those are not reaps. */
+  if (status_ptr) {
+    int status = 0;
+    if (bpf_probe_read_user(&status, sizeof(status), (void *)status_ptr) == 0) {
+      if ((status & 0xff) == 0x7f || status == 0xffff) return 0;
+    }
+  }
+  report_reap((int)ctx->ret, 0);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_waitid")
+int on_exit_waitid(struct sys_exit_ctx *ctx) {
+  u32 tid = (u32)bpf_get_current_pid_tgid();
+  struct wait_args *w = bpf_map_lookup_elem(&waits, &tid);
+  if (!w) return 0;
+  struct wait_args args = *w;
+  bpf_map_delete_elem(&waits, &tid);
+  if (ctx->ret != 0 || !args.ptr || (args.options & WNOWAIT)) return 0;
+  /* siginfo_t on 64-bit: si_signo, si_errno, si_code, padding, then si_pid at 16 and si_status
+   * at 24 (include/uapi/asm-generic/siginfo.h). si_pid 0: WNOHANG and nothing to report. */
+  int code = 0, pid = 0;
+  bpf_probe_read_user(&code, sizeof(code), (void *)(args.ptr + 8));
+  bpf_probe_read_user(&pid, sizeof(pid), (void *)(args.ptr + 16));
+  if (pid <= 0 || code < CLD_EXITED || code > CLD_DUMPED) return 0;
+  report_reap(pid, 1);
+  return 0;
+}
+
+/* ---------------------------------------------------------------- fork */
+
+/* TP_PROTO(struct task_struct *parent, struct task_struct *child) */
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child) {
+  int pid = BPF_CORE_READ(child, pid);
+  if (pid != BPF_CORE_READ(child, tgid)) return 0; /* a thread, not a process */
+  struct pid *cpid = BPF_CORE_READ(child, thread_pid);
+  if (!cpid || BPF_CORE_READ(cpid, level) == 0) return 0;
+  remember(pid, 1);
+  struct tracer_event *e = reserve(EV_FORK);
+  if (!e) return 0;
+  read_ids(cpid, e);
+  e->pid = pid;
+  /* real_parent, not `parent`: with CLONE_PARENT the new process is the caller's sibling. */
+  e->ppid = BPF_CORE_READ(child, real_parent, tgid);
+  BPF_CORE_READ_STR_INTO(&e->comm, child, comm);
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
+
+/* ---------------------------------------------------------------- free */
+
+/* TP_PROTO(struct task_struct *p) */
+SEC("raw_tp/sched_process_free")
+int BPF_PROG(on_free, struct task_struct *p) {
+  u32 pid = BPF_CORE_READ(p, pid);
+  if (pid != (u32)BPF_CORE_READ(p, tgid)) return 0;
+  if (!bpf_map_lookup_elem(&tracked, &pid)) return 0;
+  bpf_map_delete_elem(&tracked, &pid);
+  struct tracer_event *e = reserve(EV_FREE);
+  if (!e) return 0;
+  e->pid = pid;
+  BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
+
+/* ---------------------------------------------------------------- fork failure */
+
+static __always_inline void fork_failed(long ret, int call) {
+  if (ret >= 0) return;
+  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+  struct pid *pid = BPF_CORE_READ(task, thread_pid);
+  if (!pid || BPF_CORE_READ(pid, level) == 0) return;
+  struct tracer_event *e = reserve(EV_FORKFAIL);
+  if (!e) return;
+  read_ids(pid, e);
+  u64 id = bpf_get_current_pid_tgid();
+  e->pid = (int)(id >> 32);
+  e->ppid = (int)id;
+  e->a = (int)-ret;
+  e->b = call;
+  bpf_get_current_comm(&e->comm, sizeof(e->comm));
+  bpf_ringbuf_submit(e, 0);
+}
+
+SEC("tracepoint/syscalls/sys_exit_clone")
+int on_exit_clone(struct sys_exit_ctx *ctx) {
+  fork_failed(ctx->ret, CALL_CLONE);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_clone3")
+int on_exit_clone3(struct sys_exit_ctx *ctx) {
+  fork_failed(ctx->ret, CALL_CLONE3);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_fork")
+int on_exit_fork(struct sys_exit_ctx *ctx) {
+  fork_failed(ctx->ret, CALL_FORK);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_vfork")
+int on_exit_vfork(struct sys_exit_ctx *ctx) {
+  fork_failed(ctx->ret, CALL_VFORK);
+  return 0;
+}

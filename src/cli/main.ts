@@ -55,6 +55,11 @@ function program(): Command {
     )
     .option('--no-progress', 'hide the progress bar')
     .option('--no-pin', 'do not pin the watcher and the workload (PID 1, orphans) to different CPUs')
+    .option(
+      '--instrument <how>',
+      'latency instrument: ebpf (kernel tracepoints, outside the container; root), pidfd (watcher inside the container), both, or auto (ebpf where it loads, else pidfd)',
+      RUN_DEFAULTS.instrument,
+    )
     .option('-v, --verbose', 'print stack traces and engine build output', RUN_DEFAULTS.verbose)
     .action(async (opts: RunCliOptions) => {
       const { runBench } = await import('../run/bench.js');

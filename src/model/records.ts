@@ -64,6 +64,9 @@ export interface RunRecord extends RunConfig {
   fork_failures: number;
   /** Where the first fork failed (`spawn`, `helper`, `intermediate`, `orphan`), or null. */
   first_failure_level: string | null;
+  /** comm of the process whose fork failed first, as the kernel instrument saw it (any process
+   * of the container: PID 1's own thread creation too); null without the kernel instrument. */
+  first_failure_comm: string | null;
   /** errno name of the first failure (`EAGAIN`), or null. */
   first_failure_errno: string | null;
   /** Highest zombie count sampled (count). */
@@ -87,8 +90,21 @@ export interface RunRecord extends RunConfig {
   reap_latency_p90_us: number | null;
   reap_latency_p99_us: number | null;
   reap_latency_max_us: number | null;
-  /** How latency was measured: `pidfd-hup` (EPOLLIN at exit → EPOLLHUP at reap, Linux ≥ 6.9) or `pidfd-poll` (EPOLLIN, then pidfd_send_signal(0) until ESRCH); see src/loadgen/types.ts. */
+  /**
+   * How latency was measured: `ebpf` (the kernel instrument, src/tracer/: SIGCHLD generation →
+   * the reaper's wait4/waitid return, outside the container: exact to the ns), `pidfd-hup`
+   * (EPOLLIN at exit → EPOLLHUP at reap, Linux ≥ 6.9) or `pidfd-poll` (EPOLLIN, then
+   * pidfd_send_signal(0) until ESRCH), both by a watcher inside the container (upper bounds;
+   * see src/loadgen/types.ts).
+   */
   latency_method: string | null;
+  /** With `--instrument both`: the in-container watcher's p50 and p99 of the same run, µs, as a
+   * cross-check of the `ebpf` figures; null otherwise. */
+  pidfd_latency_p50_us: number | null;
+  pidfd_latency_p99_us: number | null;
+  /** Events the kernel instrument lost (its ring buffer was full), count; 0 with none lost; null
+   * without the kernel instrument or when its loader did not report (killed). */
+  lost_events: number | null;
   /** Latency from Little's law (mean zombies ÷ exit rate), µs, as a cross-check; null if n/a. */
   littles_law_latency_us: number | null;
   /** p99 of the watcher's own lag (event → observed), µs. */
@@ -163,4 +179,6 @@ export interface EnvironmentRecord {
   argv: string[];
   /** The resolved matrix (JSON of the options). */
   matrix: unknown;
+  /** `--instrument` as asked, the instrument used, and why the kernel instrument was not (null when it was). */
+  instrument: { requested: string; used: string; reason: string | null };
 }

@@ -67,7 +67,16 @@ export function ownThreads(): number {
 
 /** PID 1's CPU time (fields 14 + 15, user + system; ms) and RSS (field 24; KiB), or nulls if unreadable. */
 export function pid1Usage(): { cpuMs: number | null; rssKb: number | null } {
-  const f = statFields(1);
+  return processUsage(1);
+}
+
+/**
+ * A process's CPU time (fields 14 + 15 of /proc/<pid>/stat, user + system, in clock ticks of
+ * 10 ms: ms) and RSS (field 24, pages: KiB), or nulls when unreadable (gone, or another PID
+ * namespace's /proc). The host reads a container's PID 1 through its host pid.
+ */
+export function processUsage(pid: number): { cpuMs: number | null; rssKb: number | null } {
+  const f = statFields(pid);
   if (!f) return { cpuMs: null, rssKb: null };
   return { cpuMs: ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK, rssKb: Number(f[21]) * PAGE_KB };
 }

@@ -101,6 +101,7 @@ async function loadPhase(req: RunRequest, env: RunEnvironment, results: RunResul
       rawDir: results.rawDir,
       runTimeoutS: req.matrix.run_timeout_s,
       ...(env.pin ? { pin: env.pin } : {}),
+      instrument: env.instrument,
       signal,
       onRunStart: (run, i, total) =>
         out.update(

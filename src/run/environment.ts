@@ -13,6 +13,9 @@ import { connectEngine, engineInfo, type EngineInfo } from '../runtime/engine.js
 import type { EnvironmentRecord } from '../model/records.js';
 import type { RunOutput } from '../terminal/output.js';
 import type { RunRequest } from './request.js';
+import type { Instrument } from '../model/instrument.js';
+import { ReapbenchError } from '../errors.js';
+import { tracerAvailability, type TracerAvailability } from '../tracer/index.js';
 
 /** What the measuring phases run on. */
 export interface RunEnvironment {
@@ -21,6 +24,8 @@ export interface RunEnvironment {
   images: ImageSet;
   /** CPU range (`0:<n−1>`) the load generator pins the watcher and the workload to; undefined: no pinning. */
   pin: string | undefined;
+  /** The latency instrument of this run (`--instrument auto` resolved). */
+  instrument: Instrument;
   /** env.json. */
   record: EnvironmentRecord;
 }
@@ -46,6 +51,8 @@ export async function prepareEnvironment(req: RunRequest, out: RunOutput, signal
     },
   });
   const pin = req.pin && engine.cpus >= 2 ? `0:${engine.cpus - 1}` : undefined;
+  const instrument = chooseInstrument(req.instrument);
+  if (instrument.reason !== null) out.line(`reapbench: ${instrument.reason}`);
   const record: EnvironmentRecord = {
     reapbench_version: JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')).version,
     run_id: RUN_ID,
@@ -64,8 +71,31 @@ export async function prepareEnvironment(req: RunRequest, out: RunOutput, signal
     started_at: new Date().toISOString(),
     argv: process.argv.slice(2),
     matrix: { ...req.matrix, pin: pin ?? null },
+    instrument: { requested: req.instrument, used: instrument.used, reason: instrument.reason },
   };
-  return { docker, engine, images, pin, record };
+  return { docker, engine, images, pin, instrument: instrument.used, record };
+}
+
+/**
+ * Resolve `--instrument`: `auto` takes `ebpf` when the kernel instrument can be loaded here
+ * (src/tracer/availability.ts: root or CAP_BPF + CAP_PERFMON, BTF, the loader built, the
+ * tracepoints present) and `pidfd` otherwise, with the reason as one line; `ebpf` or `both`
+ * asked for explicitly must be available.
+ * @throws ReapbenchError (exit 1) when `ebpf` or `both` was asked for and cannot be loaded.
+ */
+export function chooseInstrument(
+  requested: 'auto' | Instrument,
+  availability: () => TracerAvailability = tracerAvailability,
+): { used: Instrument; reason: string | null } {
+  if (requested === 'pidfd') return { used: 'pidfd', reason: null };
+  const a = availability();
+  if (a.available) return { used: requested === 'auto' ? 'ebpf' : requested, reason: null };
+  if (requested === 'auto')
+    return {
+      used: 'pidfd',
+      reason: `the kernel instrument is unavailable (${a.reason}); latencies come from the in-container watcher (pidfd), upper bounds`,
+    };
+  throw new ReapbenchError(`--instrument ${requested}: the kernel instrument is unavailable: ${a.reason}`);
 }
 
 /** The host's CPU model from /proc/cpuinfo, or `unknown`. */

@@ -1,9 +1,11 @@
 /**
  * The options of `reapbench run`: as the command line (src/cli/main.ts) hands them over, and the
  * one table of their defaults. They live with the command, not with the parser, so that the
- * command depends on nothing in cli/; this module imports nothing, so that `--help` stays light.
+ * command depends on nothing in cli/; it imports only the model, so that `--help` stays light.
  * request.ts turns them into the one frozen request a run reads.
  */
+
+import type { Instrument } from '../model/instrument.js';
 
 /** Options of `reapbench run` as commander delivers them (strings until validated). */
 export interface RunCliOptions {
@@ -26,6 +28,7 @@ export interface RunCliOptions {
   p50Factor: string;
   progress: boolean;
   pin: boolean;
+  instrument: string;
   verbose: boolean;
 }
 
@@ -49,6 +52,9 @@ export const RUN_DEFAULTS = Object.freeze({
   progress: true,
   /** Pin the watcher and the workload to different CPUs (when there are ≥ 2). */
   pin: true,
+  /** How latencies are measured: `auto` takes the kernel instrument (`ebpf`) where it can be
+   * loaded and says why not otherwise, then uses the in-container watcher (`pidfd`). */
+  instrument: 'auto' as 'auto' | Instrument,
   /** Stack traces and engine build output. */
   verbose: false,
 });

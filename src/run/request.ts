@@ -7,6 +7,8 @@ import path from 'node:path';
 import { readBaseline, type BaselineRow } from './baseline.js';
 import { checkNumber, planRuns, readMatrixFile, resolveMatrix, type Matrix, type MatrixOverrides, type PlannedRun } from './matrix.js';
 import { RUN_DEFAULTS, type RunCliOptions } from './options.js';
+import { INSTRUMENTS, type Instrument } from '../model/instrument.js';
+import { usageError } from '../errors.js';
 
 /** Everything a run does, decided before anything starts. Frozen. */
 export interface RunRequest {
@@ -28,6 +30,8 @@ export interface RunRequest {
   readonly progress: boolean;
   /** Pin the watcher and the workload to different CPUs. */
   readonly pin: boolean;
+  /** `--instrument`: `auto` is resolved in the environment phase (it needs the kernel). */
+  readonly instrument: 'auto' | Instrument;
   /** Print engine build output in full. */
   readonly verbose: boolean;
   /** `--baseline`: its path and rows; null without it. */
@@ -80,10 +84,20 @@ export async function normalizeRunOptions(o: Partial<RunCliOptions>): Promise<Ru
     ci,
     progress: opt.progress && !ci,
     pin: opt.pin,
+    instrument: checkInstrument(opt.instrument),
     verbose: opt.verbose,
     baseline: baseline && Object.freeze(baseline),
     p50Factor,
   });
+}
+
+/**
+ * `--instrument`'s value.
+ * @throws ReapbenchError (exit 2) for anything but `auto`, `ebpf`, `pidfd`, `both`.
+ */
+function checkInstrument(v: string): 'auto' | Instrument {
+  if (v === 'auto' || (INSTRUMENTS as readonly string[]).includes(v)) return v as 'auto' | Instrument;
+  throw usageError(`Expected \`--instrument\` to be one of auto, ${INSTRUMENTS.join(', ')}, got \`${v}\``);
 }
 
 /** `o` without its undefined values, so that they do not hide a default. */

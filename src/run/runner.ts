@@ -11,12 +11,17 @@ import type Docker from 'dockerode';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { runContainer, type ContainerRun } from '../runtime/container.js';
+import { NO_PIDS, runContainer, type ContainerRun, type ContainerSpec } from '../runtime/container.js';
 import { histogram } from '../stats/summary.js';
 import type { LoadgenEvent, LoadgenSummary, OrphanEvent, SampleEvent } from '../loadgen/types.js';
 import { launchFor } from '../runtime/init-launch.js';
 import type { PlannedRun } from './matrix.js';
 import type { RunRecord, RunState, SeriesPoint } from '../model/records.js';
+import type { Instrument } from '../model/instrument.js';
+import { parseHelperLine, type HelperReport } from '../loadgen/helper.js';
+import { processUsage } from '../procfs/scan.js';
+import { matchTrace, pidNamespaceInode, startTracer, type Tracer } from '../tracer/index.js';
+import { limitFailures, orphanLatencies, soloArgs, toTracedRecord, type Pid1Usage, type TraceOutcome } from './traced.js';
 
 /** Where the in-container programs live in the image. */
 export const IMAGE_LOADGEN = '/app/dist/loadgen.mjs';
@@ -35,6 +40,13 @@ export interface RunnerContext {
   /** `OBS:WORK` CPU pinning passed to the load generator (`--pin`), or undefined: none. The
    * observer (watcher) and the workload (PID 1, helper, orphans) then never share a CPU. */
   pin?: string;
+  /**
+   * How latencies are measured (default `pidfd`): `ebpf` runs `orphanage solo` alone in the
+   * container under the kernel instrument; `pidfd` the load generator with its in-container
+   * watcher; `both` the load generator and the kernel instrument, the latter's figures in the
+   * record and the watcher's as a cross-check (`pidfd_latency_*`).
+   */
+  instrument?: Instrument;
   /** Aborting stops the current run (container killed) and the matrix. */
   signal?: AbortSignal;
   /** Called before each run (for progress). */
@@ -168,6 +180,7 @@ export function toRecord(
     fork_failures: summary?.fork_failures ?? 0,
     first_failure_level: ff?.level ?? null,
     first_failure_errno: ff?.errno_name ?? null,
+    first_failure_comm: null,
     zombies_peak: zombiesPeak,
     ...pidsPeak(container.pids, samples),
     baseline_tasks: summary?.baseline_tasks ?? null,
@@ -178,6 +191,9 @@ export function toRecord(
     reap_latency_p99_us: round(summary?.latency.p99_us),
     reap_latency_max_us: round(summary?.latency.max_us),
     latency_method: summary?.latency_method ?? null,
+    pidfd_latency_p50_us: null,
+    pidfd_latency_p99_us: null,
+    lost_events: null,
     littles_law_latency_us: round(summary?.little_latency_us),
     watcher_lag_p99_us: round(summary?.watcher_lag.p99_us),
     pid1_cpu_ms: summary?.pid1_cpu_ms ?? null,
@@ -195,26 +211,166 @@ export function toRecord(
  * (daemon gone, image missing).
  */
 export async function runOne(ctx: RunnerContext, run: PlannedRun, index: number): Promise<RunRecord> {
+  const instrument = ctx.instrument ?? 'pidfd';
+  const launch = launchFor(run.init);
+  const startedAt = new Date().toISOString();
+  const base = {
+    image: ctx.image,
+    init: launch.engineInit,
+    pidsLimit: run.pids_limit,
+    timeoutMs: ctx.runTimeoutS * 1000,
+    labels: { 'reapbench.init': run.init, 'reapbench.scenario': run.scenario, 'reapbench.phase': run.repetition < 0 ? 'warm-up' : 'run' },
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+  };
+  if (instrument === 'ebpf') {
+    // Nothing of the instrument in the container: it may share one CPU with the workload.
+    const work = ctx.pin?.split(':')[1];
+    const traced = await underTracer(ctx, { ...base, cmd: [...launch.prefix, ...soloArgs(run)], ...(work ? { cpusetCpus: work } : {}) });
+    if ('notRun' in traced) return toTracedRecord(run, startedAt, traced.notRun, [], { unavailable: traced.why }, NO_USAGE);
+    const lines = helperLines(traced.container.stdout);
+    const t0 = lines.find((l) => l.kind === 'started')?.tNs;
+    return toTracedRecord(
+      run,
+      startedAt,
+      traced.container,
+      lines,
+      traced.match(t0 === undefined ? null : BigInt(Math.round(t0))),
+      traced.pid1,
+    );
+  }
   const name = rawName(run, index);
   const hostFile = path.join(ctx.rawDir, name);
   await rm(hostFile, { force: true });
   await rm(`${hostFile}.partial`, { force: true });
-  const launch = launchFor(run.init);
-  const startedAt = new Date().toISOString();
-  const container = await runContainer(ctx.docker, {
-    image: ctx.image,
+  const spec: ContainerSpec = {
+    ...base,
     cmd: [...launch.prefix, ...loadgenArgs(run, `${CONTAINER_RESULTS}/${name}`, ctx.pin)],
-    init: launch.engineInit,
-    pidsLimit: run.pids_limit,
     mounts: [{ host: ctx.rawDir, container: CONTAINER_RESULTS }],
-    timeoutMs: ctx.runTimeoutS * 1000,
-    labels: { 'reapbench.init': run.init, 'reapbench.scenario': run.scenario, 'reapbench.phase': run.repetition < 0 ? 'warm-up' : 'run' },
-    ...(ctx.signal ? { signal: ctx.signal } : {}),
-  });
-  const file = existsSync(hostFile) ? hostFile : existsSync(`${hostFile}.partial`) ? `${hostFile}.partial` : null;
-  const { events } = file ? parseLoadgenFile(await readFile(file, 'utf8')) : { events: [] as LoadgenEvent[] };
+  };
+  const readEvents = async (): Promise<LoadgenEvent[]> => {
+    const file = existsSync(hostFile) ? hostFile : existsSync(`${hostFile}.partial`) ? `${hostFile}.partial` : null;
+    return file ? parseLoadgenFile(await readFile(file, 'utf8')).events : [];
+  };
+  if (instrument === 'both') {
+    const traced = await underTracer(ctx, spec);
+    if ('notRun' in traced) {
+      const r = toRecord(run, startedAt, traced.notRun, []);
+      return r.state === 'aborted' ? r : { ...r, state: 'failed', failure_reason: `kernel instrument: ${traced.why}` };
+    }
+    const record = toRecord(
+      run,
+      startedAt,
+      ctx.signal?.aborted ? { ...traced.container, aborted: true } : traced.container,
+      await readEvents(),
+    );
+    return withKernelLatencies(record, traced.match(null));
+  }
+  const container = await runContainer(ctx.docker, spec);
   // The interrupt killed this run's container: whatever it printed, the run was aborted.
-  return toRecord(run, startedAt, ctx.signal?.aborted ? { ...container, aborted: true } : container, events);
+  return toRecord(run, startedAt, ctx.signal?.aborted ? { ...container, aborted: true } : container, await readEvents());
+}
+
+/** No reading of PID 1. */
+const NO_USAGE: Pid1Usage = { cpuMs: null, rssKib: null };
+
+/** solo's report lines from the container's stdout (anything else is skipped). */
+function helperLines(stdout: string): HelperReport[] {
+  return stdout
+    .split('\n')
+    .map((l) => parseHelperLine(l.trim()))
+    .filter((l): l is HelperReport => l !== null);
+}
+
+/**
+ * A record of the `both` instrument: the kernel's latencies replace the watcher's, which stay as
+ * `pidfd_latency_*` (the cross-check); the kernel's lost events and first failing comm are added.
+ */
+export function withKernelLatencies(record: RunRecord, trace: TraceOutcome): RunRecord {
+  if (!('match' in trace)) {
+    return record.state === 'completed'
+      ? { ...record, state: 'failed', failure_reason: `kernel instrument: ${trace.unavailable}` }
+      : record;
+  }
+  const lat = orphanLatencies(trace.match);
+  return {
+    ...record,
+    pidfd_latency_p50_us: record.reap_latency_p50_us,
+    pidfd_latency_p99_us: record.reap_latency_p99_us,
+    reap_latency_p50_us: lat.p50,
+    reap_latency_p90_us: lat.p90,
+    reap_latency_p99_us: lat.p99,
+    reap_latency_max_us: lat.max,
+    latency_method: 'ebpf',
+    lost_events: trace.match.lost,
+    first_failure_comm: limitFailures(trace.match)[0]?.comm ?? null,
+    latency_histogram: histogram(lat.sorted),
+  };
+}
+
+/** A container run under the kernel instrument; `match(t0)` matches its events (t0 null: the tracer's ready instant). */
+type Traced =
+  | { container: ContainerRun; pid1: Pid1Usage; match(t0Ns: bigint | null): TraceOutcome }
+  | { notRun: Pick<ContainerRun, 'exitCode' | 'timedOut' | 'aborted' | 'stderr' | 'durationMs' | 'pids'>; why: string };
+
+/** How often the host reads the container's PID 1 (CPU, RSS), ms. */
+const PID1_READ_MS = 100;
+
+/**
+ * Run one container with the kernel instrument attached before its start. Once the container
+ * runs, its PID 1's host pid gives the PID namespace that the events are matched on, and PID 1's
+ * CPU time and RSS are read every {@link PID1_READ_MS} ms from the host's /proc.
+ * @returns the container's outcome and a matcher, or `notRun` with the reason when the tracer
+ *   did not start (nothing was run then).
+ */
+async function underTracer(ctx: RunnerContext, spec: ContainerSpec): Promise<Traced> {
+  let tracer: Tracer;
+  try {
+    tracer = await startTracer(ctx.signal ? { signal: ctx.signal } : {});
+  } catch (err) {
+    const aborted = ctx.signal?.aborted ?? false;
+    return {
+      notRun: { exitCode: null, timedOut: false, aborted, stderr: '', durationMs: 0, pids: NO_PIDS },
+      why: aborted ? 'interrupted' : (err as Error).message.split('\n')[0]!,
+    };
+  }
+  let pidNs: number | null = null;
+  let why = "the container's PID 1 was gone before its PID namespace could be read";
+  const pid1: Pid1Usage = { cpuMs: null, rssKib: null };
+  let timer: NodeJS.Timeout | undefined;
+  let container: ContainerRun;
+  try {
+    container = await runContainer(ctx.docker, {
+      ...spec,
+      onStarted: async (_id, live) => {
+        const pid = await live.hostPid();
+        if (pid === null) return;
+        try {
+          pidNs = pidNamespaceInode(pid);
+        } catch (err) {
+          why = `could not read /proc/${pid}/ns/pid: ${(err as Error).message}`;
+          return;
+        }
+        const read = (): void => {
+          const u = processUsage(pid);
+          if (u.cpuMs !== null) pid1.cpuMs = u.cpuMs;
+          if (u.rssKb !== null) pid1.rssKib = Math.max(pid1.rssKib ?? 0, u.rssKb);
+        };
+        read();
+        timer = setInterval(read, PID1_READ_MS);
+      },
+    });
+  } finally {
+    clearInterval(timer);
+  }
+  const trace = await tracer.stop();
+  return {
+    container,
+    pid1,
+    match: (t0Ns) => {
+      if (pidNs === null) return { unavailable: why };
+      return { match: matchTrace(trace.events, { pidNsInode: pidNs, t0Ns: t0Ns ?? trace.readyNs, stats: trace.stats }) };
+    },
+  };
 }
 
 /**

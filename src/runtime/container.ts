@@ -334,8 +334,8 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
   }
 }
 
-/** Figures of a run whose pids cgroup was not read (sampling disabled). */
-const NO_PIDS: PidsFigures = {
+/** Figures of a run whose pids cgroup was not read (sampling disabled, or no container ran). */
+export const NO_PIDS: PidsFigures = {
   peak: null,
   max: null,
   last: null,

@@ -27,6 +27,7 @@ export function makeRun(over: Partial<RunRecord> = {}): RunRecord {
     fork_failures: 0,
     first_failure_level: null,
     first_failure_errno: null,
+    first_failure_comm: null,
     zombies_peak: 2,
     pids_peak: 14,
     pids_method: 'owned-parent',
@@ -38,6 +39,9 @@ export function makeRun(over: Partial<RunRecord> = {}): RunRecord {
     reap_latency_p99_us: 120,
     reap_latency_max_us: 900,
     latency_method: 'pidfd-epoll',
+    pidfd_latency_p50_us: null,
+    pidfd_latency_p99_us: null,
+    lost_events: null,
     littles_law_latency_us: 17,
     watcher_lag_p99_us: 60,
     pid1_cpu_ms: 120,
@@ -108,4 +112,5 @@ export const ENV: EnvironmentRecord = {
   started_at: '2026-11-29T11:00:00.000Z',
   argv: ['run', '--preset', 'quick'],
   matrix: {},
+  instrument: { requested: 'auto', used: 'ebpf', reason: null },
 };

@@ -1,0 +1,216 @@
+/**
+ * Runs measured by the kernel instrument (src/tracer/) from outside the container: the container
+ * holds only the workload, `orphanage solo` (PID 1 itself with no init, the init's child
+ * otherwise), and every figure of the record comes from the kernel's events, with solo's own
+ * report lines (S/O/F/D) as the count of orphans made and as a cross-check of the first fork
+ * failure. Pure: the runner does the I/O.
+ *
+ * Which processes are "orphans": those the kernel re-parented before they exited (parent at
+ * exit ≠ parent at fork, `orphan` in the tracer's records). In this workload that is every
+ * orphan whose intermediate had exited first, i.e. all but a rare few whose 2 ms life ended
+ * before their intermediate's `_exit`; those stay the intermediate's zombies until it exits,
+ * are then adopted as zombies, and are left out of the latency figures (their time as a zombie
+ * includes the intermediate's). The container's PID 1 is never one of them, although its runtime
+ * parent (`runc init`) exits and the shim, a host process, adopts and reaps it.
+ *
+ * Which failures are "fork failures": those returning EAGAIN, the pids cgroup's (or
+ * RLIMIT_NPROC's) refusal. Other errors are not the limit: under Docker's default seccomp profile
+ * `clone3` returns ENOSYS and glibc falls back to `clone`, which a Node PID 1 does at start.
+ */
+import { constants } from 'node:os';
+import { quantileSorted } from 'simple-statistics';
+import type { HelperReport } from '../loadgen/helper.js';
+import type { RunRecord, SeriesPoint } from '../model/records.js';
+import type { ContainerRun } from '../runtime/container.js';
+import { histogram } from '../stats/histogram.js';
+import type { TraceMatch } from '../tracer/index.js';
+import type { PlannedRun } from './matrix.js';
+
+/** Where `orphanage` lives in the image. */
+export const IMAGE_ORPHANAGE = '/app/dist/orphanage';
+
+/** After the first failed fork, solo goes on producing this long, ms (the load generator's `--grace-ms` in the pidfd path). */
+export const SOLO_GRACE_MS = 500;
+
+/** Zombie series resolution in the record, ms: the kernel's series has one point per change; charts need far fewer. */
+export const SERIES_BUCKET_MS = 20;
+
+/**
+ * argv of `orphanage solo` for one planned run: the plan's rate, lifetime and duration, one
+ * orphan per intermediate and one intermediate at a time (as the load generator's defaults),
+ * {@link SOLO_GRACE_MS} after the first failure, and a drain of the lifetime + 500 ms so that
+ * the last orphans exit and are reaped while PID 1 still lives.
+ */
+export function soloArgs(run: Pick<PlannedRun, 'rate_per_s' | 'lifetime_ms' | 'duration_s'>): string[] {
+  const lifetimeUs = Math.round(run.lifetime_ms * 1000);
+  return [
+    IMAGE_ORPHANAGE,
+    'solo',
+    String(run.rate_per_s),
+    String(lifetimeUs),
+    '1',
+    '0',
+    String(Math.round(run.duration_s * 1000)),
+    '1',
+    String(SOLO_GRACE_MS),
+    String(Math.ceil(run.lifetime_ms) + 500),
+  ];
+}
+
+/** What the host read of the container's PID 1 while it lived (null: never read). */
+export interface Pid1Usage {
+  /** CPU time (user + system), ms, at the last reading (10 ms clock ticks). */
+  cpuMs: number | null;
+  /** Highest RSS seen, KiB. */
+  rssKib: number | null;
+}
+
+/** The kernel's view of one traced run, or why there is none. */
+export type TraceOutcome = { match: TraceMatch } | { unavailable: string };
+
+const round = (x: number | null | undefined, digits = 1): number | null =>
+  x === null || x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(digits));
+
+function lastLine(text: string): string {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  return (lines[lines.length - 1] ?? '').trim().slice(0, 300);
+}
+
+/** The zombie series in {@link SERIES_BUCKET_MS} buckets (each bucket's highest count), s since t0. */
+export function bucketSeries(points: TraceMatch['zombiesOverTime']): SeriesPoint[] {
+  const out: SeriesPoint[] = [];
+  let bucket = Number.NaN;
+  for (const p of points) {
+    if (p.us < 0) continue;
+    const b = Math.floor(p.us / 1000 / SERIES_BUCKET_MS);
+    const last = out[out.length - 1];
+    if (b === bucket && last) last.zombies = Math.max(last.zombies, p.zombies);
+    else out.push({ t_s: Number(((b * SERIES_BUCKET_MS) / 1000).toFixed(3)), zombies: p.zombies, pids_current: null });
+    bucket = b;
+  }
+  return out;
+}
+
+/** The container's orphans in a match: re-parented before they exited, PID 1 excepted (see the module comment). */
+export function adoptedOrphans(match: TraceMatch): TraceMatch['processes'] {
+  return match.processes.filter((p) => p.orphan && p.nsPid !== 1);
+}
+
+/** The fork failures of a match that are a limit's refusal (EAGAIN), by time. */
+export function limitFailures(match: TraceMatch): TraceMatch['forkFailures'] {
+  return match.forkFailures.filter((f) => f.errno === constants.errno.EAGAIN);
+}
+
+/** Exit → reap latencies of the container's orphans ({@link adoptedOrphans}), µs, ascending, and their percentiles (R type 7, as the load generator's). */
+export function orphanLatencies(match: TraceMatch): {
+  sorted: number[];
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+  max: number | null;
+} {
+  const sorted = adoptedOrphans(match)
+    .map((p) => p.latencyUs)
+    .filter((v): v is number => v !== null)
+    .sort((a, b) => a - b);
+  const q = (p: number): number | null => (sorted.length ? round(quantileSorted(sorted, p)) : null);
+  return { sorted, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: sorted.length ? round(sorted[sorted.length - 1]) : null };
+}
+
+/**
+ * The record of one run measured by the kernel instrument.
+ * @param lines solo's report lines (parsed from the container's stdout); t0 is its `S` line.
+ * @param trace the tracer's match for the container's PID namespace, with t0 = the `S` line, or
+ *   why there is none (then the run is `failed` with that reason).
+ * @param pid1 the host's readings of PID 1.
+ * @returns a {@link RunRecord} with `latency_method` `ebpf` and `instrument_tasks` 0.
+ */
+export function toTracedRecord(
+  run: PlannedRun,
+  startedAt: string,
+  container: Pick<ContainerRun, 'exitCode' | 'timedOut' | 'aborted' | 'stderr' | 'durationMs' | 'pids'>,
+  lines: readonly HelperReport[],
+  trace: TraceOutcome,
+  pid1: Pid1Usage,
+): RunRecord {
+  const start = lines.find((l) => l.kind === 'started');
+  const done = lines.find((l) => l.kind === 'done');
+  const made = lines.filter((l): l is Extract<HelperReport, { kind: 'orphan' }> => l.kind === 'orphan');
+  const ownFailures = lines.filter((l): l is Extract<HelperReport, { kind: 'failure' }> => l.kind === 'failure');
+  const match = 'match' in trace ? trace.match : null;
+
+  let state: RunRecord['state'] = 'completed';
+  let reason: string | null = null;
+  if (container.timedOut) {
+    state = 'timed-out';
+    reason = 'container exceeded the run timeout and was killed';
+  } else if (container.aborted) {
+    state = 'aborted';
+    reason = 'interrupted';
+  } else if (!start || !done) {
+    state = 'failed';
+    reason = `the workload did not finish (exit ${container.exitCode ?? '?'}): ${lastLine(container.stderr) || 'no output'}`;
+  } else if (!match) {
+    state = 'failed';
+    reason = `kernel instrument: ${'unavailable' in trace ? trace.unavailable : 'no trace'}`;
+  }
+
+  const orphans = match ? adoptedOrphans(match) : [];
+  const failures = match ? limitFailures(match) : [];
+  const lat = match ? orphanLatencies(match) : { sorted: [], p50: null, p90: null, p99: null, max: null };
+  const ff = failures[0] ?? null;
+  const t0Ns = start?.tNs ?? 0;
+  const failNs = ff ? t0Ns + ff.us * 1000 : null;
+  const productionS = start && done ? Math.max(1e-9, (done.tNs - start.tNs) / 1e9) : null;
+  const series = match ? bucketSeries(match.zombiesOverTime) : [];
+  const seen = orphans.length;
+  return {
+    scenario: run.scenario,
+    pids_limit: run.pids_limit,
+    rate_per_s: run.rate_per_s,
+    lifetime_ms: run.lifetime_ms,
+    duration_s: run.duration_s,
+    init: run.init,
+    repetition: run.repetition,
+    order: run.order,
+    state,
+    failure_reason: reason,
+    started_at: startedAt,
+    orphans_made: made.length,
+    orphans_exited: orphans.filter((p) => p.exitUs !== null).length,
+    orphans_reaped: orphans.filter((p) => p.outcome === 'reaped').length,
+    unreaped: orphans.filter((p) => p.outcome === 'unreaped-at-end').length,
+    // Made, but never seen adopted: exited before their intermediate, or events lost.
+    missed: match ? Math.max(0, made.length - seen) : made.length,
+    achieved_rate_per_s: productionS ? (round(made.length / productionS) ?? 0) : 0,
+    first_fork_failure_s: ff ? Number((ff.us / 1e6).toFixed(4)) : null,
+    orphans_before_failure: failNs === null ? made.length : made.filter((o) => o.tNs < failNs).length,
+    fork_failures: match ? failures.length : ownFailures.length,
+    first_failure_level: ownFailures[0]?.level ?? (ff ? 'other' : null),
+    first_failure_errno: ff?.errnoName ?? null,
+    first_failure_comm: ff?.comm ?? null,
+    zombies_peak: match?.zombiesPeak ?? 0,
+    pids_peak: container.pids.method !== 'unavailable' ? container.pids.peak : null,
+    pids_method: container.pids.method !== 'unavailable' && container.pids.peak !== null ? container.pids.method : null,
+    // Not read: the container's first tasks exist only once it runs, and solo forks at once.
+    baseline_tasks: null,
+    effective_budget: null,
+    instrument_tasks: 0,
+    reap_latency_p50_us: lat.p50,
+    reap_latency_p90_us: lat.p90,
+    reap_latency_p99_us: lat.p99,
+    reap_latency_max_us: lat.max,
+    latency_method: 'ebpf',
+    pidfd_latency_p50_us: null,
+    pidfd_latency_p99_us: null,
+    lost_events: match?.lost ?? null,
+    littles_law_latency_us: null,
+    watcher_lag_p99_us: null,
+    pid1_cpu_ms: pid1.cpuMs,
+    pid1_rss_kib: pid1.rssKib,
+    exit_code: container.exitCode,
+    wall_s: Number((container.durationMs / 1000).toFixed(3)),
+    series,
+    latency_histogram: histogram(lat.sorted),
+  };
+}

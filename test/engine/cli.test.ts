@@ -10,7 +10,9 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse } from 'csv-parse/sync';
 import { RUN_LABEL } from '../../src/runtime/cleanup.js';
+import { tracerAvailability } from '../../src/tracer/index.js';
 import { docker, testImages } from '../support/engine.js';
 import { waitFor } from '../support/wait.js';
 
@@ -77,6 +79,55 @@ describe('reapbench run (engine)', () => {
     }
   });
 
+  it('measures with the kernel instrument: exact counts, the container holding the workload alone', async () => {
+    const availability = tracerAvailability();
+    expect(availability, 'the kernel instrument must load here (bash scripts/tracer-deps.sh)').toEqual({ available: true });
+    const out = await mkdtemp(path.join(tmpdir(), 'reapbench-ebpf-'));
+    try {
+      const limit = 48;
+      const args = ['--repetitions', '1', '--no-warmup', '--duration-s', '2', '--limits', String(limit), '--rates', '200', '--ci'];
+      const r = await execa(process.execPath, [cli, 'run', '--inits', 'none,tini', '--instrument', 'ebpf', ...args, '--out', out], {
+        reject: false,
+        timeout: 180_000,
+      });
+      expect(r.exitCode, r.stderr).toBe(0);
+      const dir = (JSON.parse(r.stdout.trim().split('\n').pop()!) as { results: string }).results;
+      const runs = parse(await readFile(path.join(dir, 'runs.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+      const none = runs.find((x) => x.init === 'none')!;
+      const tini = runs.find((x) => x.init === 'tini')!;
+      for (const x of [none, tini]) {
+        expect([x.state, x.latency_method, x.instrument_tasks, x.lost_events]).toEqual(['completed', 'ebpf', '0', '0']);
+      }
+      // No init: solo is PID 1 and waits only for its intermediates, so its orphans stay zombies.
+      // The limit's slots: PID 1, one intermediate, and L − 2 orphans; nothing of the instrument.
+      expect(Number(none.orphans_before_failure)).toBe(limit - 2);
+      expect([none.first_failure_errno, none.first_failure_comm, none.unreaped]).toEqual(['EAGAIN', 'orphanage', String(limit - 2)]);
+      // tini reaps every adopted orphan: each one seen exiting was seen reaped, none lost.
+      expect(Number(tini.fork_failures)).toBe(0);
+      expect(Number(tini.orphans_made)).toBeGreaterThan(300);
+      expect(tini.orphans_reaped).toBe(tini.orphans_exited);
+      expect(Number(tini.orphans_exited) + Number(tini.missed)).toBe(Number(tini.orphans_made));
+      expect(Number(tini.reap_latency_p50_us)).toBeGreaterThan(0);
+      const env = JSON.parse(await readFile(path.join(dir, 'env.json'), 'utf8')) as { instrument: unknown };
+      expect(env.instrument).toEqual({ requested: 'ebpf', used: 'ebpf', reason: null });
+
+      // both: the kernel's latency in the record, the watcher's beside it.
+      const b = await execa(process.execPath, [cli, 'run', '--inits', 'tini', '--instrument', 'both', ...args, '--out', out], {
+        reject: false,
+        timeout: 180_000,
+      });
+      expect(b.exitCode, b.stderr).toBe(0);
+      const bdir = (JSON.parse(b.stdout.trim().split('\n').pop()!) as { results: string }).results;
+      const [both] = parse(await readFile(path.join(bdir, 'runs.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+      expect(both!.latency_method).toBe('ebpf');
+      expect(Number(both!.reap_latency_p50_us)).toBeGreaterThan(0);
+      expect(Number(both!.pidfd_latency_p50_us)).toBeGreaterThanOrEqual(0);
+      expect(both!.pidfd_latency_p50_us).not.toBe('');
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
   it('Ctrl-C mid-run: exit 130, partial report, the cut run marked aborted, no container left', async () => {
     const out = await mkdtemp(path.join(tmpdir(), 'reapbench-int-'));
     try {
@@ -96,6 +147,9 @@ describe('reapbench run (engine)', () => {
           '64',
           '--rates',
           '50',
+          // The load generator's .partial file (below) is the in-container watcher's.
+          '--instrument',
+          'pidfd',
           '--out',
           out,
         ],

@@ -25,6 +25,7 @@ describe('reapbench CLI errors', () => {
     [['run', '--rates', '-5'], 'reapbench: Expected `--rates` to be a positive number ≤ 100000, got `-5`'],
     [['run', '--lifetime-ms', '-1'], 'reapbench: Expected `--lifetime-ms` to be a non-negative number ≤ 600000, got `-1`'],
     [['run', '--preset', 'huge'], 'reapbench: unknown preset `huge`: expected quick or full'],
+    [['run', '--instrument', 'bpf'], 'reapbench: Expected `--instrument` to be one of auto, ebpf, pidfd, both, got `bpf`'],
     [['run', '--matrix', '/nonexistent/m.yaml'], 'reapbench: cannot read matrix file /nonexistent/m.yaml: ENOENT; check the path'],
   ])('%j → one line, exit 2', async (args, line) => {
     const r = await reapbench(args);

@@ -1,0 +1,198 @@
+/**
+ * The records of runs measured by the kernel instrument (src/run/traced.ts) from fixed events,
+ * and the choice of instrument. Pure: no kernel, no engine.
+ */
+import { describe, expect, it } from 'vitest';
+import type { HelperReport } from '../../src/loadgen/helper.js';
+import { chooseInstrument } from '../../src/run/environment.js';
+import type { PlannedRun } from '../../src/run/matrix.js';
+import { bucketSeries, soloArgs, toTracedRecord } from '../../src/run/traced.js';
+import { NO_PIDS } from '../../src/runtime/container.js';
+import type { ForkFailure, ProcessRecord, TraceMatch } from '../../src/tracer/index.js';
+import { ReapbenchError } from '../../src/errors.js';
+
+const run: PlannedRun = {
+  init: 'tini',
+  scenario: 'orphans',
+  pids_limit: 64,
+  rate_per_s: 100,
+  lifetime_ms: 2,
+  duration_s: 1,
+  repetition: 0,
+  order: 0,
+};
+const container = { exitCode: 0, timedOut: false, aborted: false, stderr: '', durationMs: 1500, pids: NO_PIDS };
+const T0 = 1_000_000_000; // ns, the S line
+
+function proc(over: Partial<ProcessRecord>): ProcessRecord {
+  return {
+    pid: 100,
+    nsPid: 10,
+    comm: 'orphanage',
+    forkUs: 0,
+    parentAtFork: 50,
+    parentAtExit: { pid: 1, nsPid: 1, comm: 'tini' },
+    orphan: true,
+    exitUs: 100,
+    exitCode: 1,
+    exitStatus: 0,
+    reapUs: 110,
+    latencyUs: 10,
+    reaper: { pid: 1, nsPid: 1, comm: 'tini', level: 1, call: 'wait4' },
+    releasedUs: null,
+    outcome: 'reaped',
+    ...over,
+  };
+}
+
+function failure(us: number, errno: number, errnoName: string, comm = 'orphanage'): ForkFailure {
+  return { us, errno, errnoName, comm, pid: 200, nsPid: 20, level: 1, call: 'clone' };
+}
+
+function match(processes: ProcessRecord[], forkFailures: ForkFailure[] = []): TraceMatch {
+  return {
+    processes,
+    forkFailures,
+    firstForkFailure: forkFailures[0] ?? null,
+    zombiesOverTime: [
+      { us: 5_000, zombies: 1 },
+      { us: 6_000, zombies: 2 },
+      { us: 45_000, zombies: 0 },
+    ],
+    zombiesPeak: 2,
+    zombiesByParent: [],
+    counts: { exits: processes.length, reaped: 0, autoreaped: 0, unreapedAtEnd: 0, running: 0, unmatchedReaps: 0 },
+    lost: 0,
+    untracked: 0,
+  };
+}
+
+const lines = (orphansAtUs: number[], extra: HelperReport[] = []): HelperReport[] => [
+  { kind: 'started', tNs: T0 },
+  ...orphansAtUs.map((us, i): HelperReport => ({ kind: 'orphan', pid: 10 + i, tNs: T0 + us * 1000 })),
+  ...extra,
+  { kind: 'done', attempted: orphansAtUs.length, tNs: T0 + 1e9 },
+];
+
+describe('records of kernel-instrument runs', () => {
+  it('counts the adopted orphans only: not PID 1 (adopted and reaped by the shim), not the intermediates', () => {
+    const m = match([
+      proc({ pid: 101, latencyUs: 8 }),
+      proc({ pid: 102, latencyUs: 12 }),
+      proc({ pid: 103, orphan: false, latencyUs: 40 }), // an intermediate, reaped by its parent
+      proc({
+        pid: 1000,
+        nsPid: 1,
+        comm: 'tini',
+        latencyUs: 90_000,
+        reaper: { pid: 9, nsPid: null, comm: 'shim', level: 0, call: 'wait4' },
+      }),
+    ]);
+    const r = toTracedRecord(run, 'now', container, lines([100, 200, 300]), { match: m }, { cpuMs: 30, rssKib: 600 });
+    expect(r).toMatchObject({
+      state: 'completed',
+      latency_method: 'ebpf',
+      instrument_tasks: 0,
+      orphans_made: 3,
+      orphans_exited: 2,
+      orphans_reaped: 2,
+      unreaped: 0,
+      missed: 1,
+      reap_latency_p50_us: 10,
+      reap_latency_max_us: 12,
+      lost_events: 0,
+      pid1_cpu_ms: 30,
+      pid1_rss_kib: 600,
+      first_fork_failure_s: null,
+      fork_failures: 0,
+    });
+  });
+
+  it('takes the first EAGAIN as the first fork failure: ENOSYS from clone3 (seccomp) is not the limit', () => {
+    const m = match(
+      [proc({ pid: 101, outcome: 'unreaped-at-end', reapUs: null, latencyUs: null, reaper: null })],
+      [failure(-190_000, 38, 'ENOSYS', 'ts-reaper'), failure(250_000, 11, 'EAGAIN'), failure(260_000, 11, 'EAGAIN')],
+    );
+    const own: HelperReport[] = [{ kind: 'failure', level: 'orphan', errno: 11, tNs: T0 + 250_000_000 }];
+    const r = toTracedRecord(run, 'now', container, lines([100_000, 200_000, 300_000], own), { match: m }, { cpuMs: null, rssKib: null });
+    expect(r).toMatchObject({
+      first_fork_failure_s: 0.25,
+      fork_failures: 2,
+      first_failure_errno: 'EAGAIN',
+      first_failure_comm: 'orphanage',
+      first_failure_level: 'orphan',
+      orphans_before_failure: 2,
+      unreaped: 1,
+      reap_latency_p50_us: null,
+    });
+  });
+
+  it('fails a run with the reason when there is no trace or the workload did not finish', () => {
+    const noTrace = toTracedRecord(run, 'now', container, lines([1]), { unavailable: 'PID 1 was gone' }, { cpuMs: null, rssKib: null });
+    expect([noTrace.state, noTrace.failure_reason]).toEqual(['failed', 'kernel instrument: PID 1 was gone']);
+    const crashed = toTracedRecord(
+      run,
+      'now',
+      { ...container, exitCode: 2, stderr: 'orphanage: solo: invalid argument\n' },
+      [],
+      { match: match([]) },
+      { cpuMs: null, rssKib: null },
+    );
+    expect([crashed.state, crashed.failure_reason]).toEqual([
+      'failed',
+      'the workload did not finish (exit 2): orphanage: solo: invalid argument',
+    ]);
+    const cut = toTracedRecord(run, 'now', { ...container, aborted: true }, [], { unavailable: 'x' }, { cpuMs: null, rssKib: null });
+    expect(cut.state).toBe('aborted');
+  });
+
+  it('keeps the zombie series at 20 ms resolution, the highest count of each bucket', () => {
+    expect(
+      bucketSeries([
+        { us: -5, zombies: 9 },
+        { us: 1_000, zombies: 1 },
+        { us: 19_000, zombies: 3 },
+        { us: 19_500, zombies: 2 },
+        { us: 41_000, zombies: 0 },
+      ]),
+    ).toEqual([
+      { t_s: 0, zombies: 3, pids_current: null },
+      { t_s: 0.04, zombies: 0, pids_current: null },
+    ]);
+  });
+
+  it('runs solo with the plan: rate, lifetime µs, duration ms, 500 ms of grace, a drain of the lifetime + 500 ms', () => {
+    expect(soloArgs({ rate_per_s: 250, lifetime_ms: 5, duration_s: 3 })).toEqual([
+      '/app/dist/orphanage',
+      'solo',
+      '250',
+      '5000',
+      '1',
+      '0',
+      '3000',
+      '1',
+      '500',
+      '505',
+    ]);
+  });
+});
+
+describe('--instrument', () => {
+  const yes = () => ({ available: true as const });
+  const no = () => ({ available: false as const, reason: 'not root: run as root' });
+  it('auto takes the kernel instrument where it loads, else the watcher with the reason in one line', () => {
+    expect(chooseInstrument('auto', yes)).toEqual({ used: 'ebpf', reason: null });
+    const fallback = chooseInstrument('auto', no);
+    expect(fallback.used).toBe('pidfd');
+    expect(fallback.reason).toBe(
+      'the kernel instrument is unavailable (not root: run as root); latencies come from the in-container watcher (pidfd), upper bounds',
+    );
+    expect(chooseInstrument('pidfd', no)).toEqual({ used: 'pidfd', reason: null });
+    expect(chooseInstrument('both', yes)).toEqual({ used: 'both', reason: null });
+  });
+
+  it('ebpf or both asked for explicitly, and unavailable, is an error that says why', () => {
+    expect(() => chooseInstrument('ebpf', no)).toThrow(ReapbenchError);
+    expect(() => chooseInstrument('both', no)).toThrow('--instrument both: the kernel instrument is unavailable: not root: run as root');
+  });
+});

@@ -31,7 +31,6 @@ const CAP_BPF = 39n;
 
 /** The tracepoints the loader attaches through tracefs (raw tracepoints need no tracefs). */
 export const SYSCALL_TRACEPOINTS = [
-  'sys_enter_wait4',
   'sys_exit_wait4',
   'sys_enter_waitid',
   'sys_exit_waitid',

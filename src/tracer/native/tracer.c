@@ -180,9 +180,9 @@ int main(int argc, char **argv) {
 
   struct pollfd fds[2] = {{.fd = ring_buffer__epoll_fd(rb), .events = POLLIN}, {.fd = 0, .events = POLLIN}};
   while (!stopping) {
-    /* The ring buffer's epoll fd wakes us when data is there (adaptive wake-ups); the timeout
-     * bounds how long events can sit in it if a wake-up is skipped. */
-    int n = poll(fds, 2, 100);
+    /* The programs wake us only when 1 MiB waits in the ring buffer (tracer.bpf.c submit());
+     * otherwise every 50 ms: events are read in batches, at a few wake-ups a second. */
+    int n = poll(fds, 2, 50);
     if (n < 0 && errno != EINTR) break;
     if (ring_buffer__consume(rb) < 0) break;
     if (fflush(stdout) != 0) break; /* the reader is gone */

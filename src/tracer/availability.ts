@@ -22,6 +22,8 @@ export interface AvailabilityProbe {
   euid?: number;
   /** `uname -r` (default `os.release()`). */
   release?: string;
+  /** tracefs's `events` folder (default: libbpf's choice, see {@link tracefsEvents}). */
+  tracefsEvents?: string;
 }
 
 /** Capability numbers (include/uapi/linux/capability.h): CAP_PERFMON 38, CAP_BPF 39 (Linux ≥ 5.8), CAP_SYS_ADMIN 21. */
@@ -31,7 +33,6 @@ const CAP_BPF = 39n;
 
 /** The tracepoints the loader attaches through tracefs (raw tracepoints need no tracefs). */
 export const SYSCALL_TRACEPOINTS = [
-  'sys_enter_wait4',
   'sys_exit_wait4',
   'sys_enter_waitid',
   'sys_exit_waitid',
@@ -109,7 +110,7 @@ export function tracerAvailability(probe: AvailabilityProbe = {}): TracerAvailab
   } catch {
     // no lockdown LSM: nothing forbids it
   }
-  const events = tracefsEvents();
+  const events = probe.tracefsEvents ?? tracefsEvents();
   for (const tp of SYSCALL_TRACEPOINTS) {
     const id = path.join(events, 'syscalls', tp, 'id');
     try {

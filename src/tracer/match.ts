@@ -152,7 +152,7 @@ export interface TraceMatch {
     unreapedAtEnd: number;
     /** Forked in the container and neither exited nor freed by the end. */
     running: number;
-    /** Reaps in the container's namespace with no exit to match: the exit was lost, or before the tracer started. */
+    /** Reaps in the container's namespace with no exit to match: the exit was lost or before the tracer started, or a wait4 reported a stopped/continued child. */
     unmatchedReaps: number;
   };
   /** Events lost in the kernel (ring buffer full), count; null when unknown (the loader did not close properly). A run with lost > 0 or null may miss exits and reaps. */

@@ -54,10 +54,11 @@ export interface ExitEvent {
 }
 
 /**
- * A zombie was reaped: `wait4` returned a pid > 0 (`syscalls:sys_exit_wait4`, not a
- * stopped/continued report), or `waitid` without WNOWAIT filled a siginfo with an exited child
- * (`sys_enter_waitid`/`sys_exit_waitid`); `kernel/exit.c` `wait_task_zombie()` →
- * `release_task()`. Reported when the reaper is in a non-initial PID namespace, or when it is a
+ * A zombie was reaped: `wait4` returned a pid > 0 (`syscalls:sys_exit_wait4`), or `waitid`
+ * without WNOWAIT filled a siginfo with an exited child (`sys_enter_waitid`/`sys_exit_waitid`);
+ * `kernel/exit.c` `wait_task_zombie()` → `release_task()`. A wait4 that reported a stopped or
+ * continued child (WUNTRACED, WCONTINUED) is reported too (telling it apart would cost a
+ * program on every wait4's entry): {@link matchTrace} finds no zombie for it and drops it. Reported when the reaper is in a non-initial PID namespace, or when it is a
  * host process reaping a namespaced process the tracer saw exit (a container's PID 1 reaped by
  * its runtime).
  */

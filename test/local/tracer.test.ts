@@ -200,6 +200,49 @@ describe.skipIf(!availability.available)(`tracer against the kernel ${why}`, () 
     expect(zombiesOfInit?.unreapedAtEnd ?? 0).toBeGreaterThanOrEqual(s.orphans_made - 2);
   });
 
+  // An init that reaps with waitid (the pid arrives in the siginfo, read at the syscall's
+  // return) and peeks first with WNOWAIT (which leaves the zombie: not a reap).
+  const WAITID_INIT = [
+    'import os, sys',
+    'pid = os.fork()',
+    'if pid == 0:',
+    '    os.execvp(sys.argv[1], sys.argv[1:])',
+    'while True:',
+    '    peek = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOWAIT)',
+    '    info = os.waitid(os.P_PID, peek.si_pid, os.WEXITED)',
+    '    if info.si_pid == pid:',
+    '        sys.exit(info.si_status)',
+  ].join('\n');
+  const python = spawnSync('python3', ['-c', 'import os; os.waitid'], { stdio: 'ignore' }).status === 0;
+
+  it.skipIf(!python)('sees waitid reaps once each, and not the WNOWAIT peeks before them', async () => {
+    cg = makePidsCgroup(400);
+    tracer = await startTracer();
+    let unsharePid = 0;
+    const r = await runInNamespace(
+      { argv: ['python3', '-c', WAITID_INIT] },
+      ['--rate', '200', '--lifetime-ms', '10', '--count', '200', '--forkloop-ms', '0'],
+      cg,
+      90_000,
+      (p) => (unsharePid = p),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const trace = await stopTracer();
+    const ns = namespaceOf(trace.events, unsharePid)!;
+    const m = matchTrace(trace.events, { pidNsInode: ns, t0Ns: 0n, stats: trace.stats });
+    expect(m.lost).toBe(0);
+    const orphans = r.events!.filter((e): e is OrphanEvent => e.type === 'orphan');
+    expect(orphans).toHaveLength(200);
+    const records = new Map(m.processes.map((p) => [p.nsPid, p]));
+    for (const o of orphans) {
+      expect(records.get(o.pid), `orphan ${o.pid}`).toMatchObject({ outcome: 'reaped', reaper: { nsPid: 1, call: 'waitid' } });
+    }
+    const byInit = trace.events.filter((e) => e.type === 'reap' && e.ns === ns && e.nr === 1);
+    expect(byInit.length).toBe(m.processes.filter((p) => p.reaper?.nsPid === 1).length);
+    expect(m.counts.unmatchedReaps).toBe(0);
+    expect(m.processes.every((p) => p.latencyUs === null || p.latencyUs > 0)).toBe(true);
+  });
+
   it('stops a loader whose start is aborted, and leaves no process', async () => {
     const ac = new AbortController();
     const t = await startTracer({ signal: ac.signal });

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -221,6 +221,21 @@ describe('tracerAvailability', () => {
     });
     expect(tracerAvailability({ binary, btf: path.join(dir, 'nobtf'), release: '6.8.0' })).toMatchObject({
       reason: expect.stringContaining('no kernel BTF'),
+    });
+  });
+
+  it('says to mount tracefs, or names the missing tracepoint', () => {
+    const base = { binary, btf, release: '6.8.0', euid: 0 };
+    expect(tracerAvailability({ ...base, tracefsEvents: path.join(dir, 'no-tracefs') })).toEqual({
+      available: false,
+      reason: expect.stringMatching(/^unavailable: tracefs is not mounted .*run scripts\/tracer-deps\.sh as root/),
+    });
+    const events = path.join(dir, 'events');
+    mkdirSync(path.join(events, 'syscalls', 'sys_exit_wait4'), { recursive: true });
+    writeFileSync(path.join(events, 'syscalls', 'sys_exit_wait4', 'id'), '211\n');
+    expect(tracerAvailability({ ...base, tracefsEvents: events })).toEqual({
+      available: false,
+      reason: expect.stringMatching(/^unavailable: tracepoint syscalls\/sys_enter_waitid is missing .*CONFIG_FTRACE_SYSCALLS$/),
     });
   });
 

@@ -64,8 +64,7 @@ struct {
 } tracked SEC(".maps");
 
 /* waitid's arguments between its entry and its exit, per thread: the siginfo pointer the pid
- * will be written to, and the options (WNOWAIT leaves the zombie in place). wait4's status
- * pointer too, to tell a reap from a stopped/continued report. */
+ * will be written to, and the options (WNOWAIT leaves the zombie in place). */
 struct wait_args {
   u64 ptr;
   u64 options;
@@ -140,6 +139,16 @@ static __always_inline struct tracer_event *reserve(u32 type) {
   return e;
 }
 
+/* Wake the loader only when a good part of the buffer is used: a wake-up per event (the
+ * default, adaptive policy wakes whenever the loader has caught up) costs an irq_work and a
+ * context switch per fork/exit/reap, which showed in the fork loop's rate. The loader polls
+ * every 50 ms anyway, so at most that much waits in the buffer. */
+#define WAKEUP_BYTES (1 << 20)
+static __always_inline void submit(struct tracer_event *e) {
+  u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+  bpf_ringbuf_submit(e, flags);
+}
+
 static __always_inline void remember(u32 tgid, u8 state) {
   if (bpf_map_update_elem(&tracked, &tgid, &state, BPF_ANY) != 0) count(1);
 }
@@ -185,7 +194,7 @@ int BPF_PROG(on_signal_generate, int sig, struct kernel_siginfo *info, struct ta
   e->b = BPF_CORE_READ(info, _sifields._sigchld._status);
   BPF_CORE_READ_STR_INTO(&e->comm, leader, comm);
   BPF_CORE_READ_STR_INTO(&e->pcomm, parent, comm);
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
   return 0;
 }
 
@@ -205,23 +214,12 @@ struct sys_exit_ctx {
   long ret;
 };
 
-static __always_inline void save_wait(u64 ptr, u64 options) {
-  u32 tid = (u32)bpf_get_current_pid_tgid();
-  struct wait_args w = {.ptr = ptr, .options = options};
-  bpf_map_update_elem(&waits, &tid, &w, BPF_ANY);
-}
-
-/* wait4(pid, int *status, options, rusage) */
-SEC("tracepoint/syscalls/sys_enter_wait4")
-int on_enter_wait4(struct sys_enter_ctx *ctx) {
-  save_wait(ctx->args[1], ctx->args[2]);
-  return 0;
-}
-
 /* waitid(which, pid, siginfo_t *infop, options, rusage) */
 SEC("tracepoint/syscalls/sys_enter_waitid")
 int on_enter_waitid(struct sys_enter_ctx *ctx) {
-  save_wait(ctx->args[2], ctx->args[3]);
+  u32 tid = (u32)bpf_get_current_pid_tgid();
+  struct wait_args w = {.ptr = ctx->args[2], .options = ctx->args[3]};
+  bpf_map_update_elem(&waits, &tid, &w, BPF_ANY);
   return 0;
 }
 
@@ -246,25 +244,17 @@ static __always_inline void report_reap(int reaped, int call) {
   e->b = (int)ns;
   e->c = call;
   bpf_get_current_comm(&e->comm, sizeof(e->comm));
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
 }
 
+/* wait4 also returns children that stopped or continued (WUNTRACED, WCONTINUED); telling
+ * those apart needs the status pointer from sys_enter_wait4, i.e. a second program and a map
+ * update on every wait4 of the machine (~1 µs each here). They are reported as reaps and
+ * src/tracer/match.ts drops them: a stopped or continued process is not a zombie, so no exit
+ * waits for them. */
 SEC("tracepoint/syscalls/sys_exit_wait4")
 int on_exit_wait4(struct sys_exit_ctx *ctx) {
-  u32 tid = (u32)bpf_get_current_pid_tgid();
-  struct wait_args *w = bpf_map_lookup_elem(&waits, &tid);
-  u64 status_ptr = w ? w->ptr : 0;
-  if (w) bpf_map_delete_elem(&waits, &tid);
   if (ctx->ret <= 0) return 0;
-  /* wait4 also returns children that stopped or continued (WUNTRACED, WCONTINUED): the status
-   * word says which (include/uapi/linux/wait.h: 0x7f in the low byte = stopped, 0xffff =
-   * continued); those are not reaps. */
-  if (status_ptr) {
-    int status = 0;
-    if (bpf_probe_read_user(&status, sizeof(status), (void *)status_ptr) == 0) {
-      if ((status & 0xff) == 0x7f || status == 0xffff) return 0;
-    }
-  }
   report_reap((int)ctx->ret, 0);
   return 0;
 }
@@ -304,7 +294,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child) {
   /* real_parent, not `parent`: with CLONE_PARENT the new process is the caller's sibling. */
   e->ppid = BPF_CORE_READ(child, real_parent, tgid);
   BPF_CORE_READ_STR_INTO(&e->comm, child, comm);
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
   return 0;
 }
 
@@ -321,7 +311,7 @@ int BPF_PROG(on_free, struct task_struct *p) {
   if (!e) return 0;
   e->pid = pid;
   BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
   return 0;
 }
 
@@ -341,7 +331,7 @@ static __always_inline void fork_failed(long ret, int call) {
   e->a = (int)-ret;
   e->b = call;
   bpf_get_current_comm(&e->comm, sizeof(e->comm));
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
 }
 
 SEC("tracepoint/syscalls/sys_exit_clone")

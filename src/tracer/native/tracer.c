@@ -17,7 +17,8 @@
  * outermost first, the last being `level`. A comm is escaped: bytes <= 0x20, >= 0x7f and `\`
  * as \xHH, so that a line splits on spaces.
  *
- * It stops on SIGTERM, SIGINT or end of file on stdin (its parent is gone): it detaches the
+ * It stops on SIGTERM, SIGINT or end of file on stdin (its parent is gone; src/tracer/ gives it
+ * a pipe it never writes to; once anything is read from stdin, stdin is no longer watched): it detaches the
  * programs, prints what is still in the ring buffer, then the `stats` line, and exits 0.
  * Exit 1: the programs could not be loaded or attached (one line on stderr saying why);
  * 2: bad usage.
@@ -180,9 +181,9 @@ int main(int argc, char **argv) {
 
   struct pollfd fds[2] = {{.fd = ring_buffer__epoll_fd(rb), .events = POLLIN}, {.fd = 0, .events = POLLIN}};
   while (!stopping) {
-    /* The ring buffer's epoll fd wakes us when data is there (adaptive wake-ups); the timeout
-     * bounds how long events can sit in it if a wake-up is skipped. */
-    int n = poll(fds, 2, 100);
+    /* The programs wake us only when 1 MiB waits in the ring buffer (tracer.bpf.c submit());
+     * otherwise every 50 ms: events are read in batches, at a few wake-ups a second. */
+    int n = poll(fds, 2, 50);
     if (n < 0 && errno != EINTR) break;
     if (ring_buffer__consume(rb) < 0) break;
     if (fflush(stdout) != 0) break; /* the reader is gone */
@@ -190,6 +191,9 @@ int main(int argc, char **argv) {
       char buf[256];
       ssize_t r = read(0, buf, sizeof buf);
       if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) break; /* EOF: the caller is gone */
+      /* Data: stdin is not the caller's silent pipe (a terminal, /dev/zero): stop watching it
+       * rather than wake for every byte; signals still stop us. */
+      if (r > 0) fds[1].fd = -1;
     }
   }
 

@@ -2,7 +2,7 @@ import type { InitName } from './inits.js';
 
 /** One sentence per init saying what it is and how it reaps (for the report's per-init notes). */
 export const INIT_DESCRIPTIONS: Readonly<Record<InitName, string>> = {
-  none: 'No init: the load generator (Node) is PID 1. libuv reaps only children it spawned, so adopted orphans stay zombies and use up the pids budget.',
+  none: 'No init: the workload is PID 1 (`orphanage solo`, which waits only for its own intermediates, under the kernel instrument; the Node load generator, whose libuv reaps only children it spawned, under the pidfd watcher), so adopted orphans stay zombies and use up the pids budget.',
   tini: 'tini as PID 1: waits for signals with sigtimedwait, then reaps with waitpid(-1, WNOHANG) until none is left.',
   'dumb-init': 'dumb-init as PID 1: sigwait, reaps on SIGCHLD; runs its child in a new session.',
   'docker-init': "The engine's own init (`HostConfig.Init`, docker-init, a static tini).",

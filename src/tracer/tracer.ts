@@ -173,8 +173,11 @@ export function startTracer(options: StartTracerOptions = {}): Promise<Tracer> {
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
   return new Promise<Tracer>((resolve, reject) => {
+    // Removed once settled: a run of many tracers on one signal must not pile up listeners.
+    const onStartAbort = (): void => fail(options.signal?.reason);
     const fail = (err: unknown): void => {
       clearTimeout(deadline);
+      options.signal?.removeEventListener('abort', onStartAbort);
       child.kill('SIGKILL');
       // Settle only once the loader is gone, so that a caller never outlives a loader it did not get.
       void closed.then(() => reject(err));
@@ -188,16 +191,18 @@ export function startTracer(options: StartTracerOptions = {}): Promise<Tracer> {
         ),
       readyTimeoutMs,
     );
-    options.signal?.addEventListener('abort', () => fail(options.signal?.reason), { once: true });
+    options.signal?.addEventListener('abort', onStartAbort, { once: true });
     void closed.then(() => {
       if (readyNs !== null) return;
       clearTimeout(deadline);
+      options.signal?.removeEventListener('abort', onStartAbort);
       const line = stderr.trim().split('\n').filter(Boolean).pop();
       const why = line?.replace(/^tracer: /, '') ?? `the loader ${binary} exited with code ${String(child.exitCode)} before it was ready`;
       reject(new ReapbenchError(`tracer: ${why}`));
     });
     onReady = () => {
       clearTimeout(deadline);
+      options.signal?.removeEventListener('abort', onStartAbort);
       const tracer: Tracer = {
         pid: child.pid!,
         readyNs: readyNs!,

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { getEventListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -255,6 +256,17 @@ describe.skipIf(!availability.available)(`tracer against the kernel ${why}`, () 
     expect(trace.stats).toBeNull();
     expect(matchTrace(trace.events, { pidNsInode: 1, t0Ns: 0n, stats: trace.stats }).lost).toBeNull();
     await expect(startTracer({ signal: AbortSignal.abort(new Error('already')) })).rejects.toThrow('already');
+  });
+
+  it('leaves no listener on a signal shared by many runs once each tracer stopped', async () => {
+    // A matrix run passes one signal to a tracer per container run; listeners left behind grew
+    // past Node's limit of 10 (MaxListenersExceededWarning) in a 13-run quick bench.
+    const ac = new AbortController();
+    for (let i = 0; i < 3; i++) {
+      const t = await startTracer({ signal: ac.signal });
+      await t.stop();
+    }
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
   });
 });
 

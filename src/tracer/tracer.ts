@@ -188,8 +188,12 @@ export function startTracer(options: StartTracerOptions = {}): Promise<Tracer> {
         ),
       readyTimeoutMs,
     );
-    options.signal?.addEventListener('abort', () => fail(options.signal?.reason), { once: true });
+    // Removed once settled: a caller that runs many tracers on one signal (a matrix) would
+    // otherwise collect one listener per run (Node warns past 10).
+    const onAbortStart = (): void => fail(options.signal?.reason);
+    options.signal?.addEventListener('abort', onAbortStart, { once: true });
     void closed.then(() => {
+      options.signal?.removeEventListener('abort', onAbortStart);
       if (readyNs !== null) return;
       clearTimeout(deadline);
       const line = stderr.trim().split('\n').filter(Boolean).pop();
@@ -198,6 +202,7 @@ export function startTracer(options: StartTracerOptions = {}): Promise<Tracer> {
     });
     onReady = () => {
       clearTimeout(deadline);
+      options.signal?.removeEventListener('abort', onAbortStart);
       const tracer: Tracer = {
         pid: child.pid!,
         readyNs: readyNs!,

@@ -56,6 +56,8 @@ interface FloorSample {
   round: number;
   /** Orphans (or loop iterations) per second. */
   ratePerS: number;
+  /** solo only: its forks per second, intermediates (one per BATCH orphans) and orphans. */
+  forksPerS: number | null;
 }
 
 /** One agreement run: the condition it ran under and the two p50s, µs. */
@@ -127,7 +129,7 @@ const abort = new AbortController();
 let hog: ChildProcess | null = null;
 onInterrupt(() => {
   abort.abort();
-  stopHog();
+  void stopHog();
 });
 const interrupted = (): never => {
   console.error('instrument: interrupted; its containers were removed');
@@ -144,7 +146,7 @@ try {
   if (!values['skip-floor']) await measureFloor();
   if (!values['skip-agree']) await measureAgreement();
 } finally {
-  stopHog();
+  await stopHog();
   rmSync(raw, { recursive: true, force: true });
 }
 if (values.json) writeFileSync(values.json, JSON.stringify(stats, null, 2));
@@ -169,8 +171,11 @@ async function inContainer(cmd: string[], extra: Partial<ContainerSpec> = {}): P
   return run.stdout;
 }
 
-/** `orphanage solo` as fast as it goes: orphans (O lines) ÷ (D − S), per second. */
-async function soloRate(inflight: number, batch: number): Promise<number> {
+/**
+ * `orphanage solo` as fast as it goes: orphans (O lines) ÷ (D − S), per second, and its forks per
+ * second (orphans + intermediates, one intermediate per `batch` orphans attempted).
+ */
+async function soloRate(inflight: number, batch: number): Promise<{ ratePerS: number; forksPerS: number }> {
   const out = await inContainer([
     IMAGE_ORPHANAGE,
     'solo',
@@ -189,19 +194,20 @@ async function soloRate(inflight: number, batch: number): Promise<number> {
   const o = lines.filter((l) => l?.kind === 'orphan').length;
   if (!s || !d) throw new Error(`orphanage solo printed no S or D line: ${out.slice(0, 200)}`);
   if (lines.some((l) => l?.kind === 'failure')) throw new Error('orphanage solo: a fork failed (raise --pids-limit)');
-  return o / ((d.tNs - s.tNs) / 1e9);
+  const seconds = (d.tNs - s.tNs) / 1e9;
+  return { ratePerS: o / seconds, forksPerS: (o + Math.ceil(d.attempted / batch)) / seconds };
 }
 
 /** `orphanage forkloop`: iterations per second. */
-async function forkloopRate(): Promise<number> {
+async function forkloopRate(): Promise<{ ratePerS: number; forksPerS: null }> {
   const out = await inContainer([IMAGE_ORPHANAGE, 'forkloop', String(ms)]);
   const m = /^R (\d+) (\d+)$/m.exec(out);
   if (!m) throw new Error(`orphanage forkloop printed ${JSON.stringify(out.slice(0, 200))}`);
-  return Number(m[1]) / (Number(m[2]) / 1e9);
+  return { ratePerS: Number(m[1]) / (Number(m[2]) / 1e9), forksPerS: null };
 }
 
 /** The Node load generator at `--rate max` (its watcher on): its achieved orphans per second. */
-async function loadgenRate(round: number): Promise<number> {
+async function loadgenRate(round: number): Promise<{ ratePerS: number; forksPerS: null }> {
   const name = `loadgen-${round}.ndjson`;
   const lifetimeMs = String(lifetimeUs / 1000);
   await inContainer(
@@ -224,12 +230,12 @@ async function loadgenRate(round: number): Promise<number> {
     .filter((l) => l.includes('"summary"'))
     .map((l) => JSON.parse(l) as LoadgenSummary)[0];
   if (!summary) throw new Error('the load generator wrote no summary');
-  return summary.achieved_rate_per_s;
+  return { ratePerS: summary.achieved_rate_per_s, forksPerS: null };
 }
 
 /** Part 1: interleaved rounds of every variant, then the medians and ratios. */
 async function measureFloor(): Promise<void> {
-  const variants: { name: string; run: (round: number) => Promise<number> }[] = [
+  const variants: { name: string; run: (round: number) => Promise<{ ratePerS: number; forksPerS: number | null }> }[] = [
     { name: 'forkloop', run: forkloopRate },
     ...soloSettings.map((s) => ({ name: `solo ${s!.inflight}x${s!.batch}`, run: () => soloRate(s!.inflight, s!.batch) })),
     ...(values['no-loadgen'] ? [] : [{ name: 'node loadgen', run: loadgenRate }]),
@@ -240,9 +246,11 @@ async function measureFloor(): Promise<void> {
     const order = variants.map((_, i) => variants[(i + r) % variants.length]!);
     if (r % 2 === 1) order.reverse();
     for (const v of order) {
-      const rate = await v.run(r);
-      stats.floor.push({ variant: v.name, round: r, ratePerS: rate });
-      console.error(`  round ${r + 1}: ${v.name.padEnd(13)} ${rate.toFixed(0)}/s`);
+      const { ratePerS, forksPerS } = await v.run(r);
+      stats.floor.push({ variant: v.name, round: r, ratePerS, forksPerS });
+      console.error(
+        `  round ${r + 1}: ${v.name.padEnd(13)} ${ratePerS.toFixed(0)}/s${forksPerS === null ? '' : ` (${forksPerS.toFixed(0)} forks/s)`}`,
+      );
     }
   }
   const of = (name: string): number[] => stats.floor.filter((s) => s.variant === name).map((s) => s.ratePerS);
@@ -259,6 +267,11 @@ async function measureFloor(): Promise<void> {
     console.log(
       `  ${v.name.padEnd(13)} median ${median(xs).toFixed(0).padStart(5)}/s  (${xs.map((x) => x.toFixed(0)).join(', ')})  ÷ forkloop ${ratio.toFixed(2)}×${goal}`,
     );
+    const forks = stats.floor.filter((s) => s.variant === v.name).map((s) => s.forksPerS);
+    if (forks.every((f): f is number => f !== null))
+      console.log(
+        `  ${''.padEnd(13)} forks  ${median(forks).toFixed(0).padStart(5)}/s (orphans + intermediates)  ÷ forkloop ${median(forks.map((f, i) => f / loop[i]!)).toFixed(2)}×`,
+      );
   }
   console.log(
     [
@@ -266,7 +279,8 @@ async function measureFloor(): Promise<void> {
       `  forked (lifetime ${lifetimeUs} µs, RATE 0 = as fast as it can; IxB = intermediates in flight × orphans per intermediate).`,
       '  node loadgen = achieved_rate_per_s of loadgen.mjs --rate max, with its in-container pidfd watcher running.',
       '  Limits: each variant runs in its own container, one after the other; the ratio is within a round, not the same',
-      "  instant. An orphan costs two forks (intermediate + orphan) and two exits against the loop's one of each.",
+      "  instant. An orphan costs two forks (intermediate + orphan) and two exits against the loop's one of each;",
+      "  with BATCH B one intermediate serves B orphans. The forks line is solo's fork throughput against the loop's.",
     ].join('\n'),
   );
 }
@@ -312,7 +326,7 @@ async function measureAgreement(): Promise<void> {
       try {
         r = await runOne(ctx, run, index++);
       } finally {
-        stopHog();
+        await stopHog();
       }
       if (abort.signal.aborted) interrupted();
       stats.agree.push({
@@ -372,10 +386,17 @@ function startHog(cpu: string): void {
   hog.on('error', (e) => console.error(`instrument: CPU hog failed to start: ${e.message}`));
 }
 
-/** Stop the CPU hog this process started, if any (by its pid, through the ChildProcess). */
-function stopHog(): void {
-  if (hog && hog.exitCode === null && hog.signalCode === null) hog.kill('SIGKILL');
+/**
+ * Stop the CPU hog this process started, if any (by its pid, through the ChildProcess); resolves
+ * once it has exited and been reaped, so that the next run does not share a CPU with it.
+ */
+function stopHog(): Promise<void> {
+  const h = hog;
   hog = null;
+  if (!h || h.exitCode !== null || h.signalCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((resolve) => h.once('exit', () => resolve()));
+  h.kill('SIGKILL');
+  return exited;
 }
 
 function fmt(x: number | null): string {

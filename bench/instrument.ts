@@ -1,5 +1,5 @@
 /**
- * The two figures issue 12 asks of the kernel-instrument work, measured in the app image under
+ * Two figures of the kernel-instrument work, measured in the app image under
  * tini (`npm run bench:instrument`; root, an engine, a built tracer):
  *
  * 1. The load generator at the fork floor. In containers with the same settings (pids limit

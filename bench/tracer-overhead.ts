@@ -2,7 +2,7 @@
  * What the kernel instrument costs the workload it watches: the rate of a plain C
  * fork + _exit + waitpid loop (`dist/orphanage forkloop`, one process, the fork floor of this
  * machine) with the tracer attached and without, in interleaved rounds of one run (off, on,
- * on, off, …) so that drift in machine load falls on both. Goal: ≥ 0.95× (issue 12).
+ * on, off, …) so that drift in machine load falls on both. Goal: ≥ 0.95×.
  *
  *   npm run bench:tracer -- [--rounds 12] [--ms 500] [--host] [--json FILE]
  *

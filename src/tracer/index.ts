@@ -1,5 +1,5 @@
 /**
- * The kernel instrument (issue 12): eBPF tracepoints, outside the container, that see every
+ * The kernel instrument: eBPF tracepoints, outside the container, that see every
  * zombie's exit and reap instant, its reaper and every failed fork of a container, in
  * CLOCK_MONOTONIC ns. Use:
  *

@@ -24,6 +24,11 @@ const CSV_COLUMNS = [
   'host_pids_peak',
   'host_fork_rejections',
   'host_pids_method',
+  'kernel_zombies_peak',
+  'kernel_zombies_end',
+  'kernel_held_by',
+  'kernel_first_eagain_s',
+  'kernel_lost',
   'params',
   'failure_reason',
 ] as const;
@@ -50,6 +55,11 @@ export function serializeScenariosCsv(results: readonly ScenarioResult[]): strin
     r.hostPidsPeak ?? '',
     r.hostForkRejections ?? '',
     r.hostPidsMethod ?? '',
+    r.kernel?.zombiesPeak ?? '',
+    r.kernel?.zombiesAtEnd ?? '',
+    r.kernel?.heldBy ?? '',
+    r.kernel?.firstEagain_s ?? '',
+    r.kernel?.lost ?? '',
     Object.entries(r.params)
       .map(([k, v]) => `${k}=${v}`)
       .join(' '),

@@ -146,6 +146,7 @@ async function scenarioPhase(
     scenarios: [...req.namedScenarios],
     inits: req.matrix.inits,
     signal,
+    kernel: env.instrument !== 'pidfd',
     onResult: async (r, i) => {
       results.addScenario(r);
       out.update(`scenario ${r.scenario} ${r.init} ${r.variant}`, offset + i + 1, offset + planned);

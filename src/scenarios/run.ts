@@ -14,7 +14,8 @@ import { INITS, type InitName } from '../model/inits.js';
 import { runContainer, type ContainerRun } from '../runtime/container.js';
 import { MARKER_WAIT_MS, type Judgement, type ScenarioDef } from './def.js';
 import { resolveParams, scenarioByName, SCENARIOS } from './library.js';
-import { RESULT_PREFIX, type Expectation, type Observation, type ScenarioResult, type VariantSpec } from './types.js';
+import { RESULT_PREFIX, type Expectation, type KernelFigures, type Observation, type ScenarioResult, type VariantSpec } from './types.js';
+import { matchTrace, pidNamespaceInode, startTracer, type Tracer } from '../tracer/index.js';
 
 /** Options of {@link runScenario}. */
 export interface RunScenarioOptions {
@@ -26,6 +27,8 @@ export interface RunScenarioOptions {
   cpusetCpus?: string;
   /** Aborting kills the running container. */
   signal?: AbortSignal;
+  /** Attach the kernel instrument for its cross-check figures (`kernel` of the result). */
+  kernel?: boolean;
 }
 
 /** Pull the `RB-RESULT` observation out of the workload's stdout (the last one wins). */
@@ -119,6 +122,7 @@ export async function runScenario(
       hostForkRejections: null,
       hostPidsMethod: null,
       figures: {},
+      kernel: null,
       observation: null,
     };
   }
@@ -128,6 +132,13 @@ export async function runScenario(
   let helper: Promise<Record<string, number>> | null = null;
   let run: ContainerRun | null = null;
   let error: string | null = null;
+  // The kernel instrument, attached before the start; a tracer that cannot start costs the
+  // cross-check only, never the scenario.
+  let tracer: Tracer | null = null;
+  if (options.kernel && !options.signal?.aborted)
+    tracer = await startTracer(options.signal ? { signal: options.signal } : {}).catch(() => null);
+  let pidNs: number | null = null;
+  let t0Ns = 0n;
   try {
     run = await runContainer(docker, {
       image,
@@ -141,7 +152,16 @@ export async function runScenario(
       labels: { 'reapbench.scenario': def.name, 'reapbench.init': variant.label, 'reapbench.phase': 'scenario' },
       ...(options.signal ? { signal: options.signal } : {}),
       // runContainer arms the stop timer once this returns.
-      onStarted: async (id) => {
+      onStarted: async (id, live) => {
+        if (tracer) {
+          t0Ns = process.hrtime.bigint();
+          const pid = await live.hostPid();
+          try {
+            if (pid !== null) pidNs = pidNamespaceInode(pid);
+          } catch {
+            // PID 1 already gone: no kernel figures for this run, the scenario goes on.
+          }
+        }
         if (def.host) helper = def.host(docker, id, p, helperAbort.signal).catch(() => ({ host_helper_failed: 1 }));
         if (outDir && plan.stopAfterMarker) await markerWritten(path.join(outDir, plan.stopAfterMarker), options.signal);
       },
@@ -152,6 +172,8 @@ export async function runScenario(
     helperAbort.abort();
   }
   const host = helper ? await helper : {};
+  const trace = tracer ? await tracer.stop() : null;
+  const kernel = trace && pidNs !== null ? kernelFigures(trace.events, pidNs, t0Ns, trace.stats) : null;
   const markers = new Set(outDir ? await readdir(outDir).catch(() => [] as string[]) : []);
   if (outDir) await rm(outDir, { recursive: true, force: true });
 
@@ -194,7 +216,28 @@ export async function runScenario(
     hostForkRejections: run?.pids.eventsMax ?? null,
     hostPidsMethod: run?.pids.method ?? null,
     figures: judged.figures,
+    kernel,
     observation: obs,
+  };
+}
+
+/** The kernel's figures of one scenario container (see {@link KernelFigures}). Pure. */
+export function kernelFigures(
+  events: Parameters<typeof matchTrace>[0],
+  pidNsInode: number,
+  t0Ns: bigint,
+  stats: Parameters<typeof matchTrace>[1]['stats'],
+): KernelFigures {
+  const m = matchTrace(events, { pidNsInode, t0Ns, stats });
+  const holder = m.zombiesByParent.filter((p) => p.unreapedAtEnd > 0).sort((a, b) => b.unreapedAtEnd - a.unreapedAtEnd)[0];
+  const eagain = m.forkFailures.find((f) => f.errnoName === 'EAGAIN') ?? null;
+  return {
+    zombiesPeak: m.zombiesPeak,
+    zombiesAtEnd: m.counts.unreapedAtEnd,
+    heldBy: holder ? `${holder.comm} (pid ${holder.nsPid ?? '?'}) ×${holder.unreapedAtEnd}` : null,
+    firstEagain_s: eagain ? Number((eagain.us / 1e6).toFixed(4)) : null,
+    firstEagainComm: eagain?.comm ?? null,
+    lost: m.lost,
   };
 }
 
@@ -220,6 +263,8 @@ export interface MatrixOptions {
   onResult?: (result: ScenarioResult, index: number, total: number) => void | Promise<void>;
   signal?: AbortSignal;
   cpusetCpus?: string;
+  /** Attach the kernel instrument to every run for its cross-check figures (`kernel`). */
+  kernel?: boolean;
 }
 
 /** The runs of a matrix, in order: scenario → case → init → variant. */
@@ -249,6 +294,7 @@ export async function runScenarioMatrix(docker: Docker, image: string, options: 
       caseName: r.caseName,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.cpusetCpus ? { cpusetCpus: options.cpusetCpus } : {}),
+      ...(options.kernel ? { kernel: true } : {}),
     });
     results.push(res);
     await options.onResult?.(res, i, plan.length);

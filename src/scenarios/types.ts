@@ -155,6 +155,26 @@ export interface VariantSpec {
 export type ScenarioState = 'completed' | 'failed' | 'timed-out' | 'aborted' | 'skipped';
 
 /** Result of one scenario × init variant × case run ({@link runScenario}). */
+/**
+ * What the kernel instrument (src/tracer/) saw of one scenario container, from outside it: exact
+ * where the in-container observer samples, and blind to nothing the container does.
+ */
+export interface KernelFigures {
+  /** Most zombies at once in the container's PID namespace (count). */
+  zombiesPeak: number;
+  /** Zombies no wait reaped before the container ended (count): still zombies when the trace
+   * ended, or released by the kernel when the namespace's PID 1 exited. */
+  zombiesAtEnd: number;
+  /** The parent holding most of those, as `<comm> (pid <n in the container>) ×<count>`; null when none. */
+  heldBy: string | null;
+  /** First fork that a limit refused (EAGAIN), s since the container started; null: none. */
+  firstEagain_s: number | null;
+  /** comm of the process whose fork failed first; null: none. */
+  firstEagainComm: string | null;
+  /** Events the kernel instrument lost (count); null when unknown. */
+  lost: number | null;
+}
+
 export interface ScenarioResult {
   /** `S1`…`S7` and the CLI name. */
   id: string;
@@ -194,6 +214,9 @@ export interface ScenarioResult {
   hostPidsMethod: 'owned-parent' | 'sampled' | 'unavailable' | null;
   /** Figures the verdict was derived from (flat, for CSV). */
   figures: Record<string, number | string | boolean | null>;
+  /** The kernel instrument's view of the same container (a cross-check of the in-container
+   * observation the verdict comes from); null when it was not used or could not attach. */
+  kernel: KernelFigures | null;
   /** The in-container observation (null when the workload printed none). */
   observation: Observation | null;
 }

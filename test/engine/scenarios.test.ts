@@ -81,6 +81,19 @@ describe('S2 tool-leaves-helper', () => {
     expectMatch(r);
     expect(r.figures.zombies_end).toBe(0);
   });
+
+  it('the kernel instrument sees from outside what the in-container observer saw', async () => {
+    const opts = { kernel: true };
+    const none = await runScenario(d, image, 'tool-leaves-helper', 'none', { label: 'none', flags: [] }, {}, opts);
+    expectMatch(none);
+    expect(none.kernel, 'kernel figures (is dist/tracer built and loadable?)').not.toBeNull();
+    expect(none.kernel!.zombiesAtEnd).toBe(none.figures.zombies_end);
+    expect(none.kernel!.heldBy).toBe(`node (pid 1) ×${none.figures.zombies_end}`);
+    expect(none.kernel!.lost).toBe(0);
+    const tini = await runScenario(d, image, 'tool-leaves-helper', 'tini', { label: 'tini', flags: [] }, {}, opts);
+    expectMatch(tini);
+    expect([tini.kernel!.zombiesAtEnd, tini.kernel!.heldBy]).toEqual([0, null]);
+  });
 });
 
 describe('S3 probe-timeout (engine exec probes killed on timeout)', () => {

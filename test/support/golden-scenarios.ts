@@ -213,6 +213,7 @@ function scenarioResult(p: PlannedRun): ScenarioResult {
       hostForkRejections: null,
       hostPidsMethod: null,
       figures: {},
+      kernel: null,
     };
     return {
       ...common,
@@ -253,6 +254,18 @@ function scenarioResult(p: PlannedRun): ScenarioResult {
     hostForkRejections: s.hostPidsPeak === null ? null : p.def.name === 'limit-exhaustion' ? 2 : 0,
     hostPidsMethod: s.hostPidsPeak === null ? null : 'owned-parent',
     figures: judged.figures,
+    // The kernel's cross-check: in these fixtures, whatever the observation left as zombies.
+    kernel:
+      s.hostPidsPeak === null
+        ? null
+        : {
+            zombiesPeak: s.obs?.zombiesPeak ?? 0,
+            zombiesAtEnd: s.obs?.zombies.total ?? 0,
+            heldBy: s.obs && s.obs.zombies.total > 0 ? `node (pid 1) ×${s.obs.zombies.total}` : null,
+            firstEagain_s: null,
+            firstEagainComm: null,
+            lost: 0,
+          },
     observation: s.obs,
   };
 }

@@ -43,6 +43,7 @@ function result(over: Partial<ScenarioResult>): ScenarioResult {
     hostForkRejections: 0,
     hostPidsMethod: null,
     figures: { zombies_end: 6, adopters: 'pid1:node=6' },
+    kernel: null,
     observation: null,
     ...over,
   };

@@ -6,7 +6,7 @@
  */
 import { Command, Option, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
-import { formatError, ReapbenchError } from '../errors.js';
+import { formatError, ReapbenchError, usageError } from '../errors.js';
 import { INITS } from '../model/inits.js';
 import { ciFromEnv, RUN_DEFAULTS, type RunCliOptions } from '../run/options.js';
 // Only light modules at the top: `--help` must not load the engine client (dockerode and its
@@ -77,13 +77,22 @@ function program(): Command {
 
   cmd
     .command('clean')
-    .description('remove containers left by any reapbench run (labelled reapbench.run)')
+    .description(
+      'remove what reapbench runs left: with --run <id>, every container and parent cgroup of that run; ' +
+        'without, stopped containers of any run (running ones, which may be measuring, only with --force)',
+    )
+    .option('--run <id>', "only this run's containers and cgroups (its id: env.json's run_id, or the hint after a second Ctrl-C)")
+    .option('--force', 'without --run: remove running containers of other runs too')
     .option('-v, --verbose', 'print stack traces', false)
-    .action(async () => {
+    .action(async (opts: { run?: string; force?: boolean }) => {
+      const { RUN_ID_PATTERN } = await import('../runtime/cleanup.js');
+      if (opts.run !== undefined && !RUN_ID_PATTERN.test(opts.run))
+        throw usageError(`Expected \`--run\` to be a run id (12 hex digits, as env.json's run_id), got \`${opts.run}\``);
       const { connectEngine } = await import('../runtime/engine.js');
-      const { sweepByLabel } = await import('../runtime/cleanup.js');
-      const n = await sweepByLabel(await connectEngine(), null);
-      process.stdout.write(`removed ${n} container(s)\n`);
+      const { cleanRuns, cleanSummary } = await import('../runtime/cleanup.js');
+      const runId = opts.run ?? null;
+      const result = await cleanRuns(await connectEngine(), { runId, force: opts.force === true });
+      process.stdout.write(`${cleanSummary(result, runId)}\n`);
     });
   return cmd;
 }

@@ -3,7 +3,8 @@
  * `reapbench.run=<run id>`, is tracked while it exists, and is force-removed, with the parent
  * cgroup reapbench gave it, on normal exit, on error, on timeout and on SIGINT/SIGTERM. A second
  * signal leaves at once (removals already sent go on in the engine) and says to run
- * `reapbench clean`, which sweeps by label whatever a killed run left.
+ * `reapbench clean --run <run id>`, which sweeps by label whatever that run left, and nothing of
+ * another run.
  */
 import type Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
@@ -87,25 +88,54 @@ export async function removeAllTracked(): Promise<string[]> {
   return failures;
 }
 
+/** A run id as {@link RUN_ID} makes them (12 lowercase hex digits); `clean --run` accepts nothing else. */
+export const RUN_ID_PATTERN = /^[0-9a-f]{12}$/;
+
+/** Container states in which a container may still belong to a run in progress (Docker's `State`). */
+const LIVE_STATES = new Set(['running', 'paused', 'restarting']);
+
+/** What {@link cleanRuns} did: containers removed and kept, owned parent cgroups removed (counts). */
+export interface CleanResult {
+  removed: number;
+  /** Running (or paused, restarting) containers of other runs left alone: they may be measuring. */
+  kept: number;
+  cgroups: number;
+}
+
 /**
- * Remove every container labelled with `runId` (default: this run), whether tracked or not;
- * with `runId` null (`reapbench clean`, after a crash of an earlier run) also every empty parent
- * cgroup that a reapbench run left (see {@link sweepOwnedParents}).
- * @returns the number of containers removed.
+ * `reapbench clean`: remove what reapbench runs left behind.
+ * - `runId` given: every container labelled with that run, whatever its state, and the run's
+ *   owned parent cgroups (`reapbench-<runId>-<n>`) that hold no task;
+ * - `runId` null: every exited, created or dead reapbench container of any run; running ones
+ *   (another run may be measuring with them) only with `force`; and every owned parent cgroup
+ *   of any run that holds no task (a live container's parent holds its tasks, so it stays).
+ * Removal errors of single containers are not thrown (a container removed meanwhile is gone).
+ * `cgroupRoot`: the cgroup mount (tests point it at a folder).
+ * @throws the engine's error when the containers cannot be listed.
  */
-export async function sweepByLabel(docker: Docker, runId: string | null = RUN_ID): Promise<number> {
-  const filter = runId === null ? RUN_LABEL : `${RUN_LABEL}=${runId}`;
+export async function cleanRuns(docker: Docker, opts: { runId: string | null; force: boolean; cgroupRoot?: string }): Promise<CleanResult> {
+  const filter = opts.runId === null ? RUN_LABEL : `${RUN_LABEL}=${opts.runId}`;
   const list = await docker.listContainers({ all: true, filters: { label: [filter] } });
+  const doomed = list.filter((c) => opts.runId !== null || opts.force || !LIVE_STATES.has(c.State));
   await Promise.all(
-    list.map((c) =>
+    doomed.map((c) =>
       docker
         .getContainer(c.Id)
         .remove({ force: true, v: true })
         .catch(() => undefined),
     ),
   );
-  if (runId === null) await sweepOwnedParents();
-  return list.length;
+  const cgroups = await sweepOwnedParents(opts.cgroupRoot, opts.runId === null ? {} : { onlyRunId: opts.runId });
+  return { removed: doomed.length, kept: list.length - doomed.length, cgroups };
+}
+
+/** The one line `reapbench clean` prints about a {@link CleanResult}. */
+export function cleanSummary(r: CleanResult, runId: string | null): string {
+  const n = (k: number, one: string, many: string): string => `${k} ${k === 1 ? one : many}`;
+  const removed = `removed ${n(r.removed, 'container', 'containers')} and ${n(r.cgroups, 'parent cgroup', 'parent cgroups')}${runId ? ` of run ${runId}` : ''}`;
+  return r.kept > 0
+    ? `${removed}; kept ${n(r.kept, 'running container', 'running containers')} of other runs (they may be measuring; --force removes them too)`
+    : removed;
 }
 
 /**
@@ -132,7 +162,7 @@ export function installHandlers(): void {
       // line says how to finish the cleanup.
       const left = removeOwnedParentsNow(RUN_ID);
       if (active.size > 0 || left > 0)
-        process.stderr.write('reapbench: left at once; run reapbench clean to remove what this run may have left\n');
+        process.stderr.write(`reapbench: left at once; run reapbench clean --run ${RUN_ID} to remove what this run may have left\n`);
       process.exit(signal === 'SIGINT' ? 130 : 143);
     }
     interrupted = signal;

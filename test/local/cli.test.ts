@@ -26,6 +26,7 @@ describe('reapbench CLI errors', () => {
     [['run', '--lifetime-ms', '-1'], 'reapbench: Expected `--lifetime-ms` to be a non-negative number ≤ 600000, got `-1`'],
     [['run', '--preset', 'huge'], 'reapbench: unknown preset `huge`: expected quick or full'],
     [['run', '--matrix', '/nonexistent/m.yaml'], 'reapbench: cannot read matrix file /nonexistent/m.yaml: ENOENT; check the path'],
+    [['clean', '--run', 'abc'], "reapbench: Expected `--run` to be a run id (12 hex digits, as env.json's run_id), got `abc`"],
   ])('%j → one line, exit 2', async (args, line) => {
     const r = await reapbench(args);
     expect(r.exitCode).toBe(2);

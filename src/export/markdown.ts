@@ -1,7 +1,7 @@
 import type { InitName } from '../model/inits.js';
 import type { EnvironmentRecord, RunRecord, SummaryRow } from '../model/records.js';
 import { compareCells, configLabel, initIndex } from '../stats/config-key.js';
-import { formatNumber, formatWithSpread } from './format.js';
+import { formatNumber, formatWithSpread, partialClause } from './format.js';
 import { INIT_DESCRIPTIONS } from '../model/init-notes.js';
 
 /** What report.md is made of. */
@@ -11,7 +11,7 @@ export interface MarkdownInput {
   env: EnvironmentRecord | null;
   /** The run was interrupted (or is still going): the report carries a PARTIAL banner. */
   partial: boolean;
-  /** Why it is partial (one line), e.g. `interrupted by SIGINT`. */
+  /** Why it is partial (one line), e.g. `interrupted by SIGINT`; absent while the run is still going. */
   partialReason?: string;
   /** Data-quality warnings (one line each, see stats/quality.ts); omitted or empty: none. */
   warnings?: readonly string[];
@@ -29,7 +29,7 @@ export function renderMarkdown(input: MarkdownInput): string {
   const out: string[] = ['# reapbench report', ''];
   if (partial) {
     out.push(
-      `> **PARTIAL**: this run did not finish${input.partialReason ? ` (${oneLine(input.partialReason)})` : ''}. ` +
+      `> **PARTIAL**: ${partialClause(input.partialReason && oneLine(input.partialReason))}. ` +
         `It holds the ${runs.length} run(s) measured until then; configurations may be missing or have fewer repetitions.`,
       '',
     );

@@ -5,6 +5,7 @@
  */
 import { INITS } from '../model/inits.js';
 import { SCENARIO_NAMES, type ScenarioResult } from '../scenarios/types.js';
+import { partialClause } from './format.js';
 
 /** Escape a cell for a markdown table (pipes and newlines). */
 function cell(s: string): string {
@@ -102,8 +103,12 @@ export interface ReportMeta {
   image: string;
   /** Engine version and cgroup version, e.g. `Docker 20.10.24, cgroup v1`. */
   engine: string;
-  /** Why the table is incomplete (e.g. interrupted by SIGINT), or absent when it is complete. */
-  partial?: string;
+  /**
+   * The table is incomplete: `true` while the run is going (the file is rewritten after each
+   * run), or why it ended short (e.g. `interrupted by SIGINT after 3 of 28 runs`); absent when
+   * it is complete.
+   */
+  partial?: string | true;
 }
 
 /** scenarios.md: the command, a PARTIAL banner when unfinished, headline table, counts, legend and details. Pure. */
@@ -120,7 +125,9 @@ export function renderScenariosMarkdown(results: readonly ScenarioResult[], meta
     '',
     `Command: \`${meta.command}\` — ${meta.startedAt}, image ${meta.image}, ${meta.engine}.`,
     '',
-    ...(meta.partial ? [`> **PARTIAL**: this run did not finish (${meta.partial}); scenarios and inits may be missing.`, ''] : []),
+    ...(meta.partial
+      ? [`> **PARTIAL**: ${partialClause(meta.partial === true ? undefined : meta.partial)}; scenarios and inits may be missing.`, '']
+      : []),
     scenarioMatrixMarkdown(results),
     '',
     `${results.length} runs; ${ended.filter((r) => r.matches === true).length} as expected, ${mismatches.length} not${mismatches.length ? ` (${mismatches.map((r) => `${rowKey(r)} / ${r.variant}`).join('; ')})` : ''}; ${failed.length} failed or timed out${aborted.length ? `; ${aborted.length} interrupted` : ''}${noVerdict > 0 ? `; ${noVerdict} without a verdict` : ''}.`,

@@ -1,0 +1,45 @@
+/**
+ * The PARTIAL banners of report.md and scenarios.md say only what is known: a file written while
+ * the run was going cannot know whether the run went on (a second Ctrl-C or a crash leaves it
+ * behind), so it never claims "still running"; the final save of an interrupted run says why.
+ */
+import { describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { RunResults } from '../../src/run/results.js';
+import { createOutput } from '../../src/terminal/output.js';
+import { ENV, realisticRun } from '../support/bench-fixtures.js';
+
+const INTERIM = '> **PARTIAL**: this run had not finished when this file was last written (still running, or stopped before the end).';
+
+describe('PARTIAL banner', () => {
+  it('is worded as what is known while the run is going, and says why after an interrupt', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'reapbench-partial-'));
+    try {
+      const sink = Object.assign(new PassThrough(), { isTTY: false }) as unknown as NodeJS.WriteStream;
+      const controller = new AbortController();
+      const results = new RunResults(dir, 4, ENV, createOutput({ progress: false, stream: sink }), controller.signal);
+      results.records.push(realisticRun('tini', 0));
+      await results.save();
+      const interim = await readFile(path.join(dir, 'report.md'), 'utf8');
+      expect(interim).toContain(INTERIM);
+      expect(interim).not.toMatch(/is still running/);
+
+      results.beginScenarios({ command: 'reapbench run', startedAt: 'now', image: 'i', engine: 'e' }, 3);
+      await results.save();
+      expect(await readFile(path.join(dir, 'scenarios.md'), 'utf8')).toContain(
+        '> **PARTIAL**: this run had not finished when this file was last written (still running, or stopped before the end); scenarios and inits may be missing.',
+      );
+
+      controller.abort();
+      await results.save(true);
+      const final = await readFile(path.join(dir, 'report.md'), 'utf8');
+      expect(final).toMatch(/> \*\*PARTIAL\*\*: this run did not finish \(interrupted by a signal after \d+ of 4 runs\)/);
+      expect(final).not.toContain(INTERIM);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -24,6 +24,11 @@ export function partialClause(reason?: string): string {
     : 'this run had not finished when this file was last written (still running, or stopped before the end)';
 }
 
+/** `n` and the noun, plural unless n is 1: `1 run`, `2 runs`; `many` for an irregular plural. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 /** A median with its spread (max − min) when the spread is > 0: `12.3 (Δ1.5)`; else `12.3`. */
 export function formatWithSpread(v: number | null, spread: number | null): string {
   if (v === null) return formatNumber(v);

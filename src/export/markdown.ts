@@ -1,7 +1,7 @@
 import type { InitName } from '../model/inits.js';
-import type { EnvironmentRecord, RunRecord, SummaryRow } from '../model/records.js';
+import { completedRuns, type EnvironmentRecord, type RunRecord, type SummaryRow } from '../model/records.js';
 import { compareCells, configLabel, initIndex } from '../stats/config-key.js';
-import { formatNumber, formatWithSpread, partialClause } from './format.js';
+import { formatNumber, formatWithSpread, partialClause, plural } from './format.js';
 import { INIT_DESCRIPTIONS } from '../model/init-notes.js';
 
 /** What report.md is made of. */
@@ -21,7 +21,7 @@ export interface MarkdownInput {
 
 /**
  * report.md: a PARTIAL banner when the run was interrupted, the environment, the summary
- * table (medians over completed runs; Δ = spread, max − min), notes per init, the failed runs
+ * table (medians over completed runs; Δ = spread, max − min), notes per init, the runs that did not complete (failed, timed out, aborted)
  * with their reasons, and links to the charts. Pure.
  */
 export function renderMarkdown(input: MarkdownInput): string {
@@ -30,7 +30,7 @@ export function renderMarkdown(input: MarkdownInput): string {
   if (partial) {
     out.push(
       `> **PARTIAL**: ${partialClause(input.partialReason && oneLine(input.partialReason))}. ` +
-        `It holds the ${runs.length} run(s) measured until then; configurations may be missing or have fewer repetitions.`,
+        `It holds the ${plural(runs.filter((r) => r.state !== 'aborted').length, 'run')} measured until then; configurations may be missing or have fewer repetitions.`,
       '',
     );
   }
@@ -71,7 +71,7 @@ function summarySection(summary: readonly SummaryRow[]): string[] {
     'scenario',
     'pids limit',
     'rate /s',
-    'runs (failed)',
+    'runs (failed, aborted)',
     'survived',
     'first fork failure s',
     'orphans before failure',
@@ -87,12 +87,12 @@ function summarySection(summary: readonly SummaryRow[]): string[] {
     r.scenario,
     String(r.pids_limit),
     String(r.rate_per_s),
-    `${r.runs} (${r.failed_runs})`,
-    `${r.survived_runs}/${r.runs - r.failed_runs}`,
+    `${r.runs} (${r.failed_runs}, ${r.aborted_runs})`,
+    `${r.survived_runs}/${completedRuns(r)}`,
     // No fork failure in a cell where no run completed is no evidence of survival.
     r.first_fork_failure_s !== null
       ? formatWithSpread(r.first_fork_failure_s, r.first_fork_failure_spread_s)
-      : r.runs > r.failed_runs
+      : completedRuns(r) > 0
         ? 'survived'
         : 'no completed run',
     formatNumber(r.orphans_before_failure),
@@ -107,7 +107,7 @@ function summarySection(summary: readonly SummaryRow[]): string[] {
   return [
     '## Summary',
     '',
-    'Medians over the completed repetitions; Δ is the spread (max − min). "survived": completed runs in which no fork failed.',
+    'Medians over the completed repetitions; Δ is the spread (max − min). "failed": crashed or timed out; "aborted": cut short by an interrupt. "survived": completed runs in which no fork failed.',
     '',
     `| ${head.join(' | ')} |`,
     `|${head.map((_, i) => (i < 2 ? '---' : '--:')).join('|')}|`,
@@ -128,7 +128,7 @@ function notesSection(summary: readonly SummaryRow[]): string[] {
 /** Data-derived sentences about one init over all its configurations. */
 function initFacts(init: InitName, summary: readonly SummaryRow[]): string {
   const rows = summary.filter((r) => r.init === init);
-  const measured = rows.filter((r) => r.runs > r.failed_runs);
+  const measured = rows.filter((r) => completedRuns(r) > 0);
   const failing = measured.filter((r) => r.first_fork_failure_s !== null);
   const facts: string[] = [];
   if (measured.length === 0) return 'No completed run.';
@@ -142,17 +142,19 @@ function initFacts(init: InitName, summary: readonly SummaryRow[]): string {
   const unreaped = Math.max(...measured.map((r) => r.unreaped ?? 0));
   if (unreaped > 0) facts.push(`Up to ${formatNumber(unreaped)} orphans left unreaped at the end of a run.`);
   const failedRuns = rows.reduce((s, r) => s + r.failed_runs, 0);
-  if (failedRuns > 0) facts.push(`${failedRuns} run(s) did not complete (see below).`);
+  if (failedRuns > 0) facts.push(`${plural(failedRuns, 'run')} failed or timed out (see below).`);
+  const abortedRuns = rows.reduce((s, r) => s + r.aborted_runs, 0);
+  if (abortedRuns > 0) facts.push(`${plural(abortedRuns, 'run')} cut short by the interrupt (see below).`);
   return facts.join(' ');
 }
 
 function failedSection(runs: readonly RunRecord[]): string[] {
   const failed = runs.filter((r) => r.state !== 'completed');
-  if (failed.length === 0) return ['## Failed runs', '', 'None: every run completed.', ''];
+  if (failed.length === 0) return ['## Runs that did not complete', '', 'None: every run completed.', ''];
   return [
-    '## Failed runs',
+    '## Runs that did not complete',
     '',
-    'Recorded, counted in `failed_runs`, and left out of every median.',
+    'Recorded, counted in `failed_runs` (failed, timed-out) or `aborted_runs` (cut short by an interrupt), and left out of every median.',
     '',
     '| init | configuration | repetition | state | reason |',
     '|---|---|--:|---|---|',

@@ -107,12 +107,20 @@ export interface RunRecord extends RunConfig {
   latency_histogram: LatencyBin[];
 }
 
+/** Completed runs of a summary row (count): `runs − failed_runs − aborted_runs`. */
+export function completedRuns(r: Pick<SummaryRow, 'runs' | 'failed_runs' | 'aborted_runs'>): number {
+  return r.runs - r.failed_runs - r.aborted_runs;
+}
+
 /** Aggregate of the repetitions of one init × configuration (medians over completed runs). */
 export interface SummaryRow extends RunConfig {
   init: InitName;
-  /** Runs recorded (count) and of those, runs that did not complete (count). */
+  /** Runs recorded (count). */
   runs: number;
+  /** Of those, runs that failed or timed out (count): a failure of the run, not an interrupt. */
   failed_runs: number;
+  /** Of those, runs cut short by an interrupt (Ctrl-C, SIGTERM) (count): neither measured nor failed. */
+  aborted_runs: number;
   /** Runs in which no fork failed (count). */
   survived_runs: number;
   /** Median time to first fork failure over the runs in which one failed, s; null: all survived. */

@@ -21,6 +21,7 @@ import { RunResults } from './results.js';
 import { runMatrix } from './runner.js';
 import { planMatrix, runScenarioMatrix } from '../scenarios/index.js';
 import type { RunCliOptions } from './options.js';
+import type { PlannedRun } from './matrix.js';
 
 /**
  * Run the benchmark as the CLI asked.
@@ -91,6 +92,15 @@ function announce(req: RunRequest, dir: string, out: RunOutput): void {
     );
 }
 
+/**
+ * The progress label of a load run: init, configuration and repetition, e.g.
+ * `tini orphans L128 250/s rep 0`. Repetitions are numbered from 0, as in runs.csv, report.md
+ * and the raw file names (`r0`), so that a label finds its row.
+ */
+export function runLabel(run: PlannedRun): string {
+  return `${run.init} ${run.scenario} L${run.pids_limit} ${run.rate_per_s}/s${run.repetition < 0 ? ' (warm-up)' : ` rep ${run.repetition}`}`;
+}
+
 /** The load generator matrix (warm-up first), the results saved after every recorded run. */
 async function loadPhase(req: RunRequest, env: RunEnvironment, results: RunResults, out: RunOutput, signal: AbortSignal): Promise<void> {
   if (req.plan.length === 0) return;
@@ -102,12 +112,7 @@ async function loadPhase(req: RunRequest, env: RunEnvironment, results: RunResul
       runTimeoutS: req.matrix.run_timeout_s,
       ...(env.pin ? { pin: env.pin } : {}),
       signal,
-      onRunStart: (run, i, total) =>
-        out.update(
-          `${run.init} ${run.scenario} L${run.pids_limit} ${run.rate_per_s}/s${run.repetition < 0 ? ' (warm-up)' : ` rep ${run.repetition + 1}`}`,
-          i,
-          total,
-        ),
+      onRunStart: (run, i, total) => out.update(runLabel(run), i, total),
       onRunEnd: async (record) => {
         if (record.repetition < 0) return;
         results.records.push(record);

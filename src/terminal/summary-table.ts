@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import type { SummaryRow } from '../model/records.js';
+import { completedRuns, type SummaryRow } from '../model/records.js';
 import { CONFIG_FIELDS } from '../model/config.js';
 import { compareCells } from '../stats/config-key.js';
 import { formatNumber, formatWithSpread } from '../export/format.js';
@@ -26,7 +26,10 @@ const MEASURE_COLUMNS: Column[] = [
   {
     head: 'survived',
     priority: 0,
-    value: (r) => `${r.survived_runs}/${r.runs - r.failed_runs}${r.failed_runs ? ` (${r.failed_runs} failed)` : ''}`,
+    value: (r) => {
+      const notes = [r.failed_runs ? `${r.failed_runs} failed` : '', r.aborted_runs ? `${r.aborted_runs} aborted` : ''].filter(Boolean);
+      return `${r.survived_runs}/${completedRuns(r)}${notes.length ? ` (${notes.join(', ')})` : ''}`;
+    },
   },
   {
     head: '1st fork fail s',

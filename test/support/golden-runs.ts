@@ -144,7 +144,7 @@ export const QUICK_RUNS: readonly RunRecord[] = QUICK_ORDER.flatMap((inits, repe
 );
 
 /** Why the interrupted quick run is partial, worded as the bench words it. */
-export const PARTIAL_REASON = 'interrupted by SIGINT after 8 of 12 runs';
+export const PARTIAL_REASON = 'interrupted by SIGINT after 7 of 12 runs; 1 run cut short, recorded as aborted';
 
 /** The quick run interrupted during its 8th run: 7 completed runs and one aborted. */
 export const PARTIAL_RUNS: readonly RunRecord[] = [

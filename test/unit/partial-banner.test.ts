@@ -43,3 +43,17 @@ describe('PARTIAL banner', () => {
     }
   });
 });
+
+describe('aborted runs are counted apart from failed ones', () => {
+  it('the terminal table says "aborted", the progress label numbers repetitions as runs.csv does', async () => {
+    const { renderSummaryTable } = await import('../../src/terminal/summary-table.js');
+    const { summarize } = await import('../../src/stats/summary.js');
+    const { runLabel } = await import('../../src/run/bench.js');
+    const runs = [realisticRun('tini', 0), { ...realisticRun('tini', 1), state: 'aborted' as const }];
+    const table = renderSummaryTable(summarize(runs), { color: false, width: 200 });
+    expect(table).toContain('1/1 (1 aborted)');
+    expect(table).not.toContain('failed');
+    expect(runLabel({ ...runs[1]!, order: 0 })).toMatch(/ rep 1$/);
+    expect(runLabel({ ...runs[1]!, repetition: -1, order: 0 })).toMatch(/\(warm-up\)$/);
+  });
+});

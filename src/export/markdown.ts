@@ -1,6 +1,7 @@
 import type { InitName } from '../model/inits.js';
 import { completedRuns, type EnvironmentRecord, type RunRecord, type SummaryRow } from '../model/records.js';
-import { compareCells, configLabel, initIndex } from '../stats/config-key.js';
+import { cellKey, compareCells, configLabel, initIndex } from '../stats/config-key.js';
+import { medianOrNull } from '../stats/summary.js';
 import { formatNumber, formatWithSpread, partialClause, plural } from './format.js';
 import { INIT_DESCRIPTIONS } from '../model/init-notes.js';
 
@@ -34,7 +35,7 @@ export function renderMarkdown(input: MarkdownInput): string {
       '',
     );
   }
-  out.push(...environmentSection(env), ...summarySection(summary), ...notesSection(summary));
+  out.push(...environmentSection(env), ...summarySection(summary), ...howMeasuredSection(runs, summary, env), ...notesSection(summary));
   if (input.warnings && input.warnings.length > 0) {
     out.push('## Data quality', '', ...input.warnings.map((w) => `- ${oneLine(w)}`), '');
   }
@@ -43,7 +44,8 @@ export function renderMarkdown(input: MarkdownInput): string {
   out.push(
     '## Files',
     '',
-    'runs.csv (one row per run), summary.csv (one row per init × configuration), env.json, events.ndjson[.gz] (raw load-generator events), charts/*.svg. Every column is explained in results/README.md.',
+    // Not a relative link: this folder is wherever --out put it, and holds no README.
+    'runs.csv (one row per run), summary.csv (one row per init × configuration), env.json, events.ndjson[.gz] (raw load-generator events), charts/*.svg. Every column is explained in `results/README.md` of the reapbench source tree (not in this folder).',
     '',
   );
   return out.join('\n');
@@ -111,6 +113,53 @@ function summarySection(summary: readonly SummaryRow[]): string[] {
     '',
     `| ${head.join(' | ')} |`,
     `|${head.map((_, i) => (i < 2 ? '---' : '--:')).join('|')}|`,
+    ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
+    '',
+  ];
+}
+
+/**
+ * How each figure of the summary was measured and where it stops being exact: per row the
+ * latency method the runs recorded (whatever value `latency_method` holds), the orphans never
+ * measured (`missed`) and the watcher's lag; then the zombie sampling rate and the resolution of
+ * PID 1's CPU time. From the completed runs, as the summary.
+ */
+function howMeasuredSection(runs: readonly RunRecord[], summary: readonly SummaryRow[], env: EnvironmentRecord | null): string[] {
+  if (summary.length === 0) return [];
+  const done = runs.filter((r) => r.state === 'completed');
+  const rows = [...summary].sort(compareCells).map((s) => {
+    const rs = done.filter((r) => cellKey(r) === cellKey(s));
+    const methods = [...new Set(rs.map((r) => r.latency_method).filter((m): m is string => m !== null))];
+    const missed = rs.reduce((a, r) => a + r.missed, 0);
+    const made = rs.reduce((a, r) => a + r.orphans_made, 0);
+    const lags = rs.map((r) => r.watcher_lag_p99_us).filter((v): v is number => v !== null);
+    return [
+      `\`${s.init}\``,
+      configLabel(s),
+      methods.length ? methods.map((m) => `\`${m}\``).join(', ') : '–',
+      rs.length ? `${missed} of ${made}` : '–',
+      formatNumber(medianOrNull(lags)),
+      formatNumber(s.reap_latency_p50_us),
+    ];
+  });
+  const hz = [...new Set(runs.map((r) => r.zombie_sample_hz).filter((v): v is number => v !== null))];
+  const zombies = hz.length
+    ? `sampled at ${hz.map(formatNumber).join(' or ')} Hz inside the container (a count of the processes in state Z in /proc), so a zombie that lives shorter than ${hz.map((h) => formatNumber(1000 / h)).join(' or ')} ms can be missed`
+    : "sampled inside the container at the load generator's scan rate (not recorded in these runs)";
+  const tick = env?.clk_tck;
+  const cpu = tick
+    ? `counted in clock ticks: its resolution is ${formatNumber(1000 / tick)} ms (CLK_TCK ${tick}, from \`getconf CLK_TCK\` on the host), so small values are rounded to ticks`
+    : 'counted in clock ticks of 1/CLK_TCK s (CLK_TCK could not be read on the host; the load generator assumes 100, i.e. 10 ms)';
+  const head = ['init', 'configuration', 'latency method', 'missed orphans (of made)', 'watcher lag p99 µs', 'reap p50 µs'];
+  return [
+    '## How measured',
+    '',
+    'Reap latency (p50, p99): per orphan, from its exit to its reaping, seen through a pidfd by a watcher that is not its parent, by the method of each row below (see `src/loadgen/types.ts`). ' +
+      "Orphans that exited before the watcher could open their pidfd (missed) are in no percentile. When the watcher's own p99 lag exceeds the p50 it measured, the latencies of that row are upper bounds set by the instrument. " +
+      `Zombies peak: ${zombies}. PID 1 CPU ms: user + system time of PID 1 from /proc/1/stat, ${cpu}.`,
+    '',
+    `| ${head.join(' | ')} |`,
+    `|${head.map((_, i) => (i < 3 ? '---' : '--:')).join('|')}|`,
     ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
     '',
   ];

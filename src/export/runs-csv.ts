@@ -34,6 +34,7 @@ export const RUNS_CSV_COLUMNS = [
   'first_failure_level',
   'first_failure_errno',
   'zombies_peak',
+  'zombie_sample_hz',
   'pids_peak',
   'pids_method',
   'baseline_tasks',

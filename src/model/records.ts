@@ -68,6 +68,8 @@ export interface RunRecord extends RunConfig {
   first_failure_errno: string | null;
   /** Highest zombie count sampled (count). */
   zombies_peak: number;
+  /** Rate of the zombie count samples, Hz (the load generator's sample rate ÷ its scan interval); null: not recorded. */
+  zombie_sample_hz: number | null;
   /** Highest `pids.current` (tasks), read from the host; see `pids_method`. */
   pids_peak: number | null;
   /**
@@ -169,6 +171,11 @@ export interface EnvironmentRecord {
   base_reason: string;
   started_at: string;
   argv: string[];
+  /**
+   * Clock ticks per second (`getconf CLK_TCK` on the host, the kernel's USER_HZ, the same inside
+   * a container): PID 1's CPU time is counted in ticks of 1/clk_tck s. null: getconf failed.
+   */
+  clk_tck: number | null;
   /** The resolved matrix (JSON of the options). */
   matrix: unknown;
 }

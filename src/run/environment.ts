@@ -63,9 +63,17 @@ export async function prepareEnvironment(req: RunRequest, out: RunOutput, signal
     base_reason: images.baseReason,
     started_at: new Date().toISOString(),
     argv: process.argv.slice(2),
+    clk_tck: await clockTicks(),
     matrix: { ...req.matrix, pin: pin ?? null },
   };
   return { docker, engine, images, pin, record };
+}
+
+/** `getconf CLK_TCK` (ticks per second), or null when getconf is missing or says something else. */
+async function clockTicks(): Promise<number | null> {
+  const r = await execa('getconf', ['CLK_TCK'], { reject: false });
+  const n = Number(r.stdout.trim());
+  return r.exitCode === 0 && Number.isInteger(n) && n > 0 ? n : null;
 }
 
 /** The host's CPU model from /proc/cpuinfo, or `unknown`. */

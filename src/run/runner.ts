@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { runContainer, type ContainerRun } from '../runtime/container.js';
 import { histogram } from '../stats/summary.js';
-import type { LoadgenEvent, LoadgenSummary, OrphanEvent, SampleEvent } from '../loadgen/types.js';
+import type { LoadgenEvent, LoadgenSummary, OrphanEvent, SampleEvent, StartEvent } from '../loadgen/types.js';
 import { launchFor } from '../runtime/init-launch.js';
 import type { PlannedRun } from './matrix.js';
 import type { RunRecord, RunState, SeriesPoint } from '../model/records.js';
@@ -106,6 +106,13 @@ function lastLine(text: string): string {
 const round = (x: number | null | undefined, digits = 1): number | null =>
   x === null || x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(digits));
 
+/** How often the load generator counted zombies, Hz: its sample rate ÷ its scan interval (start event); null without one. */
+function zombieSampleHz(events: LoadgenEvent[]): number | null {
+  const start = events.find((e): e is StartEvent => e.type === 'start');
+  const o = start?.options;
+  return o && o.scan_every > 0 ? o.sample_hz / o.scan_every : null;
+}
+
 /** The host's pids peak and its method, or the load generator's own samples where the host read nothing. */
 function pidsPeak(host: ContainerRun['pids'], samples: SampleEvent[]): Pick<RunRecord, 'pids_peak' | 'pids_method'> {
   if (host.peak !== null && host.method !== 'unavailable') return { pids_peak: host.peak, pids_method: host.method };
@@ -169,6 +176,7 @@ export function toRecord(
     first_failure_level: ff?.level ?? null,
     first_failure_errno: ff?.errno_name ?? null,
     zombies_peak: zombiesPeak,
+    zombie_sample_hz: zombieSampleHz(events),
     ...pidsPeak(container.pids, samples),
     baseline_tasks: summary?.baseline_tasks ?? null,
     effective_budget: summary?.effective_budget ?? null,

@@ -110,6 +110,7 @@ export function unfinishedRun(
     first_failure_level: null,
     first_failure_errno: null,
     zombies_peak: Math.max(0, ...series.map((p) => p.zombies)),
+    zombie_sample_hz: 10,
     pids_peak: Math.max(0, ...series.map((p) => p.pids_current ?? 0)),
     pids_method: 'owned-parent',
     baseline_tasks: null,

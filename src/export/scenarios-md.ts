@@ -1,19 +1,22 @@
 /**
  * scenarios.md, as pure functions of the scenario results: a scenario × init table in markdown
- * (one cell per init, its variants on separate lines; also printed on the terminal), a detail
+ * (one cell per init, its variants on separate lines), a detail
  * table with the figures behind each verdict, and the whole report around them.
  */
 import { INITS } from '../model/inits.js';
 import { SCENARIO_NAMES, type ScenarioResult } from '../scenarios/types.js';
 import { partialClause } from './format.js';
 
+// The terminal's scenario table (src/terminal/) reads results through this module.
+export type { ScenarioResult };
+
 /** Escape a cell for a markdown table (pipes and newlines). */
 function cell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
-/** A result's verdict with a mark when it differs from the expectation. */
-function marked(r: ScenarioResult): string {
+/** A result's verdict with a mark when it differs from the expectation (`… ✗ (expected ok)`). Pure. */
+export function marked(r: ScenarioResult): string {
   if (r.matches === false) return `${r.verdict} ✗ (expected ${r.expected.outcome})`;
   return r.verdict;
 }
@@ -23,8 +26,8 @@ export function rowKey(r: Pick<ScenarioResult, 'id' | 'scenario' | 'case'>): str
   return `${r.id} ${r.scenario}${r.case ? ` (${r.case})` : ''}`;
 }
 
-/** The rows in library order (scenario, then case as run). */
-function rows(results: readonly ScenarioResult[]): string[] {
+/** The row keys ({@link rowKey}) in library order (scenario, then case as run). Pure. */
+export function rows(results: readonly ScenarioResult[]): string[] {
   const order = new Map(SCENARIO_NAMES.map((name, i) => [name as string, i]));
   const keys: { key: string; rank: number; seen: number }[] = [];
   for (const [i, r] of results.entries()) {

@@ -12,7 +12,8 @@ import { interruptedBy, onInterrupt } from '../runtime/cleanup.js';
 import { compareWithBaseline } from './baseline.js';
 import { renderTerminalReport } from '../terminal/report.js';
 import { createOutput, type RunOutput } from '../terminal/output.js';
-import { scenarioMatrixMarkdown } from '../export/scenarios-md.js';
+import { rowKey, type ScenarioResult } from '../export/scenarios-md.js';
+import { renderScenarioTable } from '../terminal/scenario-table.js';
 import { renderStepSummary, type ResultsView } from '../export/view.js';
 import { prepareResultsDir } from './results-dir.js';
 import { normalizeRunOptions, type RunRequest } from './request.js';
@@ -101,6 +102,14 @@ export function runLabel(run: PlannedRun): string {
   return `${run.init} ${run.scenario} L${run.pids_limit} ${run.rate_per_s}/s${run.repetition < 0 ? ' (warm-up)' : ` rep ${run.repetition}`}`;
 }
 
+/**
+ * The progress label of a scenario run: its row key and variant, e.g. `S1 killed-parent-tree
+ * tini -s`. The variant label already starts with the init (`none` alone for the plain init).
+ */
+export function scenarioLabel(r: Pick<ScenarioResult, 'id' | 'scenario' | 'case' | 'variant'>): string {
+  return `${rowKey(r)} ${r.variant}`;
+}
+
 /** The load generator matrix (warm-up first), the results saved after every recorded run. */
 async function loadPhase(req: RunRequest, env: RunEnvironment, results: RunResults, out: RunOutput, signal: AbortSignal): Promise<void> {
   if (req.plan.length === 0) return;
@@ -152,7 +161,7 @@ async function scenarioPhase(
     signal,
     onResult: async (r, i) => {
       results.addScenario(r);
-      out.update(`scenario ${r.scenario} ${r.init} ${r.variant}`, offset + i + 1, offset + planned);
+      out.update(scenarioLabel(r), offset + i + 1, offset + planned);
       if (r.matches === false) out.line(`${r.scenario} under ${r.variant}: ${r.verdict} (expected ${r.expected.outcome})`);
       await results.save();
     },
@@ -177,7 +186,7 @@ async function finishReport(req: RunRequest, dir: string, view: ResultsView, out
       );
     if (view.scenarios)
       process.stdout.write(
-        `\nScenarios × inits (details: ${path.join(dir, 'scenarios.md')})\n\n${scenarioMatrixMarkdown(view.scenarios.results)}\n`,
+        `\nScenarios × inits (the table and its details: ${path.join(dir, 'scenarios.md')})\n\n${renderScenarioTable(view.scenarios.results, { color: process.stdout.isTTY === true, width: process.stdout.columns ?? 100 })}`,
       );
     process.stdout.write(`\nreport: ${path.join(dir, view.load ? 'report.md' : 'scenarios.md')}\n`);
   }

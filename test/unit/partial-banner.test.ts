@@ -56,4 +56,12 @@ describe('aborted runs are counted apart from failed ones', () => {
     expect(runLabel({ ...runs[1]!, order: 0 })).toMatch(/ rep 1$/);
     expect(runLabel({ ...runs[1]!, repetition: -1, order: 0 })).toMatch(/\(warm-up\)$/);
   });
+
+  it('a scenario run is labelled with its variant once, not the init twice', async () => {
+    const { scenarioLabel } = await import('../../src/run/bench.js');
+    expect(scenarioLabel({ id: 'S1', scenario: 'killed-parent-tree', case: null, variant: 'none' })).toBe('S1 killed-parent-tree none');
+    expect(scenarioLabel({ id: 'S6', scenario: 'stop-latency', case: 'sleep', variant: 'tini -g' })).toBe(
+      'S6 stop-latency (sleep) tini -g',
+    );
+  });
 });

@@ -11,7 +11,7 @@ import { INITS } from '../model/inits.js';
 import { ciFromEnv, RUN_DEFAULTS, type RunCliOptions } from '../run/options.js';
 // Only light modules at the top: `--help` must not load the engine client (dockerode and its
 // ssh2/gRPC dependencies); the commands import what they need when they run.
-import { scenarioNames } from '../run/matrix.js';
+import { scenarioChoices } from '../run/matrix.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -30,7 +30,7 @@ function program(): Command {
     .description('run the benchmark matrix and write a report under results/<UTC timestamp>/')
     .addOption(new Option('--preset <name>', 'starting matrix: quick (default, < 2 min) or full (rate sweep, several limits)'))
     .option('--inits <list>', `PID 1 choices, comma-separated or all: ${INITS.join(', ')}`)
-    .option('--scenario <list>', `scenarios, comma-separated or all (${scenarioNames().join(', ')}, …)`)
+    .option('--scenario <list>', `scenarios, comma-separated, or all: ${scenarioChoices()} (by id, any case, or name)`)
     .option('--limits <list>', 'pids limits (pids.max, tasks), comma-separated')
     .option('--rates <list>', 'target orphan rates per second, comma-separated')
     .option('--lifetime-ms <ms>', 'how long each orphan lives before it exits, ms')

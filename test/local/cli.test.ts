@@ -94,5 +94,8 @@ describe('reapbench CLI errors', () => {
       '--scenario',
     ])
       expect(r.stdout).toContain(o);
+    // The scenario list is complete (S1–S7 with their ids), so it does not end in an ellipsis.
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain('S7 limit-exhaustion');
+    expect(r.stdout).not.toContain('…');
   });
 });

@@ -26,7 +26,9 @@ function program(): Command {
     .exitOverride();
 
   cmd
-    .command('run', { isDefault: true })
+    // Not the default command: a bare `reapbench` shows help (see main) rather than starting a
+    // benchmark of minutes, and a mistyped command is an unknown command, not an argument of run.
+    .command('run')
     .description('run the benchmark matrix and write a report under results/<UTC timestamp>/')
     .addOption(new Option('--preset <name>', 'starting matrix: quick (default, < 2 min) or full (rate sweep, several limits)'))
     .option('--inits <list>', `PID 1 choices, comma-separated or all: ${INITS.join(', ')}`)
@@ -100,6 +102,11 @@ function program(): Command {
 async function main(argv: string[]): Promise<void> {
   const verbose = argv.includes('--verbose') || argv.includes('-v');
   try {
+    // No command: the help, on stdout, exit 0 (commander would print it as an error, exit 1).
+    if (argv.length <= 2) {
+      program().outputHelp();
+      return;
+    }
     await program().parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -78,6 +78,21 @@ describe('reapbench CLI errors', () => {
     );
   });
 
+  it('a mistyped command is an unknown command (exit 2), not an argument of run', async () => {
+    const r = await reapbench(['frobnicate']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.trim()).toBe("reapbench: unknown command 'frobnicate' (run reapbench --help for usage)");
+    expect(r.stdout).toBe('');
+  });
+
+  it('a bare reapbench shows the help and exits 0 instead of starting a benchmark', async () => {
+    const r = await reapbench([], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^Usage: reapbench \[options\] \[command\]/);
+    for (const c of ['run', 'images', 'clean']) expect(r.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
+  });
+
   it('prints help with every axis option', async () => {
     const r = await reapbench(['run', '--help']);
     expect(r.exitCode).toBe(0);

@@ -15,7 +15,7 @@ import { createOutput, type RunOutput } from '../terminal/output.js';
 import { rowKey, type ScenarioResult } from '../export/scenarios-md.js';
 import { renderScenarioTable } from '../terminal/scenario-table.js';
 import { renderStepSummary, type ResultsView } from '../export/view.js';
-import { prepareResultsDir } from './results-dir.js';
+import { checkResultsRoot, prepareResultsDir } from './results-dir.js';
 import { normalizeRunOptions, type RunRequest } from './request.js';
 import { prepareEnvironment, type RunEnvironment } from './environment.js';
 import { RunResults } from './results.js';
@@ -34,17 +34,26 @@ import type { PlannedRun } from './matrix.js';
 export async function runBench(o: RunCliOptions): Promise<number> {
   // Everything about the input is checked before anything starts.
   const req = await normalizeRunOptions(o);
-  const dir = await prepareResultsDir(req.outRoot);
+  // Checked now, created only once the engine has answered (in measure): a run that cannot
+  // start leaves no folder behind, not even the parents --out named.
+  const root = await checkResultsRoot(req.outRoot);
   // From here on SIGINT/SIGTERM abort whatever phase is under way (image build, a run, a
   // scenario); each phase returns promptly, and the report says PARTIAL.
   const controller = new AbortController();
   const unregister = onInterrupt(() => controller.abort());
+  let dir: string | null = null;
   try {
-    return await measure(req, dir, createOutput({ progress: req.progress }), controller.signal);
+    return await measure(
+      req,
+      async () => (dir = await prepareResultsDir(req.outRoot)),
+      createOutput({ progress: req.progress }),
+      controller.signal,
+    );
   } catch (err) {
-    // Nothing measured (no engine, image build failed or interrupted…): leave no empty results folder behind.
-    if (!existsSync(path.join(dir, 'runs.csv')) && !existsSync(path.join(dir, 'scenarios.csv')))
-      await rm(dir, { recursive: true, force: true });
+    // Nothing measured (no engine, image build failed or interrupted…): leave no empty results
+    // folder behind, nor the folders above it that this run created.
+    if (dir !== null && !existsSync(path.join(dir, 'runs.csv')) && !existsSync(path.join(dir, 'scenarios.csv')))
+      await rm(root.missingFrom ?? dir, { recursive: true, force: true });
     // Interrupted before anything was measured: the exit status says which signal (128 + n).
     if (controller.signal.aborted && err instanceof ReapbenchError && err.exitCode === 130 && interruptedBy() === 'SIGTERM') {
       throw new ReapbenchError(err.message, { exitCode: 143, cause: err });
@@ -57,11 +66,12 @@ export async function runBench(o: RunCliOptions): Promise<number> {
 
 /**
  * One run, phase by phase; every stderr line goes through `out`. `signal` is the interrupt: it
- * ends the phase under way and leads to a PARTIAL report. The caller removes `dir` on a throw
- * when nothing was saved in it.
+ * ends the phase under way and leads to a PARTIAL report. `makeDir` creates the results folder,
+ * once the environment is ready; the caller removes it on a throw when nothing was saved in it.
  */
-async function measure(req: RunRequest, dir: string, out: RunOutput, signal: AbortSignal): Promise<number> {
+async function measure(req: RunRequest, makeDir: () => Promise<string>, out: RunOutput, signal: AbortSignal): Promise<number> {
   const env = await prepareEnvironment(req, out, signal);
+  const dir = await makeDir();
   announce(req, dir, out);
   const results = new RunResults(dir, req.recordedRuns, env.record, out, signal);
   const scenarioRuns = planMatrix({ scenarios: [...req.namedScenarios], inits: req.matrix.inits }).length;

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,10 +69,33 @@ describe('reapbench CLI errors', () => {
     }
   });
 
-  it('refuses a results folder under /proc in one line, exit 1, instead of spinning', async () => {
+  it('a bad --out is bad input (exit 2): empty, a file, nothing created without an engine', async () => {
+    const empty = await reapbench(['run', '--out', '']);
+    expect([empty.exitCode, empty.stderr.trim()]).toEqual([2, 'reapbench: Expected `--out` to name a folder, got an empty string']);
+    const base = await mkdtemp(path.join(tmpdir(), 'reapbench-cli-'));
+    try {
+      const file = path.join(base, 'afile');
+      await writeFile(file, 'x');
+      const f = await reapbench(['run', '--out', file]);
+      expect([f.exitCode, f.stderr.trim()]).toEqual([
+        2,
+        `reapbench: Cannot use results folder ${file}: ${file} is a file, not a folder; choose another with --out`,
+      ]);
+      // No engine: the run cannot start, and the folders --out named are not made.
+      const deep = await reapbench(['run', '--inits', 'tini', '--out', path.join(base, 'x', 'deep', 'er')], {
+        DOCKER_HOST: 'unix:///nonexistent/docker.sock',
+      });
+      expect(deep.exitCode).toBe(1);
+      expect(await readdir(base)).toEqual(['afile']);
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a results folder under /proc in one line, exit 2, instead of spinning', async () => {
     const r = await reapbench(['run', '--inits', 'tini', '--out', '/proc/1/x']);
     expect(r.timedOut).toBe(false);
-    expect(r.exitCode).toBe(1);
+    expect(r.exitCode).toBe(2);
     expect(r.stderr.trim()).toBe(
       'reapbench: Cannot use results folder /proc/1/x: it is on proc, a kernel pseudo-filesystem that holds no files; choose another with --out',
     );

@@ -49,7 +49,10 @@ function program(): Command {
     )
     .option('--out <dir>', 'results root directory', RUN_DEFAULTS.out)
     .option('--ci', 'CI mode: no progress bar, JSON summary on stdout, report appended to $GITHUB_STEP_SUMMARY', ciFromEnv())
-    .option('--baseline <summary.csv>', 'compare with a stored summary.csv; exit 1 on a regression')
+    .option(
+      '--baseline <summary.csv>',
+      'compare with a stored summary.csv; exit 1 on a regression, or when none of its configurations was measured (nothing compared)',
+    )
     .option(
       '--p50-factor <x>',
       'with --baseline: a reap latency p50 worse by more than this factor is a regression',

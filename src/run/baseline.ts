@@ -67,6 +67,8 @@ export interface BaselineComparison {
   findings: BaselineFinding[];
   regressions: BaselineFinding[];
   messages: string[];
+  /** Baseline configurations compared (count): measured now with at least one completed run. 0: the gate compared nothing. */
+  compared: number;
 }
 
 /** Comparison thresholds (see the module comment for why these defaults). */
@@ -145,7 +147,8 @@ export function compareWithBaseline(
     }
   }
   const regressions = findings.filter((f) => f.regression);
-  return { findings, regressions, messages: findings.map((f) => f.message) };
+  const compared = baseline.length - findings.filter((f) => f.kind === 'missing-in-current').length;
+  return { findings, regressions, messages: findings.map((f) => f.message), compared };
 }
 
 /** Whether every completed baseline run survived (no fork failure). */

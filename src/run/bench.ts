@@ -9,7 +9,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ReapbenchError } from '../errors.js';
 import { interruptedBy, onInterrupt } from '../runtime/cleanup.js';
-import { compareWithBaseline } from './baseline.js';
+import { compareWithBaseline, type BaselineComparison } from './baseline.js';
+import { plural } from '../export/format.js';
 import { renderTerminalReport } from '../terminal/report.js';
 import { createOutput, type RunOutput } from '../terminal/output.js';
 import { rowKey, type ScenarioResult } from '../export/scenarios-md.js';
@@ -88,8 +89,11 @@ async function measure(req: RunRequest, makeDir: () => Promise<string>, out: Run
     throw new ReapbenchError('interrupted before the first run ended; nothing was measured', { exitCode: 130 });
   }
   const view = await results.save(true);
-  await finishReport(req, dir, view, out, signal.aborted);
-  return exitCode(req, dir, results, view, out, signal);
+  // Compared before the report, so that the CI line carries the regressions.
+  const gate =
+    req.baseline && !signal.aborted ? compareWithBaseline(req.baseline.rows, view.load?.summary ?? [], { p50Factor: req.p50Factor }) : null;
+  await finishReport(req, dir, view, out, signal.aborted, gate);
+  return exitCode(req, dir, results, out, signal, gate);
 }
 
 /** What the run is about to do, one line per part. */
@@ -183,12 +187,22 @@ async function scenarioPhase(
  * table), its data-quality warnings on stderr, and the `$GITHUB_STEP_SUMMARY` markdown: all from
  * `view`, the one the files were written from. `interrupted`: the run was cut short.
  */
-async function finishReport(req: RunRequest, dir: string, view: ResultsView, out: RunOutput, interrupted: boolean): Promise<void> {
+async function finishReport(
+  req: RunRequest,
+  dir: string,
+  view: ResultsView,
+  out: RunOutput,
+  interrupted: boolean,
+  gate: BaselineComparison | null,
+): Promise<void> {
   const summary = view.load?.summary ?? [];
-  const warnings = view.load?.warnings ?? [];
+  const warnings = [...(view.load?.warnings ?? [])];
+  if (gate && gate.compared === 0) warnings.push(nothingComparedWarning(req));
   for (const w of warnings) out.line(`reapbench: warning: ${w}`);
   if (req.ci) {
-    process.stdout.write(`${JSON.stringify({ results: dir, partial: interrupted, warnings, summary })}\n`);
+    // `regressions`: the --baseline findings that fail the gate (empty without --baseline).
+    const regressions = (gate?.regressions ?? []).map((f) => ({ ...f.cell, kind: f.kind, message: f.message }));
+    process.stdout.write(`${JSON.stringify({ results: dir, partial: interrupted, warnings, regressions, summary })}\n`);
   } else {
     if (view.load)
       process.stdout.write(
@@ -203,19 +217,35 @@ async function finishReport(req: RunRequest, dir: string, view: ResultsView, out
   if (process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, renderStepSummary(view));
 }
 
-/** The exit code: interrupted (130/143), a baseline regression (1), every load run failed (1), else 0. */
-function exitCode(req: RunRequest, dir: string, results: RunResults, view: ResultsView, out: RunOutput, signal: AbortSignal): number {
+/** The one-line warning of a --baseline gate that compared nothing. */
+function nothingComparedWarning(req: RunRequest): string {
+  return `--baseline ${req.baseline?.file ?? ''}: none of its configurations was measured in this run, so nothing was compared (exit 1); run the matrix the baseline was made with`;
+}
+
+/**
+ * The exit code: interrupted (130/143), a baseline regression or a baseline that compared
+ * nothing (1), every load run failed (1), else 0.
+ */
+function exitCode(
+  req: RunRequest,
+  dir: string,
+  results: RunResults,
+  out: RunOutput,
+  signal: AbortSignal,
+  gate: BaselineComparison | null,
+): number {
   if (signal.aborted) {
     out.line(`reapbench: interrupted; partial report in ${dir}`);
     return interruptedBy() === 'SIGTERM' ? 143 : 130;
   }
-  if (req.baseline) {
-    const result = compareWithBaseline(req.baseline.rows, view.load?.summary ?? [], { p50Factor: req.p50Factor });
-    for (const line of result.messages) out.line(line);
-    if (result.regressions.length > 0) {
-      out.line(`reapbench: ${result.regressions.length} regression(s) against ${req.baseline.file}`);
+  if (req.baseline && gate) {
+    for (const line of gate.messages) out.line(line);
+    if (gate.regressions.length > 0) {
+      out.line(`reapbench: ${plural(gate.regressions.length, 'regression')} against ${req.baseline.file}`);
       return 1;
     }
+    // A gate that compared nothing must not pass: it would pass forever after a matrix change.
+    if (gate.compared === 0) return 1;
   }
   if (results.empty) throw new ReapbenchError('no run was recorded');
   const runs = results.records;

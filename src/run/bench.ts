@@ -41,15 +41,19 @@ export async function runBench(o: RunCliOptions): Promise<number> {
   // From here on SIGINT/SIGTERM abort whatever phase is under way (image build, a run, a
   // scenario); each phase returns promptly, and the report says PARTIAL.
   const controller = new AbortController();
-  const unregister = onInterrupt(() => controller.abort());
+  const out = createOutput({ progress: req.progress });
+  // The interrupt handler's lines go through the output object too; the bar is stopped first, as
+  // after a second signal the process exits at once and a bar's buffered line would be lost.
+  const unregister = onInterrupt(
+    () => controller.abort(),
+    (line) => {
+      out.stop();
+      out.line(line);
+    },
+  );
   let dir: string | null = null;
   try {
-    return await measure(
-      req,
-      async () => (dir = await prepareResultsDir(req.outRoot)),
-      createOutput({ progress: req.progress }),
-      controller.signal,
-    );
+    return await measure(req, async () => (dir = await prepareResultsDir(req.outRoot)), out, controller.signal);
   } catch (err) {
     // Nothing measured (no engine, image build failed or interrupted…): leave no empty results
     // folder behind, nor the folders above it that this run created.
@@ -135,6 +139,7 @@ async function loadPhase(req: RunRequest, env: RunEnvironment, results: RunResul
       runTimeoutS: req.matrix.run_timeout_s,
       ...(env.pin ? { pin: env.pin } : {}),
       signal,
+      onNotice: (line) => out.line(line),
       onRunStart: (run, i, total) => out.update(runLabel(run), i, total),
       onRunEnd: async (record) => {
         if (record.repetition < 0) return;
@@ -173,6 +178,7 @@ async function scenarioPhase(
     scenarios: [...req.namedScenarios],
     inits: req.matrix.inits,
     signal,
+    onNotice: (line) => out.line(line),
     onResult: async (r, i) => {
       results.addScenario(r);
       out.update(scenarioLabel(r), offset + i + 1, offset + planned);

@@ -41,6 +41,8 @@ export interface RunnerContext {
   onRunStart?: (run: PlannedRun, index: number, total: number) => void;
   /** Called after each run with its record (warm-up runs included, flagged by repetition −1). */
   onRunEnd?: (record: RunRecord, index: number, total: number) => void | Promise<void>;
+  /** Lines the user should see from the runtime (`could not remove …`), without newline. */
+  onNotice?: (line: string) => void;
 }
 
 /** File name of one run's raw NDJSON (unique per run in a bench). */
@@ -218,6 +220,7 @@ export async function runOne(ctx: RunnerContext, run: PlannedRun, index: number)
     timeoutMs: ctx.runTimeoutS * 1000,
     labels: { 'reapbench.init': run.init, 'reapbench.scenario': run.scenario, 'reapbench.phase': run.repetition < 0 ? 'warm-up' : 'run' },
     ...(ctx.signal ? { signal: ctx.signal } : {}),
+    ...(ctx.onNotice ? { onNotice: ctx.onNotice } : {}),
   });
   const file = existsSync(hostFile) ? hostFile : existsSync(`${hostFile}.partial`) ? `${hostFile}.partial` : null;
   const { events } = file ? parseLoadgenFile(await readFile(file, 'utf8')) : { events: [] as LoadgenEvent[] };

@@ -20,6 +20,8 @@ export const RUN_ID = randomBytes(6).toString('hex');
 /** Live containers by id, each with the parent cgroup reapbench made for it (or null). */
 const active = new Map<string, { container: Docker.Container; parent: OwnedParent | null }>();
 const interruptCallbacks = new Set<(signal: NodeJS.Signals) => void>();
+/** Where the handler's lines go (the latest registered); none: dropped. See {@link onInterrupt}. */
+let noticeSink: ((line: string) => void) | null = null;
 let handlersInstalled = false;
 let interrupted: NodeJS.Signals | null = null;
 
@@ -139,20 +141,38 @@ export function cleanSummary(r: CleanResult, runId: string | null): string {
 }
 
 /**
+ * The line a second signal prints before leaving at once: the command that removes what this
+ * run (`runId`) may have left, and nothing of any other run's.
+ */
+export function secondSignalNotice(runId: string = RUN_ID): string {
+  return `reapbench: left at once; run reapbench clean --run ${runId} to remove what this run may have left`;
+}
+
+/**
  * Register `cb` to run when SIGINT or SIGTERM arrives (before containers are removed), and
  * install the process-wide handlers once. The handlers run the callbacks (which abort what is
  * running and decide how to finish), then remove all tracked containers; if no callback is
- * registered the process then exits with 128 + signal (130 for SIGINT).
- * @returns a function that unregisters `cb`.
+ * registered the process then exits with 128 + signal (130 for SIGINT). `onNotice` receives the
+ * handlers' lines (a container that could not be removed; after a second signal, the
+ * {@link secondSignalNotice}), without newline: it must write them synchronously, as the
+ * process exits right after. runtime/ writes to no stream itself.
+ * @returns a function that unregisters `cb` (and `onNotice`).
  */
-export function onInterrupt(cb: (signal: NodeJS.Signals) => void): () => void {
+export function onInterrupt(cb: (signal: NodeJS.Signals) => void, onNotice?: (line: string) => void): () => void {
   interruptCallbacks.add(cb);
-  installHandlers();
-  return () => interruptCallbacks.delete(cb);
+  installHandlers(onNotice);
+  return () => {
+    interruptCallbacks.delete(cb);
+    if (onNotice && noticeSink === onNotice) noticeSink = null;
+  };
 }
 
-/** Install SIGINT/SIGTERM handlers that remove tracked containers (idempotent). */
-export function installHandlers(): void {
+/**
+ * Install SIGINT/SIGTERM handlers that remove tracked containers (idempotent); `onNotice`, when
+ * given, becomes where their lines go (see {@link onInterrupt}).
+ */
+export function installHandlers(onNotice?: (line: string) => void): void {
+  if (onNotice) noticeSink = onNotice;
   if (handlersInstalled) return;
   handlersInstalled = true;
   const handle = (signal: NodeJS.Signals): void => {
@@ -161,8 +181,7 @@ export function installHandlers(): void {
       // the engine; this run's empty parent cgroups go now, synchronously; for anything else one
       // line says how to finish the cleanup.
       const left = removeOwnedParentsNow(RUN_ID);
-      if (active.size > 0 || left > 0)
-        process.stderr.write(`reapbench: left at once; run reapbench clean --run ${RUN_ID} to remove what this run may have left\n`);
+      if (active.size > 0 || left > 0) noticeSink?.(secondSignalNotice());
       process.exit(signal === 'SIGINT' ? 130 : 143);
     }
     interrupted = signal;
@@ -170,7 +189,7 @@ export function installHandlers(): void {
     // failed run of its init), then the containers go.
     for (const cb of interruptCallbacks) cb(signal);
     void removeAllTracked().then((failures) => {
-      for (const f of failures) process.stderr.write(`reapbench: could not remove ${f}\n`);
+      for (const f of failures) noticeSink?.(`reapbench: could not remove ${f}`);
       if (interruptCallbacks.size === 0) process.exit(signal === 'SIGINT' ? 130 : 143);
     });
   };

@@ -26,6 +26,12 @@ export interface RunScenarioOptions {
   cpusetCpus?: string;
   /** Aborting kills the running container. */
   signal?: AbortSignal;
+  /**
+   * Where a line the user should see goes (`could not remove …`: a container or parent cgroup
+   * left behind), without its newline. runtime/ writes to no stream itself: the caller passes
+   * its output object's line function. Absent: the line is dropped.
+   */
+  onNotice?: (line: string) => void;
 }
 
 /** Pull the `RB-RESULT` observation out of the workload's stdout (the last one wins). */
@@ -140,6 +146,7 @@ export async function runScenario(
       ...(plan.stopAfterMs !== null ? { stopAfterMs: plan.stopAfterMs, stopGraceS: plan.stopGraceS ?? 10 } : {}),
       labels: { 'reapbench.scenario': def.name, 'reapbench.init': variant.label, 'reapbench.phase': 'scenario' },
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onNotice ? { onNotice: options.onNotice } : {}),
       // runContainer arms the stop timer once this returns.
       onStarted: async (id) => {
         if (def.host) helper = def.host(docker, id, p, helperAbort.signal).catch(() => ({ host_helper_failed: 1 }));
@@ -220,6 +227,8 @@ export interface MatrixOptions {
   onResult?: (result: ScenarioResult, index: number, total: number) => void | Promise<void>;
   signal?: AbortSignal;
   cpusetCpus?: string;
+  /** Lines the user should see (see {@link RunScenarioOptions.onNotice}). */
+  onNotice?: (line: string) => void;
 }
 
 /** The runs of a matrix, in order: scenario → case → init → variant. */
@@ -249,6 +258,7 @@ export async function runScenarioMatrix(docker: Docker, image: string, options: 
       caseName: r.caseName,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.cpusetCpus ? { cpusetCpus: options.cpusetCpus } : {}),
+      ...(options.onNotice ? { onNotice: options.onNotice } : {}),
     });
     results.push(res);
     await options.onResult?.(res, i, plan.length);

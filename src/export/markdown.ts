@@ -184,7 +184,7 @@ function initFacts(init: InitName, summary: readonly SummaryRow[]): string {
   facts.push(
     failing.length === 0
       ? `Survived every configuration measured (${measured.length}).`
-      : `Forks failed in ${failing.length} of ${measured.length} configuration(s), first after ${range(failing.map((r) => r.first_fork_failure_s))} s and ${range(failing.map((r) => r.orphans_before_failure))} orphans.`,
+      : `Forks failed in ${failing.length} of ${plural(measured.length, 'configuration')}, first after ${range(failing.map((r) => r.first_fork_failure_s))} s and ${range(failing.map((r) => r.orphans_before_failure))} orphans.`,
   );
   const p50 = measured.map((r) => r.reap_latency_p50_us).filter((v): v is number => v !== null);
   facts.push(p50.length ? `Reaping latency p50 ${range(p50)} µs.` : 'No orphan was seen reaped.');

@@ -5,7 +5,7 @@
  */
 import { INITS } from '../model/inits.js';
 import { SCENARIO_NAMES, type ScenarioResult } from '../scenarios/types.js';
-import { partialClause } from './format.js';
+import { partialClause, plural } from './format.js';
 
 // The terminal's scenario table (src/terminal/) reads results through this module.
 export type { ScenarioResult };
@@ -133,7 +133,7 @@ export function renderScenariosMarkdown(results: readonly ScenarioResult[], meta
       : []),
     scenarioMatrixMarkdown(results),
     '',
-    `${results.length} runs; ${ended.filter((r) => r.matches === true).length} as expected, ${mismatches.length} not${mismatches.length ? ` (${mismatches.map((r) => `${rowKey(r)} / ${r.variant}`).join('; ')})` : ''}; ${failed.length} failed or timed out${aborted.length ? `; ${aborted.length} interrupted` : ''}${noVerdict > 0 ? `; ${noVerdict} without a verdict` : ''}.`,
+    `${plural(results.length, 'run')}; ${ended.filter((r) => r.matches === true).length} as expected, ${mismatches.length} not${mismatches.length ? ` (${mismatches.map((r) => `${rowKey(r)} / ${r.variant}`).join('; ')})` : ''}; ${failed.length} failed or timed out${aborted.length ? `; ${aborted.length} interrupted` : ''}${noVerdict > 0 ? `; ${noVerdict} without a verdict` : ''}.`,
     '',
     "Reading it: `ok` = no zombie left; `leaks N zombies/unit` = zombies left per cycle, with who holds them; `cannot help: …` = the init is not in a position to help by design (an orphan whose parent is alive, a process outside the signalled group), neither its failure nor its success; S6 gives stop latency, exit status (137 = SIGKILL after the grace, 143 = SIGTERM honoured) and whether the worker's SIGTERM handler ran; ✗ marks a result that differs from the documented behaviour.",
     '',

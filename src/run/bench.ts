@@ -107,7 +107,7 @@ function announce(req: RunRequest, dir: string, out: RunOutput): void {
     out.line(`reapbench: scenarios ${req.namedScenarios.join(', ')} under ${m.inits.join(', ')} and their variants`);
   if (req.plan.length > 0)
     out.line(
-      `reapbench: ${req.plan.length} runs (${m.inits.join(', ')}; limits ${m.limits.join(',')}; rates ${m.rates.join(',')}/s; ${m.repetitions} repetition(s)${m.warmup ? ' + warm-up' : ''}), results in ${dir}`,
+      `reapbench: ${plural(req.plan.length, 'run')} (${m.inits.join(', ')}; limits ${m.limits.join(',')}; rates ${m.rates.join(',')}/s; ${plural(m.repetitions, 'repetition')}${m.warmup ? ' + warm-up' : ''}), results in ${dir}`,
     );
 }
 

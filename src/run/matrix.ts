@@ -207,7 +207,7 @@ export async function readMatrixFile(file: string): Promise<MatrixOverrides> {
     data = /\.ya?ml$/i.test(file) ? YAML.parse(text) : JSON.parse(text);
   } catch (err) {
     throw usageError(
-      `matrix file ${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(err as Error).message.split('\n')[0]}`,
+      `matrix file ${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${firstSentence((err as Error).message)}`,
     );
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data))
@@ -236,6 +236,14 @@ export async function readMatrixFile(file: string): Promise<MatrixOverrides> {
     out[key] = Array.isArray(v) ? v : typeof v === 'number' || typeof v === 'boolean' ? v : String(v);
   }
   return out as MatrixOverrides;
+}
+
+/**
+ * The first line of a parser's message as a complete sentence: the yaml package ends it with
+ * `… at line 2, column 1:` followed by an excerpt of the file, which a one-line error leaves out.
+ */
+function firstSentence(message: string): string {
+  return (message.split('\n')[0] ?? '').replace(/[\s:]+$/, '');
 }
 
 /** One planned container run. */

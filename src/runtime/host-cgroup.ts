@@ -398,9 +398,13 @@ export class PidsSampler {
     } else if (f.samples === 0) {
       notes.push("the container's cgroup was removed before a first reading: pids.max, pids.current and pids.events were not read");
     } else if (method === 'sampled') {
-      notes.push(`peak and fork rejections are the highest of ${f.samples} reading(s) while the container lived: lower bounds`);
+      notes.push(
+        `peak and fork rejections are the highest of ${f.samples} reading${f.samples === 1 ? '' : 's'} while the container lived: lower bounds`,
+      );
     } else if (!exactRejections) {
-      notes.push(`fork rejections are the highest of ${f.samples} reading(s) while the container lived: a lower bound`);
+      notes.push(
+        `fork rejections are the highest of ${f.samples} reading${f.samples === 1 ? '' : 's'} while the container lived: a lower bound`,
+      );
     }
     return { ...f, path: this.path, method, note: notes.length > 0 ? notes.join('; ') : null };
   }

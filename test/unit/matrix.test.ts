@@ -92,6 +92,10 @@ describe('matrix', () => {
       await expect(readMatrixFile(j)).rejects.toThrow(/unknown key `colour`/);
       await writeFile(j, '{bad');
       await expect(readMatrixFile(j)).rejects.toThrow(/not valid JSON/);
+      // yaml's message ends its first line with ':' before an excerpt: the one line ends at the sentence.
+      await writeFile(y, 'inits: [tini,\nlimits: 3\n');
+      const bad = (await readMatrixFile(y).catch((e: unknown) => e)) as Error;
+      expect(bad.message).toMatch(/^matrix file .*m\.yaml is not valid YAML: .* at line \d+, column \d+$/);
       await expect(readMatrixFile(path.join(dir, 'none.json'))).rejects.toThrow(/cannot read matrix file .*ENOENT/);
     } finally {
       await rm(dir, { recursive: true, force: true });

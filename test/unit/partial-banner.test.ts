@@ -44,6 +44,18 @@ describe('PARTIAL banner', () => {
   });
 });
 
+describe('plurals', () => {
+  it('says 1 run, 2 runs', async () => {
+    const { plural } = await import('../../src/export/format.js');
+    expect([plural(1, 'run'), plural(2, 'run'), plural(0, 'run'), plural(1, 'more configuration', 'more configurations')]).toEqual([
+      '1 run',
+      '2 runs',
+      '0 runs',
+      '1 more configuration',
+    ]);
+  });
+});
+
 describe('aborted runs are counted apart from failed ones', () => {
   it('the terminal table says "aborted", the progress label numbers repetitions as runs.csv does', async () => {
     const { renderSummaryTable } = await import('../../src/terminal/summary-table.js');

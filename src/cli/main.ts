@@ -6,12 +6,12 @@
  */
 import { Command, Option, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
-import { formatError, ReapbenchError } from '../errors.js';
+import { formatError, ReapbenchError, usageError } from '../errors.js';
 import { INITS } from '../model/inits.js';
 import { ciFromEnv, RUN_DEFAULTS, type RunCliOptions } from '../run/options.js';
 // Only light modules at the top: `--help` must not load the engine client (dockerode and its
 // ssh2/gRPC dependencies); the commands import what they need when they run.
-import { scenarioNames } from '../run/matrix.js';
+import { scenarioChoices } from '../run/matrix.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -26,11 +26,13 @@ function program(): Command {
     .exitOverride();
 
   cmd
-    .command('run', { isDefault: true })
+    // Not the default command: a bare `reapbench` shows help (see main) rather than starting a
+    // benchmark of minutes, and a mistyped command is an unknown command, not an argument of run.
+    .command('run')
     .description('run the benchmark matrix and write a report under results/<UTC timestamp>/')
     .addOption(new Option('--preset <name>', 'starting matrix: quick (default, < 2 min) or full (rate sweep, several limits)'))
     .option('--inits <list>', `PID 1 choices, comma-separated or all: ${INITS.join(', ')}`)
-    .option('--scenario <list>', `scenarios, comma-separated or all (${scenarioNames().join(', ')}, …)`)
+    .option('--scenario <list>', `scenarios, comma-separated, or all: ${scenarioChoices()} (by id, any case, or name)`)
     .option('--limits <list>', 'pids limits (pids.max, tasks), comma-separated')
     .option('--rates <list>', 'target orphan rates per second, comma-separated')
     .option('--lifetime-ms <ms>', 'how long each orphan lives before it exits, ms')
@@ -47,7 +49,10 @@ function program(): Command {
     )
     .option('--out <dir>', 'results root directory', RUN_DEFAULTS.out)
     .option('--ci', 'CI mode: no progress bar, JSON summary on stdout, report appended to $GITHUB_STEP_SUMMARY', ciFromEnv())
-    .option('--baseline <summary.csv>', 'compare with a stored summary.csv; exit 1 on a regression')
+    .option(
+      '--baseline <summary.csv>',
+      'compare with a stored summary.csv; exit 1 on a regression, or when none of its configurations was measured (nothing compared)',
+    )
     .option(
       '--p50-factor <x>',
       'with --baseline: a reap latency p50 worse by more than this factor is a regression',
@@ -82,13 +87,22 @@ function program(): Command {
 
   cmd
     .command('clean')
-    .description('remove containers left by any reapbench run (labelled reapbench.run)')
+    .description(
+      'remove what reapbench runs left: with --run <id>, every container and parent cgroup of that run; ' +
+        'without, stopped containers of any run (running ones, which may be measuring, only with --force)',
+    )
+    .option('--run <id>', "only this run's containers and cgroups (its id: env.json's run_id, or the hint after a second Ctrl-C)")
+    .option('--force', 'without --run: remove running containers of other runs too')
     .option('-v, --verbose', 'print stack traces', false)
-    .action(async () => {
+    .action(async (opts: { run?: string; force?: boolean }) => {
+      const { RUN_ID_PATTERN } = await import('../runtime/cleanup.js');
+      if (opts.run !== undefined && !RUN_ID_PATTERN.test(opts.run))
+        throw usageError(`Expected \`--run\` to be a run id (12 hex digits, as env.json's run_id), got \`${opts.run}\``);
       const { connectEngine } = await import('../runtime/engine.js');
-      const { sweepByLabel } = await import('../runtime/cleanup.js');
-      const n = await sweepByLabel(await connectEngine(), null);
-      process.stdout.write(`removed ${n} container(s)\n`);
+      const { cleanRuns, cleanSummary } = await import('../runtime/cleanup.js');
+      const runId = opts.run ?? null;
+      const result = await cleanRuns(await connectEngine(), { runId, force: opts.force === true });
+      process.stdout.write(`${cleanSummary(result, runId)}\n`);
     });
   return cmd;
 }
@@ -96,6 +110,11 @@ function program(): Command {
 async function main(argv: string[]): Promise<void> {
   const verbose = argv.includes('--verbose') || argv.includes('-v');
   try {
+    // No command: the help, on stdout, exit 0 (commander would print it as an error, exit 1).
+    if (argv.length <= 2) {
+      program().outputHelp();
+      return;
+    }
     await program().parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {

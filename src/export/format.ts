@@ -11,6 +11,24 @@ export function formatNumber(v: number | null | undefined): string {
   return v.toFixed(abs >= 100 ? 0 : abs >= 10 ? 1 : 2);
 }
 
+/**
+ * The PARTIAL banner's clause about the run, for report.md and scenarios.md. With `reason` (the
+ * run is over and was cut short, e.g. `interrupted by SIGINT after 7 of 12 runs`): "this run did
+ * not finish (reason)". Without: the file was written while the run was going, and whether it
+ * goes on cannot be known from the file (a second Ctrl-C or a crash leaves this version behind),
+ * so it says only what is known.
+ */
+export function partialClause(reason?: string): string {
+  return reason
+    ? `this run did not finish (${reason})`
+    : 'this run had not finished when this file was last written (still running, or stopped before the end)';
+}
+
+/** `n` and the noun, plural unless n is 1: `1 run`, `2 runs`; `many` for an irregular plural. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 /** A median with its spread (max − min) when the spread is > 0: `12.3 (Δ1.5)`; else `12.3`. */
 export function formatWithSpread(v: number | null, spread: number | null): string {
   if (v === null) return formatNumber(v);

@@ -35,6 +35,7 @@ export const RUNS_CSV_COLUMNS = [
   'first_failure_errno',
   'first_failure_comm',
   'zombies_peak',
+  'zombie_sample_hz',
   'pids_peak',
   'pids_method',
   'baseline_tasks',

@@ -1,18 +1,22 @@
 /**
  * scenarios.md, as pure functions of the scenario results: a scenario × init table in markdown
- * (one cell per init, its variants on separate lines; also printed on the terminal), a detail
+ * (one cell per init, its variants on separate lines), a detail
  * table with the figures behind each verdict, and the whole report around them.
  */
 import { INITS } from '../model/inits.js';
 import { SCENARIO_NAMES, type ScenarioResult } from '../scenarios/types.js';
+import { partialClause, plural } from './format.js';
+
+// The terminal's scenario table (src/terminal/) reads results through this module.
+export type { ScenarioResult };
 
 /** Escape a cell for a markdown table (pipes and newlines). */
 function cell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
-/** A result's verdict with a mark when it differs from the expectation. */
-function marked(r: ScenarioResult): string {
+/** A result's verdict with a mark when it differs from the expectation (`… ✗ (expected ok)`). Pure. */
+export function marked(r: ScenarioResult): string {
   if (r.matches === false) return `${r.verdict} ✗ (expected ${r.expected.outcome})`;
   return r.verdict;
 }
@@ -22,8 +26,8 @@ export function rowKey(r: Pick<ScenarioResult, 'id' | 'scenario' | 'case'>): str
   return `${r.id} ${r.scenario}${r.case ? ` (${r.case})` : ''}`;
 }
 
-/** The rows in library order (scenario, then case as run). */
-function rows(results: readonly ScenarioResult[]): string[] {
+/** The row keys ({@link rowKey}) in library order (scenario, then case as run). Pure. */
+export function rows(results: readonly ScenarioResult[]): string[] {
   const order = new Map(SCENARIO_NAMES.map((name, i) => [name as string, i]));
   const keys: { key: string; rank: number; seen: number }[] = [];
   for (const [i, r] of results.entries()) {
@@ -102,8 +106,12 @@ export interface ReportMeta {
   image: string;
   /** Engine version and cgroup version, e.g. `Docker 20.10.24, cgroup v1`. */
   engine: string;
-  /** Why the table is incomplete (e.g. interrupted by SIGINT), or absent when it is complete. */
-  partial?: string;
+  /**
+   * The table is incomplete: `true` while the run is going (the file is rewritten after each
+   * run), or why it ended short (e.g. `interrupted by SIGINT after 3 of 28 runs`); absent when
+   * it is complete.
+   */
+  partial?: string | true;
 }
 
 /** scenarios.md: the command, a PARTIAL banner when unfinished, headline table, counts, legend and details. Pure. */
@@ -120,10 +128,12 @@ export function renderScenariosMarkdown(results: readonly ScenarioResult[], meta
     '',
     `Command: \`${meta.command}\` — ${meta.startedAt}, image ${meta.image}, ${meta.engine}.`,
     '',
-    ...(meta.partial ? [`> **PARTIAL**: this run did not finish (${meta.partial}); scenarios and inits may be missing.`, ''] : []),
+    ...(meta.partial
+      ? [`> **PARTIAL**: ${partialClause(meta.partial === true ? undefined : meta.partial)}; scenarios and inits may be missing.`, '']
+      : []),
     scenarioMatrixMarkdown(results),
     '',
-    `${results.length} runs; ${ended.filter((r) => r.matches === true).length} as expected, ${mismatches.length} not${mismatches.length ? ` (${mismatches.map((r) => `${rowKey(r)} / ${r.variant}`).join('; ')})` : ''}; ${failed.length} failed or timed out${aborted.length ? `; ${aborted.length} interrupted` : ''}${noVerdict > 0 ? `; ${noVerdict} without a verdict` : ''}.`,
+    `${plural(results.length, 'run')}; ${ended.filter((r) => r.matches === true).length} as expected, ${mismatches.length} not${mismatches.length ? ` (${mismatches.map((r) => `${rowKey(r)} / ${r.variant}`).join('; ')})` : ''}; ${failed.length} failed or timed out${aborted.length ? `; ${aborted.length} interrupted` : ''}${noVerdict > 0 ? `; ${noVerdict} without a verdict` : ''}.`,
     '',
     "Reading it: `ok` = no zombie left; `leaks N zombies/unit` = zombies left per cycle, with who holds them; `cannot help: …` = the init is not in a position to help by design (an orphan whose parent is alive, a process outside the signalled group), neither its failure nor its success; S6 gives stop latency, exit status (137 = SIGKILL after the grace, 143 = SIGTERM honoured) and whether the worker's SIGTERM handler ran; ✗ marks a result that differs from the documented behaviour.",
     '',

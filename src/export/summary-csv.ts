@@ -13,6 +13,7 @@ export const SUMMARY_CSV_COLUMNS = [
   ...CONFIG_FIELDS,
   'runs',
   'failed_runs',
+  'aborted_runs',
   'survived_runs',
   'first_fork_failure_s',
   'first_fork_failure_spread_s',

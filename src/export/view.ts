@@ -21,7 +21,7 @@ export interface LoadView {
   env: EnvironmentRecord | null;
   /** The matrix has not finished (still running, or interrupted): report.md says PARTIAL. */
   partial: boolean;
-  /** Why it is partial, one line; absent when it is not. */
+  /** Why it ended partial (interrupted…), one line; absent when it is not partial or is still running. */
   partialReason?: string;
   /** Data-quality warnings, one line each (stats/quality.ts). */
   warnings: readonly string[];
@@ -46,15 +46,22 @@ export interface ResultsView {
 /** What {@link buildView} is built from: the state of a run at one save. */
 export interface ViewInput {
   /** The load-generator part, or null when no load run was planned. */
-  load: { runs: readonly RunRecord[]; env: EnvironmentRecord | null; partialReason?: string | undefined } | null;
+  load: {
+    runs: readonly RunRecord[];
+    env: EnvironmentRecord | null;
+    /** Why the run ended before its matrix did (interrupted…); absent when it did not. */
+    partialReason?: string | undefined;
+    /** This save is made while the run is going: the files are partial until the final save. */
+    running?: boolean;
+  } | null;
   /** The scenario part, or null when no scenario was planned. */
   scenarios: { results: readonly ScenarioResult[]; meta: ReportMeta } | null;
 }
 
 /**
  * The view of one save: the summary, the warnings and the chart list computed once from the
- * runs; a part is partial exactly when it has a `partialReason` (load) or `meta.partial`
- * (scenarios). Pure; throws nothing.
+ * runs; a part is partial exactly when it has a `partialReason` or is `running` (load), or has
+ * `meta.partial` (scenarios). Pure; throws nothing.
  */
 export function buildView(input: ViewInput): ResultsView {
   const l = input.load;
@@ -63,7 +70,7 @@ export function buildView(input: ViewInput): ResultsView {
       runs: l.runs,
       summary: summarize(l.runs),
       env: l.env,
-      partial: l.partialReason !== undefined,
+      partial: l.partialReason !== undefined || l.running === true,
       ...(l.partialReason !== undefined ? { partialReason: l.partialReason } : {}),
       warnings: qualityWarnings(l.runs),
       charts: chartSpecs(l.runs),

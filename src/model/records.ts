@@ -71,6 +71,8 @@ export interface RunRecord extends RunConfig {
   first_failure_errno: string | null;
   /** Highest zombie count sampled (count). */
   zombies_peak: number;
+  /** Rate of the zombie count samples, Hz (the load generator's sample rate ÷ its scan interval); null: not recorded. */
+  zombie_sample_hz: number | null;
   /** Highest `pids.current` (tasks), read from the host; see `pids_method`. */
   pids_peak: number | null;
   /**
@@ -123,12 +125,20 @@ export interface RunRecord extends RunConfig {
   latency_histogram: LatencyBin[];
 }
 
+/** Completed runs of a summary row (count): `runs − failed_runs − aborted_runs`. */
+export function completedRuns(r: Pick<SummaryRow, 'runs' | 'failed_runs' | 'aborted_runs'>): number {
+  return r.runs - r.failed_runs - r.aborted_runs;
+}
+
 /** Aggregate of the repetitions of one init × configuration (medians over completed runs). */
 export interface SummaryRow extends RunConfig {
   init: InitName;
-  /** Runs recorded (count) and of those, runs that did not complete (count). */
+  /** Runs recorded (count). */
   runs: number;
+  /** Of those, runs that failed or timed out (count): a failure of the run, not an interrupt. */
   failed_runs: number;
+  /** Of those, runs cut short by an interrupt (Ctrl-C, SIGTERM) (count): neither measured nor failed. */
+  aborted_runs: number;
   /** Runs in which no fork failed (count). */
   survived_runs: number;
   /** Median time to first fork failure over the runs in which one failed, s; null: all survived. */
@@ -177,6 +187,11 @@ export interface EnvironmentRecord {
   base_reason: string;
   started_at: string;
   argv: string[];
+  /**
+   * Clock ticks per second (`getconf CLK_TCK` on the host, the kernel's USER_HZ, the same inside
+   * a container): PID 1's CPU time is counted in ticks of 1/clk_tck s. null: getconf failed.
+   */
+  clk_tck: number | null;
   /** The resolved matrix (JSON of the options). */
   matrix: unknown;
   /** `--instrument` as asked, the instrument used, and why the kernel instrument was not (null when it was). */

@@ -20,7 +20,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 import { INITS, type InitName } from '../model/inits.js';
-import type { SummaryRow } from '../model/records.js';
+import { completedRuns, type SummaryRow } from '../model/records.js';
 import { usageError } from '../errors.js';
 import { CONFIG_FIELDS, type CellKey } from '../model/config.js';
 import { cellKey, compareCells, configLabel } from '../stats/config-key.js';
@@ -37,6 +37,8 @@ export interface BaselineRow extends CellKey {
   /** Runs, failed runs and surviving runs (counts); null when the file has no such column. */
   runs: number | null;
   failed_runs: number | null;
+  /** Runs cut short by an interrupt (count); null in a summary.csv from before the column existed (read as 0). */
+  aborted_runs: number | null;
   survived_runs: number | null;
   /** Median time to first fork failure, s; null: survived. */
   first_fork_failure_s: number | null;
@@ -65,6 +67,8 @@ export interface BaselineComparison {
   findings: BaselineFinding[];
   regressions: BaselineFinding[];
   messages: string[];
+  /** Baseline configurations compared (count): measured now with at least one completed run. 0: the gate compared nothing. */
+  compared: number;
 }
 
 /** Comparison thresholds (see the module comment for why these defaults). */
@@ -97,11 +101,15 @@ export function compareWithBaseline(
   for (const b of [...baseline].sort(compareCells)) {
     const c = now.get(cellKey(b));
     const cell = keyOf(b);
-    if (!c || c.runs - c.failed_runs === 0) {
-      add('missing-in-current', cell, c ? 'no completed run now (all failed), not compared' : 'in the baseline but not measured now');
+    if (!c || completedRuns(c) === 0) {
+      add(
+        'missing-in-current',
+        cell,
+        c ? 'no completed run now (all failed or aborted), not compared' : 'in the baseline but not measured now',
+      );
       continue;
     }
-    const completed = c.runs - c.failed_runs;
+    const completed = completedRuns(c);
     const forkFailing = completed - c.survived_runs;
     if (baselineSurvived(b)) {
       if (forkFailing * 2 > completed) {
@@ -139,13 +147,14 @@ export function compareWithBaseline(
     }
   }
   const regressions = findings.filter((f) => f.regression);
-  return { findings, regressions, messages: findings.map((f) => f.message) };
+  const compared = baseline.length - findings.filter((f) => f.kind === 'missing-in-current').length;
+  return { findings, regressions, messages: findings.map((f) => f.message), compared };
 }
 
 /** Whether every completed baseline run survived (no fork failure). */
 function baselineSurvived(b: BaselineRow): boolean {
   if (b.runs !== null && b.failed_runs !== null && b.survived_runs !== null) {
-    const completed = b.runs - b.failed_runs;
+    const completed = b.runs - b.failed_runs - (b.aborted_runs ?? 0);
     return completed > 0 && b.survived_runs === completed;
   }
   return b.first_fork_failure_s === null;
@@ -209,6 +218,7 @@ export function parseBaselineCsv(text: string, source = 'baseline'): BaselineRow
       duration_s: num('duration_s', false)!,
       runs: num('runs', true),
       failed_runs: num('failed_runs', true),
+      aborted_runs: num('aborted_runs', true),
       survived_runs: num('survived_runs', true),
       first_fork_failure_s: num('first_fork_failure_s', true),
       reap_latency_p50_us: num('reap_latency_p50_us', true),

@@ -9,18 +9,21 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ReapbenchError } from '../errors.js';
 import { interruptedBy, onInterrupt } from '../runtime/cleanup.js';
-import { compareWithBaseline } from './baseline.js';
+import { compareWithBaseline, type BaselineComparison } from './baseline.js';
+import { plural } from '../export/format.js';
 import { renderTerminalReport } from '../terminal/report.js';
 import { createOutput, type RunOutput } from '../terminal/output.js';
-import { scenarioMatrixMarkdown } from '../export/scenarios-md.js';
+import { rowKey, type ScenarioResult } from '../export/scenarios-md.js';
+import { renderScenarioTable } from '../terminal/scenario-table.js';
 import { renderStepSummary, type ResultsView } from '../export/view.js';
-import { prepareResultsDir } from './results-dir.js';
+import { checkResultsRoot, prepareResultsDir } from './results-dir.js';
 import { normalizeRunOptions, type RunRequest } from './request.js';
 import { prepareEnvironment, type RunEnvironment } from './environment.js';
 import { RunResults } from './results.js';
 import { runMatrix } from './runner.js';
 import { planMatrix, runScenarioMatrix } from '../scenarios/index.js';
 import type { RunCliOptions } from './options.js';
+import type { PlannedRun } from './matrix.js';
 
 /**
  * Run the benchmark as the CLI asked.
@@ -32,17 +35,30 @@ import type { RunCliOptions } from './options.js';
 export async function runBench(o: RunCliOptions): Promise<number> {
   // Everything about the input is checked before anything starts.
   const req = await normalizeRunOptions(o);
-  const dir = await prepareResultsDir(req.outRoot);
+  // Checked now, created only once the engine has answered (in measure): a run that cannot
+  // start leaves no folder behind, not even the parents --out named.
+  const root = await checkResultsRoot(req.outRoot);
   // From here on SIGINT/SIGTERM abort whatever phase is under way (image build, a run, a
   // scenario); each phase returns promptly, and the report says PARTIAL.
   const controller = new AbortController();
-  const unregister = onInterrupt(() => controller.abort());
+  const out = createOutput({ progress: req.progress });
+  // The interrupt handler's lines go through the output object too; the bar is stopped first, as
+  // after a second signal the process exits at once and a bar's buffered line would be lost.
+  const unregister = onInterrupt(
+    () => controller.abort(),
+    (line) => {
+      out.stop();
+      out.line(line);
+    },
+  );
+  let dir: string | null = null;
   try {
-    return await measure(req, dir, createOutput({ progress: req.progress }), controller.signal);
+    return await measure(req, async () => (dir = await prepareResultsDir(req.outRoot)), out, controller.signal);
   } catch (err) {
-    // Nothing measured (no engine, image build failed or interrupted…): leave no empty results folder behind.
-    if (!existsSync(path.join(dir, 'runs.csv')) && !existsSync(path.join(dir, 'scenarios.csv')))
-      await rm(dir, { recursive: true, force: true });
+    // Nothing measured (no engine, image build failed or interrupted…): leave no empty results
+    // folder behind, nor the folders above it that this run created.
+    if (dir !== null && !existsSync(path.join(dir, 'runs.csv')) && !existsSync(path.join(dir, 'scenarios.csv')))
+      await rm(root.missingFrom ?? dir, { recursive: true, force: true });
     // Interrupted before anything was measured: the exit status says which signal (128 + n).
     if (controller.signal.aborted && err instanceof ReapbenchError && err.exitCode === 130 && interruptedBy() === 'SIGTERM') {
       throw new ReapbenchError(err.message, { exitCode: 143, cause: err });
@@ -55,11 +71,12 @@ export async function runBench(o: RunCliOptions): Promise<number> {
 
 /**
  * One run, phase by phase; every stderr line goes through `out`. `signal` is the interrupt: it
- * ends the phase under way and leads to a PARTIAL report. The caller removes `dir` on a throw
- * when nothing was saved in it.
+ * ends the phase under way and leads to a PARTIAL report. `makeDir` creates the results folder,
+ * once the environment is ready; the caller removes it on a throw when nothing was saved in it.
  */
-async function measure(req: RunRequest, dir: string, out: RunOutput, signal: AbortSignal): Promise<number> {
+async function measure(req: RunRequest, makeDir: () => Promise<string>, out: RunOutput, signal: AbortSignal): Promise<number> {
   const env = await prepareEnvironment(req, out, signal);
+  const dir = await makeDir();
   announce(req, dir, out);
   const results = new RunResults(dir, req.recordedRuns, env.record, out, signal);
   const scenarioRuns = planMatrix({ scenarios: [...req.namedScenarios], inits: req.matrix.inits }).length;
@@ -76,8 +93,11 @@ async function measure(req: RunRequest, dir: string, out: RunOutput, signal: Abo
     throw new ReapbenchError('interrupted before the first run ended; nothing was measured', { exitCode: 130 });
   }
   const view = await results.save(true);
-  await finishReport(req, dir, view, out, signal.aborted);
-  return exitCode(req, dir, results, view, out, signal);
+  // Compared before the report, so that the CI line carries the regressions.
+  const gate =
+    req.baseline && !signal.aborted ? compareWithBaseline(req.baseline.rows, view.load?.summary ?? [], { p50Factor: req.p50Factor }) : null;
+  await finishReport(req, dir, view, out, signal.aborted, gate);
+  return exitCode(req, dir, results, out, signal, gate);
 }
 
 /** What the run is about to do, one line per part. */
@@ -87,8 +107,25 @@ function announce(req: RunRequest, dir: string, out: RunOutput): void {
     out.line(`reapbench: scenarios ${req.namedScenarios.join(', ')} under ${m.inits.join(', ')} and their variants`);
   if (req.plan.length > 0)
     out.line(
-      `reapbench: ${req.plan.length} runs (${m.inits.join(', ')}; limits ${m.limits.join(',')}; rates ${m.rates.join(',')}/s; ${m.repetitions} repetition(s)${m.warmup ? ' + warm-up' : ''}), results in ${dir}`,
+      `reapbench: ${plural(req.plan.length, 'run')} (${m.inits.join(', ')}; limits ${m.limits.join(',')}; rates ${m.rates.join(',')}/s; ${plural(m.repetitions, 'repetition')}${m.warmup ? ' + warm-up' : ''}), results in ${dir}`,
     );
+}
+
+/**
+ * The progress label of a load run: init, configuration and repetition, e.g.
+ * `tini orphans L128 250/s rep 0`. Repetitions are numbered from 0, as in runs.csv, report.md
+ * and the raw file names (`r0`), so that a label finds its row.
+ */
+export function runLabel(run: PlannedRun): string {
+  return `${run.init} ${run.scenario} L${run.pids_limit} ${run.rate_per_s}/s${run.repetition < 0 ? ' (warm-up)' : ` rep ${run.repetition}`}`;
+}
+
+/**
+ * The progress label of a scenario run: its row key and variant, e.g. `S1 killed-parent-tree
+ * tini -s`. The variant label already starts with the init (`none` alone for the plain init).
+ */
+export function scenarioLabel(r: Pick<ScenarioResult, 'id' | 'scenario' | 'case' | 'variant'>): string {
+  return `${rowKey(r)} ${r.variant}`;
 }
 
 /** The load generator matrix (warm-up first), the results saved after every recorded run. */
@@ -103,12 +140,8 @@ async function loadPhase(req: RunRequest, env: RunEnvironment, results: RunResul
       ...(env.pin ? { pin: env.pin } : {}),
       instrument: env.instrument,
       signal,
-      onRunStart: (run, i, total) =>
-        out.update(
-          `${run.init} ${run.scenario} L${run.pids_limit} ${run.rate_per_s}/s${run.repetition < 0 ? ' (warm-up)' : ` rep ${run.repetition + 1}`}`,
-          i,
-          total,
-        ),
+      onNotice: (line) => out.line(line),
+      onRunStart: (run, i, total) => out.update(runLabel(run), i, total),
       onRunEnd: async (record) => {
         if (record.repetition < 0) return;
         results.records.push(record);
@@ -147,9 +180,10 @@ async function scenarioPhase(
     inits: req.matrix.inits,
     signal,
     kernel: env.instrument !== 'pidfd',
+    onNotice: (line) => out.line(line),
     onResult: async (r, i) => {
       results.addScenario(r);
-      out.update(`scenario ${r.scenario} ${r.init} ${r.variant}`, offset + i + 1, offset + planned);
+      out.update(scenarioLabel(r), offset + i + 1, offset + planned);
       if (r.matches === false) out.line(`${r.scenario} under ${r.variant}: ${r.verdict} (expected ${r.expected.outcome})`);
       await results.save();
     },
@@ -161,12 +195,22 @@ async function scenarioPhase(
  * table), its data-quality warnings on stderr, and the `$GITHUB_STEP_SUMMARY` markdown: all from
  * `view`, the one the files were written from. `interrupted`: the run was cut short.
  */
-async function finishReport(req: RunRequest, dir: string, view: ResultsView, out: RunOutput, interrupted: boolean): Promise<void> {
+async function finishReport(
+  req: RunRequest,
+  dir: string,
+  view: ResultsView,
+  out: RunOutput,
+  interrupted: boolean,
+  gate: BaselineComparison | null,
+): Promise<void> {
   const summary = view.load?.summary ?? [];
-  const warnings = view.load?.warnings ?? [];
+  const warnings = [...(view.load?.warnings ?? [])];
+  if (gate && gate.compared === 0) warnings.push(nothingComparedWarning(req));
   for (const w of warnings) out.line(`reapbench: warning: ${w}`);
   if (req.ci) {
-    process.stdout.write(`${JSON.stringify({ results: dir, partial: interrupted, warnings, summary })}\n`);
+    // `regressions`: the --baseline findings that fail the gate (empty without --baseline).
+    const regressions = (gate?.regressions ?? []).map((f) => ({ ...f.cell, kind: f.kind, message: f.message }));
+    process.stdout.write(`${JSON.stringify({ results: dir, partial: interrupted, warnings, regressions, summary })}\n`);
   } else {
     if (view.load)
       process.stdout.write(
@@ -174,26 +218,42 @@ async function finishReport(req: RunRequest, dir: string, view: ResultsView, out
       );
     if (view.scenarios)
       process.stdout.write(
-        `\nScenarios × inits (details: ${path.join(dir, 'scenarios.md')})\n\n${scenarioMatrixMarkdown(view.scenarios.results)}\n`,
+        `\nScenarios × inits (the table and its details: ${path.join(dir, 'scenarios.md')})\n\n${renderScenarioTable(view.scenarios.results, { color: process.stdout.isTTY === true, width: process.stdout.columns ?? 100 })}`,
       );
     process.stdout.write(`\nreport: ${path.join(dir, view.load ? 'report.md' : 'scenarios.md')}\n`);
   }
   if (process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, renderStepSummary(view));
 }
 
-/** The exit code: interrupted (130/143), a baseline regression (1), every load run failed (1), else 0. */
-function exitCode(req: RunRequest, dir: string, results: RunResults, view: ResultsView, out: RunOutput, signal: AbortSignal): number {
+/** The one-line warning of a --baseline gate that compared nothing. */
+function nothingComparedWarning(req: RunRequest): string {
+  return `--baseline ${req.baseline?.file ?? ''}: none of its configurations was measured in this run, so nothing was compared (exit 1); run the matrix the baseline was made with`;
+}
+
+/**
+ * The exit code: interrupted (130/143), a baseline regression or a baseline that compared
+ * nothing (1), every load run failed (1), else 0.
+ */
+function exitCode(
+  req: RunRequest,
+  dir: string,
+  results: RunResults,
+  out: RunOutput,
+  signal: AbortSignal,
+  gate: BaselineComparison | null,
+): number {
   if (signal.aborted) {
     out.line(`reapbench: interrupted; partial report in ${dir}`);
     return interruptedBy() === 'SIGTERM' ? 143 : 130;
   }
-  if (req.baseline) {
-    const result = compareWithBaseline(req.baseline.rows, view.load?.summary ?? [], { p50Factor: req.p50Factor });
-    for (const line of result.messages) out.line(line);
-    if (result.regressions.length > 0) {
-      out.line(`reapbench: ${result.regressions.length} regression(s) against ${req.baseline.file}`);
+  if (req.baseline && gate) {
+    for (const line of gate.messages) out.line(line);
+    if (gate.regressions.length > 0) {
+      out.line(`reapbench: ${plural(gate.regressions.length, 'regression')} against ${req.baseline.file}`);
       return 1;
     }
+    // A gate that compared nothing must not pass: it would pass forever after a matrix change.
+    if (gate.compared === 0) return 1;
   }
   if (results.empty) throw new ReapbenchError('no run was recorded');
   const runs = results.records;

@@ -70,6 +70,7 @@ export async function prepareEnvironment(req: RunRequest, out: RunOutput, signal
     base_reason: images.baseReason,
     started_at: new Date().toISOString(),
     argv: process.argv.slice(2),
+    clk_tck: await clockTicks(),
     matrix: { ...req.matrix, pin: pin ?? null },
     instrument: { requested: req.instrument, used: instrument.used, reason: instrument.reason },
   };
@@ -96,6 +97,13 @@ export function chooseInstrument(
       reason: `the kernel instrument is unavailable (${a.reason}); latencies come from the in-container watcher (pidfd), upper bounds`,
     };
   throw new ReapbenchError(`--instrument ${requested}: the kernel instrument is unavailable: ${a.reason}`);
+}
+
+/** `getconf CLK_TCK` (ticks per second), or null when getconf is missing or says something else. */
+async function clockTicks(): Promise<number | null> {
+  const r = await execa('getconf', ['CLK_TCK'], { reject: false });
+  const n = Number(r.stdout.trim());
+  return r.exitCode === 0 && Number.isInteger(n) && n > 0 ? n : null;
 }
 
 /** The host's CPU model from /proc/cpuinfo, or `unknown`. */

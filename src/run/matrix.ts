@@ -122,6 +122,23 @@ export function scenarioNames(): string[] {
 }
 
 /**
+ * `--scenario`'s choices for `--help`, complete: `orphans`, then each of S1–S7 as `S<n> <name>`
+ * (either may be given).
+ */
+export function scenarioChoices(): string {
+  return ['orphans', ...SCENARIO_NAMES.map((n, i) => `S${i + 1} ${n}`)].join(', ');
+}
+
+/**
+ * The scenario name `s` stands for: an id `S1`…`S7` (any case, as the README and scenarios.md
+ * number them) is the name at that place in the library; anything else is returned as given.
+ */
+export function scenarioAlias(s: string): string {
+  const m = /^s([1-9]\d*)$/i.exec(s);
+  return m ? (SCENARIO_NAMES[Number(m[1]) - 1] ?? s) : s;
+}
+
+/**
  * Resolve a matrix from a preset and overrides, validating every value.
  * @throws ReapbenchError (exit 2) with one line naming the option, what was expected and the value.
  */
@@ -133,10 +150,15 @@ export function resolveMatrix(o: MatrixOverrides = {}): Matrix {
   const scenarios =
     o.scenarios === undefined
       ? p.scenarios
-      : (Array.isArray(o.scenarios) ? o.scenarios : o.scenarios.split(',')).map((s) => s.trim()).filter(Boolean);
+      : [
+          ...new Set(
+            (Array.isArray(o.scenarios) ? o.scenarios : o.scenarios.split(',')).map((s) => scenarioAlias(String(s).trim())).filter(Boolean),
+          ),
+        ];
   if (o.scenarios !== undefined && o.scenarios.includes('all')) scenarios.splice(0, scenarios.length, ...SCENARIO_NAMES);
   for (const s of scenarios) {
-    if (!KNOWN_SCENARIOS.includes(s)) throw usageError(`unknown scenario \`${s}\`: expected one of ${KNOWN_SCENARIOS.join(', ')}`);
+    if (!KNOWN_SCENARIOS.includes(s))
+      throw usageError(`unknown scenario \`${s}\`: expected all, or one of ${scenarioChoices()} (by id or name)`);
   }
   if (scenarios.length === 0) throw usageError('Expected `--scenario` to name at least one scenario');
   return {
@@ -158,8 +180,19 @@ export function resolveMatrix(o: MatrixOverrides = {}): Matrix {
 }
 
 /**
- * Read matrix overrides from a JSON or YAML file (keys as in {@link MatrixOverrides}, dashes or
- * underscores). Command-line options given as well win over the file.
+ * Matrix file keys that are the command-line option's name rather than the axis's (after dashes
+ * become underscores): `scenario` (`--scenario`) for `scenarios`, `no_warmup` (`--no-warmup`),
+ * whose value is the negation of `warmup`.
+ */
+const OPTION_KEYS: Record<string, (v: unknown) => [string, unknown]> = {
+  scenario: (v) => ['scenarios', v],
+  no_warmup: (v) => ['warmup', typeof v === 'boolean' ? !v : v],
+};
+
+/**
+ * Read matrix overrides from a JSON or YAML file (keys as in {@link MatrixOverrides}, or the
+ * command-line option's name, e.g. `scenario`, `no-warmup`; dashes or underscores). Command-line
+ * options given as well win over the file.
  * @throws ReapbenchError when the file is missing, unreadable, or not an object.
  */
 export async function readMatrixFile(file: string): Promise<MatrixOverrides> {
@@ -174,7 +207,7 @@ export async function readMatrixFile(file: string): Promise<MatrixOverrides> {
     data = /\.ya?ml$/i.test(file) ? YAML.parse(text) : JSON.parse(text);
   } catch (err) {
     throw usageError(
-      `matrix file ${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(err as Error).message.split('\n')[0]}`,
+      `matrix file ${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${firstSentence((err as Error).message)}`,
     );
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data))
@@ -193,12 +226,24 @@ export async function readMatrixFile(file: string): Promise<MatrixOverrides> {
     'seed',
     'run_timeout_s',
   ]);
-  for (const [k, v] of Object.entries(data)) {
-    const key = k.replace(/-/g, '_');
-    if (!allowed.has(key)) throw usageError(`matrix file ${file}: unknown key \`${k}\` (expected ${[...allowed].join(', ')})`);
+  for (const [k, raw] of Object.entries(data)) {
+    const [key, v] = OPTION_KEYS[k.replace(/-/g, '_')]?.(raw) ?? [k.replace(/-/g, '_'), raw];
+    if (!allowed.has(key))
+      throw usageError(`matrix file ${file}: unknown key \`${k}\` (expected ${[...allowed, ...Object.keys(OPTION_KEYS)].join(', ')})`);
+    if (key in out) throw usageError(`matrix file ${file}: \`${k}\` sets \`${key}\` a second time`);
+    if (key === 'warmup' && typeof v !== 'boolean')
+      throw usageError(`matrix file ${file}: expected \`${k}\` to be true or false, got \`${String(raw)}\``);
     out[key] = Array.isArray(v) ? v : typeof v === 'number' || typeof v === 'boolean' ? v : String(v);
   }
   return out as MatrixOverrides;
+}
+
+/**
+ * The first line of a parser's message as a complete sentence: the yaml package ends it with
+ * `… at line 2, column 1:` followed by an excerpt of the file, which a one-line error leaves out.
+ */
+function firstSentence(message: string): string {
+  return (message.split('\n')[0] ?? '').replace(/[\s:]+$/, '');
 }
 
 /** One planned container run. */

@@ -4,11 +4,11 @@
  * matrix.ts), the result frozen. Nothing else in the run reads the command line's options.
  */
 import path from 'node:path';
+import { usageError } from '../errors.js';
 import { readBaseline, type BaselineRow } from './baseline.js';
 import { checkNumber, planRuns, readMatrixFile, resolveMatrix, type Matrix, type MatrixOverrides, type PlannedRun } from './matrix.js';
 import { RUN_DEFAULTS, type RunCliOptions } from './options.js';
 import { INSTRUMENTS, type Instrument } from '../model/instrument.js';
-import { usageError } from '../errors.js';
 
 /** Everything a run does, decided before anything starts. Frozen. */
 export interface RunRequest {
@@ -66,6 +66,8 @@ export function overridesFromCli(o: RunCliOptions): MatrixOverrides {
  */
 export async function normalizeRunOptions(o: Partial<RunCliOptions>): Promise<RunRequest> {
   const opt = { ...RUN_DEFAULTS, ...definedOnly(o) };
+  // path.resolve('') is the current folder: an empty --out (an unset variable) would write there.
+  if (opt.out.trim() === '') throw usageError('Expected `--out` to name a folder, got an empty string');
   const fileOverrides = opt.matrix ? await readMatrixFile(opt.matrix) : {};
   const matrix = resolveMatrix({ ...fileOverrides, ...overridesFromCli(opt as RunCliOptions) });
   const p50Factor = checkNumber('p50-factor', opt.p50Factor, { minExclusive: 1 });

@@ -5,8 +5,8 @@
  * never sees half a file.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, statfs, symlink, unlink, writeFile } from 'node:fs/promises';
+import { constants, createReadStream, createWriteStream, type Stats } from 'node:fs';
+import { access, lstat, mkdir, readdir, rename, rm, stat, statfs, symlink, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
@@ -90,25 +90,78 @@ export async function pseudoFilesystemOf(abs: string): Promise<string | null> {
   }
 }
 
+/** Where a results root stands before anything is created ({@link checkResultsRoot}). */
+export interface ResultsRootCheck {
+  /** The root, absolute. */
+  abs: string;
+  /** The outermost folder of `abs` that does not exist yet (what creating it makes), or null when `abs` exists. */
+  missingFrom: string | null;
+}
+
 /**
- * Make sure results can be written under `root` and create this run's folder
- * `<root>/<UTC timestamp>/` (suffixed `-2`, `-3`… if it exists). Call before any benchmark runs.
- * @returns the absolute path of the new folder.
- * @throws ReapbenchError with a one-line message when `root` cannot be created or written.
+ * Check, creating nothing, that results can be written under `root` (`--out`): it is not on a
+ * kernel pseudo-filesystem, it (or its nearest existing ancestor) is a folder, not a file, and
+ * that folder is writable. Call before anything starts; create with {@link prepareResultsDir}
+ * once there is something to write (an engine that answers).
+ * @throws ReapbenchError (exit code 2, a bad `--out`) with one line saying what is wrong.
  */
-export async function prepareResultsDir(root: string, now: Date = new Date()): Promise<string> {
+export async function checkResultsRoot(root: string): Promise<ResultsRootCheck> {
+  if (root.trim() === '') throw new ReapbenchError('Expected `--out` to name a folder, got an empty string', { exitCode: 2 });
   const abs = path.resolve(root);
-  const fail = (what: string, err: unknown): ReapbenchError =>
-    new ReapbenchError(
-      `Cannot ${what} results folder ${abs} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): choose another with --out, or fix its permissions`,
-      { cause: err },
-    );
   const pseudo = await pseudoFilesystemOf(abs);
   if (pseudo) {
     throw new ReapbenchError(
       `Cannot use results folder ${abs}: it is on ${pseudo}, a kernel pseudo-filesystem that holds no files; choose another with --out`,
+      { exitCode: 2 },
     );
   }
+  let missingFrom: string | null = null;
+  for (let p = abs; ; p = path.dirname(p)) {
+    const s = await lstatOrNull(p);
+    if (s === null) {
+      missingFrom = p;
+      if (path.dirname(p) === p) break;
+      continue;
+    }
+    const dir = s.isDirectory() || (s.isSymbolicLink() && (await stat(p).catch(() => null))?.isDirectory() === true);
+    if (!dir) {
+      const where = p === abs ? `${abs} is a file, not a folder` : `${p} (in ${abs}) is a file, not a folder`;
+      throw new ReapbenchError(`Cannot use results folder ${abs}: ${where}; choose another with --out`, { exitCode: 2 });
+    }
+    try {
+      await access(p, constants.W_OK | constants.X_OK);
+    } catch (err) {
+      throw new ReapbenchError(
+        `Cannot ${p === abs ? 'write to' : 'create'} results folder ${abs}: ${p} is not writable (${(err as NodeJS.ErrnoException).code ?? 'error'}); choose another with --out, or fix its permissions`,
+        { exitCode: 2, cause: err },
+      );
+    }
+    break;
+  }
+  return { abs, missingFrom };
+}
+
+async function lstatOrNull(p: string): Promise<Stats | null> {
+  try {
+    return await lstat(p);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Create this run's folder `<root>/<UTC timestamp>/` (suffixed `-2`, `-3`… if it exists), and
+ * `root` with it when missing, after checking it as {@link checkResultsRoot} does.
+ * @returns the absolute path of the new folder.
+ * @throws ReapbenchError (exit code 2) with a one-line message when `root` cannot be created or written.
+ */
+export async function prepareResultsDir(root: string, now: Date = new Date()): Promise<string> {
+  const { abs } = await checkResultsRoot(root);
+  const fail = (what: string, err: unknown): ReapbenchError =>
+    new ReapbenchError(
+      `Cannot ${what} results folder ${abs} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): choose another with --out, or fix its permissions`,
+      { cause: err, exitCode: 2 },
+    );
   try {
     await mkdir(abs, { recursive: true });
   } catch (err) {
@@ -131,7 +184,9 @@ export async function prepareResultsDir(root: string, now: Date = new Date()): P
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw fail('create a folder in', err);
     }
   }
-  throw new ReapbenchError(`Cannot create a results folder in ${abs}: ${base} and 99 variants exist`);
+  throw new ReapbenchError(`Cannot create a results folder in ${abs}: ${base} and 99 variants exist; choose another with --out`, {
+    exitCode: 2,
+  });
 }
 
 /**

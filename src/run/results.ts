@@ -6,6 +6,7 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { buildView, type ResultsView } from '../export/view.js';
+import { plural } from '../export/format.js';
 import type { ReportMeta } from '../export/scenarios-md.js';
 import type { EnvironmentRecord, RunRecord } from '../model/records.js';
 import { interruptedBy } from '../runtime/cleanup.js';
@@ -62,23 +63,24 @@ export class RunResults {
     const by = (): string => `interrupted by ${interruptedBy() ?? 'a signal'}`;
     const aborted = this.signal.aborted;
     const s = this.scenarios;
-    const loadPartial = final
-      ? aborted
-        ? `${by()} after ${this.records.length} of ${this.loadPlanned} runs`
-        : undefined
-      : s === null
-        ? 'the matrix is still running'
-        : 'the scenarios are still running';
-    const scenariosPartial =
+    // Before the final save the files say only that the run had not finished when they were
+    // written: a second Ctrl-C or a crash leaves that version behind, and the file cannot know.
+    // The run the interrupt cut is recorded as aborted: it is not one of the runs measured.
+    const cut = this.records.filter((r) => r.state === 'aborted').length;
+    const loadPartial =
+      final && aborted
+        ? `${by()} after ${this.records.length - cut} of ${this.loadPlanned} runs${cut ? `; ${plural(cut, 'run')} cut short, recorded as aborted` : ''}`
+        : undefined;
+    const scenariosPartial: string | true | undefined =
       s === null
         ? undefined
         : aborted
           ? `${by()} after ${s.results.length} of ${s.planned} runs`
           : s.results.length < s.planned
-            ? 'the scenarios are still running'
+            ? true
             : undefined;
     return buildView({
-      load: this.loadPlanned > 0 ? { runs: this.records, env: this.env, partialReason: loadPartial } : null,
+      load: this.loadPlanned > 0 ? { runs: this.records, env: this.env, partialReason: loadPartial, running: !final } : null,
       scenarios: s && {
         results: [...s.results],
         meta: scenariosPartial === undefined ? s.meta : { ...s.meta, partial: scenariosPartial },

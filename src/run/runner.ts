@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { NO_PIDS, runContainer, type ContainerRun, type ContainerSpec } from '../runtime/container.js';
 import { histogram } from '../stats/summary.js';
-import type { LoadgenEvent, LoadgenSummary, OrphanEvent, SampleEvent } from '../loadgen/types.js';
+import type { LoadgenEvent, LoadgenSummary, OrphanEvent, SampleEvent, StartEvent } from '../loadgen/types.js';
 import { launchFor } from '../runtime/init-launch.js';
 import type { PlannedRun } from './matrix.js';
 import type { RunRecord, RunState, SeriesPoint } from '../model/records.js';
@@ -53,6 +53,8 @@ export interface RunnerContext {
   onRunStart?: (run: PlannedRun, index: number, total: number) => void;
   /** Called after each run with its record (warm-up runs included, flagged by repetition −1). */
   onRunEnd?: (record: RunRecord, index: number, total: number) => void | Promise<void>;
+  /** Lines the user should see from the runtime (`could not remove …`), without newline. */
+  onNotice?: (line: string) => void;
 }
 
 /** File name of one run's raw NDJSON (unique per run in a bench). */
@@ -118,6 +120,13 @@ function lastLine(text: string): string {
 const round = (x: number | null | undefined, digits = 1): number | null =>
   x === null || x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(digits));
 
+/** How often the load generator counted zombies, Hz: its sample rate ÷ its scan interval (start event); null without one. */
+function zombieSampleHz(events: LoadgenEvent[]): number | null {
+  const start = events.find((e): e is StartEvent => e.type === 'start');
+  const o = start?.options;
+  return o && o.scan_every > 0 ? o.sample_hz / o.scan_every : null;
+}
+
 /** The host's pids peak and its method, or the load generator's own samples where the host read nothing. */
 function pidsPeak(host: ContainerRun['pids'], samples: SampleEvent[]): Pick<RunRecord, 'pids_peak' | 'pids_method'> {
   if (host.peak !== null && host.method !== 'unavailable') return { pids_peak: host.peak, pids_method: host.method };
@@ -182,6 +191,7 @@ export function toRecord(
     first_failure_errno: ff?.errno_name ?? null,
     first_failure_comm: null,
     zombies_peak: zombiesPeak,
+    zombie_sample_hz: zombieSampleHz(events),
     ...pidsPeak(container.pids, samples),
     baseline_tasks: summary?.baseline_tasks ?? null,
     effective_budget: summary?.effective_budget ?? null,
@@ -221,6 +231,7 @@ export async function runOne(ctx: RunnerContext, run: PlannedRun, index: number)
     timeoutMs: ctx.runTimeoutS * 1000,
     labels: { 'reapbench.init': run.init, 'reapbench.scenario': run.scenario, 'reapbench.phase': run.repetition < 0 ? 'warm-up' : 'run' },
     ...(ctx.signal ? { signal: ctx.signal } : {}),
+    ...(ctx.onNotice ? { onNotice: ctx.onNotice } : {}),
   };
   if (instrument === 'ebpf') {
     // Nothing of the instrument in the container: it may share one CPU with the workload.

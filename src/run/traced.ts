@@ -190,6 +190,8 @@ export function toTracedRecord(
     first_failure_errno: ff?.errnoName ?? null,
     first_failure_comm: ff?.comm ?? null,
     zombies_peak: match?.zombiesPeak ?? 0,
+    // Not sampled: every exit and reap is an event.
+    zombie_sample_hz: null,
     pids_peak: container.pids.method !== 'unavailable' ? container.pids.peak : null,
     pids_method: container.pids.method !== 'unavailable' && container.pids.peak !== null ? container.pids.method : null,
     // Not read: the container's first tasks exist only once it runs, and solo forks at once.

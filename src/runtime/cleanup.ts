@@ -3,7 +3,8 @@
  * `reapbench.run=<run id>`, is tracked while it exists, and is force-removed, with the parent
  * cgroup reapbench gave it, on normal exit, on error, on timeout and on SIGINT/SIGTERM. A second
  * signal leaves at once (removals already sent go on in the engine) and says to run
- * `reapbench clean`, which sweeps by label whatever a killed run left.
+ * `reapbench clean --run <run id>`, which sweeps by label whatever that run left, and nothing of
+ * another run.
  */
 import type Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
@@ -19,6 +20,8 @@ export const RUN_ID = randomBytes(6).toString('hex');
 /** Live containers by id, each with the parent cgroup reapbench made for it (or null). */
 const active = new Map<string, { container: Docker.Container; parent: OwnedParent | null }>();
 const interruptCallbacks = new Set<(signal: NodeJS.Signals) => void>();
+/** Where the handler's lines go (the latest registered); none: dropped. See {@link onInterrupt}. */
+let noticeSink: ((line: string) => void) | null = null;
 let handlersInstalled = false;
 let interrupted: NodeJS.Signals | null = null;
 
@@ -87,42 +90,89 @@ export async function removeAllTracked(): Promise<string[]> {
   return failures;
 }
 
+/** A run id as {@link RUN_ID} makes them (12 lowercase hex digits); `clean --run` accepts nothing else. */
+export const RUN_ID_PATTERN = /^[0-9a-f]{12}$/;
+
+/** Container states in which a container may still belong to a run in progress (Docker's `State`). */
+const LIVE_STATES = new Set(['running', 'paused', 'restarting']);
+
+/** What {@link cleanRuns} did: containers removed and kept, owned parent cgroups removed (counts). */
+export interface CleanResult {
+  removed: number;
+  /** Running (or paused, restarting) containers of other runs left alone: they may be measuring. */
+  kept: number;
+  cgroups: number;
+}
+
 /**
- * Remove every container labelled with `runId` (default: this run), whether tracked or not;
- * with `runId` null (`reapbench clean`, after a crash of an earlier run) also every empty parent
- * cgroup that a reapbench run left (see {@link sweepOwnedParents}).
- * @returns the number of containers removed.
+ * `reapbench clean`: remove what reapbench runs left behind.
+ * - `runId` given: every container labelled with that run, whatever its state, and the run's
+ *   owned parent cgroups (`reapbench-<runId>-<n>`) that hold no task;
+ * - `runId` null: every exited, created or dead reapbench container of any run; running ones
+ *   (another run may be measuring with them) only with `force`; and every owned parent cgroup
+ *   of any run that holds no task (a live container's parent holds its tasks, so it stays).
+ * Removal errors of single containers are not thrown (a container removed meanwhile is gone).
+ * `cgroupRoot`: the cgroup mount (tests point it at a folder).
+ * @throws the engine's error when the containers cannot be listed.
  */
-export async function sweepByLabel(docker: Docker, runId: string | null = RUN_ID): Promise<number> {
-  const filter = runId === null ? RUN_LABEL : `${RUN_LABEL}=${runId}`;
+export async function cleanRuns(docker: Docker, opts: { runId: string | null; force: boolean; cgroupRoot?: string }): Promise<CleanResult> {
+  const filter = opts.runId === null ? RUN_LABEL : `${RUN_LABEL}=${opts.runId}`;
   const list = await docker.listContainers({ all: true, filters: { label: [filter] } });
+  const doomed = list.filter((c) => opts.runId !== null || opts.force || !LIVE_STATES.has(c.State));
   await Promise.all(
-    list.map((c) =>
+    doomed.map((c) =>
       docker
         .getContainer(c.Id)
         .remove({ force: true, v: true })
         .catch(() => undefined),
     ),
   );
-  if (runId === null) await sweepOwnedParents();
-  return list.length;
+  const cgroups = await sweepOwnedParents(opts.cgroupRoot, opts.runId === null ? {} : { onlyRunId: opts.runId });
+  return { removed: doomed.length, kept: list.length - doomed.length, cgroups };
+}
+
+/** The one line `reapbench clean` prints about a {@link CleanResult}. */
+export function cleanSummary(r: CleanResult, runId: string | null): string {
+  const n = (k: number, one: string, many: string): string => `${k} ${k === 1 ? one : many}`;
+  const removed = `removed ${n(r.removed, 'container', 'containers')} and ${n(r.cgroups, 'parent cgroup', 'parent cgroups')}${runId ? ` of run ${runId}` : ''}`;
+  return r.kept > 0
+    ? `${removed}; kept ${n(r.kept, 'running container', 'running containers')} of other runs (they may be measuring; --force removes them too)`
+    : removed;
+}
+
+/**
+ * The line a second signal prints before leaving at once: the command that removes what this
+ * run (`runId`) may have left, and nothing of any other run's.
+ */
+export function secondSignalNotice(runId: string = RUN_ID): string {
+  return `reapbench: left at once; run reapbench clean --run ${runId} to remove what this run may have left`;
 }
 
 /**
  * Register `cb` to run when SIGINT or SIGTERM arrives (before containers are removed), and
  * install the process-wide handlers once. The handlers run the callbacks (which abort what is
  * running and decide how to finish), then remove all tracked containers; if no callback is
- * registered the process then exits with 128 + signal (130 for SIGINT).
- * @returns a function that unregisters `cb`.
+ * registered the process then exits with 128 + signal (130 for SIGINT). `onNotice` receives the
+ * handlers' lines (a container that could not be removed; after a second signal, the
+ * {@link secondSignalNotice}), without newline: it must write them synchronously, as the
+ * process exits right after. runtime/ writes to no stream itself.
+ * @returns a function that unregisters `cb` (and `onNotice`).
  */
-export function onInterrupt(cb: (signal: NodeJS.Signals) => void): () => void {
+export function onInterrupt(cb: (signal: NodeJS.Signals) => void, onNotice?: (line: string) => void): () => void {
   interruptCallbacks.add(cb);
-  installHandlers();
-  return () => interruptCallbacks.delete(cb);
+  installHandlers(onNotice);
+  return () => {
+    interruptCallbacks.delete(cb);
+    if (onNotice && noticeSink === onNotice) noticeSink = null;
+  };
 }
 
-/** Install SIGINT/SIGTERM handlers that remove tracked containers (idempotent). */
-export function installHandlers(): void {
+/**
+ * Install SIGINT/SIGTERM handlers that remove tracked containers (idempotent); `onNotice`, when
+ * given, becomes where their lines go (see {@link onInterrupt}).
+ */
+export function installHandlers(onNotice?: (line: string) => void): void {
+  if (onNotice) noticeSink = onNotice;
   if (handlersInstalled) return;
   handlersInstalled = true;
   const handle = (signal: NodeJS.Signals): void => {
@@ -131,8 +181,7 @@ export function installHandlers(): void {
       // the engine; this run's empty parent cgroups go now, synchronously; for anything else one
       // line says how to finish the cleanup.
       const left = removeOwnedParentsNow(RUN_ID);
-      if (active.size > 0 || left > 0)
-        process.stderr.write('reapbench: left at once; run reapbench clean to remove what this run may have left\n');
+      if (active.size > 0 || left > 0) noticeSink?.(secondSignalNotice());
       process.exit(signal === 'SIGINT' ? 130 : 143);
     }
     interrupted = signal;
@@ -140,7 +189,7 @@ export function installHandlers(): void {
     // failed run of its init), then the containers go.
     for (const cb of interruptCallbacks) cb(signal);
     void removeAllTracked().then((failures) => {
-      for (const f of failures) process.stderr.write(`reapbench: could not remove ${f}\n`);
+      for (const f of failures) noticeSink?.(`reapbench: could not remove ${f}`);
       if (interruptCallbacks.size === 0) process.exit(signal === 'SIGINT' ? 130 : 143);
     });
   };

@@ -71,6 +71,12 @@ export interface ContainerSpec {
   maxOutputBytes?: number;
   /** Aborting kills the container (the run then resolves with `aborted: true`). */
   signal?: AbortSignal;
+  /**
+   * Where a line the user should see goes (`could not remove …`: a container or parent cgroup
+   * left behind), without its newline. runtime/ writes to no stream itself: the caller passes
+   * its output object's line function. Absent: the line is dropped.
+   */
+  onNotice?: (line: string) => void;
 }
 
 /** Outcome of {@link runContainer}. Times are from the harness's monotonic clock. */
@@ -326,10 +332,10 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
     sampler?.stop();
     // Returns once the container is gone, also when the interrupt handler is removing it too.
     const failed = await removeContainer(container);
-    if (failed) process.stderr.write(`reapbench: could not remove ${failed}\n`);
+    if (failed) spec.onNotice?.(`reapbench: could not remove ${failed}`);
     // A container that could not be removed keeps its cgroup: no point in waiting for it.
     const left = parent ? await parent.remove(failed ? 0 : 5_000) : null;
-    if (left) process.stderr.write(`reapbench: could not remove ${left}\n`);
+    if (left) spec.onNotice?.(`reapbench: could not remove ${left}`);
     untrack(container.id);
   }
 }

@@ -220,7 +220,8 @@ async function removeOwned(root: string, name: string, timeoutMs: number): Promi
     const { left, code } = rmdirAll(hierarchyDirs(root, name));
     if (left === 0) return null;
     if (performance.now() >= deadline) {
-      return `cgroup ${name}: ${left} director${left === 1 ? 'y' : 'ies'} left (${code}); run reapbench clean once its container is gone`;
+      const run = name.slice(OWNED_PARENT_PREFIX.length).split('-')[0];
+      return `cgroup ${name}: ${left} director${left === 1 ? 'y' : 'ies'} left (${code}); run reapbench clean --run ${run} once its container is gone`;
     }
     await delay(20);
   }
@@ -254,14 +255,15 @@ export function removeOwnedParentsNow(runId: string, root = CGROUP_ROOT): number
 
 /**
  * Remove parent cgroups that reapbench runs left behind (a crash, a SIGKILL) and that no longer
- * hold a task, in every hierarchy. `keepRunId` (this run's id) is never touched.
+ * hold a task, in every hierarchy. `keepRunId` (this run's id) is never touched; with
+ * `onlyRunId` only that run's parents are.
  * @returns the number of parents removed.
  */
-export async function sweepOwnedParents(root = CGROUP_ROOT, keepRunId?: string): Promise<number> {
-  const names = new Set(ownedParentDirs(null, root).map((d) => path.basename(d)));
+export async function sweepOwnedParents(root = CGROUP_ROOT, opts: { keepRunId?: string; onlyRunId?: string } = {}): Promise<number> {
+  const names = new Set(ownedParentDirs(opts.onlyRunId ?? null, root).map((d) => path.basename(d)));
   let removed = 0;
   for (const n of names) {
-    if (keepRunId && n.startsWith(`${OWNED_PARENT_PREFIX}${keepRunId}-`)) continue;
+    if (opts.keepRunId && n.startsWith(`${OWNED_PARENT_PREFIX}${opts.keepRunId}-`)) continue;
     if ((await removeOwned(root, n, 0)) === null) removed += 1;
   }
   return removed;
@@ -396,9 +398,13 @@ export class PidsSampler {
     } else if (f.samples === 0) {
       notes.push("the container's cgroup was removed before a first reading: pids.max, pids.current and pids.events were not read");
     } else if (method === 'sampled') {
-      notes.push(`peak and fork rejections are the highest of ${f.samples} reading(s) while the container lived: lower bounds`);
+      notes.push(
+        `peak and fork rejections are the highest of ${f.samples} reading${f.samples === 1 ? '' : 's'} while the container lived: lower bounds`,
+      );
     } else if (!exactRejections) {
-      notes.push(`fork rejections are the highest of ${f.samples} reading(s) while the container lived: a lower bound`);
+      notes.push(
+        `fork rejections are the highest of ${f.samples} reading${f.samples === 1 ? '' : 's'} while the container lived: a lower bound`,
+      );
     }
     return { ...f, path: this.path, method, note: notes.length > 0 ? notes.join('; ') : null };
   }

@@ -29,6 +29,12 @@ export interface RunScenarioOptions {
   signal?: AbortSignal;
   /** Attach the kernel instrument for its cross-check figures (`kernel` of the result). */
   kernel?: boolean;
+  /**
+   * Where a line the user should see goes (`could not remove …`: a container or parent cgroup
+   * left behind), without its newline. runtime/ writes to no stream itself: the caller passes
+   * its output object's line function. Absent: the line is dropped.
+   */
+  onNotice?: (line: string) => void;
 }
 
 /** Pull the `RB-RESULT` observation out of the workload's stdout (the last one wins). */
@@ -151,6 +157,7 @@ export async function runScenario(
       ...(plan.stopAfterMs !== null ? { stopAfterMs: plan.stopAfterMs, stopGraceS: plan.stopGraceS ?? 10 } : {}),
       labels: { 'reapbench.scenario': def.name, 'reapbench.init': variant.label, 'reapbench.phase': 'scenario' },
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onNotice ? { onNotice: options.onNotice } : {}),
       // runContainer arms the stop timer once this returns.
       onStarted: async (id, live) => {
         if (tracer) {
@@ -265,6 +272,8 @@ export interface MatrixOptions {
   cpusetCpus?: string;
   /** Attach the kernel instrument to every run for its cross-check figures (`kernel`). */
   kernel?: boolean;
+  /** Lines the user should see (see {@link RunScenarioOptions.onNotice}). */
+  onNotice?: (line: string) => void;
 }
 
 /** The runs of a matrix, in order: scenario → case → init → variant. */
@@ -295,6 +304,7 @@ export async function runScenarioMatrix(docker: Docker, image: string, options: 
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.cpusetCpus ? { cpusetCpus: options.cpusetCpus } : {}),
       ...(options.kernel ? { kernel: true } : {}),
+      ...(options.onNotice ? { onNotice: options.onNotice } : {}),
     });
     results.push(res);
     await options.onResult?.(res, i, plan.length);

@@ -26,8 +26,9 @@ const MEDIAN_FIELDS = [
  * scenario, pids_limit, rate_per_s, lifetime_ms, duration_s), sorted by configuration and then
  * init in `INITS` order.
  *
- * - `runs` counts every record; `failed_runs` those whose `state` is not `completed`
- *   (failed, timed-out, aborted). Only completed runs enter any median or spread.
+ * - `runs` counts every record; `failed_runs` those whose `state` is `failed` or `timed-out`;
+ *   `aborted_runs` those cut short by an interrupt (`aborted`), which say nothing about the
+ *   init. Only completed runs enter any median or spread.
  * - `survived_runs`: completed runs with no fork failure (`first_fork_failure_s === null`).
  * - `first_fork_failure_s` (s): median over the completed runs in which a fork failed; null
  *   when none did. `first_fork_failure_spread_s` (s): max − min over the same runs.
@@ -59,7 +60,8 @@ function summarizeCell(group: RunRecord[]): SummaryRow {
     lifetime_ms: first.lifetime_ms,
     duration_s: first.duration_s,
     runs: group.length,
-    failed_runs: group.length - done.length,
+    failed_runs: group.filter((r) => r.state === 'failed' || r.state === 'timed-out').length,
+    aborted_runs: group.filter((r) => r.state === 'aborted').length,
     survived_runs: done.length - failTimes.length,
     first_fork_failure_s: medianOrNull(failTimes),
     first_fork_failure_spread_s: spreadOrNull(failTimes),

@@ -1,5 +1,6 @@
 import type { RunRecord, SummaryRow } from '../model/records.js';
 import { compareConfigs, configKey, groupBy } from '../stats/config-key.js';
+import { plural } from '../export/format.js';
 import { renderSummaryTable } from './summary-table.js';
 import { renderZombieChart } from './zombie-chart.js';
 
@@ -27,7 +28,7 @@ export function renderTerminalReport(summary: readonly SummaryRow[], runs: reado
   const max = opts.maxCharts ?? 2;
   for (const g of groups.slice(0, max)) out.push(renderZombieChart(g, { color: opts.color, width }));
   if (groups.length > max) {
-    out.push(`(${groups.length - max} more configuration(s) charted in the report's charts/ folder)\n`);
+    out.push(`(${plural(groups.length - max, 'more configuration', 'more configurations')} charted in the report's charts/ folder)\n`);
   }
   return out.join('\n');
 }

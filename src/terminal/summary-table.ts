@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import type { SummaryRow } from '../model/records.js';
+import { completedRuns, type SummaryRow } from '../model/records.js';
 import { CONFIG_FIELDS } from '../model/config.js';
 import { compareCells } from '../stats/config-key.js';
 import { formatNumber, formatWithSpread } from '../export/format.js';
@@ -26,7 +26,10 @@ const MEASURE_COLUMNS: Column[] = [
   {
     head: 'survived',
     priority: 0,
-    value: (r) => `${r.survived_runs}/${r.runs - r.failed_runs}${r.failed_runs ? ` (${r.failed_runs} failed)` : ''}`,
+    value: (r) => {
+      const notes = [r.failed_runs ? `${r.failed_runs} failed` : '', r.aborted_runs ? `${r.aborted_runs} aborted` : ''].filter(Boolean);
+      return `${r.survived_runs}/${completedRuns(r)}${notes.length ? ` (${notes.join(', ')})` : ''}`;
+    },
   },
   {
     head: '1st fork fail s',
@@ -78,8 +81,9 @@ export function renderSummaryTable(summary: readonly SummaryRow[], opts: { color
     if (opts.color) line[0] = `${INIT_COLORS[r.init]?.ansi ?? ''}${line[0]}${RESET}`;
     table.push(line);
   }
-  const dropped = MEASURE_COLUMNS.length + varying.length + 1 - columns.length;
-  return `${heading}${table.toString()}\n${dropped ? `(${dropped} columns hidden; see summary.csv)\n` : ''}`;
+  // Name what the width hid, so that a reader knows what to look for in summary.csv.
+  const hidden = all.filter((c) => !columns.includes(c)).map((c) => c.head);
+  return `${heading}${table.toString()}\n${hidden.length ? wrapText(`(hidden for width: ${hidden.join(', ')}; all in summary.csv)`, opts.width) : ''}`;
 }
 
 /**
@@ -102,6 +106,17 @@ const HEADING_LABEL: Record<(typeof CONFIG_FIELDS)[number], string> = {
   lifetime_ms: 'life',
   duration_s: 'duration',
 };
+
+/** `text` wrapped at spaces into lines of at most `width` characters (each line ends with a newline). */
+function wrapText(text: string, width: number): string {
+  const lines: string[] = [];
+  for (const word of text.split(' ')) {
+    const last = lines[lines.length - 1];
+    if (last !== undefined && last.length + 1 + word.length <= width) lines[lines.length - 1] = `${last} ${word}`;
+    else lines.push(word);
+  }
+  return lines.map((l) => `${l}\n`).join('');
+}
 
 /** Join words with two spaces into lines of at most `width` characters (each line ends with a newline). */
 function wrap(words: string[], width: number): string {

@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { readdirSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -183,6 +183,31 @@ describe('reapbench run (engine)', () => {
       );
       const left = await d.listContainers({ all: true, filters: { label: [`${RUN_LABEL}=${runId}`] } });
       expect(left).toEqual([]);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+  it('--ci --baseline that matches no configuration: one warning, exit 1, and an empty regressions array', async () => {
+    const out = await mkdtemp(path.join(tmpdir(), 'reapbench-e2e-'));
+    try {
+      const baseline = path.join(out, 'baseline.csv');
+      // A configuration this run does not measure (pids limit 999).
+      await writeFile(
+        baseline,
+        'init,scenario,pids_limit,rate_per_s,lifetime_ms,duration_s,first_fork_failure_s,reap_latency_p50_us\ntini,orphans,999,100,5,1,,20\n',
+      );
+      const args = ['run', '--inits', 'tini', '--repetitions', '1', '--no-warmup', '--duration-s', '1', '--limits', '64', '--rates', '100'];
+      const r = await execa(process.execPath, [cli, ...args, '--out', out, '--ci', '--baseline', baseline], {
+        reject: false,
+        env: { CI: 'true', GITHUB_STEP_SUMMARY: '' },
+        timeout: 180_000,
+      });
+      expect(r.exitCode).toBe(1);
+      const json = JSON.parse(r.stdout.trim().split('\n').pop()!) as { warnings: string[]; regressions: unknown[] };
+      expect(json.regressions).toEqual([]);
+      const nothing = json.warnings.filter((w) => w.includes('nothing was compared'));
+      expect(nothing).toHaveLength(1);
+      expect(r.stderr.split('\n').filter((l) => l.includes('nothing was compared'))).toHaveLength(1);
     } finally {
       await rm(out, { recursive: true, force: true });
     }

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,7 @@ describe('reapbench CLI errors', () => {
     [['run', '--preset', 'huge'], 'reapbench: unknown preset `huge`: expected quick or full'],
     [['run', '--instrument', 'bpf'], 'reapbench: Expected `--instrument` to be one of auto, ebpf, pidfd, both, got `bpf`'],
     [['run', '--matrix', '/nonexistent/m.yaml'], 'reapbench: cannot read matrix file /nonexistent/m.yaml: ENOENT; check the path'],
+    [['clean', '--run', 'abc'], "reapbench: Expected `--run` to be a run id (12 hex digits, as env.json's run_id), got `abc`"],
   ])('%j → one line, exit 2', async (args, line) => {
     const r = await reapbench(args);
     expect(r.exitCode).toBe(2);
@@ -69,13 +70,51 @@ describe('reapbench CLI errors', () => {
     }
   });
 
-  it('refuses a results folder under /proc in one line, exit 1, instead of spinning', async () => {
+  it('a bad --out is bad input (exit 2): empty, a file, nothing created without an engine', async () => {
+    const empty = await reapbench(['run', '--out', '']);
+    expect([empty.exitCode, empty.stderr.trim()]).toEqual([2, 'reapbench: Expected `--out` to name a folder, got an empty string']);
+    const base = await mkdtemp(path.join(tmpdir(), 'reapbench-cli-'));
+    try {
+      const file = path.join(base, 'afile');
+      await writeFile(file, 'x');
+      const f = await reapbench(['run', '--out', file]);
+      expect([f.exitCode, f.stderr.trim()]).toEqual([
+        2,
+        `reapbench: Cannot use results folder ${file}: ${file} is a file, not a folder; choose another with --out`,
+      ]);
+      // No engine: the run cannot start, and the folders --out named are not made.
+      const deep = await reapbench(['run', '--inits', 'tini', '--out', path.join(base, 'x', 'deep', 'er')], {
+        DOCKER_HOST: 'unix:///nonexistent/docker.sock',
+      });
+      expect(deep.exitCode).toBe(1);
+      expect(await readdir(base)).toEqual(['afile']);
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a results folder under /proc in one line, exit 2, instead of spinning', async () => {
     const r = await reapbench(['run', '--inits', 'tini', '--out', '/proc/1/x']);
     expect(r.timedOut).toBe(false);
-    expect(r.exitCode).toBe(1);
+    expect(r.exitCode).toBe(2);
     expect(r.stderr.trim()).toBe(
       'reapbench: Cannot use results folder /proc/1/x: it is on proc, a kernel pseudo-filesystem that holds no files; choose another with --out',
     );
+  });
+
+  it('a mistyped command is an unknown command (exit 2), not an argument of run', async () => {
+    const r = await reapbench(['frobnicate']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.trim()).toBe("reapbench: unknown command 'frobnicate' (run reapbench --help for usage)");
+    expect(r.stdout).toBe('');
+  });
+
+  it('a bare reapbench shows the help and exits 0 instead of starting a benchmark', async () => {
+    const r = await reapbench([], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^Usage: reapbench \[options\] \[command\]/);
+    for (const c of ['run', 'images', 'clean']) expect(r.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
   });
 
   it('prints help with every axis option', async () => {
@@ -94,5 +133,8 @@ describe('reapbench CLI errors', () => {
       '--scenario',
     ])
       expect(r.stdout).toContain(o);
+    // The scenario list is complete (S1–S7 with their ids), so it does not end in an ellipsis.
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain('S7 limit-exhaustion');
+    expect(r.stdout).not.toContain('…');
   });
 });

@@ -29,6 +29,7 @@ export function makeRun(over: Partial<RunRecord> = {}): RunRecord {
     first_failure_errno: null,
     first_failure_comm: null,
     zombies_peak: 2,
+    zombie_sample_hz: 10,
     pids_peak: 14,
     pids_method: 'owned-parent',
     baseline_tasks: 9,
@@ -111,6 +112,7 @@ export const ENV: EnvironmentRecord = {
   base_reason: 'no registry',
   started_at: '2026-11-29T11:00:00.000Z',
   argv: ['run', '--preset', 'quick'],
+  clk_tck: 100,
   matrix: {},
   instrument: { requested: 'auto', used: 'ebpf', reason: null },
 };

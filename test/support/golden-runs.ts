@@ -110,6 +110,7 @@ export function unfinishedRun(
     first_failure_level: null,
     first_failure_errno: null,
     zombies_peak: Math.max(0, ...series.map((p) => p.zombies)),
+    zombie_sample_hz: 10,
     pids_peak: Math.max(0, ...series.map((p) => p.pids_current ?? 0)),
     pids_method: 'owned-parent',
     baseline_tasks: null,
@@ -144,7 +145,7 @@ export const QUICK_RUNS: readonly RunRecord[] = QUICK_ORDER.flatMap((inits, repe
 );
 
 /** Why the interrupted quick run is partial, worded as the bench words it. */
-export const PARTIAL_REASON = 'interrupted by SIGINT after 8 of 12 runs';
+export const PARTIAL_REASON = 'interrupted by SIGINT after 7 of 12 runs; 1 run cut short, recorded as aborted';
 
 /** The quick run interrupted during its 8th run: 7 completed runs and one aborted. */
 export const PARTIAL_RUNS: readonly RunRecord[] = [

@@ -96,6 +96,9 @@ describe('compareWithBaseline', () => {
       ['missing-in-current', 'ts-reaper'],
     ]);
     expect(r.messages[0]).toMatch(/^note: none .*in the baseline but not measured now$/);
+    // The gate counts what it compared, so that comparing nothing can fail it.
+    expect(r.compared).toBe(baseline.length - 3);
+    expect(compareWithBaseline(baseline, []).compared).toBe(0);
   });
 
   it('notes improvements', () => {

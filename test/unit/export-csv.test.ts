@@ -8,9 +8,9 @@ import { makeRun } from '../support/bench-fixtures.js';
 
 // The documented column lists (results/README.md); changing a CSV format must change these.
 const RUNS_COLUMNS =
-  'init,scenario,pids_limit,rate_per_s,lifetime_ms,duration_s,repetition,order,state,failure_reason,started_at,wall_s,exit_code,orphans_made,orphans_exited,orphans_reaped,unreaped,missed,achieved_rate_per_s,first_fork_failure_s,orphans_before_failure,fork_failures,first_failure_level,first_failure_errno,first_failure_comm,zombies_peak,pids_peak,pids_method,baseline_tasks,effective_budget,instrument_tasks,reap_latency_p50_us,reap_latency_p90_us,reap_latency_p99_us,reap_latency_max_us,latency_method,pidfd_latency_p50_us,pidfd_latency_p99_us,lost_events,littles_law_latency_us,watcher_lag_p99_us,pid1_cpu_ms,pid1_rss_kib';
+  'init,scenario,pids_limit,rate_per_s,lifetime_ms,duration_s,repetition,order,state,failure_reason,started_at,wall_s,exit_code,orphans_made,orphans_exited,orphans_reaped,unreaped,missed,achieved_rate_per_s,first_fork_failure_s,orphans_before_failure,fork_failures,first_failure_level,first_failure_errno,first_failure_comm,zombies_peak,zombie_sample_hz,pids_peak,pids_method,baseline_tasks,effective_budget,instrument_tasks,reap_latency_p50_us,reap_latency_p90_us,reap_latency_p99_us,reap_latency_max_us,latency_method,pidfd_latency_p50_us,pidfd_latency_p99_us,lost_events,littles_law_latency_us,watcher_lag_p99_us,pid1_cpu_ms,pid1_rss_kib';
 const SUMMARY_COLUMNS =
-  'init,scenario,pids_limit,rate_per_s,lifetime_ms,duration_s,runs,failed_runs,survived_runs,first_fork_failure_s,first_fork_failure_spread_s,orphans_before_failure,zombies_peak,reap_latency_p50_us,reap_latency_p50_spread_us,reap_latency_p90_us,reap_latency_p99_us,reap_latency_max_us,unreaped,pid1_cpu_ms,pid1_rss_kib,achieved_rate_per_s,baseline_tasks,effective_budget';
+  'init,scenario,pids_limit,rate_per_s,lifetime_ms,duration_s,runs,failed_runs,aborted_runs,survived_runs,first_fork_failure_s,first_fork_failure_spread_s,orphans_before_failure,zombies_peak,reap_latency_p50_us,reap_latency_p50_spread_us,reap_latency_p90_us,reap_latency_p99_us,reap_latency_max_us,unreaped,pid1_cpu_ms,pid1_rss_kib,achieved_rate_per_s,baseline_tasks,effective_budget';
 
 const rows = (csv: string): Record<string, string>[] => parse(csv, { columns: true }) as Record<string, string>[];
 

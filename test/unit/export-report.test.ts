@@ -108,3 +108,43 @@ describe('run output', () => {
     expect(createOutput({ progress: true, stream: sink(true).stream, env: { CI: 'false' } }).bar).toBe(true);
   });
 });
+
+describe('report.md: how each figure was measured', () => {
+  it('renders each row’s latency method as recorded (any value), its missed orphans, the sampling rate and the CPU tick', () => {
+    const rs = [
+      realisticRun('tini', 0, { latency_method: 'pidfd-poll', missed: 3, orphans_made: 500 }),
+      realisticRun('tini', 1, { latency_method: 'pidfd-poll', missed: 4, orphans_made: 500 }),
+      realisticRun('ts-reaper', 0, { latency_method: 'ebpf', missed: 0, orphans_made: 500, zombie_sample_hz: 25 }),
+    ];
+    const md = renderMarkdown({ runs: rs, summary: summarize(rs), env: { ...ENV, clk_tck: 250 }, partial: false });
+    const section = md.slice(md.indexOf('## How measured'), md.indexOf('## Notes per init'));
+    expect(section).toMatch(/\| `tini` \| [^|]+ \| `pidfd-poll` \| 7 of 1000 \|/);
+    expect(section).toMatch(/\| `ts-reaper` \| [^|]+ \| `ebpf` \| 0 of 500 \|/);
+    expect(section).toContain('sampled at 10 or 25 Hz');
+    expect(section).toContain('its resolution is 4 ms (CLK_TCK 250, from `getconf CLK_TCK` on the host)');
+    expect(md).not.toMatch(/explained in results\/README\.md\./);
+  });
+
+  it('describes each method present, and only those: the kernel instrument alone, then with the watcher', () => {
+    const kernelOnly = [realisticRun('tini', 0, { latency_method: 'ebpf', zombie_sample_hz: null, instrument_tasks: 0 })];
+    const one = renderMarkdown({ runs: kernelOnly, summary: summarize(kernelOnly), env: ENV, partial: false });
+    const section = one.slice(one.indexOf('## How measured'), one.indexOf('## Notes per init'));
+    expect(section).toContain('Rows measured by `ebpf`: per orphan, from the SIGCHLD its exit generated');
+    expect(section).not.toContain('Rows measured by a `pidfd-…` method');
+    const mixed = [...kernelOnly, realisticRun('ts-reaper', 0, { latency_method: 'pidfd-hup' })];
+    const two = renderMarkdown({ runs: mixed, summary: summarize(mixed), env: ENV, partial: false });
+    expect(two).toContain('Rows measured by `ebpf`');
+    expect(two).toContain('Rows measured by a `pidfd-…` method');
+  });
+
+  it('says the watcher-lag warning once for the run, naming the inits it applies to', async () => {
+    const { qualityWarnings } = await import('../../src/stats/quality.js');
+    const lagging = INITS.map((init) =>
+      realisticRun(init, 0, { watcher_lag_p99_us: 5000, reap_latency_p50_us: init === 'none' ? null : 400 }),
+    );
+    const w = qualityWarnings(lagging).filter((l) => l.includes('p99 lag'));
+    expect(w).toEqual([
+      `the watcher's p99 lag exceeds the latency p50 under tini, dumb-init, docker-init, catatonit, ts-reaper: their latencies are upper bounds set by the instrument (lag and p50 per init in report.md, "How measured")`,
+    ]);
+  });
+});

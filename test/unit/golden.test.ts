@@ -21,6 +21,7 @@ import { renderScenariosMarkdown as renderScenarioMarkdown } from '../../src/exp
 import { serializeScenariosCsv as scenarioCsv } from '../../src/export/scenarios-csv.js';
 import { buildView, renderStepSummary, reportInput as viewReportInput, type ResultsView } from '../../src/export/view.js';
 import { renderTerminalReport } from '../../src/terminal/report.js';
+import { renderScenarioTable } from '../../src/terminal/scenario-table.js';
 import { qualityWarnings } from '../../src/stats/quality.js';
 import { summarize } from '../../src/stats/summary.js';
 import { ENV } from '../support/bench-fixtures.js';
@@ -141,6 +142,13 @@ describe('scenario reports', () => {
       '> **PARTIAL**: this run did not finish (interrupted by SIGINT after 3 of 28 runs); scenarios and inits may be missing.',
     );
     expect(renderScenarioMarkdown([...SCENARIO_RESULTS], SCENARIO_META)).not.toMatch(/PARTIAL/);
+  });
+
+  it.each([100, 60])('the terminal table at width %i: no markdown, nothing wider than the terminal', async (width) => {
+    const text = renderScenarioTable([...SCENARIO_RESULTS], { color: false, width });
+    expect(widest(text)).toBeLessThanOrEqual(width);
+    expect(text).not.toMatch(/<br>|\*\*/);
+    await expect(text).toMatchFileSnapshot(`golden/terminal-scenarios-${width}.txt`);
   });
 
   it('scenarios.csv', async () => {

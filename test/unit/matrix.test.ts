@@ -92,7 +92,29 @@ describe('matrix', () => {
       await expect(readMatrixFile(j)).rejects.toThrow(/unknown key `colour`/);
       await writeFile(j, '{bad');
       await expect(readMatrixFile(j)).rejects.toThrow(/not valid JSON/);
+      // yaml's message ends its first line with ':' before an excerpt: the one line ends at the sentence.
+      await writeFile(y, 'inits: [tini,\nlimits: 3\n');
+      const bad = (await readMatrixFile(y).catch((e: unknown) => e)) as Error;
+      expect(bad.message).toMatch(/^matrix file .*m\.yaml is not valid YAML: .* at line \d+, column \d+$/);
       await expect(readMatrixFile(path.join(dir, 'none.json'))).rejects.toThrow(/cannot read matrix file .*ENOENT/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes the command-line option names as keys too: scenario, no-warmup', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'reapbench-matrix-'));
+    try {
+      const y = path.join(dir, 'm.yaml');
+      await writeFile(y, 'scenario: [orphans, S2]\nno-warmup: true\n');
+      const m = resolveMatrix({ ...(await readMatrixFile(y)), seed: 1 });
+      expect([m.scenarios, m.warmup]).toEqual([['orphans', 'tool-leaves-helper'], false]);
+      await writeFile(y, 'no_warmup: false\n');
+      expect(resolveMatrix(await readMatrixFile(y)).warmup).toBe(true);
+      await writeFile(y, 'scenario: [orphans]\nscenarios: [orphans]\n');
+      await expect(readMatrixFile(y)).rejects.toThrow(/`scenarios` sets `scenarios` a second time/);
+      await writeFile(y, 'warmup: yes-please\n');
+      await expect(readMatrixFile(y)).rejects.toThrow(/expected `warmup` to be true or false, got `yes-please`/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -4,7 +4,14 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { INITS } from '../../src/model/inits.js';
-import { EVENTS_GZIP_THRESHOLD_BYTES, prepareResultsDir, pseudoFilesystemOf, timestampName, writeAll } from '../../src/run/results-dir.js';
+import {
+  checkResultsRoot,
+  EVENTS_GZIP_THRESHOLD_BYTES,
+  prepareResultsDir,
+  pseudoFilesystemOf,
+  timestampName,
+  writeAll,
+} from '../../src/run/results-dir.js';
 import { ReapbenchError } from '../../src/errors.js';
 import { buildView } from '../../src/export/view.js';
 import { ENV, realisticRun } from '../support/bench-fixtures.js';
@@ -32,13 +39,27 @@ describe('prepareResultsDir', () => {
     expect(await readdir(root)).toEqual(['2026-11-29T11-34-52Z', '2026-11-29T11-34-52Z-2']); // no probe file left
   });
 
-  it('throws a one-line ReapbenchError when the root cannot be created', async () => {
+  it('refuses a file (or a path through one) as a bad --out: one line, exit 2, nothing created', async () => {
     const file = path.join(await tmp(), 'a-file');
     await writeFile(file, 'x');
     const err = await prepareResultsDir(path.join(file, 'results')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ReapbenchError);
-    expect((err as Error).message).toMatch(/^Cannot create results folder .*a-file\/results \(ENOTDIR\): choose another with --out/);
-    expect((err as Error).message).not.toContain('\n');
+    expect((err as ReapbenchError).exitCode).toBe(2);
+    expect((err as Error).message).toBe(
+      `Cannot use results folder ${file}/results: ${file} (in ${file}/results) is a file, not a folder; choose another with --out`,
+    );
+    const same = await checkResultsRoot(file).catch((e: unknown) => e);
+    expect((same as Error).message).toBe(`Cannot use results folder ${file}: ${file} is a file, not a folder; choose another with --out`);
+    expect((same as ReapbenchError).exitCode).toBe(2);
+    await expect(checkResultsRoot('')).rejects.toThrow('Expected `--out` to name a folder, got an empty string');
+  });
+
+  it('checks a root without creating it, and says which folder creating it would make first', async () => {
+    const base = await tmp();
+    const deep = path.join(base, 'x', 'deep', 'er');
+    expect(await checkResultsRoot(deep)).toEqual({ abs: deep, missingFrom: path.join(base, 'x') });
+    expect(await readdir(base)).toEqual([]);
+    expect(await checkResultsRoot(base)).toEqual({ abs: base, missingFrom: null });
   });
 });
 

@@ -93,6 +93,10 @@ describe('runner: records from the load generator', () => {
       { t_s: 1, zombies: 12, pids_current: 30 },
     ]);
     expect(r.zombies_peak).toBe(12);
+    // No start event: the sampling rate is not known, and says so.
+    expect(r.zombie_sample_hz).toBeNull();
+    const start = { type: 'start', options: { sample_hz: 50, scan_every: 5 } } as unknown as LoadgenEvent;
+    expect(toRecord(run, '2026-11-29T00:00:00.000Z', ok, [start, ...events]).zombie_sample_hz).toBe(10);
     // coalesced and unmeasured orphans stay out of the histogram
     expect(r.latency_histogram.reduce((a, b) => a + b.count, 0)).toBe(2);
     expect(r.wall_s).toBe(2.5);

@@ -109,11 +109,12 @@ describe('summarize', () => {
     ]);
   });
 
-  it('gives null statistics when every run failed', () => {
-    const [row] = summarize([makeRun({ state: 'aborted' }), makeRun({ state: 'failed' })]);
+  it('gives null statistics when no run completed, and counts an aborted run apart from failed ones', () => {
+    const [row] = summarize([makeRun({ state: 'aborted' }), makeRun({ state: 'failed' }), makeRun({ state: 'timed-out' })]);
     expect(row).toMatchObject({
-      runs: 2,
+      runs: 3,
       failed_runs: 2,
+      aborted_runs: 1,
       survived_runs: 0,
       zombies_peak: null,
       reap_latency_p50_us: null,

@@ -104,13 +104,20 @@ export function procZombies(pidNsInode: number): { zombies: number; heldBy: stri
 /** Zombies at `us` (µs since t0) from the kernel's series, and the parent comm holding most of them. */
 export function kernelZombiesAt(match: TraceMatch, us: number): { zombies: number; heldBy: string | null } {
   const byParent = new Map<string, number>();
+  const pid1 = match.processes.find((p) => p.nsPid === 1)?.comm ?? 'PID 1';
   let zombies = 0;
   for (const p of match.processes) {
     if (p.exitUs === null || p.exitUs > us || !p.parentAtExit) continue;
-    const end = p.reapUs ?? p.releasedUs;
+    // A zombie freed without a wait is dated by the matcher at its parent's exit; that holds when
+    // the parent was the namespace's init (the kernel frees its zombies as it dies). A zombie
+    // whose parent was another process outlived it: re-parented as a zombie to PID 1
+    // (`kernel/exit.c` `forget_original_parent()`), it stayed until PID 1's own end.
+    const byInit = p.parentAtExit.nsPid === 1;
+    const end = p.reapUs ?? (byInit ? p.releasedUs : null);
     if (end !== null && end <= us) continue;
     zombies++;
-    byParent.set(p.parentAtExit.comm, (byParent.get(p.parentAtExit.comm) ?? 0) + 1);
+    const holder = p.reapUs === null && !byInit && p.releasedUs !== null ? pid1 : p.parentAtExit.comm;
+    byParent.set(holder, (byParent.get(holder) ?? 0) + 1);
   }
   const top = [...byParent.entries()].sort((a, b) => b[1] - a[1])[0];
   return { zombies, heldBy: top?.[0] ?? null };
@@ -126,6 +133,21 @@ function alive(pid: number): boolean {
 const NOT_FOUND = /executable file not found|no such file or directory|exec failed|permission denied/i;
 
 /**
+ * The payload of the Engine API's multiplexed stream (no TTY): frames of an 8-byte header
+ * (stream type, 3 zero bytes, payload size big-endian) and the payload; stdout and stderr joined.
+ */
+export function demux(buf: Buffer): string {
+  let out = '';
+  let at = 0;
+  while (at + 8 <= buf.length) {
+    const n = buf.readUInt32BE(at + 4);
+    out += buf.subarray(at + 8, Math.min(buf.length, at + 8 + n)).toString('utf8');
+    at += 8 + n;
+  }
+  return out;
+}
+
+/**
  * Run `exec.argv` in container `id` once through the Engine API (`POST /containers/{id}/exec`,
  * then `/exec/{id}/start`), waiting at most `exec.timeoutS`.
  * @returns `timedOut` (the process is left running: see {@link ExecWorkload}), the exit code
@@ -138,10 +160,13 @@ async function execOnce(
 ): Promise<{ timedOut: boolean; exitCode: number | null; output: string }> {
   const e = await docker.getContainer(id).exec({ Cmd: exec.argv, AttachStdout: true, AttachStderr: true });
   const stream = await e.start({ hijack: true, stdin: false });
-  let output = '';
+  const chunks: Buffer[] = [];
+  let size = 0;
   stream.on('data', (b: Buffer) => {
-    if (output.length < 4096) output += b.toString('utf8').replace(/[\x00-\x08]/g, '');
+    if (size < 4096) chunks.push(b);
+    size += b.length;
   });
+  const text = (): string => demux(Buffer.concat(chunks)).slice(0, 4096);
   const ended = new Promise<'ended'>((resolve) => {
     stream.on('end', () => resolve('ended'));
     stream.on('close', () => resolve('ended'));
@@ -158,10 +183,10 @@ async function execOnce(
   if (how === 'timeout') {
     // Stop listening; the process goes on inside the container (no API kills it).
     stream.destroy();
-    return { timedOut: true, exitCode: null, output };
+    return { timedOut: true, exitCode: null, output: text() };
   }
   const info = (await e.inspect().catch(() => null)) as { ExitCode?: number | null } | null;
-  return { timedOut: false, exitCode: info?.ExitCode ?? null, output };
+  return { timedOut: false, exitCode: info?.ExitCode ?? null, output: text() };
 }
 
 /**
@@ -245,9 +270,10 @@ export async function runImageOnce(
   const match = 'match' in outcome ? outcome.match : null;
   const c = traced.container;
   let reason: string | null = null;
-  if (!match) reason = `kernel instrument: ${'unavailable' in outcome ? outcome.unavailable : 'no trace'}`;
-  else if (stopUs === null && !c.aborted && !c.timedOut)
-    reason = `the image's PID 1 exited before the stop (exit ${c.exitCode ?? '?'}): ${lastLine(c.stderr) || lastLine(c.stdout) || 'no output'}`;
+  // PID 1 gone before the stop: also when it was gone before its namespace could be read.
+  if (stopUs === null && !c.aborted && !c.timedOut && c.exitCode !== null)
+    reason = `the image's PID 1 exited before the stop (exit ${c.exitCode}): ${lastLine(c.stderr) || lastLine(c.stdout) || 'no output'}`;
+  else if (!match) reason = `kernel instrument: ${'unavailable' in outcome ? outcome.unavailable : 'no trace'}`;
   facts.exit_code = c.exitCode;
   facts.stop_latency_ms = stopUs === null ? null : c.stopLatencyMs === null ? null : Math.round(c.stopLatencyMs);
   if (match) {

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { formatError, ReapbenchError, usageError } from '../errors.js';
 import { INITS } from '../model/inits.js';
 import { ciFromEnv, RUN_DEFAULTS, type RunCliOptions } from '../run/options.js';
+import type { ImageCliOptions } from '../run/image-bench.js';
 // Only light modules at the top: `--help` must not load the engine client (dockerode and its
 // ssh2/gRPC dependencies); the commands import what they need when they run.
 import { scenarioChoices } from '../run/matrix.js';
@@ -66,7 +67,26 @@ function program(): Command {
       RUN_DEFAULTS.instrument,
     )
     .option('-v, --verbose', 'print stack traces and engine build output', RUN_DEFAULTS.verbose)
-    .action(async (opts: RunCliOptions) => {
+    // Your own image (src/run/image-bench.ts): measured as it is and under each init.
+    .option('--image <ref>', 'measure this image (in the engine; never pulled) as it is and under each init, instead of the synthetic load')
+    .option('--entrypoint <argv>', "with --image: PID 1's entrypoint, a JSON array or a plain command (resets the image's cmd)")
+    .option('--cmd <argv>', "with --image: PID 1's cmd, a JSON array or a plain command")
+    .option('--exec-every <s>', 'with --image: exec the command given after -- inside the container every <s> seconds')
+    .option(
+      '--exec-timeout <s>',
+      'with --exec-every: stop waiting for an exec after <s> seconds (it keeps running, as a timed-out probe does)',
+    )
+    .option('--stop-grace-s <s>', 'with --image: grace period of the docker stop at the end, s (default 10)')
+    .option('--fail-on <list>', 'with --image: exit 1 when an init does any of leak, fork-failure, slow-stop (comma list)')
+    .argument('[command...]', 'with --exec-every: the command to exec, after --')
+    .action(async (command: string[], opts: RunCliOptions & ImageCliOptions) => {
+      if (opts.image !== undefined) {
+        const { runImageBench } = await import('../run/image-bench.js');
+        process.exitCode = await runImageBench(opts, command);
+        return;
+      }
+      if (command.length > 0)
+        throw usageError(`unexpected argument \`${command.join(' ')}\` (a command after -- goes with --image and --exec-every)`);
       const { runBench } = await import('../run/bench.js');
       process.exitCode = await runBench(opts);
     });

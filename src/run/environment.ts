@@ -107,7 +107,7 @@ async function clockTicks(): Promise<number | null> {
 }
 
 /** The host's CPU model from /proc/cpuinfo, or `unknown`. */
-async function cpuModel(): Promise<string> {
+export async function cpuModel(): Promise<string> {
   try {
     const m = /^model name\s*:\s*(.+)$/m.exec(await readFile('/proc/cpuinfo', 'utf8'));
     return m?.[1]?.trim() ?? 'unknown';
@@ -117,7 +117,7 @@ async function cpuModel(): Promise<string> {
 }
 
 /** The checked-out commit of `root`, or null outside a git work tree. */
-async function gitCommit(root: string): Promise<string | null> {
+export async function gitCommit(root: string): Promise<string | null> {
   const r = await execa('git', ['rev-parse', 'HEAD'], { cwd: root, reject: false });
   return r.exitCode === 0 ? r.stdout.trim() : null;
 }

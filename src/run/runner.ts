@@ -319,7 +319,7 @@ export function withKernelLatencies(record: RunRecord, trace: TraceOutcome): Run
 }
 
 /** A container run under the kernel instrument; `match(t0)` matches its events (t0 null: the tracer's ready instant). */
-type Traced =
+export type Traced =
   | { container: ContainerRun; pid1: Pid1Usage; match(t0Ns: bigint | null): TraceOutcome }
   | { notRun: Pick<ContainerRun, 'exitCode' | 'timedOut' | 'aborted' | 'stderr' | 'durationMs' | 'pids'>; why: string };
 
@@ -330,10 +330,17 @@ const PID1_READ_MS = 100;
  * Run one container with the kernel instrument attached before its start. Once the container
  * runs, its PID 1's host pid gives the PID namespace that the events are matched on, and PID 1's
  * CPU time and RSS are read every {@link PID1_READ_MS} ms from the host's /proc.
+ * `whileRunning`, when given, is awaited once the namespace is known (the spec's `stopAfterMs`
+ * counts from its return); it is not called when PID 1 was gone before that.
  * @returns the container's outcome and a matcher, or `notRun` with the reason when the tracer
  *   did not start (nothing was run then).
+ * @throws what runContainer or `whileRunning` throws, after the tracer was stopped.
  */
-async function underTracer(ctx: RunnerContext, spec: ContainerSpec): Promise<Traced> {
+export async function underTracer(
+  ctx: Pick<RunnerContext, 'docker' | 'signal'>,
+  spec: ContainerSpec,
+  whileRunning?: (live: { id: string; hostPid: number; pidNs: number }) => Promise<void>,
+): Promise<Traced> {
   let tracer: Tracer;
   try {
     tracer = await startTracer(ctx.signal ? { signal: ctx.signal } : {});
@@ -368,8 +375,13 @@ async function underTracer(ctx: RunnerContext, spec: ContainerSpec): Promise<Tra
         };
         read();
         timer = setInterval(read, PID1_READ_MS);
+        await whileRunning?.({ id: _id, hostPid: pid, pidNs });
       },
     });
+  } catch (err) {
+    // The loader must not outlive a failed run.
+    await tracer.stop().catch(() => undefined);
+    throw err;
   } finally {
     clearInterval(timer);
   }

@@ -1,0 +1,269 @@
+/**
+ * `reapbench run --image <ref>`: the user's image, as it is and under each PID 1 choice, measured
+ * by the kernel instrument; the same results folder as the synthetic bench (runs.csv with
+ * scenario `image`, summary.csv, report.md, charts) plus image.csv and a verdict per init in
+ * report.md and on the terminal, and the `--fail-on` gate.
+ *
+ * Order of a run: every input checked (options, the kernel instrument, the image in the engine
+ * and its architecture) before the results folder exists; then repetitions × limits × inits in
+ * canonical order; then the image id is read again (an injection must leave it unchanged).
+ */
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ReapbenchError, usageError } from '../errors.js';
+import {
+  FAIL_ON,
+  failOnLine,
+  imageMarkdown,
+  imageVerdicts,
+  imageVerdictTable,
+  serializeImageCsv,
+  type FailOn,
+} from '../export/image-md.js';
+import type { ImageFacts } from '../model/image.js';
+import type { EnvironmentRecord } from '../model/records.js';
+import { interruptedBy, onInterrupt, RUN_ID } from '../runtime/cleanup.js';
+import { connectEngine, engineInfo } from '../runtime/engine.js';
+import { createOutput } from '../terminal/output.js';
+import { tracerAvailability } from '../tracer/index.js';
+import { checkNumber } from '../validate.js';
+import { cpuModel, gitCommit } from './environment.js';
+import { projectRoot } from '../images/build.js';
+import { checkArchitecture, existingInit, injectionFor, inspectImage, parseArgv, resolveArgv } from './image-target.js';
+import { runImageOnce, skippedFacts, type ExecWorkload } from './image-run.js';
+import { resolveMatrix } from './matrix.js';
+import type { PlannedRun } from './matrix.js';
+import type { RunCliOptions } from './options.js';
+import { overridesFromCli } from './request.js';
+import { prepareResultsDir } from './results-dir.js';
+import { RunResults } from './results.js';
+
+/** The options `--image` adds to `reapbench run` (strings until validated). */
+export interface ImageCliOptions {
+  /** Image reference (tag or id) in the engine. */
+  image?: string;
+  /** PID 1's entrypoint: JSON argv or a plain command; resets the image's cmd. */
+  entrypoint?: string;
+  /** PID 1's cmd: JSON argv or a plain command. */
+  cmd?: string;
+  /** `--exec-every <s>` (`2` or `2s`). */
+  execEvery?: string;
+  /** `--exec-timeout <s>`. */
+  execTimeout?: string;
+  /** `docker stop` grace period, s. */
+  stopGraceS?: string;
+  /** Comma list of {@link FAIL_ON}. */
+  failOn?: string;
+}
+
+/** `2`, `2s`, `0.5s` → seconds. @throws ReapbenchError exit 2. */
+function seconds(option: string, v: string): number {
+  return checkNumber(option, v.trim().replace(/s$/, ''), { minExclusive: 0, max: 3_600 });
+}
+
+/** `--fail-on`'s list. @throws ReapbenchError exit 2 for an unknown name. */
+export function parseFailOn(v: string | undefined): FailOn[] {
+  if (v === undefined) return [];
+  const names = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const n of names)
+    if (!(FAIL_ON as readonly string[]).includes(n))
+      throw usageError(`Expected \`--fail-on\` to be a comma list of ${FAIL_ON.join(', ')}, got \`${n}\``);
+  return names as FailOn[];
+}
+
+/** The periodic exec from the options and the argv after `--`; null without `--exec-every`. @throws ReapbenchError exit 2. */
+export function parseExec(o: ImageCliOptions, argv: readonly string[]): ExecWorkload | null {
+  if (o.execEvery === undefined) {
+    if (argv.length > 0) throw usageError(`a command after \`--\` needs \`--exec-every <s>\`, got \`${argv.join(' ')}\``);
+    if (o.execTimeout !== undefined) throw usageError('`--exec-timeout` needs `--exec-every <s>`');
+    return null;
+  }
+  if (argv.length === 0) throw usageError("`--exec-every` needs the command to run after `--` (e.g. -- sh -c '…')");
+  return {
+    argv: [...argv],
+    everyS: seconds('exec-every', o.execEvery),
+    timeoutS: o.execTimeout === undefined ? null : seconds('exec-timeout', o.execTimeout),
+  };
+}
+
+/**
+ * Run the image as the CLI asked.
+ * @returns the exit code: 0 done; 1 `--fail-on` matched, or no run completed; 130/143 interrupted.
+ * @throws ReapbenchError exit 2 for bad input (options, an image the engine does not have, one
+ *   built for another architecture, an exec'd command that cannot start), exit 1 for the
+ *   environment (no kernel instrument, no engine).
+ */
+export async function runImageBench(o: Partial<RunCliOptions> & ImageCliOptions, execArgv: readonly string[]): Promise<number> {
+  const ref = o.image!;
+  const matrix = resolveMatrix(overridesFromCli(o as RunCliOptions));
+  const exec = parseExec(o, execArgv);
+  const failOn = parseFailOn(o.failOn);
+  const stopGraceS = o.stopGraceS === undefined ? 10 : checkNumber('stop-grace-s', o.stopGraceS, { integer: true, min: 0, max: 600 });
+  const over = {
+    ...(o.entrypoint !== undefined ? { entrypoint: parseArgv('entrypoint', o.entrypoint) } : {}),
+    ...(o.cmd !== undefined ? { cmd: parseArgv('cmd', o.cmd) } : {}),
+  };
+  if (o.instrument !== undefined && o.instrument !== 'auto' && o.instrument !== 'ebpf')
+    throw usageError(`\`--image\` measures with the kernel instrument only (--instrument auto or ebpf), got \`${o.instrument}\``);
+  const avail = tracerAvailability();
+  if (!avail.available)
+    throw new ReapbenchError(`reapbench run --image needs the kernel instrument, which is unavailable here: ${avail.reason}`);
+  const docker = await connectEngine();
+  const info = await inspectImage(docker, ref);
+  checkArchitecture(info);
+  const argv = resolveArgv(info, over);
+  const has = existingInit(argv);
+
+  const dir = await prepareResultsDir(path.resolve(o.out ?? 'results'));
+  const controller = new AbortController();
+  const unregister = onInterrupt(() => controller.abort());
+  const out = createOutput({ progress: (o.progress ?? true) && !o.ci });
+  try {
+    const engine = await engineInfo(docker);
+    const env: EnvironmentRecord = {
+      reapbench_version: JSON.parse(await readFile(path.join(projectRoot(), 'package.json'), 'utf8')).version,
+      run_id: RUN_ID,
+      git_commit: await gitCommit(projectRoot()),
+      node_version: process.version,
+      kernel: engine.kernelVersion || os.release(),
+      cpu_model: await cpuModel(),
+      cpus: engine.cpus,
+      engine_version: engine.serverVersion,
+      engine_api_version: engine.apiVersion,
+      cgroup_version: engine.cgroupVersion,
+      image: ref,
+      image_id: info.id,
+      base_mode: 'user image',
+      base_reason: 'reapbench run --image',
+      started_at: new Date().toISOString(),
+      argv: process.argv.slice(2),
+      matrix: { ...matrix, image: ref, pid1_argv: argv, exec, stop_grace_s: stopGraceS },
+      instrument: { requested: o.instrument ?? 'auto', used: 'ebpf', reason: null },
+    };
+    const plan: PlannedRun[] = [];
+    for (let rep = 0; rep < matrix.repetitions; rep++)
+      for (const limit of matrix.limits)
+        matrix.inits.forEach((init, order) =>
+          plan.push({
+            init,
+            scenario: 'image',
+            pids_limit: limit,
+            rate_per_s: 0,
+            lifetime_ms: 0,
+            duration_s: matrix.duration_s,
+            repetition: rep,
+            order,
+          }),
+        );
+    const injections = new Map(matrix.inits.map((i) => [i, injectionFor(i, argv)]));
+    const planned = plan.filter((r) => !('skipped' in injections.get(r.init)!)).length;
+    out.line(
+      `reapbench: image ${ref} (${info.id.slice(0, 19)}), PID 1 ${JSON.stringify(argv)}${has ? ` (already has ${has})` : ''}; ${planned} runs (${matrix.inits.join(', ')}; limits ${matrix.limits.join(',')}; ${matrix.duration_s} s each, then docker stop -t ${stopGraceS}), results in ${dir}`,
+    );
+    const results = new RunResults(dir, planned, env, out, controller.signal);
+    const facts: ImageFacts[] = [];
+    const note = has ? `already has ${has}` : null;
+    const meta = {
+      image: ref,
+      idBefore: info.id,
+      idAfter: null as string | null,
+      argv,
+      exec: exec && describeExec(exec),
+      durationS: matrix.duration_s,
+      stopGraceS,
+    };
+    const save = async (final: boolean): Promise<void> => {
+      await results.save(final);
+      await writeImageFiles(dir, imageMarkdown(meta, imageVerdicts(facts, note), facts), serializeImageCsv(facts));
+    };
+    out.start(planned);
+    let done = 0;
+    try {
+      for (const run of plan) {
+        if (controller.signal.aborted) break;
+        const inj = injections.get(run.init)!;
+        if ('skipped' in inj) {
+          facts.push(skippedFacts(run, inj.skipped));
+          continue;
+        }
+        out.update(`${run.init} L${run.pids_limit} rep ${run.repetition + 1}`, done, planned);
+        const r = await runImageOnce(
+          { docker, image: ref, stopGraceS, exec, runTimeoutS: matrix.duration_s + stopGraceS + 60, signal: controller.signal },
+          run,
+          inj,
+        );
+        done++;
+        facts.push(run.init === 'none' && note && r.facts.status === 'ran' ? { ...r.facts, reason: note } : r.facts);
+        results.records.push(r.record);
+        if (r.facts.status === 'failed') out.line(`${run.init}: failed: ${r.facts.reason ?? ''}`);
+        await save(false);
+        if (r.facts.exec_not_found > 0 && r.facts.execs === r.facts.exec_not_found)
+          throw usageError(
+            `--exec-every: \`${exec!.argv.join(' ')}\` could not be started in ${ref}: ${r.facts.exec_error ?? 'not found'}`,
+          );
+      }
+    } finally {
+      out.stop();
+    }
+    if (controller.signal.aborted && results.empty)
+      throw new ReapbenchError('interrupted before the first run ended; nothing was measured', { exitCode: 130 });
+    meta.idAfter = (await inspectImage(docker, ref).catch(() => null))?.id ?? null;
+    await save(true);
+    const verdicts = imageVerdicts(facts, note);
+    if (o.ci)
+      process.stdout.write(
+        `${JSON.stringify({ results: dir, partial: controller.signal.aborted, image: { ref, id: info.id, unchanged: meta.idAfter === info.id }, verdicts })}\n`,
+      );
+    else process.stdout.write(`\n${imageVerdictTable(verdicts)}\n\nreport: ${path.join(dir, 'report.md')}\n`);
+    if (controller.signal.aborted) {
+      out.line(`reapbench: interrupted; partial report in ${dir}`);
+      return interruptedBy() === 'SIGTERM' ? 143 : 130;
+    }
+    if (meta.idAfter !== null && meta.idAfter !== info.id)
+      out.line(`reapbench: warning: image ${ref} changed during the run (${info.id} → ${meta.idAfter})`);
+    const ran = facts.filter((f) => f.status !== 'skipped');
+    if (ran.length > 0 && ran.every((f) => f.status === 'failed')) {
+      out.line(`reapbench: every run failed (first reason: ${ran[0]!.reason ?? 'unknown'}); see ${path.join(dir, 'report.md')}`);
+      return 1;
+    }
+    const gate = failOnLine(verdicts, failOn);
+    if (gate) {
+      out.line(`reapbench: ${gate}`);
+      return 1;
+    }
+    return 0;
+  } catch (err) {
+    if (!existsSync(path.join(dir, 'runs.csv'))) await rm(dir, { recursive: true, force: true });
+    throw err;
+  } finally {
+    unregister();
+  }
+}
+
+/** `--exec-every` in words for the report. */
+function describeExec(e: ExecWorkload): string {
+  return `\`${e.argv.join(' ')}\` exec'd every ${e.everyS} s${e.timeoutS === null ? '' : ` (given up after ${e.timeoutS} s, the process left running)`}`;
+}
+
+/**
+ * image.csv, and the image section put into report.md after its title (report.md is rewritten
+ * by every save, so the section is put back each time). Each file is written to a temporary
+ * name and renamed, as the results writer does.
+ */
+async function writeImageFiles(dir: string, section: string, csv: string): Promise<void> {
+  const put = async (name: string, text: string): Promise<void> => {
+    const tmp = path.join(dir, `.${name}.tmp`);
+    await writeFile(tmp, text);
+    await rename(tmp, path.join(dir, name));
+  };
+  await put('image.csv', csv);
+  const report = path.join(dir, 'report.md');
+  const md = existsSync(report) ? await readFile(report, 'utf8') : '# reapbench report\n';
+  const at = md.indexOf('\n') + 1;
+  await put('report.md', `${md.slice(0, at)}\n${section}\n${md.slice(at)}`);
+}

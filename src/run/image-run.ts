@@ -1,0 +1,368 @@
+/**
+ * One run of a user's image under one PID 1 choice, measured by the kernel instrument from
+ * outside (src/tracer/): the image's own behaviour for the duration, optionally a command
+ * exec'd into it every N s (what health probes and CI steps do), then `docker stop` with a grace
+ * period. The figures: zombies left when the stop was requested (from the kernel's events, and
+ * counted a second way from the host's /proc), who held them, fork failures (EAGAIN) with the
+ * failing comm, the stop latency and PID 1's exit status.
+ */
+import type Docker from 'dockerode';
+import { readdirSync, statSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { ImageFacts } from '../model/image.js';
+import type { RunRecord } from '../model/records.js';
+import { readStat } from '../procfs/stat.js';
+import type { ContainerRun } from '../runtime/container.js';
+import { histogram } from '../stats/histogram.js';
+import type { TraceMatch } from '../tracer/index.js';
+import type { Injection } from './image-target.js';
+import type { PlannedRun } from './matrix.js';
+import { underTracer } from './runner.js';
+import { bucketSeries, limitFailures, orphanLatencies, type Pid1Usage } from './traced.js';
+
+/** `--exec-every`: a command exec'd into the container periodically through the Engine API. */
+export interface ExecWorkload {
+  /** argv run inside the container (no shell unless it names one). */
+  argv: string[];
+  /** Period, s (> 0): the next exec starts this long after the previous one started. */
+  everyS: number;
+  /**
+   * Give up waiting for one exec after this many s (> 0); null: wait for it. The Engine API has
+   * no call to kill an exec'd process, so a timed-out exec goes on running in the container,
+   * exactly as a probe does when its runtime's timeout expires: its children may end up orphans.
+   */
+  timeoutS: number | null;
+}
+
+/** What one run needs besides its plan. */
+export interface ImageRunContext {
+  docker: Docker;
+  /** Image reference. */
+  image: string;
+  /** `docker stop` grace period, s (integer ≥ 0). */
+  stopGraceS: number;
+  /** The periodic exec, or null. */
+  exec: ExecWorkload | null;
+  /** Hard timeout of one container run, s. */
+  runTimeoutS: number;
+  /** Aborting kills the container; the run is then recorded as aborted. */
+  signal?: AbortSignal;
+}
+
+/** Facts of a run that did not run anything. */
+export function skippedFacts(run: Pick<PlannedRun, 'init' | 'pids_limit' | 'repetition'>, reason: string): ImageFacts {
+  return {
+    init: run.init,
+    pids_limit: run.pids_limit,
+    repetition: run.repetition,
+    status: 'skipped',
+    reason,
+    pid1_source: null,
+    zombies_at_stop: null,
+    zombies_at_stop_proc: null,
+    held_by: null,
+    adopted_orphans: null,
+    fork_failure_s: null,
+    fork_failure_comm: null,
+    stop_latency_ms: null,
+    exit_code: null,
+    execs: 0,
+    exec_timeouts: 0,
+    exec_not_found: 0,
+    exec_error: null,
+  };
+}
+
+/**
+ * Zombies of one PID namespace read from the host's /proc: every process whose
+ * `/proc/<pid>/ns/pid` is that namespace (its inode) and whose state is `Z`, grouped by the
+ * parent's comm. A second count beside the kernel's events, independent of them.
+ * @returns the count and the comm holding most (null when none).
+ */
+export function procZombies(pidNsInode: number): { zombies: number; heldBy: string | null } {
+  const byParent = new Map<number, number>();
+  let zombies = 0;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let ino: number;
+    try {
+      ino = statSync(`/proc/${name}/ns/pid`).ino;
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (ino !== pidNsInode) continue;
+    const s = readStat(Number(name));
+    if (s?.state !== 'Z') continue;
+    zombies++;
+    byParent.set(s.ppid, (byParent.get(s.ppid) ?? 0) + 1);
+  }
+  const top = [...byParent.entries()].sort((a, b) => b[1] - a[1])[0];
+  return { zombies, heldBy: top ? (readStat(top[0])?.comm ?? null) : null };
+}
+
+/** Zombies at `us` (µs since t0) from the kernel's series, and the parent comm holding most of them. */
+export function kernelZombiesAt(match: TraceMatch, us: number): { zombies: number; heldBy: string | null } {
+  const byParent = new Map<string, number>();
+  const pid1 = match.processes.find((p) => p.nsPid === 1)?.comm ?? 'PID 1';
+  let zombies = 0;
+  for (const p of match.processes) {
+    if (p.exitUs === null || p.exitUs > us || !p.parentAtExit) continue;
+    // A zombie freed without a wait is dated by the matcher at its parent's exit; that holds when
+    // the parent was the namespace's init (the kernel frees its zombies as it dies). A zombie
+    // whose parent was another process outlived it: re-parented as a zombie to PID 1
+    // (`kernel/exit.c` `forget_original_parent()`), it stayed until PID 1's own end.
+    const byInit = p.parentAtExit.nsPid === 1;
+    const end = p.reapUs ?? (byInit ? p.releasedUs : null);
+    if (end !== null && end <= us) continue;
+    zombies++;
+    const holder = p.reapUs === null && !byInit && p.releasedUs !== null ? pid1 : p.parentAtExit.comm;
+    byParent.set(holder, (byParent.get(holder) ?? 0) + 1);
+  }
+  const top = [...byParent.entries()].sort((a, b) => b[1] - a[1])[0];
+  return { zombies, heldBy: top?.[0] ?? null };
+}
+
+/** True while the host process `pid` runs (gone or a zombie: false). */
+function alive(pid: number): boolean {
+  const s = readStat(pid);
+  return s !== null && s.state !== 'Z';
+}
+
+/** Output an exec'd command gives when it could not be started (runc's message through the engine). */
+const NOT_FOUND = /executable file not found|no such file or directory|exec failed|permission denied/i;
+
+/**
+ * The payload of the Engine API's multiplexed stream (no TTY): frames of an 8-byte header
+ * (stream type, 3 zero bytes, payload size big-endian) and the payload; stdout and stderr joined.
+ */
+export function demux(buf: Buffer): string {
+  let out = '';
+  let at = 0;
+  while (at + 8 <= buf.length) {
+    const n = buf.readUInt32BE(at + 4);
+    out += buf.subarray(at + 8, Math.min(buf.length, at + 8 + n)).toString('utf8');
+    at += 8 + n;
+  }
+  return out;
+}
+
+/**
+ * Run `exec.argv` in container `id` once through the Engine API (`POST /containers/{id}/exec`,
+ * then `/exec/{id}/start`), waiting at most `exec.timeoutS`.
+ * @returns `timedOut` (the process is left running: see {@link ExecWorkload}), the exit code
+ *   when it ended, and its output (first 4 KiB).
+ */
+async function execOnce(
+  docker: Docker,
+  id: string,
+  exec: ExecWorkload,
+): Promise<{ timedOut: boolean; exitCode: number | null; output: string }> {
+  const e = await docker.getContainer(id).exec({ Cmd: exec.argv, AttachStdout: true, AttachStderr: true });
+  const stream = await e.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  let size = 0;
+  stream.on('data', (b: Buffer) => {
+    if (size < 4096) chunks.push(b);
+    size += b.length;
+  });
+  const text = (): string => demux(Buffer.concat(chunks)).slice(0, 4096);
+  const ended = new Promise<'ended'>((resolve) => {
+    stream.on('end', () => resolve('ended'));
+    stream.on('close', () => resolve('ended'));
+    stream.on('error', () => resolve('ended'));
+  });
+  const ac = new AbortController();
+  const how = await Promise.race([
+    ended,
+    ...(exec.timeoutS === null
+      ? []
+      : [delay(exec.timeoutS * 1000, 'timeout' as const, { signal: ac.signal }).catch(() => 'ended' as const)]),
+  ]);
+  ac.abort();
+  if (how === 'timeout') {
+    // Stop listening; the process goes on inside the container (no API kills it).
+    stream.destroy();
+    return { timedOut: true, exitCode: null, output: text() };
+  }
+  const info = (await e.inspect().catch(() => null)) as { ExitCode?: number | null } | null;
+  return { timedOut: false, exitCode: info?.ExitCode ?? null, output: text() };
+}
+
+/**
+ * Run the image once under `injection` with the plan's pids limit and duration, the kernel
+ * instrument attached from before the start.
+ * @returns the run's {@link RunRecord} (scenario `image`, rate and lifetime 0) and its
+ *   {@link ImageFacts}; a run whose tracer could not start is `failed` with the reason.
+ * @throws ReapbenchError for engine errors (image gone, daemon unreachable).
+ */
+export async function runImageOnce(
+  ctx: ImageRunContext,
+  run: PlannedRun,
+  injection: Extract<Injection, { argv: string[] }>,
+): Promise<{ record: RunRecord; facts: ImageFacts }> {
+  const startedAt = new Date().toISOString();
+  const facts: ImageFacts = { ...skippedFacts(run, ''), status: 'ran', reason: null, pid1_source: injection.source };
+  let t0Ns: bigint | null = null;
+  let stopUs: number | null = null;
+  let execError: string | null = null;
+  const traced = await underTracer(
+    ctx,
+    {
+      image: ctx.image,
+      // The image's entrypoint reset ([""]: the Engine API's "reset to none") and the whole argv
+      // as cmd: the engine then runs exactly this argv.
+      entrypoint: [''],
+      cmd: injection.argv,
+      init: injection.engineInit,
+      mounts: injection.mounts,
+      pidsLimit: run.pids_limit,
+      timeoutMs: ctx.runTimeoutS * 1000,
+      stopAfterMs: 0,
+      stopGraceS: ctx.stopGraceS,
+      labels: { 'reapbench.init': run.init, 'reapbench.scenario': 'image', 'reapbench.phase': 'run' },
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    },
+    async (live) => {
+      t0Ns = process.hrtime.bigint();
+      const until = performance.now() + run.duration_s * 1000;
+      const execs: Promise<void>[] = [];
+      let nextExec = performance.now() + (ctx.exec ? ctx.exec.everyS * 1000 : Infinity);
+      // The image's own behaviour for the duration; ends early when PID 1 exits or on abort.
+      while (performance.now() < until && alive(live.hostPid) && !ctx.signal?.aborted) {
+        if (ctx.exec && performance.now() >= nextExec) {
+          nextExec += ctx.exec.everyS * 1000;
+          facts.execs++;
+          execs.push(
+            execOnce(ctx.docker, live.id, ctx.exec).then(
+              (r) => {
+                if (r.timedOut) facts.exec_timeouts++;
+                else if ((r.exitCode === 126 || r.exitCode === 127) && NOT_FOUND.test(r.output)) {
+                  facts.exec_not_found++;
+                  execError ??= r.output.trim().split('\n').pop()?.slice(0, 300) ?? '';
+                }
+              },
+              (err: Error) => {
+                facts.exec_not_found++;
+                execError ??= err.message.split('\n')[0]!;
+              },
+            ),
+          );
+        }
+        await delay(Math.max(1, Math.min(50, until - performance.now(), nextExec - performance.now())));
+      }
+      await Promise.all(execs);
+      if (alive(live.hostPid)) {
+        stopUs = Number(process.hrtime.bigint() - t0Ns) / 1000;
+        const proc = procZombies(live.pidNs);
+        facts.zombies_at_stop_proc = proc.zombies;
+      }
+    },
+  );
+  facts.exec_error = execError;
+  if ('notRun' in traced) {
+    return {
+      record: imageRecord(run, startedAt, traced.notRun, null, { cpuMs: null, rssKib: null }, `kernel instrument: ${traced.why}`),
+      facts: { ...facts, status: 'failed', reason: `kernel instrument: ${traced.why}` },
+    };
+  }
+  const outcome = traced.match(t0Ns);
+  const match = 'match' in outcome ? outcome.match : null;
+  const c = traced.container;
+  let reason: string | null = null;
+  // PID 1 gone before the stop: also when it was gone before its namespace could be read.
+  if (stopUs === null && !c.aborted && !c.timedOut && c.exitCode !== null)
+    reason = `the image's PID 1 exited before the stop (exit ${c.exitCode}): ${lastLine(c.stderr) || lastLine(c.stdout) || 'no output'}`;
+  else if (!match) reason = `kernel instrument: ${'unavailable' in outcome ? outcome.unavailable : 'no trace'}`;
+  facts.exit_code = c.exitCode;
+  facts.stop_latency_ms = stopUs === null ? null : c.stopLatencyMs === null ? null : Math.round(c.stopLatencyMs);
+  if (match) {
+    const atStop = kernelZombiesAt(match, stopUs ?? Infinity);
+    facts.zombies_at_stop = atStop.zombies;
+    facts.held_by = atStop.heldBy;
+    facts.adopted_orphans = match.processes.filter((p) => p.orphan && p.nsPid !== 1).length;
+    const ff = limitFailures(match)[0] ?? null;
+    facts.fork_failure_s = ff ? Number((ff.us / 1e6).toFixed(3)) : null;
+    facts.fork_failure_comm = ff?.comm ?? null;
+  }
+  if (reason !== null || c.aborted || c.timedOut) {
+    facts.status = 'failed';
+    facts.reason = reason ?? (c.aborted ? 'interrupted' : 'container exceeded the run timeout and was killed');
+  }
+  return { record: imageRecord(run, startedAt, c, match, traced.pid1, reason, facts.zombies_at_stop), facts };
+}
+
+function lastLine(text: string): string {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  return (lines[lines.length - 1] ?? '').trim().slice(0, 300);
+}
+
+/**
+ * The {@link RunRecord} of an image run (pure): the fields that fit an image's run from the
+ * kernel's match; those of the synthetic load that have no meaning here (rate, lifetime,
+ * budget) are 0 or null. `orphans_made` counts the adopted orphans, `unreaped` those left as
+ * zombies at the stop.
+ */
+export function imageRecord(
+  run: PlannedRun,
+  startedAt: string,
+  c: Pick<ContainerRun, 'exitCode' | 'timedOut' | 'aborted' | 'durationMs' | 'pids'>,
+  match: TraceMatch | null,
+  pid1: Pid1Usage,
+  reason: string | null,
+  zombiesAtStop: number | null = null,
+): RunRecord {
+  const state: RunRecord['state'] = c.timedOut ? 'timed-out' : c.aborted ? 'aborted' : reason !== null ? 'failed' : 'completed';
+  const orphans = match ? match.processes.filter((p) => p.orphan && p.nsPid !== 1) : [];
+  const lat = match ? orphanLatencies(match) : { sorted: [], p50: null, p90: null, p99: null, max: null };
+  const failures = match ? limitFailures(match) : [];
+  const ff = failures[0] ?? null;
+  return {
+    scenario: 'image',
+    pids_limit: run.pids_limit,
+    rate_per_s: 0,
+    lifetime_ms: 0,
+    duration_s: run.duration_s,
+    init: run.init,
+    repetition: run.repetition,
+    order: run.order,
+    state,
+    failure_reason:
+      state === 'completed' ? null : (reason ?? (c.aborted ? 'interrupted' : 'container exceeded the run timeout and was killed')),
+    started_at: startedAt,
+    orphans_made: orphans.length,
+    orphans_exited: orphans.filter((p) => p.exitUs !== null).length,
+    orphans_reaped: orphans.filter((p) => p.outcome === 'reaped').length,
+    unreaped: zombiesAtStop ?? 0,
+    missed: 0,
+    achieved_rate_per_s: 0,
+    first_fork_failure_s: ff ? Number((ff.us / 1e6).toFixed(4)) : null,
+    orphans_before_failure: ff ? orphans.filter((p) => (p.forkUs ?? 0) < ff.us).length : orphans.length,
+    fork_failures: failures.length,
+    first_failure_level: ff ? 'other' : null,
+    first_failure_errno: ff?.errnoName ?? null,
+    first_failure_comm: ff?.comm ?? null,
+    zombies_peak: match?.zombiesPeak ?? 0,
+    pids_peak: c.pids.method !== 'unavailable' ? c.pids.peak : null,
+    pids_method: c.pids.method !== 'unavailable' && c.pids.peak !== null ? c.pids.method : null,
+    baseline_tasks: null,
+    effective_budget: null,
+    instrument_tasks: 0,
+    reap_latency_p50_us: lat.p50,
+    reap_latency_p90_us: lat.p90,
+    reap_latency_p99_us: lat.p99,
+    reap_latency_max_us: lat.max,
+    latency_method: match ? 'ebpf' : null,
+    pidfd_latency_p50_us: null,
+    pidfd_latency_p99_us: null,
+    lost_events: match?.lost ?? null,
+    littles_law_latency_us: null,
+    watcher_lag_p99_us: null,
+    pid1_cpu_ms: pid1.cpuMs,
+    pid1_rss_kib: pid1.rssKib,
+    exit_code: c.exitCode,
+    wall_s: Number((c.durationMs / 1000).toFixed(3)),
+    series: match ? bucketSeries(match.zombiesOverTime) : [],
+    latency_histogram: histogram(lat.sorted),
+  };
+}

@@ -1,0 +1,203 @@
+/**
+ * `reapbench run --image` end to end against the real engine and the kernel instrument, on two
+ * images built offline from this host (test/support/image-fixtures.ts): the Python program that
+ * double-forks as PID 1, and a busybox shell loop. Skipped with its reason where the kernel
+ * instrument cannot load.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'csv-parse/sync';
+import { tracerAvailability } from '../../src/tracer/index.js';
+import { docker } from '../support/engine.js';
+import { busyboxImage, PY_ORPHANS, pythonImage } from '../support/image-fixtures.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const cli = path.join(root, 'dist/src/cli/main.js');
+const tracer = tracerAvailability();
+
+let python = '';
+let busybox = '';
+beforeAll(async () => {
+  if (!tracer.available) return;
+  const d = await docker();
+  python = await pythonImage(d);
+  busybox = await busyboxImage(d);
+}, 120_000);
+
+interface Verdict {
+  init: string;
+  verdict: string;
+  leaked: number | null;
+  leaked_proc: number | null;
+  exit_code: number | null;
+}
+
+/** Run the CLI on an image in --ci mode; its JSON line (when it printed one), exit code, stderr and image.csv rows. */
+async function run(args: string[]): Promise<{
+  exitCode: number;
+  stderr: string;
+  json: { results: string; image: { id: string; unchanged: boolean }; verdicts: Verdict[] } | null;
+  rows: Array<Record<string, string>>;
+}> {
+  const out = await mkdtemp(path.join(tmpdir(), 'reapbench-image-'));
+  try {
+    const r = await execa(process.execPath, [cli, 'run', '--repetitions', '1', '--limits', '64', '--out', out, '--ci', ...args], {
+      reject: false,
+      timeout: 240_000,
+    });
+    const last = r.stdout.trim().split('\n').pop() ?? '';
+    const json = last.startsWith('{') ? (JSON.parse(last) as NonNullable<Awaited<ReturnType<typeof run>>['json']>) : null;
+    const rows = json
+      ? (parse(await readFile(path.join(json.results, 'image.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>)
+      : [];
+    return { exitCode: r.exitCode ?? -1, stderr: r.stderr, json, rows };
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+}
+
+/** Containers of any image run still present (label reapbench.scenario=image is set only by image runs). */
+async function imageContainersLeft(): Promise<number> {
+  return (await (await docker()).listContainers({ all: true, filters: { label: ['reapbench.scenario=image'] } })).length;
+}
+
+const byInit = (vs: Verdict[]): Record<string, Verdict> => Object.fromEntries(vs.map((v) => [v.init, v]));
+
+describe.skipIf(!tracer.available)(
+  `reapbench run --image (engine, kernel instrument)${tracer.available ? '' : `: skipped, ${tracer.reason}`}`,
+  () => {
+    it('Python PID 1: none leaks exactly its orphans (kernel and /proc), tini and catatonit none; --fail-on leak exits 1 naming none; the image is unchanged', async () => {
+      const idBefore = ((await (await docker()).getImage(python).inspect()) as { Id: string }).Id;
+      const r = await run([
+        '--image',
+        python,
+        '--inits',
+        'none,tini,dumb-init,catatonit,ts-reaper',
+        '--duration-s',
+        '2',
+        '--stop-grace-s',
+        '2',
+        '--fail-on',
+        'leak',
+      ]);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/^reapbench: --fail-on leak: none: leaks 3 zombies \(held by python3\)[^\n|]*$/m);
+      const v = byInit(r.json!.verdicts);
+      expect(v.none).toMatchObject({ leaked: PY_ORPHANS, leaked_proc: PY_ORPHANS, exit_code: 137 });
+      expect(v.tini).toMatchObject({ verdict: 'ok', leaked: 0, leaked_proc: 0, exit_code: 143 });
+      expect(v.catatonit).toMatchObject({ verdict: 'ok', leaked: 0, leaked_proc: 0, exit_code: 143 });
+      expect(v['dumb-init']!.verdict).toBe('skipped: not injectable into this image: /usr/bin/dumb-init is dynamically linked');
+      expect(v['ts-reaper']!.verdict).toBe('skipped: not injectable into this image: needs a Node runtime');
+      const none = r.rows.find((x) => x.init === 'none')!;
+      expect(Number(none.adopted_orphans)).toBe(PY_ORPHANS);
+      expect(r.json!.image).toMatchObject({ id: idBefore, unchanged: true });
+      expect(((await (await docker()).getImage(python).inspect()) as { Id: string }).Id).toBe(idBefore);
+      expect(await imageContainersLeft()).toBe(0);
+    }, 300_000);
+
+    it('--fail-on leak exits 0 when only reaping inits run (docker-init included)', async () => {
+      const r = await run([
+        '--image',
+        python,
+        '--inits',
+        'tini,docker-init,catatonit',
+        '--duration-s',
+        '1',
+        '--stop-grace-s',
+        '2',
+        '--fail-on',
+        'leak',
+      ]);
+      expect(r.exitCode).toBe(0);
+      expect(r.json!.verdicts.map((v) => v.verdict)).toEqual(['ok', 'ok', 'ok']);
+    }, 300_000);
+
+    it('busybox shell loop: the static inits run it, and a timed-out exec leaves zombies only where PID 1 does not reap', async () => {
+      const loop = await run(['--image', busybox, '--inits', 'none,tini,catatonit', '--duration-s', '1', '--stop-grace-s', '1']);
+      expect(loop.exitCode).toBe(0);
+      expect(loop.rows.map((x) => [x.init, x.status])).toEqual([
+        ['none', 'ran'],
+        ['tini', 'ran'],
+        ['catatonit', 'ran'],
+      ]);
+      expect(byInit(loop.json!.verdicts).tini!.leaked).toBe(0);
+      // The probe-timeout pattern: PID 1 is `sleep` (reaps nothing); each exec's sh is given up
+      // after 0.3 s, and its background sleep is adopted by PID 1 when sh ends.
+      const probe = await run([
+        '--image',
+        busybox,
+        '--entrypoint',
+        '["/bin/sleep","3600"]',
+        '--inits',
+        'none,tini',
+        '--duration-s',
+        '3',
+        '--stop-grace-s',
+        '1',
+        '--exec-every',
+        '1',
+        '--exec-timeout',
+        '0.3',
+        '--',
+        'sh',
+        '-c',
+        'sleep 0.3 & sleep 0.6',
+      ]);
+      expect(probe.exitCode).toBe(0);
+      const p = byInit(probe.json!.verdicts);
+      expect(p.none!.leaked).toBeGreaterThan(0);
+      expect(p.none!.leaked_proc).toBe(p.none!.leaked);
+      expect(p.tini).toMatchObject({ verdict: 'ok', leaked: 0 });
+      expect(Number(probe.rows.find((x) => x.init === 'none')!.exec_timeouts)).toBeGreaterThan(0);
+      expect(await imageContainersLeft()).toBe(0);
+    }, 300_000);
+
+    it('bad input: one line each, exit ≠ 0, no container left', async () => {
+      const missing = await run(['--image', 'reapbench-no-such-image:never']);
+      expect(missing.exitCode).toBe(2);
+      expect(missing.stderr.trim()).toBe(
+        'reapbench: image reapbench-no-such-image:never not found in the engine (reapbench does not pull: docker pull or build it first)',
+      );
+
+      const exits = await run([
+        '--image',
+        busybox,
+        '--entrypoint',
+        '["/bin/sh","-c","echo bye; exit 3"]',
+        '--inits',
+        'none,tini',
+        '--duration-s',
+        '1',
+      ]);
+      expect(exits.exitCode).toBe(1);
+      expect(exits.stderr).toMatch(
+        /^reapbench: every run failed \(first reason: the image's PID 1 exited before the stop \(exit 3\): bye\)/m,
+      );
+      expect(exits.stderr).not.toMatch(/\n\s+at /);
+
+      const noCmd = await run([
+        '--image',
+        busybox,
+        '--inits',
+        'none',
+        '--duration-s',
+        '2',
+        '--exec-every',
+        '0.5',
+        '--',
+        '/bin/nonexistent',
+      ]);
+      expect(noCmd.exitCode).toBe(2);
+      const lines = noCmd.stderr.trim().split('\n');
+      expect(lines[lines.length - 1]).toMatch(
+        /^reapbench: --exec-every: `\/bin\/nonexistent` could not be started in .*no such file or directory/,
+      );
+      expect(await imageContainersLeft()).toBe(0);
+    }, 300_000);
+  },
+);

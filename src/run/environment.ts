@@ -100,7 +100,7 @@ export function chooseInstrument(
 }
 
 /** `getconf CLK_TCK` (ticks per second), or null when getconf is missing or says something else. */
-async function clockTicks(): Promise<number | null> {
+export async function clockTicks(): Promise<number | null> {
   const r = await execa('getconf', ['CLK_TCK'], { reject: false });
   const n = Number(r.stdout.trim());
   return r.exitCode === 0 && Number.isInteger(n) && n > 0 ? n : null;

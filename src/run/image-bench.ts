@@ -29,7 +29,7 @@ import { connectEngine, engineInfo } from '../runtime/engine.js';
 import { createOutput } from '../terminal/output.js';
 import { tracerAvailability } from '../tracer/index.js';
 import { checkNumber } from '../validate.js';
-import { cpuModel, gitCommit } from './environment.js';
+import { cpuModel, gitCommit, clockTicks } from './environment.js';
 import { projectRoot } from '../images/build.js';
 import { checkArchitecture, existingInit, injectionFor, inspectImage, parseArgv, resolveArgv } from './image-target.js';
 import { runImageOnce, skippedFacts, type ExecWorkload } from './image-run.js';
@@ -144,6 +144,7 @@ export async function runImageBench(o: Partial<RunCliOptions> & ImageCliOptions,
       argv: process.argv.slice(2),
       matrix: { ...matrix, image: ref, pid1_argv: argv, exec, stop_grace_s: stopGraceS },
       instrument: { requested: o.instrument ?? 'auto', used: 'ebpf', reason: null },
+      clk_tck: await clockTicks(),
     };
     const plan: PlannedRun[] = [];
     for (let rep = 0; rep < matrix.repetitions; rep++)

@@ -343,6 +343,8 @@ export function imageRecord(
     first_failure_errno: ff?.errnoName ?? null,
     first_failure_comm: ff?.comm ?? null,
     zombies_peak: match?.zombiesPeak ?? 0,
+    // Not sampled: every exit and reap is an event of the kernel instrument.
+    zombie_sample_hz: null,
     pids_peak: c.pids.method !== 'unavailable' ? c.pids.peak : null,
     pids_method: c.pids.method !== 'unavailable' && c.pids.peak !== null ? c.pids.method : null,
     baseline_tasks: null,

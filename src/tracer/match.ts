@@ -85,7 +85,7 @@ export interface ProcessRecord {
   latencyUs: number | null;
   /** Who reaped it; null unless reaped. */
   reaper: Reaper | null;
-  /** Unreaped, and released by the kernel when its parent exited (the parent's exit instant), µs; null otherwise (still a zombie at the end, or reaped). */
+  /** Unreaped, and released by the kernel when the process holding it exited (its parent at exit, or the namespace's init that adopted it when that parent died), that exit's instant, µs; null otherwise (still a zombie at the end, or reaped). */
   releasedUs: number | null;
   /** How it ended. */
   outcome: ProcessOutcome;
@@ -229,6 +229,9 @@ export function matchTrace(events: readonly TracerEvent[], opts: MatchOptions): 
     return r;
   };
 
+  // When the namespace's init (pid 1 in it) exited, CLOCK_MONOTONIC ns; null until then.
+  let pid1ExitNs: bigint | null = null;
+  let pid1HostPid: number | null = null;
   for (const e of sorted) {
     switch (e.type) {
       case 'fork': {
@@ -253,6 +256,10 @@ export function matchTrace(events: readonly TracerEvent[], opts: MatchOptions): 
         r.comm = e.comm;
         r.exit = e;
         exitNsOf.set(e.pid, e.tsNs);
+        if (nr === 1) {
+          pid1ExitNs = e.tsNs;
+          pid1HostPid = e.pid;
+        }
         r.keys = [...e.ids.map((i) => `${i.ns}:${i.nr}`), `host:${e.pid}`];
         for (const k of r.keys) zombies.set(k, r);
         break;
@@ -280,9 +287,18 @@ export function matchTrace(events: readonly TracerEvent[], opts: MatchOptions): 
           // Released without a wait: by the kernel at its exit (autoreap), or, still a zombie,
           // when its parent died without reaping it (a namespace's init: every process of the
           // namespace is reaped in the kernel, zap_pid_ns_processes()).
+          // A zombie whose parent was not the init is re-parented to the init when that parent
+          // dies (kernel/exit.c forget_original_parent()) and released only when the init exits
+          // (or on re-parenting, when the new parent ignores SIGCHLD). So: released at its
+          // parent's exit when that parent was the init, else at the init's exit when that came
+          // later, else (unknown) at its parent's exit. A parent that never exited released it
+          // itself, at once: autoreaped.
+          const exited = r.exit?.tsNs;
           const parentExit = r.exit ? exitNsOf.get(r.exit.ppid) : undefined;
-          if (r.exit && parentExit !== undefined && parentExit >= r.exit.tsNs) r.releasedNs = parentExit;
-          else r.autoreaped = true;
+          if (exited !== undefined && parentExit !== undefined && parentExit >= exited) {
+            const parentWasInit = r.exit!.ppid === pid1HostPid || nsPidOf.get(r.exit!.ppid) === 1;
+            r.releasedNs = !parentWasInit && pid1ExitNs !== null && pid1ExitNs >= parentExit ? pid1ExitNs : parentExit;
+          } else r.autoreaped = true;
           for (const k of r.keys) zombies.delete(k);
         }
         break;

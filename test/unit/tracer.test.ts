@@ -151,6 +151,24 @@ describe('matchTrace', () => {
     expect(m.lost).toBe(0);
   });
 
+  it("dates the release of a zombie whose parent died before the init to the init's exit, not its parent's", () => {
+    // 202 becomes a zombie under 201; 201 exits (202 goes to the init, which never reaps it);
+    // the init's exit releases it (zap_pid_ns_processes), and it is freed after that.
+    const own = [
+      `fork ${at(10)} 201 100 work 1 ${HOST}:201 ${NS}:2`,
+      `fork ${at(20)} 202 201 child 1 ${HOST}:202 ${NS}:3`,
+      `exit ${at(30)} 202 child 201 work 1 0 1 ${HOST}:202 ${NS}:3`,
+      `exit ${at(40)} 201 work 100 init 1 0 1 ${HOST}:201 ${NS}:2`,
+      `reap ${at(45)} 100 init ${NS} 1 1 2 wait4`,
+      `exit ${at(500)} 100 init 50 shim 1 0 1 ${HOST}:100 ${NS}:1`,
+      `free ${at(520)} 202 child`,
+    ];
+    const r = matchTrace(parse(own), { pidNsInode: NS, t0Ns: t0, stats: null });
+    expect(r.processes.find((p) => p.pid === 202)).toMatchObject({ outcome: 'unreaped-at-end', releasedUs: 500 });
+    expect(r.zombiesOverTime.filter((z) => z.us <= 500).at(-1)).toEqual({ us: 500, zombies: 1 }); // 202 gone, 100 a zombie
+    expect(r.zombiesOverTime.find((z) => z.us === 40)).toEqual({ us: 40, zombies: 2 }); // 202 still counted
+  });
+
   it('orders fork failures and names their errno', () => {
     expect(m.forkFailures.map((f) => [f.us, f.errnoName, f.comm, f.call, f.nsPid])).toEqual([
       [3500, 'EAGAIN', 'libuv', 'clone3', 2],

@@ -14,12 +14,11 @@ import type { ImageFacts } from '../model/image.js';
 import type { RunRecord } from '../model/records.js';
 import { readStat } from '../procfs/stat.js';
 import type { ContainerRun } from '../runtime/container.js';
-import { histogram } from '../stats/histogram.js';
 import type { TraceMatch } from '../tracer/index.js';
 import type { Injection } from './image-target.js';
 import type { PlannedRun } from './matrix.js';
 import { underTracer } from './runner.js';
-import { bucketSeries, limitFailures, orphanLatencies, type Pid1Usage } from './traced.js';
+import { adoptedOrphans, kernelRecordFields, limitFailures, type Pid1Usage } from './traced.js';
 
 /** `--exec-every`: a command exec'd into the container periodically through the Engine API. */
 export interface ExecWorkload {
@@ -313,8 +312,7 @@ export function imageRecord(
   zombiesAtStop: number | null = null,
 ): RunRecord {
   const state: RunRecord['state'] = c.timedOut ? 'timed-out' : c.aborted ? 'aborted' : reason !== null ? 'failed' : 'completed';
-  const orphans = match ? match.processes.filter((p) => p.orphan && p.nsPid !== 1) : [];
-  const lat = match ? orphanLatencies(match) : { sorted: [], p50: null, p90: null, p99: null, max: null };
+  const orphans = match ? adoptedOrphans(match) : [];
   const failures = match ? limitFailures(match) : [];
   const ff = failures[0] ?? null;
   return {
@@ -330,41 +328,15 @@ export function imageRecord(
     failure_reason:
       state === 'completed' ? null : (reason ?? (c.aborted ? 'interrupted' : 'container exceeded the run timeout and was killed')),
     started_at: startedAt,
+    ...kernelRecordFields(match, c, pid1),
     orphans_made: orphans.length,
     orphans_exited: orphans.filter((p) => p.exitUs !== null).length,
     orphans_reaped: orphans.filter((p) => p.outcome === 'reaped').length,
     unreaped: zombiesAtStop ?? 0,
     missed: 0,
     achieved_rate_per_s: 0,
-    first_fork_failure_s: ff ? Number((ff.us / 1e6).toFixed(4)) : null,
     orphans_before_failure: ff ? orphans.filter((p) => (p.forkUs ?? 0) < ff.us).length : orphans.length,
     fork_failures: failures.length,
     first_failure_level: ff ? 'other' : null,
-    first_failure_errno: ff?.errnoName ?? null,
-    first_failure_comm: ff?.comm ?? null,
-    zombies_peak: match?.zombiesPeak ?? 0,
-    // Not sampled: every exit and reap is an event of the kernel instrument.
-    zombie_sample_hz: null,
-    pids_peak: c.pids.method !== 'unavailable' ? c.pids.peak : null,
-    pids_method: c.pids.method !== 'unavailable' && c.pids.peak !== null ? c.pids.method : null,
-    baseline_tasks: null,
-    effective_budget: null,
-    instrument_tasks: 0,
-    reap_latency_p50_us: lat.p50,
-    reap_latency_p90_us: lat.p90,
-    reap_latency_p99_us: lat.p99,
-    reap_latency_max_us: lat.max,
-    latency_method: match ? 'ebpf' : null,
-    pidfd_latency_p50_us: null,
-    pidfd_latency_p99_us: null,
-    lost_events: match?.lost ?? null,
-    littles_law_latency_us: null,
-    watcher_lag_p99_us: null,
-    pid1_cpu_ms: pid1.cpuMs,
-    pid1_rss_kib: pid1.rssKib,
-    exit_code: c.exitCode,
-    wall_s: Number((c.durationMs / 1000).toFixed(3)),
-    series: match ? bucketSeries(match.zombiesOverTime) : [],
-    latency_histogram: histogram(lat.sorted),
   };
 }

@@ -117,6 +117,84 @@ export function orphanLatencies(match: TraceMatch): {
   return { sorted, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: sorted.length ? round(sorted[sorted.length - 1]) : null };
 }
 
+/** The {@link RunRecord} fields that every run measured by the kernel instrument fills the same way. */
+export type KernelRecordFields = Pick<RunRecord, (typeof KERNEL_FIELDS)[number]>;
+const KERNEL_FIELDS = [
+  'first_fork_failure_s',
+  'first_failure_errno',
+  'first_failure_comm',
+  'zombies_peak',
+  'zombie_sample_hz',
+  'pids_peak',
+  'pids_method',
+  'baseline_tasks',
+  'effective_budget',
+  'instrument_tasks',
+  'reap_latency_p50_us',
+  'reap_latency_p90_us',
+  'reap_latency_p99_us',
+  'reap_latency_max_us',
+  'latency_method',
+  'pidfd_latency_p50_us',
+  'pidfd_latency_p99_us',
+  'lost_events',
+  'littles_law_latency_us',
+  'watcher_lag_p99_us',
+  'pid1_cpu_ms',
+  'pid1_rss_kib',
+  'exit_code',
+  'wall_s',
+  'series',
+  'latency_histogram',
+] as const;
+
+/**
+ * The fields of a record that come from the kernel's match, the host's readings of the container
+ * and of its PID 1, the same for the synthetic load and for a user's image: the first EAGAIN
+ * (s since t0) with its errno and comm, exact zombies peak and series, the adopted orphans'
+ * latency percentiles (µs), lost events; nothing of the instrument in the container
+ * (`instrument_tasks` 0), and no figure of the in-container watcher.
+ * @param match the match (t0 = the run's zero), or null when there is none (the latency method is then null).
+ */
+export function kernelRecordFields(
+  match: TraceMatch | null,
+  container: Pick<ContainerRun, 'exitCode' | 'durationMs' | 'pids'>,
+  pid1: Pid1Usage,
+): KernelRecordFields {
+  const lat = match ? orphanLatencies(match) : { sorted: [], p50: null, p90: null, p99: null, max: null };
+  const ff = match ? (limitFailures(match)[0] ?? null) : null;
+  return {
+    first_fork_failure_s: ff ? Number((ff.us / 1e6).toFixed(4)) : null,
+    first_failure_errno: ff?.errnoName ?? null,
+    first_failure_comm: ff?.comm ?? null,
+    zombies_peak: match?.zombiesPeak ?? 0,
+    // Not sampled: every exit and reap is an event.
+    zombie_sample_hz: null,
+    pids_peak: container.pids.method !== 'unavailable' ? container.pids.peak : null,
+    pids_method: container.pids.method !== 'unavailable' && container.pids.peak !== null ? container.pids.method : null,
+    // Not read: the container's first tasks exist only once it runs, and its workload forks at once.
+    baseline_tasks: null,
+    effective_budget: null,
+    instrument_tasks: 0,
+    reap_latency_p50_us: lat.p50,
+    reap_latency_p90_us: lat.p90,
+    reap_latency_p99_us: lat.p99,
+    reap_latency_max_us: lat.max,
+    latency_method: match ? 'ebpf' : null,
+    pidfd_latency_p50_us: null,
+    pidfd_latency_p99_us: null,
+    lost_events: match?.lost ?? null,
+    littles_law_latency_us: null,
+    watcher_lag_p99_us: null,
+    pid1_cpu_ms: pid1.cpuMs,
+    pid1_rss_kib: pid1.rssKib,
+    exit_code: container.exitCode,
+    wall_s: Number((container.durationMs / 1000).toFixed(3)),
+    series: match ? bucketSeries(match.zombiesOverTime) : [],
+    latency_histogram: histogram(lat.sorted),
+  };
+}
+
 /**
  * The record of one run measured by the kernel instrument.
  * @param lines solo's report lines (parsed from the container's stdout); t0 is its `S` line.
@@ -157,12 +235,10 @@ export function toTracedRecord(
 
   const orphans = match ? adoptedOrphans(match) : [];
   const failures = match ? limitFailures(match) : [];
-  const lat = match ? orphanLatencies(match) : { sorted: [], p50: null, p90: null, p99: null, max: null };
   const ff = failures[0] ?? null;
   const t0Ns = start?.tNs ?? 0;
   const failNs = ff ? t0Ns + ff.us * 1000 : null;
   const productionS = start && done ? Math.max(1e-9, (done.tNs - start.tNs) / 1e9) : null;
-  const series = match ? bucketSeries(match.zombiesOverTime) : [];
   const seen = orphans.length;
   return {
     scenario: run.scenario,
@@ -176,6 +252,7 @@ export function toTracedRecord(
     state,
     failure_reason: reason,
     started_at: startedAt,
+    ...kernelRecordFields(match, container, pid1),
     orphans_made: made.length,
     orphans_exited: orphans.filter((p) => p.exitUs !== null).length,
     orphans_reaped: orphans.filter((p) => p.outcome === 'reaped').length,
@@ -183,36 +260,8 @@ export function toTracedRecord(
     // Made, but never seen adopted: exited before their intermediate, or events lost.
     missed: match ? Math.max(0, made.length - seen) : made.length,
     achieved_rate_per_s: productionS ? (round(made.length / productionS) ?? 0) : 0,
-    first_fork_failure_s: ff ? Number((ff.us / 1e6).toFixed(4)) : null,
     orphans_before_failure: failNs === null ? made.length : made.filter((o) => o.tNs < failNs).length,
     fork_failures: match ? failures.length : ownFailures.length,
     first_failure_level: ownFailures[0]?.level ?? (ff ? 'other' : null),
-    first_failure_errno: ff?.errnoName ?? null,
-    first_failure_comm: ff?.comm ?? null,
-    zombies_peak: match?.zombiesPeak ?? 0,
-    // Not sampled: every exit and reap is an event.
-    zombie_sample_hz: null,
-    pids_peak: container.pids.method !== 'unavailable' ? container.pids.peak : null,
-    pids_method: container.pids.method !== 'unavailable' && container.pids.peak !== null ? container.pids.method : null,
-    // Not read: the container's first tasks exist only once it runs, and solo forks at once.
-    baseline_tasks: null,
-    effective_budget: null,
-    instrument_tasks: 0,
-    reap_latency_p50_us: lat.p50,
-    reap_latency_p90_us: lat.p90,
-    reap_latency_p99_us: lat.p99,
-    reap_latency_max_us: lat.max,
-    latency_method: 'ebpf',
-    pidfd_latency_p50_us: null,
-    pidfd_latency_p99_us: null,
-    lost_events: match?.lost ?? null,
-    littles_law_latency_us: null,
-    watcher_lag_p99_us: null,
-    pid1_cpu_ms: pid1.cpuMs,
-    pid1_rss_kib: pid1.rssKib,
-    exit_code: container.exitCode,
-    wall_s: Number((container.durationMs / 1000).toFixed(3)),
-    series,
-    latency_histogram: histogram(lat.sorted),
   };
 }

@@ -21,7 +21,9 @@ export type HelperReport =
   | { kind: 'exit'; pid: number; tNs: number }
   | { kind: 'failure'; level: Exclude<ForkLevel, 'helper'>; errno: number; tNs: number }
   | { kind: 'abnormal'; status: number; tNs: number }
-  | { kind: 'done'; attempted: number; tNs: number };
+  | { kind: 'done'; attempted: number; tNs: number }
+  /** `orphanage solo` only: orphans forked, and of those before the first failed fork (null: none failed). */
+  | { kind: 'counts'; made: number; madeBeforeFailure: number | null };
 
 /**
  * Parse one line of the helper's report pipe (format documented in orphanage.c).
@@ -45,6 +47,8 @@ export function parseHelperLine(line: string): HelperReport | null {
       return f.length === 3 ? { kind: 'abnormal', status: n(1), tNs: n(2) } : null;
     case 'D':
       return f.length === 4 ? { kind: 'done', attempted: n(1), tNs: n(3) } : null;
+    case 'N':
+      return f.length === 3 ? { kind: 'counts', made: n(1), madeBeforeFailure: n(2) < 0 ? null : n(2) } : null;
     default:
       return null;
   }

@@ -190,6 +190,9 @@ function readReports(ep: number): void {
           flush(true);
           post({ ...rep, madeBefore: Atomics.load(counters, C.MADE) });
           break;
+        case 'counts':
+          // `orphanage solo` only; `produce`, which this worker reads, writes none.
+          break;
         default:
           post(rep);
       }

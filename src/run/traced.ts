@@ -2,8 +2,8 @@
  * Runs measured by the kernel instrument (src/tracer/) from outside the container: the container
  * holds only the workload, `orphanage solo` (PID 1 itself with no init, the init's child
  * otherwise), and every figure of the record comes from the kernel's events, with solo's own
- * report lines (S/O/F/D) as the count of orphans made and as a cross-check of the first fork
- * failure. Pure: the runner does the I/O.
+ * report lines (S/F/N/D: no line per orphan) as the count of orphans made and as a cross-check
+ * of the first fork failure. Pure: the runner does the I/O.
  *
  * Which processes are "orphans": those the kernel re-parented before they exited (parent at
  * exit ≠ parent at fork, `orphan` in the tracer's records). In this workload that is every
@@ -50,7 +50,8 @@ export function soloArgs(run: Pick<PlannedRun, 'rate_per_s' | 'lifetime_ms' | 'd
     String(lifetimeUs),
     '1',
     '0',
-    String(Math.round(run.duration_s * 1000)),
+    // At least 1 ms: solo reads 0 as "no time limit".
+    String(Math.max(1, Math.round(run.duration_s * 1000))),
     '1',
     String(SOLO_GRACE_MS),
     String(Math.ceil(run.lifetime_ms) + 500),
@@ -213,7 +214,8 @@ export function toTracedRecord(
 ): RunRecord {
   const start = lines.find((l) => l.kind === 'started');
   const done = lines.find((l) => l.kind === 'done');
-  const made = lines.filter((l): l is Extract<HelperReport, { kind: 'orphan' }> => l.kind === 'orphan');
+  const counts = lines.find((l): l is Extract<HelperReport, { kind: 'counts' }> => l.kind === 'counts');
+  const made = counts?.made ?? 0;
   const ownFailures = lines.filter((l): l is Extract<HelperReport, { kind: 'failure' }> => l.kind === 'failure');
   const match = 'match' in trace ? trace.match : null;
 
@@ -225,7 +227,7 @@ export function toTracedRecord(
   } else if (container.aborted) {
     state = 'aborted';
     reason = 'interrupted';
-  } else if (!start || !done) {
+  } else if (!start || !done || !counts) {
     state = 'failed';
     reason = `the workload did not finish (exit ${container.exitCode ?? '?'}): ${lastLine(container.stderr) || 'no output'}`;
   } else if (!match) {
@@ -236,8 +238,6 @@ export function toTracedRecord(
   const orphans = match ? adoptedOrphans(match) : [];
   const failures = match ? limitFailures(match) : [];
   const ff = failures[0] ?? null;
-  const t0Ns = start?.tNs ?? 0;
-  const failNs = ff ? t0Ns + ff.us * 1000 : null;
   const productionS = start && done ? Math.max(1e-9, (done.tNs - start.tNs) / 1e9) : null;
   const seen = orphans.length;
   return {
@@ -253,14 +253,16 @@ export function toTracedRecord(
     failure_reason: reason,
     started_at: startedAt,
     ...kernelRecordFields(match, container, pid1),
-    orphans_made: made.length,
+    orphans_made: made,
     orphans_exited: orphans.filter((p) => p.exitUs !== null).length,
     orphans_reaped: orphans.filter((p) => p.outcome === 'reaped').length,
     unreaped: orphans.filter((p) => p.outcome === 'unreaped-at-end').length,
     // Made, but never seen adopted: exited before their intermediate, or events lost.
-    missed: match ? Math.max(0, made.length - seen) : made.length,
-    achieved_rate_per_s: productionS ? (round(made.length / productionS) ?? 0) : 0,
-    orphans_before_failure: failNs === null ? made.length : made.filter((o) => o.tNs < failNs).length,
+    missed: match ? Math.max(0, made - seen) : made,
+    achieved_rate_per_s: productionS ? (round(made / productionS) ?? 0) : 0,
+    // solo's own count, up to its first failed fork; the kernel's first EAGAIN may be another
+    // process's (PID 1's thread creation), which the kernel's fields name.
+    orphans_before_failure: counts?.madeBeforeFailure ?? made,
     fork_failures: match ? failures.length : ownFailures.length,
     first_failure_level: ownFailures[0]?.level ?? (ff ? 'other' : null),
   };

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { HelperReport } from '../../src/loadgen/helper.js';
-import { chooseInstrument } from '../../src/run/environment.js';
+import { chooseInstrument, remoteEngine } from '../../src/run/environment.js';
 import type { PlannedRun } from '../../src/run/matrix.js';
 import { bucketSeries, soloArgs, toTracedRecord } from '../../src/run/traced.js';
 import { NO_PIDS } from '../../src/runtime/container.js';
@@ -67,11 +67,12 @@ function match(processes: ProcessRecord[], forkFailures: ForkFailure[] = []): Tr
   };
 }
 
-const lines = (orphansAtUs: number[], extra: HelperReport[] = []): HelperReport[] => [
+/** solo's lines: S, what `extra` adds (F lines), N with the counts, D. */
+const lines = (made: number, madeBeforeFailure: number | null = null, extra: HelperReport[] = []): HelperReport[] => [
   { kind: 'started', tNs: T0 },
-  ...orphansAtUs.map((us, i): HelperReport => ({ kind: 'orphan', pid: 10 + i, tNs: T0 + us * 1000 })),
   ...extra,
-  { kind: 'done', attempted: orphansAtUs.length, tNs: T0 + 1e9 },
+  { kind: 'counts', made, madeBeforeFailure },
+  { kind: 'done', attempted: made, tNs: T0 + 1e9 },
 ];
 
 describe('records of kernel-instrument runs', () => {
@@ -88,7 +89,7 @@ describe('records of kernel-instrument runs', () => {
         reaper: { pid: 9, nsPid: null, comm: 'shim', level: 0, call: 'wait4' },
       }),
     ]);
-    const r = toTracedRecord(run, 'now', container, lines([100, 200, 300]), { match: m }, { cpuMs: 30, rssKib: 600 });
+    const r = toTracedRecord(run, 'now', container, lines(3), { match: m }, { cpuMs: 30, rssKib: 600 });
     expect(r).toMatchObject({
       state: 'completed',
       latency_method: 'ebpf',
@@ -114,7 +115,7 @@ describe('records of kernel-instrument runs', () => {
       [failure(-190_000, 38, 'ENOSYS', 'ts-reaper'), failure(250_000, 11, 'EAGAIN'), failure(260_000, 11, 'EAGAIN')],
     );
     const own: HelperReport[] = [{ kind: 'failure', level: 'orphan', errno: 11, tNs: T0 + 250_000_000 }];
-    const r = toTracedRecord(run, 'now', container, lines([100_000, 200_000, 300_000], own), { match: m }, { cpuMs: null, rssKib: null });
+    const r = toTracedRecord(run, 'now', container, lines(3, 2, own), { match: m }, { cpuMs: null, rssKib: null });
     expect(r).toMatchObject({
       first_fork_failure_s: 0.25,
       fork_failures: 2,
@@ -128,7 +129,7 @@ describe('records of kernel-instrument runs', () => {
   });
 
   it('fails a run with the reason when there is no trace or the workload did not finish', () => {
-    const noTrace = toTracedRecord(run, 'now', container, lines([1]), { unavailable: 'PID 1 was gone' }, { cpuMs: null, rssKib: null });
+    const noTrace = toTracedRecord(run, 'now', container, lines(1), { unavailable: 'PID 1 was gone' }, { cpuMs: null, rssKib: null });
     expect([noTrace.state, noTrace.failure_reason]).toEqual(['failed', 'kernel instrument: PID 1 was gone']);
     const crashed = toTracedRecord(
       run,
@@ -189,6 +190,24 @@ describe('--instrument', () => {
     );
     expect(chooseInstrument('pidfd', no)).toEqual({ used: 'pidfd', reason: null });
     expect(chooseInstrument('both', yes)).toEqual({ used: 'both', reason: null });
+  });
+
+  it('an engine on another kernel (TCP endpoint, a VM) is measured by the watcher: the tracer sees only this host', () => {
+    const local = { socketPath: '/var/run/docker.sock', label: '/var/run/docker.sock', fromEnv: false };
+    const tcp = { host: '10.0.0.2', port: 2375, label: 'tcp://10.0.0.2:2375 (from DOCKER_HOST)', fromEnv: true };
+    expect(remoteEngine({ kernelVersion: '6.18.0' }, local, '6.18.0')).toBeNull();
+    expect(remoteEngine({ kernelVersion: '6.10.14-linuxkit' }, local, '6.18.0')).toBe(
+      'the engine reports kernel 6.10.14-linuxkit, this host runs 6.18.0',
+    );
+    expect(remoteEngine({ kernelVersion: '6.18.0' }, tcp, '6.18.0')).toBe(
+      'the engine is reached at tcp://10.0.0.2:2375 (from DOCKER_HOST)',
+    );
+    const remote = chooseInstrument('auto', yes, 'the engine is reached at tcp://x');
+    expect(remote.used).toBe('pidfd');
+    expect(remote.reason).toMatch(/^the kernel instrument is unavailable \(the engine's containers do not run on this host's kernel/);
+    expect(() => chooseInstrument('ebpf', yes, 'the engine is reached at tcp://x')).toThrow(
+      /--instrument ebpf: the kernel instrument is unavailable/,
+    );
   });
 
   it('ebpf or both asked for explicitly, and unavailable, is an error that says why', () => {

@@ -29,8 +29,12 @@
  *     The same production with no load generator around it, for runs measured from outside the
  *     container (the kernel tracer): it is the container's command (PID 1 with no init, the
  *     init's child otherwise) and the container then holds nothing but the workload. It starts at
- *     once, writes S, O, F, X and D lines (as above; no E lines: the orphans only sleep and exit)
- *     to stdout, stops producing GRACE_MS after the first fork failure (like the load generator's
+ *     once, writes S, F, X and D lines (as above) to stdout, and no line per orphan (neither O
+ *     nor E: a long run would flood the container's log); instead each intermediate's exit
+ *     status says how many of its forks failed, and before D it writes
+ *       N <made> <made_before_first_failure>   orphans forked; of those, before the first failed
+ *                                              fork (-1: none failed)
+ *     It stops producing GRACE_MS after the first fork failure (like the load generator's
  *     `--after-failure stop`), and after production waits DRAIN_MS so that the last orphans exit
  *     and are reaped while PID 1 still lives. It waits only for its own intermediates, by pid:
  *     as PID 1 it must leave adopted orphans alone, as a Node or Python PID 1 would.
@@ -106,7 +110,7 @@ static int usage(const char *msg) {
 /* Runs in the intermediate: fork `batch` orphans, report each one at once (one write per line,
  * so the watcher can open its pidfd while the next fork runs), _exit.
  * Exit status 0 when every fork succeeded, 1 when at least one failed (reported as F o). */
-static void intermediate(int outfd, int ctlfd, int batch, int64_t lifetime_ns, int report_exit) {
+static void intermediate(int outfd, int ctlfd, int batch, int64_t lifetime_ns, int solo) {
   char buf[64];
   int failed = 0;
   struct timespec life;
@@ -124,18 +128,20 @@ static void intermediate(int outfd, int ctlfd, int batch, int64_t lifetime_ns, i
       }
       /* The exit time by the orphan's own clock: independent of the watcher's scheduling, so it
        * measures the watcher's observation lag on real events. */
-      if (report_exit) emit(outfd, buf, (size_t)snprintf(buf, sizeof buf, "E %d %lld\n", (int)getpid(), (long long)now_ns()));
+      if (!solo) emit(outfd, buf, (size_t)snprintf(buf, sizeof buf, "E %d %lld\n", (int)getpid(), (long long)now_ns()));
       _exit(0);
     }
     int64_t t = now_ns();
     if (pid < 0) {
       emit(outfd, buf, (size_t)snprintf(buf, sizeof buf, "F o %d %lld\n", errno, (long long)t));
-      failed = 1;
-    } else {
+      failed++;
+    } else if (!solo) {
       emit(outfd, buf, (size_t)snprintf(buf, sizeof buf, "O %d %lld\n", (int)pid, (long long)t));
     }
   }
-  _exit(failed);
+  /* produce: 1 when a fork failed (its watcher counts the O lines); solo: how many failed, so
+   * that solo counts the orphans made without a line per orphan (batch <= 64 fits a status). */
+  _exit(solo ? failed : failed > 0);
 }
 
 /* Intermediates forked and not yet reaped, and the SIGCHLD signalfd that announces their exit. */
@@ -259,7 +265,7 @@ static int produce(int argc, char **argv) {
     if (ip == 0) {
       if (sigfd >= 0) close(sigfd);
       sigprocmask(SIG_UNBLOCK, &chld, NULL);
-      intermediate(outfd, ctlfd, n, lifetime_ns, 1);
+      intermediate(outfd, ctlfd, n, lifetime_ns, 0);
     }
     if (ip < 0) {
       failures++;
@@ -280,7 +286,12 @@ static int produce(int argc, char **argv) {
 
 /* Intermediates of `solo`, by pid: as PID 1 it must not wait for anyone else's exit. */
 static pid_t solo_pids[MAX_BATCH];
+static int solo_batch[MAX_BATCH]; /* orphans each of them was asked to fork */
 static int solo_n;
+/* Orphans forked (successfully) by reaped intermediates, and how many of them before the first
+ * failed fork (-1: none failed yet). */
+static long long solo_made;
+static long long solo_made_before_failure = -1;
 /* When an intermediate was first seen to exit 1 (one of its orphan forks failed), or 0. */
 static int64_t solo_orphan_fail_ns;
 
@@ -292,12 +303,19 @@ static void solo_reap(int block) {
       int st;
       pid_t p = waitpid(solo_pids[i], &st, WNOHANG);
       if (p == solo_pids[i]) {
-        if (WIFEXITED(st) && WEXITSTATUS(st) == 1 && solo_orphan_fail_ns == 0) solo_orphan_fail_ns = now_ns();
-        if (!WIFEXITED(st) || WEXITSTATUS(st) > 1) {
+        int failed = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        if (failed >= 0 && failed <= solo_batch[i]) {
+          solo_made += solo_batch[i] - failed;
+          if (failed > 0 && solo_made_before_failure < 0) solo_made_before_failure = solo_made;
+          if (failed > 0 && solo_orphan_fail_ns == 0) solo_orphan_fail_ns = now_ns();
+        }
+        if (failed < 0 || failed > solo_batch[i]) {
           char buf[64];
           emit(1, buf, (size_t)snprintf(buf, sizeof buf, "X %d %lld\n", st, (long long)now_ns()));
         }
-        solo_pids[i] = solo_pids[--solo_n];
+        solo_n--;
+        solo_pids[i] = solo_pids[solo_n];
+        solo_batch[i] = solo_batch[solo_n];
         reaped = 1;
       } else {
         i++;
@@ -357,7 +375,9 @@ static int solo(int argc, char **argv) {
   char buf[128];
   int64_t t0 = now_ns();
   emit(1, buf, (size_t)snprintf(buf, sizeof buf, "S %lld\n", (long long)t0));
-  int64_t interval_ns = rate > 0 ? (int64_t)((double)batch * 1e9 / rate) : 0;
+  /* A rate so low that one interval overflows int64 ns (> 292 years) is as good as one batch. */
+  double interval = rate > 0 ? (double)batch * 1e9 / rate : 0;
+  int64_t interval_ns = interval > 4e18 ? (int64_t)4e18 : (int64_t)interval;
   int64_t stop_at = duration_ns > 0 ? t0 + duration_ns : INT64_MAX;
   long long made = 0, failures = 0;
   for (long long k = 0;; k++) {
@@ -374,21 +394,24 @@ static int solo(int argc, char **argv) {
     if (ip == 0) {
       close(sigfd);
       sigprocmask(SIG_UNBLOCK, &chld, NULL);
-      intermediate(1, -1, n, lifetime_ns, 0);
+      intermediate(1, -1, n, lifetime_ns, 1);
     }
-    made += n; /* attempted; the O and F lines say which succeeded */
+    made += n; /* attempted; the N line says how many succeeded */
     if (ip < 0) {
       int64_t t = now_ns();
       failures++;
+      if (solo_made_before_failure < 0) solo_made_before_failure = solo_made;
       emit(1, buf, (size_t)snprintf(buf, sizeof buf, "F i %d %lld\n", errno, (long long)t));
       if (t + grace_ns < stop_at) stop_at = t + grace_ns;
       continue;
     }
-    solo_pids[solo_n++] = ip;
+    solo_pids[solo_n] = ip;
+    solo_batch[solo_n++] = n;
     if (max_inflight == 1) solo_reap(1);
   }
   while (solo_n > 0) solo_reap(1);
   int64_t t_end = now_ns();
+  emit(1, buf, (size_t)snprintf(buf, sizeof buf, "N %lld %lld\n", solo_made, solo_made_before_failure));
   emit(1, buf, (size_t)snprintf(buf, sizeof buf, "D %lld %lld %lld\n", made, failures, (long long)t_end));
   solo_sleep_until(t_end + drain_ns);
   return 0;

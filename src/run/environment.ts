@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ensureImages, projectRoot, type ImageSet } from '../images/build.js';
 import { RUN_ID } from '../runtime/cleanup.js';
-import { connectEngine, engineInfo, type EngineInfo } from '../runtime/engine.js';
+import { connectEngine, engineEndpoint, engineInfo, type EngineInfo } from '../runtime/engine.js';
 import type { EnvironmentRecord } from '../model/records.js';
 import type { RunOutput } from '../terminal/output.js';
 import type { RunRequest } from './request.js';
@@ -51,7 +51,7 @@ export async function prepareEnvironment(req: RunRequest, out: RunOutput, signal
     },
   });
   const pin = req.pin && engine.cpus >= 2 ? `0:${engine.cpus - 1}` : undefined;
-  const instrument = chooseInstrument(req.instrument);
+  const instrument = chooseInstrument(req.instrument, tracerAvailability, remoteEngine(engine));
   if (instrument.reason !== null) out.line(`reapbench: ${instrument.reason}`);
   const record: EnvironmentRecord = {
     reapbench_version: JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')).version,
@@ -82,14 +82,22 @@ export async function prepareEnvironment(req: RunRequest, out: RunOutput, signal
  * (src/tracer/availability.ts: root or CAP_BPF + CAP_PERFMON, BTF, the loader built, the
  * tracepoints present) and `pidfd` otherwise, with the reason as one line; `ebpf` or `both`
  * asked for explicitly must be available.
+ * @param remote why the engine's containers are not on this host's kernel (a remote engine, a VM),
+ *   or null when they are.
  * @throws ReapbenchError (exit 1) when `ebpf` or `both` was asked for and cannot be loaded.
  */
 export function chooseInstrument(
   requested: 'auto' | Instrument,
   availability: () => TracerAvailability = tracerAvailability,
+  remote: string | null = null,
 ): { used: Instrument; reason: string | null } {
   if (requested === 'pidfd') return { used: 'pidfd', reason: null };
-  const a = availability();
+  const a: TracerAvailability = remote
+    ? {
+        available: false,
+        reason: `the engine's containers do not run on this host's kernel (${remote}); the kernel instrument sees only this host`,
+      }
+    : availability();
   if (a.available) return { used: requested === 'auto' ? 'ebpf' : requested, reason: null };
   if (requested === 'auto')
     return {
@@ -104,6 +112,22 @@ export async function clockTicks(): Promise<number | null> {
   const r = await execa('getconf', ['CLK_TCK'], { reject: false });
   const n = Number(r.stdout.trim());
   return r.exitCode === 0 && Number.isInteger(n) && n > 0 ? n : null;
+}
+
+/**
+ * Why the engine's containers would not run on this host's kernel, or null when they do: a TCP
+ * endpoint (DOCKER_HOST=tcp://…), or an engine that reports another kernel release than this
+ * host's (Docker Desktop and other VMs).
+ */
+export function remoteEngine(
+  engine: Pick<EngineInfo, 'kernelVersion'>,
+  endpoint = engineEndpoint(),
+  release = os.release(),
+): string | null {
+  if (!('socketPath' in endpoint)) return `the engine is reached at ${endpoint.label}`;
+  if (engine.kernelVersion && engine.kernelVersion !== release)
+    return `the engine reports kernel ${engine.kernelVersion}, this host runs ${release}`;
+  return null;
 }
 
 /** The host's CPU model from /proc/cpuinfo, or `unknown`. */

@@ -29,7 +29,7 @@ import { connectEngine, engineInfo } from '../runtime/engine.js';
 import { createOutput } from '../terminal/output.js';
 import { tracerAvailability } from '../tracer/index.js';
 import { checkNumber } from '../validate.js';
-import { cpuModel, gitCommit, clockTicks } from './environment.js';
+import { cpuModel, gitCommit, clockTicks, remoteEngine } from './environment.js';
 import { projectRoot } from '../images/build.js';
 import { checkArchitecture, existingInit, injectionFor, inspectImage, parseArgv, resolveArgv } from './image-target.js';
 import { runImageOnce, skippedFacts, type ExecWorkload } from './image-run.js';
@@ -114,6 +114,9 @@ export async function runImageBench(o: Partial<RunCliOptions> & ImageCliOptions,
   if (!avail.available)
     throw new ReapbenchError(`reapbench run --image needs the kernel instrument, which is unavailable here: ${avail.reason}`);
   const docker = await connectEngine();
+  const remote = remoteEngine(await engineInfo(docker));
+  if (remote)
+    throw new ReapbenchError(`reapbench run --image needs the kernel instrument, which cannot see this engine's containers: ${remote}`);
   const info = await inspectImage(docker, ref);
   checkArchitecture(info);
   const argv = resolveArgv(info, over);

@@ -9,7 +9,7 @@
  */
 import type Docker from 'dockerode';
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { NO_PIDS, runContainer, type ContainerRun, type ContainerSpec } from '../runtime/container.js';
 import { histogram } from '../stats/summary.js';
@@ -237,7 +237,11 @@ export async function runOne(ctx: RunnerContext, run: PlannedRun, index: number)
     // Nothing of the instrument in the container: it may share one CPU with the workload.
     const work = ctx.pin?.split(':')[1];
     const traced = await underTracer(ctx, { ...base, cmd: [...launch.prefix, ...soloArgs(run)], ...(work ? { cpusetCpus: work } : {}) });
-    if ('notRun' in traced) return toTracedRecord(run, startedAt, traced.notRun, [], { unavailable: traced.why }, NO_USAGE);
+    if ('notRun' in traced) {
+      const r = toTracedRecord(run, startedAt, traced.notRun, [], { unavailable: traced.why }, NO_USAGE);
+      // Nothing ran: the reason is the tracer's, not a workload that "did not finish".
+      return r.state === 'aborted' ? r : { ...r, state: 'failed', failure_reason: `kernel instrument: ${traced.why}` };
+    }
     const lines = helperLines(traced.container.stdout);
     const t0 = lines.find((l) => l.kind === 'started')?.tNs;
     return toTracedRecord(
@@ -323,6 +327,19 @@ export type Traced =
   | { container: ContainerRun; pid1: Pid1Usage; match(t0Ns: bigint | null): TraceOutcome }
   | { notRun: Pick<ContainerRun, 'exitCode' | 'timedOut' | 'aborted' | 'stderr' | 'durationMs' | 'pids'>; why: string };
 
+/**
+ * Whether host pid `pid` belongs to container `id`: its /proc/<pid>/cgroup names the container's
+ * id (every cgroup driver and version puts the full id in the path: `/docker/<id>`,
+ * `docker-<id>.scope`, or an owned parent's `/<parent>/<id>`).
+ */
+export function isContainerProcess(pid: number, id: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cgroup`, 'utf8').includes(id);
+  } catch {
+    return false;
+  }
+}
+
 /** How often the host reads the container's PID 1 (CPU, RSS), ms. */
 const PID1_READ_MS = 100;
 
@@ -359,23 +376,35 @@ export async function underTracer(
   try {
     container = await runContainer(ctx.docker, {
       ...spec,
-      onStarted: async (_id, live) => {
+      onStarted: async (id, live) => {
         const pid = await live.hostPid();
         if (pid === null) return;
+        // The engine's pid is this host's only when the engine runs on this kernel: a remote
+        // engine (DOCKER_HOST=tcp://…) or one in a VM reports a pid of another machine.
+        if (!existsSync(`/proc/${pid}`)) return; // gone already (or another machine's): the default reason
+        if (!isContainerProcess(pid, id)) {
+          why = `PID 1 (pid ${pid} as the engine reports it) is not a process of this host's container ${id.slice(0, 12)}: the engine must run on this host for the kernel instrument`;
+          return;
+        }
         try {
           pidNs = pidNamespaceInode(pid);
         } catch (err) {
           why = `could not read /proc/${pid}/ns/pid: ${(err as Error).message}`;
           return;
         }
+        // Until the first failed reading: PID 1 is then gone, and its pid may be reused.
         const read = (): void => {
           const u = processUsage(pid);
-          if (u.cpuMs !== null) pid1.cpuMs = u.cpuMs;
+          if (u.cpuMs === null) {
+            clearInterval(timer);
+            return;
+          }
+          pid1.cpuMs = Math.max(pid1.cpuMs ?? 0, u.cpuMs);
           if (u.rssKb !== null) pid1.rssKib = Math.max(pid1.rssKib ?? 0, u.rssKb);
         };
         read();
         timer = setInterval(read, PID1_READ_MS);
-        await whileRunning?.({ id: _id, hostPid: pid, pidNs });
+        await whileRunning?.({ id, hostPid: pid, pidNs });
       },
     });
   } catch (err) {

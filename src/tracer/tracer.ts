@@ -175,9 +175,14 @@ export function startTracer(options: StartTracerOptions = {}): Promise<Tracer> {
   return new Promise<Tracer>((resolve, reject) => {
     // Removed once settled: a run of many tracers on one signal must not pile up listeners.
     const onStartAbort = (): void => fail(options.signal?.reason);
+    // The first reason wins: a deadline or an abort kills the loader, whose exit must not then
+    // replace that reason with "exited before it was ready".
+    let failed = false;
     const fail = (err: unknown): void => {
+      failed = true;
       clearTimeout(deadline);
       options.signal?.removeEventListener('abort', onStartAbort);
+      options.signal?.removeEventListener('abort', onAbort);
       child.kill('SIGKILL');
       // Settle only once the loader is gone, so that a caller never outlives a loader it did not get.
       void closed.then(() => reject(err));
@@ -193,9 +198,10 @@ export function startTracer(options: StartTracerOptions = {}): Promise<Tracer> {
     );
     options.signal?.addEventListener('abort', onStartAbort, { once: true });
     void closed.then(() => {
-      if (readyNs !== null) return;
+      if (readyNs !== null || failed) return;
       clearTimeout(deadline);
       options.signal?.removeEventListener('abort', onStartAbort);
+      options.signal?.removeEventListener('abort', onAbort);
       const line = stderr.trim().split('\n').filter(Boolean).pop();
       const why = line?.replace(/^tracer: /, '') ?? `the loader ${binary} exited with code ${String(child.exitCode)} before it was ready`;
       reject(new ReapbenchError(`tracer: ${why}`));

@@ -268,6 +268,17 @@ describe.skipIf(!availability.available)(`tracer against the kernel ${why}`, () 
     }
     expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
   });
+
+  it('a loader that never gets ready fails with the deadline as the reason, and leaves no listener', async () => {
+    // A stand-in loader that never prints `ready`; the deadline kills it, and its exit must not
+    // replace the deadline's reason.
+    const stuck = path.join(root, 'dist/tracer-build/never-ready.sh');
+    spawnSync('sh', ['-c', `printf '#!/bin/sh\\nexec sleep 60\\n' > ${stuck} && chmod 755 ${stuck}`]);
+    const ac = new AbortController();
+    await expect(startTracer({ binary: stuck, signal: ac.signal, readyTimeoutMs: 300 })).rejects.toThrow(/^tracer: not ready after 0 s/);
+    await expect(startTracer({ binary: '/bin/false', signal: ac.signal })).rejects.toThrow(/^tracer: /);
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+  });
 });
 
 describe('tracer unavailable', () => {

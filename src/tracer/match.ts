@@ -232,6 +232,8 @@ export function matchTrace(events: readonly TracerEvent[], opts: MatchOptions): 
   // When the namespace's init (pid 1 in it) exited, CLOCK_MONOTONIC ns; null until then.
   let pid1ExitNs: bigint | null = null;
   let pid1HostPid: number | null = null;
+  // Processes freed with no wait seen; classified after the loop.
+  const unreapedFrees: Rec[] = [];
   for (const e of sorted) {
     switch (e.type) {
       case 'fork': {
@@ -284,21 +286,9 @@ export function matchTrace(events: readonly TracerEvent[], opts: MatchOptions): 
         byHost.delete(e.pid);
         r.freed = true;
         if (!r.reap) {
-          // Released without a wait: by the kernel at its exit (autoreap), or, still a zombie,
-          // when its parent died without reaping it (a namespace's init: every process of the
-          // namespace is reaped in the kernel, zap_pid_ns_processes()).
-          // A zombie whose parent was not the init is re-parented to the init when that parent
-          // dies (kernel/exit.c forget_original_parent()) and released only when the init exits
-          // (or on re-parenting, when the new parent ignores SIGCHLD). So: released at its
-          // parent's exit when that parent was the init, else at the init's exit when that came
-          // later, else (unknown) at its parent's exit. A parent that never exited released it
-          // itself, at once: autoreaped.
-          const exited = r.exit?.tsNs;
-          const parentExit = r.exit ? exitNsOf.get(r.exit.ppid) : undefined;
-          if (exited !== undefined && parentExit !== undefined && parentExit >= exited) {
-            const parentWasInit = r.exit!.ppid === pid1HostPid || nsPidOf.get(r.exit!.ppid) === 1;
-            r.releasedNs = !parentWasInit && pid1ExitNs !== null && pid1ExitNs >= parentExit ? pid1ExitNs : parentExit;
-          } else r.autoreaped = true;
+          // Released without a wait: decided once every exit is known (below), because the
+          // init's own exit event may come after the frees of the zombies it released.
+          unreapedFrees.push(r);
           for (const k of r.keys) zombies.delete(k);
         }
         break;
@@ -319,6 +309,24 @@ export function matchTrace(events: readonly TracerEvent[], opts: MatchOptions): 
         break;
       }
     }
+  }
+
+  // Released without a wait: by the kernel at its exit (autoreap), or, still a zombie, when its
+  // parent died without reaping it (a namespace's init: every process of the namespace is reaped
+  // in the kernel, zap_pid_ns_processes(), before the init's own exit is signalled, so the frees
+  // may come before that exit's event). A zombie whose parent was not the init is re-parented to
+  // the init when that parent dies (kernel/exit.c forget_original_parent()) and released only
+  // when the init exits (or on re-parenting, when the new parent ignores SIGCHLD). So: released
+  // at its parent's exit when that parent was the init, else at the init's exit when that came
+  // later, else (unknown) at its parent's exit. A parent that never exited released it itself,
+  // at once: autoreaped.
+  for (const r of unreapedFrees) {
+    const exited = r.exit?.tsNs;
+    const parentExit = r.exit ? exitNsOf.get(r.exit.ppid) : undefined;
+    if (exited !== undefined && parentExit !== undefined && parentExit >= exited) {
+      const parentWasInit = r.exit!.ppid === pid1HostPid || nsPidOf.get(r.exit!.ppid) === 1;
+      r.releasedNs = !parentWasInit && pid1ExitNs !== null && pid1ExitNs >= parentExit ? pid1ExitNs : parentExit;
+    } else r.autoreaped = true;
   }
 
   const ref = (pid: number, comm?: string): ProcessRef => ({ pid, nsPid: nsPidOf.get(pid) ?? null, comm: comm ?? commOf.get(pid) ?? '' });

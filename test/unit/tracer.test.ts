@@ -169,6 +169,19 @@ describe('matchTrace', () => {
     expect(r.zombiesOverTime.find((z) => z.us === 40)).toEqual({ us: 40, zombies: 2 }); // 202 still counted
   });
 
+  it("counts a zombie the init released as unreaped even when its free comes before the init's exit event", () => {
+    // zap_pid_ns_processes() releases the init's zombies before the init's own SIGCHLD is sent.
+    const own = [
+      `fork ${at(10)} 302 100 child 1 ${HOST}:302 ${NS}:3`,
+      `exit ${at(30)} 302 child 100 init 1 0 1 ${HOST}:302 ${NS}:3`,
+      `free ${at(480)} 302 child`,
+      `exit ${at(500)} 100 init 50 shim 1 0 1 ${HOST}:100 ${NS}:1`,
+    ];
+    const r = matchTrace(parse(own), { pidNsInode: NS, t0Ns: t0, stats: null });
+    expect(r.processes.find((p) => p.pid === 302)).toMatchObject({ outcome: 'unreaped-at-end', releasedUs: 500 });
+    expect(r.counts.autoreaped).toBe(0);
+  });
+
   it('orders fork failures and names their errno', () => {
     expect(m.forkFailures.map((f) => [f.us, f.errnoName, f.comm, f.call, f.nsPid])).toEqual([
       [3500, 'EAGAIN', 'libuv', 'clone3', 2],

@@ -172,7 +172,7 @@ async function inContainer(cmd: string[], extra: Partial<ContainerSpec> = {}): P
 }
 
 /**
- * `orphanage solo` as fast as it goes: orphans (O lines) ÷ (D − S), per second, and its forks per
+ * `orphanage solo` as fast as it goes: orphans made (its N line) ÷ (D − S), per second, and its forks per
  * second (orphans + intermediates, one intermediate per `batch` orphans attempted).
  */
 async function soloRate(inflight: number, batch: number): Promise<{ ratePerS: number; forksPerS: number }> {
@@ -191,8 +191,9 @@ async function soloRate(inflight: number, batch: number): Promise<{ ratePerS: nu
   const lines = out.split('\n').map((l) => parseHelperLine(l.trim()));
   const s = lines.find((l) => l?.kind === 'started');
   const d = lines.find((l) => l?.kind === 'done');
-  const o = lines.filter((l) => l?.kind === 'orphan').length;
-  if (!s || !d) throw new Error(`orphanage solo printed no S or D line: ${out.slice(0, 200)}`);
+  const n = lines.find((l) => l?.kind === 'counts');
+  if (!s || !d || !n || n.kind !== 'counts') throw new Error(`orphanage solo printed no S, N or D line: ${out.slice(0, 200)}`);
+  const o = n.made;
   if (lines.some((l) => l?.kind === 'failure')) throw new Error('orphanage solo: a fork failed (raise --pids-limit)');
   const seconds = (d.tNs - s.tNs) / 1e9;
   return { ratePerS: o / seconds, forksPerS: (o + Math.ceil(d.attempted / batch)) / seconds };
@@ -275,7 +276,7 @@ async function measureFloor(): Promise<void> {
   }
   console.log(
     [
-      '  Method: forkloop = R count ÷ elapsed (one process: fork, _exit, waitpid). solo = O lines ÷ (D − S), the orphans it',
+      '  Method: forkloop = R count ÷ elapsed (one process: fork, _exit, waitpid). solo = the made count of its N line ÷ (D − S), the orphans it',
       `  forked (lifetime ${lifetimeUs} µs, RATE 0 = as fast as it can; IxB = intermediates in flight × orphans per intermediate).`,
       '  node loadgen = achieved_rate_per_s of loadgen.mjs --rate max, with its in-container pidfd watcher running.',
       '  Limits: each variant runs in its own container, one after the other; the ratio is within a round, not the same',

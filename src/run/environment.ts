@@ -38,7 +38,6 @@ export interface RunEnvironment {
  *   130 when `signal` aborted the build.
  */
 export async function prepareEnvironment(req: RunRequest, out: RunOutput, signal: AbortSignal): Promise<RunEnvironment> {
-  const root = projectRoot();
   const docker = await connectEngine();
   const engine = await engineInfo(docker);
   // The run id first: its containers carry the label reapbench.run=<id> (docker ps, clean-up).
@@ -53,7 +52,28 @@ export async function prepareEnvironment(req: RunRequest, out: RunOutput, signal
   const pin = req.pin && engine.cpus >= 2 ? `0:${engine.cpus - 1}` : undefined;
   const instrument = chooseInstrument(req.instrument, tracerAvailability, remoteEngine(engine));
   if (instrument.reason !== null) out.line(`reapbench: ${instrument.reason}`);
-  const record: EnvironmentRecord = {
+  const record = await environmentRecord(
+    engine,
+    { image: images.app, image_id: images.appId, base_mode: images.baseMode, base_reason: images.baseReason },
+    { ...req.matrix, pin: pin ?? null },
+    { requested: req.instrument, used: instrument.used, reason: instrument.reason },
+  );
+  return { docker, engine, images, pin, instrument: instrument.used, record };
+}
+
+/**
+ * env.json: the facts a run's results depend on (versions, kernel, CPU, engine, the image, the
+ * command line, CLK_TCK), with the run's image, its resolved matrix and instrument. Shared by the
+ * synthetic bench and `run --image`.
+ */
+export async function environmentRecord(
+  engine: EngineInfo,
+  image: Pick<EnvironmentRecord, 'image' | 'image_id' | 'base_mode' | 'base_reason'>,
+  matrix: EnvironmentRecord['matrix'],
+  instrument: EnvironmentRecord['instrument'],
+): Promise<EnvironmentRecord> {
+  const root = projectRoot();
+  return {
     reapbench_version: JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')).version,
     run_id: RUN_ID,
     git_commit: await gitCommit(root),
@@ -64,17 +84,13 @@ export async function prepareEnvironment(req: RunRequest, out: RunOutput, signal
     engine_version: engine.serverVersion,
     engine_api_version: engine.apiVersion,
     cgroup_version: engine.cgroupVersion,
-    image: images.app,
-    image_id: images.appId,
-    base_mode: images.baseMode,
-    base_reason: images.baseReason,
+    ...image,
     started_at: new Date().toISOString(),
     argv: process.argv.slice(2),
     clk_tck: await clockTicks(),
-    matrix: { ...req.matrix, pin: pin ?? null },
-    instrument: { requested: req.instrument, used: instrument.used, reason: instrument.reason },
+    matrix,
+    instrument,
   };
-  return { docker, engine, images, pin, instrument: instrument.used, record };
 }
 
 /**
@@ -108,7 +124,7 @@ export function chooseInstrument(
 }
 
 /** `getconf CLK_TCK` (ticks per second), or null when getconf is missing or says something else. */
-export async function clockTicks(): Promise<number | null> {
+async function clockTicks(): Promise<number | null> {
   const r = await execa('getconf', ['CLK_TCK'], { reject: false });
   const n = Number(r.stdout.trim());
   return r.exitCode === 0 && Number.isInteger(n) && n > 0 ? n : null;
@@ -131,7 +147,7 @@ export function remoteEngine(
 }
 
 /** The host's CPU model from /proc/cpuinfo, or `unknown`. */
-export async function cpuModel(): Promise<string> {
+async function cpuModel(): Promise<string> {
   try {
     const m = /^model name\s*:\s*(.+)$/m.exec(await readFile('/proc/cpuinfo', 'utf8'));
     return m?.[1]?.trim() ?? 'unknown';
@@ -141,7 +157,7 @@ export async function cpuModel(): Promise<string> {
 }
 
 /** The checked-out commit of `root`, or null outside a git work tree. */
-export async function gitCommit(root: string): Promise<string | null> {
+async function gitCommit(root: string): Promise<string | null> {
   const r = await execa('git', ['rev-parse', 'HEAD'], { cwd: root, reject: false });
   return r.exitCode === 0 ? r.stdout.trim() : null;
 }

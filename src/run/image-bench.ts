@@ -10,7 +10,6 @@
  */
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ReapbenchError, usageError } from '../errors.js';
 import {
@@ -23,14 +22,12 @@ import {
   type FailOn,
 } from '../export/image-md.js';
 import type { ImageFacts } from '../model/image.js';
-import type { EnvironmentRecord } from '../model/records.js';
-import { interruptedBy, onInterrupt, RUN_ID } from '../runtime/cleanup.js';
+import { interruptedBy, onInterrupt } from '../runtime/cleanup.js';
 import { connectEngine, engineInfo } from '../runtime/engine.js';
 import { createOutput } from '../terminal/output.js';
 import { tracerAvailability } from '../tracer/index.js';
 import { checkNumber } from '../validate.js';
-import { cpuModel, gitCommit, clockTicks, remoteEngine } from './environment.js';
-import { projectRoot } from '../images/build.js';
+import { environmentRecord, remoteEngine } from './environment.js';
 import { checkArchitecture, existingInit, injectionFor, inspectImage, parseArgv, resolveArgv } from './image-target.js';
 import { runImageOnce, skippedFacts, type ExecWorkload } from './image-run.js';
 import { resolveMatrix } from './matrix.js';
@@ -128,27 +125,12 @@ export async function runImageBench(o: Partial<RunCliOptions> & ImageCliOptions,
   const out = createOutput({ progress: (o.progress ?? true) && !o.ci });
   try {
     const engine = await engineInfo(docker);
-    const env: EnvironmentRecord = {
-      reapbench_version: JSON.parse(await readFile(path.join(projectRoot(), 'package.json'), 'utf8')).version,
-      run_id: RUN_ID,
-      git_commit: await gitCommit(projectRoot()),
-      node_version: process.version,
-      kernel: engine.kernelVersion || os.release(),
-      cpu_model: await cpuModel(),
-      cpus: engine.cpus,
-      engine_version: engine.serverVersion,
-      engine_api_version: engine.apiVersion,
-      cgroup_version: engine.cgroupVersion,
-      image: ref,
-      image_id: info.id,
-      base_mode: 'user image',
-      base_reason: 'reapbench run --image',
-      started_at: new Date().toISOString(),
-      argv: process.argv.slice(2),
-      matrix: { ...matrix, image: ref, pid1_argv: argv, exec, stop_grace_s: stopGraceS },
-      instrument: { requested: o.instrument ?? 'auto', used: 'ebpf', reason: null },
-      clk_tck: await clockTicks(),
-    };
+    const env = await environmentRecord(
+      engine,
+      { image: ref, image_id: info.id, base_mode: 'user image', base_reason: 'reapbench run --image' },
+      { ...matrix, image: ref, pid1_argv: argv, exec, stop_grace_s: stopGraceS },
+      { requested: o.instrument ?? 'auto', used: 'ebpf', reason: null },
+    );
     const plan: PlannedRun[] = [];
     for (let rep = 0; rep < matrix.repetitions; rep++)
       for (const limit of matrix.limits)

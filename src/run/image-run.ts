@@ -16,7 +16,7 @@ import { readStat } from '../procfs/stat.js';
 import type { ContainerRun } from '../runtime/container.js';
 import type { TraceMatch } from '../tracer/index.js';
 import type { Injection } from './image-target.js';
-import type { PlannedRun } from './matrix.js';
+import { recordHead, type PlannedRun } from './matrix.js';
 import { underTracer } from './runner.js';
 import { adoptedOrphans, kernelRecordFields, limitFailures, type Pid1Usage } from './traced.js';
 
@@ -316,18 +316,12 @@ export function imageRecord(
   const failures = match ? limitFailures(match) : [];
   const ff = failures[0] ?? null;
   return {
-    scenario: 'image',
-    pids_limit: run.pids_limit,
-    rate_per_s: 0,
-    lifetime_ms: 0,
-    duration_s: run.duration_s,
-    init: run.init,
-    repetition: run.repetition,
-    order: run.order,
-    state,
-    failure_reason:
+    ...recordHead(
+      run,
+      startedAt,
+      state,
       state === 'completed' ? null : (reason ?? (c.aborted ? 'interrupted' : 'container exceeded the run timeout and was killed')),
-    started_at: startedAt,
+    ),
     ...kernelRecordFields(match, c, pid1),
     orphans_made: orphans.length,
     orphans_exited: orphans.filter((p) => p.exitUs !== null).length,

@@ -11,6 +11,7 @@ import { RUN_DEFAULTS } from './options.js';
 import { rng } from '../rng.js';
 import { INITS, type InitName } from '../model/inits.js';
 import type { RunConfig } from '../model/config.js';
+import type { RunRecord } from '../model/records.js';
 import { SCENARIO_NAMES } from '../scenarios/types.js';
 
 /** A resolved matrix: every axis filled in. */
@@ -284,4 +285,29 @@ export function planRuns(m: Matrix): PlannedRun[] {
     order.forEach((c, i) => runs.push({ ...c, repetition: rep, order: i }));
   }
   return runs;
+}
+
+/**
+ * The head of a run's record: its configuration and repetition as planned, how it ended, and
+ * when it started (ISO 8601 UTC). Every builder of a RunRecord starts from it.
+ */
+export function recordHead(
+  run: PlannedRun,
+  startedAt: string,
+  state: RunRecord['state'],
+  failureReason: string | null,
+): Pick<RunRecord, keyof PlannedRun | 'state' | 'failure_reason' | 'started_at'> {
+  return {
+    scenario: run.scenario,
+    pids_limit: run.pids_limit,
+    rate_per_s: run.rate_per_s,
+    lifetime_ms: run.lifetime_ms,
+    duration_s: run.duration_s,
+    init: run.init,
+    repetition: run.repetition,
+    order: run.order,
+    state,
+    failure_reason: failureReason,
+    started_at: startedAt,
+  };
 }

@@ -15,7 +15,7 @@ import { NO_PIDS, runContainer, type ContainerRun, type ContainerSpec } from '..
 import { histogram } from '../stats/summary.js';
 import type { LoadgenEvent, LoadgenSummary, OrphanEvent, SampleEvent, StartEvent } from '../loadgen/types.js';
 import { launchFor } from '../runtime/init-launch.js';
-import type { PlannedRun } from './matrix.js';
+import { recordHead, type PlannedRun } from './matrix.js';
 import type { RunRecord, RunState, SeriesPoint } from '../model/records.js';
 import type { Instrument } from '../model/instrument.js';
 import { parseHelperLine, type HelperReport } from '../loadgen/helper.js';
@@ -167,17 +167,7 @@ export function toRecord(
   const ff = summary?.first_fork_failure ?? null;
   const zombiesPeak = Math.max(0, summary?.zombies_max ?? 0, ...series.map((p) => p.zombies));
   return {
-    scenario: run.scenario,
-    pids_limit: run.pids_limit,
-    rate_per_s: run.rate_per_s,
-    lifetime_ms: run.lifetime_ms,
-    duration_s: run.duration_s,
-    init: run.init,
-    repetition: run.repetition,
-    order: run.order,
-    state,
-    failure_reason: reason,
-    started_at: startedAt,
+    ...recordHead(run, startedAt, state, reason),
     orphans_made: summary?.orphans_made ?? 0,
     orphans_exited: summary?.orphans_exited ?? 0,
     orphans_reaped: summary?.orphans_reaped ?? 0,

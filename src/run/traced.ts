@@ -24,7 +24,7 @@ import type { RunRecord, SeriesPoint } from '../model/records.js';
 import type { ContainerRun } from '../runtime/container.js';
 import { histogram } from '../stats/histogram.js';
 import type { TraceMatch } from '../tracer/index.js';
-import type { PlannedRun } from './matrix.js';
+import { recordHead, type PlannedRun } from './matrix.js';
 
 /** Where `orphanage` lives in the image. */
 export const IMAGE_ORPHANAGE = '/app/dist/orphanage';
@@ -119,35 +119,7 @@ export function orphanLatencies(match: TraceMatch): {
 }
 
 /** The {@link RunRecord} fields that every run measured by the kernel instrument fills the same way. */
-export type KernelRecordFields = Pick<RunRecord, (typeof KERNEL_FIELDS)[number]>;
-const KERNEL_FIELDS = [
-  'first_fork_failure_s',
-  'first_failure_errno',
-  'first_failure_comm',
-  'zombies_peak',
-  'zombie_sample_hz',
-  'pids_peak',
-  'pids_method',
-  'baseline_tasks',
-  'effective_budget',
-  'instrument_tasks',
-  'reap_latency_p50_us',
-  'reap_latency_p90_us',
-  'reap_latency_p99_us',
-  'reap_latency_max_us',
-  'latency_method',
-  'pidfd_latency_p50_us',
-  'pidfd_latency_p99_us',
-  'lost_events',
-  'littles_law_latency_us',
-  'watcher_lag_p99_us',
-  'pid1_cpu_ms',
-  'pid1_rss_kib',
-  'exit_code',
-  'wall_s',
-  'series',
-  'latency_histogram',
-] as const;
+export type KernelRecordFields = ReturnType<typeof kernelRecordFields>;
 
 /**
  * The fields of a record that come from the kernel's match, the host's readings of the container
@@ -161,7 +133,7 @@ export function kernelRecordFields(
   match: TraceMatch | null,
   container: Pick<ContainerRun, 'exitCode' | 'durationMs' | 'pids'>,
   pid1: Pid1Usage,
-): KernelRecordFields {
+) {
   const lat = match ? orphanLatencies(match) : { sorted: [], p50: null, p90: null, p99: null, max: null };
   const ff = match ? (limitFailures(match)[0] ?? null) : null;
   return {
@@ -193,7 +165,7 @@ export function kernelRecordFields(
     wall_s: Number((container.durationMs / 1000).toFixed(3)),
     series: match ? bucketSeries(match.zombiesOverTime) : [],
     latency_histogram: histogram(lat.sorted),
-  };
+  } satisfies Partial<RunRecord>;
 }
 
 /**
@@ -241,17 +213,7 @@ export function toTracedRecord(
   const productionS = start && done ? Math.max(1e-9, (done.tNs - start.tNs) / 1e9) : null;
   const seen = orphans.length;
   return {
-    scenario: run.scenario,
-    pids_limit: run.pids_limit,
-    rate_per_s: run.rate_per_s,
-    lifetime_ms: run.lifetime_ms,
-    duration_s: run.duration_s,
-    init: run.init,
-    repetition: run.repetition,
-    order: run.order,
-    state,
-    failure_reason: reason,
-    started_at: startedAt,
+    ...recordHead(run, startedAt, state, reason),
     ...kernelRecordFields(match, container, pid1),
     orphans_made: made,
     orphans_exited: orphans.filter((p) => p.exitUs !== null).length,

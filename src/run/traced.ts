@@ -7,8 +7,9 @@
  *
  * Which processes are "orphans": those the kernel re-parented before they exited (parent at
  * exit ≠ parent at fork, `orphan` in the tracer's records). In this workload that is every
- * orphan whose intermediate had exited first, i.e. all but a rare few whose 2 ms life ended
- * before their intermediate's `_exit`; those stay the intermediate's zombies until it exits,
+ * orphan whose intermediate had exited first, i.e. all but those whose life ended before their
+ * intermediate's `_exit` (a rare few at lifetimes of a ms or more: an intermediate forks even a
+ * batch of {@link SOLO_MAX_BATCH} in well under a ms); those stay the intermediate's zombies until it exits,
  * are then adopted as zombies, and are left out of the latency figures (their time as a zombie
  * includes the intermediate's). The container's PID 1 is never one of them, although its runtime
  * parent (`runc init`) exits and the shim, a host process, adopts and reaps it.
@@ -35,11 +36,28 @@ export const SOLO_GRACE_MS = 500;
 /** Zombie series resolution in the record, ms: the kernel's series has one point per change; charts need far fewer. */
 export const SERIES_BUCKET_MS = 20;
 
+/** Orphans per intermediate at the highest rates: past this, one more fork per batch costs less than 1/16 of the load. */
+export const SOLO_MAX_BATCH = 16;
+
 /**
- * argv of `orphanage solo` for one planned run: the plan's rate, lifetime and duration, one
- * orphan per intermediate and one intermediate at a time (as the load generator's defaults),
- * {@link SOLO_GRACE_MS} after the first failure, and a drain of the lifetime + 500 ms so that
- * the last orphans exit and are reaped while PID 1 still lives.
+ * Orphans per intermediate for a target rate (orphans/s): one orphan each up to 1000/s, then
+ * enough that intermediates are due at most once per ms, capped at {@link SOLO_MAX_BATCH}.
+ *
+ * Why: an orphan made alone costs two forks, two exits and two reaps (intermediate and orphan),
+ * so one orphan per intermediate tops out near half a plain fork + exit + wait loop's rate
+ * (`npm run bench:instrument`: 0.43–0.51×); 16 per intermediate reach 0.98× with a 0 µs lifetime.
+ * Batches stay 1 ms apart, so the load is as smooth as the 20 ms series shows it, and below
+ * 2000/s there are no batches at all.
+ */
+export function soloBatch(ratePerS: number): number {
+  return Math.min(SOLO_MAX_BATCH, Math.max(1, Math.floor(ratePerS / 1000)));
+}
+
+/**
+ * argv of `orphanage solo` for one planned run: the plan's rate, lifetime and duration,
+ * {@link soloBatch} orphans per intermediate and one intermediate at a time (as the load
+ * generator's defaults), {@link SOLO_GRACE_MS} after the first failure, and a drain of the
+ * lifetime + 500 ms so that the last orphans exit and are reaped while PID 1 still lives.
  */
 export function soloArgs(run: Pick<PlannedRun, 'rate_per_s' | 'lifetime_ms' | 'duration_s'>): string[] {
   const lifetimeUs = Math.round(run.lifetime_ms * 1000);
@@ -48,7 +66,7 @@ export function soloArgs(run: Pick<PlannedRun, 'rate_per_s' | 'lifetime_ms' | 'd
     'solo',
     String(run.rate_per_s),
     String(lifetimeUs),
-    '1',
+    String(soloBatch(run.rate_per_s)),
     '0',
     // At least 1 ms: solo reads 0 as "no time limit".
     String(Math.max(1, Math.round(run.duration_s * 1000))),

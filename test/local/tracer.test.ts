@@ -15,7 +15,16 @@ import {
   type Tracer,
   type TracerEvent,
 } from '../../src/tracer/index.js';
-import { makePidsCgroup, requireBuild, root, runInNamespace, type TestCgroup } from '../support/loadgen.js';
+import { SOLO_MAX_BATCH } from '../../src/run/traced.js';
+import {
+  makePidsCgroup,
+  orphanageBin,
+  requireBuild,
+  root,
+  runCommandInNamespace,
+  runInNamespace,
+  type TestCgroup,
+} from '../support/loadgen.js';
 import { namespaceInitPid } from '../support/proc.js';
 import { waitFor } from '../support/wait.js';
 
@@ -144,6 +153,50 @@ describe.skipIf(!availability.available)(`tracer against the kernel ${why}`, () 
     console.log(
       `accounting: ${orphans.length} orphans, ${trace.events.length} events, lost ${m.lost}, exits ${m.counts.exits}, reaped ${m.counts.reaped}, unreaped ${m.counts.unreapedAtEnd}, autoreaped ${m.counts.autoreaped}`,
     );
+  });
+
+  it('accounts for every orphan of orphanage solo at its maximum rate, 16 orphans per intermediate: one exit and one reap by PID 1 each', async () => {
+    cg = makePidsCgroup(4000);
+    tracer = await startTracer();
+    const t0Ns = process.hrtime.bigint();
+    let unsharePid = 0;
+    // What `reapbench run` runs at its highest rates (soloBatch): RATE 0 = as fast as it can, for
+    // 5 s or 20,000 orphans, so that no pid is reused within pid_max (32,768 here).
+    const argv = [orphanageBin, 'solo', '0', '1000', String(SOLO_MAX_BATCH), '20000', '5000', '1', '500', '500'];
+    const r = await runCommandInNamespace('tini', argv, cg, 120_000, (p) => (unsharePid = p));
+    expect(r.code, r.stderr).toBe(0);
+    const trace = await stopTracer();
+    const ns = namespaceOf(trace.events, unsharePid);
+    expect(ns).not.toBeNull();
+    const m = matchTrace(trace.events, { pidNsInode: ns!, t0Ns, stats: trace.stats });
+    expect(m.lost, `${m.lost} events lost in the kernel`).toBe(0);
+    const counts = r.stdout.split('\n').find((l) => l.startsWith('N '));
+    expect(counts, r.stdout).toBeDefined();
+    const made = Number(counts!.split(' ')[1]);
+    expect(r.stdout).not.toMatch(/^F /m);
+    expect(made).toBeGreaterThan(5000);
+    // Exits per namespace pid, straight from the events: exactly one each (no pid was reused).
+    const exits = new Map<number, number>();
+    for (const e of trace.events) {
+      if (e.type !== 'exit') continue;
+      const nr = e.ids.find((i) => i.ns === ns)?.nr;
+      if (nr !== undefined) exits.set(nr, (exits.get(nr) ?? 0) + 1);
+    }
+    expect([...exits.values()].filter((n) => n !== 1)).toEqual([]);
+    expect(exits.size).toBeGreaterThan(made);
+    // solo is tini's child (namespace pid 2); its intermediates are solo's children, reaped by it;
+    // every other process of the namespace is an orphan, reaped by PID 1.
+    const solo = m.processes.find((p) => p.nsPid === 2);
+    const intermediates = m.processes.filter((p) => p.reaper?.nsPid === 2);
+    const orphans = m.processes.filter((p) => (p.nsPid ?? 0) > 2 && p.reaper?.nsPid !== 2);
+    expect(solo?.comm).toBe('orphanage');
+    expect(intermediates.length).toBe(Math.ceil(made / SOLO_MAX_BATCH));
+    expect(orphans.length).toBe(made);
+    const notByInit = orphans.filter((p) => p.outcome !== 'reaped' || p.reaper?.nsPid !== 1);
+    expect(notByInit.slice(0, 5).map((p) => `${p.nsPid}: ${p.outcome} by ${p.reaper?.comm}`)).toEqual([]);
+    expect(m.counts.unmatchedReaps).toBe(0);
+    expect(m.counts.unreapedAtEnd).toBe(0);
+    console.log(`solo accounting: ${made} orphans, ${intermediates.length} intermediates, ${trace.events.length} events, lost ${m.lost}`);
   });
 
   it('no init, pids.max L: the first fork failure (EAGAIN) comes after about L − workload tasks orphans, at the load generator instant ± 1 ms', async () => {

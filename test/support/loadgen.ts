@@ -114,8 +114,9 @@ export function runCommandInNamespace(
   argv: string[],
   cg: TestCgroup | null,
   timeoutMs = 60_000,
+  onSpawn?: (unsharePid: number) => void,
 ): Promise<Pick<RunResult, 'code' | 'stdout' | 'stderr'>> {
-  return runShell(nsScript(init, argv, cg), tmpOut('cmd'), timeoutMs);
+  return runShell(nsScript(init, argv, cg), tmpOut('cmd'), timeoutMs, onSpawn);
 }
 
 /** The shell line that joins `cg` and runs `argv` under `init` in a new PID namespace with its own /proc. */

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { HelperReport } from '../../src/loadgen/helper.js';
 import { chooseInstrument, remoteEngine } from '../../src/run/environment.js';
 import type { PlannedRun } from '../../src/run/matrix.js';
-import { bucketSeries, soloArgs, toTracedRecord } from '../../src/run/traced.js';
+import { bucketSeries, soloArgs, soloBatch, toTracedRecord } from '../../src/run/traced.js';
 import { NO_PIDS } from '../../src/runtime/container.js';
 import type { ForkFailure, ProcessRecord, TraceMatch } from '../../src/tracer/index.js';
 import { ReapbenchError } from '../../src/errors.js';
@@ -175,6 +175,11 @@ describe('records of kernel-instrument runs', () => {
       '500',
       '505',
     ]);
+  });
+
+  it('batches orphans only above 1000/s, at most one intermediate per ms, at most 16 orphans each', () => {
+    expect([1, 999, 1000, 1999, 2000, 4500, 16_000, 100_000].map(soloBatch)).toEqual([1, 1, 1, 1, 2, 4, 16, 16]);
+    expect(soloArgs({ rate_per_s: 8000, lifetime_ms: 2, duration_s: 1 })[4]).toBe('8');
   });
 });
 

@@ -4,6 +4,7 @@ import { cellKey, compareCells, configLabel, initIndex } from '../stats/config-k
 import { medianOrNull } from '../stats/summary.js';
 import { formatNumber, formatWithSpread, partialClause, plural } from './format.js';
 import { INIT_DESCRIPTIONS } from '../model/init-notes.js';
+import { zombieHoldersSection } from './holders-md.js';
 
 /** What report.md is made of. */
 export interface MarkdownInput {
@@ -22,7 +23,8 @@ export interface MarkdownInput {
 
 /**
  * report.md: a PARTIAL banner when the run was interrupted, the environment, the summary
- * table (medians over completed runs; Δ = spread, max − min), notes per init, the runs that did not complete (failed, timed out, aborted)
+ * table (medians over completed runs; Δ = spread, max − min), how each figure was measured, who
+ * held the zombies (kernel instrument only), notes per init, the runs that did not complete (failed, timed out, aborted)
  * with their reasons, and links to the charts. Pure.
  */
 export function renderMarkdown(input: MarkdownInput): string {
@@ -35,7 +37,13 @@ export function renderMarkdown(input: MarkdownInput): string {
       '',
     );
   }
-  out.push(...environmentSection(env), ...summarySection(summary), ...howMeasuredSection(runs, summary, env), ...notesSection(summary));
+  out.push(
+    ...environmentSection(env),
+    ...summarySection(summary),
+    ...howMeasuredSection(runs, summary, env),
+    ...zombieHoldersSection(runs),
+    ...notesSection(summary),
+  );
   if (input.warnings && input.warnings.length > 0) {
     out.push('## Data quality', '', ...input.warnings.map((w) => `- ${oneLine(w)}`), '');
   }

@@ -4,13 +4,13 @@ import { csvValue } from './csv-value.js';
 import { CONFIG_FIELDS } from '../model/config.js';
 
 /** RunRecord fields that are not CSV columns (arrays, kept for charts). */
-type NonScalarField = 'series' | 'latency_histogram';
+type NonScalarField = 'series' | 'latency_histogram' | 'zombies_by_parent';
 /** RunRecord fields that are runs.csv columns. */
 export type RunsCsvColumn = Exclude<keyof RunRecord, NonScalarField>;
 
 /**
  * Columns of runs.csv, in order: every scalar field of {@link RunRecord} (units in the names,
- * documented in results/README.md). `series` and `latency_histogram` are left out.
+ * documented in results/README.md). `series`, `latency_histogram` and `zombies_by_parent` are left out.
  */
 export const RUNS_CSV_COLUMNS = [
   'init',
@@ -35,6 +35,7 @@ export const RUNS_CSV_COLUMNS = [
   'first_failure_errno',
   'first_failure_comm',
   'zombies_peak',
+  'zombies_held_by',
   'zombie_sample_hz',
   'pids_peak',
   'pids_method',

@@ -30,6 +30,26 @@ export interface LatencyBin {
   count: number;
 }
 
+/**
+ * The zombies one kind of parent held in a run: the parents of one comm, PID 1 apart from the
+ * others. From the kernel instrument's events: a zombie's parent is the process SIGCHLD went to
+ * at its exit (`kernel/exit.c` `exit_notify()`), the original parent or the init that adopted it.
+ */
+export interface ZombieHolder {
+  /** The parents' comm (`tini`, `node`, `orphanage`). */
+  comm: string;
+  /** Whether the parent is the container's PID 1. */
+  pid1: boolean;
+  /** Distinct parents of that comm and role (count). */
+  parents: number;
+  /** Children that became zombies under them (count). */
+  zombies: number;
+  /** Most zombies any one of them held at once (count). */
+  peak: number;
+  /** Of those zombies, the ones still zombies when the run ended (count). */
+  unreaped_at_end: number;
+}
+
 /** Result of one container run of the load generator under one init. */
 export interface RunRecord extends RunConfig {
   /** PID 1 choice. */
@@ -119,11 +139,23 @@ export interface RunRecord extends RunConfig {
   exit_code: number | null;
   /** Wall time of the container run, s. */
   wall_s: number;
+  /**
+   * Who held the zombies, from the kernel instrument: most zombies first, at most
+   * {@link ZOMBIE_HOLDERS_MAX} kinds of parent (not a CSV column: see `zombies_held_by`); empty
+   * without the kernel instrument, which alone sees every zombie's parent.
+   */
+  zombies_by_parent: ZombieHolder[];
+  /** `zombies_by_parent` in one line for the CSV, e.g. `tini (PID 1) 2000, peak 3; orphanage ×12 4, peak 1`
+   * (zombies, then most at once, then `, N at end` when some were never reaped); null without the kernel instrument. */
+  zombies_held_by: string | null;
   /** Zombie count over time (for charts; not a CSV column). */
   series: SeriesPoint[];
   /** Latency histogram (for charts; not a CSV column). */
   latency_histogram: LatencyBin[];
 }
+
+/** Kinds of parent kept in {@link RunRecord.zombies_by_parent}. */
+export const ZOMBIE_HOLDERS_MAX = 5;
 
 /** Completed runs of a summary row (count): `runs − failed_runs − aborted_runs`. */
 export function completedRuns(r: Pick<SummaryRow, 'runs' | 'failed_runs' | 'aborted_runs'>): number {

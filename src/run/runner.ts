@@ -21,7 +21,15 @@ import type { Instrument } from '../model/instrument.js';
 import { parseHelperLine, type HelperReport } from '../loadgen/helper.js';
 import { processUsage } from '../procfs/scan.js';
 import { matchTrace, pidNamespaceInode, startTracer, type Tracer } from '../tracer/index.js';
-import { limitFailures, orphanLatencies, soloArgs, toTracedRecord, type Pid1Usage, type TraceOutcome } from './traced.js';
+import {
+  limitFailures,
+  orphanLatencies,
+  soloArgs,
+  toTracedRecord,
+  zombieHolderFields,
+  type Pid1Usage,
+  type TraceOutcome,
+} from './traced.js';
 
 /** Where the in-container programs live in the image. */
 export const IMAGE_LOADGEN = '/app/dist/loadgen.mjs';
@@ -200,6 +208,9 @@ export function toRecord(
     pid1_rss_kib: summary?.pid1_rss_kb_max ?? null,
     exit_code: container.exitCode,
     wall_s: Number((container.durationMs / 1000).toFixed(3)),
+    // The watcher sees its own orphans only, not who else holds zombies.
+    zombies_by_parent: [],
+    zombies_held_by: null,
     series,
     latency_histogram: histogram(latencies),
   };
@@ -308,6 +319,7 @@ export function withKernelLatencies(record: RunRecord, trace: TraceOutcome): Run
     latency_method: 'ebpf',
     lost_events: trace.match.lost,
     first_failure_comm: limitFailures(trace.match)[0]?.comm ?? null,
+    ...zombieHolderFields(trace.match),
     latency_histogram: histogram(lat.sorted),
   };
 }

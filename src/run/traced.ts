@@ -21,7 +21,7 @@
 import { constants } from 'node:os';
 import { quantileSorted } from 'simple-statistics';
 import type { HelperReport } from '../loadgen/helper.js';
-import type { RunRecord, SeriesPoint } from '../model/records.js';
+import { ZOMBIE_HOLDERS_MAX, type RunRecord, type SeriesPoint, type ZombieHolder } from '../model/records.js';
 import type { ContainerRun } from '../runtime/container.js';
 import { histogram } from '../stats/histogram.js';
 import type { TraceMatch } from '../tracer/index.js';
@@ -181,9 +181,41 @@ export function kernelRecordFields(
     pid1_rss_kib: pid1.rssKib,
     exit_code: container.exitCode,
     wall_s: Number((container.durationMs / 1000).toFixed(3)),
+    ...(match ? zombieHolderFields(match) : { zombies_by_parent: [], zombies_held_by: null }),
     series: match ? bucketSeries(match.zombiesOverTime) : [],
     latency_histogram: histogram(lat.sorted),
   } satisfies Partial<RunRecord>;
+}
+
+/**
+ * Who held the zombies of a match, by kind of parent: the parents of one comm, PID 1 apart,
+ * summed (zombies, at the end) and at their highest (peak), most zombies first, at most
+ * {@link ZOMBIE_HOLDERS_MAX} kinds; and the same in one CSV line.
+ * @param match the kernel's match of the container.
+ * @returns `zombies_by_parent` and `zombies_held_by` of a {@link RunRecord}.
+ */
+export function zombieHolderFields(match: Pick<TraceMatch, 'zombiesByParent'>): Pick<RunRecord, 'zombies_by_parent' | 'zombies_held_by'> {
+  const byKind = new Map<string, ZombieHolder>();
+  for (const p of match.zombiesByParent) {
+    const pid1 = p.nsPid === 1;
+    const key = `${pid1 ? 1 : 0}:${p.comm}`;
+    const h = byKind.get(key) ?? { comm: p.comm, pid1, parents: 0, zombies: 0, peak: 0, unreaped_at_end: 0 };
+    h.parents++;
+    h.zombies += p.zombies;
+    h.peak = Math.max(h.peak, p.peak);
+    h.unreaped_at_end += p.unreapedAtEnd;
+    byKind.set(key, h);
+  }
+  const holders = [...byKind.values()]
+    .sort((a, b) => b.zombies - a.zombies || Number(b.pid1) - Number(a.pid1) || a.comm.localeCompare(b.comm))
+    .slice(0, ZOMBIE_HOLDERS_MAX);
+  return { zombies_by_parent: holders, zombies_held_by: holders.length ? holders.map(holderText).join('; ') : 'none' };
+}
+
+/** One holder in words: `tini (PID 1) 2000, peak 3`, `orphanage ×12 4, peak 1, 4 at end`. */
+export function holderText(h: ZombieHolder): string {
+  const who = h.pid1 ? `${h.comm} (PID 1)` : h.parents > 1 ? `${h.comm} ×${h.parents}` : h.comm;
+  return `${who} ${h.zombies}, peak ${h.peak}${h.unreaped_at_end ? `, ${h.unreaped_at_end} at end` : ''}`;
 }
 
 /**

@@ -49,6 +49,8 @@ export function makeRun(over: Partial<RunRecord> = {}): RunRecord {
     pid1_rss_kib: 1024,
     exit_code: 0,
     wall_s: 11.2,
+    zombies_by_parent: [],
+    zombies_held_by: null,
     series: [],
     latency_histogram: [],
     ...over,

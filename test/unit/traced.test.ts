@@ -6,9 +6,9 @@ import { describe, expect, it } from 'vitest';
 import type { HelperReport } from '../../src/loadgen/helper.js';
 import { chooseInstrument, remoteEngine } from '../../src/run/environment.js';
 import type { PlannedRun } from '../../src/run/matrix.js';
-import { bucketSeries, soloArgs, soloBatch, toTracedRecord } from '../../src/run/traced.js';
+import { bucketSeries, soloArgs, soloBatch, toTracedRecord, zombieHolderFields } from '../../src/run/traced.js';
 import { NO_PIDS } from '../../src/runtime/container.js';
-import type { ForkFailure, ProcessRecord, TraceMatch } from '../../src/tracer/index.js';
+import type { ForkFailure, ParentZombies, ProcessRecord, TraceMatch } from '../../src/tracer/index.js';
 import { ReapbenchError } from '../../src/errors.js';
 
 const run: PlannedRun = {
@@ -180,6 +180,44 @@ describe('records of kernel-instrument runs', () => {
   it('batches orphans only above 1000/s, at most one intermediate per ms, at most 16 orphans each', () => {
     expect([1, 999, 1000, 1999, 2000, 4500, 16_000, 100_000].map(soloBatch)).toEqual([1, 1, 1, 1, 2, 4, 16, 16]);
     expect(soloArgs({ rate_per_s: 8000, lifetime_ms: 2, duration_s: 1 })[4]).toBe('8');
+  });
+});
+
+describe('who held the zombies', () => {
+  const parent = (nsPid: number, comm: string, zombies: number, peak: number, unreapedAtEnd = 0): ParentZombies => ({
+    pid: 1000 + nsPid,
+    nsPid,
+    comm,
+    zombies,
+    peak,
+    unreapedAtEnd,
+  });
+
+  it('groups the parents by comm, PID 1 apart, most zombies first: sums, and the highest peak of one', () => {
+    const f = zombieHolderFields({
+      zombiesByParent: [parent(1, 'tini', 2000, 3), parent(7, 'orphanage', 3, 1), parent(9, 'orphanage', 2, 2, 2), parent(2, 'sh', 1, 1)],
+    });
+    expect(f.zombies_by_parent).toEqual([
+      { comm: 'tini', pid1: true, parents: 1, zombies: 2000, peak: 3, unreaped_at_end: 0 },
+      { comm: 'orphanage', pid1: false, parents: 2, zombies: 5, peak: 2, unreaped_at_end: 2 },
+      { comm: 'sh', pid1: false, parents: 1, zombies: 1, peak: 1, unreaped_at_end: 0 },
+    ]);
+    expect(f.zombies_held_by).toBe('tini (PID 1) 2000, peak 3; orphanage ×2 5, peak 2, 2 at end; sh 1, peak 1');
+  });
+
+  it('keeps a PID 1 apart from a child of the same comm (node as PID 1 and its node workers)', () => {
+    const f = zombieHolderFields({ zombiesByParent: [parent(1, 'node', 126, 126, 126), parent(5, 'node', 126, 1)] });
+    expect(f.zombies_by_parent.map((h) => [h.comm, h.pid1, h.zombies])).toEqual([
+      ['node', true, 126],
+      ['node', false, 126],
+    ]);
+    expect(f.zombies_held_by).toBe('node (PID 1) 126, peak 126, 126 at end; node 126, peak 1');
+  });
+
+  it('keeps the five biggest kinds, and says none when no process became a zombie', () => {
+    const many = Array.from({ length: 8 }, (_, i) => parent(i + 2, `p${i}`, i + 1, 1));
+    expect(zombieHolderFields({ zombiesByParent: many }).zombies_by_parent.map((h) => h.comm)).toEqual(['p7', 'p6', 'p5', 'p4', 'p3']);
+    expect(zombieHolderFields({ zombiesByParent: [] })).toEqual({ zombies_by_parent: [], zombies_held_by: 'none' });
   });
 });
 

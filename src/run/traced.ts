@@ -188,8 +188,8 @@ export function kernelRecordFields(
 }
 
 /**
- * Who held the zombies of a match, by kind of parent: the parents of one comm, PID 1 apart,
- * summed (zombies, at the end) and at their highest (peak), most zombies first, at most
+ * Who held the zombies of a match, by kind of parent: the parents in the container of one comm,
+ * PID 1 apart, summed (zombies, at the end) and at their highest (peak), most zombies first, at most
  * {@link ZOMBIE_HOLDERS_MAX} kinds; and the same in one CSV line.
  * @param match the kernel's match of the container.
  * @returns `zombies_by_parent` and `zombies_held_by` of a {@link RunRecord}.
@@ -197,6 +197,9 @@ export function kernelRecordFields(
 export function zombieHolderFields(match: Pick<TraceMatch, 'zombiesByParent'>): Pick<RunRecord, 'zombies_by_parent' | 'zombies_held_by'> {
   const byKind = new Map<string, ZombieHolder>();
   for (const p of match.zombiesByParent) {
+    // A parent outside the container is its runtime (the shim), holding PID 1 itself as it ends:
+    // not a zombie of the container's PID table.
+    if (p.nsPid === null) continue;
     const pid1 = p.nsPid === 1;
     const key = `${pid1 ? 1 : 0}:${p.comm}`;
     const h = byKind.get(key) ?? { comm: p.comm, pid1, parents: 0, zombies: 0, peak: 0, unreaped_at_end: 0 };

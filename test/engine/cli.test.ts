@@ -108,6 +108,14 @@ describe('reapbench run (engine)', () => {
       expect(tini.orphans_reaped).toBe(tini.orphans_exited);
       expect(Number(tini.orphans_exited) + Number(tini.missed)).toBe(Number(tini.orphans_made));
       expect(Number(tini.reap_latency_p50_us)).toBeGreaterThan(0);
+      // Who held them, from the kernel's events: with no init, solo as PID 1 (its orphans and its
+      // intermediates, the orphans never reaped); with tini, tini, every zombie reaped.
+      expect(none.zombies_held_by).toMatch(new RegExp(`^orphanage \\(PID 1\\) \\d+, peak \\d+, ${limit - 2} at end$`));
+      expect(tini.zombies_held_by).toMatch(/^tini \(PID 1\) \d+, peak \d+(;|$)/);
+      expect(tini.zombies_held_by).not.toMatch(/at end/);
+      expect(await readFile(path.join(dir, 'report.md'), 'utf8')).toMatch(
+        /## Who held the zombies\n[^]*\| `tini` \| 1 \| `tini` \(PID 1\) \|/,
+      );
       const env = JSON.parse(await readFile(path.join(dir, 'env.json'), 'utf8')) as { instrument: unknown };
       expect(env.instrument).toEqual({ requested: 'ebpf', used: 'ebpf', reason: null });
 

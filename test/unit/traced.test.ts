@@ -214,6 +214,11 @@ describe('who held the zombies', () => {
     expect(f.zombies_held_by).toBe('node (PID 1) 126, peak 126, 126 at end; node 126, peak 1');
   });
 
+  it('leaves out parents outside the container: the runtime shim holding PID 1 as it ends', () => {
+    const shim: ParentZombies = { pid: 99, nsPid: null, comm: 'containerd-shim', zombies: 1, peak: 1, unreapedAtEnd: 0 };
+    expect(zombieHolderFields({ zombiesByParent: [parent(1, 'tini', 10, 2), shim] }).zombies_held_by).toBe('tini (PID 1) 10, peak 2');
+  });
+
   it('keeps the five biggest kinds, and says none when no process became a zombie', () => {
     const many = Array.from({ length: 8 }, (_, i) => parent(i + 2, `p${i}`, i + 1, 1));
     expect(zombieHolderFields({ zombiesByParent: many }).zombies_by_parent.map((h) => h.comm)).toEqual(['p7', 'p6', 'p5', 'p4', 'p3']);

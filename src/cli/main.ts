@@ -63,7 +63,7 @@ function program(): Command {
     .option('--no-pin', 'do not pin the watcher and the workload (PID 1, orphans) to different CPUs')
     .option(
       '--instrument <how>',
-      'latency instrument: ebpf (kernel tracepoints, outside the container; root), pidfd (watcher inside the container), both, or auto (ebpf where it loads, else pidfd)',
+      "latency instrument: ebpf (kernel tracepoints, outside the container; root), pidfd (watcher inside the container), both, or auto (ebpf where it loads, else pidfd); with --image: auto, ebpf, or host (the host's /proc and pids cgroup, sampled)",
       RUN_DEFAULTS.instrument,
     )
     .option('-v, --verbose', 'print stack traces and engine build output', RUN_DEFAULTS.verbose)

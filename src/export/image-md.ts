@@ -77,7 +77,9 @@ export function imageVerdicts(facts: readonly ImageFacts[], note: string | null 
     }
     const forked = ran.filter((f) => f.fork_failure_s !== null).sort((a, b) => a.fork_failure_s! - b.fork_failure_s!)[0];
     if (forked) {
-      parts.push(`fork failed at ${forked.fork_failure_s!.toFixed(2)} s (EAGAIN, ${forked.fork_failure_comm ?? '?'})`);
+      // The host's readings date a refusal to the reading after it and cannot name who forked.
+      const when = forked.method === 'host' ? `by ${forked.fork_failure_s!.toFixed(2)} s` : `at ${forked.fork_failure_s!.toFixed(2)} s`;
+      parts.push(`fork failed ${when} (EAGAIN, ${forked.fork_failure_comm ?? 'comm unknown'})`);
       problems.push('fork-failure');
     }
     const slowest = [...ran].sort((a, b) => (b.stop_latency_ms ?? -1) - (a.stop_latency_ms ?? -1))[0]!;
@@ -125,18 +127,25 @@ export interface ImageReportMeta {
   exec: string | null;
   durationS: number;
   stopGraceS: number;
+  /** How the runs were measured (`ebpf` or `host`, see ImageFacts.method), and why when not `ebpf` (one line) or null. */
+  method: 'ebpf' | 'host';
+  methodReason: string | null;
 }
 
-/** The verdict table as markdown (report.md and the terminal). */
-export function imageVerdictTable(verdicts: readonly ImageVerdict[]): string {
+/**
+ * The verdict table as markdown (report.md and the terminal).
+ * @param method `host`: the zombies column has the host's /proc count only (the two counts are then one).
+ */
+export function imageVerdictTable(verdicts: readonly ImageVerdict[], method: 'ebpf' | 'host' = 'ebpf'): string {
   const multi = new Set(verdicts.map((v) => v.pids_limit)).size > 1;
   const rows = verdicts.map((v) => {
     const stop = v.stop_ms === null ? '–' : `${s1(v.stop_ms)} (${v.exit_code ?? '?'})`;
-    const z = v.leaked === null ? '–' : `${v.leaked} / ${v.leaked_proc ?? '–'}`;
+    const z = v.leaked === null ? '–' : method === 'host' ? `${v.leaked}` : `${v.leaked} / ${v.leaked_proc ?? '–'}`;
     const verdict = v.note ? `${v.note} — ${v.verdict}` : v.verdict;
     return `| ${v.init}${multi ? ` (L${v.pids_limit})` : ''} | ${verdict.replace(/\|/g, '\\|')} | ${z} | ${stop} |`;
   });
-  return ['| init | verdict | zombies at stop (kernel / /proc) | stop (exit) |', '|---|---|---|---|', ...rows].join('\n');
+  const zHead = method === 'host' ? 'zombies at stop (/proc)' : 'zombies at stop (kernel / /proc)';
+  return [`| init | verdict | ${zHead} | stop (exit) |`, '|---|---|---|---|', ...rows].join('\n');
 }
 
 /** report.md's section for an image run. */
@@ -154,9 +163,11 @@ export function imageMarkdown(meta: ImageReportMeta, verdicts: readonly ImageVer
     `- image id ${meta.idBefore} (${unchanged})`,
     `- PID 1 argv without an init: \`${JSON.stringify(meta.argv)}\``,
     `- workload: the image's own behaviour for ${meta.durationS} s${meta.exec ? `, ${meta.exec}` : ''}, then \`docker stop\` with a ${meta.stopGraceS} s grace period`,
-    "- measured by the kernel instrument (eBPF, outside the container); the /proc count reads the host's /proc at the stop request",
+    meta.method === 'ebpf'
+      ? "- measured by the kernel instrument (eBPF, outside the container): every exit, reap and failed fork; the /proc count reads the host's /proc at the stop request"
+      : `- measured from the host without the kernel instrument${meta.methodReason ? ` (${meta.methodReason})` : ''}: the container's zombies counted in the host's /proc and its pids cgroup's \`pids.events\` read every 100 ms. Limits: a zombie reaped between two readings is not seen (a leaked one is: it stays), a fork failure is dated to the reading after it and the process that failed is unknown, and no latency is measured`,
     '',
-    imageVerdictTable(verdicts),
+    imageVerdictTable(verdicts, meta.method),
     '',
     'Where each PID 1 came from:',
     '',

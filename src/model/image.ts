@@ -16,6 +16,12 @@ export interface ImageFacts {
   reason: string | null;
   /** Where PID 1 came from. */
   pid1_source: string | null;
+  /**
+   * How the run was measured: `ebpf` (the kernel instrument: exact) or `host` (the host's /proc and
+   * pids cgroup read every 100 ms: a zombie reaped between readings is not seen, the first fork
+   * failure is dated to the next reading, its comm and the adopted orphans are unknown); null: not run.
+   */
+  method: 'ebpf' | 'host' | null;
   /** Zombies in the container when the stop was requested, from the kernel's events (count). */
   zombies_at_stop: number | null;
   /** The same instant read from the host's /proc: processes in state Z in the container's PID namespace (count). */

@@ -109,6 +109,20 @@ export function locatePidsCgroup(): { cgroup: PidsCgroup | null; tried: string[]
 }
 
 /**
+ * The pids cgroup of host process `pid` (e.g. a container's PID 1 seen from the host): the first
+ * of {@link pidsCgroupCandidates} for `/proc/<pid>/cgroup`, resolved through this process's
+ * mounts, that holds `pids.current`. Paths in /proc/<pid>/cgroup are relative to the reader's
+ * cgroup namespace (cgroup_namespaces(7)); reapbench reads from the host's, so they resolve.
+ * @returns the cgroup, or null when the process is gone or none was found.
+ */
+export function pidsCgroupOfProcess(pid: number): PidsCgroup | null {
+  const own = readText(`/proc/${pid}/cgroup`);
+  const mountinfo = readText('/proc/self/mountinfo');
+  if (own === null || mountinfo === null) return null;
+  return pidsCgroupCandidates(own, mountinfo).find((c) => existsSync(path.join(c.dir, 'pids.current'))) ?? null;
+}
+
+/**
  * The pids cgroup in a directory given by the user, or null when it holds no `pids.current`. The
  * version is 2 when the directory has `cgroup.controllers` (a v2-only file, cgroup-v2.rst).
  */

@@ -29,7 +29,7 @@ import { tracerAvailability } from '../tracer/index.js';
 import { checkNumber } from '../validate.js';
 import { environmentRecord, remoteEngine } from './environment.js';
 import { checkArchitecture, existingInit, injectionFor, inspectImage, parseArgv, resolveArgv } from './image-target.js';
-import { runImageOnce, skippedFacts, type ExecWorkload } from './image-run.js';
+import { HOST_SAMPLE_MS, runImageOnce, skippedFacts, type ExecWorkload, type ImageMethod } from './image-run.js';
 import { resolveMatrix } from './matrix.js';
 import type { PlannedRun } from './matrix.js';
 import type { RunCliOptions } from './options.js';
@@ -105,15 +105,14 @@ export async function runImageBench(o: Partial<RunCliOptions> & ImageCliOptions,
     ...(o.entrypoint !== undefined ? { entrypoint: parseArgv('entrypoint', o.entrypoint) } : {}),
     ...(o.cmd !== undefined ? { cmd: parseArgv('cmd', o.cmd) } : {}),
   };
-  if (o.instrument !== undefined && o.instrument !== 'auto' && o.instrument !== 'ebpf')
-    throw usageError(`\`--image\` measures with the kernel instrument only (--instrument auto or ebpf), got \`${o.instrument}\``);
-  const avail = tracerAvailability();
-  if (!avail.available)
-    throw new ReapbenchError(`reapbench run --image needs the kernel instrument, which is unavailable here: ${avail.reason}`);
+  const requested = o.instrument ?? 'auto';
+  const avail = requested === 'host' ? null : tracerAvailability();
+  const { method, reason: methodReason } = chooseImageMethod(requested, avail);
   const docker = await connectEngine();
   const remote = remoteEngine(await engineInfo(docker));
+  // Both methods read this host's kernel (its events or its /proc): a container elsewhere is out of sight.
   if (remote)
-    throw new ReapbenchError(`reapbench run --image needs the kernel instrument, which cannot see this engine's containers: ${remote}`);
+    throw new ReapbenchError(`reapbench run --image measures from this host, which cannot see this engine's containers: ${remote}`);
   const info = await inspectImage(docker, ref);
   checkArchitecture(info);
   const argv = resolveArgv(info, over);
@@ -129,7 +128,7 @@ export async function runImageBench(o: Partial<RunCliOptions> & ImageCliOptions,
       engine,
       { image: ref, image_id: info.id, base_mode: 'user image', base_reason: 'reapbench run --image' },
       { ...matrix, image: ref, pid1_argv: argv, exec, stop_grace_s: stopGraceS },
-      { requested: o.instrument ?? 'auto', used: 'ebpf', reason: null },
+      { requested, used: method, reason: methodReason },
     );
     const plan: PlannedRun[] = [];
     for (let rep = 0; rep < matrix.repetitions; rep++)
@@ -151,6 +150,11 @@ export async function runImageBench(o: Partial<RunCliOptions> & ImageCliOptions,
     out.line(
       `reapbench: image ${ref} (${info.id.slice(0, 19)}), PID 1 ${JSON.stringify(argv)}${has ? ` (already has ${has})` : ''}; ${planned} runs (${matrix.inits.join(', ')}; limits ${matrix.limits.join(',')}; ${matrix.duration_s} s each, then docker stop -t ${stopGraceS}), results in ${dir}`,
     );
+    out.line(
+      method === 'ebpf'
+        ? 'reapbench: measured by the kernel instrument (eBPF tracepoints, outside the container)'
+        : `reapbench: measured from the host's /proc and pids cgroup every ${HOST_SAMPLE_MS} ms (${methodReason ?? 'asked for with --instrument host'})`,
+    );
     const results = new RunResults(dir, planned, env, out, controller.signal);
     const facts: ImageFacts[] = [];
     const note = has ? `already has ${has}` : null;
@@ -162,6 +166,8 @@ export async function runImageBench(o: Partial<RunCliOptions> & ImageCliOptions,
       exec: exec && describeExec(exec),
       durationS: matrix.duration_s,
       stopGraceS,
+      method,
+      methodReason,
     };
     const save = async (final: boolean): Promise<void> => {
       await results.save(final);
@@ -179,7 +185,7 @@ export async function runImageBench(o: Partial<RunCliOptions> & ImageCliOptions,
         }
         out.update(`${run.init} L${run.pids_limit} rep ${run.repetition + 1}`, done, planned);
         const r = await runImageOnce(
-          { docker, image: ref, stopGraceS, exec, runTimeoutS: matrix.duration_s + stopGraceS + 60, signal: controller.signal },
+          { method, docker, image: ref, stopGraceS, exec, runTimeoutS: matrix.duration_s + stopGraceS + 60, signal: controller.signal },
           run,
           inj,
         );
@@ -205,7 +211,7 @@ export async function runImageBench(o: Partial<RunCliOptions> & ImageCliOptions,
       process.stdout.write(
         `${JSON.stringify({ results: dir, partial: controller.signal.aborted, image: { ref, id: info.id, unchanged: meta.idAfter === info.id }, verdicts })}\n`,
       );
-    else process.stdout.write(`\n${imageVerdictTable(verdicts)}\n\nreport: ${path.join(dir, 'report.md')}\n`);
+    else process.stdout.write(`\n${imageVerdictTable(verdicts, method)}\n\nreport: ${path.join(dir, 'report.md')}\n`);
     if (controller.signal.aborted) {
       out.line(`reapbench: interrupted; partial report in ${dir}`);
       return interruptedBy() === 'SIGTERM' ? 143 : 130;
@@ -229,6 +235,34 @@ export async function runImageBench(o: Partial<RunCliOptions> & ImageCliOptions,
   } finally {
     unregister();
   }
+}
+
+/**
+ * How `--image` runs are measured: `--instrument host` asks for the host's readings; `ebpf` needs
+ * the kernel instrument; `auto` takes it where it loads, else the host's readings with the reason.
+ * @param requested `--instrument` as given (undefined: auto).
+ * @param avail the kernel instrument's availability (null when not checked: `host` asked).
+ * @returns the method, and why it is not `ebpf` when the user did not ask for that (one line) or null.
+ * @throws ReapbenchError exit 2 for another `--instrument`; exit 1 for `ebpf` where it cannot load.
+ */
+export function chooseImageMethod(
+  requested: string,
+  avail: { available: true } | { available: false; reason: string } | null,
+): { method: ImageMethod; reason: string | null } {
+  if (requested !== 'auto' && requested !== 'ebpf' && requested !== 'host')
+    throw usageError(
+      `\`--image\` measures with the kernel instrument or the host's readings (--instrument auto, ebpf or host), got \`${requested}\``,
+    );
+  if (requested === 'host' || avail === null) return { method: 'host', reason: null };
+  if (avail.available) return { method: 'ebpf', reason: null };
+  if (requested === 'ebpf')
+    throw new ReapbenchError(
+      `--instrument ebpf: the kernel instrument is unavailable here: ${avail.reason}; --instrument host reads the host's /proc instead`,
+    );
+  return {
+    method: 'host',
+    reason: `the kernel instrument is unavailable (${avail.reason}); zombies and fork failures are read from the host's /proc and pids cgroup every ${HOST_SAMPLE_MS} ms, lower bounds`,
+  };
 }
 
 /** `--exec-every` in words for the report. */

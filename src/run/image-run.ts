@@ -1,10 +1,17 @@
 /**
- * One run of a user's image under one PID 1 choice, measured by the kernel instrument from
- * outside (src/tracer/): the image's own behaviour for the duration, optionally a command
- * exec'd into it every N s (what health probes and CI steps do), then `docker stop` with a grace
- * period. The figures: zombies left when the stop was requested (from the kernel's events, and
- * counted a second way from the host's /proc), who held them, fork failures (EAGAIN) with the
- * failing comm, the stop latency and PID 1's exit status.
+ * One run of a user's image under one PID 1 choice, measured from outside the container: the
+ * image's own behaviour for the duration, optionally a command exec'd into it every N s (what
+ * health probes and CI steps do), then `docker stop` with a grace period. The figures: zombies
+ * left when the stop was requested, who held them, fork failures (EAGAIN), the stop latency and
+ * PID 1's exit status.
+ *
+ * Two methods ({@link ImageMethod}): `ebpf`, the kernel instrument (src/tracer/), exact, every
+ * exit and reap, the failing comm, with the host's /proc as a second count at the stop; `host`,
+ * where the kernel instrument cannot load, what the host can read without it every
+ * {@link HOST_SAMPLE_MS} ms: the container's zombies in /proc and its pids cgroup's
+ * `pids.events`. Sampled, so a zombie reaped between two readings is not seen, the first fork
+ * failure is dated to the reading after it and its comm is unknown, and adopted orphans are not
+ * counted.
  */
 import type Docker from 'dockerode';
 import { readdirSync, statSync } from 'node:fs';
@@ -12,6 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ImageFacts } from '../model/image.js';
 import type { RunRecord } from '../model/records.js';
+import { pidsCgroupOfProcess, readPids, type PidsCgroup } from '../procfs/pids-cgroup.js';
 import { readStat } from '../procfs/stat.js';
 import type { ContainerRun } from '../runtime/container.js';
 import type { TraceMatch } from '../tracer/index.js';
@@ -34,8 +42,28 @@ export interface ExecWorkload {
   timeoutS: number | null;
 }
 
+/** How a run of an image is measured (module doc): the kernel instrument, or the host's readings alone. */
+export type ImageMethod = 'ebpf' | 'host';
+
+/** Period of the `host` method's readings, ms. */
+export const HOST_SAMPLE_MS = 100;
+
+/** What the `host` method read while the container ran. */
+export interface HostSamples {
+  /** Reading period, ms. */
+  periodMs: number;
+  /** One point per reading: µs since t0, zombies in the container's PID namespace, `pids.current` (tasks; null: unread). */
+  points: Array<{ us: number; zombies: number; pidsCurrent: number | null }>;
+  /** The first reading at which `pids.events` `max` was above 0, µs since t0; null: none. */
+  forkFailureUs: number | null;
+  /** `pids.events` `max` at the last reading: forks the limit refused (count); null: never read. */
+  rejections: number | null;
+}
+
 /** What one run needs besides its plan. */
 export interface ImageRunContext {
+  /** How the run is measured (module doc). */
+  method: ImageMethod;
   docker: Docker;
   /** Image reference. */
   image: string;
@@ -57,6 +85,7 @@ export function skippedFacts(run: Pick<PlannedRun, 'init' | 'pids_limit' | 'repe
     repetition: run.repetition,
     status: 'skipped',
     reason,
+    method: null,
     pid1_source: null,
     zombies_at_stop: null,
     zombies_at_stop_proc: null,
@@ -201,10 +230,13 @@ export async function runImageOnce(
   injection: Extract<Injection, { argv: string[] }>,
 ): Promise<{ record: RunRecord; facts: ImageFacts }> {
   const startedAt = new Date().toISOString();
-  const facts: ImageFacts = { ...skippedFacts(run, ''), status: 'ran', reason: null, pid1_source: injection.source };
+  const facts: ImageFacts = { ...skippedFacts(run, ''), status: 'ran', reason: null, pid1_source: injection.source, method: ctx.method };
   let t0Ns: bigint | null = null;
   let stopUs: number | null = null;
   let execError: string | null = null;
+  let heldAtStop: string | null = null;
+  const host: HostSamples | null =
+    ctx.method === 'host' ? { periodMs: HOST_SAMPLE_MS, points: [], forkFailureUs: null, rejections: null } : null;
   const traced = await underTracer(
     ctx,
     {
@@ -225,10 +257,16 @@ export async function runImageOnce(
     async (live) => {
       t0Ns = process.hrtime.bigint();
       const until = performance.now() + run.duration_s * 1000;
+      const cg = host ? pidsCgroupOfProcess(live.hostPid) : null;
+      let nextSample = performance.now();
       const execs: Promise<void>[] = [];
       let nextExec = performance.now() + (ctx.exec ? ctx.exec.everyS * 1000 : Infinity);
       // The image's own behaviour for the duration; ends early when PID 1 exits or on abort.
       while (performance.now() < until && alive(live.hostPid) && !ctx.signal?.aborted) {
+        if (host && performance.now() >= nextSample) {
+          nextSample += HOST_SAMPLE_MS;
+          sampleHost(host, live.pidNs, cg, t0Ns);
+        }
         if (ctx.exec && performance.now() >= nextExec) {
           nextExec += ctx.exec.everyS * 1000;
           facts.execs++;
@@ -248,15 +286,19 @@ export async function runImageOnce(
             ),
           );
         }
-        await delay(Math.max(1, Math.min(50, until - performance.now(), nextExec - performance.now())));
+        const nextHost = host ? nextSample - performance.now() : Infinity;
+        await delay(Math.max(1, Math.min(50, until - performance.now(), nextExec - performance.now(), nextHost)));
       }
       await Promise.all(execs);
       if (alive(live.hostPid)) {
         stopUs = Number(process.hrtime.bigint() - t0Ns) / 1000;
+        if (host) sampleHost(host, live.pidNs, cg, t0Ns);
         const proc = procZombies(live.pidNs);
         facts.zombies_at_stop_proc = proc.zombies;
+        heldAtStop = proc.heldBy;
       }
     },
+    { tracer: ctx.method === 'ebpf' },
   );
   facts.exec_error = execError;
   if ('notRun' in traced) {
@@ -272,7 +314,7 @@ export async function runImageOnce(
   // PID 1 gone before the stop: also when it was gone before its namespace could be read.
   if (stopUs === null && !c.aborted && !c.timedOut && c.exitCode !== null)
     reason = `the image's PID 1 exited before the stop (exit ${c.exitCode}): ${lastLine(c.stderr) || lastLine(c.stdout) || 'no output'}`;
-  else if (!match) reason = `kernel instrument: ${'unavailable' in outcome ? outcome.unavailable : 'no trace'}`;
+  else if (!match && !host) reason = `kernel instrument: ${'unavailable' in outcome ? outcome.unavailable : 'no trace'}`;
   facts.exit_code = c.exitCode;
   facts.stop_latency_ms = stopUs === null ? null : c.stopLatencyMs === null ? null : Math.round(c.stopLatencyMs);
   if (match) {
@@ -284,11 +326,31 @@ export async function runImageOnce(
     facts.fork_failure_s = ff ? Number((ff.us / 1e6).toFixed(3)) : null;
     facts.fork_failure_comm = ff?.comm ?? null;
   }
+  if (host) {
+    facts.zombies_at_stop = facts.zombies_at_stop_proc;
+    facts.held_by = heldAtStop;
+    facts.fork_failure_s = host.forkFailureUs === null ? null : Number((host.forkFailureUs / 1e6).toFixed(3));
+  }
   if (reason !== null || c.aborted || c.timedOut) {
     facts.status = 'failed';
     facts.reason = reason ?? (c.aborted ? 'interrupted' : 'container exceeded the run timeout and was killed');
   }
-  return { record: imageRecord(run, startedAt, c, match, traced.pid1, reason, facts.zombies_at_stop), facts };
+  return { record: imageRecord(run, startedAt, c, match, traced.pid1, reason, facts.zombies_at_stop, host), facts };
+}
+
+/**
+ * One reading of the `host` method: the container's zombies from the host's /proc, and its pids
+ * cgroup's `pids.current` and `pids.events` `max` (the first reading above 0 dates the first
+ * refused fork; the pids controller refuses with EAGAIN, `kernel/cgroup/pids.c`).
+ */
+function sampleHost(host: HostSamples, pidNs: number, cg: PidsCgroup | null, t0Ns: bigint): void {
+  const us = Number(process.hrtime.bigint() - t0Ns) / 1000;
+  const reading = cg ? readPids(cg) : null;
+  host.points.push({ us, zombies: procZombies(pidNs).zombies, pidsCurrent: reading?.current ?? null });
+  if (reading?.eventsMax != null) {
+    host.rejections = reading.eventsMax;
+    if (reading.eventsMax > 0 && host.forkFailureUs === null) host.forkFailureUs = us;
+  }
 }
 
 function lastLine(text: string): string {
@@ -298,9 +360,10 @@ function lastLine(text: string): string {
 
 /**
  * The {@link RunRecord} of an image run (pure): the fields that fit an image's run from the
- * kernel's match; those of the synthetic load that have no meaning here (rate, lifetime,
- * budget) are 0 or null. `orphans_made` counts the adopted orphans, `unreaped` those left as
- * zombies at the stop.
+ * kernel's match, or with `host` from the host's readings (zombies peak and series sampled, the
+ * first refused fork dated to the reading after it, no latency, no adopted-orphan count); those
+ * of the synthetic load that have no meaning here (rate, lifetime, budget) are 0 or null.
+ * `orphans_made` counts the adopted orphans, `unreaped` those left as zombies at the stop.
  */
 export function imageRecord(
   run: PlannedRun,
@@ -310,6 +373,7 @@ export function imageRecord(
   pid1: Pid1Usage,
   reason: string | null,
   zombiesAtStop: number | null = null,
+  host: HostSamples | null = null,
 ): RunRecord {
   const state: RunRecord['state'] = c.timedOut ? 'timed-out' : c.aborted ? 'aborted' : reason !== null ? 'failed' : 'completed';
   const orphans = match ? adoptedOrphans(match) : [];
@@ -332,5 +396,24 @@ export function imageRecord(
     orphans_before_failure: ff ? orphans.filter((p) => (p.forkUs ?? 0) < ff.us).length : orphans.length,
     fork_failures: failures.length,
     first_failure_level: ff ? 'other' : null,
+    ...(host ? hostRecordFields(host) : {}),
+  };
+}
+
+/** The fields the `host` method fills in place of the kernel's (see {@link imageRecord}). */
+function hostRecordFields(host: HostSamples): Partial<RunRecord> {
+  const ff = host.forkFailureUs;
+  return {
+    zombies_peak: Math.max(0, ...host.points.map((p) => p.zombies)),
+    zombie_sample_hz: 1000 / host.periodMs,
+    series: host.points.map((p) => ({ t_s: Number((p.us / 1e6).toFixed(3)), zombies: p.zombies, pids_current: p.pidsCurrent })),
+    first_fork_failure_s: ff === null ? null : Number((ff / 1e6).toFixed(4)),
+    first_failure_errno: ff === null ? null : 'EAGAIN',
+    first_failure_level: ff === null ? null : 'other',
+    fork_failures: host.rejections ?? 0,
+    orphans_made: 0,
+    orphans_exited: 0,
+    orphans_reaped: 0,
+    orphans_before_failure: 0,
   };
 }

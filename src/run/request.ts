@@ -95,10 +95,12 @@ export async function normalizeRunOptions(o: Partial<RunCliOptions>): Promise<Ru
 
 /**
  * `--instrument`'s value.
- * @throws ReapbenchError (exit 2) for anything but `auto`, `ebpf`, `pidfd`, `both`.
+ * @throws ReapbenchError (exit 2) for anything but `auto`, `ebpf`, `pidfd`, `both` (`host` is for `--image`).
  */
 function checkInstrument(v: string): 'auto' | Instrument {
   if (v === 'auto' || (INSTRUMENTS as readonly string[]).includes(v)) return v as 'auto' | Instrument;
+  if (v === 'host')
+    throw usageError("`--instrument host` measures a user's image only: add --image <ref>, or use auto, ebpf, pidfd or both");
   throw usageError(`Expected \`--instrument\` to be one of auto, ${INSTRUMENTS.join(', ')}, got \`${v}\``);
 }
 

@@ -349,6 +349,8 @@ const PID1_READ_MS = 100;
  * Run one container with the kernel instrument attached before its start. Once the container
  * runs, its PID 1's host pid gives the PID namespace that the events are matched on, and PID 1's
  * CPU time and RSS are read every {@link PID1_READ_MS} ms from the host's /proc.
+ * With `opts.tracer` false nothing is traced (the host-only fallback of `--image`): the rest is
+ * the same, and `match` answers `unavailable`.
  * `whileRunning`, when given, is awaited once the namespace is known (the spec's `stopAfterMs`
  * counts from its return); it is not called when PID 1 was gone before that.
  * @returns the container's outcome and a matcher, or `notRun` with the reason when the tracer
@@ -359,10 +361,11 @@ export async function underTracer(
   ctx: Pick<RunnerContext, 'docker' | 'signal'>,
   spec: ContainerSpec,
   whileRunning?: (live: { id: string; hostPid: number; pidNs: number }) => Promise<void>,
+  opts: { tracer?: boolean } = {},
 ): Promise<Traced> {
-  let tracer: Tracer;
+  let tracer: Pick<Tracer, 'stop'> | null = null;
   try {
-    tracer = await startTracer(ctx.signal ? { signal: ctx.signal } : {});
+    if (opts.tracer ?? true) tracer = await startTracer(ctx.signal ? { signal: ctx.signal } : {});
   } catch (err) {
     const aborted = ctx.signal?.aborted ?? false;
     return {
@@ -411,16 +414,17 @@ export async function underTracer(
     });
   } catch (err) {
     // The loader must not outlive a failed run.
-    await tracer.stop().catch(() => undefined);
+    await tracer?.stop().catch(() => undefined);
     throw err;
   } finally {
     clearInterval(timer);
   }
-  const trace = await tracer.stop();
+  const trace = tracer ? await tracer.stop() : null;
   return {
     container,
     pid1,
     match: (t0Ns) => {
+      if (!trace) return { unavailable: 'not traced: the host-only method' };
       if (pidNs === null) return { unavailable: why };
       return { match: matchTrace(trace.events, { pidNsInode: pidNs, t0Ns: t0Ns ?? trace.readyNs, stats: trace.stats }) };
     },

@@ -201,3 +201,54 @@ describe.skipIf(!tracer.available)(
     }, 300_000);
   },
 );
+
+// The host-only method needs no kernel instrument: it runs wherever the engine does.
+describe('reapbench run --image --instrument host (engine, no kernel instrument)', () => {
+  let image = '';
+  beforeAll(async () => {
+    image = await pythonImage(await docker());
+  }, 120_000);
+
+  it("Python PID 1 read from the host's /proc alone: none leaks exactly its orphans, tini none, and every file says how it was measured", async () => {
+    const out = await mkdtemp(path.join(tmpdir(), 'reapbench-image-host-'));
+    try {
+      const r = await execa(
+        process.execPath,
+        [cli, 'run', '--image', image, '--instrument', 'host', '--inits', 'none,tini', '--repetitions', '1', '--limits', '64'].concat([
+          '--duration-s',
+          '2',
+          '--stop-grace-s',
+          '2',
+          '--fail-on',
+          'leak',
+          '--out',
+          out,
+          '--ci',
+        ]),
+        { reject: false, timeout: 240_000 },
+      );
+      expect(r.exitCode, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/^reapbench: measured from the host's \/proc and pids cgroup every 100 ms/m);
+      expect(r.stderr).toMatch(/^reapbench: --fail-on leak: none: leaks 3 zombies \(held by python3\)[^\n|]*$/m);
+      const json = JSON.parse(r.stdout.trim().split('\n').pop()!) as { results: string; verdicts: Verdict[] };
+      const v = byInit(json.verdicts);
+      expect(v.none).toMatchObject({ leaked: PY_ORPHANS, leaked_proc: PY_ORPHANS, exit_code: 137 });
+      expect(v.tini).toMatchObject({ verdict: 'ok', leaked: 0, exit_code: 143 });
+      const rows = parse(await readFile(path.join(json.results, 'image.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
+      expect(rows.map((x) => [x.init, x.method, x.adopted_orphans])).toEqual([
+        ['none', 'host', ''],
+        ['tini', 'host', ''],
+      ]);
+      const runs = parse(await readFile(path.join(json.results, 'runs.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
+      const none = runs.find((x) => x.init === 'none')!;
+      // Sampled every 100 ms while the orphans (0.3 s each) stay zombies under python3: the peak is theirs.
+      expect([none.zombies_peak, none.zombie_sample_hz, none.latency_method]).toEqual([String(PY_ORPHANS), '10', '']);
+      const env = JSON.parse(await readFile(path.join(json.results, 'env.json'), 'utf8')) as { instrument: unknown };
+      expect(env.instrument).toEqual({ requested: 'host', used: 'host', reason: null });
+      expect(await readFile(path.join(json.results, 'report.md'), 'utf8')).toMatch(/measured from the host without the kernel instrument/);
+      expect(await imageContainersLeft()).toBe(0);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  }, 300_000);
+});

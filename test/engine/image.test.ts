@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { tracerAvailability } from '../../src/tracer/index.js';
 import { docker } from '../support/engine.js';
-import { busyboxImage, PY_ORPHANS, pythonImage } from '../support/image-fixtures.js';
+import { busyboxImage, foreignArchImage, PY_ORPHANS, pythonImage } from '../support/image-fixtures.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cli = path.join(root, 'dist/src/cli/main.js');
@@ -162,6 +162,13 @@ describe.skipIf(!tracer.available)(
       expect(missing.exitCode).toBe(2);
       expect(missing.stderr.trim()).toBe(
         'reapbench: image reapbench-no-such-image:never not found in the engine (reapbench does not pull: docker pull or build it first)',
+      );
+
+      const foreign = await foreignArchImage(await docker());
+      const arch = await run(['--image', foreign.tag, '--inits', 'none,tini']);
+      expect(arch.exitCode).toBe(2);
+      expect(arch.stderr.trim()).toMatch(
+        new RegExp(`^reapbench: image ${foreign.tag} is built for ${foreign.architecture}; this host runs \\w+$`),
       );
 
       const exits = await run([

@@ -13,6 +13,8 @@
 import type Docker from 'dockerode';
 import { createHash } from 'node:crypto';
 import { readFileSync, realpathSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import tar from 'tar-stream';
 import { packRootfs, sharedLibraries, type RootfsPlan } from '../../src/images/rootfs.js';
 
 /** Orphans the Python fixture makes by default (its CMD). */
@@ -108,4 +110,50 @@ export async function busyboxImage(docker: Docker): Promise<string> {
   };
   const tag = `reapbench-fixture-busybox:${hashOf(BUSYBOX_LOOP, String(readFileSync('/bin/busybox').length))}`;
   return importFixture(docker, tag, plan, ['ENV PATH=/bin', `ENTRYPOINT ["/bin/sh", "-c", ${JSON.stringify(BUSYBOX_LOOP)}]`]);
+}
+
+/**
+ * An image the engine records as built for another architecture than this host's (arm64 here,
+ * amd64 on an arm64 host): one text file in one layer, loaded as a `docker save` archive
+ * (manifest.json, the config with its `architecture`, the layer tar) because the import API
+ * ignores a platform. Nothing in it can run here; it exists to be refused before anything runs.
+ */
+export async function foreignArchImage(docker: Docker): Promise<{ tag: string; architecture: string }> {
+  const architecture = process.arch === 'arm64' ? 'amd64' : 'arm64';
+  const tag = `reapbench-fixture-foreign:${architecture}`;
+  try {
+    await docker.getImage(tag).inspect();
+    return { tag, architecture };
+  } catch {
+    /* build it */
+  }
+  const layer = await tarOf([['hello', Buffer.from('not for this host\n')]]);
+  const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture,
+      os: 'linux',
+      config: { Cmd: ['/hello'] },
+      rootfs: { type: 'layers', diff_ids: [`sha256:${sha(layer)}`] },
+    }),
+  );
+  const manifest = Buffer.from(JSON.stringify([{ Config: `${sha(config)}.json`, RepoTags: [tag], Layers: ['layer.tar'] }]));
+  const archive = await tarOf([
+    ['manifest.json', manifest],
+    [`${sha(config)}.json`, config],
+    ['layer.tar', layer],
+  ]);
+  const stream = await docker.loadImage(Readable.from([archive]) as never);
+  await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())));
+  return { tag, architecture };
+}
+
+/** A tar archive of regular files (name, content), in memory. */
+async function tarOf(files: Array<[string, Buffer]>): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const [name, content] of files) pack.entry({ name, mode: 0o644 }, content);
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
 }

@@ -81,6 +81,14 @@ describe('terminal report', () => {
     for (const line of out.split('\n')) expect(line.length).toBeLessThanOrEqual(60);
     expect(out).toContain('p50 µs');
   });
+
+  it('ends no line with spaces, with color or without (asciichart pads its rows to the full width)', () => {
+    for (const color of [true, false]) {
+      const out = renderTerminalReport(summarize(runs), runs, { color, width: 80 });
+      expect(out).toContain('Zombies over time');
+      expect(out.split('\n').filter((line) => /\s$/.test(line))).toEqual([]);
+    }
+  });
 });
 
 describe('run output', () => {

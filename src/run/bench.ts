@@ -24,6 +24,8 @@ import { runMatrix } from './runner.js';
 import { planMatrix, runScenarioMatrix } from '../scenarios/index.js';
 import type { RunCliOptions } from './options.js';
 import type { PlannedRun } from './matrix.js';
+import type { EnvironmentRecord } from '../model/records.js';
+import { instrumentLine } from '../model/instrument.js';
 
 /**
  * Run the benchmark as the CLI asked.
@@ -77,7 +79,7 @@ export async function runBench(o: RunCliOptions): Promise<number> {
 async function measure(req: RunRequest, makeDir: () => Promise<string>, out: RunOutput, signal: AbortSignal): Promise<number> {
   const env = await prepareEnvironment(req, out, signal);
   const dir = await makeDir();
-  announce(req, dir, out);
+  for (const line of announcement(req, dir, env.record.instrument)) out.line(line);
   const results = new RunResults(dir, req.recordedRuns, env.record, out, signal);
   const scenarioRuns = planMatrix({ scenarios: [...req.namedScenarios], inits: req.matrix.inits }).length;
   out.start(req.plan.length + scenarioRuns);
@@ -100,15 +102,31 @@ async function measure(req: RunRequest, makeDir: () => Promise<string>, out: Run
   return exitCode(req, dir, results, out, signal, gate);
 }
 
-/** What the run is about to do, one line per part. */
-function announce(req: RunRequest, dir: string, out: RunOutput): void {
+/**
+ * What the run is about to do, one stderr line per part (without their newlines): the named
+ * scenarios and who decides their verdicts; the load runs, where their results go, and the
+ * instrument that measures them (`instrument: ebpf (kernel tracepoints, …)`); then why the
+ * kernel instrument is not used, when `--instrument auto` fell back. Pure.
+ * @param instrument env.json's `instrument` record: `--instrument` as asked, the one used, the fallback's reason.
+ */
+export function announcement(
+  req: Pick<RunRequest, 'matrix' | 'plan' | 'namedScenarios'>,
+  dir: string,
+  instrument: EnvironmentRecord['instrument'],
+): string[] {
   const m = req.matrix;
+  const lines: string[] = [];
   if (req.namedScenarios.length > 0)
-    out.line(`reapbench: scenarios ${req.namedScenarios.join(', ')} under ${m.inits.join(', ')} and their variants`);
-  if (req.plan.length > 0)
-    out.line(
-      `reapbench: ${plural(req.plan.length, 'run')} (${m.inits.join(', ')}; limits ${m.limits.join(',')}; rates ${m.rates.join(',')}/s; ${plural(m.repetitions, 'repetition')}${m.warmup ? ' + warm-up' : ''}), results in ${dir}`,
+    lines.push(
+      `reapbench: scenarios ${req.namedScenarios.join(', ')} under ${m.inits.join(', ')} and their variants; verdicts from an observer inside each container${instrument.used === 'pidfd' ? '' : ', the kernel instrument (ebpf) watching the same containers as a cross-check'}`,
     );
+  if (req.plan.length > 0)
+    lines.push(
+      `reapbench: ${plural(req.plan.length, 'run')} (${m.inits.join(', ')}; limits ${m.limits.join(',')}; rates ${m.rates.join(',')}/s; ${plural(m.repetitions, 'repetition')}${m.warmup ? ' + warm-up' : ''}), results in ${dir}`,
+      `reapbench: ${instrumentLine(instrument)}`,
+    );
+  if (instrument.reason !== null) lines.push(`reapbench: ${instrument.reason}`);
+  return lines;
 }
 
 /**

@@ -25,6 +25,7 @@ import type { ImageFacts } from '../model/image.js';
 import { interruptedBy, onInterrupt } from '../runtime/cleanup.js';
 import { connectEngine, engineInfo } from '../runtime/engine.js';
 import { createOutput } from '../terminal/output.js';
+import { instrumentLine } from '../model/instrument.js';
 import { tracerAvailability } from '../tracer/index.js';
 import { checkNumber } from '../validate.js';
 import { environmentRecord, remoteEngine } from './environment.js';
@@ -151,6 +152,7 @@ export async function runImageBench(o: Partial<RunCliOptions> & ImageCliOptions,
     out.line(
       `reapbench: image ${ref} (${info.id.slice(0, 19)}), PID 1 ${JSON.stringify(argv)}${has ? ` (already has ${has})` : ''}; ${planned} runs (${matrix.inits.join(', ')}; limits ${matrix.limits.join(',')}; ${matrix.duration_s} s each, then docker stop -t ${stopGraceS}), results in ${dir}`,
     );
+    out.line(`reapbench: ${instrumentLine(env.instrument)}`);
     const results = new RunResults(dir, planned, env, out, controller.signal);
     const facts: ImageFacts[] = [];
     const note = has ? `already has ${has}` : null;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { ReapbenchError } from '../errors.js';
 import { interruptedBy, onInterrupt } from '../runtime/cleanup.js';
 import { compareWithBaseline, type BaselineComparison } from './baseline.js';
-import { plural } from '../export/format.js';
+import { formatNumber, plural } from '../export/format.js';
 import { renderTerminalReport } from '../terminal/report.js';
 import { createOutput, type RunOutput } from '../terminal/output.js';
 import { rowKey, type ScenarioResult } from '../export/scenarios-md.js';
@@ -24,7 +24,7 @@ import { runMatrix } from './runner.js';
 import { planMatrix, runScenarioMatrix } from '../scenarios/index.js';
 import type { RunCliOptions } from './options.js';
 import type { PlannedRun } from './matrix.js';
-import type { EnvironmentRecord } from '../model/records.js';
+import type { EnvironmentRecord, RunRecord } from '../model/records.js';
 import { instrumentLine } from '../model/instrument.js';
 
 /**
@@ -82,9 +82,10 @@ async function measure(req: RunRequest, makeDir: () => Promise<string>, out: Run
   for (const line of announcement(req, dir, env.record.instrument)) out.line(line);
   const results = new RunResults(dir, req.recordedRuns, env.record, out, signal);
   const scenarioRuns = planMatrix({ scenarios: [...req.namedScenarios], inits: req.matrix.inits }).length;
-  out.start(req.plan.length + scenarioRuns);
+  const total = req.plan.length + scenarioRuns;
+  out.start(total);
   try {
-    await loadPhase(req, env, results, out, signal);
+    await loadPhase(req, env, results, out, signal, total);
     if (req.namedScenarios.length > 0 && !signal.aborted) await scenarioPhase(req, env, results, out, signal, scenarioRuns);
   } finally {
     out.stop();
@@ -146,8 +147,36 @@ export function scenarioLabel(r: Pick<ScenarioResult, 'id' | 'scenario' | 'case'
   return `${rowKey(r)} ${r.variant}`;
 }
 
-/** The load generator matrix (warm-up first), the results saved after every recorded run. */
-async function loadPhase(req: RunRequest, env: RunEnvironment, results: RunResults, out: RunOutput, signal: AbortSignal): Promise<void> {
+/**
+ * What came of one load run, one clause of plain text for its progress line: whether forks
+ * failed (`survived`, or `forks failed after 0.5 s`), its reaping latency p50 (`p50 24 µs`, or
+ * `no orphan reaped`), and the orphans left as zombies when there were any; for a run that did
+ * not complete, its state and reason. Pure.
+ */
+export function runOutcome(
+  r: Pick<RunRecord, 'state' | 'failure_reason' | 'first_fork_failure_s' | 'reap_latency_p50_us' | 'unreaped'>,
+): string {
+  if (r.state !== 'completed') return `${r.state}: ${r.failure_reason ?? '(no reason recorded)'}`;
+  const parts = [
+    r.first_fork_failure_s === null ? 'survived' : `forks failed after ${formatNumber(r.first_fork_failure_s)} s`,
+    r.reap_latency_p50_us === null ? 'no orphan reaped' : `p50 ${formatNumber(r.reap_latency_p50_us)} µs`,
+  ];
+  if (r.unreaped > 0) parts.push(`${r.unreaped} unreaped`);
+  return parts.join(', ');
+}
+
+/**
+ * The load generator matrix (warm-up first), the results saved after every recorded run.
+ * `total`: the container runs of the whole run (count), this phase's first.
+ */
+async function loadPhase(
+  req: RunRequest,
+  env: RunEnvironment,
+  results: RunResults,
+  out: RunOutput,
+  signal: AbortSignal,
+  total: number,
+): Promise<void> {
   if (req.plan.length === 0) return;
   await runMatrix(
     {
@@ -159,11 +188,12 @@ async function loadPhase(req: RunRequest, env: RunEnvironment, results: RunResul
       instrument: env.instrument,
       signal,
       onNotice: (line) => out.line(line),
-      onRunStart: (run, i, total) => out.update(runLabel(run), i, total),
-      onRunEnd: async (record) => {
+      onRunStart: (run, i) => out.update(runLabel(run), i, total),
+      onRunEnd: async (record, i) => {
+        // Warm-up runs too: they take as long as the others, and a failed one says something.
+        out.finished({ label: runLabel(record), index: i, total, outcome: runOutcome(record), notable: record.state !== 'completed' });
         if (record.repetition < 0) return;
         results.records.push(record);
-        if (record.state !== 'completed') out.line(`${record.init}: ${record.state}: ${record.failure_reason ?? ''}`);
         await results.save();
       },
     },
@@ -201,8 +231,13 @@ async function scenarioPhase(
     onNotice: (line) => out.line(line),
     onResult: async (r, i) => {
       results.addScenario(r);
-      out.update(scenarioLabel(r), offset + i + 1, offset + planned);
-      if (r.matches === false) out.line(`${r.scenario} under ${r.variant}: ${r.verdict} (expected ${r.expected.outcome})`);
+      out.finished({
+        label: scenarioLabel(r),
+        index: offset + i,
+        total: offset + planned,
+        outcome: r.matches === false ? `${r.verdict} (expected ${r.expected.outcome})` : r.verdict,
+        notable: r.matches === false,
+      });
       await results.save();
     },
   });

@@ -179,16 +179,20 @@ export async function runImageBench(o: Partial<RunCliOptions> & ImageCliOptions,
           facts.push(skippedFacts(run, inj.skipped));
           continue;
         }
-        out.update(`${run.init} L${run.pids_limit} rep ${run.repetition + 1}`, done, planned);
+        // Repetitions from 0, as in runs.csv and image.csv, so that a progress line finds its row.
+        const label = `${run.init} L${run.pids_limit} rep ${run.repetition}`;
+        out.update(label, done, planned);
         const r = await runImageOnce(
           { docker, image: ref, stopGraceS, exec, runTimeoutS: matrix.duration_s + stopGraceS + 60, signal: controller.signal },
           run,
           inj,
         );
-        done++;
         facts.push(run.init === 'none' && note && r.facts.status === 'ran' ? { ...r.facts, reason: note } : r.facts);
         results.records.push(r.record);
-        if (r.facts.status === 'failed') out.line(`${run.init}: failed: ${r.facts.reason ?? ''}`);
+        // This run's verdict alone, in the words of the verdict table.
+        const outcome = imageVerdicts([r.facts])[0]!.verdict;
+        out.finished({ label, index: done, total: planned, outcome, notable: r.facts.status === 'failed' });
+        done++;
         await save(false);
         if (r.facts.exec_not_found > 0 && r.facts.execs === r.facts.exec_not_found)
           throw usageError(

@@ -109,6 +109,60 @@ describe('run output', () => {
     expect(s.text()).toBe('tini: timed-out: no summary\n');
   });
 
+  it('prints one plain progress line per run that ended when not a terminal, with no escape code', async () => {
+    const { runLabel, runOutcome } = await import('../../src/run/bench.js');
+    const s = sink();
+    const o = createOutput({ progress: true, stream: s.stream, env: {} });
+    const ran = [
+      makeRun({ init: 'tini', repetition: -1, reap_latency_p50_us: 24.04 }),
+      makeRun({ init: 'tini', repetition: 0, reap_latency_p50_us: 23.6 }),
+      makeRun({ init: 'none', repetition: 0, first_fork_failure_s: 0.5044, reap_latency_p50_us: null, unreaped: 126 }),
+      makeRun({
+        init: 'catatonit',
+        repetition: 0,
+        state: 'timed-out',
+        failure_reason: 'container exceeded the run timeout and was killed',
+      }),
+    ];
+    o.start(ran.length);
+    ran.forEach((r, i) => {
+      o.update(runLabel(r), i, ran.length);
+      o.finished({ label: runLabel(r), index: i, total: ran.length, outcome: runOutcome(r), notable: r.state !== 'completed' });
+    });
+    o.stop();
+    expect(s.text()).toBe(
+      [
+        'run 1/4 tini orphans L128 1000/s (warm-up): survived, p50 24.0 µs',
+        'run 2/4 tini orphans L128 1000/s rep 0: survived, p50 23.6 µs',
+        'run 3/4 none orphans L128 1000/s rep 0: forks failed after 0.5 s, no orphan reaped, 126 unreaped',
+        'run 4/4 catatonit orphans L128 1000/s rep 0: timed-out: container exceeded the run timeout and was killed',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('on a terminal, a run that ended gets a line above the bar only when it is notable', () => {
+    let text = '';
+    const tty = {
+      isTTY: true,
+      columns: 80,
+      write: (x: string) => ((text += x), true),
+      cursorTo: () => true,
+      moveCursor: () => true,
+      clearLine: () => true,
+      clearScreenDown: () => true,
+      on: () => tty,
+      removeListener: () => tty,
+    } as unknown as NodeJS.WriteStream;
+    const o = createOutput({ progress: true, stream: tty, env: {} });
+    o.start(2);
+    o.finished({ label: 'tini orphans L128 250/s rep 0', index: 0, total: 2, outcome: 'survived, p50 24 µs', notable: false });
+    o.finished({ label: 'none orphans L128 250/s rep 0', index: 1, total: 2, outcome: 'failed: no output', notable: true });
+    o.stop();
+    expect(text).toContain('none orphans L128 250/s rep 0: failed: no output\n');
+    expect(text).not.toContain('tini orphans L128 250/s rep 0: survived');
+  });
+
   it('draws a bar on a terminal only when asked for and no CI is set', () => {
     expect(createOutput({ progress: true, stream: sink(true).stream, env: {} }).bar).toBe(true);
     expect(createOutput({ progress: false, stream: sink(true).stream, env: {} }).bar).toBe(false);

@@ -149,7 +149,8 @@ function howMeasuredSection(runs: readonly RunRecord[], summary: readonly Summar
   const kernel = allMethods.has('ebpf');
   // `--instrument both`: the kernel's latencies, and the watcher in the container for the rest.
   const both = done.some((r) => r.latency_method === 'ebpf' && r.instrument_tasks !== 0);
-  const kernelAlone = done.some((r) => r.latency_method === 'ebpf' && r.instrument_tasks === 0);
+  // orphanage solo's rows: an image's have no intermediates, and count no orphan as missed.
+  const kernelAlone = done.some((r) => r.latency_method === 'ebpf' && r.instrument_tasks === 0 && r.scenario !== 'image');
   const watcher = [...allMethods].some((m) => m !== null && m !== 'ebpf');
   const head = ['init', 'configuration', 'latency method', 'missed orphans (of made)', 'watcher lag p99 µs', 'reap p50 µs'];
   const text: string[] = [];

@@ -252,6 +252,7 @@ describe('report.md: how each figure was measured', () => {
     expect(img).toContain('Image rows: the zombies in the container when `docker stop` was requested');
     expect(img).toContain("image rows count from the container's start");
     expect(img).not.toContain('orphanage solo');
+    expect(img).not.toContain('before their intermediate did');
     expect(img).not.toContain('in-container load generator');
 
     // `--instrument both`: the kernel's latencies, every other figure from the load generator in the container.

@@ -1,3 +1,5 @@
+import { completedRuns, type SummaryRow } from '../model/records.js';
+
 /**
  * Number formatting for human-readable tables (terminal and markdown; CSV keeps full values).
  * null → `–`; integers as they are; otherwise 0–2 decimals by size, 2 significant digits
@@ -33,4 +35,19 @@ export function plural(n: number, one: string, many = `${one}s`): string {
 export function formatWithSpread(v: number | null, spread: number | null): string {
   if (v === null) return formatNumber(v);
   return spread !== null && spread > 0 ? `${formatNumber(v)} (Δ${formatNumber(spread)})` : formatNumber(v);
+}
+
+/**
+ * A summary row's `orphans_before_failure` for a table, said for what it is: a run that survived
+ * counts every orphan it made in the whole run (as runs.csv and summary.csv do), so a row whose
+ * completed runs all survived is marked `750 (whole run)`, and one whose runs only partly
+ * survived, whose median mixes both kinds, `438 (mixed)`; `–` without a value. Pure.
+ */
+export function formatOrphansBeforeFailure(
+  r: Pick<SummaryRow, 'orphans_before_failure' | 'survived_runs' | 'runs' | 'failed_runs' | 'aborted_runs'>,
+): string {
+  const v = formatNumber(r.orphans_before_failure);
+  const completed = completedRuns(r);
+  if (r.orphans_before_failure === null || completed === 0 || r.survived_runs === 0) return v;
+  return `${v} (${r.survived_runs === completed ? 'whole run' : 'mixed'})`;
 }

@@ -2,7 +2,7 @@ import type { InitName } from '../model/inits.js';
 import { completedRuns, type EnvironmentRecord, type RunRecord, type SummaryRow } from '../model/records.js';
 import { cellKey, compareCells, configLabel, initIndex } from '../stats/config-key.js';
 import { medianOrNull } from '../stats/summary.js';
-import { formatNumber, formatWithSpread, partialClause, plural } from './format.js';
+import { formatNumber, formatOrphansBeforeFailure, formatWithSpread, partialClause, plural } from './format.js';
 import { INIT_DESCRIPTIONS } from '../model/init-notes.js';
 import { zombieHoldersSection } from './holders-md.js';
 
@@ -105,7 +105,7 @@ function summarySection(summary: readonly SummaryRow[]): string[] {
       : completedRuns(r) > 0
         ? 'survived'
         : 'no completed run',
-    formatNumber(r.orphans_before_failure),
+    formatOrphansBeforeFailure(r),
     formatNumber(r.zombies_peak),
     formatWithSpread(r.reap_latency_p50_us, r.reap_latency_p50_spread_us),
     formatNumber(r.reap_latency_p99_us),
@@ -127,10 +127,13 @@ function summarySection(summary: readonly SummaryRow[]): string[] {
 }
 
 /**
- * How each figure of the summary was measured and where it stops being exact: per row the
- * latency method the runs recorded (whatever value `latency_method` holds), the orphans never
- * measured (`missed`) and the watcher's lag; then the zombie sampling rate and the resolution of
- * PID 1's CPU time. From the completed runs, as the summary.
+ * How each figure of report.md's tables was measured and where it stops being exact. First the
+ * reaping latency per method the runs recorded (whatever value `latency_method` holds) with the
+ * orphans it never measured (`missed`); then one line per other figure, method and limits, with a
+ * clause for each source present among the completed runs: the kernel and the host's /proc
+ * (`instrument_tasks` 0: `orphanage solo`, or a user's image), the in-container load generator
+ * (`pidfd-…` or `both`), a user's image (scenario `image`). Last, per row, the latency method,
+ * missed orphans, the watcher's lag and the p50. From the completed runs, as the summary.
  */
 function howMeasuredSection(runs: readonly RunRecord[], summary: readonly SummaryRow[], env: EnvironmentRecord | null): string[] {
   if (summary.length === 0) return [];
@@ -152,40 +155,167 @@ function howMeasuredSection(runs: readonly RunRecord[], summary: readonly Summar
   });
   const allMethods = new Set(done.map((r) => r.latency_method));
   const kernel = allMethods.has('ebpf');
+  // `--instrument both`: the kernel's latencies, and the watcher in the container for the rest.
+  const both = done.some((r) => r.latency_method === 'ebpf' && r.instrument_tasks !== 0);
+  // orphanage solo's rows: an image's have no intermediates, and count no orphan as missed.
+  const kernelAlone = done.some((r) => r.latency_method === 'ebpf' && r.instrument_tasks === 0 && r.scenario !== 'image');
   const watcher = [...allMethods].some((m) => m !== null && m !== 'ebpf');
-  const hz = [...new Set(runs.map((r) => r.zombie_sample_hz).filter((v): v is number => v !== null))];
-  const sampled = hz.length
-    ? `sampled at ${hz.map(formatNumber).join(' or ')} Hz inside the container (a count of the processes in state Z in /proc), so a zombie that lives shorter than ${hz.map((h) => formatNumber(1000 / h)).join(' or ')} ms can be missed`
-    : "sampled inside the container at the load generator's scan rate (not recorded in these runs)";
-  const tick = env?.clk_tck;
-  const cpu = tick
-    ? `counted in clock ticks: its resolution is ${formatNumber(1000 / tick)} ms (CLK_TCK ${tick}, from \`getconf CLK_TCK\` on the host), so small values are rounded to ticks`
-    : 'counted in clock ticks of 1/CLK_TCK s (CLK_TCK could not be read on the host; the load generator assumes 100, i.e. 10 ms)';
   const head = ['init', 'configuration', 'latency method', 'missed orphans (of made)', 'watcher lag p99 µs', 'reap p50 µs'];
   const text: string[] = [];
   if (kernel)
     text.push(
-      'Rows measured by `ebpf`: per orphan, from the SIGCHLD its exit generated to the return of the `wait4`/`waitid` that reaped it, both seen by eBPF tracepoints in the kernel, outside the container (`src/tracer/`): exact to the nanosecond, with nothing of the instrument in the container (`instrument_tasks` 0). ' +
-        "Missed orphans there are those that exited before their intermediate did and were adopted already as zombies (their wait includes the intermediate's life), or events the kernel lost (`lost_events`). " +
-        "Zombies peak: counted from the same events, every exit and reap. PID 1 CPU ms: read from the host's /proc every 100 ms while PID 1 lived, up to the last reading.",
+      'Rows measured by `ebpf`: per orphan, from the SIGCHLD its exit generated to the return of the `wait4`/`waitid` that reaped it, both seen by eBPF tracepoints in the kernel, outside the container (`src/tracer/`): exact to the nanosecond, and nothing of the tracer runs in the container.',
+    );
+  if (kernelAlone)
+    text.push(
+      "Missed orphans there are those that exited before their intermediate did and were adopted already as zombies (their wait includes the intermediate's life), or events the kernel lost (`lost_events`).",
+    );
+  if (both)
+    text.push(
+      "Rows measured with `--instrument both` (`instrument_tasks` > 0) also ran the pidfd watcher in the container: their missed orphans are the watcher's (gone before it could open their pidfd), and its p50 and p99 are kept beside the kernel's in runs.csv (`pidfd_latency_p50_us`, `pidfd_latency_p99_us`).",
     );
   if (watcher)
     text.push(
       'Rows measured by a `pidfd-…` method: per orphan, from its exit to its reaping, seen through a pidfd by a watcher inside the container that is not its parent (see `src/loadgen/types.ts`). ' +
-        "Orphans that exited before the watcher could open their pidfd (missed) are in no percentile. When the watcher's own p99 lag exceeds the p50 it measured, the latencies of that row are upper bounds set by the instrument. " +
-        `Zombies peak: ${sampled}. PID 1 CPU ms: user + system time of PID 1 from /proc/1/stat.`,
+        "Orphans that exited before the watcher could open their pidfd (missed) are in no percentile. When the watcher's own p99 lag exceeds the p50 it measured, the latencies of that row are upper bounds set by the instrument.",
     );
-  text.push(`PID 1 CPU time is ${cpu}.`);
+  const figures = figureNotes(done, summary, env);
   return [
     '## How measured',
     '',
-    text.join(' '),
+    ...(text.length ? [text.join(' '), ''] : []),
+    'Each figure of the tables, its method and its limits:',
+    '',
+    ...figures.map((f) => `- ${f}`),
     '',
     `| ${head.join(' | ')} |`,
     `|${head.map((_, i) => (i < 3 ? '---' : '--:')).join('|')}|`,
     ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
     '',
   ];
+}
+
+/**
+ * One line per figure of report.md's tables: what it is, how it was measured and its limits,
+ * with a clause per source present in `done` (the completed runs): the kernel and the host's
+ * /proc (`instrument_tasks` 0) for `orphanage solo`'s rows and for a user's image's (scenario
+ * `image`, `run --image`), apart where the two differ; the in-container load generator
+ * (`pidfd-…`, or `both`). A figure with no source present says only what it is. Pure.
+ */
+function figureNotes(done: readonly RunRecord[], summary: readonly SummaryRow[], env: EnvironmentRecord | null): string[] {
+  const image = done.some((r) => r.scenario === 'image');
+  const solo = done.some((r) => r.instrument_tasks === 0 && r.scenario !== 'image');
+  const inside = done.some((r) => r.instrument_tasks !== 0);
+  // `host`: the method of the kernel and the host's /proc, the same for solo's rows and an
+  // image's, or [solo's, an image's] where they differ; `load`: the in-container load generator's.
+  const by = (host: string | readonly [string, string], load: string): string => {
+    const [forSolo, forImage] = typeof host === 'string' ? [host, null] : host;
+    return [
+      solo || (image && forImage === null) ? `from outside (kernel and host): ${forSolo}` : '',
+      image && forImage !== null ? `image rows: ${forImage}` : '',
+      inside ? `from the in-container load generator: ${load}` : '',
+    ]
+      .filter(Boolean)
+      .join('; ');
+  };
+  const hz = [...new Set(done.map((r) => r.zombie_sample_hz).filter((v): v is number => v !== null))];
+  const sampled = hz.length
+    ? `sampled at ${hz.map(formatNumber).join(' or ')} Hz (a count of the processes in state Z in /proc), so a zombie that lives shorter than ${hz.map((h) => formatNumber(1000 / h)).join(' or ')} ms can be missed`
+    : "sampled at the load generator's scan rate (not recorded in these runs), so a short-lived zombie can be missed";
+  const tick = env?.clk_tck;
+  const cpuTick = tick
+    ? `counted in clock ticks: its resolution is ${formatNumber(1000 / tick)} ms (CLK_TCK ${tick}, from \`getconf CLK_TCK\` on the host), so small values are rounded to ticks`
+    : 'counted in clock ticks of 1/CLK_TCK s (CLK_TCK could not be read on the host; the load generator assumes 100, i.e. 10 ms)';
+  const noneInside = inside && summary.some((r) => r.init === 'none');
+  const lines: string[][] = [
+    [
+      '**rate /s**: the target orphan rate, set, not measured; the rate reached is `achieved_rate_per_s` in runs.csv, and a data-quality warning says when it fell short.',
+      image ? 'Image rows: 0, there is no synthetic load.' : '',
+    ],
+    [
+      '**survived**: completed runs in which no fork failed, as *first fork failure* sees failures (next line).',
+      "Limit: only over the run's production time (`dur` in the configuration) and its drain; a longer run may still fail.",
+    ],
+    [
+      '**first fork failure s**: time from the start of orphan production to the first fork that failed, to 0.1 ms; the median over the completed runs in which one failed (Δ their spread), `survived` when none did, `no completed run` when no run completed.',
+      sentence(
+        by(
+          `the first \`clone\`/\`fork\` of any process in the container that returned EAGAIN (a pids limit refused it), from its tracepoint: PID 1 creating a thread counts too, other errors (ENOSYS from \`clone3\` under seccomp) do not${image ? "; image rows count from the container's start" : ''}`,
+          "the first of its own forks (helper, intermediate, orphan) that failed, whatever the errno, timed where it failed: a fork that failed in another process (PID 1's) is not seen",
+        ),
+      ),
+    ],
+    [
+      "**orphans before failure**: the orphans the workload made before its first fork failed, by the workload's own count; in a run that survived, every orphan it made in the whole run (its `orphans_made`, as runs.csv and summary.csv count it).",
+      'So a row whose runs all survived is marked "(whole run)", and one whose runs only partly survived "(mixed)": its median mixes the two kinds.',
+      sentence(
+        by(
+          [
+            "`orphanage solo` counts up to its own first failure, which may come after the kernel's first EAGAIN when another process (PID 1) failed first",
+            "the adopted orphans the kernel saw forked before the first EAGAIN (the image's own processes; there is no workload of reapbench)",
+          ],
+          'the load generator counts up to its first failure',
+        ),
+      ),
+    ],
+    [
+      '**zombies peak**: the most zombies at once in a run, median over the runs (so 1.5 is possible).',
+      sentence(by('counted from the kernel events of every exit and reap: exact', sampled)),
+    ],
+    [
+      "**reap p50, p99 µs**: each run's percentile (interpolated between order statistics) of its orphans' zombie lifetimes, then the median over the runs (Δ the spread of the p50s); the method of each row is in the table below.",
+      'Limit: a p99 over fewer than 100 reaped orphans lies between its largest values.',
+    ],
+    [
+      '**unreaped**: orphans still zombies when the run ended, median over the runs.',
+      sentence(
+        by(
+          [
+            'the adopted orphans whose exit the kernel saw and that no `wait4`/`waitid` reaped before PID 1 exited (the kernel then releases them itself), after a drain of the orphan lifetime + 0.5 s',
+            'the zombies in the container when `docker stop` was requested, from the kernel events',
+          ],
+          'the orphans the watcher saw exit and not reaped at the end of its drain (up to 2 s, less once every orphan has exited and none was reaped for 0.5 s)',
+        ),
+      ),
+      'Limit: an orphan never measured (missed) is in no count, and an init that reaps later than the drain counts as leaving it.',
+    ],
+    [
+      '**PID 1 CPU ms**: user + system time of PID 1 during the run.',
+      sentence(
+        by(
+          "read from the host's /proc every 100 ms while PID 1 lived: its whole life up to the last reading, so the work of at most its last 100 ms is missing",
+          'from /proc/1/stat inside the container, at the end of the run less at its start',
+        ),
+      ),
+      `It is ${cpuTick}.`,
+    ],
+    [
+      '**PID 1 RSS KiB**: the highest resident set size of PID 1 among readings of its /proc stat (rss × 4 KiB pages).',
+      sentence(
+        by(
+          'read from the host every 100 ms while PID 1 lived',
+          "read inside the container at each of the load generator's samples (50 Hz)",
+        ),
+      ),
+      'Limit: a peak between two readings is missed, so it is a lower bound; a kernel with pages other than 4 KiB is misread.',
+    ],
+    noneInside
+      ? [
+          'Under `none` measured by the in-container load generator, PID 1 is the load generator itself (Node): its CPU time and RSS are those of the instrument, not of an init.',
+        ]
+      : [],
+    ["**missed orphans (of made)**: made by the workload's own count; missed as the latency method of the row defines it (above)."],
+    [
+      "**watcher lag p99 µs**: the in-container watcher's delay from the expiry of a 100 Hz timer in its own epoll set to its wake-up, p99 of a run, median over the runs: every exit and reap it observed is late by about this much.",
+      '`–` where no watcher ran (the kernel instrument alone).',
+    ],
+  ];
+  return lines.map((parts) => parts.filter(Boolean).join(' ')).filter(Boolean);
+}
+
+/** `s` with a capital first letter and a final period, or '' for ''. */
+function sentence(s: string): string {
+  return s ? `${s[0]!.toUpperCase()}${s.slice(1)}.` : '';
 }
 
 function notesSection(summary: readonly SummaryRow[]): string[] {

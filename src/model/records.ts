@@ -76,9 +76,12 @@ export interface RunRecord extends RunConfig {
   missed: number;
   /** Orphan rate actually achieved, per s. */
   achieved_rate_per_s: number;
-  /** Time from start of production to the first failed fork anywhere, s; null: survived. */
+  /** Time from start of production to the first failed fork, s: of any process in the container
+   * (EAGAIN only) with the kernel instrument, of the load generator's own forks with the watcher;
+   * null: survived. */
   first_fork_failure_s: number | null;
-  /** Orphans created before the first fork failure (count); all of them when it survived. */
+  /** Orphans the workload made before its first fork failure, by its own count; all of them
+   * (`orphans_made`) when it survived (count). */
   orphans_before_failure: number;
   /** Failed forks in the whole run (count). */
   fork_failures: number;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { ReapbenchError } from '../errors.js';
 import { interruptedBy, onInterrupt } from '../runtime/cleanup.js';
 import { compareWithBaseline, type BaselineComparison } from './baseline.js';
-import { plural } from '../export/format.js';
+import { formatNumber, plural } from '../export/format.js';
 import { renderTerminalReport } from '../terminal/report.js';
 import { createOutput, type RunOutput } from '../terminal/output.js';
 import { rowKey, type ScenarioResult } from '../export/scenarios-md.js';
@@ -24,6 +24,8 @@ import { runMatrix } from './runner.js';
 import { planMatrix, runScenarioMatrix } from '../scenarios/index.js';
 import type { RunCliOptions } from './options.js';
 import type { PlannedRun } from './matrix.js';
+import type { EnvironmentRecord, RunRecord } from '../model/records.js';
+import { instrumentLine } from '../model/instrument.js';
 
 /**
  * Run the benchmark as the CLI asked.
@@ -77,12 +79,13 @@ export async function runBench(o: RunCliOptions): Promise<number> {
 async function measure(req: RunRequest, makeDir: () => Promise<string>, out: RunOutput, signal: AbortSignal): Promise<number> {
   const env = await prepareEnvironment(req, out, signal);
   const dir = await makeDir();
-  announce(req, dir, out);
+  for (const line of announcement(req, dir, env.record.instrument)) out.line(line);
   const results = new RunResults(dir, req.recordedRuns, env.record, out, signal);
   const scenarioRuns = planMatrix({ scenarios: [...req.namedScenarios], inits: req.matrix.inits }).length;
-  out.start(req.plan.length + scenarioRuns);
+  const total = req.plan.length + scenarioRuns;
+  out.start(total);
   try {
-    await loadPhase(req, env, results, out, signal);
+    await loadPhase(req, env, results, out, signal, total);
     if (req.namedScenarios.length > 0 && !signal.aborted) await scenarioPhase(req, env, results, out, signal, scenarioRuns);
   } finally {
     out.stop();
@@ -100,15 +103,31 @@ async function measure(req: RunRequest, makeDir: () => Promise<string>, out: Run
   return exitCode(req, dir, results, out, signal, gate);
 }
 
-/** What the run is about to do, one line per part. */
-function announce(req: RunRequest, dir: string, out: RunOutput): void {
+/**
+ * What the run is about to do, one stderr line per part (without their newlines): the named
+ * scenarios and who decides their verdicts; the load runs, where their results go, and the
+ * instrument that measures them (`instrument: ebpf (kernel tracepoints, …)`); then why the
+ * kernel instrument is not used, when `--instrument auto` fell back. Pure.
+ * @param instrument env.json's `instrument` record: `--instrument` as asked, the one used, the fallback's reason.
+ */
+export function announcement(
+  req: Pick<RunRequest, 'matrix' | 'plan' | 'namedScenarios'>,
+  dir: string,
+  instrument: EnvironmentRecord['instrument'],
+): string[] {
   const m = req.matrix;
+  const lines: string[] = [];
   if (req.namedScenarios.length > 0)
-    out.line(`reapbench: scenarios ${req.namedScenarios.join(', ')} under ${m.inits.join(', ')} and their variants`);
-  if (req.plan.length > 0)
-    out.line(
-      `reapbench: ${plural(req.plan.length, 'run')} (${m.inits.join(', ')}; limits ${m.limits.join(',')}; rates ${m.rates.join(',')}/s; ${plural(m.repetitions, 'repetition')}${m.warmup ? ' + warm-up' : ''}), results in ${dir}`,
+    lines.push(
+      `reapbench: scenarios ${req.namedScenarios.join(', ')} under ${m.inits.join(', ')} and their variants; verdicts from an observer inside each container${instrument.used === 'pidfd' ? '' : ', the kernel instrument (ebpf) watching the same containers as a cross-check'}`,
     );
+  if (req.plan.length > 0)
+    lines.push(
+      `reapbench: ${plural(req.plan.length, 'run')} (${m.inits.join(', ')}; limits ${m.limits.join(',')}; rates ${m.rates.join(',')}/s; ${plural(m.repetitions, 'repetition')}${m.warmup ? ' + warm-up' : ''}), results in ${dir}`,
+      `reapbench: ${instrumentLine(instrument)}`,
+    );
+  if (instrument.reason !== null) lines.push(`reapbench: ${instrument.reason}`);
+  return lines;
 }
 
 /**
@@ -128,8 +147,36 @@ export function scenarioLabel(r: Pick<ScenarioResult, 'id' | 'scenario' | 'case'
   return `${rowKey(r)} ${r.variant}`;
 }
 
-/** The load generator matrix (warm-up first), the results saved after every recorded run. */
-async function loadPhase(req: RunRequest, env: RunEnvironment, results: RunResults, out: RunOutput, signal: AbortSignal): Promise<void> {
+/**
+ * What came of one load run, one clause of plain text for its progress line: whether forks
+ * failed (`survived`, or `forks failed after 0.5 s`), its reaping latency p50 (`p50 24 µs`, or
+ * `no orphan reaped`), and the orphans left as zombies when there were any; for a run that did
+ * not complete, its state and reason. Pure.
+ */
+export function runOutcome(
+  r: Pick<RunRecord, 'state' | 'failure_reason' | 'first_fork_failure_s' | 'reap_latency_p50_us' | 'unreaped'>,
+): string {
+  if (r.state !== 'completed') return `${r.state}: ${r.failure_reason ?? '(no reason recorded)'}`;
+  const parts = [
+    r.first_fork_failure_s === null ? 'survived' : `forks failed after ${formatNumber(r.first_fork_failure_s)} s`,
+    r.reap_latency_p50_us === null ? 'no orphan reaped' : `p50 ${formatNumber(r.reap_latency_p50_us)} µs`,
+  ];
+  if (r.unreaped > 0) parts.push(`${r.unreaped} unreaped`);
+  return parts.join(', ');
+}
+
+/**
+ * The load generator matrix (warm-up first), the results saved after every recorded run.
+ * `total`: the container runs of the whole run (count), this phase's first.
+ */
+async function loadPhase(
+  req: RunRequest,
+  env: RunEnvironment,
+  results: RunResults,
+  out: RunOutput,
+  signal: AbortSignal,
+  total: number,
+): Promise<void> {
   if (req.plan.length === 0) return;
   await runMatrix(
     {
@@ -141,11 +188,12 @@ async function loadPhase(req: RunRequest, env: RunEnvironment, results: RunResul
       instrument: env.instrument,
       signal,
       onNotice: (line) => out.line(line),
-      onRunStart: (run, i, total) => out.update(runLabel(run), i, total),
-      onRunEnd: async (record) => {
+      onRunStart: (run, i) => out.update(runLabel(run), i, total),
+      onRunEnd: async (record, i) => {
+        // Warm-up runs too: they take as long as the others, and a failed one says something.
+        out.finished({ label: runLabel(record), index: i, total, outcome: runOutcome(record), notable: record.state !== 'completed' });
         if (record.repetition < 0) return;
         results.records.push(record);
-        if (record.state !== 'completed') out.line(`${record.init}: ${record.state}: ${record.failure_reason ?? ''}`);
         await results.save();
       },
     },
@@ -183,8 +231,13 @@ async function scenarioPhase(
     onNotice: (line) => out.line(line),
     onResult: async (r, i) => {
       results.addScenario(r);
-      out.update(scenarioLabel(r), offset + i + 1, offset + planned);
-      if (r.matches === false) out.line(`${r.scenario} under ${r.variant}: ${r.verdict} (expected ${r.expected.outcome})`);
+      out.finished({
+        label: scenarioLabel(r),
+        index: offset + i,
+        total: offset + planned,
+        outcome: r.matches === false ? `${r.verdict} (expected ${r.expected.outcome})` : r.verdict,
+        notable: r.matches === false,
+      });
       await results.save();
     },
   });

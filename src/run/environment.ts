@@ -51,7 +51,7 @@ export async function prepareEnvironment(req: RunRequest, out: RunOutput, signal
   });
   const pin = req.pin && engine.cpus >= 2 ? `0:${engine.cpus - 1}` : undefined;
   const instrument = chooseInstrument(req.instrument, tracerAvailability, remoteEngine(engine));
-  if (instrument.reason !== null) out.line(`reapbench: ${instrument.reason}`);
+  // Named, with the fallback's reason when there is one, among the run's first lines (bench.ts `announcement`).
   const record = await environmentRecord(
     engine,
     { image: images.app, image_id: images.appId, base_mode: images.baseMode, base_reason: images.baseReason },

@@ -25,6 +25,7 @@ import type { ImageFacts } from '../model/image.js';
 import { interruptedBy, onInterrupt } from '../runtime/cleanup.js';
 import { connectEngine, engineInfo } from '../runtime/engine.js';
 import { createOutput } from '../terminal/output.js';
+import { instrumentLine } from '../model/instrument.js';
 import { tracerAvailability } from '../tracer/index.js';
 import { checkNumber } from '../validate.js';
 import { environmentRecord, remoteEngine } from './environment.js';
@@ -150,11 +151,8 @@ export async function runImageBench(o: Partial<RunCliOptions> & ImageCliOptions,
     out.line(
       `reapbench: image ${ref} (${info.id.slice(0, 19)}), PID 1 ${JSON.stringify(argv)}${has ? ` (already has ${has})` : ''}; ${planned} runs (${matrix.inits.join(', ')}; limits ${matrix.limits.join(',')}; ${matrix.duration_s} s each, then docker stop -t ${stopGraceS}), results in ${dir}`,
     );
-    out.line(
-      method === 'ebpf'
-        ? 'reapbench: measured by the kernel instrument (eBPF tracepoints, outside the container)'
-        : `reapbench: measured from the host's /proc and pids cgroup every ${HOST_SAMPLE_MS} ms (${methodReason ?? 'asked for with --instrument host'})`,
-    );
+    out.line(`reapbench: ${instrumentLine(env.instrument)}`);
+    if (methodReason) out.line(`reapbench: ${methodReason}`);
     const results = new RunResults(dir, planned, env, out, controller.signal);
     const facts: ImageFacts[] = [];
     const note = has ? `already has ${has}` : null;
@@ -183,16 +181,20 @@ export async function runImageBench(o: Partial<RunCliOptions> & ImageCliOptions,
           facts.push(skippedFacts(run, inj.skipped));
           continue;
         }
-        out.update(`${run.init} L${run.pids_limit} rep ${run.repetition + 1}`, done, planned);
+        // Repetitions from 0, as in runs.csv and image.csv, so that a progress line finds its row.
+        const label = `${run.init} L${run.pids_limit} rep ${run.repetition}`;
+        out.update(label, done, planned);
         const r = await runImageOnce(
           { method, docker, image: ref, stopGraceS, exec, runTimeoutS: matrix.duration_s + stopGraceS + 60, signal: controller.signal },
           run,
           inj,
         );
-        done++;
         facts.push(run.init === 'none' && note && r.facts.status === 'ran' ? { ...r.facts, reason: note } : r.facts);
         results.records.push(r.record);
-        if (r.facts.status === 'failed') out.line(`${run.init}: failed: ${r.facts.reason ?? ''}`);
+        // This run's verdict alone, in the words of the verdict table.
+        const outcome = imageVerdicts([r.facts])[0]!.verdict;
+        out.finished({ label, index: done, total: planned, outcome, notable: r.facts.status === 'failed' });
+        done++;
         await save(false);
         if (r.facts.exec_not_found > 0 && r.facts.execs === r.facts.exec_not_found)
           throw usageError(

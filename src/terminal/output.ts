@@ -2,8 +2,8 @@
  * The one output object of `reapbench run`: every line the run writes to stderr (its news,
  * warnings, image build output, failed runs, the baseline verdict) and its progress go through
  * it. Which kind it is gets decided once, here (hyperfine's progress-bar factory): on a terminal
- * a progress bar with the lines printed above it, elsewhere (a pipe, a file, CI) plain lines and
- * no bar. Callers never ask which one they hold.
+ * a progress bar with the lines printed above it, elsewhere (a pipe, a file, CI) plain lines, one
+ * of them per run that ended, and no bar. Callers never ask which one they hold.
  */
 import { ProgressBarOutput } from './progress.js';
 
@@ -20,8 +20,33 @@ export interface RunOutput {
    * `total`, when given, updates the planned count.
    */
   update(label: string, index: number, total?: number): void;
+  /**
+   * A run ended. Without a bar: one plain line per run, `run <index + 1>/<total> <label>:
+   * <outcome>`, so that a log or CI shows the progress the bar would have. With a bar: the bar
+   * advances to `index + 1`, and only a notable run gets a line (`<label>: <outcome>`) above it.
+   */
+  finished(end: RunEnd): void;
   /** End the progress display (idempotent); lines can still be printed after it. */
   stop(): void;
+}
+
+/** How one container run ended, for {@link RunOutput.finished}. */
+export interface RunEnd {
+  /** The run, as `update` labelled it: init, configuration, repetition (`tini orphans L128 250/s rep 0`). */
+  label: string;
+  /** Its 0-based position among the planned runs (= runs ended before it). */
+  index: number;
+  /** Runs planned (count). */
+  total: number;
+  /** What came of it, one clause of plain text: `survived, p50 24 µs`, `timed-out: <reason>`. */
+  outcome: string;
+  /** It did not complete, or not as expected: a line even above a progress bar. */
+  notable: boolean;
+}
+
+/** The plain progress line of a run that ended: `run 3/12 tini orphans L128 250/s rep 0: survived, p50 24 µs`. */
+export function runEndLine(end: RunEnd): string {
+  return `run ${end.index + 1}/${end.total} ${end.label}: ${end.outcome}`;
 }
 
 /** Options of {@link createOutput}. */
@@ -45,7 +70,10 @@ export function createOutput(options: OutputOptions): RunOutput {
   return options.progress && !ciEnv && stream.isTTY === true ? new ProgressBarOutput(stream) : new PlainOutput(stream);
 }
 
-/** Plain lines and no progress: for a pipe, a file or CI, whose logs a bar would fill with redraws. */
+/**
+ * Plain lines and no bar, for a pipe, a file or CI, whose logs a bar would fill with redraws:
+ * the progress is one line per run that ended, with no ANSI code.
+ */
 class PlainOutput implements RunOutput {
   readonly bar = false;
   constructor(private readonly stream: NodeJS.WriteStream) {}
@@ -54,5 +82,8 @@ class PlainOutput implements RunOutput {
   }
   start(): void {}
   update(): void {}
+  finished(end: RunEnd): void {
+    this.line(runEndLine(end));
+  }
   stop(): void {}
 }

@@ -45,6 +45,21 @@ export class ProgressBarOutput {
     this.progress?.update(index, { label, eta_text: this.eta(index) });
   }
 
+  /**
+   * A run ended (`RunEnd` in output.ts, by shape): the bar counts it and shows its label until
+   * the next run starts; a notable run (failed, timed out, unexpected) also gets a line above the
+   * bar, `<label>: <outcome>`. The others get none: the bar already says the run is done.
+   */
+  finished(end: { label: string; index: number; total: number; outcome: string; notable: boolean }): void {
+    if (end.notable) this.line(`${end.label}: ${end.outcome}`);
+    this.updates = Math.max(this.updates, end.index + 1);
+    if (end.total !== this.total) {
+      this.total = end.total;
+      this.progress?.setTotal(end.total);
+    }
+    this.progress?.update(end.index + 1, { label: end.label, eta_text: this.eta(end.index + 1) });
+  }
+
   /** Time left from the mean time per run so far (`…` before the first run is done). */
   private eta(done: number): string {
     if (done <= 0) return '…';
@@ -61,6 +76,9 @@ export class ProgressBarOutput {
   stop(): void {
     if (!this.multi) return;
     if (this.updates === this.total) this.progress?.update(this.total, { eta_text: '0s' });
+    // Lines go out at the bar's next redraw (every 100 ms), and MultiBar.stop() drops what is
+    // still waiting: a line printed just before the end (the last run's failure) would be lost.
+    this.multi.update();
     this.multi.stop();
     this.multi = null;
     this.progress = null;

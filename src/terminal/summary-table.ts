@@ -2,7 +2,7 @@ import Table from 'cli-table3';
 import { completedRuns, type SummaryRow } from '../model/records.js';
 import { CONFIG_FIELDS } from '../model/config.js';
 import { compareCells } from '../stats/config-key.js';
-import { formatNumber, formatWithSpread } from '../export/format.js';
+import { formatNumber, formatOrphansBeforeFailure, formatWithSpread } from '../export/format.js';
 import { INIT_COLORS } from '../model/init-colors.js';
 
 const RESET = '\x1b[0m';
@@ -36,7 +36,7 @@ const MEASURE_COLUMNS: Column[] = [
     priority: 0,
     value: (r) => (r.first_fork_failure_s === null ? '–' : formatWithSpread(r.first_fork_failure_s, r.first_fork_failure_spread_s)),
   },
-  { head: 'orphans before', priority: 2, value: (r) => formatNumber(r.orphans_before_failure) },
+  { head: 'orphans before', priority: 2, value: formatOrphansBeforeFailure },
   { head: 'zombies peak', priority: 1, value: (r) => formatNumber(r.zombies_peak) },
   { head: 'p50 µs', priority: 0, value: (r) => formatNumber(r.reap_latency_p50_us) },
   { head: 'p99 µs', priority: 1, value: (r) => formatNumber(r.reap_latency_p99_us) },

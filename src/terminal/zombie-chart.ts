@@ -41,12 +41,15 @@ export function renderZombieChart(runs: readonly RunRecord[], opts: ZombieChartO
       colors: reps.map((r) => INIT_COLORS[r.init]?.ansi),
     });
     const legend = reps.map((r) => `${INIT_COLORS[r.init]?.ansi ?? ''}── ${r.init}${RESET}`).join('  ');
-    return [truncate(title, opts.width), plot, axis, legend, ''].join('\n');
+    return [truncate(title, opts.width), trimLineEnds(plot), axis, legend, ''].join('\n');
   }
   // Without color, overlapping lines cannot be told apart: one small chart per init.
   const out = [truncate(title, opts.width)];
   reps.forEach((r, i) => {
-    out.push(`${r.init}:`, asciichart.plot(series[i]!, { height: Math.min(3, Math.max(yMax, 1)), min: 0, max: yMax, format }));
+    out.push(
+      `${r.init}:`,
+      trimLineEnds(asciichart.plot(series[i]!, { height: Math.min(3, Math.max(yMax, 1)), min: 0, max: yMax, format })),
+    );
   });
   out.push(axis, '');
   return out.join('\n');
@@ -81,6 +84,16 @@ function resample(run: RunRecord, tMax: number, points: number): number[] {
     filled.push(prev);
   }
   return filled.length >= 2 ? filled : [filled[0] ?? 0, filled[0] ?? 0];
+}
+
+/**
+ * `text` with the spaces at the end of each line removed: asciichart pads every row to the
+ * chart's full width, which a copied chart, a diff or a log keeps as trailing whitespace.
+ * ANSI color codes end at each symbol (asciichart resets after every one), so the padding is
+ * always plain spaces after the last code.
+ */
+function trimLineEnds(text: string): string {
+  return text.replace(/[ \t]+$/gm, '');
 }
 
 function fmtS(s: number): string {

@@ -235,7 +235,7 @@ describe('reapbench run --image --instrument host (engine, no kernel instrument)
         { reject: false, timeout: 240_000 },
       );
       expect(r.exitCode, r.stderr).toBe(1);
-      expect(r.stderr).toMatch(/^reapbench: measured from the host's \/proc and pids cgroup every 100 ms/m);
+      expect(r.stderr).toMatch(/^reapbench: instrument: host \(the host's \/proc and the container's pids cgroup, read every 100 ms/m);
       expect(r.stderr).toMatch(/^reapbench: --fail-on leak: none: leaks 3 zombies \(held by python3\)[^\n|]*$/m);
       const json = JSON.parse(r.stdout.trim().split('\n').pop()!) as { results: string; verdicts: Verdict[] };
       const v = byInit(json.verdicts);

@@ -81,6 +81,14 @@ describe('terminal report', () => {
     for (const line of out.split('\n')) expect(line.length).toBeLessThanOrEqual(60);
     expect(out).toContain('p50 µs');
   });
+
+  it('ends no line with spaces, with color or without (asciichart pads its rows to the full width)', () => {
+    for (const color of [true, false]) {
+      const out = renderTerminalReport(summarize(runs), runs, { color, width: 80 });
+      expect(out).toContain('Zombies over time');
+      expect(out.split('\n').filter((line) => /\s$/.test(line))).toEqual([]);
+    }
+  });
 });
 
 describe('run output', () => {
@@ -99,6 +107,60 @@ describe('run output', () => {
     o.line('tini: timed-out: no summary');
     o.stop();
     expect(s.text()).toBe('tini: timed-out: no summary\n');
+  });
+
+  it('prints one plain progress line per run that ended when not a terminal, with no escape code', async () => {
+    const { runLabel, runOutcome } = await import('../../src/run/bench.js');
+    const s = sink();
+    const o = createOutput({ progress: true, stream: s.stream, env: {} });
+    const ran = [
+      makeRun({ init: 'tini', repetition: -1, reap_latency_p50_us: 24.04 }),
+      makeRun({ init: 'tini', repetition: 0, reap_latency_p50_us: 23.6 }),
+      makeRun({ init: 'none', repetition: 0, first_fork_failure_s: 0.5044, reap_latency_p50_us: null, unreaped: 126 }),
+      makeRun({
+        init: 'catatonit',
+        repetition: 0,
+        state: 'timed-out',
+        failure_reason: 'container exceeded the run timeout and was killed',
+      }),
+    ];
+    o.start(ran.length);
+    ran.forEach((r, i) => {
+      o.update(runLabel(r), i, ran.length);
+      o.finished({ label: runLabel(r), index: i, total: ran.length, outcome: runOutcome(r), notable: r.state !== 'completed' });
+    });
+    o.stop();
+    expect(s.text()).toBe(
+      [
+        'run 1/4 tini orphans L128 1000/s (warm-up): survived, p50 24.0 µs',
+        'run 2/4 tini orphans L128 1000/s rep 0: survived, p50 23.6 µs',
+        'run 3/4 none orphans L128 1000/s rep 0: forks failed after 0.5 s, no orphan reaped, 126 unreaped',
+        'run 4/4 catatonit orphans L128 1000/s rep 0: timed-out: container exceeded the run timeout and was killed',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('on a terminal, a run that ended gets a line above the bar only when it is notable', () => {
+    let text = '';
+    const tty = {
+      isTTY: true,
+      columns: 80,
+      write: (x: string) => ((text += x), true),
+      cursorTo: () => true,
+      moveCursor: () => true,
+      clearLine: () => true,
+      clearScreenDown: () => true,
+      on: () => tty,
+      removeListener: () => tty,
+    } as unknown as NodeJS.WriteStream;
+    const o = createOutput({ progress: true, stream: tty, env: {} });
+    o.start(2);
+    o.finished({ label: 'tini orphans L128 250/s rep 0', index: 0, total: 2, outcome: 'survived, p50 24 µs', notable: false });
+    o.finished({ label: 'none orphans L128 250/s rep 0', index: 1, total: 2, outcome: 'failed: no output', notable: true });
+    o.stop();
+    expect(text).toContain('none orphans L128 250/s rep 0: failed: no output\n');
+    expect(text).not.toContain('tini orphans L128 250/s rep 0: survived');
   });
 
   it('draws a bar on a terminal only when asked for and no CI is set', () => {
@@ -135,6 +197,89 @@ describe('report.md: how each figure was measured', () => {
     const two = renderMarkdown({ runs: mixed, summary: summarize(mixed), env: ENV, partial: false });
     expect(two).toContain('Rows measured by `ebpf`');
     expect(two).toContain('Rows measured by a `pidfd-…` method');
+  });
+
+  /** report.md's "How measured" section. */
+  const howMeasured = (md: string): string => md.slice(md.indexOf('## How measured'), md.indexOf('## Notes per init'));
+  /** The column heads of the markdown table that follows `heading`. */
+  const headsAfter = (md: string, heading: string): string[] => {
+    const from = md.slice(md.indexOf(heading));
+    const line = from.split('\n').find((l) => l.startsWith('| '))!;
+    return line
+      .split('|')
+      .map((c) => c.trim())
+      .filter(Boolean);
+  };
+
+  it('gives every figure of its tables a line with its method and its limits', () => {
+    const rs = [realisticRun('tini', 0, { latency_method: 'ebpf', instrument_tasks: 0, zombie_sample_hz: null })];
+    const md = renderMarkdown({ runs: rs, summary: summarize(rs), env: ENV, partial: false });
+    const section = howMeasured(md);
+    // The configuration and the run counts are set or counted, not measured: the summary's intro says what they are.
+    const given = new Set(['init', 'scenario', 'pids limit', 'runs (failed, aborted)', 'configuration', 'latency method']);
+    const figures = [...headsAfter(md, '## Summary'), ...headsAfter(md, '## How measured')].filter((h) => !given.has(h));
+    expect(figures).toContain('PID 1 RSS KiB');
+    for (const head of figures) {
+      const name = /^reap p(50|99) µs$/.test(head) ? 'reap p50, p99 µs' : head;
+      expect(section, head).toContain(`- **${name}**: `);
+    }
+    expect(section).toContain('Limit: a peak between two readings is missed, so it is a lower bound');
+    expect(section).toContain('Limit: an orphan never measured (missed) is in no count');
+  });
+
+  it('says for each source present how unreaped, PID 1 RSS and the first fork failure were measured, and only for those', () => {
+    const kernelOnly = [realisticRun('tini', 0, { latency_method: 'ebpf', instrument_tasks: 0, zombie_sample_hz: null })];
+    const kernel = howMeasured(renderMarkdown({ runs: kernelOnly, summary: summarize(kernelOnly), env: ENV, partial: false }));
+    expect(kernel).toContain('no `wait4`/`waitid` reaped before PID 1 exited');
+    expect(kernel).toContain('read from the host every 100 ms while PID 1 lived');
+    expect(kernel).toContain('returned EAGAIN (a pids limit refused it)');
+    expect(kernel).toContain('counted from the kernel events of every exit and reap: exact');
+    expect(kernel).not.toContain('in-container load generator');
+    expect(kernel).not.toContain('image rows');
+
+    const watched = [realisticRun('none', 0), realisticRun('tini', 0)];
+    const inside = howMeasured(renderMarkdown({ runs: watched, summary: summarize(watched), env: ENV, partial: false }));
+    expect(inside).toContain('From the in-container load generator: the orphans the watcher saw exit and not reaped');
+    expect(inside).toContain("read inside the container at each of the load generator's samples (50 Hz)");
+    expect(inside).toContain('a fork that failed in another process');
+    expect(inside).toContain('PID 1 is the load generator itself (Node)');
+    expect(inside).not.toContain('from outside (kernel and host)');
+
+    const image = [
+      realisticRun('tini', 0, { scenario: 'image', rate_per_s: 0, latency_method: 'ebpf', instrument_tasks: 0, zombie_sample_hz: null }),
+    ];
+    const img = howMeasured(renderMarkdown({ runs: image, summary: summarize(image), env: ENV, partial: false }));
+    expect(img).toContain('Image rows: the zombies in the container when `docker stop` was requested');
+    expect(img).toContain("image rows count from the container's start");
+    expect(img).not.toContain('orphanage solo');
+    expect(img).not.toContain('before their intermediate did');
+    expect(img).not.toContain('in-container load generator');
+
+    // `--instrument both`: the kernel's latencies, every other figure from the load generator in the container.
+    const bothRuns = [realisticRun('tini', 0, { latency_method: 'ebpf', instrument_tasks: 8, pidfd_latency_p50_us: 21 })];
+    const both = howMeasured(renderMarkdown({ runs: bothRuns, summary: summarize(bothRuns), env: ENV, partial: false }));
+    expect(both).toContain('Rows measured with `--instrument both`');
+    expect(both).not.toContain('adopted already as zombies');
+    expect(both).toContain('From the in-container load generator: the orphans the watcher saw exit and not reaped');
+    expect(both).not.toContain('from outside (kernel and host)');
+  });
+
+  it('marks orphans before failure as counted over the whole run where runs survived, in report.md and on the terminal', async () => {
+    const { renderSummaryTable } = await import('../../src/terminal/summary-table.js');
+    const rs = [
+      makeRun({ init: 'tini', repetition: 0, orphans_before_failure: 750 }),
+      makeRun({ init: 'tini', repetition: 1, orphans_before_failure: 750 }),
+      makeRun({ init: 'dumb-init', repetition: 0, orphans_before_failure: 750 }),
+      makeRun({ init: 'dumb-init', repetition: 1, first_fork_failure_s: 0.5, orphans_before_failure: 126 }),
+      makeRun({ init: 'none', repetition: 0, first_fork_failure_s: 0.5, orphans_before_failure: 126 }),
+    ];
+    const md = renderMarkdown({ runs: rs, summary: summarize(rs), env: ENV, partial: false });
+    expect(md).toMatch(/\| `tini` \|[^\n]*\| survived \| 750 \(whole run\) \|/);
+    expect(md).toMatch(/\| `dumb-init` \|[^\n]*\| 0.5 \| 438 \(mixed\) \|/);
+    expect(md).toMatch(/\| `none` \|[^\n]*\| 0.5 \| 126 \|/);
+    const table = renderSummaryTable(summarize(rs), { color: false, width: 300 });
+    expect(table).toContain('750 (whole run)');
+    expect(table).toContain('438 (mixed)');
   });
 
   it('says the watcher-lag warning once for the run, naming the inits it applies to', async () => {

@@ -258,6 +258,30 @@ describe('--instrument', () => {
     );
   });
 
+  it("the run's first lines name the instrument it measures with, whether chosen by auto, asked for, or fallen back to", async () => {
+    const { announcement } = await import('../../src/run/bench.js');
+    const { planRuns, resolveMatrix } = await import('../../src/run/matrix.js');
+    const matrix = resolveMatrix({ inits: 'tini,none' });
+    const req = { matrix, plan: planRuns(matrix), namedScenarios: [] };
+    const auto = announcement(req, '/r', { requested: 'auto', used: 'ebpf', reason: null });
+    expect(auto).toContain(
+      'reapbench: instrument: ebpf (kernel tracepoints, outside the container: exact, and nothing of it runs in the container), chosen by --instrument auto',
+    );
+    expect(announcement(req, '/r', { requested: 'ebpf', used: 'ebpf', reason: null })).toContain(
+      'reapbench: instrument: ebpf (kernel tracepoints, outside the container: exact, and nothing of it runs in the container)',
+    );
+    const reason = chooseInstrument('auto', no).reason;
+    const fellBack = announcement(req, '/r', { requested: 'auto', used: 'pidfd', reason });
+    expect(fellBack.filter((l) => l.startsWith('reapbench: instrument: pidfd (a pidfd watcher inside the container'))).toHaveLength(1);
+    expect(fellBack[fellBack.length - 1]).toBe(`reapbench: ${reason}`);
+    // Scenarios alone: their verdicts are the in-container observer's, whatever the instrument.
+    const scenarios = announcement({ matrix, plan: [], namedScenarios: ['S1'] }, '/r', { requested: 'auto', used: 'ebpf', reason: null });
+    expect(scenarios).toEqual([
+      'reapbench: scenarios S1 under none, tini and their variants; verdicts from an observer inside each container, the kernel instrument (ebpf) watching the same containers as a cross-check',
+    ]);
+    for (const line of [...auto, ...fellBack, ...scenarios]) expect(line).not.toContain('\x1b[');
+  });
+
   it('ebpf or both asked for explicitly, and unavailable, is an error that says why', () => {
     expect(() => chooseInstrument('ebpf', no)).toThrow(ReapbenchError);
     expect(() => chooseInstrument('both', no)).toThrow('--instrument both: the kernel instrument is unavailable: not root: run as root');

@@ -79,7 +79,13 @@ function program(): Command {
     .option('--stop-grace-s <s>', 'with --image: grace period of the docker stop at the end, s (default 10)')
     .option('--fail-on <list>', 'with --image: exit 1 when an init does any of leak, fork-failure, slow-stop (comma list)')
     .argument('[command...]', 'with --exec-every: the command to exec, after --')
-    .action(async (command: string[], opts: RunCliOptions & ImageCliOptions) => {
+    .option(
+      '--engine <name>',
+      "container engine: auto (DOCKER_HOST, CONTAINER_HOST, then Docker's socket, then Podman's), docker or podman",
+      'auto',
+    )
+    .action(async (command: string[], opts: RunCliOptions & ImageCliOptions & { engine: string }) => {
+      (await import('../runtime/engine.js')).useEngine(opts.engine);
       if (opts.image !== undefined) {
         const { runImageBench } = await import('../run/image-bench.js');
         process.exitCode = await runImageBench(opts, command);
@@ -98,8 +104,14 @@ function program(): Command {
       new Option('--base <mode>', 'base image: auto, offline or registry').choices(['auto', 'offline', 'registry']).default('auto'),
     )
     .option('-v, --verbose', 'print stack traces', false)
-    .action(async (opts: { base: 'auto' | 'offline' | 'registry' }) => {
-      const { connectEngine } = await import('../runtime/engine.js');
+    .option(
+      '--engine <name>',
+      "container engine: auto (DOCKER_HOST, CONTAINER_HOST, then Docker's socket, then Podman's), docker or podman",
+      'auto',
+    )
+    .action(async (opts: { base: 'auto' | 'offline' | 'registry'; engine: string }) => {
+      const { connectEngine, useEngine } = await import('../runtime/engine.js');
+      useEngine(opts.engine);
       const { ensureImages } = await import('../images/build.js');
       const images = await ensureImages(await connectEngine(), { base: opts.base, onProgress: (l) => process.stderr.write(`${l}\n`) });
       process.stdout.write(`${JSON.stringify(images)}\n`);
@@ -114,11 +126,17 @@ function program(): Command {
     .option('--run <id>', "only this run's containers and cgroups (its id: env.json's run_id, or the hint after a second Ctrl-C)")
     .option('--force', 'without --run: remove running containers of other runs too')
     .option('-v, --verbose', 'print stack traces', false)
-    .action(async (opts: { run?: string; force?: boolean }) => {
+    .option(
+      '--engine <name>',
+      "container engine: auto (DOCKER_HOST, CONTAINER_HOST, then Docker's socket, then Podman's), docker or podman",
+      'auto',
+    )
+    .action(async (opts: { run?: string; force?: boolean; engine: string }) => {
       const { RUN_ID_PATTERN } = await import('../runtime/cleanup.js');
       if (opts.run !== undefined && !RUN_ID_PATTERN.test(opts.run))
         throw usageError(`Expected \`--run\` to be a run id (12 hex digits, as env.json's run_id), got \`${opts.run}\``);
-      const { connectEngine } = await import('../runtime/engine.js');
+      const { connectEngine, useEngine } = await import('../runtime/engine.js');
+      useEngine(opts.engine);
       const { cleanRuns, cleanSummary } = await import('../runtime/cleanup.js');
       const runId = opts.run ?? null;
       const result = await cleanRuns(await connectEngine(), { runId, force: opts.force === true });

@@ -337,11 +337,16 @@ export async function ensureImages(docker: Docker, options: EnsureImagesOptions 
     baseTag = `reapbench-base:offline-${await hashRootfsPlan(plan)}`;
     if (!(await imageExists(docker, baseTag))) {
       say(`base: importing ${baseTag} (rootfs from this host: node ${process.version}, busybox, tini, dumb-init, catatonit)`);
-      const [repo, tag] = baseTag.split(':') as [string, string];
+      // The tag inside `repo` (the Engine API allows it): Podman's compatible API ignores `tag`
+      // and would name the image `:latest`.
       const stream = await docker
         .importImage(
           packRootfs(plan) as unknown as string,
-          { repo, tag, changes: ['ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], abortSignal: signal } as object,
+          {
+            repo: baseTag,
+            changes: ['ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+            abortSignal: signal,
+          } as object,
         )
         .catch(engineError('import base image'));
       await followProgress(docker, stream, `import ${baseTag}`, undefined, signal);

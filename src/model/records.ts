@@ -213,8 +213,12 @@ export interface EnvironmentRecord {
   kernel: string;
   cpu_model: string;
   cpus: number;
+  /** `docker` or `podman` (see `--engine`). */
+  engine_name: string;
   engine_version: string;
   engine_api_version: string;
+  /** What the engine's `--init` (the `docker-init` row) runs as PID 1, in words. */
+  engine_init: string;
   cgroup_version: 1 | 2;
   image: string;
   image_id: string;

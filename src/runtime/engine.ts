@@ -1,12 +1,22 @@
 /**
- * Connection to the Docker Engine (through dockerode) and the mapping of its failures to
- * one-line, actionable errors.
+ * Connection to the container engine through dockerode, and the mapping of its failures to
+ * one-line, actionable errors. Docker, or Podman through its Docker-compatible API (`podman
+ * system service`, the same Engine API paths): {@link EngineChoice} says which socket to use.
  */
 import Docker from 'dockerode';
+import { existsSync } from 'node:fs';
 import { ReapbenchError, usageError } from '../errors.js';
 
 /** Default Engine API socket. `DOCKER_HOST` (`unix:///path` or `tcp://host:port`) overrides it. */
 export const DEFAULT_SOCKET = '/var/run/docker.sock';
+
+/** Podman's rootful API socket (`podman system service`); `CONTAINER_HOST` overrides it. */
+export const PODMAN_SOCKET = '/run/podman/podman.sock';
+
+/** `--engine`: which engine to use; `auto` takes `DOCKER_HOST`, then `CONTAINER_HOST`, then the first default socket that answers (Docker's, then Podman's). */
+export const ENGINE_CHOICES = ['auto', 'docker', 'podman'] as const;
+/** One of {@link ENGINE_CHOICES}. */
+export type EngineChoice = (typeof ENGINE_CHOICES)[number];
 
 /**
  * Where the Engine API is reached: a unix socket or a plain-TCP address, with `label`, the
@@ -16,6 +26,8 @@ export type EngineEndpoint = ({ socketPath: string } | { host: string; port: num
 
 /** Facts about the engine recorded with every result (env.json). */
 export interface EngineInfo {
+  /** `docker` or `podman`, from the components `GET /version` lists (Podman names `Podman Engine`). */
+  name: 'docker' | 'podman';
   /** Engine version, e.g. `20.10.24+dfsg1`. */
   serverVersion: string;
   /** Engine API version, e.g. `1.41`. */
@@ -32,6 +44,12 @@ export interface EngineInfo {
   cpus: number;
   /** Whether the engine has an init binary for `HostConfig.Init` (`docker run --init`). */
   initBinary: string | null;
+  /**
+   * What `HostConfig.Init` runs as PID 1, in words: Docker's `docker-init` (tini built into the
+   * engine), or Podman's catatonit bind-mounted at `/run/podman-init` (PID 1's comm then reads
+   * `podman-init`).
+   */
+  engineInit: string;
 }
 
 /**
@@ -40,15 +58,38 @@ export interface EngineInfo {
  * @throws ReapbenchError (exit code 2) for any other `DOCKER_HOST` (another scheme, no host).
  */
 export function engineEndpoint(env: NodeJS.ProcessEnv = process.env): EngineEndpoint {
-  const host = env.DOCKER_HOST?.trim();
-  if (!host) return { socketPath: DEFAULT_SOCKET, label: DEFAULT_SOCKET, fromEnv: false };
-  const label = `${host} (from DOCKER_HOST)`;
+  return engineEndpoints(env, 'docker')[0]!;
+}
+
+/**
+ * Where the client may connect for `choice`, in the order to try: `docker`, `DOCKER_HOST` or
+ * {@link DEFAULT_SOCKET}; `podman`, `CONTAINER_HOST` (Podman's variable, same forms) or
+ * {@link PODMAN_SOCKET}; `auto`, `DOCKER_HOST` when set, else `CONTAINER_HOST` when set, else
+ * both default sockets (Docker's first).
+ * @throws ReapbenchError (exit code 2) for an address reapbench cannot use.
+ */
+export function engineEndpoints(env: NodeJS.ProcessEnv, choice: EngineChoice): EngineEndpoint[] {
+  const docker = env.DOCKER_HOST?.trim();
+  const podman = env.CONTAINER_HOST?.trim();
+  if (choice === 'docker' || (choice === 'auto' && docker))
+    return [docker ? fromAddress(docker, 'DOCKER_HOST') : { socketPath: DEFAULT_SOCKET, label: DEFAULT_SOCKET, fromEnv: false }];
+  if (choice === 'podman' || (choice === 'auto' && podman))
+    return [podman ? fromAddress(podman, 'CONTAINER_HOST') : { socketPath: PODMAN_SOCKET, label: PODMAN_SOCKET, fromEnv: false }];
+  return [
+    { socketPath: DEFAULT_SOCKET, label: DEFAULT_SOCKET, fromEnv: false },
+    { socketPath: PODMAN_SOCKET, label: PODMAN_SOCKET, fromEnv: false },
+  ];
+}
+
+/** An address from an environment variable: `unix:///path`, or `tcp://host[:port]` (2375 when omitted). */
+function fromAddress(host: string, variable: string): EngineEndpoint {
+  const label = `${host} (from ${variable})`;
   if (host.startsWith('unix://') && host.length > 'unix://'.length)
     return { socketPath: host.slice('unix://'.length), label, fromEnv: true };
   const tcp = /^tcp:\/\/([^:/]+|\[[0-9a-fA-F:]+\])(?::(\d{1,5}))?\/?$/.exec(host);
   if (tcp) return { host: tcp[1]!.replace(/^\[|\]$/g, ''), port: Number(tcp[2] ?? 2375), label, fromEnv: true };
   throw usageError(
-    `DOCKER_HOST=${host} is not an address reapbench can use: set it to unix:///path/to/docker.sock or tcp://host:port, or unset it`,
+    `${variable}=${host} is not an address reapbench can use: set it to unix:///path/to/engine.sock or tcp://host:port, or unset it`,
   );
 }
 
@@ -92,12 +133,45 @@ function safeEndpoint(): EngineEndpoint {
   }
 }
 
+/** `--engine` as the CLI set it for this process (see {@link useEngine}); `auto` until then. */
+let chosen: EngineChoice = 'auto';
+
 /**
- * Create a client and check that the engine answers `GET /_ping` within `timeoutMs`.
+ * Set the engine every later {@link connectEngine} of this process uses (the CLI's `--engine`).
+ * @throws ReapbenchError (exit code 2) for a value not in {@link ENGINE_CHOICES}.
+ */
+export function useEngine(choice: string): void {
+  if (!(ENGINE_CHOICES as readonly string[]).includes(choice))
+    throw usageError(`Expected \`--engine\` to be one of ${ENGINE_CHOICES.join(', ')}, got \`${choice}\``);
+  chosen = choice as EngineChoice;
+}
+
+/**
+ * Create a client for the engine {@link useEngine} chose and check that it answers `GET /_ping`
+ * within `timeoutMs`; with `auto` and no address in the environment, the first of Docker's and
+ * Podman's default sockets that answers.
  * @throws ReapbenchError when no engine answers or the socket is not accessible.
  */
 export async function connectEngine(timeoutMs = 5_000): Promise<Docker> {
-  const at = engineEndpoint();
+  const candidates = engineEndpoints(process.env, chosen);
+  let firstError: unknown;
+  for (const at of candidates) {
+    // With two default sockets, one that does not exist is not worth a connection attempt.
+    if (candidates.length > 1 && 'socketPath' in at && !existsSync(at.socketPath)) continue;
+    try {
+      return await connectAt(at, timeoutMs);
+    } catch (err) {
+      firstError ??= err;
+    }
+  }
+  if (firstError) throw firstError;
+  throw new ReapbenchError(
+    `no container engine answers at ${DEFAULT_SOCKET} (Docker) or ${PODMAN_SOCKET} (Podman): start one (as root: bash scripts/engine.sh, or bash scripts/podman.sh; otherwise with sudo), then run again`,
+  );
+}
+
+/** {@link connectEngine} at one address. */
+async function connectAt(at: EngineEndpoint, timeoutMs: number): Promise<Docker> {
   const docker = new Docker(
     'socketPath' in at ? { socketPath: at.socketPath, timeout: 0 } : { host: at.host, port: at.port, protocol: 'http', timeout: 0 },
   );
@@ -137,7 +211,11 @@ export async function engineInfo(docker: Docker): Promise<EngineInfo> {
   try {
     const [info, version] = await Promise.all([docker.info(), docker.version()]);
     const cgroupVersion = String(info.CgroupVersion ?? '1') === '2' ? 2 : 1;
+    const components = ((version as { Components?: Array<{ Name?: string }> }).Components ?? []).map((c) => String(c.Name ?? ''));
+    const name = components.some((c) => /podman/i.test(c)) ? 'podman' : 'docker';
     return {
+      name,
+      engineInit: name === 'podman' ? 'catatonit at /run/podman-init (comm podman-init)' : 'docker-init (tini, built into the engine)',
       serverVersion: String(version.Version),
       apiVersion: String(version.ApiVersion),
       cgroupVersion,

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createOptions, validateSpec, type ContainerSpec } from '../../src/runtime/container.js';
-import { engineEndpoint, mapEngineError } from '../../src/runtime/engine.js';
+import { engineEndpoint, engineEndpoints, mapEngineError, useEngine } from '../../src/runtime/engine.js';
 import { canOwnParent, findPidsCgroup, OwnedParent, PidsSampler, sweepOwnedParents } from '../../src/runtime/host-cgroup.js';
 import { hashContext, type ContextFile } from '../../src/images/build.js';
 import { ReapbenchError, formatError } from '../../src/errors.js';
@@ -99,6 +99,19 @@ describe('engine error mapping', () => {
     for (const bad of ['garbage://x', 'unix://', 'tcp://', 'ssh://me@host']) {
       expect(() => engineEndpoint({ DOCKER_HOST: bad })).toThrow(/DOCKER_HOST=.* is not an address reapbench can use/);
     }
+  });
+
+  it('--engine: docker and podman each their variable or default socket; auto the variables first, else both sockets', () => {
+    const sockets = (env: NodeJS.ProcessEnv, c: Parameters<typeof engineEndpoints>[1]): string[] =>
+      engineEndpoints(env, c).map((e) => ('socketPath' in e ? e.socketPath : `${e.host}:${e.port}`));
+    expect(sockets({}, 'docker')).toEqual(['/var/run/docker.sock']);
+    expect(sockets({}, 'podman')).toEqual(['/run/podman/podman.sock']);
+    expect(sockets({}, 'auto')).toEqual(['/var/run/docker.sock', '/run/podman/podman.sock']);
+    expect(sockets({ CONTAINER_HOST: 'unix:///tmp/p.sock' }, 'auto')).toEqual(['/tmp/p.sock']);
+    expect(sockets({ CONTAINER_HOST: 'unix:///tmp/p.sock', DOCKER_HOST: 'tcp://h:1' }, 'auto')).toEqual(['h:1']);
+    expect(sockets({ CONTAINER_HOST: 'unix:///tmp/p.sock', DOCKER_HOST: 'tcp://h:1' }, 'podman')).toEqual(['/tmp/p.sock']);
+    expect(() => engineEndpoints({ CONTAINER_HOST: 'ssh://x' }, 'podman')).toThrow(/^CONTAINER_HOST=ssh:\/\/x is not an address/);
+    expect(() => useEngine('kubernetes')).toThrow('Expected `--engine` to be one of auto, docker, podman, got `kubernetes`');
   });
 
   it('names the address it tried and, for DOCKER_HOST, says to check it', () => {

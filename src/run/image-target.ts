@@ -84,7 +84,7 @@ export async function inspectImage(docker: Docker, ref: string): Promise<ImageIn
   };
 }
 
-/** Go's architecture name of this host (what the host's static inits were built for), from Node's `process.arch`. */
+/** Go's architecture name of this host (what the host's injected inits, node and libraries were built for), from Node's `process.arch`. */
 export function hostArchitecture(arch: string = process.arch): string {
   return (
     (
@@ -294,6 +294,7 @@ export function otherBitsAllow(file: string, exec: boolean): boolean {
  * ts-reaper's runtime on this host: node (`process.execPath`), the bundles in `root`/dist and
  * koffi with its addon for this platform, resolved as Node resolves them from `root`.
  * @returns the files, or a one-line reason when one is missing (not built, not installed).
+ * @throws ReapbenchError when `root` is not given and reapbench's project root cannot be found.
  */
 export function tsReaperFiles(root: string = projectRoot()): TsReaperFiles | string {
   const dist = path.join(root, 'dist');

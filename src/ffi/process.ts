@@ -10,6 +10,8 @@ import { libc, callResult, type CallResult } from './libc.js';
 export const PR_SET_CHILD_SUBREAPER = 36;
 /** `prctl` option to read the subreaper flag (`include/uapi/linux/prctl.h`). */
 export const PR_GET_CHILD_SUBREAPER = 37;
+/** `prctl` option to set the calling thread's name, the comm (`include/uapi/linux/prctl.h`). */
+export const PR_SET_NAME = 15;
 
 const c = {
   getpid: libc.func('getpid', 'int', []),
@@ -18,6 +20,7 @@ const c = {
   // Two prototypes of prctl(2): an integer second argument (set) and an out-pointer (get).
   prctl: libc.func('prctl', 'int', ['int', 'ulong', 'ulong', 'ulong', 'ulong']),
   prctlGet: libc.func('prctl', 'int', ['int', 'void *', 'ulong', 'ulong', 'ulong']),
+  prctlStr: libc.func('prctl', 'int', ['int', 'str', 'ulong', 'ulong', 'ulong']),
   getpgid: libc.func('getpgid', 'int', ['int']),
   tcgetpgrp: libc.func('tcgetpgrp', 'int', ['int']),
   tcsetpgrp: libc.func('tcsetpgrp', 'int', ['int', 'int']),
@@ -55,6 +58,17 @@ export function kill(pid: number, signal: number): CallResult {
  */
 export function setChildSubreaper(on: boolean): CallResult {
   return callResult(c.prctl(PR_SET_CHILD_SUBREAPER, on ? 1 : 0, 0, 0, 0));
+}
+
+/**
+ * Set the calling thread's name, its comm (`prctl(2)` `PR_SET_NAME`): what `/proc/<pid>/comm`,
+ * `ps` and the kernel's events show for the thread group when the caller is its leader (the
+ * main thread). The kernel keeps the first 15 bytes. Threads created afterwards inherit it;
+ * the command line (`/proc/<pid>/cmdline`) is left as it is.
+ * @returns ret 0 or −1 with errno (`EFAULT` only for a bad pointer, which koffi never passes).
+ */
+export function setThreadName(name: string): CallResult {
+  return callResult(c.prctlStr(PR_SET_NAME, name, 0, 0, 0));
 }
 
 /**

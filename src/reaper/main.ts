@@ -11,7 +11,17 @@ import { writeSync } from 'node:fs';
 import { Errno } from '../ffi/errno.js';
 import type { CallResult } from '../ffi/libc.js';
 import { pidfdOpen } from '../ffi/pidfd.js';
-import { exitNow, getpgid, getpid, isChildSubreaper, kill, setChildSubreaper, tcgetpgrp, tcsetpgrp } from '../ffi/process.js';
+import {
+  exitNow,
+  getpgid,
+  getpid,
+  isChildSubreaper,
+  kill,
+  setChildSubreaper,
+  setThreadName,
+  tcgetpgrp,
+  tcsetpgrp,
+} from '../ffi/process.js';
 import { canSpawnInForeground, spawnDetached } from '../ffi/spawn.js';
 import { decodeWaitStatus, exitStatusOf } from '../ffi/wait.js';
 import { readStat } from '../procfs/stat.js';
@@ -100,6 +110,11 @@ function smallThreadPool(): string[] {
 }
 
 async function main(): Promise<number> {
+  // PID 1's comm names it in every report ("held by <comm>"), read from the kernel. Started
+  // through a dynamic loader (`reapbench run --image` injects node that way) the comm is the
+  // loader's, `ld-linux-x86-64`; started by `#!/usr/bin/env node` it is `node`. One prctl sets
+  // it to what runs. Not `process.title`: libuv would also overwrite the command line.
+  setThreadName('ts-reaper');
   const childEnv = smallThreadPool();
   let opts: ReaperOptions;
   try {

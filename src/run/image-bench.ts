@@ -5,8 +5,9 @@
  * report.md and on the terminal, and the `--fail-on` gate.
  *
  * Order of a run: every input checked (options, the kernel instrument, the image in the engine
- * and its architecture) before the results folder exists; then repetitions × limits × inits in
- * canonical order; then the image id is read again (an injection must leave it unchanged).
+ * and its architecture, how each init is injected into it) before the results folder exists;
+ * then repetitions × limits × inits in canonical order; then the image id is read again (an
+ * injection must leave it unchanged).
  */
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -29,7 +30,7 @@ import { instrumentLine } from '../model/instrument.js';
 import { tracerAvailability } from '../tracer/index.js';
 import { checkNumber } from '../validate.js';
 import { environmentRecord, remoteEngine } from './environment.js';
-import { checkArchitecture, existingInit, injectionFor, inspectImage, parseArgv, resolveArgv } from './image-target.js';
+import { checkArchitecture, existingInit, injectionFor, injectionHost, inspectImage, parseArgv, resolveArgv } from './image-target.js';
 import { HOST_SAMPLE_MS, runImageOnce, skippedFacts, type ExecWorkload, type ImageMethod } from './image-run.js';
 import { resolveMatrix } from './matrix.js';
 import type { PlannedRun } from './matrix.js';
@@ -118,6 +119,10 @@ export async function runImageBench(o: Partial<RunCliOptions> & ImageCliOptions,
   checkArchitecture(info);
   const argv = resolveArgv(info, over);
   const has = existingInit(argv);
+  // The host's files for each init (ldd of the dynamic ones) are looked up once; whether each
+  // works in this image (its user, its environment) is decided per init.
+  const host = await injectionHost(matrix.inits);
+  const injections = new Map(matrix.inits.map((i) => [i, injectionFor(i, argv, host, info)]));
 
   const dir = await prepareResultsDir(path.resolve(o.out ?? 'results'));
   const controller = new AbortController();
@@ -146,7 +151,6 @@ export async function runImageBench(o: Partial<RunCliOptions> & ImageCliOptions,
             order,
           }),
         );
-    const injections = new Map(matrix.inits.map((i) => [i, injectionFor(i, argv)]));
     const planned = plan.filter((r) => !('skipped' in injections.get(r.init)!)).length;
     out.line(
       `reapbench: image ${ref} (${info.id.slice(0, 19)}), PID 1 ${JSON.stringify(argv)}${has ? ` (already has ${has})` : ''}; ${planned} runs (${matrix.inits.join(', ')}; limits ${matrix.limits.join(',')}; ${matrix.duration_s} s each, then docker stop -t ${stopGraceS}), results in ${dir}`,

@@ -1,12 +1,13 @@
 /**
  * `reapbench run --image` end to end against the real engine and the kernel instrument, on two
  * images built offline from this host (test/support/image-fixtures.ts): the Python program that
- * double-forks as PID 1, and a busybox shell loop. Skipped with its reason where the kernel
- * instrument cannot load.
+ * double-forks as PID 1, and a busybox shell loop (no libc in that image: dumb-init and
+ * ts-reaper run there on the host's loader and libraries). Skipped with its reason where the
+ * kernel instrument cannot load.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,29 +37,43 @@ interface Verdict {
   exit_code: number | null;
 }
 
-/** Run the CLI on an image in --ci mode; its JSON line (when it printed one), exit code, stderr and image.csv rows. */
+/**
+ * Run the CLI on an image in --ci mode, with a temporary folder of its own (TMPDIR); its JSON line
+ * (when it printed one), exit code, stderr, image.csv rows, report.md, and what it left in that
+ * temporary folder (names).
+ */
 async function run(args: string[]): Promise<{
   exitCode: number;
   stderr: string;
   json: { results: string; image: { id: string; unchanged: boolean }; verdicts: Verdict[] } | null;
   rows: Array<Record<string, string>>;
+  report: string;
+  tmpLeft: string[];
 }> {
   const out = await mkdtemp(path.join(tmpdir(), 'reapbench-image-'));
+  const tmp = await mkdtemp(path.join(tmpdir(), 'reapbench-image-tmp-'));
   try {
     const r = await execa(process.execPath, [cli, 'run', '--repetitions', '1', '--limits', '64', '--out', out, '--ci', ...args], {
       reject: false,
       timeout: 240_000,
+      env: { TMPDIR: tmp },
     });
     const last = r.stdout.trim().split('\n').pop() ?? '';
     const json = last.startsWith('{') ? (JSON.parse(last) as NonNullable<Awaited<ReturnType<typeof run>>['json']>) : null;
     const rows = json
       ? (parse(await readFile(path.join(json.results, 'image.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>)
       : [];
-    return { exitCode: r.exitCode ?? -1, stderr: r.stderr, json, rows };
+    const report = json ? await readFile(path.join(json.results, 'report.md'), 'utf8') : '';
+    return { exitCode: r.exitCode ?? -1, stderr: r.stderr, json, rows, report, tmpLeft: await readdir(tmp) };
   } finally {
     await rm(out, { recursive: true, force: true });
+    await rm(tmp, { recursive: true, force: true });
   }
 }
+
+/** The comm the report's "who held the zombies" table gives for `init`'s PID 1 (null when it has no row). */
+const pid1Comm = (report: string, init: string): string | null =>
+  new RegExp(`^\\| \`${init}\` \\| \\d+ \\| \`([^\`]+)\` \\(PID 1\\)`, 'm').exec(report)?.[1] ?? null;
 
 /** Containers of any image run still present (label reapbench.scenario=image is set only by image runs). */
 async function imageContainersLeft(): Promise<number> {
@@ -70,7 +85,7 @@ const byInit = (vs: Verdict[]): Record<string, Verdict> => Object.fromEntries(vs
 describe.skipIf(!tracer.available)(
   `reapbench run --image (engine, kernel instrument)${tracer.available ? '' : `: skipped, ${tracer.reason}`}`,
   () => {
-    it('Python PID 1: none leaks exactly its orphans (kernel and /proc), tini and catatonit none; --fail-on leak exits 1 naming none; the image is unchanged', async () => {
+    it('Python PID 1: none leaks exactly its orphans (kernel and /proc), every injected init none; --fail-on leak exits 1 naming none; the image is unchanged, nothing left', async () => {
       const idBefore = ((await (await docker()).getImage(python).inspect()) as { Id: string }).Id;
       const r = await run([
         '--image',
@@ -91,13 +106,21 @@ describe.skipIf(!tracer.available)(
       expect(v.none).toMatchObject({ leaked: PY_ORPHANS, leaked_proc: PY_ORPHANS, exit_code: 137 });
       expect(v.tini).toMatchObject({ verdict: 'ok', leaked: 0, leaked_proc: 0, exit_code: 143 });
       expect(v.catatonit).toMatchObject({ verdict: 'ok', leaked: 0, leaked_proc: 0, exit_code: 143 });
-      expect(v['dumb-init']!.verdict).toBe('skipped: not injectable into this image: /usr/bin/dumb-init is dynamically linked');
-      expect(v['ts-reaper']!.verdict).toBe('skipped: not injectable into this image: needs a Node runtime');
+      // The dynamic ones through the host's loader: dumb-init's comm is the loader's, ts-reaper names itself.
+      expect(v['dumb-init']).toMatchObject({ verdict: 'ok', leaked: 0, leaked_proc: 0, exit_code: 143 });
+      expect(v['ts-reaper']).toMatchObject({ verdict: 'ok', leaked: 0, leaked_proc: 0, exit_code: 143 });
+      expect(r.rows.find((x) => x.init === 'dumb-init')!.pid1_source).toMatch(
+        /^the host's \/usr\/bin\/dumb-init .*run by the host's loader .*PID 1's comm reads ld-linux-x86-64 because it runs through its loader\)$/,
+      );
+      expect(r.rows.find((x) => x.init === 'ts-reaper')!.pid1_source).toMatch(/ts-reaper\.cjs run by the host's node v\d+/);
+      expect(pid1Comm(r.report, 'dumb-init')).toBe('ld-linux-x86-64');
+      expect(pid1Comm(r.report, 'ts-reaper')).toBe('ts-reaper');
       const none = r.rows.find((x) => x.init === 'none')!;
       expect(Number(none.adopted_orphans)).toBe(PY_ORPHANS);
       expect(r.json!.image).toMatchObject({ id: idBefore, unchanged: true });
       expect(((await (await docker()).getImage(python).inspect()) as { Id: string }).Id).toBe(idBefore);
       expect(await imageContainersLeft()).toBe(0);
+      expect(r.tmpLeft).toEqual([]);
     }, 300_000);
 
     it('--fail-on leak exits 0 when only reaping inits run (docker-init included)', async () => {
@@ -117,15 +140,31 @@ describe.skipIf(!tracer.available)(
       expect(r.json!.verdicts.map((v) => v.verdict)).toEqual(['ok', 'ok', 'ok']);
     }, 300_000);
 
-    it('busybox shell loop: the static inits run it, and a timed-out exec leaves zombies only where PID 1 does not reap', async () => {
-      const loop = await run(['--image', busybox, '--inits', 'none,tini,catatonit', '--duration-s', '1', '--stop-grace-s', '1']);
+    it('busybox shell loop (no libc in the image): every injected init runs it and reaps, and a timed-out exec leaves zombies only where PID 1 does not reap', async () => {
+      const idBefore = ((await (await docker()).getImage(busybox).inspect()) as { Id: string }).Id;
+      const loop = await run([
+        '--image',
+        busybox,
+        '--inits',
+        'none,tini,dumb-init,catatonit,ts-reaper',
+        '--duration-s',
+        '1',
+        '--stop-grace-s',
+        '1',
+      ]);
       expect(loop.exitCode).toBe(0);
       expect(loop.rows.map((x) => [x.init, x.status])).toEqual([
         ['none', 'ran'],
         ['tini', 'ran'],
+        ['dumb-init', 'ran'],
         ['catatonit', 'ran'],
+        ['ts-reaper', 'ran'],
       ]);
-      expect(byInit(loop.json!.verdicts).tini!.leaked).toBe(0);
+      const l = byInit(loop.json!.verdicts);
+      for (const init of ['tini', 'dumb-init', 'catatonit', 'ts-reaper'])
+        expect(l[init], init).toMatchObject({ leaked: 0, leaked_proc: 0 });
+      expect(loop.json!.image).toMatchObject({ id: idBefore, unchanged: true });
+      expect(loop.tmpLeft).toEqual([]);
       // The probe-timeout pattern: PID 1 is `sleep` (reaps nothing); each exec's sh is given up
       // after 0.3 s, and its background sleep is adopted by PID 1 when sh ends.
       const probe = await run([

@@ -6,6 +6,9 @@
 //   node scripts/test-tiers.mjs                 # all three tiers
 //   node scripts/test-tiers.mjs unit local      # a subset, in the order given
 //
+// The engine tier runs once per engine that answers, Docker and Podman (rows `engine:docker`,
+// `engine:podman`; .ci/run starts both), or once against DOCKER_HOST when that is set.
+//
 // Every tier runs even when an earlier one failed (a red unit test should not hide the state of
 // the engine tier); the exit status is 1 when any tier failed.
 //
@@ -60,20 +63,53 @@ if (tiers.includes('unit')) {
   );
 }
 
+// The engine tier runs once per engine: against DOCKER_HOST alone when it is set (the caller
+// chose), else against Docker's socket and Podman's (scripts/podman.sh), each that answers; with
+// neither answering it runs once against Docker's, whose tests then fail with the one-line "no
+// engine answers" error, never skipped in silence.
+const DOCKER_SOCK = '/var/run/docker.sock';
+const PODMAN_SOCK = '/run/podman/podman.sock';
+/** Whether an Engine API answers GET /_ping with OK on unix socket `sock` within 3 s. */
+const answers = (sock) =>
+  spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `const r = require('node:http').request({ socketPath: process.argv[1], path: '/_ping', timeout: 3000 }, (res) => process.exit(res.statusCode === 200 ? 0 : 1));
+       r.on('error', () => process.exit(1)); r.on('timeout', () => process.exit(1)); r.end();`,
+      sock,
+    ],
+    { stdio: 'ignore' },
+  ).status === 0;
+function engineRuns() {
+  if (process.env.DOCKER_HOST) return [{ name: 'engine', env: {} }];
+  const up = [
+    ['docker', DOCKER_SOCK],
+    ['podman', PODMAN_SOCK],
+  ].filter(([, sock]) => answers(sock));
+  if (up.length === 0) return [{ name: 'engine', env: {} }];
+  return up.map(([name, sock]) => ({ name: `engine:${name}`, env: { DOCKER_HOST: `unix://${sock}` } }));
+}
+
 const scratch = mkdtempSync(path.join(tmpdir(), 'reapbench-tiers-'));
 try {
-  for (const tier of tiers) {
-    const report = path.join(scratch, `${tier}.json`);
+  const legs = tiers.flatMap((tier) => (tier === 'engine' ? engineRuns().map((e) => ({ tier, ...e })) : [{ tier, name: tier, env: {} }]));
+  for (const { tier, name, env } of legs) {
+    const report = path.join(scratch, `${name.replace(':', '-')}.json`);
     const t0 = performance.now();
-    const r = run(process.execPath, [
-      path.join(root, 'node_modules/vitest/vitest.mjs'),
-      'run',
-      '--project',
-      tier,
-      '--reporter=default',
-      '--reporter=json',
-      `--outputFile.json=${report}`,
-    ]);
+    const r = spawnSync(
+      process.execPath,
+      [
+        path.join(root, 'node_modules/vitest/vitest.mjs'),
+        'run',
+        '--project',
+        tier,
+        '--reporter=default',
+        '--reporter=json',
+        `--outputFile.json=${report}`,
+      ],
+      { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } },
+    );
     const seconds = (performance.now() - t0) / 1000;
     let passed = 0;
     let failed = 0;
@@ -87,7 +123,7 @@ try {
       failed = Math.max(failed, 1); // vitest died before writing its report
     }
     if (r.status !== 0 && failed === 0) failed = 1;
-    rows.push({ tier, seconds, passed, failed, ok: r.status === 0 });
+    rows.push({ tier: name, seconds, passed, failed, ok: r.status === 0 });
   }
 } finally {
   rmSync(scratch, { recursive: true, force: true });
@@ -96,7 +132,7 @@ try {
 process.stdout.write('\ntest tiers:\n');
 for (const r of rows) {
   const what = r.what ?? `${r.passed} passed, ${r.failed} failed`;
-  process.stdout.write(`  ${r.tier.padEnd(7)} ${r.seconds.toFixed(1).padStart(7)} s  ${what}${r.ok ? '' : '  (FAILED)'}\n`);
+  process.stdout.write(`  ${r.tier.padEnd(13)} ${r.seconds.toFixed(1).padStart(7)} s  ${what}${r.ok ? '' : '  (FAILED)'}\n`);
 }
 const passed = rows.reduce((s, r) => s + r.passed, 0);
 const failed = rows.reduce((s, r) => s + r.failed, 0);

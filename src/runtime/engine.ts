@@ -50,6 +50,8 @@ export interface EngineInfo {
    * `podman-init`).
    */
   engineInit: string;
+  /** PID 1's comm under `HostConfig.Init`: `docker-init`, or `podman-init` (Podman's catatonit). */
+  engineInitComm: 'docker-init' | 'podman-init';
 }
 
 /**
@@ -216,6 +218,7 @@ export async function engineInfo(docker: Docker): Promise<EngineInfo> {
     return {
       name,
       engineInit: name === 'podman' ? 'catatonit at /run/podman-init (comm podman-init)' : 'docker-init (tini, built into the engine)',
+      engineInitComm: name === 'podman' ? 'podman-init' : 'docker-init',
       serverVersion: String(version.Version),
       apiVersion: String(version.ApiVersion),
       cgroupVersion,

@@ -135,6 +135,9 @@ async function readEventsMax(file: string): Promise<number | null> {
 
 let ownedSeq = 0;
 
+/** The child cgroup Podman's cgroupfs manager gives conmon under a container's `CgroupParent`. */
+const MONITOR_CGROUP = 'conmon';
+
 /**
  * A parent cgroup that one container runs under (`HostConfig.CgroupParent`), created by the
  * engine's runtime on start and removed by {@link OwnedParent.remove} once the container is gone.
@@ -168,8 +171,15 @@ export class OwnedParent {
    * or the kernel has no `pids.peak`).
    */
   async read(): Promise<{ peak: number | null; eventsMax: number | null }> {
-    const [peak, eventsMax] = await Promise.all([readNumber(`${this.dir}/pids.peak`), readEventsMax(`${this.dir}/pids.events`)]);
-    return { peak, eventsMax };
+    const [peak, eventsMax, monitor] = await Promise.all([
+      readNumber(`${this.dir}/pids.peak`),
+      readEventsMax(`${this.dir}/pids.events`),
+      readNumber(`${this.dir}/${MONITOR_CGROUP}/pids.peak`),
+    ]);
+    // Podman (cgroupfs) puts its container monitor, conmon, in `<parent>/conmon`, beside the
+    // container's own cgroup: the parent's peak counts it. conmon starts before the container and
+    // ends after it, one task throughout, so its own peak is what to take away.
+    return { peak: peak === null ? null : peak - (monitor ?? 0), eventsMax };
   }
 
   /**

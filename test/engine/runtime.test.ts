@@ -9,6 +9,7 @@ import { execa } from 'execa';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runContainer } from '../../src/runtime/container.js';
+import { engineInfo } from '../../src/runtime/engine.js';
 import { ensureImages, type ImageSet } from '../../src/images/build.js';
 import { RUN_ID, RUN_LABEL } from '../../src/runtime/cleanup.js';
 import type { PidsFigures } from '../../src/runtime/host-cgroup.js';
@@ -131,9 +132,9 @@ describe('runContainer', () => {
     expect(ownedCgroupsOf(RUN_ID)).toEqual([]);
   });
 
-  it('with Init: true, PID 1 is the engine init (docker-init)', async () => {
+  it("with Init: true, PID 1 is the engine's init (docker-init; podman-init on Podman)", async () => {
     const r = await runContainer(d, { image: images.app, cmd: ['cat', '/proc/1/comm'], init: true, timeoutMs: 30_000 });
-    expect(r.stdout.trim()).toBe('docker-init');
+    expect(r.stdout.trim()).toBe((await engineInfo(await docker())).engineInitComm);
   });
 
   it('without an init, adopted orphans stay zombies under a Node PID 1 (the control)', async () => {

@@ -57,8 +57,8 @@ async function importFixture(docker: Docker, tag: string, plan: RootfsPlan, chan
   } catch {
     /* build it */
   }
-  const [repo, t] = tag.split(':') as [string, string];
-  const stream = await docker.importImage(packRootfs(plan) as never, { repo, tag: t, changes } as object);
+  // The tag inside `repo`: Podman's compatible import ignores `tag` (as in src/images/build.ts).
+  const stream = await docker.importImage(packRootfs(plan) as never, { repo: tag, changes } as object);
   await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())));
   return tag;
 }

@@ -43,6 +43,10 @@ function program(): Command {
     .option('--seed <n>', 'seed of the per-repetition order shuffle (reproduces an order)')
     .option('--run-timeout-s <s>', 'hard timeout of one container run, s')
     .option('--matrix <file>', 'read axes from a JSON or YAML file (command-line options win)')
+    .option(
+      '--shard <i/n>',
+      'measure slice i of n of the matrix (whole configurations, every init of each; join the slices with reapbench merge)',
+    )
     .addOption(
       new Option('--base <mode>', 'base image: auto, offline (assembled from this host) or registry (node:20-slim)')
         .choices(['auto', 'offline', 'registry'])
@@ -81,6 +85,8 @@ function program(): Command {
     .argument('[command...]', 'with --exec-every: the command to exec, after --')
     .action(async (command: string[], opts: RunCliOptions & ImageCliOptions) => {
       if (opts.image !== undefined) {
+        // An image bench is one configuration: there is nothing to split.
+        if (opts.shard !== undefined) throw usageError('`--shard` splits the synthetic matrix; it does not go with --image');
         const { runImageBench } = await import('../run/image-bench.js');
         process.exitCode = await runImageBench(opts, command);
         return;

@@ -248,6 +248,8 @@ describe('reapbench merge', () => {
     const shards = await Promise.all([1, 2, 3].map((i) => writeShard(root, { index: i, count: 3 })));
     const whole = await writeShard(root, WHOLE, { name: 'whole' });
     const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const stepSummary = path.join(root, 'step-summary.md');
+    vi.stubEnv('GITHUB_STEP_SUMMARY', stepSummary);
     try {
       const same = quiet();
       const ci = { ci: true, p50Factor: '2', verbose: false };
@@ -255,6 +257,10 @@ describe('reapbench merge', () => {
       const line = JSON.parse(String(write.mock.calls.at(-1)![0])) as { results: string; partial: boolean; regressions: unknown[] };
       expect(line).toMatchObject({ results: path.join(root, 'm1'), partial: false, regressions: [] });
       expect(same.lines[0]).toMatch(/^reapbench: merged 3 of 3 shards \(matrix [0-9a-f]{16}\) into /);
+      // The step summary of the merged folder, by run's writer: report.md's sections, then scenarios.md.
+      const step = await readFile(stepSummary, 'utf8');
+      expect(step).toContain('| shards | merged 1, 2, 3 of 3');
+      expect(step.endsWith(await readFile(path.join(root, 'm1', 'scenarios.md'), 'utf8'))).toBe(true);
 
       // A baseline four times faster everywhere: the merged p50s are regressions (exit 1).
       const fast = (await readFile(path.join(whole, 'summary.csv'), 'utf8')).replace(
@@ -268,6 +274,7 @@ describe('reapbench merge', () => {
       expect(slow.lines.at(-1)).toMatch(/^reapbench: \d+ regressions against /);
     } finally {
       write.mockRestore();
+      vi.unstubAllEnvs();
     }
   });
 });

@@ -53,7 +53,7 @@ export function renderMarkdown(input: MarkdownInput): string {
     '## Files',
     '',
     // Not a relative link: this folder is wherever --out put it, and holds no README.
-    'runs.csv (one row per run), summary.csv (one row per init × configuration), env.json, events.ndjson[.gz] (raw load-generator events), charts/*.svg. Every column is explained in `results/README.md` of the reapbench source tree (not in this folder).',
+    'runs.csv (one row per run), summary.csv (one row per init × configuration), env.json, events.ndjson[.gz] (raw load-generator events), charts/*.svg, records.json (every record in full, for reapbench merge). Every column is explained in `results/README.md` of the reapbench source tree (not in this folder).',
     '',
   );
   return out.join('\n');

@@ -189,9 +189,11 @@ export function mergedView(folders: readonly ShardFolder[], set: ShardSet): Resu
   const firstMeta = scenarioFolders[0]?.records.scenarios?.meta;
   let meta: ReportMeta | undefined;
   if (firstMeta) {
-    const { partial: _p, ...rest } = firstMeta;
+    const { partial: _p, merged: _m, ...rest } = firstMeta;
     void _p;
-    meta = scenarioReason === undefined ? rest : { ...rest, partial: scenarioReason };
+    void _m;
+    const merged = `shards ${folders.map((f) => f.shard.index).join(', ')} of ${set.count} (matrix ${set.fingerprint})`;
+    meta = scenarioReason === undefined ? { ...rest, merged } : { ...rest, merged, partial: scenarioReason };
   }
   return buildView({
     load:

@@ -161,7 +161,9 @@ describe('reapbench merge', () => {
     const report = await readFile(path.join(out, 'report.md'), 'utf8');
     expect(report).not.toContain('PARTIAL');
     expect(report).toContain(`| shards | merged 1, 2, 3 of 3 (matrix ${envOf(WHOLE).shard!.fingerprint})`);
-    expect(await readFile(path.join(out, 'scenarios.md'), 'utf8')).not.toContain('PARTIAL');
+    const scenariosMd = await readFile(path.join(out, 'scenarios.md'), 'utf8');
+    expect(scenariosMd).not.toContain('PARTIAL');
+    expect(scenariosMd).toContain(`Merged by reapbench merge from shards 1, 2, 3 of 3 (matrix ${envOf(WHOLE).shard!.fingerprint})`);
     const env = JSON.parse(await readFile(path.join(out, 'env.json'), 'utf8')) as EnvironmentRecord;
     expect(env.shard).toBeUndefined();
     expect(env.merged).toMatchObject({ count: 3, shards: [1, 2, 3], missing: [], fingerprint: envOf(WHOLE).shard!.fingerprint });

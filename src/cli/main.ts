@@ -10,6 +10,7 @@ import { formatError, ReapbenchError, usageError } from '../errors.js';
 import { INITS } from '../model/inits.js';
 import { ciFromEnv, RUN_DEFAULTS, type RunCliOptions } from '../run/options.js';
 import type { ImageCliOptions } from '../run/image-bench.js';
+import type { MergeCliOptions } from '../run/merge.js';
 // Only light modules at the top: `--help` must not load the engine client (dockerode and its
 // ssh2/gRPC dependencies); the commands import what they need when they run.
 import { scenarioChoices } from '../run/matrix.js';
@@ -43,6 +44,10 @@ function program(): Command {
     .option('--seed <n>', 'seed of the per-repetition order shuffle (reproduces an order)')
     .option('--run-timeout-s <s>', 'hard timeout of one container run, s')
     .option('--matrix <file>', 'read axes from a JSON or YAML file (command-line options win)')
+    .option(
+      '--shard <i/n>',
+      'measure slice i of n of the matrix (whole configurations, every init of each; join the slices with reapbench merge)',
+    )
     .addOption(
       new Option('--base <mode>', 'base image: auto, offline (assembled from this host) or registry (node:20-slim)')
         .choices(['auto', 'offline', 'registry'])
@@ -87,6 +92,8 @@ function program(): Command {
     .action(async (command: string[], opts: RunCliOptions & ImageCliOptions & { engine: string }) => {
       (await import('../runtime/engine.js')).useEngine(opts.engine);
       if (opts.image !== undefined) {
+        // An image bench is one configuration: there is nothing to split.
+        if (opts.shard !== undefined) throw usageError('`--shard` splits the synthetic matrix; it does not go with --image');
         const { runImageBench } = await import('../run/image-bench.js');
         process.exitCode = await runImageBench(opts, command);
         return;
@@ -95,6 +102,29 @@ function program(): Command {
         throw usageError(`unexpected argument \`${command.join(' ')}\` (a command after -- goes with --image and --exec-every)`);
       const { runBench } = await import('../run/bench.js');
       process.exitCode = await runBench(opts);
+    });
+
+  cmd
+    .command('merge')
+    .description(
+      'join the results folders of the shards of one matrix (run --shard i/n) into one results folder; a missing shard makes the report PARTIAL',
+    )
+    .argument('<dirs...>', 'results folders of the shards (each with its env.json; results/latest is followed)')
+    .requiredOption('--out <dir>', 'the merged results folder (created; must not exist, or be empty)')
+    .option('--ci', 'CI mode: JSON summary on stdout, report appended to $GITHUB_STEP_SUMMARY', ciFromEnv())
+    .option(
+      '--baseline <summary.csv>',
+      'compare the merged summary with a stored summary.csv, as run does; exit 1 on a regression, or when nothing was compared',
+    )
+    .option(
+      '--p50-factor <x>',
+      'with --baseline: a reap latency p50 worse by more than this factor is a regression',
+      String(RUN_DEFAULTS.p50Factor),
+    )
+    .option('-v, --verbose', 'print stack traces', RUN_DEFAULTS.verbose)
+    .action(async (dirs: string[], opts: MergeCliOptions) => {
+      const { runMerge } = await import('../run/merge.js');
+      process.exitCode = await runMerge(dirs, opts);
     });
 
   cmd

@@ -53,7 +53,7 @@ export function renderMarkdown(input: MarkdownInput): string {
     '## Files',
     '',
     // Not a relative link: this folder is wherever --out put it, and holds no README.
-    'runs.csv (one row per run), summary.csv (one row per init × configuration), env.json, events.ndjson[.gz] (raw load-generator events), charts/*.svg. Every column is explained in `results/README.md` of the reapbench source tree (not in this folder).',
+    'runs.csv (one row per run), summary.csv (one row per init × configuration), env.json, events.ndjson[.gz] (raw load-generator events), charts/*.svg, records.json (every record in full, for reapbench merge). Every column is explained in `results/README.md` of the reapbench source tree (not in this folder).',
     '',
   );
   return out.join('\n');
@@ -72,8 +72,30 @@ function environmentSection(env: EnvironmentRecord | null): string[] {
     ['image', `${env.image} ${env.image_id.slice(0, 19)}`],
     ['base image', `${env.base_mode}: ${env.base_reason}`],
     ['command', `reapbench ${env.argv.join(' ')}`.trim()],
+    ...shardRows(env),
   ];
   return ['## Environment', '', '| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${cell(v)} |`), ''];
+}
+
+/**
+ * The environment rows of a sharded run: which shard (none for a whole matrix, 1 of 1), or for a
+ * merged folder which shards it joined, which are missing, and each shard's machine and command
+ * (the rows above are the first shard's).
+ */
+function shardRows(env: EnvironmentRecord): [string, string][] {
+  const m = env.merged;
+  if (m) {
+    const missing = m.missing.length > 0 ? `; missing: ${m.missing.join(', ')}` : '';
+    return [
+      ['shards', `merged ${m.shards.join(', ')} of ${m.count} (matrix ${m.fingerprint})${missing}`],
+      ...m.environments.map((e): [string, string] => [
+        `shard ${e.shard?.index ?? '?'}`,
+        `${e.started_at}, ${e.cpu_model} × ${e.cpus}, kernel ${e.kernel}: reapbench ${e.argv.join(' ')}`,
+      ]),
+    ];
+  }
+  if (env.shard && env.shard.count > 1) return [['shard', `${env.shard.index} of ${env.shard.count} (matrix ${env.shard.fingerprint})`]];
+  return [];
 }
 
 function summarySection(summary: readonly SummaryRow[]): string[] {

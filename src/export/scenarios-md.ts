@@ -112,6 +112,11 @@ export interface ReportMeta {
    * it is complete.
    */
   partial?: string | true;
+  /**
+   * Set in a folder `reapbench merge` wrote: which shards it joined, one line (e.g. `shards 1, 2
+   * of 3`), shown under the command, which is the first shard's; absent otherwise.
+   */
+  merged?: string;
 }
 
 /** scenarios.md: the command, a PARTIAL banner when unfinished, headline table, counts, legend and details. Pure. */
@@ -128,6 +133,7 @@ export function renderScenariosMarkdown(results: readonly ScenarioResult[], meta
     '',
     `Command: \`${meta.command}\` — ${meta.startedAt}, image ${meta.image}, ${meta.engine}.`,
     '',
+    ...(meta.merged ? [`Merged by reapbench merge from ${meta.merged}; each shard's command and machine are in env.json.`, ''] : []),
     ...(meta.partial
       ? [`> **PARTIAL**: ${partialClause(meta.partial === true ? undefined : meta.partial)}; scenarios and inits may be missing.`, '']
       : []),

@@ -35,6 +35,8 @@ export interface ScenariosView {
   results: readonly ScenarioResult[];
   /** Command, start time, image and engine for the header; `partial` when unfinished. */
   meta: ReportMeta;
+  /** env.json of a run without a load part (the load part's `env` is written otherwise); absent: none. */
+  env?: EnvironmentRecord | null;
 }
 
 /** Everything a save writes and prints; a part is null when the run did not plan it. */
@@ -54,8 +56,8 @@ export interface ViewInput {
     /** This save is made while the run is going: the files are partial until the final save. */
     running?: boolean;
   } | null;
-  /** The scenario part, or null when no scenario was planned. */
-  scenarios: { results: readonly ScenarioResult[]; meta: ReportMeta } | null;
+  /** The scenario part, or null when no scenario was planned; `env` as in {@link ScenariosView}. */
+  scenarios: { results: readonly ScenarioResult[]; meta: ReportMeta; env?: EnvironmentRecord | null } | null;
 }
 
 /**
@@ -75,7 +77,11 @@ export function buildView(input: ViewInput): ResultsView {
       warnings: qualityWarnings(l.runs),
       charts: chartSpecs(l.runs),
     },
-    scenarios: input.scenarios && { results: input.scenarios.results, meta: input.scenarios.meta },
+    scenarios: input.scenarios && {
+      results: input.scenarios.results,
+      meta: input.scenarios.meta,
+      ...(input.scenarios.env ? { env: input.scenarios.env } : {}),
+    },
   };
 }
 

@@ -235,4 +235,36 @@ export interface EnvironmentRecord {
   matrix: unknown;
   /** `--instrument` as asked, the instrument used, and why the kernel instrument was not (null when it was). */
   instrument: { requested: string; used: string; reason: string | null };
+  /**
+   * Which slice of the matrix this run measured (`run --shard`; 1 of 1 without it) and the whole
+   * matrix's fingerprint, by which `reapbench merge` knows the shards belong together. Absent in
+   * `run --image` results and in a merged folder (which has `merged` instead).
+   */
+  shard?: ShardRecord;
+  /** Set in a folder `reapbench merge` wrote: the shards it joined. The rest of the record is the first shard's. */
+  merged?: MergedRecord;
+}
+
+/** One run's slice of a sharded matrix (env.json `shard`). */
+export interface ShardRecord {
+  /** Shard number, 1-based (1 ≤ index ≤ count). */
+  index: number;
+  /** Shards the matrix was split into (count). */
+  count: number;
+  /** The whole matrix's fingerprint (16 hex digits): the same in every shard of one matrix. */
+  fingerprint: string;
+}
+
+/** What `reapbench merge` joined (env.json `merged`). */
+export interface MergedRecord {
+  /** Shards the matrix was split into (count). */
+  count: number;
+  /** The whole matrix's fingerprint, as in every shard. */
+  fingerprint: string;
+  /** Shard numbers present, ascending. */
+  shards: number[];
+  /** Shard numbers absent (the merged report says PARTIAL when any is), ascending. */
+  missing: number[];
+  /** Each present shard's own env.json, in shard order (each with its `shard`). */
+  environments: EnvironmentRecord[];
 }

@@ -4,18 +4,16 @@
  * code. The results are saved after every run, so that a crash or Ctrl-C loses nothing (the
  * report is then marked partial).
  */
-import { appendFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ReapbenchError } from '../errors.js';
 import { interruptedBy, onInterrupt } from '../runtime/cleanup.js';
-import { compareWithBaseline, type BaselineComparison } from './baseline.js';
+import type { BaselineComparison } from './baseline.js';
+import { applyGate, finishReport, gateFails } from './finish.js';
 import { formatNumber, plural } from '../export/format.js';
-import { renderTerminalReport } from '../terminal/report.js';
 import { createOutput, type RunOutput } from '../terminal/output.js';
 import { rowKey, type ScenarioResult } from '../export/scenarios-md.js';
-import { renderScenarioTable } from '../terminal/scenario-table.js';
-import { renderStepSummary, type ResultsView } from '../export/view.js';
 import { checkResultsRoot, prepareResultsDir } from './results-dir.js';
 import { normalizeRunOptions, type RunRequest } from './request.js';
 import { prepareEnvironment, type RunEnvironment } from './environment.js';
@@ -37,6 +35,14 @@ import { instrumentLine } from '../model/instrument.js';
 export async function runBench(o: RunCliOptions): Promise<number> {
   // Everything about the input is checked before anything starts.
   const req = await normalizeRunOptions(o);
+  if (req.plan.length === 0 && req.namedScenarios.length === 0) {
+    // More shards than configurations: this leg has nothing to do, which is not an error (a CI
+    // matrix of fixed width over a smaller matrix). No results folder: merge reports it missing.
+    process.stderr.write(
+      `reapbench: shard ${req.shard.index}/${req.shard.count} has nothing to run (the matrix has ${plural(req.totalUnits, 'configuration')})\n`,
+    );
+    return 0;
+  }
   // Checked now, created only once the engine has answered (in measure): a run that cannot
   // start leaves no folder behind, not even the parents --out named.
   const root = await checkResultsRoot(req.outRoot);
@@ -97,8 +103,7 @@ async function measure(req: RunRequest, makeDir: () => Promise<string>, out: Run
   }
   const view = await results.save(true);
   // Compared before the report, so that the CI line carries the regressions.
-  const gate =
-    req.baseline && !signal.aborted ? compareWithBaseline(req.baseline.rows, view.load?.summary ?? [], { p50Factor: req.p50Factor }) : null;
+  const gate = signal.aborted ? null : applyGate(req, view);
   await finishReport(req, dir, view, out, signal.aborted, gate);
   return exitCode(req, dir, results, out, signal, gate);
 }
@@ -111,12 +116,16 @@ async function measure(req: RunRequest, makeDir: () => Promise<string>, out: Run
  * @param instrument env.json's `instrument` record: `--instrument` as asked, the one used, the fallback's reason.
  */
 export function announcement(
-  req: Pick<RunRequest, 'matrix' | 'plan' | 'namedScenarios'>,
+  req: Pick<RunRequest, 'matrix' | 'plan' | 'namedScenarios' | 'shard' | 'totalUnits'>,
   dir: string,
   instrument: EnvironmentRecord['instrument'],
 ): string[] {
   const m = req.matrix;
   const lines: string[] = [];
+  if (req.shard.count > 1)
+    lines.push(
+      `reapbench: shard ${req.shard.index}/${req.shard.count} of a matrix of ${plural(req.totalUnits, 'configuration')}; join the shards with reapbench merge`,
+    );
   if (req.namedScenarios.length > 0)
     lines.push(
       `reapbench: scenarios ${req.namedScenarios.join(', ')} under ${m.inits.join(', ')} and their variants; verdicts from an observer inside each container${instrument.used === 'pidfd' ? '' : ', the kernel instrument (ebpf) watching the same containers as a cross-check'}`,
@@ -244,46 +253,6 @@ async function scenarioPhase(
 }
 
 /**
- * The end of a run on stdout (a JSON line in CI mode, else the terminal report and the scenario
- * table), its data-quality warnings on stderr, and the `$GITHUB_STEP_SUMMARY` markdown: all from
- * `view`, the one the files were written from. `interrupted`: the run was cut short.
- */
-async function finishReport(
-  req: RunRequest,
-  dir: string,
-  view: ResultsView,
-  out: RunOutput,
-  interrupted: boolean,
-  gate: BaselineComparison | null,
-): Promise<void> {
-  const summary = view.load?.summary ?? [];
-  const warnings = [...(view.load?.warnings ?? [])];
-  if (gate && gate.compared === 0) warnings.push(nothingComparedWarning(req));
-  for (const w of warnings) out.line(`reapbench: warning: ${w}`);
-  if (req.ci) {
-    // `regressions`: the --baseline findings that fail the gate (empty without --baseline).
-    const regressions = (gate?.regressions ?? []).map((f) => ({ ...f.cell, kind: f.kind, message: f.message }));
-    process.stdout.write(`${JSON.stringify({ results: dir, partial: interrupted, warnings, regressions, summary })}\n`);
-  } else {
-    if (view.load)
-      process.stdout.write(
-        renderTerminalReport(summary, view.load.runs, { color: process.stdout.isTTY === true, width: process.stdout.columns ?? 100 }),
-      );
-    if (view.scenarios)
-      process.stdout.write(
-        `\nScenarios × inits (the table and its details: ${path.join(dir, 'scenarios.md')})\n\n${renderScenarioTable(view.scenarios.results, { color: process.stdout.isTTY === true, width: process.stdout.columns ?? 100 })}`,
-      );
-    process.stdout.write(`\nreport: ${path.join(dir, view.load ? 'report.md' : 'scenarios.md')}\n`);
-  }
-  if (process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, renderStepSummary(view));
-}
-
-/** The one-line warning of a --baseline gate that compared nothing. */
-function nothingComparedWarning(req: RunRequest): string {
-  return `--baseline ${req.baseline?.file ?? ''}: none of its configurations was measured in this run, so nothing was compared (exit 1); run the matrix the baseline was made with`;
-}
-
-/**
  * The exit code: interrupted (130/143), a baseline regression or a baseline that compared
  * nothing (1), every load run failed (1), else 0.
  */
@@ -299,15 +268,7 @@ function exitCode(
     out.line(`reapbench: interrupted; partial report in ${dir}`);
     return interruptedBy() === 'SIGTERM' ? 143 : 130;
   }
-  if (req.baseline && gate) {
-    for (const line of gate.messages) out.line(line);
-    if (gate.regressions.length > 0) {
-      out.line(`reapbench: ${plural(gate.regressions.length, 'regression')} against ${req.baseline.file}`);
-      return 1;
-    }
-    // A gate that compared nothing must not pass: it would pass forever after a matrix change.
-    if (gate.compared === 0) return 1;
-  }
+  if (gateFails(req, gate, out)) return 1;
   if (results.empty) throw new ReapbenchError('no run was recorded');
   const runs = results.records;
   if (runs.length > 0 && runs.every((r) => r.state !== 'completed')) {

@@ -13,6 +13,7 @@ import { connectEngine, engineEndpoint, engineInfo, type EngineInfo } from '../r
 import type { EnvironmentRecord } from '../model/records.js';
 import type { RunOutput } from '../terminal/output.js';
 import type { RunRequest } from './request.js';
+import { shardRecord } from './shard.js';
 import type { Instrument } from '../model/instrument.js';
 import { ReapbenchError } from '../errors.js';
 import { tracerAvailability, type TracerAvailability } from '../tracer/index.js';
@@ -52,12 +53,15 @@ export async function prepareEnvironment(req: RunRequest, out: RunOutput, signal
   const pin = req.pin && engine.cpus >= 2 ? `0:${engine.cpus - 1}` : undefined;
   const instrument = chooseInstrument(req.instrument, tracerAvailability, remoteEngine(engine));
   // Named, with the fallback's reason when there is one, among the run's first lines (bench.ts `announcement`).
-  const record = await environmentRecord(
+  const base = await environmentRecord(
     engine,
     { image: images.app, image_id: images.appId, base_mode: images.baseMode, base_reason: images.baseReason },
     { ...req.matrix, pin: pin ?? null },
     { requested: req.instrument, used: instrument.used, reason: instrument.reason },
   );
+  // Every synthetic run says which slice it is (1 of 1 without --shard), so that any results
+  // folder of the matrix can be merged and checked against the others.
+  const record = { ...base, shard: shardRecord(req.matrix, req.shard, base.reapbench_version) };
   return { docker, engine, images, pin, instrument: instrument.used, record };
 }
 

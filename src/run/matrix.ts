@@ -269,10 +269,13 @@ export function configs(m: Matrix): RunConfig[] {
 /**
  * Expand a matrix into runs: per repetition every init × configuration once, in an order
  * shuffled per repetition (Fisher–Yates with the seeded PRNG), preceded by one warm-up run
- * (repetition −1) when `warmup` is set.
+ * (repetition −1) when `warmup` is set. `keep` narrows the configurations first (a shard's, see
+ * shard.ts), so that the shuffle, the warm-up and `order` are those of the runs this process makes.
  */
-export function planRuns(m: Matrix): PlannedRun[] {
-  const cells = configs(m).flatMap((c) => m.inits.map((init) => ({ ...c, init })));
+export function planRuns(m: Matrix, keep: (c: RunConfig) => boolean = () => true): PlannedRun[] {
+  const cells = configs(m)
+    .filter(keep)
+    .flatMap((c) => m.inits.map((init) => ({ ...c, init })));
   const random = rng(m.seed);
   const runs: PlannedRun[] = [];
   if (m.warmup && cells.length > 0) runs.push({ ...cells[0]!, repetition: -1, order: 0 });

@@ -21,6 +21,8 @@ export interface RunCliOptions {
   seed?: string;
   runTimeoutS?: string;
   matrix?: string;
+  /** `--shard i/n`: measure slice i of n of the matrix (shard.ts). */
+  shard?: string;
   base: string;
   out: string;
   ci: boolean;

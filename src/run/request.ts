@@ -9,6 +9,8 @@ import { readBaseline, type BaselineRow } from './baseline.js';
 import { checkNumber, planRuns, readMatrixFile, resolveMatrix, type Matrix, type MatrixOverrides, type PlannedRun } from './matrix.js';
 import { RUN_DEFAULTS, type RunCliOptions } from './options.js';
 import { INSTRUMENTS, type Instrument } from '../model/instrument.js';
+import { configKey } from '../stats/config-key.js';
+import { parseShard, sliceMatrix, WHOLE, type ShardSpec } from './shard.js';
 
 /** Everything a run does, decided before anything starts. Frozen. */
 export interface RunRequest {
@@ -20,6 +22,10 @@ export interface RunRequest {
   readonly recordedRuns: number;
   /** Named scenarios (S1–S7) to run after the load matrix; empty when none. */
   readonly namedScenarios: readonly string[];
+  /** `--shard`: the slice of `matrix` that `plan` and `namedScenarios` hold; 1 of 1 without it. */
+  readonly shard: ShardSpec;
+  /** Units (configurations and named scenarios, shard.ts) of the whole matrix (count). */
+  readonly totalUnits: number;
   /** Base image mode. */
   readonly base: 'auto' | 'offline' | 'registry';
   /** Results root, absolute. */
@@ -74,13 +80,21 @@ export async function normalizeRunOptions(o: Partial<RunCliOptions>): Promise<Ru
   const baseline = opt.baseline ? { file: opt.baseline, rows: Object.freeze(await readBaseline(opt.baseline)) } : null;
   // The plain orphan load goes through the load generator matrix; named scenarios (S1–S7)
   // through the scenario library.
-  const plan = matrix.scenarios.includes('orphans') ? planRuns({ ...matrix, scenarios: ['orphans'] }) : [];
+  // A shard keeps its configurations and scenarios; the matrix stays whole (env.json, fingerprint).
+  const shard = opt.shard === undefined ? WHOLE : parseShard(opt.shard);
+  const slice = sliceMatrix(matrix, shard);
+  const plan = matrix.scenarios.includes('orphans')
+    ? planRuns({ ...matrix, scenarios: ['orphans'] }, (c) => slice.loadConfigs.has(configKey(c)))
+    : [];
   const ci = opt.ci ?? false;
   return Object.freeze({
     matrix: Object.freeze(matrix),
     plan: Object.freeze(plan),
     recordedRuns: plan.filter((r) => r.repetition >= 0).length,
-    namedScenarios: Object.freeze(matrix.scenarios.filter((s) => s !== 'orphans')),
+    // The user's order, as without --shard; the slice decides only which.
+    namedScenarios: Object.freeze(matrix.scenarios.filter((s) => s !== 'orphans' && slice.scenarios.includes(s))),
+    shard,
+    totalUnits: slice.totalUnits,
     base: opt.base as RunRequest['base'],
     outRoot: path.resolve(opt.out),
     ci,

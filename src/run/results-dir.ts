@@ -16,6 +16,7 @@ import { ReapbenchError } from '../errors.js';
 import { renderSvg, type ChartSpec } from '../export/charts.js';
 import { renderMarkdown } from '../export/markdown.js';
 import { serializeNdjson, tagNdjsonLine } from '../export/ndjson.js';
+import { RECORDS_FILE, serializeRecords } from '../export/records-json.js';
 import { serializeRunsCsv } from '../export/runs-csv.js';
 import { serializeScenariosCsv } from '../export/scenarios-csv.js';
 import { renderScenariosMarkdown } from '../export/scenarios-md.js';
@@ -34,6 +35,8 @@ export interface WriteOptions {
   rawDir?: string;
   /** Further events to append to events.ndjson, one JSON line each (after the raw files). */
   events?: Iterable<unknown>;
+  /** Point `<dir>/../latest` at `dir` (default true); a merge leaves the link as it is, as it leaves its inputs. */
+  latest?: boolean;
 }
 
 /** What {@link writeAll} wrote (absolute paths) and what it could not do (one line each). */
@@ -191,7 +194,8 @@ export async function prepareResultsDir(root: string, now: Date = new Date()): P
 
 /**
  * Write (or rewrite) every result file of `view` into `dir`, each from its serializer in
- * export/: for the load part runs.csv, summary.csv, env.json, charts/*.svg, events.ndjson (or
+ * export/: env.json (the load part's environment, else the scenario part's), records.json (every
+ * record in full, what `reapbench merge` reads back); for the load part runs.csv, summary.csv, charts/*.svg, events.ndjson (or
  * events.ndjson.gz above {@link EVENTS_GZIP_THRESHOLD_BYTES}; only when `options` names a source)
  * and report.md; for the scenario part scenarios.md and scenarios.csv; then point
  * `<dir>/../latest` at `dir`. Safe to call after every run. CSV and JSON files come first; a
@@ -207,12 +211,14 @@ export async function writeAll(dir: string, view: ResultsView, options: WriteOpt
     files.push(file);
   };
   let written = view;
+  const env = view.load ? view.load.env : (view.scenarios?.env ?? null);
+  if (env) await put('env.json', `${JSON.stringify(env, null, 2)}\n`);
+  if (view.load || view.scenarios) await put(RECORDS_FILE, serializeRecords(view));
   if (view.load) {
     const load = view.load;
     await mkdir(path.join(dir, 'charts'), { recursive: true });
     await put('runs.csv', serializeRunsCsv(load.runs));
     await put('summary.csv', serializeSummaryCsv(load.summary));
-    if (load.env) await put('env.json', `${JSON.stringify(load.env, null, 2)}\n`);
     const drawn: ChartSpec[] = [];
     for (const c of load.charts) {
       try {
@@ -233,11 +239,12 @@ export async function writeAll(dir: string, view: ResultsView, options: WriteOpt
     await put('scenarios.md', renderScenariosMarkdown(view.scenarios.results, view.scenarios.meta));
     await put('scenarios.csv', serializeScenariosCsv(view.scenarios.results));
   }
-  try {
-    await pointLatest(dir);
-  } catch (err) {
-    warnings.push(`results/latest not updated: ${(err as Error).message.split('\n')[0]}`);
-  }
+  if (options.latest !== false)
+    try {
+      await pointLatest(dir);
+    } catch (err) {
+      warnings.push(`results/latest not updated: ${(err as Error).message.split('\n')[0]}`);
+    }
   return { files, warnings, view: written };
 }
 

@@ -84,6 +84,8 @@ export class RunResults {
       scenarios: s && {
         results: [...s.results],
         meta: scenariosPartial === undefined ? s.meta : { ...s.meta, partial: scenariosPartial },
+        // A scenario-only run has no load part to carry env.json, and merge needs one in every folder.
+        env: this.env,
       },
     });
   }

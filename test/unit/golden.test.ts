@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { writeAll } from '../../src/run/results-dir.js';
+import { parseRecords } from '../../src/export/records-json.js';
 import type { EnvironmentRecord, RunRecord } from '../../src/model/records.js';
 import { chartSpecs } from '../../src/export/charts.js';
 import { renderMarkdown, type MarkdownInput } from '../../src/export/markdown.js';
@@ -184,6 +185,7 @@ describe('the results writer', () => {
       'env.json',
       'events.ndjson',
       'raw',
+      'records.json',
       'report.md',
       'runs.csv',
       'scenarios.csv',
@@ -206,6 +208,10 @@ describe('the results writer', () => {
     const step = renderStepSummary(result.view);
     expect(step.startsWith(withoutSections(await readFile(path.join(dir, 'report.md'), 'utf8'), ['## Charts']))).toBe(true);
     expect(step.endsWith(await readFile(path.join(dir, 'scenarios.md'), 'utf8'))).toBe(true);
+    // records.json gives back every record in full, what merge redraws the charts from.
+    const records = parseRecords(await readFile(path.join(dir, 'records.json'), 'utf8'));
+    expect(records.load?.runs).toEqual(JSON.parse(JSON.stringify(f.runs)));
+    expect(records.scenarios?.results).toEqual(JSON.parse(JSON.stringify(SCENARIO_RESULTS)));
     await expect(await readFile(path.join(dir, 'env.json'), 'utf8')).toMatchFileSnapshot('golden/env.json');
     await expect(await readFile(path.join(dir, 'events.ndjson'), 'utf8')).toMatchFileSnapshot('golden/events.ndjson');
   });

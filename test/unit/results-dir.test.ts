@@ -104,7 +104,7 @@ describe('writeAll', () => {
     );
     expect(res.warnings).toEqual([]);
     const files = (await readdir(dir)).sort();
-    expect(files).toEqual(['charts', 'env.json', 'events.ndjson', 'raw', 'report.md', 'runs.csv', 'summary.csv']);
+    expect(files).toEqual(['charts', 'env.json', 'events.ndjson', 'raw', 'records.json', 'report.md', 'runs.csv', 'summary.csv']);
     expect(await readFile(path.join(dir, 'report.md'), 'utf8')).toContain('> **PARTIAL**: this run did not finish (interrupted by SIGINT)');
     expect((await readFile(path.join(dir, 'runs.csv'), 'utf8')).trim().split('\n')).toHaveLength(3);
     expect(JSON.parse(await readFile(path.join(dir, 'env.json'), 'utf8'))).toEqual(ENV);

@@ -262,7 +262,8 @@ describe('--instrument', () => {
     const { announcement } = await import('../../src/run/bench.js');
     const { planRuns, resolveMatrix } = await import('../../src/run/matrix.js');
     const matrix = resolveMatrix({ inits: 'tini,none' });
-    const req = { matrix, plan: planRuns(matrix), namedScenarios: [] };
+    const one = { shard: { index: 1, count: 1 }, totalUnits: 1 };
+    const req = { matrix, plan: planRuns(matrix), namedScenarios: [], ...one };
     const auto = announcement(req, '/r', { requested: 'auto', used: 'ebpf', reason: null });
     expect(auto).toContain(
       'reapbench: instrument: ebpf (kernel tracepoints, outside the container: exact, and nothing of it runs in the container), chosen by --instrument auto',
@@ -275,11 +276,19 @@ describe('--instrument', () => {
     expect(fellBack.filter((l) => l.startsWith('reapbench: instrument: pidfd (a pidfd watcher inside the container'))).toHaveLength(1);
     expect(fellBack[fellBack.length - 1]).toBe(`reapbench: ${reason}`);
     // Scenarios alone: their verdicts are the in-container observer's, whatever the instrument.
-    const scenarios = announcement({ matrix, plan: [], namedScenarios: ['S1'] }, '/r', { requested: 'auto', used: 'ebpf', reason: null });
+    const scenarios = announcement({ matrix, plan: [], namedScenarios: ['S1'], ...one }, '/r', {
+      requested: 'auto',
+      used: 'ebpf',
+      reason: null,
+    });
     expect(scenarios).toEqual([
       'reapbench: scenarios S1 under none, tini and their variants; verdicts from an observer inside each container, the kernel instrument (ebpf) watching the same containers as a cross-check',
     ]);
     for (const line of [...auto, ...fellBack, ...scenarios]) expect(line).not.toContain('\x1b[');
+    // A shard says which, and how to join it.
+    expect(
+      announcement({ ...req, shard: { index: 2, count: 3 }, totalUnits: 4 }, '/r', { requested: 'auto', used: 'ebpf', reason: null })[0],
+    ).toBe('reapbench: shard 2/3 of a matrix of 4 configurations; join the shards with reapbench merge');
   });
 
   it('ebpf or both asked for explicitly, and unavailable, is an error that says why', () => {

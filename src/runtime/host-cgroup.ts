@@ -100,13 +100,24 @@ function pidsRoot(layout: HostCgroupLayout): string {
  * @returns the first that exists, or null.
  */
 export function findPidsCgroup(containerId: string, root = CGROUP_ROOT, parent?: string): string | null {
+  // Docker names the cgroup after the id; Podman `libpod-<id>` (cgroupfs: under `libpod_parent`
+  // or the CgroupParent; systemd: a `libpod-<id>.scope` in `machine.slice`).
   const candidates = parent
-    ? [`${root}/pids/${parent}/${containerId}`, `${root}/${parent}/${containerId}`]
+    ? [
+        `${root}/pids/${parent}/${containerId}`,
+        `${root}/${parent}/${containerId}`,
+        `${root}/pids/${parent}/libpod-${containerId}`,
+        `${root}/${parent}/libpod-${containerId}`,
+      ]
     : [
         `${root}/pids/docker/${containerId}`,
         `${root}/pids/system.slice/docker-${containerId}.scope`,
         `${root}/docker/${containerId}`,
         `${root}/system.slice/docker-${containerId}.scope`,
+        `${root}/pids/libpod_parent/libpod-${containerId}`,
+        `${root}/libpod_parent/libpod-${containerId}`,
+        `${root}/pids/machine.slice/libpod-${containerId}.scope`,
+        `${root}/machine.slice/libpod-${containerId}.scope`,
       ];
   return candidates.find((p) => existsSync(`${p}/pids.current`)) ?? null;
 }
@@ -170,16 +181,14 @@ export class OwnedParent {
    * 0 on v1). Null fields where the files cannot be read (the engine never created the parent,
    * or the kernel has no `pids.peak`).
    */
-  async read(): Promise<{ peak: number | null; eventsMax: number | null }> {
-    const [peak, eventsMax, monitor] = await Promise.all([
-      readNumber(`${this.dir}/pids.peak`),
-      readEventsMax(`${this.dir}/pids.events`),
-      readNumber(`${this.dir}/${MONITOR_CGROUP}/pids.peak`),
-    ]);
+  async read(): Promise<{ peak: number | null; eventsMax: number | null; monitor: boolean }> {
+    const [peak, eventsMax] = await Promise.all([readNumber(`${this.dir}/pids.peak`), readEventsMax(`${this.dir}/pids.events`)]);
     // Podman (cgroupfs) puts its container monitor, conmon, in `<parent>/conmon`, beside the
-    // container's own cgroup: the parent's peak counts it. conmon starts before the container and
-    // ends after it, one task throughout, so its own peak is what to take away.
-    return { peak: peak === null ? null : peak - (monitor ?? 0), eventsMax };
+    // container's own cgroup, and the runc processes conmon starts (create, start, each exec)
+    // run there too: the parent's peak counts them, by an amount that varies (1 to 14 tasks
+    // seen here), so it is not the container's.
+    if (existsSync(`${this.dir}/${MONITOR_CGROUP}`)) return { peak: null, eventsMax: null, monitor: true };
+    return { peak, eventsMax, monitor: false };
   }
 
   /**
@@ -389,6 +398,10 @@ export class PidsSampler {
     const f = { ...this.figures };
     const parent = this.parent ? await this.parent.read() : null;
     const notes: string[] = [];
+    if (parent?.monitor)
+      notes.push(
+        "the engine's container monitor (Podman's conmon) shares the parent cgroup, so the container's own cgroup was read instead",
+      );
     let method: PidsMethod = this.path ? 'sampled' : 'unavailable';
     // Rejections counted in the parent (v2 ≥ 6.11) are exact; a 0 there may also mean "not
     // propagated" (v1, older v2), so only the readings of the container's cgroup can tell.
@@ -400,7 +413,7 @@ export class PidsSampler {
         f.eventsMax = Math.max(f.eventsMax ?? 0, parent.eventsMax);
         exactRejections = true;
       }
-    } else if (this.parent) {
+    } else if (this.parent && !parent?.monitor) {
       notes.push(`the owned parent ${this.parent.dir} had no pids.peak (kernel < 6.1, or the engine did not create it)`);
     }
     if (f.samples === 0 && method === 'unavailable') {

@@ -21,10 +21,13 @@ import { waitForFile } from '../support/wait.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let d: Docker;
 let images: ImageSet;
+/** The engine is Podman (some figures differ by design: see the tests that read it). */
+let podman = false;
 
 beforeAll(async () => {
   d = await docker();
   images = await testImages();
+  podman = (await engineInfo(d)).name === 'podman';
 });
 
 /** Burst of 40 orphans: each subshell forks `sleep 0.2` and exits, so the sleep is re-parented to PID 1. */
@@ -100,7 +103,8 @@ describe('runContainer', () => {
       expect(Number(/^events_max=(\d+)$/m.exec(r.stdout)?.[1])).toBeGreaterThan(0);
       // The host: the peak is exact (an owned parent's pids.peak on this cgroupfs host) and
       // never above the limit; the live reading saw the limit and the rejections.
-      expect(r.pids.method).toBe('owned-parent');
+      // Podman's conmon shares the owned parent: the container's own cgroup's pids.peak is read instead.
+      expect(r.pids.method).toBe(podman ? 'sampled' : 'owned-parent');
       expect(r.pids.peak).toBe(32);
       expect(live).toMatchObject({ max: 32 });
       expect(live!.eventsMax).toBeGreaterThan(0);
@@ -111,7 +115,10 @@ describe('runContainer', () => {
     }
   });
 
-  it('reads the exact peak of a container that fails and exits within milliseconds, and says what it could not read', async () => {
+  it('reads the exact peak of a container that fails and exits within milliseconds, and says what it could not read', async (ctx) => {
+    // Only the owned parent outlives such a container, and under Podman its peak includes conmon
+    // and the runc processes conmon starts (host-cgroup.ts), so there is no exact figure to check.
+    if (podman) ctx.skip('Podman: conmon shares the owned parent cgroup; a container gone before a first reading has no exact peak');
     // PID 1 itself exits on the first failed fork: the race that used to make the peak flaky.
     const r = await runContainer(d, {
       image: images.app,

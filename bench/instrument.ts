@@ -16,11 +16,16 @@
  * 2. Agreement of the two instruments: `runOne` with `instrument: 'both'` (the load generator and
  *    its in-container pidfd watcher, with the kernel tracer outside), so both see the same
  *    orphans; the record holds the kernel's p50 (`reap_latency_p50_us`) and the watcher's
- *    (`pidfd_latency_p50_us`). Idle: a low rate with the watcher pinned apart from the workload
- *    (`--pin 0:1`); then under load: a high rate, and a CPU hog on the watcher's CPU.
+ *    (`pidfd_latency_p50_us`). Conditions (`--conditions`): `idle`, a low rate with the watcher
+ *    pinned apart from the workload (`--pin 0:1`); `spin`, the same with the watcher polling
+ *    instead of sleeping (`--watcher-spin`); `load`, a high rate; `hog`, a CPU hog on the
+ *    watcher's CPU. Each run's two records are also joined orphan by orphan on CLOCK_MONOTONIC
+ *    (the load generator's `t0_ns`): how late the watcher's exit and reap instants were against
+ *    the kernel's, how many orphans it coalesced, and both p50s over the same orphans: the
+ *    measured explanation of any difference between the two p50s.
  *
  *   npm run bench:instrument -- [--rounds 5] [--ms 2000] [--lifetime-us 1000] [--solo 1x1,2x1,2x4]
- *     [--no-loadgen] [--agree-reps 3] [--skip-floor] [--skip-agree] [--json FILE]
+ *     [--no-loadgen] [--agree-reps 3] [--conditions idle,spin,load,hog] [--skip-floor] [--skip-agree] [--json FILE]
  *
  * Every container carries the run label and is removed by `runContainer` however the bench ends;
  * Ctrl-C aborts the container under way (removed), stops the CPU hog, and exits 130.
@@ -47,7 +52,8 @@ import { launchFor } from '../src/runtime/init-launch.js';
 import { tracerAvailability } from '../src/tracer/index.js';
 
 const USAGE = `usage: npm run bench:instrument -- [--rounds 5] [--ms 2000] [--lifetime-us 1000] [--solo 1x1]
-  [--cpu 1] [--pids-limit 4096] [--no-loadgen] [--agree-reps 3] [--skip-floor] [--skip-agree] [--json FILE]
+  [--cpu 1] [--pids-limit 4096] [--no-loadgen] [--agree-reps 3] [--conditions idle,spin,load,hog] [--skip-floor]
+  [--skip-agree] [--json FILE]
 --solo: comma-separated INFLIGHTxBATCH settings of orphanage solo to measure (1x1 is what
 reapbench run uses). See the header of bench/instrument.ts for the method.`;
 

@@ -19,11 +19,16 @@
  * 2. Agreement of the two instruments: `runOne` with `instrument: 'both'` (the load generator and
  *    its in-container pidfd watcher, with the kernel tracer outside), so both see the same
  *    orphans; the record holds the kernel's p50 (`reap_latency_p50_us`) and the watcher's
- *    (`pidfd_latency_p50_us`). Idle: a low rate with the watcher pinned apart from the workload
- *    (`--pin 0:1`); then under load: a high rate, and a CPU hog on the watcher's CPU.
+ *    (`pidfd_latency_p50_us`). Conditions (`--conditions`): `idle`, a low rate with the watcher
+ *    pinned apart from the workload (`--pin 0:1`); `spin`, the same with the watcher polling
+ *    instead of sleeping (`--watcher-spin`); `load`, a high rate; `hog`, a CPU hog on the
+ *    watcher's CPU. Each run's two records are also joined orphan by orphan on CLOCK_MONOTONIC
+ *    (the load generator's `t0_ns`): how late the watcher's exit and reap instants were against
+ *    the kernel's, how many orphans it coalesced, and both p50s over the same orphans: the
+ *    measured explanation of any difference between the two p50s.
  *
  *   npm run bench:instrument -- [--rounds 5] [--ms 2000] [--lifetime-us 0] [--solo 1x1,1x16]
- *     [--no-loadgen] [--agree-reps 3] [--skip-floor] [--skip-agree] [--json FILE]
+ *     [--no-loadgen] [--agree-reps 3] [--conditions idle,spin,load,hog] [--skip-floor] [--skip-agree] [--json FILE]
  *
  * Every container carries the run label and is removed by `runContainer` however the bench ends;
  * Ctrl-C aborts the container under way (removed), stops the CPU hog, and exits 130.
@@ -33,11 +38,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { median } from 'simple-statistics';
+import { median, quantileSorted } from 'simple-statistics';
 import { ensureImages } from '../src/images/build.js';
 import { parseHelperLine } from '../src/loadgen/helper.js';
 import type { LoadgenSummary } from '../src/loadgen/types.js';
+import type { LoadgenEvent, OrphanEvent } from '../src/loadgen/types.js';
 import type { RunRecord } from '../src/model/records.js';
+import type { TraceMatch } from '../src/tracer/index.js';
 import { runOne, type RunnerContext } from '../src/run/runner.js';
 import { IMAGE_ORPHANAGE, SOLO_MAX_BATCH } from '../src/run/traced.js';
 import type { PlannedRun } from '../src/run/matrix.js';
@@ -48,7 +55,8 @@ import { launchFor } from '../src/runtime/init-launch.js';
 import { tracerAvailability } from '../src/tracer/index.js';
 
 const USAGE = `usage: npm run bench:instrument -- [--rounds 5] [--ms 2000] [--lifetime-us 0] [--solo 1x1,1x16]
-  [--cpu 1] [--pids-limit 4096] [--no-loadgen] [--agree-reps 3] [--skip-floor] [--skip-agree] [--json FILE]
+  [--cpu 1] [--pids-limit 4096] [--no-loadgen] [--agree-reps 3] [--conditions idle,spin,load,hog] [--skip-floor]
+  [--skip-agree] [--json FILE]
 --solo: comma-separated INFLIGHTxBATCH settings of orphanage solo to measure (reapbench run
 uses 1x1 up to 1000/s, up to 1x16 above; the goal is judged on 1x16). --lifetime-us: the orphans'
 life (0 = like the loop's child, which exits at once). See the header of bench/instrument.ts for the method.`;
@@ -80,6 +88,39 @@ interface AgreeSample {
   /** The watcher's 100 Hz timer lag, p99, µs: how late it was woken. */
   watcherLagP99Us: number | null;
   lostEvents: number | null;
+  /** The same orphans seen by both instruments, per-instant offsets (see {@link InstantOffsets}); null when none matched. */
+  offsets: InstantOffsets | null;
+}
+
+/**
+ * Where each instrument put the same instants, orphan by orphan, on the one CLOCK_MONOTONIC:
+ * percentiles (p10, p50, p90), µs, over the orphans both saw exit and reaped (the watcher's late
+ * ones left out, and its coalesced ones too unless said otherwise), of
+ *  - `exit`: the watcher's exit instant (its wake-up with EPOLLIN on the pidfd) − the kernel's
+ *    (SIGCHLD generation);
+ *  - `reap`: the watcher's reap instant (its wake-up with EPOLLHUP) − the kernel's (wait4/waitid
+ *    return);
+ *  - `self`: the orphan's own clock reading just before `_exit` − the kernel's exit instant
+ *    (negative: the exit path; a check that the two clocks line up).
+ * The watcher's latency minus the kernel's is `reap − exit`, orphan by orphan.
+ */
+interface InstantOffsets {
+  /** Orphans of the watcher that both instruments saw exit and reaped, and of them those the watcher saw exit and reap in one wake-up (`coalesced`: left out of its latency). */
+  matched: number;
+  coalesced: number;
+  /** `exit` and `reap` over the matched orphans, the coalesced ones included (their exit instant is the wake-up that saw both). */
+  exitAll: [number, number, number];
+  reapAll: [number, number, number];
+  exit: [number, number, number];
+  reap: [number, number, number];
+  self: [number, number, number];
+  /** pidfd latency − kernel latency, per orphan. */
+  latency: [number, number, number];
+  /** p50 of each instrument's latency over the same orphans (the matched, not coalesced ones:
+   * those the watcher's own p50 counts), µs; and the kernel's over every matched orphan. */
+  kernelP50Same: number;
+  pidfdP50Same: number;
+  kernelP50Matched: number;
 }
 
 const { values } = parseArgs({
@@ -94,6 +135,7 @@ const { values } = parseArgs({
     'agree-reps': { type: 'string', default: '3' },
     'skip-floor': { type: 'boolean', default: false },
     'skip-agree': { type: 'boolean', default: false },
+    conditions: { type: 'string', default: 'idle,spin,load,hog' },
     json: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -107,6 +149,7 @@ const ms = Number(values.ms);
 const lifetimeUs = Number(values['lifetime-us']);
 const pidsLimit = Number(values['pids-limit']);
 const agreeReps = Number(values['agree-reps']);
+const wanted = values.conditions.split(',').map((s) => s.trim());
 const soloSettings = values.solo.split(',').map((s) => {
   const m = /^(\d+)x(\d+)$/.exec(s.trim());
   return m ? { inflight: Number(m[1]), batch: Number(m[2]) } : null;
@@ -121,6 +164,9 @@ const bad = [
     ? `\`--solo\` to be a list like 1x1,2x4 (INFLIGHTxBATCH, each 1–64), got \`${values.solo}\``
     : null,
   !/^\d+$/.test(values.cpu) ? `\`--cpu\` to be one CPU number, got \`${values.cpu}\`` : null,
+  wanted.length === 0 || wanted.some((w) => !['idle', 'spin', 'load', 'hog'].includes(w))
+    ? `\`--conditions\` to be a list of idle, spin, load, hog, got \`${values.conditions}\``
+    : null,
 ].filter((x): x is string => x !== null);
 if (bad.length > 0) {
   console.error(`instrument: Expected ${bad[0]}\n${USAGE}`);
@@ -311,12 +357,18 @@ async function measureAgreement(): Promise<void> {
     // The watcher (observer) on CPU 0, PID 1 + helper + orphans on CPU 1: the watcher idle.
     pin: '0:1',
     signal: abort.signal,
+    onBothInstruments: (kernel, loadgen) => (lastOffsets = instantOffsets(kernel, loadgen)),
   };
-  const conditions: { name: string; rate: number; hog: boolean }[] = [
-    { name: 'idle, 50/s', rate: 50, hog: false },
-    { name: 'load, 1000/s', rate: 1000, hog: false },
-    { name: 'hog on CPU 0, 50/s', rate: 50, hog: true },
-  ];
+  let lastOffsets: InstantOffsets | null = null;
+  const conditions: { key: string; name: string; rate: number; hog: boolean; spin: boolean }[] = [
+    { key: 'idle', name: 'idle, 50/s', rate: 50, hog: false, spin: false },
+    // The same with the watcher polling instead of sleeping: neither of its instants then ends a
+    // wake-up from idle, the one thing that differs between its exit and its reap (see the
+    // per-orphan offsets below).
+    { key: 'spin', name: 'idle, spinning', rate: 50, hog: false, spin: true },
+    { key: 'load', name: 'load, 1000/s', rate: 1000, hog: false, spin: false },
+    { key: 'hog', name: 'hog on CPU 0, 50/s', rate: 50, hog: true, spin: false },
+  ].filter((c) => wanted.includes(c.key));
   console.error(`agreement: ${conditions.length} conditions × ${agreeReps} runs, tini, lifetime 5 ms, 3 s, pin 0:1`);
   let index = 0;
   for (let rep = 0; rep < agreeReps; rep++) {
@@ -332,6 +384,8 @@ async function measureAgreement(): Promise<void> {
         order: index,
       };
       if (c.hog) startHog('0');
+      ctx.watcherSpin = c.spin;
+      lastOffsets = null;
       let r: RunRecord;
       try {
         r = await runOne(ctx, run, index++);
@@ -350,10 +404,15 @@ async function measureAgreement(): Promise<void> {
         orphans: r.orphans_made,
         watcherLagP99Us: r.watcher_lag_p99_us,
         lostEvents: r.lost_events,
+        offsets: lastOffsets,
       });
       const s = stats.agree.at(-1)!;
       console.error(
-        `  ${c.name.padEnd(20)} rep ${rep + 1}: ${s.state}, kernel p50 ${fmt(s.kernelP50Us)} µs, pidfd p50 ${fmt(s.pidfdP50Us)} µs (${s.orphans} orphans)${r.failure_reason ? `: ${r.failure_reason}` : ''}`,
+        `  ${c.name.padEnd(20)} rep ${rep + 1}: ${s.state}, kernel p50 ${fmt(s.kernelP50Us)} µs, pidfd p50 ${fmt(s.pidfdP50Us)} µs (${s.orphans} orphans)${r.failure_reason ? `: ${r.failure_reason}` : ''}${
+          s.offsets
+            ? `; per orphan (${s.offsets.matched}), watcher − kernel p50: exit ${s.offsets.exit[1]}, reap ${s.offsets.reap[1]}, own report ${s.offsets.self[1]} µs; ${s.offsets.coalesced} coalesced, with them exit ${s.offsets.exitAll[1]}, reap ${s.offsets.reapAll[1]} µs`
+            : ''
+        }`,
       );
     }
   }
@@ -375,6 +434,34 @@ async function measureAgreement(): Promise<void> {
       `  ${c.name.padEnd(20)} ${fmt(k).padStart(10)} ${fmt(p).padStart(10)}  ${agree.padEnd(6)} ${fmt(med((s) => s.kernelP99Us)).padStart(10)} ${fmt(med((s) => s.pidfdP99Us)).padStart(10)} ${fmt(med((s) => s.watcherLagP99Us)).padStart(16)} ${String(lost).padStart(5)}   (${runs.length} runs)`,
     );
   }
+  // Why the two p50s differ: the same orphans on one clock (load generator t0_ns + the kernel's
+  // CLOCK_MONOTONIC timestamps), each instant's offset, and both p50s over the same orphans.
+  console.log("\n  Per orphan, both instruments on one clock (µs; per-run medians of each run's p50, [min, max] over runs):");
+  console.log(
+    '  condition             coalesced  watcher−kernel: exit     reap       (incl. coalesced: exit     reap)   same orphans: kernel p50  pidfd p50  agree?',
+  );
+  for (const c of conditions) {
+    const runs = stats.agree.filter((s) => s.condition === c.name && s.state === 'completed' && s.offsets !== null);
+    if (runs.length === 0) continue;
+    const o = runs.map((s) => s.offsets!);
+    const mm = (xs: number[]): string => `${fmt(median(xs))} [${fmt(Math.min(...xs))}, ${fmt(Math.max(...xs))}]`;
+    const k = median(o.map((x) => x.kernelP50Same));
+    const p = median(o.map((x) => x.pidfdP50Same));
+    const coalesced = o.reduce((n, x) => n + x.coalesced, 0);
+    const matched = o.reduce((n, x) => n + x.matched, 0);
+    console.log(
+      `  ${c.name.padEnd(20)} ${`${coalesced}/${matched}`.padStart(10)}  exit ${mm(o.map((x) => x.exit[1]))}  reap ${mm(o.map((x) => x.reap[1]))}  (exit ${mm(o.map((x) => x.exitAll[1]))}  reap ${mm(o.map((x) => x.reapAll[1]))})  kernel ${mm(o.map((x) => x.kernelP50Same))}  pidfd ${mm(o.map((x) => x.pidfdP50Same))}  ${Math.abs(k - p) <= Math.max(2, 0.1 * k) ? 'yes' : 'NO'}`,
+    );
+  }
+  console.log(
+    [
+      "  exit = the watcher's EPOLLIN wake-up − the kernel's SIGCHLD instant; reap = its EPOLLHUP wake-up − the wait4 return;",
+      "  both are how late the watcher woke (negative: the pidfd is notified a little before the kernel's instant). The",
+      "  watcher's latency is reap − exit later than the kernel's; its p50 leaves out the coalesced orphans (exit and reap",
+      '  in one wake-up: its exit wake-up came after the reap), so it counts the longer-lived zombies only. "same orphans"',
+      "  compares both instruments' p50 over the orphans the watcher's p50 counts.",
+    ].join('\n'),
+  );
   console.log(
     [
       '  Method: kernel = eBPF tracepoints outside the container, SIGCHLD generation (signal_generate, sig 17) → return of',
@@ -411,4 +498,79 @@ function stopHog(): Promise<void> {
 
 function fmt(x: number | null): string {
   return x === null ? '—' : x.toFixed(1);
+}
+
+/** p10, p50, p90 of `xs` (not empty), rounded to 0.1. */
+function p3(xs: number[]): [number, number, number] {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number): number => Math.round(quantileSorted(s, p) * 10) / 10;
+  return [q(0.1), q(0.5), q(0.9)];
+}
+
+/**
+ * The kernel's and the watcher's instants of the same orphans, on one clock: the kernel's match
+ * has times since CLOCK_MONOTONIC 0 (`onBothInstruments`), the load generator's since its t0,
+ * whose CLOCK_MONOTONIC value its summary gives (`t0_ns`). An orphan is the kernel's process
+ * with the same pid in the container's namespace whose exit is nearest the orphan's own exit
+ * report (pids can be reused within a run). Null when the summary is missing or nothing matched.
+ */
+function instantOffsets(kernel: TraceMatch, loadgen: readonly LoadgenEvent[]): InstantOffsets | null {
+  const summary = loadgen.find((e) => e.type === 'summary');
+  if (!summary || typeof summary.t0_ns !== 'number') return null;
+  const t0Us = summary.t0_ns / 1e3;
+  const byPid = new Map<number, TraceMatch['processes']>();
+  for (const p of kernel.processes) {
+    if (p.nsPid === null || p.exitUs === null || p.reapUs === null) continue;
+    const l = byPid.get(p.nsPid) ?? [];
+    l.push(p);
+    byPid.set(p.nsPid, l);
+  }
+  const exit: number[] = [];
+  const reap: number[] = [];
+  const self: number[] = [];
+  const latency: number[] = [];
+  const exitAll: number[] = [];
+  const reapAll: number[] = [];
+  const kernelSame: number[] = [];
+  const pidfdSame: number[] = [];
+  const kernelMatched: number[] = [];
+  let coalesced = 0;
+  for (const o of loadgen.filter((e): e is OrphanEvent => e.type === 'orphan')) {
+    if (o.state !== 'reaped' || o.late || o.reap_us === null || o.exit_self_us === null) continue;
+    // A coalesced orphan's exit instant is the wake-up that saw its reap too.
+    const exitUs = o.exit_us ?? (o.coalesced ? o.reap_us : null);
+    if (exitUs === null) continue;
+    const selfUs = t0Us + o.exit_self_us;
+    let best: TraceMatch['processes'][number] | null = null;
+    for (const p of byPid.get(o.pid) ?? []) if (!best || Math.abs(p.exitUs! - selfUs) < Math.abs(best.exitUs! - selfUs)) best = p;
+    // Further than 1 ms from the orphan's own report: another process with that pid.
+    if (!best || Math.abs(best.exitUs! - selfUs) > 1000) continue;
+    exitAll.push(t0Us + exitUs - best.exitUs!);
+    reapAll.push(t0Us + o.reap_us - best.reapUs!);
+    kernelMatched.push(best.reapUs! - best.exitUs!);
+    if (o.coalesced) {
+      coalesced++;
+      continue;
+    }
+    exit.push(t0Us + exitUs - best.exitUs!);
+    reap.push(t0Us + o.reap_us - best.reapUs!);
+    self.push(selfUs - best.exitUs!);
+    latency.push(o.reap_us - exitUs - (best.reapUs! - best.exitUs!));
+    kernelSame.push(best.reapUs! - best.exitUs!);
+    pidfdSame.push(o.reap_us - exitUs);
+  }
+  if (exit.length === 0) return null;
+  return {
+    matched: exitAll.length,
+    coalesced,
+    exitAll: p3(exitAll),
+    reapAll: p3(reapAll),
+    exit: p3(exit),
+    reap: p3(reap),
+    self: p3(self),
+    latency: p3(latency),
+    kernelP50Same: p3(kernelSame)[1],
+    pidfdP50Same: p3(pidfdSame)[1],
+    kernelP50Matched: p3(kernelMatched)[1],
+  };
 }

@@ -43,6 +43,9 @@ export interface LoadgenOptions {
   watcherNice: number;
   /** SCHED_FIFO priority of the watcher thread, 1–99 (0: ordinary scheduling). */
   watcherRtPriority: number;
+  /** The watcher polls its epoll set without sleeping (one CPU kept busy), so that no instant it
+   * takes carries a wake-up from idle; for agreement runs with the watcher pinned to its own CPU. */
+  watcherSpin: boolean;
   /** CPU pinning, or null: the observer (main thread + watcher) on `observerCpu`; PID 1, the
    * helper and so every orphan on `workloadCpu`, so that a busy workload cannot starve the
    * watcher (measured on 2 cores: a starved watcher sees exit and reap in one wake-up and
@@ -87,6 +90,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     .option('--poll-interval-us <us>', 'ESRCH probe interval of the poll method', '1000')
     .option('--watcher-nice <n>', 'nice value of the watcher thread only (-20…19; 0: unchanged)', '0')
     .option('--watcher-rt <prio>', 'run the watcher thread SCHED_FIFO at this priority (1–99; 0: off)', '0')
+    .option('--watcher-spin', 'the watcher polls without sleeping (keeps one CPU busy; use with --pin)')
     .option('--pin <obs:work>', 'pin the observer (main thread, watcher) to CPU obs and PID 1 + helper + orphans to CPU work, e.g. 0:1')
     .option('--cgroup-dir <dir>', 'pids cgroup directory (default: detected; env REAPBENCH_PIDS_CGROUP)')
     .option('--no-cgroup', 'do not read a pids cgroup (pids fields null)')
@@ -133,6 +137,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     pollIntervalUs: checkNumber('--poll-interval-us', s('pollIntervalUs'), { integer: true, min: 100, max: 1_000_000 }),
     watcherNice: checkNumber('--watcher-nice', s('watcherNice'), { integer: true, min: -20, max: 19 }),
     watcherRtPriority: checkNumber('--watcher-rt', s('watcherRt'), { integer: true, min: 0, max: 99 }),
+    watcherSpin: o.watcherSpin === true,
     pin: parsePin(o.pin),
     out: path.resolve(out),
     cgroupDir: o.cgroup === false ? null : cgroupDir,
@@ -168,6 +173,7 @@ export function optionsRecord(o: LoadgenOptions): LoadgenOptionsRecord {
     poll_interval_us: o.pollIntervalUs,
     watcher_nice: o.watcherNice,
     watcher_rt_priority: o.watcherRtPriority,
+    watcher_spin: o.watcherSpin,
     pin: o.pin === null ? null : `${o.pin.observerCpu}:${o.pin.workloadCpu}`,
     out: o.out,
   };

@@ -194,7 +194,7 @@ export async function runLoadgen(opts: LoadgenOptions, out: NdjsonWriter, abort:
         producer.reportFd,
         method,
         opts.pollIntervalUs,
-        { nice: opts.watcherNice, rtPriority: opts.watcherRtPriority, cpu: opts.pin?.observerCpu ?? -1 },
+        { nice: opts.watcherNice, rtPriority: opts.watcherRtPriority, cpu: opts.pin?.observerCpu ?? -1, spin: opts.watcherSpin },
         onMessage,
       );
     } catch (err) {
@@ -335,6 +335,7 @@ export async function runLoadgen(opts: LoadgenOptions, out: NdjsonWriter, abort:
     orphans_late: cnt(C.LATE),
     orphans_coalesced: coalesced,
     orphans_unaccounted: made - states.reaped - states.zombie - states.live - states.missed,
+    t0_ns: t0,
     production_s: round3(productionS),
     achieved_rate_per_s: round3(made / productionS),
     forkloop_rate_per_s: forkloop === null ? null : round3(forkloop),

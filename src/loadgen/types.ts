@@ -179,6 +179,10 @@ export interface LoadgenOptionsRecord {
    * runs on its CPU for the few µs it needs per event. Needs CAP_SYS_NICE (and RT runtime in
    * the container's cgroup); when refused the run goes on and says so in `warnings`. */
   watcher_rt_priority: number;
+  /** The watcher polled its epoll set without sleeping (`--watcher-spin`): none of its instants
+   * carries a wake-up from idle, and it never coalesces an exit with its reap unless it is
+   * preempted; it keeps its CPU busy all along. */
+  watcher_spin: boolean;
   /** CPU pinning `observer:workload` (`--pin`), or null: none. */
   pin: string | null;
   /** Results file (final name). */
@@ -247,6 +251,10 @@ export interface LoadgenSummary {
   orphans_coalesced: number;
   /** Orphans made but neither reaped, zombie, live nor missed: should be 0. */
   orphans_unaccounted: number;
+  /** t0 itself, CLOCK_MONOTONIC ns (an integer below 2^53 for ~104 days of uptime): places every
+   * `*_us` of this file on the machine's clock, e.g. beside the kernel instrument's timestamps,
+   * which are CLOCK_MONOTONIC ns too. */
+  t0_ns: number;
   /** Time from t0 to the end of production (last batch or stop), s. */
   production_s: number;
   /** orphans_made ÷ production_s. */

@@ -51,6 +51,8 @@ export interface WatchWorkerData {
   rtPriority: number;
   /** CPU the watcher thread pins itself to (−1: leave it). */
   cpu: number;
+  /** Poll the epoll set with a zero timeout instead of sleeping in it. */
+  spin: boolean;
 }
 
 /** One orphan's observations. */

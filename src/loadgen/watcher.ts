@@ -70,7 +70,7 @@ export function startWatcher(
   reportFd: number,
   method: WatchMethod,
   pollIntervalUs: number,
-  sched: { nice: number; rtPriority: number; cpu: number },
+  sched: { nice: number; rtPriority: number; cpu: number; spin: boolean },
   onMessage: (m: WatchMessage) => void,
 ): Watcher {
   const wake = eventfdCreate();

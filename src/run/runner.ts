@@ -20,7 +20,7 @@ import type { RunRecord, RunState, SeriesPoint } from '../model/records.js';
 import type { Instrument } from '../model/instrument.js';
 import { parseHelperLine, type HelperReport } from '../loadgen/helper.js';
 import { processUsage } from '../procfs/scan.js';
-import { matchTrace, pidNamespaceInode, startTracer, type Tracer } from '../tracer/index.js';
+import { matchTrace, pidNamespaceInode, startTracer, type TraceMatch, type Tracer } from '../tracer/index.js';
 import {
   limitFailures,
   orphanLatencies,
@@ -48,6 +48,10 @@ export interface RunnerContext {
   /** `OBS:WORK` CPU pinning passed to the load generator (`--pin`), or undefined: none. The
    * observer (watcher) and the workload (PID 1, helper, orphans) then never share a CPU. */
   pin?: string;
+  /** The load generator's watcher polls without sleeping (`--watcher-spin`; default false): it
+   * keeps the observer CPU busy, so use it with `pin`. For comparing the pidfd figures with the
+   * kernel's, whose instants carry no wake-up of an observer. */
+  watcherSpin?: boolean;
   /**
    * How latencies are measured (default `pidfd`): `ebpf` runs `orphanage solo` alone in the
    * container under the kernel instrument; `pidfd` the load generator with its in-container
@@ -63,6 +67,13 @@ export interface RunnerContext {
   onRunEnd?: (record: RunRecord, index: number, total: number) => void | Promise<void>;
   /** Lines the user should see from the runtime (`could not remove …`), without newline. */
   onNotice?: (line: string) => void;
+  /**
+   * Called after each `both` run whose tracer ran, with what each instrument saw of the same
+   * orphans, for a comparison orphan by orphan (`npm run bench:instrument`): the kernel's match
+   * with every `…Us` counted from CLOCK_MONOTONIC 0 (not from the run's t0), and the load
+   * generator's events, whose `*_us` count from its t0 (`t0_ns` of its summary, CLOCK_MONOTONIC).
+   */
+  onBothInstruments?: (kernel: TraceMatch, loadgen: readonly LoadgenEvent[]) => void;
 }
 
 /** File name of one run's raw NDJSON (unique per run in a bench). */
@@ -74,9 +85,10 @@ export function rawName(run: PlannedRun, index: number): string {
 /**
  * argv of the load generator for one planned run. The generator stops producing after the
  * first fork failure plus a grace period (that is when the `none` init has exhausted the table),
- * so every init's run is bounded by `duration_s`.
+ * so every init's run is bounded by `duration_s`. `spin`: its watcher polls without sleeping
+ * (`--watcher-spin`, see {@link RunnerContext.watcherSpin}).
  */
-export function loadgenArgs(run: PlannedRun, outFile: string, pin?: string): string[] {
+export function loadgenArgs(run: PlannedRun, outFile: string, pin?: string, spin = false): string[] {
   return [
     'node',
     IMAGE_LOADGEN,
@@ -93,6 +105,7 @@ export function loadgenArgs(run: PlannedRun, outFile: string, pin?: string): str
     '--drain-ms',
     '2000',
     ...(pin ? ['--pin', pin] : []),
+    ...(spin ? ['--watcher-spin'] : []),
     '--out',
     outFile,
   ];
@@ -260,7 +273,7 @@ export async function runOne(ctx: RunnerContext, run: PlannedRun, index: number)
   await rm(`${hostFile}.partial`, { force: true });
   const spec: ContainerSpec = {
     ...base,
-    cmd: [...launch.prefix, ...loadgenArgs(run, `${CONTAINER_RESULTS}/${name}`, ctx.pin)],
+    cmd: [...launch.prefix, ...loadgenArgs(run, `${CONTAINER_RESULTS}/${name}`, ctx.pin, ctx.watcherSpin)],
     mounts: [{ host: ctx.rawDir, container: CONTAINER_RESULTS }],
   };
   const readEvents = async (): Promise<LoadgenEvent[]> => {
@@ -273,12 +286,12 @@ export async function runOne(ctx: RunnerContext, run: PlannedRun, index: number)
       const r = toRecord(run, startedAt, traced.notRun, []);
       return r.state === 'aborted' ? r : { ...r, state: 'failed', failure_reason: `kernel instrument: ${traced.why}` };
     }
-    const record = toRecord(
-      run,
-      startedAt,
-      ctx.signal?.aborted ? { ...traced.container, aborted: true } : traced.container,
-      await readEvents(),
-    );
+    const events = await readEvents();
+    const record = toRecord(run, startedAt, ctx.signal?.aborted ? { ...traced.container, aborted: true } : traced.container, events);
+    if (ctx.onBothInstruments) {
+      const absolute = traced.match(0n);
+      if ('match' in absolute) ctx.onBothInstruments(absolute.match, events);
+    }
     return withKernelLatencies(record, traced.match(null));
   }
   const container = await runContainer(ctx.docker, spec);

@@ -157,7 +157,7 @@ export interface TraceMatch {
   };
   /** Events lost in the kernel (ring buffer full), count; null when unknown (the loader did not close properly). A run with lost > 0 or null may miss exits and reaps. */
   lost: number | null;
-  /** Processes the kernel side could not track (its table was full), count; null when unknown. */
+  /** Processes the kernel side could not track (a pid beyond its table), count; null when unknown. */
   untracked: number | null;
 }
 

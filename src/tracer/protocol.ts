@@ -144,7 +144,7 @@ export interface TracerStats {
   events: number;
   /** Events lost: ring-buffer reservations that failed (the buffer was full). */
   lost: number;
-  /** Processes the kernel side could not remember (its table of 65,536 was full): their free, and a host reaper's wait for them, are not reported. */
+  /** Processes the kernel side could not remember (a pid beyond its table, which covers every possible pid): their free, and a host reaper's wait for them, are not reported. */
   untracked: number;
 }
 

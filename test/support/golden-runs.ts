@@ -277,6 +277,7 @@ function loadgenOptions(run: RunRecord, file: string): LoadgenOptionsRecord {
     poll_interval_us: 50,
     watcher_nice: 0,
     watcher_rt_priority: 0,
+    watcher_spin: false,
     pin: '0:1',
     out: `/results/${file}`,
   };
@@ -397,6 +398,7 @@ function rawSummary(
     orphans_late: 0,
     orphans_coalesced: 0,
     orphans_unaccounted: 0,
+    t0_ns: 1_000_000_000,
     production_s: round(run.orphans_made / run.achieved_rate_per_s, 3),
     achieved_rate_per_s: run.achieved_rate_per_s,
     forkloop_rate_per_s: null,

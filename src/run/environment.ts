@@ -47,7 +47,8 @@ export async function prepareEnvironment(req: RunRequest, out: RunOutput, signal
     signal,
     base: req.base,
     onProgress: (line) => {
-      if (req.verbose || !/^(base|app): (Step|--->|Removing|Successfully|\s)/.test(line)) out.line(line);
+      // The builder's own steps (Docker: `Step 1/5`, `--->`; Podman: `STEP 1/5:`, `-->`, `COMMIT`, the id) only with --verbose.
+      if (req.verbose || !/^(base|app): (step|--->|-->|removing|successfully|commit|[0-9a-f]{64}$|\s)/i.test(line)) out.line(line);
     },
   });
   const pin = req.pin && engine.cpus >= 2 ? `0:${engine.cpus - 1}` : undefined;

@@ -21,7 +21,7 @@
  *   while it lives can see rejections.
  */
 import { readFile } from 'node:fs/promises';
-import { accessSync, constants, existsSync, readdirSync, rmdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parsePidsEventsMax, parsePidsValue } from '../procfs/pids-cgroup.js';
@@ -235,6 +235,7 @@ function depthFirst(dir: string): string[] {
  */
 async function removeOwned(root: string, name: string, timeoutMs: number): Promise<string | null> {
   const deadline = performance.now() + timeoutMs;
+  stopMonitors(root, name);
   for (;;) {
     const { left, code } = rmdirAll(hierarchyDirs(root, name));
     if (left === 0) return null;
@@ -243,6 +244,34 @@ async function removeOwned(root: string, name: string, timeoutMs: number): Promi
       return `cgroup ${name}: ${left} director${left === 1 ? 'y' : 'ies'} left (${code}); run reapbench clean --run ${run} once its container is gone`;
     }
     await delay(20);
+  }
+}
+
+/**
+ * SIGKILL what is left in the parent's monitor cgroup (`<parent>/conmon`): Podman 4.3 leaves the
+ * conmon of an exec session running after its container was removed (seen after every timed-out
+ * exec probe), and its tasks keep the parent from being removed. Only when every task of the
+ * parent is in that cgroup (no container runs under it: they monitor nothing), and only
+ * processes whose comm is `conmon`; read in the pids hierarchy, where the counts are.
+ */
+function stopMonitors(root: string, name: string): void {
+  for (const dir of hierarchyDirs(root, name)) {
+    let procs: string;
+    try {
+      procs = readFileSync(`${dir}/${MONITOR_CGROUP}/cgroup.procs`, 'utf8');
+      // A container still running under the parent (another run's, met by a sweep) keeps its monitor.
+      if (readFileSync(`${dir}/pids.current`, 'utf8').trim() !== readFileSync(`${dir}/${MONITOR_CGROUP}/pids.current`, 'utf8').trim())
+        continue;
+    } catch {
+      continue; // no monitor cgroup (Docker), not the pids hierarchy, or gone
+    }
+    for (const pid of procs.split('\n').filter(Boolean).map(Number)) {
+      try {
+        if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'conmon') process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
   }
 }
 

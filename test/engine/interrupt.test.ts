@@ -173,7 +173,7 @@ describe('an image build under way', () => {
           const m = /^app: building (\S+)/.exec(line);
           if (m) tag = m[1]!;
           // The build is under way once the engine reports its first step.
-          if (/^app: Step 1\//.test(line)) controller.abort();
+          if (/^app: step 1\//i.test(line)) controller.abort(); // Docker: Step 1/5, Podman: STEP 1/5
         },
       }).catch((e: unknown) => e);
       expect(tag).toMatch(/^reapbench:/);

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
+import { runContainer } from '../../src/runtime/container.js';
 import { engineInfo } from '../../src/runtime/engine.js';
 import { tracerAvailability } from '../../src/tracer/index.js';
 import { docker } from '../support/engine.js';
@@ -260,6 +261,30 @@ describe('reapbench run --image --instrument host (engine, no kernel instrument)
   let image = '';
   beforeAll(async () => {
     image = await pythonImage(await docker());
+  }, 120_000);
+
+  it("the classic demonstration: ps in the container shows the orphans <defunct> under a Python PID 1, and none under the engine's --init", async () => {
+    const d = await docker();
+    const ps = async (init: boolean): Promise<string[]> => {
+      const r = await runContainer(d, {
+        image,
+        cmd: [String(PY_ORPHANS)], // after the image's entrypoint (python3 … /app.py)
+        init,
+        pidsLimit: 64,
+        timeoutMs: 60_000,
+        stopAfterMs: 2_500,
+        stopGraceS: 0,
+        labels: { 'reapbench.scenario': 'image', 'reapbench.phase': 'test' },
+      });
+      expect(r.stdout, r.stderr).toMatch(/^forked 3 orphans$/m);
+      const lines = r.stdout.split('\n').filter((l) => l.startsWith('ps: '));
+      expect(lines.length, r.stdout).toBeGreaterThan(0);
+      return lines.filter((l) => l.endsWith(' <defunct>'));
+    };
+    // Without an init the grandchildren are adopted by python3 (PID 1), which never waits for them.
+    expect(await ps(false)).toEqual(Array.from({ length: PY_ORPHANS }, () => expect.stringMatching(/^ps: \d+ Z python3 <defunct>$/)));
+    expect(await ps(true)).toEqual([]);
+    expect(await imageContainersLeft()).toBe(0);
   }, 120_000);
 
   it("Python PID 1 read from the host's /proc alone: none leaks exactly its orphans, tini none, and every file says how it was measured", async () => {

@@ -4,7 +4,8 @@
  * imported through the Engine API with its ENTRYPOINT/CMD.
  *  - python: the host's /usr/bin/python3 with the shared libraries `ldd` lists and the few
  *    standard modules it loads with `-S -I`; PID 1 is a Python program that double-forks N times
- *    (each grandchild is adopted by PID 1 and exits 0.3 s later), prints `forked N orphans`, then
+ *    (each grandchild is adopted by PID 1 and exits 0.3 s later), prints `forked N orphans`, a
+ *    second later a `ps`-like listing of its namespace (`ps: <pid> <state> <comm>[ <defunct>]`), then
  *    sleeps. No shell in the image.
  *  - busybox: the static busybox with sh and sleep; PID 1 is a shell loop that backgrounds jobs
  *    from subshells that exit, as entrypoint scripts do.
@@ -32,6 +33,17 @@ for i in range(n):
         os._exit(0)
     os.waitpid(pid, 0)
 print(f"forked {n} orphans", flush=True)
+# What \`ps\` would show once the grandchildren have exited (the image has no ps): one line per
+# process, \`<defunct>\` for a zombie.
+time.sleep(1)
+for p in sorted(int(d) for d in os.listdir("/proc") if d.isdigit()):
+    try:
+        stat = open(f"/proc/{p}/stat").read()
+    except OSError:
+        continue
+    comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+    state = stat[stat.rindex(")") + 2]
+    print(f"ps: {p} {state} {comm}{' <defunct>' if state == 'Z' else ''}", flush=True)
 while True:
     time.sleep(3600)
 `;

@@ -64,6 +64,11 @@ function program(): Command {
       'with --baseline: a reap latency p50 worse by more than this factor is a regression',
       String(RUN_DEFAULTS.p50Factor),
     )
+    .option('--export-bmf <file>', 'also write the load summary as Bencher Metric Format JSON, with the final report (trend tracking)')
+    .option(
+      '--export-benchmark-action <file>',
+      "also write the load summary as github-action-benchmark's customSmallerIsBetter JSON, with the final report",
+    )
     .option('--no-progress', 'hide the progress bar')
     .option('--no-pin', 'do not pin the watcher and the workload (PID 1, orphans) to different CPUs')
     .option(
@@ -94,6 +99,12 @@ function program(): Command {
       if (opts.image !== undefined) {
         // An image bench is one configuration: there is nothing to split.
         if (opts.shard !== undefined) throw usageError('`--shard` splits the synthetic matrix; it does not go with --image');
+        // The trend files hold the load summary, which an image bench does not make.
+        for (const [given, name] of [
+          [opts.exportBmf, '--export-bmf'],
+          [opts.exportBenchmarkAction, '--export-benchmark-action'],
+        ] as const)
+          if (given !== undefined) throw usageError(`\`${name}\` exports the synthetic matrix's summary; it does not go with --image`);
         const { runImageBench } = await import('../run/image-bench.js');
         process.exitCode = await runImageBench(opts, command);
         return;
@@ -120,6 +131,11 @@ function program(): Command {
       '--p50-factor <x>',
       'with --baseline: a reap latency p50 worse by more than this factor is a regression',
       String(RUN_DEFAULTS.p50Factor),
+    )
+    .option('--export-bmf <file>', 'also write the merged load summary as Bencher Metric Format JSON')
+    .option(
+      '--export-benchmark-action <file>',
+      "also write the merged load summary as github-action-benchmark's customSmallerIsBetter JSON",
     )
     .option('-v, --verbose', 'print stack traces', RUN_DEFAULTS.verbose)
     .action(async (dirs: string[], opts: MergeCliOptions) => {

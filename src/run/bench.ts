@@ -86,7 +86,7 @@ async function measure(req: RunRequest, makeDir: () => Promise<string>, out: Run
   const env = await prepareEnvironment(req, out, signal);
   const dir = await makeDir();
   for (const line of announcement(req, dir, env.record.instrument)) out.line(line);
-  const results = new RunResults(dir, req.recordedRuns, env.record, out, signal);
+  const results = new RunResults(dir, req.recordedRuns, env.record, out, signal, req.trend);
   const scenarioRuns = planMatrix({ scenarios: [...req.namedScenarios], inits: req.matrix.inits }).length;
   const total = req.plan.length + scenarioRuns;
   out.start(total);

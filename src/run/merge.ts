@@ -25,7 +25,7 @@ import { readBaseline } from './baseline.js';
 import { applyGate, finishReport, gateFails, type FinishRequest } from './finish.js';
 import { checkNumber } from './matrix.js';
 import { RUN_DEFAULTS } from './options.js';
-import { checkResultsRoot, writeAll } from './results-dir.js';
+import { checkResultsRoot, checkTrendFiles, NO_TREND_FILES, writeAll, type TrendFiles } from './results-dir.js';
 
 /** Options of `reapbench merge` as commander delivers them (strings until validated). */
 export interface MergeCliOptions {
@@ -34,6 +34,10 @@ export interface MergeCliOptions {
   ci: boolean;
   baseline?: string;
   p50Factor: string;
+  /** `--export-bmf <file>`: the merged load summary as Bencher Metric Format JSON (export/trend.ts). */
+  exportBmf?: string;
+  /** `--export-benchmark-action <file>`: the merged load summary as github-action-benchmark `customSmallerIsBetter` JSON. */
+  exportBenchmarkAction?: string;
   verbose: boolean;
 }
 
@@ -223,12 +227,12 @@ export interface MergeResult {
  * Merge the results folders `dirs` into the new folder `out`: read and check them
  * ({@link readShardFolder}, {@link checkShards}), write every file from the merged view through
  * `writeAll`, and concatenate their events (gzip-compressed when any input's were). Reads the
- * inputs only.
+ * inputs only. `trend`: the trend files to write with the merged report (checked already).
  * @throws ReapbenchError (exit 2), one line: a refusal of {@link readShardFolder} or
  *   {@link checkShards}; `out` is one of the inputs, or exists and is not an empty folder, or
  *   cannot be created (checkResultsRoot's messages).
  */
-export async function mergeFolders(dirs: readonly string[], out: string): Promise<MergeResult> {
+export async function mergeFolders(dirs: readonly string[], out: string, trend: TrendFiles = NO_TREND_FILES): Promise<MergeResult> {
   const folders: ShardFolder[] = [];
   const byDir = new Map<string, string>();
   for (const d of dirs) {
@@ -249,7 +253,7 @@ export async function mergeFolders(dirs: readonly string[], out: string): Promis
     throw usageError(`Cannot write the merge to ${out}: it exists and is not an empty folder; choose a new folder with --out`);
   await mkdir(abs, { recursive: true });
   const view = mergedView(folders, set);
-  const written = await writeAll(abs, view, { latest: false });
+  const written = await writeAll(abs, view, { latest: false, trend });
   await concatEvents(
     folders.flatMap((f) => (f.events ? [f.events] : [])),
     abs,
@@ -293,8 +297,10 @@ async function concatEvents(files: readonly string[], dir: string): Promise<void
  * the step summary as `run` does, and apply `--baseline` to the merged summary.
  * @returns the exit code: 0 merged (also with shards missing: the report says PARTIAL), 1 a
  *   baseline regression or a baseline that compared nothing.
- * @throws ReapbenchError (exit 2) for a refusal (see {@link mergeFolders}), a bad `--p50-factor`
- *   or an unreadable baseline; the file system's error when a file cannot be written.
+ * @throws ReapbenchError (exit 2) for a refusal (see {@link mergeFolders}), a bad `--p50-factor`,
+ *   an unreadable baseline or a trend file that cannot be written (results-dir.ts
+ *   `checkTrendFiles`), all before any input is read; the file system's error when a file cannot
+ *   be written.
  */
 export async function runMerge(
   dirs: readonly string[],
@@ -306,7 +312,8 @@ export async function runMerge(
     p50Factor: checkNumber('p50-factor', o.p50Factor ?? RUN_DEFAULTS.p50Factor, { minExclusive: 1 }),
     baseline: o.baseline ? { file: o.baseline, rows: await readBaseline(o.baseline) } : null,
   };
-  const result = await mergeFolders(dirs, o.out);
+  const trend = await checkTrendFiles(o);
+  const result = await mergeFolders(dirs, o.out, trend);
   for (const w of result.warnings) output.line(`reapbench: warning: ${w}`);
   const { set } = result;
   const joined = set.count - set.missing.length;

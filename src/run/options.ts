@@ -28,6 +28,10 @@ export interface RunCliOptions {
   ci: boolean;
   baseline?: string;
   p50Factor: string;
+  /** `--export-bmf <file>`: the load summary as Bencher Metric Format JSON (export/trend.ts). */
+  exportBmf?: string;
+  /** `--export-benchmark-action <file>`: the load summary as github-action-benchmark `customSmallerIsBetter` JSON. */
+  exportBenchmarkAction?: string;
   progress: boolean;
   pin: boolean;
   instrument: string;

@@ -11,6 +11,7 @@ import { RUN_DEFAULTS, type RunCliOptions } from './options.js';
 import { INSTRUMENTS, type Instrument } from '../model/instrument.js';
 import { configKey } from '../stats/config-key.js';
 import { parseShard, sliceMatrix, WHOLE, type ShardSpec } from './shard.js';
+import { checkTrendFiles, type TrendFiles } from './results-dir.js';
 
 /** Everything a run does, decided before anything starts. Frozen. */
 export interface RunRequest {
@@ -44,6 +45,8 @@ export interface RunRequest {
   readonly baseline: { readonly file: string; readonly rows: readonly BaselineRow[] } | null;
   /** `--p50-factor` (> 1, ×). */
   readonly p50Factor: number;
+  /** `--export-bmf`, `--export-benchmark-action`: trend files written with the final report. */
+  readonly trend: TrendFiles;
 }
 
 /** Matrix overrides from the CLI options (only those given). */
@@ -68,7 +71,9 @@ export function overridesFromCli(o: RunCliOptions): MatrixOverrides {
  * options given on the command line over them; an option absent from `o` takes its default).
  * Reads the matrix file and the baseline; starts nothing.
  * @throws ReapbenchError (exit 2) for a bad value, naming the option, what was expected and the
- *   value; for an unreadable or malformed matrix file or baseline.
+ *   value; for an unreadable or malformed matrix file or baseline; for a trend file
+ *   (`--export-bmf`, `--export-benchmark-action`) that cannot be written (results-dir.ts
+ *   `checkTrendFiles`).
  */
 export async function normalizeRunOptions(o: Partial<RunCliOptions>): Promise<RunRequest> {
   const opt = { ...RUN_DEFAULTS, ...definedOnly(o) };
@@ -78,6 +83,7 @@ export async function normalizeRunOptions(o: Partial<RunCliOptions>): Promise<Ru
   const matrix = resolveMatrix({ ...fileOverrides, ...overridesFromCli(opt as RunCliOptions) });
   const p50Factor = checkNumber('p50-factor', opt.p50Factor, { minExclusive: 1 });
   const baseline = opt.baseline ? { file: opt.baseline, rows: Object.freeze(await readBaseline(opt.baseline)) } : null;
+  const trend = await checkTrendFiles(opt);
   // The plain orphan load goes through the load generator matrix; named scenarios (S1–S7)
   // through the scenario library.
   // A shard keeps its configurations and scenarios; the matrix stays whole (env.json, fingerprint).
@@ -104,6 +110,7 @@ export async function normalizeRunOptions(o: Partial<RunCliOptions>): Promise<Ru
     verbose: opt.verbose,
     baseline: baseline && Object.freeze(baseline),
     p50Factor,
+    trend,
   });
 }
 

@@ -21,6 +21,7 @@ import { serializeRunsCsv } from '../export/runs-csv.js';
 import { serializeScenariosCsv } from '../export/scenarios-csv.js';
 import { renderScenariosMarkdown } from '../export/scenarios-md.js';
 import { serializeSummaryCsv } from '../export/summary-csv.js';
+import { serializeTrend, toBenchmarkAction, toBmf } from '../export/trend.js';
 import { reportInput, type ResultsView } from '../export/view.js';
 
 /** events.ndjson larger than this (bytes, 8 MiB) is stored gzip-compressed as events.ndjson.gz. */
@@ -37,7 +38,23 @@ export interface WriteOptions {
   events?: Iterable<unknown>;
   /** Point `<dir>/../latest` at `dir` (default true); a merge leaves the link as it is, as it leaves its inputs. */
   latest?: boolean;
+  /** Trend files to write from the load summary (export/trend.ts); only the final save passes them. */
+  trend?: TrendFiles;
 }
+
+/**
+ * Where the trend files go (`--export-bmf`, `--export-benchmark-action`), absolute paths checked
+ * by {@link checkTrendFiles}; null: not asked for.
+ */
+export interface TrendFiles {
+  /** Bencher Metric Format JSON. */
+  readonly bmf: string | null;
+  /** github-action-benchmark `customSmallerIsBetter` JSON. */
+  readonly benchmarkAction: string | null;
+}
+
+/** No trend file asked for. */
+export const NO_TREND_FILES: TrendFiles = Object.freeze({ bmf: null, benchmarkAction: null });
 
 /** What {@link writeAll} wrote (absolute paths) and what it could not do (one line each). */
 export interface WriteResult {
@@ -144,6 +161,66 @@ export async function checkResultsRoot(root: string): Promise<ResultsRootCheck> 
   return { abs, missingFrom };
 }
 
+/**
+ * Check, creating nothing, that the file `option` names can be written: not empty, not on a
+ * kernel pseudo-filesystem, not a folder, writable if it exists, and otherwise its nearest
+ * existing ancestor a writable folder (the missing folders are created when it is written).
+ * Called before anything runs, so that a bad path costs no measurement.
+ * @param option the option as typed, e.g. `--export-bmf`.
+ * @returns the file, absolute.
+ * @throws ReapbenchError (exit code 2) with one line saying what is wrong and naming `option`.
+ */
+export async function checkExportFile(option: string, file: string): Promise<string> {
+  if (file.trim() === '') throw new ReapbenchError(`Expected \`${option}\` to name a file, got an empty string`, { exitCode: 2 });
+  const abs = path.resolve(file);
+  const cannot = (why: string, hint: string, cause?: unknown): ReapbenchError =>
+    new ReapbenchError(`Cannot write ${option} file ${abs}: ${why}; ${hint}`, { exitCode: 2, cause });
+  const pseudo = await pseudoFilesystemOf(abs);
+  if (pseudo) throw cannot(`it is on ${pseudo}, a kernel pseudo-filesystem that holds no files`, `choose another with ${option}`);
+  for (let p = abs; ; p = path.dirname(p)) {
+    const s = await lstatOrNull(p);
+    if (s === null) {
+      if (path.dirname(p) === p) break;
+      continue;
+    }
+    const dir = s.isDirectory() || (s.isSymbolicLink() && (await stat(p).catch(() => null))?.isDirectory() === true);
+    if (p === abs && dir) throw cannot('it is a folder', `name a file with ${option}`);
+    if (p !== abs && !dir) throw cannot(`${p} is a file, not a folder`, `choose another with ${option}`);
+    try {
+      await access(p, p === abs ? constants.W_OK : constants.W_OK | constants.X_OK);
+    } catch (err) {
+      throw cannot(
+        `${p} is not writable (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+        `choose another with ${option}, or fix its permissions`,
+        err,
+      );
+    }
+    break;
+  }
+  return abs;
+}
+
+/**
+ * The trend files of `--export-bmf` and `--export-benchmark-action` (either may be absent), each
+ * checked by {@link checkExportFile}.
+ * @returns their absolute paths, null for an option not given.
+ * @throws ReapbenchError (exit code 2), one line: a path {@link checkExportFile} refuses, or both
+ *   options naming the same file (one would overwrite the other).
+ */
+export async function checkTrendFiles(o: {
+  exportBmf?: string | undefined;
+  exportBenchmarkAction?: string | undefined;
+}): Promise<TrendFiles> {
+  const bmf = o.exportBmf === undefined ? null : await checkExportFile('--export-bmf', o.exportBmf);
+  const benchmarkAction =
+    o.exportBenchmarkAction === undefined ? null : await checkExportFile('--export-benchmark-action', o.exportBenchmarkAction);
+  if (bmf !== null && bmf === benchmarkAction)
+    throw new ReapbenchError(`Cannot write --export-bmf and --export-benchmark-action to the same file ${bmf}; name two files`, {
+      exitCode: 2,
+    });
+  return Object.freeze({ bmf, benchmarkAction });
+}
+
 async function lstatOrNull(p: string): Promise<Stats | null> {
   try {
     return await lstat(p);
@@ -199,7 +276,9 @@ export async function prepareResultsDir(root: string, now: Date = new Date()): P
  * events.ndjson.gz above {@link EVENTS_GZIP_THRESHOLD_BYTES}; only when `options` names a source)
  * and report.md; for the scenario part scenarios.md and scenarios.csv; then point
  * `<dir>/../latest` at `dir`. Safe to call after every run. CSV and JSON files come first; a
- * chart or the `latest` link that cannot be written is a warning, not an error.
+ * chart or the `latest` link that cannot be written is a warning, not an error. With
+ * `options.trend`, the trend files (export/trend.ts) are written last, from the load summary as
+ * written (`{}` and `[]` without a load part, with a warning), their missing folders created.
  * @throws the file system's error when a file cannot be written at all.
  */
 export async function writeAll(dir: string, view: ResultsView, options: WriteOptions = {}): Promise<WriteResult> {
@@ -239,6 +318,7 @@ export async function writeAll(dir: string, view: ResultsView, options: WriteOpt
     await put('scenarios.md', renderScenariosMarkdown(view.scenarios.results, view.scenarios.meta));
     await put('scenarios.csv', serializeScenariosCsv(view.scenarios.results));
   }
+  if (options.trend) files.push(...(await writeTrend(options.trend, view, warnings)));
   if (options.latest !== false)
     try {
       await pointLatest(dir);
@@ -246,6 +326,29 @@ export async function writeAll(dir: string, view: ResultsView, options: WriteOpt
       warnings.push(`results/latest not updated: ${(err as Error).message.split('\n')[0]}`);
     }
   return { files, warnings, view: written };
+}
+
+/**
+ * Write the trend files asked for from the view's load summary (an empty one without a load
+ * part, said in `warnings`), creating their folders. Returns the paths written.
+ * @throws the file system's error when a file cannot be written.
+ */
+async function writeTrend(trend: TrendFiles, view: ResultsView, warnings: string[]): Promise<string[]> {
+  const input = { summary: view.load?.summary ?? [], runs: view.load?.runs ?? [] };
+  const wanted = [
+    { option: '--export-bmf', file: trend.bmf, text: () => serializeTrend(toBmf(input)) },
+    { option: '--export-benchmark-action', file: trend.benchmarkAction, text: () => serializeTrend(toBenchmarkAction(input)) },
+  ];
+  const written: string[] = [];
+  for (const w of wanted) {
+    if (w.file === null) continue;
+    // The trend files hold the load matrix only; a scenario-only run has nothing to track there.
+    if (!view.load) warnings.push(`${w.option}: no load runs in these results; ${w.file} holds no benchmark`);
+    await mkdir(path.dirname(w.file), { recursive: true });
+    await atomicWrite(w.file, w.text());
+    written.push(w.file);
+  }
+  return written;
 }
 
 /**

@@ -12,7 +12,7 @@ import type { EnvironmentRecord, RunRecord } from '../model/records.js';
 import { interruptedBy } from '../runtime/cleanup.js';
 import type { ScenarioResult } from '../scenarios/types.js';
 import type { RunOutput } from '../terminal/output.js';
-import { writeAll } from './results-dir.js';
+import { NO_TREND_FILES, writeAll, type TrendFiles } from './results-dir.js';
 
 /** The results of one run so far; `save` writes them. */
 export class RunResults {
@@ -26,6 +26,7 @@ export class RunResults {
    * @param env env.json.
    * @param out where the writer's warnings are printed.
    * @param signal the interrupt: once aborted, every part that is not complete says why.
+   * @param trend the trend files (`--export-bmf`, `--export-benchmark-action`), written by the final save only.
    */
   constructor(
     readonly dir: string,
@@ -33,6 +34,7 @@ export class RunResults {
     private readonly env: EnvironmentRecord,
     private readonly out: RunOutput,
     private readonly signal: AbortSignal,
+    private readonly trend: TrendFiles = NO_TREND_FILES,
   ) {}
 
   /** Where the load generator's raw per-run event files go until the final save gathers them. */
@@ -93,13 +95,19 @@ export class RunResults {
   /**
    * Write every file from one view and print the writer's warnings. The final save also gathers
    * the raw event files into events.ndjson and removes them (raw/ is rewritten during the run
-   * and read once, at the end; also after an interrupt).
+   * and read once, at the end; also after an interrupt), and writes the trend files: a tracker
+   * reads them once, after the run, so they hold the final figures only (an interrupted run's
+   * completed runs; its report says PARTIAL, the trend files cannot).
    * @returns the view as written (its charts those drawn): the one the rest of the run reads.
    * @throws the file system's error when a file cannot be written at all.
    */
   async save(final = false): Promise<ResultsView> {
     const rawDir = this.rawDir;
-    const result = await writeAll(this.dir, this.view(final), final && this.loadPlanned > 0 ? { rawDir } : {});
+    const result = await writeAll(
+      this.dir,
+      this.view(final),
+      final ? { ...(this.loadPlanned > 0 ? { rawDir } : {}), trend: this.trend } : {},
+    );
     for (const w of result.warnings) this.out.line(`reapbench: warning: ${w}`);
     if (final) await rm(rawDir, { recursive: true, force: true });
     return result.view;

@@ -20,6 +20,8 @@ import { writeAll } from '../../src/run/results-dir.js';
 import { shardRecord, sliceMatrix, WHOLE, type ShardSpec } from '../../src/run/shard.js';
 import type { RunOutput } from '../../src/terminal/output.js';
 import { configKey } from '../../src/stats/config-key.js';
+import { summarize } from '../../src/stats/summary.js';
+import { serializeTrend, toBenchmarkAction, toBmf } from '../../src/export/trend.js';
 import { ENV, realisticRun } from '../support/bench-fixtures.js';
 import { SCENARIO_META, SCENARIO_RESULTS } from '../support/golden-scenarios.js';
 
@@ -177,6 +179,21 @@ describe('reapbench merge', () => {
     ].join('');
     expect(events).toBe(expected);
     expect(events.trim().split('\n')).toHaveLength(ALL_RUNS.length);
+  });
+
+  it('writes --export-bmf and --export-benchmark-action from the merged summary: the unsharded run’s figures', async () => {
+    const root = await tmp();
+    const shards = await Promise.all([1, 3].map((i) => writeShard(root, { index: i, count: 3 })));
+    const trend = { bmf: path.join(root, 'trend', 'bmf.json'), benchmarkAction: path.join(root, 'trend', 'gab.json') };
+    const { view, set } = await mergeFolders(shards, path.join(root, 'merged'), trend);
+    expect(set.missing).toEqual([2]);
+    // Shard 2 is missing: its configurations are in neither file; the others are as one run would write them.
+    const present = ALL_RUNS.filter((r) => [1, 3].some((i) => sliceMatrix(MATRIX, { index: i, count: 3 }).loadConfigs.has(configKey(r))));
+    const input = { summary: summarize(present), runs: present };
+    expect(view.load!.summary).toEqual(input.summary);
+    expect(await readFile(trend.bmf, 'utf8')).toBe(serializeTrend(toBmf(input)));
+    expect(await readFile(trend.benchmarkAction, 'utf8')).toBe(serializeTrend(toBenchmarkAction(input)));
+    expect(Object.keys(toBmf(input))).toHaveLength(4 * (INITS.length - 1) + 4); // `none` reaps nothing: only its fork failure
   });
 
   it('merges what it has when a shard is missing, and says PARTIAL with which', async () => {

@@ -16,7 +16,9 @@ set -euo pipefail
 SOCK=/var/run/docker.sock
 PIDFILE=/var/run/docker.pid
 TIMEOUT_S=${ENGINE_TIMEOUT_S:-60}
-LOG=${ENGINE_LOG:-$(mktemp -t reapbench-dockerd.XXXXXX.log)}
+# The log file is made only when the engine is started here (none for an engine that answers).
+LOG=${ENGINE_LOG:-}
+new_log() { [ -n "$LOG" ] || LOG=$(mktemp -t reapbench-dockerd.XXXXXX.log); }
 
 say() { printf 'engine: %s\n' "$*" >&2; }
 
@@ -95,6 +97,7 @@ if [ -S "$SOCK" ] && ! ping_engine && ! dockerd_alive; then
   rm -f "$SOCK"
 fi
 if ! dockerd_alive; then
+  new_log
   say "starting dockerd (log: $LOG)"
   # setsid: the engine must outlive this script and not get the caller's terminal signals.
   setsid dockerd >"$LOG" 2>&1 </dev/null &
@@ -105,7 +108,7 @@ deadline=$(( started + TIMEOUT_S ))
 until ping_engine; do
   if [ "$(date +%s)" -ge "$deadline" ]; then
     say "dockerd did not answer within ${TIMEOUT_S}s; its log follows"
-    tail -n 60 "$LOG" >&2 || true
+    [ -n "$LOG" ] && tail -n 60 "$LOG" >&2 || true
     exit 1
   fi
   # A dockerd that died at once (stale pid file race, bad config): retry after cleanup. Give a
@@ -114,9 +117,10 @@ until ping_engine; do
     remove_stale_pidfile "$PIDFILE"
     remove_stale_pidfile /var/run/docker/containerd/containerd.pid
     say "dockerd exited; retrying"
+    new_log
     setsid dockerd >>"$LOG" 2>&1 </dev/null &
     started=$(date +%s)
   fi
   sleep 0.5
 done
-say "engine is up ($(node -e 'console.log(require("node:os").release())') kernel), log: $LOG"
+say "engine is up ($(node -e 'console.log(require("node:os").release())') kernel)${LOG:+, log: $LOG}"

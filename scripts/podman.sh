@@ -14,7 +14,9 @@ set -euo pipefail
 SOCK=/run/podman/podman.sock
 TIMEOUT_S=${ENGINE_TIMEOUT_S:-60}
 HERE=$(cd "$(dirname "$0")" && pwd)
-LOG=${PODMAN_LOG:-$(mktemp -t reapbench-podman.XXXXXX.log)}
+# The log file is made only when the engine is started here (none for an engine that answers).
+LOG=${PODMAN_LOG:-}
+new_log() { [ -n "$LOG" ] || LOG=$(mktemp -t reapbench-podman.XXXXXX.log); }
 
 say() { printf 'podman: %s\n' "$*" >&2; }
 
@@ -57,6 +59,7 @@ fi
 mkdir -p "$(dirname "$SOCK")"
 # A socket file left by a dead service makes clients fail on connect: remove it.
 [ -S "$SOCK" ] && rm -f "$SOCK"
+new_log
 say "starting podman system service (log: $LOG)"
 # setsid: the service must outlive this script and not get the caller's terminal signals.
 # --time=0: it never exits for idleness.

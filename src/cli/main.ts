@@ -109,6 +109,18 @@ function program(): Command {
         process.exitCode = await runImageBench(opts, command);
         return;
       }
+      // The --image options mean nothing to the synthetic matrix: a CI job that gates with
+      // --fail-on must not pass silently because --image was forgotten.
+      for (const [given, name] of [
+        [opts.entrypoint, '--entrypoint'],
+        [opts.cmd, '--cmd'],
+        [opts.execEvery, '--exec-every'],
+        [opts.execTimeout, '--exec-timeout'],
+        [opts.stopGraceS, '--stop-grace-s'],
+        [opts.failOn, '--fail-on'],
+      ] as const)
+        if (given !== undefined)
+          throw usageError(`\`${name}\` goes with --image <ref> (a user's image); the synthetic matrix has no use for it`);
       if (command.length > 0)
         throw usageError(`unexpected argument \`${command.join(' ')}\` (a command after -- goes with --image and --exec-every)`);
       const { runBench } = await import('../run/bench.js');

@@ -48,6 +48,7 @@ export function zombieHoldersSection(runs: readonly RunRecord[]): string[] {
     '',
     "From the kernel instrument's events: a zombie's parent is the process its exit's SIGCHLD went to, its original parent or the init that adopted it " +
       '(`kernel/exit.c`). Summed over the init\'s completed runs measured by `ebpf`; "most at once" is the highest count one parent held at one instant in one run. ' +
+      "Every zombie counts, the workload's own children too: with the synthetic load, the intermediates `orphanage solo` forks (one per orphan, or per batch) are zombies of solo until it reaps them, µs later, so they make the `orphanage` row under a reaping init; under `none` solo is PID 1, so its row holds its intermediates (also those whose orphan fork failed) as well as the adopted orphans it never reaps (`unreaped` in the summary). " +
       'Limits: a process whose exit or reap was lost (`lost_events` > 0) may be missing; "never reaped" counts zombies still there when the container ended, whose parent was alive until then.',
     '',
     `| ${head.join(' | ')} |`,

@@ -42,7 +42,7 @@ export function renderMarkdown(input: MarkdownInput): string {
     ...summarySection(summary),
     ...howMeasuredSection(runs, summary, env),
     ...zombieHoldersSection(runs),
-    ...notesSection(summary),
+    ...notesSection(summary, env),
   );
   if (input.warnings && input.warnings.length > 0) {
     out.push('## Data quality', '', ...input.warnings.map((w) => `- ${oneLine(w)}`), '');
@@ -53,7 +53,7 @@ export function renderMarkdown(input: MarkdownInput): string {
     '## Files',
     '',
     // Not a relative link: this folder is wherever --out put it, and holds no README.
-    'runs.csv (one row per run), summary.csv (one row per init × configuration), env.json, events.ndjson[.gz] (raw load-generator events), charts/*.svg, records.json (every record in full, for reapbench merge). Every column is explained in `results/README.md` of the reapbench source tree (not in this folder).',
+    'runs.csv (one row per run), summary.csv (one row per init × configuration), env.json, events.ndjson[.gz] (raw events of the load generator inside the container; empty for runs measured by the kernel instrument, whose figures are in runs.csv and records.json), charts/*.svg, records.json (every record in full, for reapbench merge). Every column is explained in `results/README.md` of the reapbench source tree (not in this folder).',
     '',
   );
   return out.join('\n');
@@ -225,17 +225,25 @@ function howMeasuredSection(runs: readonly RunRecord[], summary: readonly Summar
  * `image`, `run --image`), apart where the two differ; the in-container load generator
  * (`pidfd-…`, or `both`). A figure with no source present says only what it is. Pure.
  */
+/** What an `image rows read from the host` clause says where a figure does not say more. */
+const HOST_ONLY_DEFAULT = "read from the host's /proc every 100 ms while PID 1 lived";
+
 function figureNotes(done: readonly RunRecord[], summary: readonly SummaryRow[], env: EnvironmentRecord | null): string[] {
-  const image = done.some((r) => r.scenario === 'image');
+  // An image's rows are measured by the kernel instrument, or without it from the host's
+  // readings alone (`run --image --instrument host`: no latency method, zombies sampled).
+  const imageHost = done.some((r) => r.scenario === 'image' && r.latency_method === null);
+  const image = done.some((r) => r.scenario === 'image' && r.latency_method !== null);
   const solo = done.some((r) => r.instrument_tasks === 0 && r.scenario !== 'image');
   const inside = done.some((r) => r.instrument_tasks !== 0);
   // `host`: the method of the kernel and the host's /proc, the same for solo's rows and an
-  // image's, or [solo's, an image's] where they differ; `load`: the in-container load generator's.
-  const by = (host: string | readonly [string, string], load: string): string => {
+  // image's, or [solo's, an image's] where they differ; `load`: the in-container load generator's;
+  // `hostOnly`: an image's rows read from the host without the kernel instrument.
+  const by = (host: string | readonly [string, string], load: string, hostOnly = HOST_ONLY_DEFAULT): string => {
     const [forSolo, forImage] = typeof host === 'string' ? [host, null] : host;
     return [
       solo || (image && forImage === null) ? `from outside (kernel and host): ${forSolo}` : '',
       image && forImage !== null ? `image rows: ${forImage}` : '',
+      imageHost ? `image rows read from the host without the kernel instrument: ${hostOnly}` : '',
       inside ? `from the in-container load generator: ${load}` : '',
     ]
       .filter(Boolean)
@@ -265,6 +273,7 @@ function figureNotes(done: readonly RunRecord[], summary: readonly SummaryRow[],
         by(
           `the first \`clone\`/\`fork\` of any process in the container that returned EAGAIN (a pids limit refused it), from its tracepoint: PID 1 creating a thread counts too, other errors (ENOSYS from \`clone3\` under seccomp) do not${image ? "; image rows count from the container's start" : ''}`,
           "the first of its own forks (helper, intermediate, orphan) that failed, whatever the errno, timed where it failed: a fork that failed in another process (PID 1's) is not seen",
+          "the first reading (every 100 ms) at which the container's `pids.events` counted a refused fork: up to 100 ms late, and which process failed is unknown",
         ),
       ),
     ],
@@ -278,12 +287,19 @@ function figureNotes(done: readonly RunRecord[], summary: readonly SummaryRow[],
             "the adopted orphans the kernel saw forked before the first EAGAIN (the image's own processes; there is no workload of reapbench)",
           ],
           'the load generator counts up to its first failure',
+          'not counted: the host cannot tell an adopted orphan from another process, so the 0 there means unknown',
         ),
       ),
     ],
     [
       '**zombies peak**: the most zombies at once in a run, median over the runs (so 1.5 is possible).',
-      sentence(by('counted from the kernel events of every exit and reap: exact', sampled)),
+      sentence(
+        by(
+          'counted from the kernel events of every exit and reap: exact',
+          sampled,
+          "the processes in state Z in the container's PID namespace, in the host's /proc every 100 ms: a zombie reaped between two readings is missed",
+        ),
+      ),
     ],
     [
       "**reap p50, p99 µs**: each run's percentile (interpolated between order statistics) of its orphans' zombie lifetimes, then the median over the runs (Δ the spread of the p50s); the method of each row is in the table below.",
@@ -298,6 +314,7 @@ function figureNotes(done: readonly RunRecord[], summary: readonly SummaryRow[],
             'the zombies in the container when `docker stop` was requested, from the kernel events',
           ],
           'the orphans the watcher saw exit and not reaped at the end of its drain (up to 2 s, less once every orphan has exited and none was reaped for 0.5 s)',
+          "the zombies in the host's /proc when `docker stop` was requested",
         ),
       ),
       'Limit: an orphan never measured (missed) is in no count, and an init that reaps later than the drain counts as leaving it.',
@@ -341,17 +358,27 @@ function sentence(s: string): string {
   return s ? `${s[0]!.toUpperCase()}${s.slice(1)}.` : '';
 }
 
-function notesSection(summary: readonly SummaryRow[]): string[] {
+function notesSection(summary: readonly SummaryRow[], env: EnvironmentRecord | null): string[] {
   const inits = [...new Set(summary.map((r) => r.init))].sort((a, b) => initIndex(a) - initIndex(b));
   if (inits.length === 0) return [];
   const out = ['## Notes per init', ''];
-  for (const init of inits) out.push(`- **${init}**: ${INIT_DESCRIPTIONS[init] ?? ''} ${initFacts(init, summary)}`.trimEnd());
+  // The docker-init row is whatever the engine's --init is: on Podman, catatonit.
+  // Under `run --image` the workload is the user's image: `none` is its own entrypoint.
+  const imageOnly = summary.every((r) => r.scenario === 'image');
+  const describe = (init: string): string =>
+    init === 'docker-init' && env?.engine_init && env.engine_name !== 'docker'
+      ? `The engine's own init (\`HostConfig.Init\`): on ${env.engine_name}, ${env.engine_init}.`
+      : init === 'none' && imageOnly
+        ? "No init: the image's own entrypoint and cmd are PID 1."
+        : (INIT_DESCRIPTIONS[init as keyof typeof INIT_DESCRIPTIONS] ?? '');
+  const hostOnly = env?.instrument?.used === 'host';
+  for (const init of inits) out.push(`- **${init}**: ${describe(init)} ${initFacts(init, summary, hostOnly)}`.trimEnd());
   out.push('');
   return out;
 }
 
 /** Data-derived sentences about one init over all its configurations. */
-function initFacts(init: InitName, summary: readonly SummaryRow[]): string {
+function initFacts(init: InitName, summary: readonly SummaryRow[], hostOnly = false): string {
   const rows = summary.filter((r) => r.init === init);
   const measured = rows.filter((r) => completedRuns(r) > 0);
   const failing = measured.filter((r) => r.first_fork_failure_s !== null);
@@ -363,7 +390,13 @@ function initFacts(init: InitName, summary: readonly SummaryRow[]): string {
       : `Forks failed in ${failing.length} of ${plural(measured.length, 'configuration')}, first after ${range(failing.map((r) => r.first_fork_failure_s))} s and ${range(failing.map((r) => r.orphans_before_failure))} orphans.`,
   );
   const p50 = measured.map((r) => r.reap_latency_p50_us).filter((v): v is number => v !== null);
-  facts.push(p50.length ? `Reaping latency p50 ${range(p50)} µs.` : 'No orphan was seen reaped.');
+  facts.push(
+    p50.length
+      ? `Reaping latency p50 ${range(p50)} µs.`
+      : hostOnly
+        ? "No reaping latency: the host's readings alone cannot time a reap."
+        : 'No orphan was seen reaped.',
+  );
   const unreaped = Math.max(...measured.map((r) => r.unreaped ?? 0));
   if (unreaped > 0) facts.push(`Up to ${formatNumber(unreaped)} orphans left unreaped at the end of a run.`);
   const failedRuns = rows.reduce((s, r) => s + r.failed_runs, 0);

@@ -121,6 +121,8 @@ export function announcement(
   instrument: EnvironmentRecord['instrument'],
 ): string[] {
   const m = req.matrix;
+  // What this run will measure: a shard plans a slice of the matrix's limits and rates.
+  const planned = (k: 'pids_limit' | 'rate_per_s'): number[] => [...new Set(req.plan.map((r) => r[k]))].sort((a, b) => a - b);
   const lines: string[] = [];
   if (req.shard.count > 1)
     lines.push(
@@ -132,7 +134,7 @@ export function announcement(
     );
   if (req.plan.length > 0)
     lines.push(
-      `reapbench: ${plural(req.plan.length, 'run')} (${m.inits.join(', ')}; limits ${m.limits.join(',')}; rates ${m.rates.join(',')}/s; ${plural(m.repetitions, 'repetition')}${m.warmup ? ' + warm-up' : ''}), results in ${dir}`,
+      `reapbench: ${plural(req.plan.length, 'run')} (${m.inits.join(', ')}; limits ${planned('pids_limit').join(',')}; rates ${planned('rate_per_s').join(',')}/s; ${plural(m.repetitions, 'repetition')}${m.warmup ? ' + warm-up' : ''}), results in ${dir}`,
       `reapbench: ${instrumentLine(instrument)}`,
     );
   if (instrument.reason !== null) lines.push(`reapbench: ${instrument.reason}`);

@@ -105,10 +105,13 @@ export function mapEngineError(err: unknown, what: string, endpoint?: EngineEndp
   const at = endpoint ?? safeEndpoint();
   const e = err as { code?: string; statusCode?: number; json?: { message?: string } | null; message?: string; reason?: string };
   if (e?.code === 'ENOENT' || e?.code === 'ECONNREFUSED' || e?.code === 'ENOTFOUND' || e?.code === 'EHOSTUNREACH') {
+    const podman = at.label.includes('CONTAINER_HOST') || ('socketPath' in at && at.socketPath === PODMAN_SOCKET);
+    const variable = podman ? 'CONTAINER_HOST' : 'DOCKER_HOST';
+    const script = podman ? 'scripts/podman.sh' : 'scripts/engine.sh';
     const todo = at.fromEnv
-      ? `check DOCKER_HOST, or unset it to use ${DEFAULT_SOCKET}`
-      : 'start one (as root: bash scripts/engine.sh; otherwise: sudo bash scripts/engine.sh), then run again';
-    return new ReapbenchError(`no Docker engine answers at ${at.label}: ${todo}`, { cause: err });
+      ? `check ${variable}, or unset it to use ${podman ? PODMAN_SOCKET : DEFAULT_SOCKET}`
+      : `start one (as root: bash ${script}; otherwise: sudo bash ${script}), then run again`;
+    return new ReapbenchError(`no ${podman ? 'Podman service' : 'Docker engine'} answers at ${at.label}: ${todo}`, { cause: err });
   }
   if (e?.code === 'EACCES' || e?.code === 'EPERM') {
     return new ReapbenchError(

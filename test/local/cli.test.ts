@@ -28,6 +28,20 @@ describe('reapbench CLI errors', () => {
     [['run', '--instrument', 'bpf'], 'reapbench: Expected `--instrument` to be one of auto, ebpf, pidfd, both, got `bpf`'],
     [['run', '--matrix', '/nonexistent/m.yaml'], 'reapbench: cannot read matrix file /nonexistent/m.yaml: ENOENT; check the path'],
     [['clean', '--run', 'abc'], "reapbench: Expected `--run` to be a run id (12 hex digits, as env.json's run_id), got `abc`"],
+    // A gate or an image option without --image must not pass silently.
+    [
+      ['run', '--fail-on', 'leak'],
+      "reapbench: `--fail-on` goes with --image <ref> (a user's image); the synthetic matrix has no use for it",
+    ],
+    [
+      ['run', '--stop-grace-s', '1'],
+      "reapbench: `--stop-grace-s` goes with --image <ref> (a user's image); the synthetic matrix has no use for it",
+    ],
+    [
+      ['run', '--entrypoint', '/bin/sh'],
+      "reapbench: `--entrypoint` goes with --image <ref> (a user's image); the synthetic matrix has no use for it",
+    ],
+    [['run', '--engine', 'lxc'], 'reapbench: Expected `--engine` to be one of auto, docker, podman, got `lxc`'],
   ])('%j → one line, exit 2', async (args, line) => {
     const r = await reapbench(args);
     expect(r.exitCode).toBe(2);

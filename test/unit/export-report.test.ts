@@ -52,6 +52,17 @@ describe('report.md', () => {
     expect(renderMarkdown({ runs, summary: summarize(runs), env: ENV, partial: false })).not.toContain('PARTIAL');
   });
 
+  it('names what the docker-init row really is on Podman, in the environment and in its note', () => {
+    const rs = [makeRun({ init: 'docker-init' })];
+    const env = { ...ENV, engine_name: 'podman', engine_init: 'catatonit at /run/podman-init (comm podman-init)' };
+    const text = renderMarkdown({ runs: rs, summary: summarize(rs), env, partial: false });
+    expect(text).toContain('| engine | podman 20.10.24 (API 1.41), cgroup v1 |');
+    expect(text).toContain(
+      "- **docker-init**: The engine's own init (`HostConfig.Init`): on podman, catatonit at /run/podman-init (comm podman-init).",
+    );
+    expect(text).not.toContain('a static tini');
+  });
+
   it('has the environment, a summary row per init, notes per init and failed runs with reasons', () => {
     expect(md).toContain('| kernel | 6.18.0 |');
     for (const init of INITS) {

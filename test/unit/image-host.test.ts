@@ -101,3 +101,31 @@ describe('--image measured from the host alone', () => {
     );
   });
 });
+
+describe("report.md for an image read from the host's readings alone", () => {
+  it('says how each figure was read from the host, claims nothing of the kernel, and names the image as PID 1 under none', async () => {
+    const { renderMarkdown } = await import('../../src/export/markdown.js');
+    const { summarize } = await import('../../src/stats/summary.js');
+    const { ENV } = await import('../support/bench-fixtures.js');
+    const host: HostSamples = { periodMs: 100, points: [{ us: 0, zombies: 3, pidsCurrent: 4 }], forkFailureUs: null, rejections: 0 };
+    const runs = (['none', 'tini'] as const).map((init) =>
+      imageRecord(
+        { ...run, init },
+        '2026-12-02T00:00:00.000Z',
+        container,
+        null,
+        { cpuMs: 10, rssKib: 900 },
+        null,
+        init === 'none' ? 3 : 0,
+        host,
+      ),
+    );
+    const env = { ...ENV, instrument: { requested: 'host', used: 'host', reason: null } };
+    const md = renderMarkdown({ runs, summary: summarize(runs), env, partial: false });
+    expect(md).toMatch(/Image rows read from the host without the kernel instrument: the processes in state Z .* every 100 ms/);
+    expect(md).not.toMatch(/counted from the kernel events/);
+    expect(md).toContain("- **none**: No init: the image's own entrypoint and cmd are PID 1.");
+    expect(md).toContain("No reaping latency: the host's readings alone cannot time a reap.");
+    expect(md).not.toContain('No orphan was seen reaped');
+  });
+});

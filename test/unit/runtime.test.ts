@@ -122,6 +122,15 @@ describe('engine error mapping', () => {
     expect(mapEngineError({ code: 'ENOENT' }, 'ping', engineEndpoint({})).message).toMatch(
       /^no Docker engine answers at \/var\/run\/docker.sock: start one/,
     );
+    // Podman's: its variable, its socket, its script.
+    const [viaEnv] = engineEndpoints({ CONTAINER_HOST: 'unix:///nope.sock' }, 'podman');
+    expect(mapEngineError({ code: 'ENOENT' }, 'ping', viaEnv).message).toBe(
+      'no Podman service answers at unix:///nope.sock (from CONTAINER_HOST): check CONTAINER_HOST, or unset it to use /run/podman/podman.sock',
+    );
+    const [socket] = engineEndpoints({}, 'podman');
+    expect(mapEngineError({ code: 'ECONNREFUSED' }, 'ping', socket).message).toMatch(
+      /^no Podman service answers at \/run\/podman\/podman.sock: start one \(as root: bash scripts\/podman.sh;/,
+    );
   });
 });
 

@@ -285,6 +285,16 @@ describe('--instrument', () => {
       'reapbench: scenarios S1 under none, tini and their variants; verdicts from an observer inside each container, the kernel instrument (ebpf) watching the same containers as a cross-check',
     ]);
     for (const line of [...auto, ...fellBack, ...scenarios]) expect(line).not.toContain('\x1b[');
+    // A shard says which, how to join it, and only the limits and rates of its own slice.
+    const wide = resolveMatrix({ inits: 'tini,none', limits: '64,128', rates: '100,250' });
+    const slice = planRuns(wide).filter((r) => r.pids_limit === 64 && r.rate_per_s === 250);
+    expect(
+      announcement({ ...req, matrix: wide, plan: slice, shard: { index: 2, count: 3 }, totalUnits: 4 }, '/r', {
+        requested: 'auto',
+        used: 'ebpf',
+        reason: null,
+      })[1],
+    ).toMatch(/^reapbench: \d+ runs \(none, tini; limits 64; rates 250\/s; /);
     // A shard says which, and how to join it.
     expect(
       announcement({ ...req, shard: { index: 2, count: 3 }, totalUnits: 4 }, '/r', { requested: 'auto', used: 'ebpf', reason: null })[0],

@@ -59,7 +59,7 @@ export function zombieHoldersSection(runs: readonly RunRecord[]): string[] {
           ? 'no process became a zombie'
           : h.pid1
             ? `\`${h.comm}\` (PID 1)`
-            : `\`${h.comm}\` (${plural(h.parents, 'process', 'processes')})`;
+            : `\`${h.comm}\` (not PID 1; ${plural(h.parents, 'parent')} over the runs)`;
       return `| \`${init}\` | ${n} | ${who} | ${formatNumber(h.zombies)} | ${formatNumber(h.peak)} | ${formatNumber(h.unreaped_at_end)} |`;
     }),
     '',

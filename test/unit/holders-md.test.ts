@@ -22,7 +22,7 @@ describe("report.md's who held the zombies", () => {
     expect(rows).toEqual([
       '| `none` | 1 | `node` (PID 1) | 126 | 126 | 126 |',
       '| `tini` | 2 | `tini` (PID 1) | 4000 | 5 | 0 |',
-      '| `tini` | 2 | `orphanage` (4 processes) | 4 | 1 | 0 |',
+      '| `tini` | 2 | `orphanage` (not PID 1; 4 parents over the runs) | 4 | 1 | 0 |',
     ]);
     expect(lines[0]).toBe('## Who held the zombies');
     expect(lines.join('\n')).toMatch(/Limits: .*lost_events/);

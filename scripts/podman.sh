@@ -44,7 +44,9 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   say "installing ${need_pkgs[*]} from Debian's packages"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
-  apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+  # With its recommended packages: they bring netavark, the network backend the engine tests
+  # were run with here (without them Podman falls back to the CNI plugins).
+  apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
 fi
 
 if ping_engine; then

@@ -110,6 +110,41 @@ export async function runImageBench(o: Partial<RunCliOptions> & ImageCliOptions,
   const requested = o.instrument ?? 'auto';
   const avail = requested === 'host' ? null : tracerAvailability();
   const { method, reason: methodReason } = chooseImageMethod(requested, avail);
+  // From here on an interrupt is ours to handle: during the checks below it ends the command with
+  // one line, before any folder or container exists.
+  const controller = new AbortController();
+  const unregister = onInterrupt(() => controller.abort());
+  try {
+    return await measureImage(o, controller, { ref, matrix, exec, failOn, stopGraceS, over, requested, method, methodReason });
+  } finally {
+    unregister();
+  }
+}
+
+/** What {@link runImageBench} checked of the command line, for {@link measureImage}. */
+interface ImageCommand {
+  ref: string;
+  matrix: ReturnType<typeof resolveMatrix>;
+  exec: ExecWorkload | null;
+  failOn: FailOn[];
+  stopGraceS: number;
+  over: { entrypoint?: string[]; cmd?: string[] };
+  requested: string;
+  method: ImageMethod;
+  methodReason: string | null;
+}
+
+/**
+ * The engine checks, then the runs, then the files (module doc).
+ * @returns the exit code of {@link runImageBench}.
+ * @throws ReapbenchError as {@link runImageBench}; exit 130 when interrupted before a run ended.
+ */
+async function measureImage(o: Partial<RunCliOptions> & ImageCliOptions, controller: AbortController, c: ImageCommand): Promise<number> {
+  const { ref, matrix, exec, failOn, stopGraceS, over, requested, method, methodReason } = c;
+  const notYet = (): void => {
+    if (controller.signal.aborted)
+      throw new ReapbenchError('interrupted before the first run ended; nothing was measured', { exitCode: 130 });
+  };
   const docker = await connectEngine();
   const remote = remoteEngine(await engineInfo(docker));
   // Both methods read this host's kernel (its events or its /proc): a container elsewhere is out of sight.
@@ -124,9 +159,8 @@ export async function runImageBench(o: Partial<RunCliOptions> & ImageCliOptions,
   const host = await injectionHost(matrix.inits);
   const injections = new Map(matrix.inits.map((i) => [i, injectionFor(i, argv, host, info)]));
 
+  notYet();
   const dir = await prepareResultsDir(path.resolve(o.out ?? 'results'));
-  const controller = new AbortController();
-  const unregister = onInterrupt(() => controller.abort());
   const out = createOutput({ progress: (o.progress ?? true) && !o.ci });
   try {
     const engine = await engineInfo(docker);
@@ -193,6 +227,8 @@ export async function runImageBench(o: Partial<RunCliOptions> & ImageCliOptions,
           run,
           inj,
         );
+        // A run the interrupt cut measured nothing: it is left out, as the runs that never started.
+        if (controller.signal.aborted) break;
         facts.push(run.init === 'none' && note && r.facts.status === 'ran' ? { ...r.facts, reason: note } : r.facts);
         results.records.push(r.record);
         // This run's verdict alone, in the words of the verdict table.
@@ -238,8 +274,6 @@ export async function runImageBench(o: Partial<RunCliOptions> & ImageCliOptions,
   } catch (err) {
     if (!existsSync(path.join(dir, 'runs.csv'))) await rm(dir, { recursive: true, force: true });
     throw err;
-  } finally {
-    unregister();
   }
 }
 

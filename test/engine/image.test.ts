@@ -16,6 +16,7 @@ import { runContainer } from '../../src/runtime/container.js';
 import { engineInfo } from '../../src/runtime/engine.js';
 import { tracerAvailability } from '../../src/tracer/index.js';
 import { docker } from '../support/engine.js';
+import { waitFor } from '../support/wait.js';
 import { busyboxImage, foreignArchImage, PY_ORPHANS, pythonImage } from '../support/image-fixtures.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -286,6 +287,48 @@ describe('reapbench run --image --instrument host (engine, no kernel instrument)
     expect(await ps(true)).toEqual([]);
     expect(await imageContainersLeft()).toBe(0);
   }, 120_000);
+
+  it('Ctrl-C during the first run: exit 130, one line, no results folder, no container left', async () => {
+    const out = await mkdtemp(path.join(tmpdir(), 'reapbench-image-int-'));
+    try {
+      const child = execa(
+        process.execPath,
+        [
+          cli,
+          'run',
+          '--image',
+          image,
+          '--instrument',
+          'host',
+          '--inits',
+          'none',
+          '--repetitions',
+          '1',
+          '--duration-s',
+          '30',
+          '--out',
+          out,
+          '--ci',
+        ],
+        { reject: false, timeout: 120_000 },
+      );
+      // The first run is under way once its container runs (image runs carry this label).
+      await waitFor(
+        async () =>
+          (await (await docker()).listContainers({ filters: { label: ['reapbench.scenario=image'], status: ['running'] } })).length > 0,
+        { what: 'the image run to start its container' },
+      );
+      child.kill('SIGINT');
+      const r = await child;
+      expect(r.exitCode, r.stderr).toBe(130);
+      expect(r.stderr.trim().split('\n').pop()).toBe('reapbench: interrupted before the first run ended; nothing was measured');
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(await readdir(out)).toEqual([]);
+      expect(await imageContainersLeft()).toBe(0);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  }, 180_000);
 
   it("Python PID 1 read from the host's /proc alone: none leaks exactly its orphans, tini none, and every file says how it was measured", async () => {
     const out = await mkdtemp(path.join(tmpdir(), 'reapbench-image-host-'));

@@ -24,22 +24,15 @@ import { createOutput, type RunOutput } from '../terminal/output.js';
 import { readBaseline } from './baseline.js';
 import { applyGate, finishReport, gateFails, type FinishRequest } from './finish.js';
 import { checkNumber } from './matrix.js';
-import { RUN_DEFAULTS } from './options.js';
+import { RUN_DEFAULTS, type ReportCliOptions } from './options.js';
 import { checkResultsRoot, checkTrendFiles, NO_TREND_FILES, writeAll, type TrendFiles } from './results-dir.js';
 
-/** Options of `reapbench merge` as commander delivers them (strings until validated). */
-export interface MergeCliOptions {
-  /** The merged folder (created; must not exist or be empty). */
-  out: string;
-  ci: boolean;
-  baseline?: string;
-  p50Factor: string;
-  /** `--export-bmf <file>`: the merged load summary as Bencher Metric Format JSON (export/trend.ts). */
-  exportBmf?: string;
-  /** `--export-benchmark-action <file>`: the merged load summary as github-action-benchmark `customSmallerIsBetter` JSON. */
-  exportBenchmarkAction?: string;
-  verbose: boolean;
-}
+/**
+ * Options of `reapbench merge` as commander delivers them (strings until validated): those of
+ * `run` that say where the results go and how they are judged; `out` is the merged folder
+ * (created; must not exist or be empty).
+ */
+export type MergeCliOptions = ReportCliOptions;
 
 /** One input folder, read and checked to be a shard's results folder. */
 export interface ShardFolder {

@@ -7,8 +7,24 @@
 
 import type { Instrument } from '../model/instrument.js';
 
+/**
+ * The options that say where the results go and how they are judged, as commander delivers them:
+ * the same for `reapbench run` and `reapbench merge` (which writes a run's folder again).
+ */
+export interface ReportCliOptions {
+  out: string;
+  ci: boolean;
+  baseline?: string;
+  p50Factor: string;
+  /** `--export-bmf <file>`: the load summary as Bencher Metric Format JSON (export/trend.ts). */
+  exportBmf?: string;
+  /** `--export-benchmark-action <file>`: the load summary as github-action-benchmark `customSmallerIsBetter` JSON. */
+  exportBenchmarkAction?: string;
+  verbose: boolean;
+}
+
 /** Options of `reapbench run` as commander delivers them (strings until validated). */
-export interface RunCliOptions {
+export interface RunCliOptions extends ReportCliOptions {
   preset?: string;
   inits?: string;
   scenario?: string;
@@ -24,18 +40,9 @@ export interface RunCliOptions {
   /** `--shard i/n`: measure slice i of n of the matrix (shard.ts). */
   shard?: string;
   base: string;
-  out: string;
-  ci: boolean;
-  baseline?: string;
-  p50Factor: string;
-  /** `--export-bmf <file>`: the load summary as Bencher Metric Format JSON (export/trend.ts). */
-  exportBmf?: string;
-  /** `--export-benchmark-action <file>`: the load summary as github-action-benchmark `customSmallerIsBetter` JSON. */
-  exportBenchmarkAction?: string;
   progress: boolean;
   pin: boolean;
   instrument: string;
-  verbose: boolean;
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   type ForkEvent,
   type Trace,
   type Tracer,
+  type TraceMatch,
   type TracerEvent,
 } from '../../src/tracer/index.js';
 import { SOLO_MAX_BATCH } from '../../src/run/traced.js';
@@ -37,6 +38,17 @@ const why = availability.available ? '' : availability.reason;
 function namespaceOf(events: readonly TracerEvent[], unsharePid: number): number | null {
   const f = events.find((e): e is ForkEvent => e.type === 'fork' && e.ppid === unsharePid && e.ids.at(-1)?.nr === 1);
   return f?.ids.at(-1)?.ns ?? null;
+}
+
+/** Exit events per pid in namespace `ns` (pid in that namespace → count), straight from the events. */
+function exitsPerNsPid(events: readonly TracerEvent[], ns: number): Map<number, number> {
+  const exits = new Map<number, number>();
+  for (const e of events) {
+    if (e.type !== 'exit') continue;
+    const nr = e.ids.find((i) => i.ns === ns)?.nr;
+    if (nr !== undefined) exits.set(nr, (exits.get(nr) ?? 0) + 1);
+  }
+  return exits;
 }
 
 /** Whether host process `pid` exists (in any state). */
@@ -74,6 +86,19 @@ describe.skipIf(!availability.available)(`tracer against the kernel ${why}`, () 
     expect(trace.malformed).toEqual([]);
     expect(trace.stats!.events).toBe(trace.events.length);
     return trace;
+  }
+
+  /**
+   * Stop the tracer, find the namespace whose PID 1 `unshare` (host pid `unsharePid`) forked, and
+   * match its events from `t0Ns`; no event may have been lost.
+   */
+  async function stopAndMatch(unsharePid: number, t0Ns: bigint): Promise<{ trace: Trace; ns: number; m: TraceMatch }> {
+    const trace = await stopTracer();
+    const ns = namespaceOf(trace.events, unsharePid);
+    expect(ns).not.toBeNull();
+    const m = matchTrace(trace.events, { pidNsInode: ns!, t0Ns, stats: trace.stats });
+    expect(m.lost, `${m.lost} events lost in the kernel`).toBe(0);
+    return { trace, ns: ns!, m };
   }
 
   it('reads the calibration reaper (fixed 20 ms) at 20.0 ms ± 0.2 ms at the median', async () => {
@@ -121,21 +146,12 @@ describe.skipIf(!availability.available)(`tracer against the kernel ${why}`, () 
       (p) => (unsharePid = p),
     );
     expect(r.code, r.stderr).toBe(0);
-    const trace = await stopTracer();
-    const ns = namespaceOf(trace.events, unsharePid);
-    expect(ns).not.toBeNull();
-    const m = matchTrace(trace.events, { pidNsInode: ns!, t0Ns, stats: trace.stats });
-    expect(m.lost, `${m.lost} events lost in the kernel`).toBe(0);
+    const { trace, ns, m } = await stopAndMatch(unsharePid, t0Ns);
     const orphans = r.events!.filter((e): e is OrphanEvent => e.type === 'orphan');
     expect(orphans.length).toBe(r.summary!.orphans_made);
     expect(orphans.length).toBeGreaterThan(500);
     // Exit events per namespace pid, straight from the events: exactly one each.
-    const exits = new Map<number, number>();
-    for (const e of trace.events) {
-      if (e.type !== 'exit') continue;
-      const nr = e.ids.find((i) => i.ns === ns)?.nr;
-      if (nr !== undefined) exits.set(nr, (exits.get(nr) ?? 0) + 1);
-    }
+    const exits = exitsPerNsPid(trace.events, ns);
     const records = new Map(m.processes.map((p) => [p.nsPid, p]));
     const wrong: string[] = [];
     for (const o of orphans) {
@@ -165,23 +181,14 @@ describe.skipIf(!availability.available)(`tracer against the kernel ${why}`, () 
     const argv = [orphanageBin, 'solo', '0', '1000', String(SOLO_MAX_BATCH), '20000', '5000', '1', '500', '500'];
     const r = await runCommandInNamespace('tini', argv, cg, 120_000, (p) => (unsharePid = p));
     expect(r.code, r.stderr).toBe(0);
-    const trace = await stopTracer();
-    const ns = namespaceOf(trace.events, unsharePid);
-    expect(ns).not.toBeNull();
-    const m = matchTrace(trace.events, { pidNsInode: ns!, t0Ns, stats: trace.stats });
-    expect(m.lost, `${m.lost} events lost in the kernel`).toBe(0);
+    const { trace, ns, m } = await stopAndMatch(unsharePid, t0Ns);
     const counts = r.stdout.split('\n').find((l) => l.startsWith('N '));
     expect(counts, r.stdout).toBeDefined();
     const made = Number(counts!.split(' ')[1]);
     expect(r.stdout).not.toMatch(/^F /m);
     expect(made).toBeGreaterThan(5000);
     // Exits per namespace pid, straight from the events: exactly one each (no pid was reused).
-    const exits = new Map<number, number>();
-    for (const e of trace.events) {
-      if (e.type !== 'exit') continue;
-      const nr = e.ids.find((i) => i.ns === ns)?.nr;
-      if (nr !== undefined) exits.set(nr, (exits.get(nr) ?? 0) + 1);
-    }
+    const exits = exitsPerNsPid(trace.events, ns);
     expect([...exits.values()].filter((n) => n !== 1)).toEqual([]);
     expect(exits.size).toBeGreaterThan(made);
     // solo is tini's child (namespace pid 2); its intermediates are solo's children, reaped by it;
@@ -212,10 +219,7 @@ describe.skipIf(!availability.available)(`tracer against the kernel ${why}`, () 
       (p) => (unsharePid = p),
     );
     expect(r.code, r.stderr).toBe(0);
-    const trace = await stopTracer();
-    const ns = namespaceOf(trace.events, unsharePid)!;
-    const m = matchTrace(trace.events, { pidNsInode: ns, t0Ns: 0n, stats: trace.stats });
-    expect(m.lost).toBe(0);
+    const { trace, ns, m } = await stopAndMatch(unsharePid, 0n);
     const s = r.summary!;
     const first = m.firstForkFailure!;
     expect(first).not.toBeNull();
@@ -281,10 +285,7 @@ describe.skipIf(!availability.available)(`tracer against the kernel ${why}`, () 
       (p) => (unsharePid = p),
     );
     expect(r.code, r.stderr).toBe(0);
-    const trace = await stopTracer();
-    const ns = namespaceOf(trace.events, unsharePid)!;
-    const m = matchTrace(trace.events, { pidNsInode: ns, t0Ns: 0n, stats: trace.stats });
-    expect(m.lost).toBe(0);
+    const { trace, ns, m } = await stopAndMatch(unsharePid, 0n);
     const orphans = r.events!.filter((e): e is OrphanEvent => e.type === 'orphan');
     expect(orphans).toHaveLength(200);
     const records = new Map(m.processes.map((p) => [p.nsPid, p]));

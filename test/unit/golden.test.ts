@@ -7,10 +7,9 @@
  *   npx vitest run --project unit test/unit/golden.test.ts -u
  * and read the diff.
  */
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { writeAll } from '../../src/run/results-dir.js';
 import { parseRecords } from '../../src/export/records-json.js';
 import type { EnvironmentRecord, RunRecord } from '../../src/model/records.js';
@@ -28,6 +27,7 @@ import { summarize } from '../../src/stats/summary.js';
 import { ENV } from '../support/bench-fixtures.js';
 import { PARTIAL_REASON, PARTIAL_RUNS, QUICK_RUNS, TROUBLED_ENV, TROUBLED_RUNS, troubledRawFiles } from '../support/golden-runs.js';
 import { SCENARIO_META, SCENARIO_RESULTS } from '../support/golden-scenarios.js';
+import { scratchDirs } from '../support/scratch.js';
 
 // Drawing an SVG takes about half a second here and its bytes are vega's, not reapbench's: the
 // writer gets a stub drawing, and the golden files cover which charts report.md links.
@@ -163,14 +163,10 @@ describe('scenario reports', () => {
 });
 
 describe('the results writer', () => {
-  const made: string[] = [];
-  afterAll(async () => {
-    for (const d of made) await rm(d, { recursive: true, force: true });
-  });
+  const tmp = scratchDirs('reapbench-golden-');
 
   it('writes every file of a load and scenario run as its serializer renders it, and env.json and events.ndjson', async () => {
-    const root = await mkdtemp(path.join(os.tmpdir(), 'reapbench-golden-'));
-    made.push(root);
+    const root = await tmp();
     const dir = path.join(root, '2026-11-29T11-00-00Z');
     const rawDir = path.join(dir, 'raw');
     await mkdir(rawDir, { recursive: true });

@@ -5,11 +5,10 @@
  * inputs are left as they were, and the baseline gate works on the merged summary.
  */
 import { createHash } from 'node:crypto';
-import { cp, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { cp, lstat, mkdir, readFile, readdir, readlink, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ReapbenchError } from '../../src/errors.js';
 import { buildView } from '../../src/export/view.js';
 import { INITS } from '../../src/model/inits.js';
@@ -24,6 +23,7 @@ import { summarize } from '../../src/stats/summary.js';
 import { serializeTrend, toBenchmarkAction, toBmf } from '../../src/export/trend.js';
 import { ENV, realisticRun } from '../support/bench-fixtures.js';
 import { SCENARIO_META, SCENARIO_RESULTS } from '../support/golden-scenarios.js';
+import { scratchDirs } from '../support/scratch.js';
 
 // Drawing an SVG takes about half a second and is not what a merge is about: a stub drawing.
 vi.mock('../../src/export/charts.js', async (importOriginal) => ({
@@ -31,16 +31,7 @@ vi.mock('../../src/export/charts.js', async (importOriginal) => ({
   renderSvg: async () => '<svg xmlns="http://www.w3.org/2000/svg"/>\n',
 }));
 
-const made: string[] = [];
-afterAll(async () => {
-  for (const d of made) await rm(d, { recursive: true, force: true });
-});
-
-async function tmp(): Promise<string> {
-  const d = await mkdtemp(path.join(os.tmpdir(), 'reapbench-merge-'));
-  made.push(d);
-  return d;
-}
+const tmp = scratchDirs('reapbench-merge-');
 
 /** The matrix of the fixture: 6 load configurations and 4 scenarios, 10 units. */
 const MATRIX = resolveMatrix({

@@ -1,8 +1,7 @@
-import { lstat, mkdir, mkdtemp, rm, readFile, readdir, readlink, realpath, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { lstat, mkdir, readFile, readdir, readlink, realpath, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { INITS } from '../../src/model/inits.js';
 import {
   checkResultsRoot,
@@ -15,16 +14,9 @@ import {
 import { ReapbenchError } from '../../src/errors.js';
 import { buildView } from '../../src/export/view.js';
 import { ENV, realisticRun } from '../support/bench-fixtures.js';
+import { scratchDirs } from '../support/scratch.js';
 
-const made: string[] = [];
-const tmp = async (): Promise<string> => {
-  const d = await mkdtemp(path.join(os.tmpdir(), 'reapbench-results-'));
-  made.push(d);
-  return d;
-};
-afterAll(async () => {
-  for (const d of made) await rm(d, { recursive: true, force: true });
-});
+const tmp = scratchDirs('reapbench-results-');
 
 describe('prepareResultsDir', () => {
   it('creates <root>/<UTC timestamp>/ and a suffixed one when that exists', async () => {

@@ -3,11 +3,10 @@
  * line, exit 2, before anything runs or is read), and the writer writing the files with the
  * final save only, an interrupted run's holding only what was measured.
  */
-import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ReapbenchError } from '../../src/errors.js';
 import { serializeTrend, toBenchmarkAction, toBmf } from '../../src/export/trend.js';
 import { buildView } from '../../src/export/view.js';
@@ -19,6 +18,7 @@ import { summarize } from '../../src/stats/summary.js';
 import { createOutput } from '../../src/terminal/output.js';
 import { ENV, realisticRun } from '../support/bench-fixtures.js';
 import { SCENARIO_META, SCENARIO_RESULTS } from '../support/golden-scenarios.js';
+import { scratchDirs } from '../support/scratch.js';
 
 // Drawing an SVG takes about half a second and is not what these files are about.
 vi.mock('../../src/export/charts.js', async (importOriginal) => ({
@@ -26,15 +26,7 @@ vi.mock('../../src/export/charts.js', async (importOriginal) => ({
   renderSvg: async () => '<svg xmlns="http://www.w3.org/2000/svg"/>\n',
 }));
 
-const made: string[] = [];
-afterAll(async () => {
-  for (const d of made) await rm(d, { recursive: true, force: true });
-});
-async function tmp(): Promise<string> {
-  const d = await mkdtemp(path.join(os.tmpdir(), 'reapbench-trend-'));
-  made.push(d);
-  return d;
-}
+const tmp = scratchDirs('reapbench-trend-');
 
 /** The message of the usage error (exit 2, one line) `p` rejects with. */
 async function refusal(p: Promise<unknown>): Promise<string> {

@@ -42,8 +42,8 @@ export function interruptedBy(): NodeJS.Signals | null {
 
 /**
  * Force-remove one container (kill + remove, volumes too) and return once it is gone. When
- * another removal of it is already under way (409: the interrupt handler's and the run's own
- * can meet), wait until the engine reports it gone (404), up to `timeoutMs`: returning at the
+ * another removal of it is already under way (409, or Podman's 500 "container state improper":
+ * the interrupt handler's and the run's own can meet), wait until the engine reports it gone (404), up to `timeoutMs`: returning at the
  * 409 would let reapbench exit while the engine still holds a running container.
  * @returns null when the container is gone, else one line saying why not.
  */
@@ -53,9 +53,12 @@ export async function removeContainer(c: Docker.Container, timeoutMs = 10_000): 
     await c.remove({ force: true, v: true });
     return null;
   } catch (err) {
-    const code = (err as { statusCode?: number }).statusCode;
-    if (code === 404) return null;
-    if (code !== 409) return why(err);
+    const e = err as { statusCode?: number; message?: string };
+    if (e.statusCode === 404) return null;
+    // Podman 4.3 answers the same meeting with a 500: it cannot kill a container that the other
+    // removal has just stopped ("container state improper").
+    const busy = e.statusCode === 409 || (e.statusCode === 500 && /state improper/.test(e.message ?? ''));
+    if (!busy) return why(err);
   }
   const deadline = performance.now() + timeoutMs;
   for (;;) {

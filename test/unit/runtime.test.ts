@@ -308,6 +308,12 @@ describe('removeContainer', () => {
     const busy = fake(httpError(409, 'removal in progress'), [null, null, httpError(404, 'gone')]);
     expect(await removeContainer(busy as unknown as Docker.Container)).toBeNull();
     expect(busy.inspections()).toBe(3);
+    const podman = fake(httpError(500, 'cannot remove container f as it could not be stopped: container state improper: stopped'), [
+      null,
+      httpError(404, 'gone'),
+    ]);
+    expect(await removeContainer(podman as unknown as Docker.Container)).toBeNull();
+    expect(podman.inspections()).toBe(2);
   });
 
   it('says in one line why a container could not be removed, or is still being removed at the deadline', async () => {

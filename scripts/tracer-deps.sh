@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What the kernel instrument (src/tracer/, dist/tracer) needs on a Debian/Ubuntu host, for CI and
-# for users. Idempotent: installs only what is missing, mounts tracefs only when it is not mounted.
+# for users. Idempotent: installs only what is missing.
 #
 #   sudo bash scripts/tracer-deps.sh
 #
@@ -8,15 +8,14 @@
 # the loader's skeleton), libbpf-dev, libelf-dev and zlib1g-dev (the loader links libbpf
 # statically, which needs libelf and zlib), gcc. Debian packages bpftool on its own; Ubuntu
 # ships it in linux-tools-common + linux-tools-$(uname -r).
-# Run time: tracefs, because libbpf attaches a tracepoint by the id it reads from
-# <tracefs>/events/<category>/<name>/id, and the kernel's BTF (/sys/kernel/btf/vmlinux,
-# CONFIG_DEBUG_INFO_BTF), which CO-RE relocates the programs against.
+# Run time: the kernel's BTF (/sys/kernel/btf/vmlinux, CONFIG_DEBUG_INFO_BTF), which CO-RE
+# relocates the programs against and by which their raw tracepoints are found (no tracefs).
 set -euo pipefail
 
 say() { printf 'tracer-deps: %s\n' "$*" >&2; }
 
 if [ "$(id -u)" -ne 0 ]; then
-  say "must run as root (sudo bash scripts/tracer-deps.sh): it installs packages and mounts tracefs"
+  say "must run as root (sudo bash scripts/tracer-deps.sh): it installs packages"
   exit 1
 fi
 
@@ -41,10 +40,4 @@ if [ ! -r /sys/kernel/btf/vmlinux ]; then
   say "warning: /sys/kernel/btf/vmlinux is missing: this kernel has no BTF (CONFIG_DEBUG_INFO_BTF); the tracer cannot run here"
 fi
 
-# libbpf 1.x reads tracepoint ids under /sys/kernel/debug/tracing when that exists, else under
-# /sys/kernel/tracing: make sure one of them is a mounted tracefs.
-if [ ! -e /sys/kernel/tracing/events ] && [ ! -e /sys/kernel/debug/tracing/events ]; then
-  mount -t tracefs nodev /sys/kernel/tracing
-  say "mounted tracefs at /sys/kernel/tracing"
-fi
 say "ok: clang $(clang --version | sed -n 's/.*clang version \([0-9.]*\).*/\1/p;q'), $(bpftool version | head -1)"

@@ -2,7 +2,7 @@
  * Can the kernel instrument run here? Checked before a run so that the harness can fall back to
  * the in-container pidfd watcher with one line that says why, instead of failing half-way.
  */
-import { accessSync, constants as fsConstants, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,25 +22,12 @@ export interface AvailabilityProbe {
   euid?: number;
   /** `uname -r` (default `os.release()`). */
   release?: string;
-  /** tracefs's `events` folder (default: libbpf's choice, see {@link tracefsEvents}). */
-  tracefsEvents?: string;
 }
 
 /** Capability numbers (include/uapi/linux/capability.h): CAP_PERFMON 38, CAP_BPF 39 (Linux ≥ 5.8), CAP_SYS_ADMIN 21. */
 const CAP_SYS_ADMIN = 21n;
 const CAP_PERFMON = 38n;
 const CAP_BPF = 39n;
-
-/** The tracepoints the loader attaches through tracefs (raw tracepoints need no tracefs). */
-export const SYSCALL_TRACEPOINTS = [
-  'sys_exit_wait4',
-  'sys_enter_waitid',
-  'sys_exit_waitid',
-  'sys_exit_clone',
-  'sys_exit_clone3',
-  'sys_exit_fork',
-  'sys_exit_vfork',
-] as const;
 
 /**
  * Path of the loader: `$REAPBENCH_TRACER`, else `dist/tracer` seen from the compiled module
@@ -53,14 +40,6 @@ export function tracerBinaryPath(): string {
     (c): c is string => !!c,
   );
   return candidates.find((c) => existsSync(c)) ?? candidates[0]!;
-}
-
-/**
- * libbpf 1.x's tracefs: `/sys/kernel/debug/tracing` when that exists, else `/sys/kernel/tracing`
- * (libbpf `tracefs_path()`).
- */
-function tracefsEvents(): string {
-  return existsSync('/sys/kernel/debug/tracing') ? '/sys/kernel/debug/tracing/events' : '/sys/kernel/tracing/events';
 }
 
 /** Effective capability set from /proc/self/status (`CapEff:` hex), or 0n if unreadable. */
@@ -79,8 +58,8 @@ function capEff(procStatus: string): bigint {
  * `CONFIG_DEBUG_INFO_BTF`) → privileges (root, or CAP_BPF + CAP_PERFMON, or CAP_SYS_ADMIN:
  * `kernel/bpf/syscall.c` `bpf_prog_load()` wants CAP_BPF, and tracing programs CAP_PERFMON) →
  * lockdown not `confidentiality` (`security/lockdown`: it forbids reading kernel memory, which
- * every program here does) → tracefs mounted with the syscall tracepoints
- * (`CONFIG_FTRACE_SYSCALLS`).
+ * every program here does). tracefs is not needed: every program is a BTF-typed raw tracepoint,
+ * attached by the BTF id of the tracepoint rather than by a tracefs event id.
  * It does not load anything: a check that passes can still be followed by a load error, which
  * {@link startTracer} reports with the loader's own one line.
  * @returns `{ available: true }` or `{ available: false, reason }`, `reason` one line starting
@@ -109,19 +88,6 @@ export function tracerAvailability(probe: AvailabilityProbe = {}): TracerAvailab
       return no('kernel lockdown is "confidentiality", which forbids eBPF reads of kernel memory: boot with lockdown=integrity or none');
   } catch {
     // no lockdown LSM: nothing forbids it
-  }
-  const events = probe.tracefsEvents ?? tracefsEvents();
-  for (const tp of SYSCALL_TRACEPOINTS) {
-    const id = path.join(events, 'syscalls', tp, 'id');
-    try {
-      accessSync(id, fsConstants.R_OK);
-    } catch {
-      return existsSync(events)
-        ? no(`tracepoint syscalls/${tp} is missing (${id}): needs a kernel with CONFIG_FTRACE_SYSCALLS`)
-        : no(
-            `tracefs is not mounted (${events} missing): run scripts/tracer-deps.sh as root, or mount -t tracefs nodev /sys/kernel/tracing`,
-          );
-    }
   }
   return { available: true };
 }

@@ -9,13 +9,7 @@
  *   const trace = await tracer.stop();
  *   const m = matchTrace(trace.events, { pidNsInode: pidNs, t0Ns, stats: trace.stats });
  */
-export {
-  tracerAvailability,
-  tracerBinaryPath,
-  SYSCALL_TRACEPOINTS,
-  type TracerAvailability,
-  type AvailabilityProbe,
-} from './availability.js';
+export { tracerAvailability, tracerBinaryPath, type TracerAvailability, type AvailabilityProbe } from './availability.js';
 export { startTracer, type StartTracerOptions, type Tracer, type Trace } from './tracer.js';
 export {
   matchTrace,

@@ -54,8 +54,8 @@ export interface ExitEvent {
 }
 
 /**
- * A zombie was reaped: `wait4` returned a pid > 0 (`syscalls:sys_exit_wait4`), or `waitid`
- * without WNOWAIT filled a siginfo with an exited child (`sys_enter_waitid`/`sys_exit_waitid`);
+ * A zombie was reaped: `wait4` returned a pid > 0, or `waitid` without WNOWAIT filled
+ * a siginfo with an exited child (both seen at the raw `sys_exit` tracepoint);
  * `kernel/exit.c` `wait_task_zombie()` → `release_task()`. A wait4 that reported a stopped or
  * continued child (WUNTRACED, WCONTINUED) is reported too (telling it apart would cost a
  * program on every wait4's entry): {@link matchTrace} finds no zombie for it and drops it. Reported when the reaper is in a non-initial PID namespace, or when it is a
@@ -114,7 +114,7 @@ export interface FreeEvent {
   comm: string;
 }
 
-/** clone/clone3/fork/vfork returned an error in a non-initial PID namespace (`syscalls:sys_exit_*`; EAGAIN at `pids.max`: `kernel/cgroup/pids.c` `pids_can_fork()`). */
+/** clone/clone3/fork/vfork returned an error in a non-initial PID namespace (raw `sys_exit` tracepoint; EAGAIN at `pids.max`: `kernel/cgroup/pids.c` `pids_can_fork()`). */
 export interface ForkFailEvent {
   type: 'forkfail';
   /** CLOCK_MONOTONIC, ns. */

@@ -298,6 +298,21 @@ describe.skipIf(!availability.available)(`tracer against the kernel ${why}`, () 
     expect(m.processes.every((p) => p.latencyUs === null || p.latencyUs > 0)).toBe(true);
   });
 
+  it('attaches with no tracefs mounted: every program is a raw tracepoint found by its BTF id', () => {
+    // A private mount namespace where every tracefs mount is gone; the loader's stdin is
+    // /dev/null, so it stops at once after attaching, printing its stats line.
+    const script = [
+      'for m in $(findmnt -n -o TARGET -t tracefs | sort -r); do umount -l "$m" || exit 3; done',
+      'echo "tracefs mounts: $(findmnt -n -t tracefs | wc -l)"',
+      `exec "$0" </dev/null`,
+    ].join('\n');
+    const r = spawnSync('unshare', ['--mount', 'sh', '-c', script, tracerBinaryPath()], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.stdout, r.stderr).toMatch(/^tracefs mounts: 0$/m);
+    expect(r.stdout, r.stderr).toMatch(/^ready \d+$/m);
+    expect(r.stdout, r.stderr).toMatch(/^stats events=\d+ lost=0 untracked=0$/m);
+    expect(r.status, r.stderr).toBe(0);
+  });
+
   it('stops a loader whose start is aborted, and leaves no process', async () => {
     const ac = new AbortController();
     const t = await startTracer({ signal: ac.signal });

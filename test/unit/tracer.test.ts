@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -255,28 +255,13 @@ describe('tracerAvailability', () => {
     });
   });
 
-  it('says to mount tracefs, or names the missing tracepoint', () => {
-    const base = { binary, btf, release: '6.8.0', euid: 0 };
-    expect(tracerAvailability({ ...base, tracefsEvents: path.join(dir, 'no-tracefs') })).toEqual({
-      available: false,
-      reason: expect.stringMatching(/^unavailable: tracefs is not mounted .*run scripts\/tracer-deps\.sh as root/),
-    });
-    const events = path.join(dir, 'events');
-    mkdirSync(path.join(events, 'syscalls', 'sys_exit_wait4'), { recursive: true });
-    writeFileSync(path.join(events, 'syscalls', 'sys_exit_wait4', 'id'), '211\n');
-    expect(tracerAvailability({ ...base, tracefsEvents: events })).toEqual({
-      available: false,
-      reason: expect.stringMatching(/^unavailable: tracepoint syscalls\/sys_enter_waitid is missing .*CONFIG_FTRACE_SYSCALLS$/),
-    });
-  });
-
   it('wants root or CAP_BPF with CAP_PERFMON', () => {
     const none = tracerAvailability({ binary, btf, release: '6.8.0', euid: 65534, procStatus: status('0000000000000000') });
     expect(none).toEqual({
       available: false,
       reason: expect.stringMatching(/^unavailable: loading eBPF programs needs root, or CAP_BPF and CAP_PERFMON .*: run as root$/),
     });
-    // CAP_BPF (39) and CAP_PERFMON (38): bits 0xc0_0000_0000; the check passes on to tracefs.
+    // CAP_BPF (39) and CAP_PERFMON (38): bits 0xc0_0000_0000; the check passes on to lockdown.
     const caps = tracerAvailability({ binary, btf, release: '6.8.0', euid: 65534, procStatus: status('000000c000000000') });
     expect(caps.available ? '' : caps.reason).not.toMatch(/CAP_BPF/);
   });

@@ -7,12 +7,12 @@
  * Built with libbpf CO-RE (clang -target bpf against a vmlinux.h dumped from the running
  * kernel's BTF), so that one object runs on every kernel >= 5.8 with BTF: 5.8 for the BPF ring
  * buffer. Only tracepoints are used: kprobes and fentry are not available on every machine kind
- * this harness runs on (CONFIG_KPROBES may be unset), tracepoints are a stable ABI. The three
- * tracepoints whose arguments are kernel structures are attached as BTF-typed raw tracepoints
- * (tp_btf, Linux >= 5.5, needs the kernel's BTF like CO-RE does, no trampoline unlike fentry):
- * their task arguments can then be read with plain loads, which the verifier turns into
+ * this harness runs on (CONFIG_KPROBES may be unset), tracepoints are a stable ABI. All of
+ * them are attached as BTF-typed raw tracepoints (tp_btf, Linux >= 5.5, needs the kernel's BTF
+ * like CO-RE does, no trampoline unlike fentry, and no tracefs: they are found by BTF id):
+ * their pointer arguments can then be read with plain loads, which the verifier turns into
  * fault-safe loads, instead of a bpf_probe_read_kernel() call per field: these programs run on
- * every fork, free and signal of the machine. The current task is still read with probe reads
+ * every fork, free, signal and system call exit of the machine. The current task is still read with probe reads
  * (a BTF pointer to it needs bpf_get_current_task_btf(), Linux 5.11), and so is the siginfo
  * (the kernel types that argument as a scalar: it may be SEND_SIG_PRIV, not a pointer).
  *
@@ -25,8 +25,9 @@
  *  - reap: the return of wait4/waitid (kernel/exit.c do_wait() → wait_task_zombie() →
  *    release_task()): the zombie's pid is free again when the syscall returns.
  *  - fork: sched:sched_process_fork (kernel/fork.c kernel_clone()).
- *  - fork failure: syscalls:sys_exit_{clone,clone3,fork,vfork} with a negative return
- *    (kernel/cgroup/pids.c pids_can_fork() gives -EAGAIN at pids.max).
+ *  - fork failure: the exit of clone, clone3, fork or vfork with a negative return
+ *    (kernel/cgroup/pids.c pids_can_fork() gives -EAGAIN at pids.max), seen with the reaps on
+ *    the raw sys_exit tracepoint (see on_sys_exit).
  *  - free: sched:sched_process_free (kernel/exit.c delayed_put_task_struct()): only to see
  *    processes the kernel reaped by itself (parent ignoring SIGCHLD or with SA_NOCLDWAIT,
  *    kernel/signal.c do_notify_parent() returns autoreap = true).
@@ -79,19 +80,6 @@ struct {
   __type(key, u32);
   __type(value, u64);
 } tracked SEC(".maps");
-
-/* waitid's arguments between its entry and its exit, per thread: the siginfo pointer the pid
- * will be written to, and the options (WNOWAIT leaves the zombie in place). */
-struct wait_args {
-  u64 ptr;
-  u64 options;
-};
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 16384);
-  __type(key, u32);
-  __type(value, struct wait_args);
-} waits SEC(".maps");
 
 static __always_inline void count(u32 which) {
   u64 *v = bpf_map_lookup_elem(&counters, &which);
@@ -231,84 +219,6 @@ int BPF_PROG(on_signal_generate, int sig, struct kernel_siginfo *info, struct ta
   return 0;
 }
 
-/* ---------------------------------------------------------------- reap */
-
-/* The syscall tracepoints' records (tracefs events/syscalls/sys_{enter,exit}_* /format): an
- * 8-byte common header, the syscall number, then the arguments or the return value, each in
- * 8 bytes. The layout has not changed since syscall tracepoints exist (2.6.31). */
-struct sys_enter_ctx {
-  u64 common;
-  long nr;
-  unsigned long args[6];
-};
-struct sys_exit_ctx {
-  u64 common;
-  long nr;
-  long ret;
-};
-
-/* waitid(which, pid, siginfo_t *infop, options, rusage) */
-SEC("tracepoint/syscalls/sys_enter_waitid")
-int on_enter_waitid(struct sys_enter_ctx *ctx) {
-  u32 tid = (u32)bpf_get_current_pid_tgid();
-  struct wait_args w = {.ptr = ctx->args[2], .options = ctx->args[3]};
-  bpf_map_update_elem(&waits, &tid, &w, BPF_ANY);
-  return 0;
-}
-
-static __always_inline void report_reap(int reaped, int call) {
-  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-  int nr = 0;
-  unsigned int ns = 0;
-  unsigned int level = own_level(task, &nr, &ns);
-  if (level == 0) {
-    /* A host reaper: report it only for a process we saw exit in a namespace (the container's
-     * PID 1 reaped by its runtime, or by unshare). There the returned pid is the host pid. */
-    u8 *state = state_of((u32)reaped);
-    if (!state || *state != 2) return;
-  }
-  struct tracer_event *e = reserve(EV_REAP);
-  if (!e) return;
-  e->level = level;
-  e->pid = (int)(bpf_get_current_pid_tgid() >> 32);
-  e->ppid = reaped;
-  e->a = nr;
-  e->b = (int)ns;
-  e->c = call;
-  bpf_get_current_comm(&e->comm, sizeof(e->comm));
-  submit(e);
-}
-
-/* wait4 also returns children that stopped or continued (WUNTRACED, WCONTINUED); telling
- * those apart needs the status pointer from sys_enter_wait4, i.e. a second program and a map
- * update on every wait4 of the machine (~1 µs each here). They are reported as reaps and
- * src/tracer/match.ts drops them: a stopped or continued process is not a zombie, so no exit
- * waits for them. */
-SEC("tracepoint/syscalls/sys_exit_wait4")
-int on_exit_wait4(struct sys_exit_ctx *ctx) {
-  if (ctx->ret <= 0) return 0;
-  report_reap((int)ctx->ret, 0);
-  return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_waitid")
-int on_exit_waitid(struct sys_exit_ctx *ctx) {
-  u32 tid = (u32)bpf_get_current_pid_tgid();
-  struct wait_args *w = bpf_map_lookup_elem(&waits, &tid);
-  if (!w) return 0;
-  struct wait_args args = *w;
-  bpf_map_delete_elem(&waits, &tid);
-  if (ctx->ret != 0 || !args.ptr || (args.options & WNOWAIT)) return 0;
-  /* siginfo_t on 64-bit: si_signo, si_errno, si_code, padding, then si_pid at 16 and si_status
-   * at 24 (include/uapi/asm-generic/siginfo.h). si_pid 0: WNOHANG and nothing to report. */
-  int code = 0, pid = 0;
-  bpf_probe_read_user(&code, sizeof(code), (void *)(args.ptr + 8));
-  bpf_probe_read_user(&pid, sizeof(pid), (void *)(args.ptr + 16));
-  if (pid <= 0 || code < CLD_EXITED || code > CLD_DUMPED) return 0;
-  report_reap(pid, 1);
-  return 0;
-}
-
 /* ---------------------------------------------------------------- fork */
 
 /* TP_PROTO(struct task_struct *parent, struct task_struct *child) */
@@ -348,10 +258,47 @@ int BPF_PROG(on_free, struct task_struct *p) {
   return 0;
 }
 
+/* ---------------------------------------------------------------- reap */
+
+static __always_inline void report_reap(int reaped, int call) {
+  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+  int nr = 0;
+  unsigned int ns = 0;
+  unsigned int level = own_level(task, &nr, &ns);
+  if (level == 0) {
+    /* A host reaper: report it only for a process we saw exit in a namespace (the container's
+     * PID 1 reaped by its runtime, or by unshare). There the returned pid is the host pid. */
+    u8 *state = state_of((u32)reaped);
+    if (!state || *state != 2) return;
+  }
+  struct tracer_event *e = reserve(EV_REAP);
+  if (!e) return;
+  e->level = level;
+  e->pid = (int)(bpf_get_current_pid_tgid() >> 32);
+  e->ppid = reaped;
+  e->a = nr;
+  e->b = (int)ns;
+  e->c = call;
+  bpf_get_current_comm(&e->comm, sizeof(e->comm));
+  submit(e);
+}
+
+/* waitid(which, pid, siginfo_t *infop, options, rusage) returned 0: the child it reports is in
+ * *infop, unless WNOHANG found none (si_pid 0) or WNOWAIT left the zombie in place. */
+static __always_inline void waitid_returned(unsigned long infop, unsigned long options) {
+  if (!infop || (options & WNOWAIT)) return;
+  /* siginfo_t on 64-bit: si_signo, si_errno, si_code, padding, then si_pid at 16 and si_status
+   * at 24 (include/uapi/asm-generic/siginfo.h). */
+  int code = 0, pid = 0;
+  bpf_probe_read_user(&code, sizeof(code), (void *)(infop + 8));
+  bpf_probe_read_user(&pid, sizeof(pid), (void *)(infop + 16));
+  if (pid <= 0 || code < CLD_EXITED || code > CLD_DUMPED) return;
+  report_reap(pid, 1);
+}
+
 /* ---------------------------------------------------------------- fork failure */
 
 static __always_inline void fork_failed(long ret, int call) {
-  if (ret >= 0) return;
   struct task_struct *task = (struct task_struct *)bpf_get_current_task();
   struct pid *pid = BPF_CORE_READ(task, thread_pid);
   if (!pid || BPF_CORE_READ(pid, level) == 0) return;
@@ -367,26 +314,53 @@ static __always_inline void fork_failed(long ret, int call) {
   submit(e);
 }
 
-SEC("tracepoint/syscalls/sys_exit_clone")
-int on_exit_clone(struct sys_exit_ctx *ctx) {
-  fork_failed(ctx->ret, CALL_CLONE);
-  return 0;
-}
+/* ---------------------------------------------------------------- system calls */
 
-SEC("tracepoint/syscalls/sys_exit_clone3")
-int on_exit_clone3(struct sys_exit_ctx *ctx) {
-  fork_failed(ctx->ret, CALL_CLONE3);
-  return 0;
-}
+/* x86-64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl); the build targets x86
+ * only (clang -D__TARGET_ARCH_x86). */
+#define NR_CLONE 56
+#define NR_FORK 57
+#define NR_VFORK 58
+#define NR_WAIT4 61
+#define NR_WAITID 247
+#define NR_CLONE3 435
+/* A 32-bit task's system calls have other numbers (syscall_32.tbl) and arrive with the 32-bit
+ * user code segment (arch/x86/include/asm/segment.h __USER32_CS): those are left out, as the
+ * syscalls:* tracepoints leave compat system calls out on x86. */
+#define USER32_CS 0x23
 
-SEC("tracepoint/syscalls/sys_exit_fork")
-int on_exit_fork(struct sys_exit_ctx *ctx) {
-  fork_failed(ctx->ret, CALL_FORK);
-  return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_vfork")
-int on_exit_vfork(struct sys_exit_ctx *ctx) {
-  fork_failed(ctx->ret, CALL_VFORK);
-  return 0;
+/* One program on the raw sys_exit tracepoint (TP_PROTO(struct pt_regs *regs, long ret),
+ * include/trace/events/syscalls.h) for the six calls this instrument needs, instead of the
+ * syscalls:sys_exit_* / sys_enter_* tracepoints. Those are built on the same raw tracepoint by
+ * perf (kernel/trace/trace_syscalls.c), which fills a trace record for every traced call before
+ * the program runs: measured with programs that return at once (npm run bench:tracer --
+ * --baseline), the seven perf syscall tracepoints cost the fork loop 2.2 % of its rate more than
+ * the raw ones alone, an empty raw sys_enter + sys_exit pair 0.8 %, though such a program runs at
+ * every system call of the machine and returns at its first test for all but these six. The arguments are still in the saved user registers at
+ * exit (only ax holds the return value), so waitid's siginfo pointer and options need no
+ * sys_enter program nor a map from entry to exit. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret) {
+  long nr = regs->orig_ax;
+  switch (nr) {
+    case NR_WAIT4:
+      /* wait4 also returns children that stopped or continued (WUNTRACED, WCONTINUED); telling
+       * those apart needs the status the kernel wrote to user memory. They are reported as
+       * reaps and src/tracer/match.ts drops them: a stopped or continued process is not a
+       * zombie, so no exit waits for them. */
+      if (ret > 0 && regs->cs != USER32_CS) report_reap((int)ret, 0);
+      return 0;
+    case NR_WAITID:
+      if (ret == 0 && regs->cs != USER32_CS) waitid_returned(regs->dx, regs->r10);
+      return 0;
+    case NR_CLONE:
+    case NR_FORK:
+    case NR_VFORK:
+    case NR_CLONE3:
+      if (ret < 0 && regs->cs != USER32_CS)
+        fork_failed(ret, nr == NR_CLONE ? CALL_CLONE : nr == NR_CLONE3 ? CALL_CLONE3 : nr == NR_FORK ? CALL_FORK : CALL_VFORK);
+      return 0;
+    default:
+      return 0;
+  }
 }

@@ -136,13 +136,13 @@ static int unavailable(const char *step, int err) {
   err = err < 0 ? -err : err;
   if (err == EPERM || err == EACCES)
     fprintf(stderr,
-            "tracer: unavailable: %s: %s; loading eBPF programs needs root, or CAP_BPF and CAP_PERFMON (and "
-            "CAP_DAC_READ_SEARCH for tracefs): run it as root\n",
+            "tracer: unavailable: %s: %s; loading eBPF programs needs root, or CAP_BPF and CAP_PERFMON: "
+            "run it as root\n",
             step, strerror(err));
   else if (err == ENOENT)
     fprintf(stderr,
             "tracer: unavailable: %s: %s; a tracepoint or the kernel's BTF is missing: needs Linux >= 5.8 with "
-            "/sys/kernel/btf/vmlinux and tracefs mounted (scripts/tracer-deps.sh mounts it)\n",
+            "/sys/kernel/btf/vmlinux\n",
             step, strerror(err));
   else
     fprintf(stderr, "tracer: unavailable: %s: %s; run with -v for libbpf's messages\n", step, strerror(err));

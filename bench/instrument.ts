@@ -30,7 +30,7 @@
  *   npm run bench:instrument -- [--rounds 5] [--ms 2000] [--lifetime-us 0] [--solo 1x1,1x16]
  *     [--no-loadgen] [--agree-reps 3] [--conditions idle,spin,load,hog] [--skip-floor] [--skip-agree] [--json FILE]
  *
- * Every container carries the run label and is removed by `runContainer` however the bench ends;
+ * Every container carries the run label and is removed by the runtime however the bench ends;
  * Ctrl-C aborts the container under way (removed), stops the CPU hog, and exits 130.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -48,9 +48,9 @@ import type { TraceMatch } from '../src/tracer/index.js';
 import { runOne, type RunnerContext } from '../src/run/runner.js';
 import { IMAGE_ORPHANAGE, SOLO_MAX_BATCH } from '../src/run/traced.js';
 import type { PlannedRun } from '../src/run/matrix.js';
-import { onInterrupt } from '../src/runtime/cleanup.js';
-import { runContainer, type ContainerSpec } from '../src/runtime/container.js';
-import { connectEngine } from '../src/runtime/engine.js';
+import { cleanUpOnInterrupt, onInterrupt } from '../src/run/interrupt.js';
+import type { ContainerSpec } from '../src/runtime/container.js';
+import { connectDockerRuntime } from '../src/runtime/docker.js';
 import { launchFor } from '../src/runtime/init-launch.js';
 import { tracerAvailability } from '../src/tracer/index.js';
 
@@ -173,7 +173,7 @@ if (bad.length > 0) {
   process.exit(2);
 }
 
-// Ctrl-C: abort what runs (runContainer then removes its container, the tracer stops), stop the
+// Ctrl-C: abort what runs (the runtime then removes its container, the tracer stops), stop the
 // hog; the loop below sees the abort and exits 130 once the removal is done.
 const abort = new AbortController();
 let hog: ChildProcess | null = null;
@@ -186,8 +186,9 @@ const interrupted = (): never => {
   process.exit(130);
 };
 
-const docker = await connectEngine();
-const images = await ensureImages(docker, { signal: abort.signal, onProgress: (l) => console.error(l) });
+const runtime = await connectDockerRuntime();
+cleanUpOnInterrupt(runtime);
+const images = await ensureImages(runtime, { signal: abort.signal, onProgress: (l) => console.error(l) });
 const tini = launchFor('tini').prefix;
 const stats = { floor: [] as FloorSample[], agree: [] as AgreeSample[] };
 const raw = mkdtempSync(path.join(tmpdir(), 'reapbench-instrument-'));
@@ -204,7 +205,7 @@ process.exit(0);
 
 /** A container with the floor's settings (tini, pinned, high pids limit); stdout of a completed run. */
 async function inContainer(cmd: string[], extra: Partial<ContainerSpec> = {}): Promise<string> {
-  const run = await runContainer(docker, {
+  const run = await runtime.run({
     image: images.app,
     cmd: [...tini, ...cmd],
     pidsLimit,
@@ -349,7 +350,7 @@ async function measureAgreement(): Promise<void> {
     return;
   }
   const ctx: RunnerContext = {
-    docker,
+    runtime,
     image: images.app,
     rawDir: raw,
     runTimeoutS: 60,

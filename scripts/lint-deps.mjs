@@ -62,6 +62,13 @@ const LAYER_RULES = [
     to: { circular: true },
   },
   {
+    name: 'engine-client-in-runtime-only',
+    comment: 'only src/runtime/ holds a dockerode client: everything else asks the ContainerRuntime (src/runtime/runtime.ts)',
+    severity: 'error',
+    from: { path: '^src/', pathNot: '^src/runtime/' },
+    to: { path: packagePath(['dockerode']) },
+  },
+  {
     name: 'model-imports-nothing',
     comment: 'src/model/ is the domain: it imports nothing but itself',
     severity: 'error',

@@ -168,10 +168,14 @@ function program(): Command {
       'auto',
     )
     .action(async (opts: { base: 'auto' | 'offline' | 'registry'; engine: string }) => {
-      const { connectEngine, useEngine } = await import('../runtime/engine.js');
+      const { useEngine } = await import('../runtime/engine.js');
       useEngine(opts.engine);
+      const { connectDockerRuntime } = await import('../runtime/docker.js');
       const { ensureImages } = await import('../images/build.js');
-      const images = await ensureImages(await connectEngine(), { base: opts.base, onProgress: (l) => process.stderr.write(`${l}\n`) });
+      const images = await ensureImages(await connectDockerRuntime(), {
+        base: opts.base,
+        onProgress: (l) => process.stderr.write(`${l}\n`),
+      });
       process.stdout.write(`${JSON.stringify(images)}\n`);
     });
 
@@ -193,11 +197,12 @@ function program(): Command {
       const { RUN_ID_PATTERN } = await import('../runtime/cleanup.js');
       if (opts.run !== undefined && !RUN_ID_PATTERN.test(opts.run))
         throw usageError(`Expected \`--run\` to be a run id (12 hex digits, as env.json's run_id), got \`${opts.run}\``);
-      const { connectEngine, useEngine } = await import('../runtime/engine.js');
+      const { useEngine } = await import('../runtime/engine.js');
       useEngine(opts.engine);
-      const { cleanRuns, cleanSummary } = await import('../runtime/cleanup.js');
+      const { connectDockerRuntime } = await import('../runtime/docker.js');
+      const { cleanSummary } = await import('../runtime/cleanup.js');
       const runId = opts.run ?? null;
-      const result = await cleanRuns(await connectEngine(), { runId, force: opts.force === true });
+      const result = await (await connectDockerRuntime()).clean({ runId, force: opts.force === true });
       process.stdout.write(`${cleanSummary(result, runId)}\n`);
     });
   return cmd;

@@ -9,7 +9,6 @@
  *  - app: base + reapbench's in-container programs (`dist/*.mjs`, `dist/*.cjs`, the orphan helper) and their
  *    runtime `node_modules` (koffi), under `/app`, with `ts-reaper` and `loadgen` on `PATH`.
  */
-import type Docker from 'dockerode';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -17,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import tar from 'tar-stream';
 import { ReapbenchError, usageError } from '../errors.js';
-import { mapEngineError } from '../runtime/engine.js';
+import type { ContainerRuntime } from '../runtime/runtime.js';
 import { packRootfs, planRootfs, type RootfsPlan } from './rootfs.js';
 
 /** How the base image is obtained. `auto` prefers a registry image when one can be had. */
@@ -217,58 +216,28 @@ function packContext(files: ContextFile[]): NodeJS.ReadableStream {
   return pack as unknown as NodeJS.ReadableStream;
 }
 
-async function imageExists(docker: Docker, ref: string): Promise<boolean> {
-  try {
-    await docker.getImage(ref).inspect();
-    return true;
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return false;
-    throw mapEngineError(err, `inspect image ${ref}`);
-  }
+/** Whether the engine has image `ref`. */
+async function imageExists(runtime: ContainerRuntime, ref: string): Promise<boolean> {
+  return (await runtime.imageId(ref)) !== null;
 }
 
 /**
- * Follow an Engine API progress stream (build, import, pull) to its end.
- * @throws ReapbenchError with the engine's own error message when the stream reports one.
+ * The registry base when it can be had: present locally, or pulled within `timeoutMs`.
+ * @returns why it can be used, or null when it cannot (no registry, or no such image).
+ * @throws {@link imagesInterrupted} when `signal` aborted the pull.
  */
-export function followProgress(
-  docker: Docker,
-  stream: NodeJS.ReadableStream,
-  what: string,
-  onLine?: (line: string) => void,
-  signal?: AbortSignal,
-): Promise<unknown[]> {
-  return new Promise((resolve, reject) => {
-    docker.modem.followProgress(
-      stream,
-      (err: Error | null, output: unknown[]) => {
-        if (signal?.aborted) return reject(imagesInterrupted());
-        if (err) return reject(mapEngineError(err, what));
-        const failed = (output as Array<{ error?: string; errorDetail?: { message?: string } }>).find((o) => o.error || o.errorDetail);
-        if (failed) return reject(new ReapbenchError(`${what} failed: ${(failed.errorDetail?.message ?? failed.error ?? '').trim()}`));
-        resolve(output);
-      },
-      (event: { stream?: string; status?: string; error?: string }) => {
-        const line = (event.stream ?? event.status ?? '').trim();
-        if (line && onLine) for (const l of line.split('\n')) onLine(l);
-      },
-    );
-  });
-}
-
 async function tryRegistryBase(
-  docker: Docker,
+  runtime: ContainerRuntime,
   image: string,
   timeoutMs: number,
   say: (l: string) => void,
   signal?: AbortSignal,
 ): Promise<string | null> {
-  if (await imageExists(docker, image)) return `${image} is present locally`;
+  if (await imageExists(runtime, image)) return `${image} is present locally`;
   say(`base: trying to pull ${image} (up to ${Math.round(timeoutMs / 1000)} s)`);
   const pullSignal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])]);
   try {
-    const stream = (await docker.pull(image, { abortSignal: pullSignal })) as NodeJS.ReadableStream;
-    await followProgress(docker, stream, `pull ${image}`, undefined, signal);
+    await runtime.pullImage(image, { signal: pullSignal });
     return `pulled ${image}`;
   } catch {
     if (signal?.aborted) throw imagesInterrupted();
@@ -282,7 +251,7 @@ async function tryRegistryBase(
  *   the offline base, a `registry` base that cannot be pulled, or an abort of `options.signal`
  *   ({@link imagesInterrupted}, exit code 130).
  */
-export async function ensureImages(docker: Docker, options: EnsureImagesOptions = {}): Promise<ImageSet> {
+export async function ensureImages(runtime: ContainerRuntime, options: EnsureImagesOptions = {}): Promise<ImageSet> {
   const say = options.onProgress ?? (() => undefined);
   const root = options.root ?? projectRoot();
   const mode = options.base ?? 'auto';
@@ -299,12 +268,16 @@ export async function ensureImages(docker: Docker, options: EnsureImagesOptions 
     if (signal?.aborted) throw imagesInterrupted();
   };
   // An aborted request surfaces as a socket error: say "interrupted", not an engine failure.
-  const engineError = (what: string) => (err: unknown) => {
-    throw signal?.aborted ? imagesInterrupted() : mapEngineError(err, what);
+  const interruptible = async (op: Promise<void>): Promise<void> => {
+    try {
+      await op;
+    } catch (err) {
+      throw signal?.aborted ? imagesInterrupted() : err;
+    }
   };
   checkpoint();
   const registryWhy =
-    mode === 'offline' ? null : await tryRegistryBase(docker, registryImage, options.pullTimeoutMs ?? 20_000, say, signal);
+    mode === 'offline' ? null : await tryRegistryBase(runtime, registryImage, options.pullTimeoutMs ?? 20_000, say, signal);
   checkpoint();
   if (mode === 'registry' && !registryWhy) {
     throw new ReapbenchError(`cannot pull ${registryImage} for --base registry: check registry access, or use --base offline`);
@@ -313,21 +286,19 @@ export async function ensureImages(docker: Docker, options: EnsureImagesOptions 
     baseMode = 'registry';
     baseReason = registryWhy;
     const dockerfile = await readFile(path.join(root, 'images', 'registry-base.Dockerfile'), 'utf8');
-    const id = (await docker.getImage(registryImage).inspect()).Id;
+    const id = await runtime.imageId(registryImage);
+    if (id === null) throw new ReapbenchError(`${registryImage} is gone from the engine since it was found; run again`);
     const tag = createHash('sha256').update(`${RECIPE_VERSION}\n${id}\n${dockerfile}`).digest('hex').slice(0, 12);
     baseTag = `reapbench-base:registry-${tag}`;
-    if (!(await imageExists(docker, baseTag))) {
+    if (!(await imageExists(runtime, baseTag))) {
       say(`base: building ${baseTag} from ${registryImage}`);
-      const stream = await docker
-        .buildImage(packContext([{ contextPath: 'Dockerfile', hostPath: null, content: dockerfile, mode: 0o644 }]), {
-          t: baseTag,
-          buildargs: { NODE_IMAGE: registryImage },
-          rm: true,
-          forcerm: true,
-          abortSignal: signal,
-        })
-        .catch(engineError('build base image'));
-      await followProgress(docker, stream, `build ${baseTag}`, (l) => say(`base: ${l}`), signal);
+      await interruptible(
+        runtime.buildImage(
+          packContext([{ contextPath: 'Dockerfile', hostPath: null, content: dockerfile, mode: 0o644 }]),
+          { tag: baseTag, buildArgs: { NODE_IMAGE: registryImage } },
+          { onLine: (l) => say(`base: ${l}`), ...(signal ? { signal } : {}) },
+        ),
+      );
       built = true;
     }
   } else {
@@ -335,22 +306,15 @@ export async function ensureImages(docker: Docker, options: EnsureImagesOptions 
     baseReason = mode === 'offline' ? 'requested with --base offline' : `no registry image (${registryImage}) could be had`;
     const plan = await planRootfs();
     baseTag = `reapbench-base:offline-${await hashRootfsPlan(plan)}`;
-    if (!(await imageExists(docker, baseTag))) {
+    if (!(await imageExists(runtime, baseTag))) {
       say(`base: importing ${baseTag} (rootfs from this host: node ${process.version}, busybox, tini, dumb-init, catatonit)`);
-      // The tag inside `repo` (the Engine API allows it): Podman's compatible API ignores `tag`
-      // and would name the image `:latest`.
-      const stream = await docker
-        .importImage(
-          packRootfs(plan) as unknown as string,
-          {
-            repo: baseTag,
-            changes: ['ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
-            abortSignal: signal,
-          } as object,
-        )
-        .catch(engineError('import base image'));
-      await followProgress(docker, stream, `import ${baseTag}`, undefined, signal);
-      if (!(await imageExists(docker, baseTag))) throw new ReapbenchError(`import of ${baseTag} reported success but the image is missing`);
+      await interruptible(
+        runtime.importImage(
+          packRootfs(plan),
+          { tag: baseTag, changes: ['ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] },
+          signal ? { signal } : {},
+        ),
+      );
       built = true;
     }
   }
@@ -359,21 +323,18 @@ export async function ensureImages(docker: Docker, options: EnsureImagesOptions 
   checkpoint();
   const files = await appContext(root);
   const appTag = `reapbench:${await hashContext(baseTag, files)}`;
-  if (!(await imageExists(docker, appTag))) {
+  if (!(await imageExists(runtime, appTag))) {
     say(`app: building ${appTag}`);
-    const stream = await docker
-      .buildImage(packContext(files), {
-        t: appTag,
-        buildargs: { BASE: baseTag },
-        rm: true,
-        forcerm: true,
-        labels: { 'reapbench.image': 'app' },
-        abortSignal: signal,
-      })
-      .catch(engineError('build app image'));
-    await followProgress(docker, stream, `build ${appTag}`, (l) => say(`app: ${l}`), signal);
+    await interruptible(
+      runtime.buildImage(
+        packContext(files),
+        { tag: appTag, buildArgs: { BASE: baseTag }, labels: { 'reapbench.image': 'app' } },
+        { onLine: (l) => say(`app: ${l}`), ...(signal ? { signal } : {}) },
+      ),
+    );
     built = true;
   }
-  const appId = (await docker.getImage(appTag).inspect()).Id;
+  const appId = await runtime.imageId(appTag);
+  if (appId === null) throw new ReapbenchError(`the build of ${appTag} reported success but the image is missing`);
   return { app: appTag, base: baseTag, baseMode, baseReason, appId, built };
 }

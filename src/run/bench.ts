@@ -8,7 +8,8 @@ import { rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ReapbenchError } from '../errors.js';
-import { interruptedBy, onInterrupt } from '../runtime/cleanup.js';
+import { cleanUpOnInterrupt, interruptedBy, onInterrupt } from './interrupt.js';
+import type { ContainerRuntime } from '../runtime/runtime.js';
 import type { BaselineComparison } from './baseline.js';
 import { applyGate, finishReport, gateFails } from './finish.js';
 import { formatNumber, plural } from '../export/format.js';
@@ -25,14 +26,21 @@ import type { PlannedRun } from './matrix.js';
 import type { EnvironmentRecord, RunRecord } from '../model/records.js';
 import { instrumentLine } from '../model/instrument.js';
 
+/** What `run` connects to; tests pass a fake runtime here. */
+export interface RunDeps {
+  /** Connect to the container engine (default: the one `--engine` chose, through the Docker Engine API). */
+  connect?: () => Promise<ContainerRuntime>;
+}
+
 /**
- * Run the benchmark as the CLI asked.
+ * Run the benchmark as the CLI asked, on the runtime `deps.connect` gives (the engine
+ * `--engine` chose, by default).
  * @returns the process exit code: 0 done, 1 a baseline regression or every run failed, 130
  *   interrupted by SIGINT (143 by SIGTERM).
  * @throws ReapbenchError for bad options (exit 2), environment failures (exit 1), and an
  *   interrupt before the first run ended (exit 130, 143 for SIGTERM; no results folder is kept).
  */
-export async function runBench(o: RunCliOptions): Promise<number> {
+export async function runBench(o: RunCliOptions, deps: RunDeps = {}): Promise<number> {
   // Everything about the input is checked before anything starts.
   const req = await normalizeRunOptions(o);
   if (req.plan.length === 0 && req.namedScenarios.length === 0) {
@@ -61,7 +69,7 @@ export async function runBench(o: RunCliOptions): Promise<number> {
   );
   let dir: string | null = null;
   try {
-    return await measure(req, async () => (dir = await prepareResultsDir(req.outRoot)), out, controller.signal);
+    return await measure(req, deps, async () => (dir = await prepareResultsDir(req.outRoot)), out, controller.signal);
   } catch (err) {
     // Nothing measured (no engine, image build failed or interrupted…): leave no empty results
     // folder behind, nor the folders above it that this run created.
@@ -82,19 +90,28 @@ export async function runBench(o: RunCliOptions): Promise<number> {
  * ends the phase under way and leads to a PARTIAL report. `makeDir` creates the results folder,
  * once the environment is ready; the caller removes it on a throw when nothing was saved in it.
  */
-async function measure(req: RunRequest, makeDir: () => Promise<string>, out: RunOutput, signal: AbortSignal): Promise<number> {
-  const env = await prepareEnvironment(req, out, signal);
+async function measure(
+  req: RunRequest,
+  deps: RunDeps,
+  makeDir: () => Promise<string>,
+  out: RunOutput,
+  signal: AbortSignal,
+): Promise<number> {
+  const env = await prepareEnvironment(req, out, signal, deps.connect);
   const dir = await makeDir();
   for (const line of announcement(req, dir, env.record.instrument)) out.line(line);
   const results = new RunResults(dir, req.recordedRuns, env.record, out, signal, req.trend);
   const scenarioRuns = planMatrix({ scenarios: [...req.namedScenarios], inits: req.matrix.inits }).length;
   const total = req.plan.length + scenarioRuns;
   out.start(total);
+  // From the first container on, an interrupt removes what this runtime made for the run.
+  const release = cleanUpOnInterrupt(env.runtime);
   try {
     await loadPhase(req, env, results, out, signal, total);
     if (req.namedScenarios.length > 0 && !signal.aborted) await scenarioPhase(req, env, results, out, signal, scenarioRuns);
   } finally {
     out.stop();
+    release();
   }
   if (signal.aborted && results.empty) {
     // Interrupted before the first run ended (e.g. in the warm-up): nothing to report, and no
@@ -191,7 +208,7 @@ async function loadPhase(
   if (req.plan.length === 0) return;
   await runMatrix(
     {
-      docker: env.docker,
+      runtime: env.runtime,
       image: env.images.app,
       rawDir: results.rawDir,
       runTimeoutS: req.matrix.run_timeout_s,
@@ -234,7 +251,7 @@ async function scenarioPhase(
     planned,
   );
   const offset = req.plan.length;
-  await runScenarioMatrix(env.docker, env.images.app, {
+  await runScenarioMatrix(env.runtime, env.images.app, {
     scenarios: [...req.namedScenarios],
     inits: req.matrix.inits,
     signal,

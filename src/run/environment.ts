@@ -2,14 +2,15 @@
  * The environment phase of `reapbench run`: connect to the engine, build or reuse the image, and
  * record what the results depend on (env.json).
  */
-import type Docker from 'dockerode';
 import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureImages, projectRoot, type ImageSet } from '../images/build.js';
 import { RUN_ID } from '../runtime/cleanup.js';
-import { connectEngine, engineEndpoint, engineInfo, type EngineInfo } from '../runtime/engine.js';
+import { engineEndpoint, type EngineInfo } from '../runtime/engine.js';
+import { connectDockerRuntime } from '../runtime/docker.js';
+import type { ContainerRuntime } from '../runtime/runtime.js';
 import type { EnvironmentRecord } from '../model/records.js';
 import type { RunOutput } from '../terminal/output.js';
 import type { RunRequest } from './request.js';
@@ -20,7 +21,8 @@ import { tracerAvailability, type TracerAvailability } from '../tracer/index.js'
 
 /** What the measuring phases run on. */
 export interface RunEnvironment {
-  docker: Docker;
+  /** The container engine the runs go to. */
+  runtime: ContainerRuntime;
   engine: EngineInfo;
   images: ImageSet;
   /** CPU range (`0:<n−1>`) the load generator pins the watcher and the workload to; undefined: no pinning. */
@@ -32,18 +34,23 @@ export interface RunEnvironment {
 }
 
 /**
- * Connect to the engine and prepare the images (a first run builds them, about a minute),
- * printing the build's progress through `out` (in full with `--verbose`). `signal` aborts the
- * build.
+ * Connect to the engine (`connect`, by default the one `--engine` chose) and prepare the images
+ * (a first run builds them, about a minute), printing the build's progress through `out` (in
+ * full with `--verbose`). `signal` aborts the build.
  * @throws ReapbenchError when the engine cannot be reached or the image cannot be built; exit
  *   130 when `signal` aborted the build.
  */
-export async function prepareEnvironment(req: RunRequest, out: RunOutput, signal: AbortSignal): Promise<RunEnvironment> {
-  const docker = await connectEngine();
-  const engine = await engineInfo(docker);
+export async function prepareEnvironment(
+  req: RunRequest,
+  out: RunOutput,
+  signal: AbortSignal,
+  connect: () => Promise<ContainerRuntime> = connectDockerRuntime,
+): Promise<RunEnvironment> {
+  const runtime = await connect();
+  const engine = await runtime.info();
   // The run id first: its containers carry the label reapbench.run=<id> (docker ps, clean-up).
   out.line(`reapbench: run ${RUN_ID}: preparing the images (a first run builds them, about a minute)`);
-  const images = await ensureImages(docker, {
+  const images = await ensureImages(runtime, {
     signal,
     base: req.base,
     onProgress: (line) => {
@@ -63,7 +70,7 @@ export async function prepareEnvironment(req: RunRequest, out: RunOutput, signal
   // Every synthetic run says which slice it is (1 of 1 without --shard), so that any results
   // folder of the matrix can be merged and checked against the others.
   const record = { ...base, shard: shardRecord(req.matrix, req.shard, base.reapbench_version) };
-  return { docker, engine, images, pin, instrument: instrument.used, record };
+  return { runtime, engine, images, pin, instrument: instrument.used, record };
 }
 
 /**

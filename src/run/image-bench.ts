@@ -23,8 +23,9 @@ import {
   type FailOn,
 } from '../export/image-md.js';
 import type { ImageFacts } from '../model/image.js';
-import { interruptedBy, onInterrupt } from '../runtime/cleanup.js';
-import { connectEngine, engineInfo } from '../runtime/engine.js';
+import { cleanUpOnInterrupt, interruptedBy, onInterrupt } from './interrupt.js';
+import { connectDockerRuntime } from '../runtime/docker.js';
+import type { ContainerRuntime } from '../runtime/runtime.js';
 import { createOutput } from '../terminal/output.js';
 import { instrumentLine } from '../model/instrument.js';
 import { tracerAvailability } from '../tracer/index.js';
@@ -114,10 +115,15 @@ export async function runImageBench(o: Partial<RunCliOptions> & ImageCliOptions,
   // one line, before any folder or container exists.
   const controller = new AbortController();
   const unregister = onInterrupt(() => controller.abort());
+  // Once connected, an interrupt also removes what the runtime made for this run.
+  let release = (): void => undefined;
   try {
-    return await measureImage(o, controller, { ref, matrix, exec, failOn, stopGraceS, over, requested, method, methodReason });
+    return await measureImage(o, controller, { ref, matrix, exec, failOn, stopGraceS, over, requested, method, methodReason }, (rt) => {
+      release = cleanUpOnInterrupt(rt);
+    });
   } finally {
     unregister();
+    release();
   }
 }
 
@@ -139,18 +145,24 @@ interface ImageCommand {
  * @returns the exit code of {@link runImageBench}.
  * @throws ReapbenchError as {@link runImageBench}; exit 130 when interrupted before a run ended.
  */
-async function measureImage(o: Partial<RunCliOptions> & ImageCliOptions, controller: AbortController, c: ImageCommand): Promise<number> {
+async function measureImage(
+  o: Partial<RunCliOptions> & ImageCliOptions,
+  controller: AbortController,
+  c: ImageCommand,
+  connected: (runtime: ContainerRuntime) => void,
+): Promise<number> {
   const { ref, matrix, exec, failOn, stopGraceS, over, requested, method, methodReason } = c;
   const notYet = (): void => {
     if (controller.signal.aborted)
       throw new ReapbenchError('interrupted before the first run ended; nothing was measured', { exitCode: 130 });
   };
-  const docker = await connectEngine();
-  const remote = remoteEngine(await engineInfo(docker));
+  const runtime = await connectDockerRuntime();
+  connected(runtime);
+  const remote = remoteEngine(await runtime.info());
   // Both methods read this host's kernel (its events or its /proc): a container elsewhere is out of sight.
   if (remote)
     throw new ReapbenchError(`reapbench run --image measures from this host, which cannot see this engine's containers: ${remote}`);
-  const info = await inspectImage(docker, ref);
+  const info = await inspectImage(runtime, ref);
   checkArchitecture(info);
   const argv = resolveArgv(info, over);
   const has = existingInit(argv);
@@ -163,7 +175,7 @@ async function measureImage(o: Partial<RunCliOptions> & ImageCliOptions, control
   const dir = await prepareResultsDir(path.resolve(o.out ?? 'results'));
   const out = createOutput({ progress: (o.progress ?? true) && !o.ci });
   try {
-    const engine = await engineInfo(docker);
+    const engine = await runtime.info();
     const env = await environmentRecord(
       engine,
       { image: ref, image_id: info.id, base_mode: 'user image', base_reason: 'reapbench run --image' },
@@ -223,7 +235,7 @@ async function measureImage(o: Partial<RunCliOptions> & ImageCliOptions, control
         const label = `${run.init} L${run.pids_limit} rep ${run.repetition}`;
         out.update(label, done, planned);
         const r = await runImageOnce(
-          { method, docker, image: ref, stopGraceS, exec, runTimeoutS: matrix.duration_s + stopGraceS + 60, signal: controller.signal },
+          { method, runtime, image: ref, stopGraceS, exec, runTimeoutS: matrix.duration_s + stopGraceS + 60, signal: controller.signal },
           run,
           inj,
         );
@@ -246,7 +258,7 @@ async function measureImage(o: Partial<RunCliOptions> & ImageCliOptions, control
     }
     if (controller.signal.aborted && results.empty)
       throw new ReapbenchError('interrupted before the first run ended; nothing was measured', { exitCode: 130 });
-    meta.idAfter = (await inspectImage(docker, ref).catch(() => null))?.id ?? null;
+    meta.idAfter = (await inspectImage(runtime, ref).catch(() => null))?.id ?? null;
     await save(true);
     const verdicts = imageVerdicts(facts, note);
     if (o.ci)

@@ -13,7 +13,6 @@
  * failure is dated to the reading after it and its comm is unknown, and adopted orphans are not
  * counted.
  */
-import type Docker from 'dockerode';
 import { readdirSync, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -22,6 +21,7 @@ import type { RunRecord } from '../model/records.js';
 import { pidsCgroupOfProcess, readPids, type PidsCgroup } from '../procfs/pids-cgroup.js';
 import { readStat } from '../procfs/stat.js';
 import type { ContainerRun } from '../runtime/container.js';
+import type { ContainerRuntime } from '../runtime/runtime.js';
 import type { TraceMatch } from '../tracer/index.js';
 import type { Injection } from './image-target.js';
 import { recordHead, type PlannedRun } from './matrix.js';
@@ -64,7 +64,8 @@ export interface HostSamples {
 export interface ImageRunContext {
   /** How the run is measured (module doc). */
   method: ImageMethod;
-  docker: Docker;
+  /** Where the image runs. */
+  runtime: ContainerRuntime;
   /** Image reference. */
   image: string;
   /** `docker stop` grace period, s (integer ≥ 0). */
@@ -161,63 +162,6 @@ function alive(pid: number): boolean {
 const NOT_FOUND = /executable file not found|no such file or directory|exec failed|permission denied/i;
 
 /**
- * The payload of the Engine API's multiplexed stream (no TTY): frames of an 8-byte header
- * (stream type, 3 zero bytes, payload size big-endian) and the payload; stdout and stderr joined.
- */
-export function demux(buf: Buffer): string {
-  let out = '';
-  let at = 0;
-  while (at + 8 <= buf.length) {
-    const n = buf.readUInt32BE(at + 4);
-    out += buf.subarray(at + 8, Math.min(buf.length, at + 8 + n)).toString('utf8');
-    at += 8 + n;
-  }
-  return out;
-}
-
-/**
- * Run `exec.argv` in container `id` once through the Engine API (`POST /containers/{id}/exec`,
- * then `/exec/{id}/start`), waiting at most `exec.timeoutS`.
- * @returns `timedOut` (the process is left running: see {@link ExecWorkload}), the exit code
- *   when it ended, and its output (first 4 KiB).
- */
-async function execOnce(
-  docker: Docker,
-  id: string,
-  exec: ExecWorkload,
-): Promise<{ timedOut: boolean; exitCode: number | null; output: string }> {
-  const e = await docker.getContainer(id).exec({ Cmd: exec.argv, AttachStdout: true, AttachStderr: true });
-  const stream = await e.start({ hijack: true, stdin: false });
-  const chunks: Buffer[] = [];
-  let size = 0;
-  stream.on('data', (b: Buffer) => {
-    if (size < 4096) chunks.push(b);
-    size += b.length;
-  });
-  const text = (): string => demux(Buffer.concat(chunks)).slice(0, 4096);
-  const ended = new Promise<'ended'>((resolve) => {
-    stream.on('end', () => resolve('ended'));
-    stream.on('close', () => resolve('ended'));
-    stream.on('error', () => resolve('ended'));
-  });
-  const ac = new AbortController();
-  const how = await Promise.race([
-    ended,
-    ...(exec.timeoutS === null
-      ? []
-      : [delay(exec.timeoutS * 1000, 'timeout' as const, { signal: ac.signal }).catch(() => 'ended' as const)]),
-  ]);
-  ac.abort();
-  if (how === 'timeout') {
-    // Stop listening; the process goes on inside the container (no API kills it).
-    stream.destroy();
-    return { timedOut: true, exitCode: null, output: text() };
-  }
-  const info = (await e.inspect().catch(() => null)) as { ExitCode?: number | null } | null;
-  return { timedOut: false, exitCode: info?.ExitCode ?? null, output: text() };
-}
-
-/**
  * Run the image once under `injection` with the plan's pids limit and duration, the kernel
  * instrument attached from before the start.
  * @returns the run's {@link RunRecord} (scenario `image`, rate and lifetime 0) and its
@@ -271,7 +215,7 @@ export async function runImageOnce(
           nextExec += ctx.exec.everyS * 1000;
           facts.execs++;
           execs.push(
-            execOnce(ctx.docker, live.id, ctx.exec).then(
+            ctx.runtime.exec(live.id, { argv: ctx.exec.argv, timeoutS: ctx.exec.timeoutS }).then(
               (r) => {
                 if (r.timedOut) facts.exec_timeouts++;
                 else if ((r.exitCode === 126 || r.exitCode === 127) && NOT_FOUND.test(r.output)) {

@@ -26,7 +26,6 @@
  * for ts-reaper, NODE_OPTIONS (the host's node would obey it); and an image user other than
  * root that could not read or execute a mounted file.
  */
-import type Docker from 'dockerode';
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -34,54 +33,20 @@ import { usageError } from '../errors.js';
 import { projectRoot } from '../images/build.js';
 import { sharedLibraries } from '../images/rootfs.js';
 import type { InitName } from '../model/inits.js';
-import { mapEngineError } from '../runtime/engine.js';
+import type { ContainerRuntime, ImageDetails } from '../runtime/runtime.js';
 import type { Mount } from '../runtime/container.js';
 
-/** What the engine says about an image (`GET /images/{name}/json`). */
-export interface ImageInfo {
-  /** The reference as given (tag or id). */
-  ref: string;
-  /** Content id, `sha256:…`: the same before and after a run when the image is unchanged. */
-  id: string;
-  /** `Architecture` (Go's names: `amd64`, `arm64`, …). */
-  architecture: string;
-  /** `Config.Entrypoint` (argv; empty when unset). */
-  entrypoint: string[];
-  /** `Config.Cmd` (argv; empty when unset). */
-  cmd: string[];
-  /** `Config.User` (`name`, `uid`, `uid:gid`; empty when unset: root). */
-  user: string;
-  /** `Config.Env` (`NAME=value` strings; empty when unset). */
-  env: string[];
-}
+/** What the engine says about an image (`GET /images/{name}/json`), with the reference as given (tag or id). */
+export type ImageInfo = ImageDetails & { ref: string };
 
 /**
  * Inspect `ref` in the engine (never pulls: the image must be there, built or pulled by the user).
  * @throws ReapbenchError exit 2 when the engine does not have it; exit 1 for other engine errors.
  */
-export async function inspectImage(docker: Docker, ref: string): Promise<ImageInfo> {
-  let raw: {
-    Id?: string;
-    Architecture?: string;
-    Config?: { Entrypoint?: string[] | string | null; Cmd?: string[] | string | null; User?: string | null; Env?: string[] | null };
-  };
-  try {
-    raw = (await docker.getImage(ref).inspect()) as typeof raw;
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404)
-      throw usageError(`image ${ref} not found in the engine (reapbench does not pull: docker pull or build it first)`);
-    throw mapEngineError(err, `inspect image ${ref}`);
-  }
-  const argv = (v: string[] | string | null | undefined): string[] => (v == null ? [] : Array.isArray(v) ? v : [v]);
-  return {
-    ref,
-    id: String(raw.Id ?? ''),
-    architecture: String(raw.Architecture ?? ''),
-    entrypoint: argv(raw.Config?.Entrypoint),
-    cmd: argv(raw.Config?.Cmd),
-    user: String(raw.Config?.User ?? ''),
-    env: raw.Config?.Env ?? [],
-  };
+export async function inspectImage(runtime: ContainerRuntime, ref: string): Promise<ImageInfo> {
+  const details = await runtime.inspectImage(ref);
+  if (details === null) throw usageError(`image ${ref} not found in the engine (reapbench does not pull: docker pull or build it first)`);
+  return { ref, ...details };
 }
 
 /** Go's architecture name of this host (what the host's injected inits, node and libraries were built for), from Node's `process.arch`. */

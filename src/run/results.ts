@@ -9,7 +9,7 @@ import { buildView, type ResultsView } from '../export/view.js';
 import { plural } from '../export/format.js';
 import type { ReportMeta } from '../export/scenarios-md.js';
 import type { EnvironmentRecord, RunRecord } from '../model/records.js';
-import { interruptedBy } from '../runtime/cleanup.js';
+import { interruptedBy } from './interrupt.js';
 import type { ScenarioResult } from '../scenarios/types.js';
 import type { RunOutput } from '../terminal/output.js';
 import { NO_TREND_FILES, writeAll, type TrendFiles } from './results-dir.js';

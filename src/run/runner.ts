@@ -7,11 +7,11 @@
  * Events flow out through callbacks (`onRunStart`, `onRunEnd`) so that progress display and
  * report writing subscribe without the runner printing anything itself.
  */
-import type Docker from 'dockerode';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { NO_PIDS, runContainer, type ContainerRun, type ContainerSpec } from '../runtime/container.js';
+import { NO_PIDS, type ContainerRun, type ContainerSpec } from '../runtime/container.js';
+import type { ContainerRuntime } from '../runtime/runtime.js';
 import { histogram } from '../stats/summary.js';
 import type { LoadgenEvent, LoadgenSummary, OrphanEvent, SampleEvent, StartEvent } from '../loadgen/types.js';
 import { launchFor } from '../runtime/init-launch.js';
@@ -38,7 +38,8 @@ export const CONTAINER_RESULTS = '/results';
 
 /** What the runner needs besides the plan. */
 export interface RunnerContext {
-  docker: Docker;
+  /** Where the containers run. */
+  runtime: ContainerRuntime;
   /** App image tag. */
   image: string;
   /** Host directory for the load generator's raw NDJSON files (mounted read-write). */
@@ -294,7 +295,7 @@ export async function runOne(ctx: RunnerContext, run: PlannedRun, index: number)
     }
     return withKernelLatencies(record, traced.match(null));
   }
-  const container = await runContainer(ctx.docker, spec);
+  const container = await ctx.runtime.run(spec);
   // The interrupt killed this run's container: whatever it printed, the run was aborted.
   return toRecord(run, startedAt, ctx.signal?.aborted ? { ...container, aborted: true } : container, await readEvents());
 }
@@ -368,10 +369,10 @@ const PID1_READ_MS = 100;
  * counts from its return); it is not called when PID 1 was gone before that.
  * @returns the container's outcome and a matcher, or `notRun` with the reason when the tracer
  *   did not start (nothing was run then).
- * @throws what runContainer or `whileRunning` throws, after the tracer was stopped.
+ * @throws what the runtime's `run` or `whileRunning` throws, after the tracer was stopped.
  */
 export async function underTracer(
-  ctx: Pick<RunnerContext, 'docker' | 'signal'>,
+  ctx: Pick<RunnerContext, 'runtime' | 'signal'>,
   spec: ContainerSpec,
   whileRunning?: (live: { id: string; hostPid: number; pidNs: number }) => Promise<void>,
   opts: { tracer?: boolean } = {},
@@ -392,7 +393,7 @@ export async function underTracer(
   let timer: NodeJS.Timeout | undefined;
   let container: ContainerRun;
   try {
-    container = await runContainer(ctx.docker, {
+    container = await ctx.runtime.run({
       ...spec,
       onStarted: async (id, live) => {
         const pid = await live.hostPid();

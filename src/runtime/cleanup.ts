@@ -1,15 +1,15 @@
 /**
  * Containers do not outlive reapbench: every container carries the label
  * `reapbench.run=<run id>`, is tracked while it exists, and is force-removed, with the parent
- * cgroup reapbench gave it, on normal exit, on error, on timeout and on SIGINT/SIGTERM. A second
- * signal leaves at once (removals already sent go on in the engine) and says to run
- * `reapbench clean --run <run id>`, which sweeps by label whatever that run left, and nothing of
- * another run.
+ * cgroup reapbench gave it, on normal exit, on error, on timeout, and when the command layer
+ * asks for it on SIGINT/SIGTERM (src/run/interrupt.ts, through the runtime's `removeRun`).
+ * `reapbench clean --run <run id>` sweeps by label whatever a run left, and nothing of another
+ * run's.
  */
 import type Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { removeOwnedParentsNow, sweepOwnedParents, type OwnedParent } from './host-cgroup.js';
+import { sweepOwnedParents, type OwnedParent } from './host-cgroup.js';
 
 /** Label that marks every container reapbench creates. */
 export const RUN_LABEL = 'reapbench.run';
@@ -19,11 +19,6 @@ export const RUN_ID = randomBytes(6).toString('hex');
 
 /** Live containers by id, each with the parent cgroup reapbench made for it (or null). */
 const active = new Map<string, { container: Docker.Container; parent: OwnedParent | null }>();
-const interruptCallbacks = new Set<(signal: NodeJS.Signals) => void>();
-/** Where the handler's lines go (the latest registered); none: dropped. See {@link onInterrupt}. */
-let noticeSink: ((line: string) => void) | null = null;
-let handlersInstalled = false;
-let interrupted: NodeJS.Signals | null = null;
 
 /** Record a container (and its owned parent cgroup) as live, so that an interrupt removes both. */
 export function track(container: Docker.Container, parent: OwnedParent | null = null): void {
@@ -35,9 +30,9 @@ export function untrack(id: string): void {
   active.delete(id);
 }
 
-/** The signal that interrupted the run, or null. */
-export function interruptedBy(): NodeJS.Signals | null {
-  return interrupted;
+/** How many containers of this run are tracked (created and not yet removed). */
+export function activeCount(): number {
+  return active.size;
 }
 
 /**
@@ -141,61 +136,4 @@ export function cleanSummary(r: CleanResult, runId: string | null): string {
   return r.kept > 0
     ? `${removed}; kept ${n(r.kept, 'running container', 'running containers')} of other runs (they may be measuring; --force removes them too)`
     : removed;
-}
-
-/**
- * The line a second signal prints before leaving at once: the command that removes what this
- * run (`runId`) may have left, and nothing of any other run's.
- */
-export function secondSignalNotice(runId: string = RUN_ID): string {
-  return `reapbench: left at once; run reapbench clean --run ${runId} to remove what this run may have left`;
-}
-
-/**
- * Register `cb` to run when SIGINT or SIGTERM arrives (before containers are removed), and
- * install the process-wide handlers once. The handlers run the callbacks (which abort what is
- * running and decide how to finish), then remove all tracked containers; if no callback is
- * registered the process then exits with 128 + signal (130 for SIGINT). `onNotice` receives the
- * handlers' lines (a container that could not be removed; after a second signal, the
- * {@link secondSignalNotice}), without newline: it must write them synchronously, as the
- * process exits right after. runtime/ writes to no stream itself.
- * @returns a function that unregisters `cb` (and `onNotice`).
- */
-export function onInterrupt(cb: (signal: NodeJS.Signals) => void, onNotice?: (line: string) => void): () => void {
-  interruptCallbacks.add(cb);
-  installHandlers(onNotice);
-  return () => {
-    interruptCallbacks.delete(cb);
-    if (onNotice && noticeSink === onNotice) noticeSink = null;
-  };
-}
-
-/**
- * Install SIGINT/SIGTERM handlers that remove tracked containers (idempotent); `onNotice`, when
- * given, becomes where their lines go (see {@link onInterrupt}).
- */
-export function installHandlers(onNotice?: (line: string) => void): void {
-  if (onNotice) noticeSink = onNotice;
-  if (handlersInstalled) return;
-  handlersInstalled = true;
-  const handle = (signal: NodeJS.Signals): void => {
-    if (interrupted) {
-      // Second signal: the user insists; leave at once. Force-removals already sent go on in
-      // the engine; this run's empty parent cgroups go now, synchronously; for anything else one
-      // line says how to finish the cleanup.
-      const left = removeOwnedParentsNow(RUN_ID);
-      if (active.size > 0 || left > 0) noticeSink?.(secondSignalNotice());
-      process.exit(signal === 'SIGINT' ? 130 : 143);
-    }
-    interrupted = signal;
-    // Callbacks first (they abort the run in progress, so it is recorded as aborted, not as a
-    // failed run of its init), then the containers go.
-    for (const cb of interruptCallbacks) cb(signal);
-    void removeAllTracked().then((failures) => {
-      for (const f of failures) noticeSink?.(`reapbench: could not remove ${f}`);
-      if (interruptCallbacks.size === 0) process.exit(signal === 'SIGINT' ? 130 : 143);
-    });
-  };
-  process.on('SIGINT', handle);
-  process.on('SIGTERM', handle);
 }

@@ -158,13 +158,22 @@ export function useEngine(choice: string): void {
  * @throws ReapbenchError when no engine answers or the socket is not accessible.
  */
 export async function connectEngine(timeoutMs = 5_000): Promise<Docker> {
+  return (await connectClient(timeoutMs)).docker;
+}
+
+/**
+ * {@link connectEngine}, also saying where the engine that answered is.
+ * @returns the client and the label of its address (a socket path, or `host:port`).
+ * @throws as {@link connectEngine}.
+ */
+export async function connectClient(timeoutMs = 5_000): Promise<{ docker: Docker; label: string }> {
   const candidates = engineEndpoints(process.env, chosen);
   let firstError: unknown;
   for (const at of candidates) {
     // With two default sockets, one that does not exist is not worth a connection attempt.
     if (candidates.length > 1 && 'socketPath' in at && !existsSync(at.socketPath)) continue;
     try {
-      return await connectAt(at, timeoutMs);
+      return { docker: await connectAt(at, timeoutMs), label: at.label };
     } catch (err) {
       firstError ??= err;
     }

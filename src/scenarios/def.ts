@@ -5,7 +5,7 @@
  * Expectations come from the inits' documented behaviour (their manuals and sources), never
  * from observations, so that a mismatch means something.
  */
-import type Docker from 'dockerode';
+import type { ContainerRuntime } from '../runtime/runtime.js';
 import type { InitName } from '../model/inits.js';
 import type { Expectation, Observation, Outcome, ScenarioName, ScenarioParams, VariantSpec } from './types.js';
 
@@ -58,7 +58,7 @@ export interface Judgement {
 
 /** Host-side work during a run (S3's probes), started when the container is up. */
 export type HostHelper = (
-  docker: Docker,
+  runtime: ContainerRuntime,
   containerId: string,
   params: ScenarioParams,
   signal: AbortSignal,

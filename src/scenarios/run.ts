@@ -4,14 +4,14 @@
  * ({@link runScenarioMatrix}), each returning typed {@link ScenarioResult}s with a verdict, the
  * expected outcome and whether they match.
  */
-import type Docker from 'dockerode';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { launchFor } from '../runtime/init-launch.js';
 import { INITS, type InitName } from '../model/inits.js';
-import { runContainer, type ContainerRun } from '../runtime/container.js';
+import type { ContainerRun } from '../runtime/container.js';
+import type { ContainerRuntime } from '../runtime/runtime.js';
 import { MARKER_WAIT_MS, type Judgement, type ScenarioDef } from './def.js';
 import { resolveParams, scenarioByName, SCENARIOS } from './library.js';
 import { RESULT_PREFIX, type Expectation, type KernelFigures, type Observation, type ScenarioResult, type VariantSpec } from './types.js';
@@ -85,7 +85,7 @@ function resolveDef(scenario: ScenarioDef | string): ScenarioDef {
  * @throws Error for an unknown scenario or bad parameters (before anything runs).
  */
 export async function runScenario(
-  docker: Docker,
+  runtime: ContainerRuntime,
   image: string,
   scenario: ScenarioDef | string,
   init: InitName,
@@ -146,7 +146,7 @@ export async function runScenario(
   let pidNs: number | null = null;
   let t0Ns = 0n;
   try {
-    run = await runContainer(docker, {
+    run = await runtime.run({
       image,
       cmd: plan.cmd,
       init: plan.engineInit,
@@ -158,7 +158,7 @@ export async function runScenario(
       labels: { 'reapbench.scenario': def.name, 'reapbench.init': variant.label, 'reapbench.phase': 'scenario' },
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onNotice ? { onNotice: options.onNotice } : {}),
-      // runContainer arms the stop timer once this returns.
+      // The runtime arms the stop timer once this returns.
       onStarted: async (id, live) => {
         if (tracer) {
           t0Ns = process.hrtime.bigint();
@@ -169,7 +169,7 @@ export async function runScenario(
             // PID 1 already gone: no kernel figures for this run, the scenario goes on.
           }
         }
-        if (def.host) helper = def.host(docker, id, p, helperAbort.signal).catch(() => ({ host_helper_failed: 1 }));
+        if (def.host) helper = def.host(runtime, id, p, helperAbort.signal).catch(() => ({ host_helper_failed: 1 }));
         if (outDir && plan.stopAfterMarker) await markerWritten(path.join(outDir, plan.stopAfterMarker), options.signal);
       },
     });
@@ -294,12 +294,12 @@ export function planMatrix(options: Pick<MatrixOptions, 'scenarios' | 'inits' | 
 }
 
 /** Run scenarios × inits × relevant variants one after another (see {@link planMatrix}). */
-export async function runScenarioMatrix(docker: Docker, image: string, options: MatrixOptions = {}): Promise<ScenarioResult[]> {
+export async function runScenarioMatrix(runtime: ContainerRuntime, image: string, options: MatrixOptions = {}): Promise<ScenarioResult[]> {
   const plan = planMatrix(options);
   const results: ScenarioResult[] = [];
   for (const [i, r] of plan.entries()) {
     if (options.signal?.aborted) break;
-    const res = await runScenario(docker, image, r.def, r.init, r.variant, options.params?.[r.def.name] ?? {}, {
+    const res = await runScenario(runtime, image, r.def, r.init, r.variant, options.params?.[r.def.name] ?? {}, {
       caseName: r.caseName,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.cpusetCpus ? { cpusetCpus: options.cpusetCpus } : {}),

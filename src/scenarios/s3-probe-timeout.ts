@@ -12,7 +12,6 @@
  * to the namespace's PID 1 (a subreaper outside the namespace, such as containerd-shim, is never
  * chosen across namespaces). The workload in the container is an idle app that samples and reports.
  */
-import type Docker from 'dockerode';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { InitName } from '../model/inits.js';
 import { baseVariant, expectReapingAsPid1, judgeReaping, plainPlan, type HostHelper, type ScenarioDef } from './def.js';
@@ -62,17 +61,8 @@ function probeScript(i: number, p: ScenarioParams): string {
   return `echo $$ >${WORK_DIR}/probe.${i}.pid; ( n=0; while kill -0 $$ 2>/dev/null && [ $n -lt ${polls} ]; do sleep 0.05; n=$((n+1)); done; ${rec('probe-child')} ); :`;
 }
 
-async function execDetached(c: Docker.Container, cmd: string[], env: string[] = []): Promise<void> {
-  const ex = await c.exec({ Cmd: cmd, Env: env, AttachStdout: false, AttachStderr: false });
-  // dockerode hands back the start response as a stream even when detached; the engine has
-  // accepted the exec once it answered, so close it (left open it keeps the harness alive).
-  const res = (await ex.start({ Detach: true })) as unknown as { destroy?: () => void } | undefined;
-  res?.destroy?.();
-}
-
 /** The runtime's side: run `probes` probes every `interval_ms`, killing each after `timeout_ms`. */
-const probeLoop: HostHelper = async (docker, id, p, signal) => {
-  const c = docker.getContainer(id);
+const probeLoop: HostHelper = async (runtime, id, p, signal) => {
   let run = 0;
   let killed = 0;
   let errors = 0;
@@ -80,10 +70,14 @@ const probeLoop: HostHelper = async (docker, id, p, signal) => {
   for (let i = 0; i < p.probes! && !signal.aborted; i++) {
     const t0 = Date.now();
     try {
-      await execDetached(c, ['sh', '-c', probeScript(i, p)], [`RB_LOG=${WORK_DIR}/adopt.log`, 'RB_ROLE=probe']);
+      await runtime.exec(id, {
+        argv: ['sh', '-c', probeScript(i, p)],
+        env: [`RB_LOG=${WORK_DIR}/adopt.log`, 'RB_ROLE=probe'],
+        detach: true,
+      });
       run++;
       await sleep(p.timeout_ms!);
-      await execDetached(c, ['sh', '-c', `read p <${WORK_DIR}/probe.${i}.pid && kill -KILL $p`]);
+      await runtime.exec(id, { argv: ['sh', '-c', `read p <${WORK_DIR}/probe.${i}.pid && kill -KILL $p`], detach: true });
       killed++;
     } catch {
       errors++;

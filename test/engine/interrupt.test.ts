@@ -18,18 +18,21 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
+import type { DockerRuntime } from '../../src/runtime/docker.js';
 import { RUN_LABEL } from '../../src/runtime/cleanup.js';
 import { ensureImages } from '../../src/images/build.js';
 import { ReapbenchError } from '../../src/errors.js';
-import { docker, ownedCgroupsOf, testImages } from '../support/engine.js';
+import { docker, runtime, ownedCgroupsOf, testImages } from '../support/engine.js';
 import { waitFor } from '../support/wait.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cli = path.join(root, 'dist/src/cli/main.js');
 let d: Docker;
+let rt: DockerRuntime;
 
 beforeAll(async () => {
   d = await docker();
+  rt = await runtime();
   await testImages();
 });
 
@@ -165,7 +168,7 @@ describe('an image build under way', () => {
       const containersBefore = (await d.listContainers({ all: true })).length;
       const controller = new AbortController();
       let tag = '';
-      const err = await ensureImages(d, {
+      const err = await ensureImages(rt, {
         root: tmpRoot,
         base: 'offline',
         signal: controller.signal,

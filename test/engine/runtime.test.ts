@@ -5,6 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type Docker from 'dockerode';
+import type { DockerRuntime } from '../../src/runtime/docker.js';
 import { execa } from 'execa';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,17 +16,28 @@ import { RUN_ID, RUN_LABEL } from '../../src/runtime/cleanup.js';
 import type { PidsFigures } from '../../src/runtime/host-cgroup.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { COUNT_ZOMBIES_SH, docker, ORPHANS_GONE_SH, ownedCgroupsOf, shWaitFor, SLEEPS_EXITED_SH, testImages } from '../support/engine.js';
+import {
+  COUNT_ZOMBIES_SH,
+  docker,
+  runtime,
+  ORPHANS_GONE_SH,
+  ownedCgroupsOf,
+  shWaitFor,
+  SLEEPS_EXITED_SH,
+  testImages,
+} from '../support/engine.js';
 import { waitForFile } from '../support/wait.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let d: Docker;
+let rt: DockerRuntime;
 let images: ImageSet;
 /** The engine is Podman (some figures differ by design: see the tests that read it). */
 let podman = false;
 
 beforeAll(async () => {
   d = await docker();
+  rt = await runtime();
   images = await testImages();
   podman = (await engineInfo(d)).name === 'podman';
 });
@@ -51,7 +63,7 @@ describe('images', () => {
   });
 
   it('is a cache hit the second time', async () => {
-    const again = await ensureImages(d, { pullTimeoutMs: 3_000 });
+    const again = await ensureImages(rt, { pullTimeoutMs: 3_000 });
     expect(again.built).toBe(false);
     expect(again.app).toBe(images.app);
     expect(again.appId).toBe(images.appId);

@@ -7,6 +7,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type Docker from 'dockerode';
+import type { DockerRuntime } from '../../src/runtime/docker.js';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,10 +15,11 @@ import { RUN_ID, RUN_LABEL } from '../../src/runtime/cleanup.js';
 import { runScenario, type ScenarioResult } from '../../src/scenarios/index.js';
 import { engineInfo } from '../../src/runtime/engine.js';
 import type { InitName } from '../../src/model/inits.js';
-import { docker, ownedCgroupsOf, testImages } from '../support/engine.js';
+import { docker, runtime, ownedCgroupsOf, testImages } from '../support/engine.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let d: Docker;
+let rt: DockerRuntime;
 let image: string;
 
 /** ts-reaper is another engineer's work in progress: its cases run only when its bundle answers --help. */
@@ -32,6 +34,7 @@ const tsReaperReady = (() => {
 
 beforeAll(async () => {
   d = await docker();
+  rt = await runtime();
   image = (await testImages()).app;
 });
 
@@ -42,7 +45,7 @@ function run(
   params: Record<string, number> = {},
   caseName?: string,
 ): Promise<ScenarioResult> {
-  return runScenario(d, image, scenario, init, { label: [init, ...flags].join(' '), flags }, params, caseName ? { caseName } : {});
+  return runScenario(rt, image, scenario, init, { label: [init, ...flags].join(' '), flags }, params, caseName ? { caseName } : {});
 }
 
 /** Fail with the verdict and figures in the message, so a red test says what was seen. */
@@ -85,13 +88,13 @@ describe('S2 tool-leaves-helper', () => {
 
   it('the kernel instrument sees from outside what the in-container observer saw', async () => {
     const opts = { kernel: true };
-    const none = await runScenario(d, image, 'tool-leaves-helper', 'none', { label: 'none', flags: [] }, {}, opts);
+    const none = await runScenario(rt, image, 'tool-leaves-helper', 'none', { label: 'none', flags: [] }, {}, opts);
     expectMatch(none);
     expect(none.kernel, 'kernel figures (is dist/tracer built and loadable?)').not.toBeNull();
     expect(none.kernel!.zombiesAtEnd).toBe(none.figures.zombies_end);
     expect(none.kernel!.heldBy).toBe(`node (pid 1) ×${none.figures.zombies_end}`);
     expect(none.kernel!.lost).toBe(0);
-    const tini = await runScenario(d, image, 'tool-leaves-helper', 'tini', { label: 'tini', flags: [] }, {}, opts);
+    const tini = await runScenario(rt, image, 'tool-leaves-helper', 'tini', { label: 'tini', flags: [] }, {}, opts);
     expectMatch(tini);
     expect([tini.kernel!.zombiesAtEnd, tini.kernel!.heldBy]).toEqual([0, null]);
   });

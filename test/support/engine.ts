@@ -1,26 +1,33 @@
 /**
- * Shared setup for integration tests against the real Docker engine: one client, and the
- * images built once per test file (a cache hit after the first file).
+ * Shared setup for integration tests against the real engine: one client (raw, and as the
+ * runtime the harness uses), and the images built once per test file (a cache hit after the
+ * first file).
  */
 import type Docker from 'dockerode';
 import { ownedParentDirs } from '../../src/runtime/host-cgroup.js';
 import path from 'node:path';
-import { connectEngine } from '../../src/runtime/engine.js';
+import { connectClient } from '../../src/runtime/engine.js';
+import { DockerRuntime } from '../../src/runtime/docker.js';
 import { ensureImages, type ImageSet } from '../../src/images/build.js';
 
-let engine: Promise<Docker> | undefined;
+let engine: Promise<DockerRuntime> | undefined;
 let images: Promise<ImageSet> | undefined;
 
-/** The engine client (throws the same one-line error the CLI would when none answers). */
-export function docker(): Promise<Docker> {
-  engine ??= connectEngine(10_000);
+/** The engine as the harness's runtime (throws the same one-line error the CLI would when none answers). */
+export function runtime(): Promise<DockerRuntime> {
+  engine ??= connectClient(10_000).then(({ docker, label }) => new DockerRuntime(docker, label));
   return engine;
+}
+
+/** The engine's raw client, for what tests check behind the runtime's back (containers left, labels). */
+export async function docker(): Promise<Docker> {
+  return (await runtime()).docker;
 }
 
 /** The images, built offline-or-registry as `auto` decides; quiet unless REAPBENCH_TEST_VERBOSE. */
 export function testImages(): Promise<ImageSet> {
-  images ??= docker().then((d) =>
-    ensureImages(d, {
+  images ??= runtime().then((rt) =>
+    ensureImages(rt, {
       pullTimeoutMs: 3_000,
       onProgress: (l) => {
         if (process.env.REAPBENCH_TEST_VERBOSE) console.error(l);

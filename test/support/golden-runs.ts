@@ -287,7 +287,7 @@ function loadgenOptions(run: RunRecord, file: string): LoadgenOptionsRecord {
  * The raw lines the load generator wrote for `run`: start, two orphans, the first three
  * samples, the first fork failure if any, and (only for a completed run) the summary.
  */
-function rawEvents(run: RunRecord, file: string): LoadgenEvent[] {
+export function rawEvents(run: RunRecord, file: string): LoadgenEvent[] {
   const options = loadgenOptions(run, file);
   // /proc/1/comm: Node for none and ts-reaper (a Node program), the binary's name otherwise.
   const where = {

@@ -1,9 +1,13 @@
 // A process with one tracked container whose removal never ends, and a notice sink that tags its
 // lines on stdout: the test sends SIGINT twice and reads what the interrupt handler said, and where.
-import { onInterrupt, RUN_ID, track } from '../../dist/src/runtime/cleanup.js';
+import { RUN_ID, track } from '../../dist/src/runtime/cleanup.js';
+import { DockerRuntime } from '../../dist/src/runtime/docker.js';
+import { cleanUpOnInterrupt, onInterrupt } from '../../dist/src/run/interrupt.js';
 
 const hanging = { id: 'f'.repeat(64), remove: () => new Promise(() => {}), inspect: () => new Promise(() => {}) };
 track(hanging);
+// No engine is needed: removing this run's containers goes through the tracked ones only.
+cleanUpOnInterrupt(new DockerRuntime(null, 'no engine'));
 onInterrupt(
   (signal) => process.stdout.write(`first ${signal}\n`),
   (line) => process.stdout.write(`NOTICE ${line}\n`),

@@ -1,0 +1,91 @@
+/**
+ * SIGINT and SIGTERM, as the commands handle them: the first signal aborts what is running (the
+ * registered callbacks), then asks the runtime in use to remove everything of this run; a second
+ * signal leaves at once and says how to finish the cleanup. The runtime knows nothing of
+ * signals: it only removes what it made ({@link ContainerRuntime.removeRun}).
+ */
+import { RUN_ID } from '../runtime/cleanup.js';
+import type { ContainerRuntime } from '../runtime/runtime.js';
+
+/** What the handler needs of a runtime: remove everything of this run, now or at once. */
+export type RunCleanup = Pick<ContainerRuntime, 'removeRun' | 'removeRunNow'>;
+
+const interruptCallbacks = new Set<(signal: NodeJS.Signals) => void>();
+/** Where the handler's lines go (the latest registered); none: dropped. See {@link onInterrupt}. */
+let noticeSink: ((line: string) => void) | null = null;
+let handlersInstalled = false;
+let interrupted: NodeJS.Signals | null = null;
+/** The runtimes whose containers an interrupt removes (the ones this process connected). */
+const cleanups = new Set<RunCleanup>();
+
+/** The signal that interrupted the run, or null. */
+export function interruptedBy(): NodeJS.Signals | null {
+  return interrupted;
+}
+
+/**
+ * Have an interrupt remove what `runtime` made for this run (call it once connected).
+ * @returns a function that stops doing so.
+ */
+export function cleanUpOnInterrupt(runtime: RunCleanup): () => void {
+  cleanups.add(runtime);
+  return () => void cleanups.delete(runtime);
+}
+
+/**
+ * The line a second signal prints before leaving at once: the command that removes what this
+ * run (`runId`) may have left, and nothing of any other run's.
+ */
+export function secondSignalNotice(runId: string = RUN_ID): string {
+  return `reapbench: left at once; run reapbench clean --run ${runId} to remove what this run may have left`;
+}
+
+/**
+ * Register `cb` to run when SIGINT or SIGTERM arrives (before containers are removed), and
+ * install the process-wide handlers once. The handlers run the callbacks (which abort what is
+ * running and decide how to finish), then remove everything of this run through the runtimes
+ * given to {@link cleanUpOnInterrupt}; if no callback is registered the process then exits with
+ * 128 + signal (130 for SIGINT). `onNotice` receives the handlers' lines (a container that could
+ * not be removed; after a second signal, the {@link secondSignalNotice}), without newline: it
+ * must write them synchronously, as the process exits right after.
+ * @returns a function that unregisters `cb` (and `onNotice`).
+ */
+export function onInterrupt(cb: (signal: NodeJS.Signals) => void, onNotice?: (line: string) => void): () => void {
+  interruptCallbacks.add(cb);
+  installHandlers(onNotice);
+  return () => {
+    interruptCallbacks.delete(cb);
+    if (onNotice && noticeSink === onNotice) noticeSink = null;
+  };
+}
+
+/**
+ * Install SIGINT/SIGTERM handlers that remove this run's containers (idempotent); `onNotice`,
+ * when given, becomes where their lines go (see {@link onInterrupt}).
+ */
+export function installHandlers(onNotice?: (line: string) => void): void {
+  if (onNotice) noticeSink = onNotice;
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  const handle = (signal: NodeJS.Signals): void => {
+    if (interrupted) {
+      // Second signal: the user insists; leave at once. Force-removals already sent go on in
+      // the engine; what can go synchronously goes now; for anything else one line says how to
+      // finish the cleanup.
+      let left = 0;
+      for (const c of cleanups) left += c.removeRunNow();
+      if (left > 0) noticeSink?.(secondSignalNotice());
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+    interrupted = signal;
+    // Callbacks first (they abort the run in progress, so it is recorded as aborted, not as a
+    // failed run of its init), then the containers go.
+    for (const cb of interruptCallbacks) cb(signal);
+    void Promise.all([...cleanups].map((c) => c.removeRun())).then((failures) => {
+      for (const f of failures.flat()) noticeSink?.(`reapbench: could not remove ${f}`);
+      if (interruptCallbacks.size === 0) process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  };
+  process.on('SIGINT', handle);
+  process.on('SIGTERM', handle);
+}

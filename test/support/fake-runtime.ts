@@ -1,0 +1,218 @@
+/**
+ * A {@link ContainerRuntime} with no engine behind it, for testing the whole `reapbench run`
+ * (plan → runs → records → summary → files → exit code) in seconds. Each container "run" checks
+ * its spec as the real runtime does, then plays an outcome: by default the load generator's own
+ * output for the run its command line and labels describe (seeded figures from realisticRun,
+ * written where its `--out` is mounted), or a failure, a timeout, a hang until aborted.
+ * Everything it was asked is kept for the test to check.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { ReapbenchError } from '../../src/errors.js';
+import type { InitName } from '../../src/model/inits.js';
+import type { CleanResult } from '../../src/runtime/cleanup.js';
+import { NO_PIDS, validateSpec, type ContainerRun, type ContainerSpec } from '../../src/runtime/container.js';
+import type { EngineInfo } from '../../src/runtime/engine.js';
+import type { ContainerRuntime, ExecRequest, ExecResult, ImageDetails, ImageOpOptions } from '../../src/runtime/runtime.js';
+import { realisticRun } from './bench-fixtures.js';
+import { rawEvents } from './golden-runs.js';
+
+/** What one container run of the fake does. */
+export type FakeOutcome =
+  /** Writes the load generator's output for the run (the default). */
+  | { kind: 'loadgen' }
+  /** Exits with `exitCode` and `stderr`, writing nothing. */
+  | { kind: 'exit'; exitCode: number; stderr: string }
+  /** Killed by the run timeout. */
+  | { kind: 'timeout' }
+  /** Runs until the spec's signal aborts it. */
+  | { kind: 'hang' };
+
+/** How the fake behaves. */
+export interface FakeOptions {
+  /** The outcome of the `n`-th container run (0-based), given its spec. Default: `loadgen`. */
+  outcome?: (spec: ContainerSpec, n: number) => FakeOutcome;
+  /** Make every image build fail with this engine message. */
+  buildFails?: string;
+  /** Facts {@link FakeRuntime.info} reports, over a 2-CPU Docker 26 on cgroup v1. */
+  info?: Partial<EngineInfo>;
+}
+
+/** A run the fake was asked for, and whether it ended. */
+export interface FakeContainer {
+  id: string;
+  spec: ContainerSpec;
+  ended: boolean;
+}
+
+/** The fake runtime; see the module comment. */
+export class FakeRuntime implements ContainerRuntime {
+  readonly label = 'fake runtime';
+  /** Every container run, in order. */
+  readonly containers: FakeContainer[] = [];
+  /** Images it "has": tag → id. The registry base is there from the start (no pull, no host files). */
+  readonly images = new Map<string, string>([['node:20-slim', fakeId('node:20-slim')]]);
+  /** Tags built or imported, in order. */
+  readonly built: string[] = [];
+  /** How many times {@link removeRun} was called. */
+  removeRunCalls = 0;
+
+  constructor(private readonly opts: FakeOptions = {}) {}
+
+  /** Containers started and not yet ended (a run that returned always ended). */
+  get live(): number {
+    return this.containers.filter((c) => !c.ended).length;
+  }
+
+  async info(): Promise<EngineInfo> {
+    return {
+      name: 'docker',
+      engineInit: 'docker-init (tini, built into the engine)',
+      engineInitComm: 'docker-init',
+      serverVersion: '26.1.5+fake',
+      apiVersion: '1.45',
+      cgroupVersion: 1,
+      cgroupDriver: 'cgroupfs',
+      storageDriver: 'overlay2',
+      kernelVersion: '6.18.0-fake',
+      cpus: 2,
+      initBinary: 'docker-init',
+      ...this.opts.info,
+    };
+  }
+
+  async imageId(ref: string): Promise<string | null> {
+    return this.images.get(ref) ?? null;
+  }
+
+  async inspectImage(ref: string): Promise<ImageDetails | null> {
+    const id = this.images.get(ref);
+    return id === undefined ? null : { id, architecture: 'amd64', entrypoint: [], cmd: ['node'], user: '', env: [] };
+  }
+
+  async pullImage(ref: string): Promise<void> {
+    throw new Error(`pull ${ref}: the fake runtime has no registry`);
+  }
+
+  async buildImage(context: NodeJS.ReadableStream, image: { tag: string }, opts: ImageOpOptions = {}): Promise<void> {
+    await drain(context);
+    // As the real runtime reports it: the engine's message, one line.
+    if (this.opts.buildFails) throw new ReapbenchError(`build ${image.tag} failed: ${this.opts.buildFails}`);
+    opts.onLine?.('Step 1/1 : FROM scratch');
+    this.add(image.tag);
+  }
+
+  async importImage(rootfs: NodeJS.ReadableStream, image: { tag: string }): Promise<void> {
+    await drain(rootfs);
+    this.add(image.tag);
+  }
+
+  async run(spec: ContainerSpec): Promise<ContainerRun> {
+    validateSpec(spec);
+    const n = this.containers.length;
+    const c: FakeContainer = { id: fakeId(`container ${n}`), spec, ended: false };
+    this.containers.push(c);
+    const base: ContainerRun = {
+      id: c.id,
+      exitCode: 0,
+      timedOut: false,
+      aborted: false,
+      stdout: '',
+      stderr: '',
+      durationMs: 1,
+      stopLatencyMs: null,
+      pids: { ...NO_PIDS, note: 'the fake runtime reads no pids cgroup' },
+    };
+    try {
+      if (spec.signal?.aborted) return { ...base, exitCode: null, aborted: true };
+      await spec.onStarted?.(c.id, { readPids: async () => base.pids, hostPid: async () => null });
+      const outcome = this.opts.outcome?.(spec, n) ?? { kind: 'loadgen' };
+      switch (outcome.kind) {
+        case 'loadgen':
+          writeLoadgenOutput(spec, n);
+          return base;
+        case 'exit':
+          return { ...base, exitCode: outcome.exitCode, stderr: outcome.stderr };
+        case 'timeout':
+          return { ...base, exitCode: 137, timedOut: true, durationMs: spec.timeoutMs };
+        case 'hang':
+          await new Promise<void>((resolve) => {
+            if (spec.signal?.aborted) return resolve();
+            spec.signal?.addEventListener('abort', () => resolve(), { once: true });
+          });
+          return { ...base, exitCode: 137, aborted: true };
+      }
+    } finally {
+      c.ended = true;
+    }
+  }
+
+  async exec(_id: string, req: ExecRequest): Promise<ExecResult> {
+    return { timedOut: false, exitCode: req.detach ? null : 0, output: '' };
+  }
+
+  async removeRun(): Promise<string[]> {
+    this.removeRunCalls++;
+    // What a real removal would wait for: the runs in progress see their abort and end.
+    while (this.live > 0) await delay(5);
+    return [];
+  }
+
+  removeRunNow(): number {
+    return this.live;
+  }
+
+  async clean(): Promise<CleanResult> {
+    return { removed: 0, kept: 0, cgroups: 0 };
+  }
+
+  private add(tag: string): void {
+    this.built.push(tag);
+    this.images.set(tag, fakeId(tag));
+  }
+}
+
+/** A stable `sha256:` id for `seed`. */
+function fakeId(seed: string): string {
+  return `sha256:${createHash('sha256').update(seed).digest('hex')}`;
+}
+
+/** Read a stream to its end (a build context or rootfs is produced as it is read). */
+async function drain(stream: NodeJS.ReadableStream): Promise<void> {
+  for await (const _chunk of stream);
+}
+
+/** The value after `flag` in `argv`. */
+function arg(argv: string[], flag: string): string {
+  const i = argv.indexOf(flag);
+  if (i < 0 || i + 1 >= argv.length) throw new Error(`fake runtime: no ${flag} in ${JSON.stringify(argv)}`);
+  return argv[i + 1]!;
+}
+
+/**
+ * Write what the load generator would have written for this container: the run its labels and
+ * command line describe (init, pids limit, rate, lifetime, duration), as realisticRun models it
+ * (seeded by `n`), at the host path of its `--out`.
+ */
+function writeLoadgenOutput(spec: ContainerSpec, n: number): void {
+  const out = arg(spec.cmd, '--out');
+  const mount = spec.mounts?.find((m) => out.startsWith(`${m.container}/`));
+  if (!mount) throw new Error(`fake runtime: --out ${out} is not under a mount`);
+  const init = (spec.labels?.['reapbench.init'] ?? 'none') as InitName;
+  const run = realisticRun(init, n, {
+    pids_limit: spec.pidsLimit ?? 4096,
+    rate_per_s: Number(arg(spec.cmd, '--rate')),
+    lifetime_ms: Number(arg(spec.cmd, '--lifetime-ms')),
+    duration_s: Number(arg(spec.cmd, '--duration-s')),
+  });
+  const host = path.join(mount.host, path.relative(mount.container, out));
+  mkdirSync(path.dirname(host), { recursive: true });
+  writeFileSync(
+    host,
+    `${rawEvents(run, path.basename(out))
+      .map((e) => JSON.stringify(e))
+      .join('\n')}\n`,
+  );
+}

@@ -164,8 +164,8 @@ export function imageMarkdown(meta: ImageReportMeta, verdicts: readonly ImageVer
     `- PID 1 argv without an init: \`${JSON.stringify(meta.argv)}\``,
     `- workload: the image's own behaviour for ${meta.durationS} s${meta.exec ? `, ${meta.exec}` : ''}, then \`docker stop\` with a ${meta.stopGraceS} s grace period`,
     meta.method === 'ebpf'
-      ? "- measured by the kernel instrument (eBPF, outside the container): every exit, reap and failed fork; the /proc count reads the host's /proc at the stop request"
-      : `- measured from the host without the kernel instrument${meta.methodReason ? ` (${meta.methodReason})` : ''}: the container's zombies counted in the host's /proc and its pids cgroup's \`pids.events\` read every 100 ms. Limits: a zombie reaped between two readings is not seen (a leaked one is: it stays), a fork failure is dated to the reading after it and the process that failed is unknown, and no latency is measured`,
+      ? "- measured by the kernel instrument (eBPF, outside the container): every exit, reap and failed fork; the /proc count reads the host's /proc at the stop request. Zombies left at the stop: those not reaped within 100 ms of the stop request (in /proc: seen in two readings 100 ms apart), so that a zombie a reaping init was about to reap is not counted"
+      : `- measured from the host without the kernel instrument${meta.methodReason ? ` (${meta.methodReason})` : ''}: the container's zombies counted in the host's /proc and its pids cgroup's \`pids.events\` read every 100 ms; zombies left at the stop: those seen in two readings 100 ms apart at the stop request. Limits: a zombie reaped between two readings is not seen (a leaked one is: it stays), a fork failure is dated to the reading after it and the process that failed is unknown, and no latency is measured`,
     '',
     imageVerdictTable(verdicts, meta.method),
     '',

@@ -104,14 +104,16 @@ export function skippedFacts(run: Pick<PlannedRun, 'init' | 'pids_limit' | 'repe
 }
 
 /**
- * Zombies of one PID namespace read from the host's /proc: every process whose
- * `/proc/<pid>/ns/pid` is that namespace (its inode) and whose state is `Z`, grouped by the
- * parent's comm. A second count beside the kernel's events, independent of them.
- * @returns the count and the comm holding most (null when none).
+ * How long a zombie must stay unreaped to count as left at the stop, ms. A reaping init reaps
+ * within microseconds to a few milliseconds; a workload that forks all the time has, at any
+ * instant, a zombie its init has not reached yet, which is not a leak. 100 ms is far above any
+ * reaping init's latency measured here and far below a run.
  */
-export function procZombies(pidNsInode: number): { zombies: number; heldBy: string | null } {
-  const byParent = new Map<number, number>();
-  let zombies = 0;
+export const LINGER_MS = 100;
+
+/** The zombies of one PID namespace in the host's /proc now: host pid → parent's host pid. */
+function zombieScan(pidNsInode: number): Map<number, number> {
+  const zombies = new Map<number, number>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     let ino: number;
@@ -122,16 +124,49 @@ export function procZombies(pidNsInode: number): { zombies: number; heldBy: stri
     }
     if (ino !== pidNsInode) continue;
     const s = readStat(Number(name));
-    if (s?.state !== 'Z') continue;
-    zombies++;
-    byParent.set(s.ppid, (byParent.get(s.ppid) ?? 0) + 1);
+    if (s?.state === 'Z') zombies.set(s.pid, s.ppid);
   }
-  const top = [...byParent.entries()].sort((a, b) => b[1] - a[1])[0];
-  return { zombies, heldBy: top ? (readStat(top[0])?.comm ?? null) : null };
+  return zombies;
 }
 
-/** Zombies at `us` (µs since t0) from the kernel's series, and the parent comm holding most of them. */
-export function kernelZombiesAt(match: TraceMatch, us: number): { zombies: number; heldBy: string | null } {
+/** A scan's count and the comm of the parent holding most of its zombies (null when none). */
+function summarize(zombies: Map<number, number>): { zombies: number; heldBy: string | null } {
+  const byParent = new Map<number, number>();
+  for (const ppid of zombies.values()) byParent.set(ppid, (byParent.get(ppid) ?? 0) + 1);
+  const top = [...byParent.entries()].sort((a, b) => b[1] - a[1])[0];
+  return { zombies: zombies.size, heldBy: top ? (readStat(top[0])?.comm ?? null) : null };
+}
+
+/**
+ * Zombies of one PID namespace read from the host's /proc: every process whose
+ * `/proc/<pid>/ns/pid` is that namespace (its inode) and whose state is `Z`, grouped by the
+ * parent's comm. A second count beside the kernel's events, independent of them.
+ * @returns the count and the comm holding most (null when none).
+ */
+export function procZombies(pidNsInode: number): { zombies: number; heldBy: string | null } {
+  return summarize(zombieScan(pidNsInode));
+}
+
+/**
+ * The zombies of {@link procZombies} that are still zombies {@link LINGER_MS} later (the same
+ * pid, which the kernel cannot give to another process while the zombie holds it): the ones
+ * left, not the ones a reaping init was about to reap.
+ */
+export async function lingeringProcZombies(pidNsInode: number): Promise<{ zombies: number; heldBy: string | null }> {
+  const first = zombieScan(pidNsInode);
+  if (first.size === 0) return summarize(first);
+  await delay(LINGER_MS);
+  const second = zombieScan(pidNsInode);
+  return summarize(new Map([...first].filter(([pid]) => second.has(pid))));
+}
+
+/**
+ * Zombies at `us` (µs since t0) from the kernel's events, and the parent comm holding most of
+ * them. A zombie reaped by a wait within `lingerUs` after `us` is not counted (see
+ * {@link LINGER_MS}); one released when its init died is, whenever that was: the init did not
+ * reap it.
+ */
+export function kernelZombiesAt(match: TraceMatch, us: number, lingerUs = 0): { zombies: number; heldBy: string | null } {
   const byParent = new Map<string, number>();
   const pid1 = match.processes.find((p) => p.nsPid === 1)?.comm ?? 'PID 1';
   let zombies = 0;
@@ -142,8 +177,8 @@ export function kernelZombiesAt(match: TraceMatch, us: number): { zombies: numbe
     // whose parent was another process outlived it: re-parented as a zombie to PID 1
     // (`kernel/exit.c` `forget_original_parent()`), it stayed until PID 1's own end.
     const byInit = p.parentAtExit.nsPid === 1;
-    const end = p.reapUs ?? (byInit ? p.releasedUs : null);
-    if (end !== null && end <= us) continue;
+    if (p.reapUs !== null && p.reapUs <= us + lingerUs) continue;
+    if (p.reapUs === null && byInit && p.releasedUs !== null && p.releasedUs <= us) continue;
     zombies++;
     const holder = p.reapUs === null && !byInit && p.releasedUs !== null ? pid1 : p.parentAtExit.comm;
     byParent.set(holder, (byParent.get(holder) ?? 0) + 1);
@@ -237,7 +272,7 @@ export async function runImageOnce(
       if (alive(live.hostPid)) {
         stopUs = Number(process.hrtime.bigint() - t0Ns) / 1000;
         if (host) sampleHost(host, live.pidNs, cg, t0Ns);
-        const proc = procZombies(live.pidNs);
+        const proc = await lingeringProcZombies(live.pidNs);
         facts.zombies_at_stop_proc = proc.zombies;
         heldAtStop = proc.heldBy;
       }
@@ -262,7 +297,7 @@ export async function runImageOnce(
   facts.exit_code = c.exitCode;
   facts.stop_latency_ms = stopUs === null ? null : c.stopLatencyMs === null ? null : Math.round(c.stopLatencyMs);
   if (match) {
-    const atStop = kernelZombiesAt(match, stopUs ?? Infinity);
+    const atStop = kernelZombiesAt(match, stopUs ?? Infinity, LINGER_MS * 1000);
     facts.zombies_at_stop = atStop.zombies;
     facts.held_by = atStop.heldBy;
     facts.adopted_orphans = match.processes.filter((p) => p.orphan && p.nsPid !== 1).length;

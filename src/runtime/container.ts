@@ -33,7 +33,11 @@ export interface ContainerSpec {
   entrypoint?: string[];
   /** `HostConfig.Init`: the engine's init (`docker-init`, i.e. tini) becomes PID 1. */
   init?: boolean;
-  /** `HostConfig.PidsLimit`: the pids cgroup's `pids.max` (tasks, ≥ 1). Unset: no limit. */
+  /**
+   * `HostConfig.PidsLimit`: the pids cgroup's `pids.max` (tasks, ≥ 1). Unset: no limit, asked
+   * for explicitly (-1), since Podman otherwise applies its own default (2048 here) where Docker
+   * leaves it unlimited.
+   */
   pidsLimit?: number;
   /** `HostConfig.CpusetCpus`, e.g. `"1"` or `"0-1"`. */
   cpusetCpus?: string;
@@ -145,7 +149,8 @@ export function createOptions(spec: ContainerSpec, cgroupParent?: string): Docke
     HostConfig: {
       NetworkMode: 'none',
       Init: spec.init ?? false,
-      ...(spec.pidsLimit !== undefined ? { PidsLimit: spec.pidsLimit } : {}),
+      // -1 is "unlimited" to both engines (Engine API ContainerCreate; Podman's compatible API).
+      PidsLimit: spec.pidsLimit ?? -1,
       ...(spec.cpusetCpus !== undefined ? { CpusetCpus: spec.cpusetCpus } : {}),
       ...(spec.memoryBytes !== undefined ? { Memory: spec.memoryBytes } : {}),
       ...(spec.pidMode !== undefined ? { PidMode: spec.pidMode } : {}),

@@ -127,6 +127,16 @@ describe('runContainer', () => {
     }
   });
 
+  it('with no pids limit asked for, the container has none (pids.max "max"), also on Podman, whose default is 2048', async () => {
+    const r = await rt.run({
+      image: images.app,
+      // cgroup v2 inside the container: /sys/fs/cgroup/pids.max; v1: the pids hierarchy's.
+      cmd: ['sh', '-c', 'cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max'],
+      timeoutMs: 30_000,
+    });
+    expect([r.exitCode, r.stdout.trim()], r.stderr).toEqual([0, 'max']);
+  });
+
   it('reads the exact peak of a container that fails and exits within milliseconds, and says what it could not read', async (ctx) => {
     // Only the owned parent outlives such a container, and under Podman its peak includes conmon
     // and the runc processes conmon starts (host-cgroup.ts), so there is no exact figure to check.

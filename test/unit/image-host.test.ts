@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { imageMarkdown, imageVerdicts, imageVerdictTable } from '../../src/export/image-md.js';
 import { ReapbenchError } from '../../src/errors.js';
 import { chooseImageMethod } from '../../src/run/image-bench.js';
-import { imageRecord, skippedFacts, type HostSamples } from '../../src/run/image-run.js';
+import { imageRecord, kernelZombiesAt, LINGER_MS, skippedFacts, type HostSamples } from '../../src/run/image-run.js';
+import type { ProcessRecord, TraceMatch } from '../../src/tracer/index.js';
 import type { PlannedRun } from '../../src/run/matrix.js';
 import { NO_PIDS } from '../../src/runtime/container.js';
 
@@ -127,5 +128,38 @@ describe("report.md for an image read from the host's readings alone", () => {
     expect(md).toContain("- **none**: No init: the image's own entrypoint and cmd are PID 1.");
     expect(md).toContain("No reaping latency: the host's readings alone cannot time a reap.");
     expect(md).not.toContain('No orphan was seen reaped');
+  });
+});
+
+describe('zombies left at the stop, from the kernel events', () => {
+  /** A process record with what kernelZombiesAt reads; the rest is irrelevant to it. */
+  const proc = (
+    nsPid: number,
+    parent: { nsPid: number; comm: string },
+    exitUs: number,
+    reapUs: number | null,
+    releasedUs: number | null = null,
+  ) => ({ nsPid, comm: 'sh', parentAtExit: parent, exitUs, reapUs, releasedUs }) as unknown as ProcessRecord;
+  const init = { nsPid: 1, comm: 'tini' };
+  const sh = { nsPid: 7, comm: 'sh' };
+  const stopUs = 1_000_000;
+
+  it(`does not count a zombie reaped within ${LINGER_MS} ms after the stop request, and counts one reaped later or never`, () => {
+    const match = {
+      processes: [
+        proc(10, init, stopUs - 30, stopUs + 20), // about to be reaped: not left
+        proc(11, init, stopUs - 5_000, stopUs - 4_990), // reaped before the stop
+        proc(12, sh, stopUs - 200_000, null), // held by a live parent that never waits
+        proc(13, init, stopUs - 100, stopUs + LINGER_MS * 1000 + 1), // reaped only after the linger
+      ],
+    } as unknown as TraceMatch;
+    expect(kernelZombiesAt(match, stopUs, LINGER_MS * 1000)).toEqual({ zombies: 2, heldBy: 'sh' });
+    // At the exact instant, the one about to be reaped is a zombie too.
+    expect(kernelZombiesAt(match, stopUs).zombies).toBe(3);
+  });
+
+  it('counts a zombie of an init that never reaped it, even when the init died within the linger and released it', () => {
+    const match = { processes: [proc(20, { nsPid: 1, comm: 'python3' }, stopUs - 50_000, null, stopUs + 10_000)] } as unknown as TraceMatch;
+    expect(kernelZombiesAt(match, stopUs, LINGER_MS * 1000)).toEqual({ zombies: 1, heldBy: 'python3' });
   });
 });

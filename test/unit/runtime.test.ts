@@ -66,8 +66,8 @@ describe('create options', () => {
     expect(o.Labels).toMatchObject({ [RUN_LABEL]: RUN_ID });
   });
 
-  it('leaves PidsLimit unset when no limit is asked for', () => {
-    expect(createOptions(base).HostConfig).not.toHaveProperty('PidsLimit');
+  it('asks for no pids limit explicitly (-1) when none is given, as Podman would otherwise apply its default', () => {
+    expect(createOptions(base).HostConfig?.PidsLimit).toBe(-1);
   });
 });
 

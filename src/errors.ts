@@ -17,6 +17,28 @@ export class ReapbenchError extends Error {
   }
 }
 
+/**
+ * The container engine went away (stopped answering, or its socket closed) while a run was
+ * under way: the run cannot go on, and what was measured so far is kept (exit code 1).
+ * `message`: `the Docker engine stopped answering during <phase> (<cause>)`.
+ */
+export class EngineLostError extends ReapbenchError {
+  /**
+   * @param engine `Docker` or `Podman`.
+   * @param phase what reapbench was doing (e.g. `a run of tini`, `create container`).
+   * @param reason what was seen (e.g. `connect ECONNREFUSED /var/run/docker.sock`, `no answer to a ping within 2 s`).
+   */
+  constructor(
+    readonly engine: string,
+    readonly phase: string,
+    readonly reason: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(`the ${engine} engine stopped answering during ${phase} (${reason})`, options);
+    this.name = 'EngineLostError';
+  }
+}
+
 /** A bad command-line option or configuration value (exit code 2). */
 export function usageError(message: string): ReapbenchError {
   return new ReapbenchError(message, { exitCode: 2 });

@@ -8,7 +8,7 @@ import { rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ReapbenchError } from '../errors.js';
-import { cleanUpOnInterrupt, interruptedBy, onInterrupt } from './interrupt.js';
+import { cleanUpOnInterrupt, interruptExitCode, onInterrupt } from './interrupt.js';
 import type { ContainerRuntime } from '../runtime/runtime.js';
 import type { BaselineComparison } from './baseline.js';
 import { applyGate, finishReport, gateFails } from './finish.js';
@@ -76,8 +76,8 @@ export async function runBench(o: RunCliOptions, deps: RunDeps = {}): Promise<nu
     if (dir !== null && !existsSync(path.join(dir, 'runs.csv')) && !existsSync(path.join(dir, 'scenarios.csv')))
       await rm(root.missingFrom ?? dir, { recursive: true, force: true });
     // Interrupted before anything was measured: the exit status says which signal (128 + n).
-    if (controller.signal.aborted && err instanceof ReapbenchError && err.exitCode === 130 && interruptedBy() === 'SIGTERM') {
-      throw new ReapbenchError(err.message, { exitCode: 143, cause: err });
+    if (controller.signal.aborted && err instanceof ReapbenchError && err.exitCode === 130 && interruptExitCode() !== 130) {
+      throw new ReapbenchError(err.message, { exitCode: interruptExitCode(), cause: err });
     }
     throw err;
   } finally {
@@ -106,12 +106,27 @@ async function measure(
   out.start(total);
   // From the first container on, an interrupt removes what this runtime made for the run.
   const release = cleanUpOnInterrupt(env.runtime);
+  // A failure that ends the matrix (the engine went away, the image vanished, the disk filled)
+  // still leaves a report of what was measured, marked PARTIAL with the reason.
+  let stopped: ReapbenchError | null = null;
   try {
     await loadPhase(req, env, results, out, signal, total);
     if (req.namedScenarios.length > 0 && !signal.aborted) await scenarioPhase(req, env, results, out, signal, scenarioRuns);
+  } catch (err) {
+    if (!(err instanceof ReapbenchError) || results.empty) throw err;
+    stopped = err;
+    results.stop(err.message);
   } finally {
     out.stop();
     release();
+  }
+  if (stopped) {
+    // The files may be what failed: the error, then, is the first one.
+    await results
+      .save(true)
+      .then((view) => finishReport(req, dir, view, out, true, null))
+      .catch(() => undefined);
+    throw new ReapbenchError(`${stopped.message}; results so far are in ${dir}`, { cause: stopped, exitCode: stopped.exitCode });
   }
   if (signal.aborted && results.empty) {
     // Interrupted before the first run ended (e.g. in the warm-up): nothing to report, and no
@@ -285,7 +300,7 @@ function exitCode(
 ): number {
   if (signal.aborted) {
     out.line(`reapbench: interrupted; partial report in ${dir}`);
-    return interruptedBy() === 'SIGTERM' ? 143 : 130;
+    return interruptExitCode();
   }
   if (gateFails(req, gate, out)) return 1;
   if (results.empty) throw new ReapbenchError('no run was recorded');

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureImages, projectRoot, type ImageSet } from '../images/build.js';
-import { RUN_ID } from '../runtime/cleanup.js';
+import { deadRunsLine, RUN_ID } from '../runtime/cleanup.js';
 import { engineEndpoint, type EngineInfo } from '../runtime/engine.js';
 import { connectDockerRuntime } from '../runtime/docker.js';
 import type { ContainerRuntime } from '../runtime/runtime.js';
@@ -48,6 +48,9 @@ export async function prepareEnvironment(
 ): Promise<RunEnvironment> {
   const runtime = await connect();
   const engine = await runtime.info();
+  // What runs that are gone left (containers that would take CPU and pids, cgroups) goes first.
+  const swept = deadRunsLine(await runtime.sweepDeadRuns());
+  if (swept) out.line(swept);
   // The run id first: its containers carry the label reapbench.run=<id> (docker ps, clean-up).
   out.line(`reapbench: run ${RUN_ID}: preparing the images (a first run builds them, about a minute)`);
   const images = await ensureImages(runtime, {

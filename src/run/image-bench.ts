@@ -23,7 +23,7 @@ import {
   type FailOn,
 } from '../export/image-md.js';
 import type { ImageFacts } from '../model/image.js';
-import { cleanUpOnInterrupt, interruptedBy, onInterrupt } from './interrupt.js';
+import { cleanUpOnInterrupt, interruptExitCode, onInterrupt } from './interrupt.js';
 import { connectDockerRuntime } from '../runtime/docker.js';
 import type { ContainerRuntime } from '../runtime/runtime.js';
 import { createOutput } from '../terminal/output.js';
@@ -154,7 +154,7 @@ async function measureImage(
   const { ref, matrix, exec, failOn, stopGraceS, over, requested, method, methodReason } = c;
   const notYet = (): void => {
     if (controller.signal.aborted)
-      throw new ReapbenchError('interrupted before the first run ended; nothing was measured', { exitCode: 130 });
+      throw new ReapbenchError('interrupted before the first run ended; nothing was measured', { exitCode: interruptExitCode() });
   };
   const runtime = await connectDockerRuntime();
   connected(runtime);
@@ -257,7 +257,7 @@ async function measureImage(
       out.stop();
     }
     if (controller.signal.aborted && results.empty)
-      throw new ReapbenchError('interrupted before the first run ended; nothing was measured', { exitCode: 130 });
+      throw new ReapbenchError('interrupted before the first run ended; nothing was measured', { exitCode: interruptExitCode() });
     meta.idAfter = (await inspectImage(runtime, ref).catch(() => null))?.id ?? null;
     await save(true);
     const verdicts = imageVerdicts(facts, note);
@@ -268,7 +268,7 @@ async function measureImage(
     else process.stdout.write(`\n${imageVerdictTable(verdicts, method)}\n\nreport: ${path.join(dir, 'report.md')}\n`);
     if (controller.signal.aborted) {
       out.line(`reapbench: interrupted; partial report in ${dir}`);
-      return interruptedBy() === 'SIGTERM' ? 143 : 130;
+      return interruptExitCode();
     }
     if (meta.idAfter !== null && meta.idAfter !== info.id)
       out.line(`reapbench: warning: image ${ref} changed during the run (${info.id} → ${meta.idAfter})`);

@@ -1,9 +1,10 @@
 /**
- * SIGINT and SIGTERM, as the commands handle them: the first signal aborts what is running (the
+ * SIGINT, SIGTERM and SIGHUP, as the commands handle them: the first signal aborts what is running (the
  * registered callbacks), then asks the runtime in use to remove everything of this run; a second
  * signal leaves at once and says how to finish the cleanup. The runtime knows nothing of
  * signals: it only removes what it made ({@link ContainerRuntime.removeRun}).
  */
+import { constants } from 'node:os';
 import { RUN_ID } from '../runtime/cleanup.js';
 import type { ContainerRuntime } from '../runtime/runtime.js';
 
@@ -18,9 +19,17 @@ let interrupted: NodeJS.Signals | null = null;
 /** The runtimes whose containers an interrupt removes (the ones this process connected). */
 const cleanups = new Set<RunCleanup>();
 
+/** The signals that interrupt a command: Ctrl-C, what `timeout`, CI runners and `kill` send, and a closed terminal. */
+export const INTERRUPTS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 /** The signal that interrupted the run, or null. */
 export function interruptedBy(): NodeJS.Signals | null {
   return interrupted;
+}
+
+/** The exit status of a command ended by `signal` (default: the one that interrupted it, else SIGINT): 128 + its number (130, 143, 129). */
+export function interruptExitCode(signal: NodeJS.Signals | null = interrupted): number {
+  return 128 + constants.signals[signal ?? 'SIGINT'];
 }
 
 /**
@@ -41,11 +50,11 @@ export function secondSignalNotice(runId: string = RUN_ID): string {
 }
 
 /**
- * Register `cb` to run when SIGINT or SIGTERM arrives (before containers are removed), and
+ * Register `cb` to run when SIGINT, SIGTERM or SIGHUP arrives (before containers are removed), and
  * install the process-wide handlers once. The handlers run the callbacks (which abort what is
  * running and decide how to finish), then remove everything of this run through the runtimes
  * given to {@link cleanUpOnInterrupt}; if no callback is registered the process then exits with
- * 128 + signal (130 for SIGINT). `onNotice` receives the handlers' lines (a container that could
+ * 128 + signal (130 for SIGINT, 143 SIGTERM, 129 SIGHUP). `onNotice` receives the handlers' lines (a container that could
  * not be removed; after a second signal, the {@link secondSignalNotice}), without newline: it
  * must write them synchronously, as the process exits right after.
  * @returns a function that unregisters `cb` (and `onNotice`).
@@ -60,7 +69,7 @@ export function onInterrupt(cb: (signal: NodeJS.Signals) => void, onNotice?: (li
 }
 
 /**
- * Install SIGINT/SIGTERM handlers that remove this run's containers (idempotent); `onNotice`,
+ * Install SIGINT/SIGTERM/SIGHUP handlers that remove this run's containers (idempotent); `onNotice`,
  * when given, becomes where their lines go (see {@link onInterrupt}).
  */
 export function installHandlers(onNotice?: (line: string) => void): void {
@@ -75,7 +84,7 @@ export function installHandlers(onNotice?: (line: string) => void): void {
       let left = 0;
       for (const c of cleanups) left += c.removeRunNow();
       if (left > 0) noticeSink?.(secondSignalNotice());
-      process.exit(signal === 'SIGINT' ? 130 : 143);
+      process.exit(interruptExitCode(signal));
     }
     interrupted = signal;
     // Callbacks first (they abort the run in progress, so it is recorded as aborted, not as a
@@ -83,9 +92,8 @@ export function installHandlers(onNotice?: (line: string) => void): void {
     for (const cb of interruptCallbacks) cb(signal);
     void Promise.all([...cleanups].map((c) => c.removeRun())).then((failures) => {
       for (const f of failures.flat()) noticeSink?.(`reapbench: could not remove ${f}`);
-      if (interruptCallbacks.size === 0) process.exit(signal === 'SIGINT' ? 130 : 143);
+      if (interruptCallbacks.size === 0) process.exit(interruptExitCode(signal));
     });
   };
-  process.on('SIGINT', handle);
-  process.on('SIGTERM', handle);
+  for (const s of INTERRUPTS) process.on(s, handle);
 }

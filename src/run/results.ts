@@ -19,6 +19,8 @@ export class RunResults {
   /** Recorded load runs (no warm-up), in the order they ended. */
   readonly records: RunRecord[] = [];
   private scenarios: { results: ScenarioResult[]; meta: ReportMeta; planned: number } | null = null;
+  /** Why the run stopped before its end other than by a signal (e.g. the engine went away), or null. */
+  private stoppedBy: string | null = null;
 
   /**
    * @param dir this run's results folder.
@@ -52,6 +54,11 @@ export class RunResults {
     this.scenarios?.results.push(result);
   }
 
+  /** The run cannot go on (`reason`, one clause: e.g. the engine stopped answering): the report says so, as PARTIAL. */
+  stop(reason: string): void {
+    this.stoppedBy = reason;
+  }
+
   /** Nothing was measured yet: no load run recorded and the scenario phase not begun. */
   get empty(): boolean {
     return this.records.length === 0 && this.scenarios === null;
@@ -62,8 +69,8 @@ export class RunResults {
    * the load part is partial only when it was interrupted.
    */
   view(final: boolean): ResultsView {
-    const by = (): string => `interrupted by ${interruptedBy() ?? 'a signal'}`;
-    const aborted = this.signal.aborted;
+    const by = (): string => this.stoppedBy ?? `interrupted by ${interruptedBy() ?? 'a signal'}`;
+    const aborted = this.signal.aborted || this.stoppedBy !== null;
     const s = this.scenarios;
     // Before the final save the files say only that the run had not finished when they were
     // written: a second Ctrl-C or a crash leaves that version behind, and the file cannot know.

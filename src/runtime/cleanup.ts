@@ -8,6 +8,8 @@
  */
 import type Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { sweepOwnedParents, type OwnedParent } from './host-cgroup.js';
 
@@ -16,6 +18,32 @@ export const RUN_LABEL = 'reapbench.run';
 
 /** This process's run id (12 hex chars), used as the label value. */
 export const RUN_ID = randomBytes(6).toString('hex');
+
+/**
+ * A process's start time, clock ticks after boot (`/proc/<pid>/stat` field 22, `starttime`,
+ * proc(5)), or null when it does not exist: with the pid, it names one process for good, since
+ * the kernel may give the pid to another process later but not with the same start time.
+ */
+export function processStartTicks(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The fields after the comm, which may hold spaces and parentheses: field 3 is the first.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Labels naming the process that owns a container, so that a later run can tell a run that is
+ * gone (its process ended: a crash, a kill -9, an engine that died under it) from one still
+ * measuring: the host (a remote engine may serve several), the pid and its start time.
+ */
+export const OWNER_LABELS: Readonly<Record<string, string>> = Object.freeze({
+  'reapbench.host': hostname(),
+  'reapbench.pid': String(process.pid),
+  'reapbench.started': processStartTicks(process.pid) ?? '',
+});
 
 /** Live containers by id, each with the parent cgroup reapbench made for it (or null). */
 const active = new Map<string, { container: Docker.Container; parent: OwnedParent | null }>();
@@ -40,13 +68,16 @@ export function activeCount(): number {
  * another removal of it is already under way (409, or Podman's 500 "container state improper":
  * the interrupt handler's and the run's own can meet), wait until the engine reports it gone (404), up to `timeoutMs`: returning at the
  * 409 would let reapbench exit while the engine still holds a running container.
+ * The removal request itself gets at most max(`timeoutMs`, 2 s): an engine that hangs must not
+ * hold the harness (what is left is swept by the next run, or `reapbench clean`).
  * @returns null when the container is gone, else one line saying why not.
  */
 export async function removeContainer(c: Docker.Container, timeoutMs = 10_000): Promise<string | null> {
   const why = (err: unknown): string => `container ${c.id.slice(0, 12)}: ${(err as Error).message ?? String(err)}`;
+  const requestMs = Math.max(timeoutMs, 2_000);
   try {
-    await c.remove({ force: true, v: true });
-    return null;
+    const done = await Promise.race([c.remove({ force: true, v: true }).then(() => true), delay(requestMs, false, { ref: false })]);
+    return done ? null : `container ${c.id.slice(0, 12)}: the engine did not answer the removal within ${requestMs / 1000} s`;
   } catch (err) {
     const e = err as { statusCode?: number; message?: string };
     if (e.statusCode === 404) return null;
@@ -127,6 +158,46 @@ export async function cleanRuns(docker: Docker, opts: { runId: string | null; fo
   );
   const cgroups = await sweepOwnedParents(opts.cgroupRoot, opts.runId === null ? {} : { onlyRunId: opts.runId });
   return { removed: doomed.length, kept: list.length - doomed.length, cgroups };
+}
+
+/** What {@link sweepDeadRuns} removed: containers and owned parent cgroups (counts), and the runs they belonged to. */
+export interface DeadRunSweep {
+  removed: number;
+  cgroups: number;
+  /** The run ids whose process is gone, sorted. */
+  runs: string[];
+}
+
+/**
+ * Remove the containers (and owned parent cgroups) of runs whose process is gone: labelled by
+ * this host with a pid that no longer runs, or runs another process (its start time differs).
+ * Containers of this run, of another host, or without the owner labels (made before they
+ * existed) are left to `reapbench clean`. Removal errors of single containers are not thrown.
+ * `cgroupRoot`: the cgroup mount (tests point it at a folder).
+ * @throws the engine's error when the containers cannot be listed.
+ */
+export async function sweepDeadRuns(docker: Docker, cgroupRoot?: string): Promise<DeadRunSweep> {
+  const list = await docker.listContainers({ all: true, filters: { label: [RUN_LABEL] } });
+  const here = OWNER_LABELS['reapbench.host'];
+  const dead = list.filter((c) => {
+    const l = c.Labels ?? {};
+    const run = l[RUN_LABEL];
+    const pid = Number(l['reapbench.pid']);
+    if (!run || run === RUN_ID || l['reapbench.host'] !== here || !Number.isInteger(pid) || pid <= 0) return false;
+    return processStartTicks(pid) !== l['reapbench.started'];
+  });
+  await Promise.all(dead.map((c) => removeContainer(docker.getContainer(c.Id), 0)));
+  const runs = [...new Set(dead.map((c) => c.Labels[RUN_LABEL]!))].sort();
+  let cgroups = 0;
+  for (const run of runs) cgroups += await sweepOwnedParents(cgroupRoot, { onlyRunId: run });
+  return { removed: dead.length, cgroups, runs };
+}
+
+/** The one line a run prints when it removed what runs that are gone left, or null when there was nothing. */
+export function deadRunsLine(s: DeadRunSweep): string | null {
+  if (s.removed === 0 && s.cgroups === 0) return null;
+  const n = (k: number, one: string): string => `${k} ${one}${k === 1 ? '' : 's'}`;
+  return `reapbench: removed ${n(s.removed, 'container')} and ${n(s.cgroups, 'parent cgroup')} left by ${n(s.runs.length, 'run')} whose process is gone (${s.runs.join(', ')})`;
 }
 
 /** The one line `reapbench clean` prints about a {@link CleanResult}. */

@@ -10,8 +10,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { asUsage } from '../errors.js';
 import { checkNumber, expected, type NumberRule } from '../validate.js';
 import { mapEngineError } from './engine.js';
-import { removeContainer, RUN_ID, RUN_LABEL, track, untrack } from './cleanup.js';
+import { OWNER_LABELS, removeContainer, RUN_ID, RUN_LABEL, track, untrack } from './cleanup.js';
 import { canOwnParent, OwnedParent, PidsSampler, type HostCgroupLayout, type PidsFigures } from './host-cgroup.js';
+import { EngineWatch } from './watchdog.js';
+import { EngineLostError } from '../errors.js';
 
 /** A bind mount from the host into the container. */
 export interface Mount {
@@ -142,7 +144,7 @@ export function createOptions(spec: ContainerSpec, cgroupParent?: string): Docke
     Cmd: spec.cmd,
     ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
     Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
-    Labels: { ...(spec.labels ?? {}), [RUN_LABEL]: RUN_ID },
+    Labels: { ...(spec.labels ?? {}), ...OWNER_LABELS, [RUN_LABEL]: RUN_ID },
     AttachStdout: true,
     AttachStderr: true,
     Tty: false,
@@ -206,19 +208,27 @@ function cgroupLayout(docker: Docker): Promise<HostCgroupLayout | null> {
  * true`: before anything was created (nothing is created), while the container is created,
  * attached or started (a container not yet started is never started), and while it runs (it is
  * killed).
+ * The engine is watched all along ({@link EngineWatch}): if it goes away, the run ends within
+ * seconds with an EngineLostError instead of waiting on a request that may never end.
  * @throws ReapbenchError for bad specs (exit code 2) and engine errors (image missing, daemon
- *   unreachable, API errors); neither a timeout (`timedOut: true`) nor an abort is an error.
+ *   unreachable, API errors); EngineLostError when the engine went away during the run; neither
+ *   a timeout (`timedOut: true`) nor an abort is an error.
  */
 export async function runContainer(docker: Docker, spec: ContainerSpec): Promise<ContainerRun> {
   validateSpec(spec);
   if (spec.signal?.aborted) return { ...NOT_RUN, aborted: true };
-  const layout = spec.pidsSampleMs === 0 ? null : await cgroupLayout(docker);
+  const what = [spec.labels?.['reapbench.init'], spec.labels?.['reapbench.scenario']].filter(Boolean).join(' ');
+  let phase = `the creation of a container${what ? ` (${what})` : ''}`;
+  const watch = new EngineWatch(docker, () => phase);
+  const layout = spec.pidsSampleMs === 0 ? null : await watch.guard(cgroupLayout(docker)).catch(rethrowLost(watch));
   const parent = layout && canOwnParent(layout) ? new OwnedParent(RUN_ID, layout) : null;
   let container: Docker.Container;
   try {
-    container = await docker.createContainer(createOptions(spec, parent?.cgroupParent));
+    container = await watch.guard(docker.createContainer(createOptions(spec, parent?.cgroupParent)));
   } catch (err) {
-    throw mapEngineError(err, `create container from ${spec.image}`);
+    watch.stop();
+    await parent?.remove(0);
+    throw err instanceof EngineLostError ? err : mapEngineError(err, `create container from ${spec.image}`);
   }
   track(container, parent);
   const stdout = new Capture(spec.maxOutputBytes ?? 4 << 20);
@@ -251,9 +261,17 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
     stopLatencyMs: null,
     pids: (await sampler?.finish()) ?? NO_PIDS,
   });
+  // After an abort the engine has this long to report the exit of the killed container: a
+  // hung engine must not hold an interrupted run (the removal below has its own deadline).
+  const abortGrace = new Promise<'abandoned'>((resolve) => {
+    const arm = (): void => void setTimeout(() => resolve('abandoned'), ABORT_GRACE_MS).unref();
+    if (spec.signal?.aborted) arm();
+    else spec.signal?.addEventListener('abort', arm, { once: true });
+  });
   try {
     if (spec.signal?.aborted) return await notStarted();
-    const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+    phase = `the start of a container${what ? ` (${what})` : ''}`;
+    const stream = await watch.guard(container.attach({ stream: true, stdout: true, stderr: true }));
     docker.modem.demuxStream(stream, stdout, stderr);
     const streamEnded = new Promise<void>((resolve) => {
       stream.on('end', resolve);
@@ -269,11 +287,12 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
     sampler?.start();
     const t0 = performance.now();
     try {
-      await container.start();
+      await watch.guard(container.start());
     } catch (err) {
-      throw mapEngineError(err, `start container from ${spec.image}`);
+      throw err instanceof EngineLostError ? err : mapEngineError(err, `start container from ${spec.image}`);
     }
     started = true;
+    phase = `a container run${what ? ` (${what})` : ''}`;
     // An abort that arrived during the start found nothing to kill yet.
     if (aborted) kill();
     // The hard timeout runs from the start, also while onStarted waits for something.
@@ -291,7 +310,7 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
       },
       hostPid: async () => {
         try {
-          const pid = (await container.inspect()).State?.Pid;
+          const pid = (await watch.guard(container.inspect())).State?.Pid;
           return typeof pid === 'number' && pid > 0 ? pid : null;
         } catch {
           return null;
@@ -309,9 +328,11 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
 
     let exitCode: number | null = null;
     try {
-      const res = (await waited) as { StatusCode?: number };
-      exitCode = typeof res.StatusCode === 'number' ? res.StatusCode : null;
+      const res = await watch.guard(Promise.race([waited as Promise<{ StatusCode?: number }>, abortGrace]));
+      if (res === 'abandoned') aborted = true;
+      else exitCode = typeof res.StatusCode === 'number' ? res.StatusCode : null;
     } catch (err) {
+      if (err instanceof EngineLostError) throw err;
       // The container was removed under us (interrupt cleanup): not an engine failure.
       if ((err as { statusCode?: number }).statusCode !== 404) throw mapEngineError(err, 'wait for container');
       aborted = true;
@@ -335,14 +356,27 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
     for (const t of timers) clearTimeout(t);
     spec.signal?.removeEventListener('abort', onAbort);
     sampler?.stop();
-    // Returns once the container is gone, also when the interrupt handler is removing it too.
-    const failed = await removeContainer(container);
+    watch.stop();
+    // Returns once the container is gone, also when the interrupt handler is removing it too;
+    // an engine that is gone gets one try (the next run sweeps what is left: cleanup.ts).
+    const failed = await removeContainer(container, watch.error ? 0 : undefined);
     if (failed) spec.onNotice?.(`reapbench: could not remove ${failed}`);
     // A container that could not be removed keeps its cgroup: no point in waiting for it.
     const left = parent ? await parent.remove(failed ? 0 : 5_000) : null;
     if (left) spec.onNotice?.(`reapbench: could not remove ${left}`);
     untrack(container.id);
   }
+}
+
+/** After an abort, how long the engine has to report the killed container's exit, ms. */
+const ABORT_GRACE_MS = 2_000;
+
+/** A catch handler that rethrows an EngineLostError and turns anything else into a null reading. */
+function rethrowLost(watch: EngineWatch) {
+  return (err: unknown): null => {
+    if (err instanceof EngineLostError || watch.error) throw err;
+    return null;
+  };
 }
 
 /** Figures of a run whose pids cgroup was not read (sampling disabled, or no container ran). */

@@ -6,7 +6,7 @@
 import type Docker from 'dockerode';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ReapbenchError } from '../errors.js';
-import { activeCount, cleanRuns, removeAllTracked, RUN_ID, type CleanResult } from './cleanup.js';
+import { activeCount, cleanRuns, removeAllTracked, RUN_ID, sweepDeadRuns, type CleanResult, type DeadRunSweep } from './cleanup.js';
 import { runContainer, type ContainerRun, type ContainerSpec } from './container.js';
 import { connectClient, engineInfo, mapEngineError, type EngineInfo } from './engine.js';
 import { removeOwnedParentsNow } from './host-cgroup.js';
@@ -168,6 +168,14 @@ export class DockerRuntime implements ContainerRuntime {
 
   removeRunNow(): number {
     return activeCount() + removeOwnedParentsNow(RUN_ID);
+  }
+
+  async sweepDeadRuns(): Promise<DeadRunSweep> {
+    try {
+      return await sweepDeadRuns(this.docker);
+    } catch (err) {
+      throw mapEngineError(err, 'list containers');
+    }
   }
 
   clean(opts: { runId: string | null; force: boolean }): Promise<CleanResult> {

@@ -9,7 +9,7 @@
  * instrument and host-side /proc readings, which need the container's PID 1 on this host
  * (`hostPid` of `onStarted`).
  */
-import type { CleanResult } from './cleanup.js';
+import type { CleanResult, DeadRunSweep } from './cleanup.js';
 import type { ContainerRun, ContainerSpec } from './container.js';
 import type { EngineInfo } from './engine.js';
 
@@ -101,6 +101,11 @@ export interface ContainerRuntime {
    * @returns how many containers and cgroups of this run may be left behind (0: none).
    */
   removeRunNow(): number;
+  /**
+   * Remove what runs whose process is gone left (a crash, a kill -9, an engine that died under
+   * them); never a container of a run still going.
+   */
+  sweepDeadRuns(): Promise<DeadRunSweep>;
   /**
    * `reapbench clean`: remove what runs left. With `runId`, everything of that run; without,
    * every stopped container of any run, running ones only with `force`.

@@ -5,6 +5,7 @@
  * expected outcome and whether they match.
  */
 import { existsSync } from 'node:fs';
+import { EngineLostError } from '../errors.js';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -81,7 +82,8 @@ function resolveDef(scenario: ScenarioDef | string): ScenarioDef {
 /**
  * Run `scenario` once under `init` with `variant`'s flags in a fresh container (removed
  * afterwards) and judge it. Engine errors and timeouts become a result with `state` set, not a
- * throw, so that a matrix goes on.
+ * throw, so that a matrix goes on; an engine that went away is thrown (EngineLostError): nothing
+ * further can run.
  * @throws Error for an unknown scenario or bad parameters (before anything runs).
  */
 export async function runScenario(
@@ -138,6 +140,7 @@ export async function runScenario(
   let helper: Promise<Record<string, number>> | null = null;
   let run: ContainerRun | null = null;
   let error: string | null = null;
+  let lost: EngineLostError | null = null;
   // The kernel instrument, attached before the start; a tracer that cannot start costs the
   // cross-check only, never the scenario.
   let tracer: Tracer | null = null;
@@ -175,11 +178,14 @@ export async function runScenario(
     });
   } catch (err) {
     error = (err as Error).message.split('\n')[0] ?? String(err);
+    if (err instanceof EngineLostError) lost = err;
   } finally {
     helperAbort.abort();
   }
   const host = helper ? await helper : {};
   const trace = tracer ? await tracer.stop() : null;
+  // No engine, no further scenario: the matrix stops here (its caller keeps what was measured).
+  if (lost) throw lost;
   const kernel = trace && pidNs !== null ? kernelFigures(trace.events, pidNs, t0Ns, trace.stats) : null;
   const markers = new Set(outDir ? await readdir(outDir).catch(() => [] as string[]) : []);
   if (outDir) await rm(outDir, { recursive: true, force: true });

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ReapbenchError } from '../../src/errors.js';
 import type { InitName } from '../../src/model/inits.js';
-import type { CleanResult } from '../../src/runtime/cleanup.js';
+import type { CleanResult, DeadRunSweep } from '../../src/runtime/cleanup.js';
 import { NO_PIDS, validateSpec, type ContainerRun, type ContainerSpec } from '../../src/runtime/container.js';
 import type { EngineInfo } from '../../src/runtime/engine.js';
 import type { ContainerRuntime, ExecRequest, ExecResult, ImageDetails, ImageOpOptions } from '../../src/runtime/runtime.js';
@@ -162,6 +162,10 @@ export class FakeRuntime implements ContainerRuntime {
 
   removeRunNow(): number {
     return this.live;
+  }
+
+  async sweepDeadRuns(): Promise<DeadRunSweep> {
+    return { removed: 0, cgroups: 0, runs: [] };
   }
 
   async clean(): Promise<CleanResult> {

@@ -8,7 +8,17 @@ import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import { cleanRuns, cleanSummary, RUN_ID_PATTERN, RUN_LABEL } from '../../src/runtime/cleanup.js';
+import {
+  cleanRuns,
+  cleanSummary,
+  deadRunsLine,
+  OWNER_LABELS,
+  processStartTicks,
+  RUN_ID,
+  RUN_ID_PATTERN,
+  RUN_LABEL,
+  sweepDeadRuns,
+} from '../../src/runtime/cleanup.js';
 
 /** A fake engine holding `containers` (id, run label, state); `removed` lists what was removed. */
 function fakeEngine(containers: { id: string; run: string; state: string }[]) {
@@ -86,5 +96,61 @@ describe('reapbench clean', () => {
   it('accepts only run ids of the form reapbench makes', () => {
     expect(RUN_ID_PATTERN.test(MINE)).toBe(true);
     for (const bad of ['', 'abc', 'AAAAAAAAAAAA', `${MINE}0`, '../../etc/x1']) expect(RUN_ID_PATTERN.test(bad)).toBe(false);
+  });
+});
+
+describe('a new run sweeps what runs whose process is gone left', () => {
+  const here = OWNER_LABELS['reapbench.host']!;
+  /** Owner labels of process `pid` started at `started` on `host`. */
+  const owner = (run: string, pid: number, started: string | null, host = here): Record<string, string> => ({
+    [RUN_LABEL]: run,
+    'reapbench.host': host,
+    'reapbench.pid': String(pid),
+    'reapbench.started': started ?? '',
+  });
+  // A live process that is not this one: the test runner's parent.
+  const live = process.ppid;
+  const liveStarted = processStartTicks(live)!;
+
+  it('removes the containers and cgroups of a run whose pid is gone or now another process; leaves live runs, other hosts, unlabelled ones and this run', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'reapbench-sweep-'));
+    const DEAD = 'dddddddddddd';
+    const REUSED = 'eeeeeeeeeeee';
+    const LIVE = 'ffffffffffff';
+    for (const n of [`reapbench-${DEAD}-1`, `reapbench-${LIVE}-1`]) await mkdir(path.join(root, 'pids', n), { recursive: true });
+    const removed: string[] = [];
+    const labels: Record<string, Record<string, string>> = {
+      dead: owner(DEAD, 2 ** 22 + 7, '123'), // above the kernel's PID_MAX_LIMIT: never a live pid
+      reused: owner(REUSED, live, `${liveStarted}0`), // the pid lives, but as another process
+      live: owner(LIVE, live, liveStarted),
+      elsewhere: owner(DEAD, 2 ** 22 + 7, '123', `not-${here}`),
+      unlabelled: { [RUN_LABEL]: DEAD },
+      mine: owner(RUN_ID, 2 ** 22 + 7, '123'),
+    };
+    const docker = {
+      listContainers: async () => Object.entries(labels).map(([Id, Labels]) => ({ Id, Labels, State: 'running' })),
+      getContainer: (id: string) => ({ id, remove: async () => void removed.push(id) }),
+    } as unknown as Docker;
+    try {
+      const s = await sweepDeadRuns(docker, root);
+      expect(removed.sort()).toEqual(['dead', 'reused']);
+      expect(s).toEqual({ removed: 2, cgroups: 1, runs: [DEAD, REUSED] });
+      expect(await readdir(path.join(root, 'pids'))).toEqual([`reapbench-${LIVE}-1`]);
+      expect(deadRunsLine(s)).toBe(
+        `reapbench: removed 2 containers and 1 parent cgroup left by 2 runs whose process is gone (${DEAD}, ${REUSED})`,
+      );
+      expect(deadRunsLine({ removed: 0, cgroups: 0, runs: [] })).toBeNull();
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('labels every container with this process: host, pid and start time', () => {
+    expect(OWNER_LABELS).toEqual({
+      'reapbench.host': here,
+      'reapbench.pid': String(process.pid),
+      'reapbench.started': processStartTicks(process.pid),
+    });
+    expect(OWNER_LABELS['reapbench.started']).toMatch(/^\d+$/);
   });
 });

@@ -336,7 +336,9 @@ export async function ensureImages(docker: Docker, options: EnsureImagesOptions 
     const plan = await planRootfs();
     baseTag = `reapbench-base:offline-${await hashRootfsPlan(plan)}`;
     if (!(await imageExists(docker, baseTag))) {
-      say(`base: importing ${baseTag} (rootfs from this host: node ${process.version}, busybox, tini, dumb-init, catatonit)`);
+      say(
+        `base: importing ${baseTag} (rootfs from this host: node ${process.version}, busybox, tini, dumb-init, catatonit${plan.packages && Object.keys(plan.packages).length ? `, ${Object.keys(plan.packages).join(', ')}` : ''})`,
+      );
       // The tag inside `repo` (the Engine API allows it): Podman's compatible API ignores `tag`
       // and would name the image `:latest`.
       const stream = await docker

@@ -385,6 +385,9 @@ export function matchTrace(events: readonly TracerEvent[], opts: MatchOptions): 
     perParent.set(s.parent, pp);
   }
   const byParent = new Map<number, ParentZombies>();
+  // A parent is named by its comm at its latest child's exit: one that exec'd (a launcher shell
+  // that execs a supervisor) is named after what it became, not after its first zombie.
+  const namedAt = new Map<number, number>();
   for (const p of processes) {
     if (p.outcome === 'autoreaped' || !p.parentAtExit) continue;
     const g = byParent.get(p.parentAtExit.pid) ?? {
@@ -393,6 +396,11 @@ export function matchTrace(events: readonly TracerEvent[], opts: MatchOptions): 
       unreapedAtEnd: 0,
       peak: perParent.get(p.parentAtExit.pid)?.peak ?? 0,
     };
+    const at = p.exitUs ?? -Infinity;
+    if (at >= (namedAt.get(g.pid) ?? -Infinity) && p.parentAtExit.comm) {
+      g.comm = p.parentAtExit.comm;
+      namedAt.set(g.pid, at);
+    }
     g.zombies++;
     if (p.outcome === 'unreaped-at-end') g.unreapedAtEnd++;
     byParent.set(p.parentAtExit.pid, g);

@@ -385,9 +385,10 @@ export function matchTrace(events: readonly TracerEvent[], opts: MatchOptions): 
     perParent.set(s.parent, pp);
   }
   const byParent = new Map<number, ParentZombies>();
-  // A parent is named by its comm at its latest child's exit: one that exec'd (a launcher shell
-  // that execs a supervisor) is named after what it became, not after its first zombie.
-  const namedAt = new Map<number, number>();
+  // A parent is named by the comm it had at most of its children's exits: one that exec'd (a
+  // launcher shell that execs a supervisor, which execs a finish script at its end) is named after
+  // what it was while it held zombies, not after its first or last one.
+  const names = new Map<number, Map<string, number>>();
   for (const p of processes) {
     if (p.outcome === 'autoreaped' || !p.parentAtExit) continue;
     const g = byParent.get(p.parentAtExit.pid) ?? {
@@ -396,11 +397,11 @@ export function matchTrace(events: readonly TracerEvent[], opts: MatchOptions): 
       unreapedAtEnd: 0,
       peak: perParent.get(p.parentAtExit.pid)?.peak ?? 0,
     };
-    const at = p.exitUs ?? -Infinity;
-    if (at >= (namedAt.get(g.pid) ?? -Infinity) && p.parentAtExit.comm) {
-      g.comm = p.parentAtExit.comm;
-      namedAt.set(g.pid, at);
-    }
+    const counts = names.get(g.pid) ?? new Map<string, number>();
+    const n = (counts.get(p.parentAtExit.comm) ?? 0) + 1;
+    counts.set(p.parentAtExit.comm, n);
+    names.set(g.pid, counts);
+    if (p.parentAtExit.comm && n > (counts.get(g.comm) ?? 0)) g.comm = p.parentAtExit.comm;
     g.zombies++;
     if (p.outcome === 'unreaped-at-end') g.unreapedAtEnd++;
     byParent.set(p.parentAtExit.pid, g);

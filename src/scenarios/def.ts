@@ -269,6 +269,14 @@ export function judgeReaping(obs: Observation | null, unit: string): Judgement {
  */
 export function expectReapingAsPid1(init: InitName, perCycle: string): Expectation {
   const app = APP_PID1_REASONS[init];
+  // Observed here, not documented: runsvdir reaps on its own timer, not on SIGCHLD (zombies
+  // held 0.5–1 s under the orphan load), so a count at the scenario's end finds some or none.
+  if (init === 'runit')
+    return {
+      outcome: 'reaped',
+      alsoAccept: ['leaks'],
+      reason: `runsvdir reaps any child, but late (on its own timer, not on SIGCHLD): zombies may still be there when counted (${perCycle} at most)`,
+    };
   if (!traitsOf(init, []).reapsAsPid1)
     return { outcome: 'leaks', reason: `${app ?? `${init} does not reap adopted orphans`} (${perCycle})` };
   return { outcome: 'reaped', reason: app ?? `${init} is PID 1 and reaps every child, adopted or not` };

@@ -6,7 +6,12 @@
 #   ENGINE_TIMEOUT_S=90 bash scripts/engine.sh
 #
 # What it installs (Debian packages): docker.io (the engine), and the init binaries that the
-# offline base image is assembled from: tini, dumb-init, catatonit, busybox-static.
+# offline base image is assembled from: tini, dumb-init, catatonit, busybox-static; and the
+# programs of the opt-in PID 1 rows (src/images/rootfs.ts OPTIONAL_PACKAGES): python3-minimal
+# (none:python; Debian's /usr/bin/python3, never a pyenv or venv one), bash (none:bash),
+# supervisor, s6, runit (the supervisors). supervisor's and runit's install scripts would start
+# their daemons on this host: a policy-rc.d that refuses (exit 101, invoke-rc.d's "action
+# forbidden") is put in place for the install when the host has none, and removed after.
 # Why the stale-pid-file handling: a dockerd killed from outside can linger as a zombie, and
 # its pid file then names a pid that still "exists"; a new dockerd refuses to start
 # ("pid file found, ensure docker is not running"). A pid file whose process is gone or in
@@ -54,7 +59,9 @@ installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install o
 need_pkgs=()
 # The engine is needed only when none answers; the init packages always (offline base image).
 command -v dockerd >/dev/null 2>&1 || ping_engine || need_pkgs+=(docker.io)
-for p in tini dumb-init catatonit busybox-static; do installed "$p" || need_pkgs+=("$p"); done
+for p in tini dumb-init catatonit busybox-static python3-minimal bash supervisor s6 runit; do
+  installed "$p" || need_pkgs+=("$p")
+done
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -63,8 +70,14 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   fi
   say "installing ${need_pkgs[*]} from Debian's packages"
   export DEBIAN_FRONTEND=noninteractive
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get update -qq >/dev/null
   apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+  if [ "$(trap -p EXIT)" != "" ]; then rm -f "$policy"; trap - EXIT; fi
 fi
 
 if ping_engine; then

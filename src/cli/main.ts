@@ -7,7 +7,7 @@
 import { Command, Option, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { formatError, ReapbenchError, usageError } from '../errors.js';
-import { INITS } from '../model/inits.js';
+import { initChoices } from '../run/inits.js';
 import { ciFromEnv, RUN_DEFAULTS, type RunCliOptions } from '../run/options.js';
 import type { ImageCliOptions } from '../run/image-bench.js';
 import type { MergeCliOptions } from '../run/merge.js';
@@ -33,7 +33,7 @@ function program(): Command {
     .command('run')
     .description('run the benchmark matrix and write a report under results/<UTC timestamp>/')
     .addOption(new Option('--preset <name>', 'starting matrix: quick (default, < 2 min) or full (rate sweep, several limits)'))
-    .option('--inits <list>', `PID 1 choices, comma-separated or all: ${INITS.join(', ')}`)
+    .option('--inits <list>', `PID 1 choices, comma-separated: ${initChoices()}; all: the six default ones; all-pid1: every one`)
     .option('--scenario <list>', `scenarios, comma-separated, or all: ${scenarioChoices()} (by id, any case, or name)`)
     .option('--limits <list>', 'pids limits (pids.max, tasks), comma-separated')
     .option('--rates <list>', 'target orphan rates per second, comma-separated')

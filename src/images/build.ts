@@ -307,7 +307,9 @@ export async function ensureImages(runtime: ContainerRuntime, options: EnsureIma
     const plan = await planRootfs();
     baseTag = `reapbench-base:offline-${await hashRootfsPlan(plan)}`;
     if (!(await imageExists(runtime, baseTag))) {
-      say(`base: importing ${baseTag} (rootfs from this host: node ${process.version}, busybox, tini, dumb-init, catatonit)`);
+      say(
+        `base: importing ${baseTag} (rootfs from this host: node ${process.version}, busybox, tini, dumb-init, catatonit${plan.packages && Object.keys(plan.packages).length ? `, ${Object.keys(plan.packages).join(', ')}` : ''})`,
+      );
       await interruptible(
         runtime.importImage(
           packRootfs(plan),

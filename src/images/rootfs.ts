@@ -2,10 +2,13 @@
  * The offline base image: a root filesystem assembled from this host's own binaries, for
  * machines that cannot reach a container registry. It holds `node` with the shared libraries
  * `ldd` lists, a static `busybox` with its applet links (sh, sleep, ps, …), and the inits under
- * test: `tini` (Debian's `tini-static`), `dumb-init`, `catatonit`.
+ * test: `tini` (Debian's `tini-static`), `dumb-init`, `catatonit`. When this host has them, it
+ * also takes the files of the Debian packages of the opt-in PID 1 rows ({@link OPTIONAL_PACKAGES}:
+ * python3, bash, supervisor, s6, runit) and lists their versions in `/etc/reapbench-pid1-versions`.
  */
 import { createReadStream } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
+import { lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { execa } from 'execa';
 import tar from 'tar-stream';
 import { ReapbenchError } from '../errors.js';
@@ -29,6 +32,103 @@ export interface RootfsPlan {
   dirs: Array<[string, number]>;
   /** Small generated text files: [path, content]. */
   texts: Array<[string, string]>;
+  /** Debian packages of the opt-in rows taken whole ({@link OPTIONAL_PACKAGES}): name → version. */
+  packages?: Record<string, string>;
+}
+
+/**
+ * Debian packages the opt-in PID 1 rows need, by row; `X` stands for the host's python3 minor
+ * version (`3.11` on Debian 12), read from where `/usr/bin/python3` points. Optional: a host
+ * without them builds a base without those rows' programs (`scripts/engine.sh` installs them),
+ * and a run of such a row then fails with the shell's "not found".
+ */
+export const OPTIONAL_PACKAGES: Readonly<Record<string, readonly string[]>> = {
+  'none:python': ['python3-minimal', 'pythonX-minimal', 'libpythonX-minimal'],
+  'none:bash': ['bash'],
+  // supervisord is Python: the full standard library and pkg_resources, which it imports.
+  supervisord: ['python3-minimal', 'pythonX-minimal', 'libpythonX-minimal', 'libpythonX-stdlib', 'python3-pkg-resources', 'supervisor'],
+  's6-svscan': ['s6'],
+  runit: ['runit'],
+};
+
+/** Parts of a package the rows never use: documentation, service manager units, the packages' own init scripts. */
+const SKIPPED_PACKAGE_PATHS =
+  /^\/(usr\/share\/(doc|man|info|lintian|bug|locale)|etc\/init\.d|etc\/sv|etc\/runit|etc\/default|lib\/systemd|usr\/lib\/systemd|etc\/service|var)(\/|$)/;
+
+/** `dpkg-query` of one installed package: its version, or null when it is not installed. */
+async function installedVersion(pkg: string): Promise<string | null> {
+  const r = await execa('dpkg-query', ['-W', '-f', '${Status}\t${Version}', pkg], { reject: false });
+  const [status, version] = r.stdout.split('\t');
+  return r.exitCode === 0 && status === 'install ok installed' && version ? version : null;
+}
+
+/**
+ * The files and links of the installed Debian packages `pkgs` (`dpkg -L`), with the compiled
+ * `__pycache__` files beside their Python modules (Debian compiles them at install time; without
+ * them every container would compile supervisord's imports again at start), documentation and
+ * service manager files left out ({@link SKIPPED_PACKAGE_PATHS}).
+ */
+async function packageFiles(pkgs: readonly string[]): Promise<{ files: RootfsFile[]; symlinks: Array<[string, string]> }> {
+  const files: RootfsFile[] = [];
+  const symlinks: Array<[string, string]> = [];
+  const pycache = new Set<string>();
+  for (const pkg of pkgs) {
+    const r = await execa('dpkg', ['-L', pkg], { reject: false });
+    if (r.exitCode !== 0) throw new ReapbenchError(`dpkg -L ${pkg} failed: ${r.stderr.trim()}`);
+    for (const p of r.stdout.split('\n').map((l) => l.trim())) {
+      if (!p.startsWith('/') || p === '/.' || SKIPPED_PACKAGE_PATHS.test(p)) continue;
+      let st;
+      try {
+        st = await lstat(p);
+      } catch {
+        continue; // listed but removed (a conffile deleted by the admin)
+      }
+      // A link to a directory is the host's layout (merged /usr: /bin → usr/bin), not the package's.
+      if (st.isSymbolicLink()) {
+        if (
+          !(await stat(p)
+            .then((t) => t.isDirectory())
+            .catch(() => false))
+        )
+          symlinks.push([p, await readlink(p)]);
+      } else if (st.isFile()) {
+        files.push({ source: p, target: p, mode: st.mode & 0o7777 });
+        if (p.endsWith('.py')) pycache.add(path.join(path.dirname(p), '__pycache__'));
+      }
+    }
+  }
+  for (const dir of [...pycache].sort()) {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      continue;
+    }
+    for (const n of names.sort()) if (n.endsWith('.pyc')) files.push({ source: path.join(dir, n), target: path.join(dir, n), mode: 0o644 });
+  }
+  return { files, symlinks };
+}
+
+/**
+ * Which {@link OPTIONAL_PACKAGES} this host has: each row's packages when all of them are
+ * installed, deduplicated, with their versions.
+ */
+export async function optionalPackages(): Promise<Record<string, string>> {
+  let minor: string | null = null;
+  try {
+    minor = /python(3\.\d+)$/.exec(await realpath('/usr/bin/python3'))?.[1] ?? null;
+  } catch {
+    /* no python3: its rows are left out */
+  }
+  const out: Record<string, string> = {};
+  for (const pkgs of Object.values(OPTIONAL_PACKAGES)) {
+    const names = pkgs.map((p) => (p.includes('X') ? (minor ? p.replace('X', minor) : null) : p));
+    if (names.includes(null)) continue;
+    const versions = await Promise.all(names.map((n) => installedVersion(n!)));
+    if (versions.some((v) => v === null)) continue;
+    names.forEach((n, i) => (out[n!] = versions[i]!));
+  }
+  return out;
 }
 
 /** Host binaries the offline base needs, with the Debian package that provides each. */
@@ -92,14 +192,21 @@ export async function planRootfs(nodeBinary = process.execPath): Promise<RootfsP
     { source: found.dumbInit!, target: '/usr/bin/dumb-init', mode: 0o755 },
     { source: found.catatonit!, target: '/usr/bin/catatonit', mode: 0o755 },
   ];
+  const packages = await optionalPackages();
+  const extra = await packageFiles(Object.keys(packages).sort());
+  const elf = (f: RootfsFile): boolean => (f.mode & 0o111) !== 0 || /\.so(\.|$)/.test(f.target);
   const libs = new Set<string>();
-  for (const f of [...files]) for (const lib of await sharedLibraries(f.source)) libs.add(lib);
-  for (const lib of [...libs].sort()) files.push({ source: lib, target: lib, mode: 0o755 });
+  // In parallel: Python's standard library alone has some 70 extension modules.
+  const lists = await Promise.all([...files, ...extra.files.filter(elf)].map((f) => sharedLibraries(f.source)));
+  for (const list of lists) for (const lib of list) libs.add(lib);
+  const packaged = new Set(extra.files.map((f) => f.target));
+  files.push(...extra.files);
+  for (const lib of [...libs].sort()) if (!packaged.has(lib)) files.push({ source: lib, target: lib, mode: 0o755 });
 
   const applets = await execa(found.busybox!, ['--list-full'], { reject: false });
   if (applets.exitCode !== 0) throw new ReapbenchError(`${found.busybox} --list-full failed; is it busybox-static?`);
-  const taken = new Set(files.map((f) => f.target));
-  const symlinks: Array<[string, string]> = [];
+  const taken = new Set([...files.map((f) => f.target), ...extra.symlinks.map(([l]) => l)]);
+  const symlinks: Array<[string, string]> = [...extra.symlinks];
   for (const rel of applets.stdout
     .split('\n')
     .map((s) => s.trim())
@@ -132,8 +239,15 @@ export async function planRootfs(nodeBinary = process.execPath): Promise<RootfsP
     ['/etc/passwd', 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n'],
     ['/etc/group', 'root:x:0:\nnogroup:x:65534:\n'],
     ['/etc/reapbench-base', 'offline rootfs assembled by reapbench from the host binaries\n'],
+    // The same file as the registry base's (images/registry-base.Dockerfile): one line per package.
+    [
+      '/etc/reapbench-pid1-versions',
+      Object.entries(packages)
+        .map(([p, v]) => `${p} ${v}\n`)
+        .join(''),
+    ],
   ];
-  return { files, symlinks, dirs, texts };
+  return { files, symlinks, dirs, texts, packages };
 }
 
 function parentsOf(p: string): string[] {
@@ -168,9 +282,11 @@ export function packRootfs(plan: RootfsPlan): NodeJS.ReadableStream {
     for (const f of plan.files) {
       for (const parent of parentsOf(f.target)) dir(parent);
       const real = await realpath(f.source);
-      const size = (await stat(real)).size;
+      const st = await stat(real);
+      const size = st.size;
       await new Promise<void>((resolve, reject) => {
-        const entry = pack.entry({ name: strip(f.target), size, mode: f.mode }, (err) => (err ? reject(err) : resolve()));
+        // The host's mtime: a compiled Python module is used only while its source's mtime matches the one it recorded.
+        const entry = pack.entry({ name: strip(f.target), size, mode: f.mode, mtime: st.mtime }, (err) => (err ? reject(err) : resolve()));
         createReadStream(real).on('error', reject).pipe(entry);
       });
     }

@@ -1,22 +1,33 @@
 /** `--inits`: the PID 1 choices a run compares, from the command line or a matrix file. */
 import { usageError } from '../errors.js';
-import { INITS, type InitName } from '../model/inits.js';
+import { INIT_ALIASES, INIT_GROUPS, INITS, type InitName } from '../model/inits.js';
+
+/** Every name `--inits` accepts, for its one-line error and `--help`: the choices, their aliases and the groups. */
+export function initChoices(): string {
+  return `${INITS.join(', ')} (${Object.keys(INIT_ALIASES)
+    .map((a) => `${a} = ${INIT_ALIASES[a]}`)
+    .join('; ')}), or a group: ${Object.keys(INIT_GROUPS).join(', ')}`;
+}
 
 /**
- * Parse a comma-separated list of inits (`all` for every one), keeping the canonical order.
- * @throws ReapbenchError (exit 2) naming an unknown init and listing the valid ones.
+ * Parse a comma-separated list of inits, aliases ({@link INIT_ALIASES}: `none:node`) and groups
+ * ({@link INIT_GROUPS}: `all` the six defaults, `all-pid1` every choice, `none:*`,
+ * `supervisors`), keeping the canonical order and dropping repeats.
+ * @throws ReapbenchError (exit 2) naming an unknown init (e.g. `none:ruby`) and listing the valid ones.
  */
 export function parseInits(list: string): InitName[] {
   const items = list
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  if (items.length === 0) throw usageError(`Expected \`--inits\` to list at least one of ${INITS.join(', ')}`);
-  if (items.includes('all')) return [...INITS];
+  if (items.length === 0) throw usageError(`Expected \`--inits\` to list at least one of ${initChoices()}`);
+  const wanted = new Set<string>();
   for (const item of items) {
-    if (!(INITS as readonly string[]).includes(item)) {
-      throw usageError(`unknown init \`${item}\`: expected one of ${INITS.join(', ')} (or all)`);
-    }
+    const group = INIT_GROUPS[item];
+    if (group) for (const i of group) wanted.add(i);
+    else if (INIT_ALIASES[item]) wanted.add(INIT_ALIASES[item]);
+    else if ((INITS as readonly string[]).includes(item)) wanted.add(item);
+    else throw usageError(`unknown init \`${item}\`: expected one of ${initChoices()}`);
   }
-  return INITS.filter((i) => items.includes(i));
+  return INITS.filter((i) => wanted.has(i));
 }

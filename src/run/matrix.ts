@@ -9,7 +9,7 @@ import { checkNumber as checkValue, type NumberRule } from '../validate.js';
 import { parseInits } from './inits.js';
 import { RUN_DEFAULTS } from './options.js';
 import { rng } from '../rng.js';
-import { INITS, type InitName } from '../model/inits.js';
+import { DEFAULT_INITS, type InitName } from '../model/inits.js';
 import type { RunConfig } from '../model/config.js';
 import type { RunRecord } from '../model/records.js';
 import { SCENARIO_NAMES } from '../scenarios/types.js';
@@ -49,7 +49,7 @@ export type PresetName = 'quick' | 'full';
 /** Presets: `quick` one configuration; `full` a rate sweep up to saturation at several limits. */
 export const PRESETS: Record<PresetName, Omit<Matrix, 'preset' | 'seed'>> = {
   quick: {
-    inits: [...INITS],
+    inits: [...DEFAULT_INITS],
     scenarios: ['orphans'],
     limits: [128],
     // One workload CPU makes ~500 orphans/s here (two forks each); 250/s leaves it headroom so
@@ -62,7 +62,7 @@ export const PRESETS: Record<PresetName, Omit<Matrix, 'preset' | 'seed'>> = {
     run_timeout_s: 60,
   },
   full: {
-    inits: [...INITS],
+    inits: [...DEFAULT_INITS],
     scenarios: ['orphans'],
     limits: [64, 256],
     rates: [100, 250, 500, 1000, 2000],

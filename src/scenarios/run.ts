@@ -10,7 +10,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { launchFor } from '../runtime/init-launch.js';
-import { INITS, type InitName } from '../model/inits.js';
+import { DEFAULT_INITS, type InitName } from '../model/inits.js';
 import type { ContainerRun } from '../runtime/container.js';
 import type { ContainerRuntime } from '../runtime/runtime.js';
 import { MARKER_WAIT_MS, type Judgement, type ScenarioDef } from './def.js';
@@ -266,7 +266,7 @@ export interface PlannedRun {
 export interface MatrixOptions {
   /** Scenario names (default: all). */
   scenarios?: string[];
-  /** Inits (default: all six). */
+  /** Inits (default: the six {@link DEFAULT_INITS}). */
   inits?: InitName[];
   /** Only the plain variant of every init (no flags). */
   baseOnly?: boolean;
@@ -285,7 +285,7 @@ export interface MatrixOptions {
 /** The runs of a matrix, in order: scenario → case → init → variant. */
 export function planMatrix(options: Pick<MatrixOptions, 'scenarios' | 'inits' | 'baseOnly'> = {}): PlannedRun[] {
   const defs = (options.scenarios ?? SCENARIOS.map((s) => s.name)).map(resolveDef);
-  const inits = options.inits ?? [...INITS];
+  const inits = options.inits ?? [...DEFAULT_INITS];
   const out: PlannedRun[] = [];
   for (const def of defs) {
     for (const caseName of def.cases) {

@@ -63,7 +63,13 @@ function expect(init: InitName, flags: string[]): Expectation {
     return { outcome: 'reaped', reason: `${init} registers as child subreaper when not PID 1, so the orphans come to it` };
   if (init === 'dumb-init')
     return { outcome: 'leaks', reason: 'dumb-init has no subreaper mode', cannotHelp: 'not PID 1, no subreaper mode' };
-  return { outcome: 'leaks', reason: `${init} without -s is not a subreaper: orphans go to the stub` };
+  if (init === 'tini' || init === 'ts-reaper')
+    return { outcome: 'leaks', reason: `${init} without -s is not a subreaper: orphans go to the stub` };
+  return {
+    outcome: 'leaks',
+    reason: `${init} below the stub is not a subreaper: orphans go to the stub`,
+    cannotHelp: 'not PID 1, no subreaper mode',
+  };
 }
 
 function variants(init: InitName): VariantSpec[] {

@@ -69,9 +69,9 @@ function command(prefix: string[], engineInit: boolean, p: ScenarioParams, caseN
 }
 
 function expect(init: InitName, flags: string[], caseName: string | null): Expectation {
-  if (init === 'none')
-    return { outcome: 'sigkill-after-grace', reason: 'PID 1 has no SIGTERM handler: the kernel drops the signal, SIGKILL after the grace' };
   const t = traitsOf(init, flags);
+  if (!t.handlesSigterm)
+    return { outcome: 'sigkill-after-grace', reason: 'PID 1 has no SIGTERM handler: the kernel drops the signal, SIGKILL after the grace' };
   if (caseName === 'sleep') return { outcome: 'stopped', reason: `${init} forwards SIGTERM to sleep, which dies of it (143)` };
   if (caseName === 'launcher-setsid') {
     return t.signalsGroup

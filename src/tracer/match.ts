@@ -385,6 +385,10 @@ export function matchTrace(events: readonly TracerEvent[], opts: MatchOptions): 
     perParent.set(s.parent, pp);
   }
   const byParent = new Map<number, ParentZombies>();
+  // A parent is named by the comm it had at most of its children's exits: one that exec'd (a
+  // launcher shell that execs a supervisor, which execs a finish script at its end) is named after
+  // what it was while it held zombies, not after its first or last one.
+  const names = new Map<number, Map<string, number>>();
   for (const p of processes) {
     if (p.outcome === 'autoreaped' || !p.parentAtExit) continue;
     const g = byParent.get(p.parentAtExit.pid) ?? {
@@ -393,6 +397,11 @@ export function matchTrace(events: readonly TracerEvent[], opts: MatchOptions): 
       unreapedAtEnd: 0,
       peak: perParent.get(p.parentAtExit.pid)?.peak ?? 0,
     };
+    const counts = names.get(g.pid) ?? new Map<string, number>();
+    const n = (counts.get(p.parentAtExit.comm) ?? 0) + 1;
+    counts.set(p.parentAtExit.comm, n);
+    names.set(g.pid, counts);
+    if (p.parentAtExit.comm && n > (counts.get(g.comm) ?? 0)) g.comm = p.parentAtExit.comm;
     g.zombies++;
     if (p.outcome === 'unreaped-at-end') g.unreapedAtEnd++;
     byParent.set(p.parentAtExit.pid, g);

@@ -73,7 +73,10 @@ export function realisticRun(init: InitName, repetition: number, over: Partial<R
     const z = init === 'none' ? Math.min(budget, Math.floor(t * rate)) : Math.round(rand() * rand() * (init === 'ts-reaper' ? 4 : 2));
     series.push({ t_s: Math.round(t * 1000) / 1000, zombies: z, pids_current: z + 17 });
   }
-  const base = { tini: 15, 'dumb-init': 17, 'docker-init': 16, catatonit: 18, 'ts-reaper': 30, none: 0 }[init];
+  const base =
+    ({ tini: 15, 'dumb-init': 17, 'docker-init': 16, catatonit: 18, 'ts-reaper': 30, none: 0 } as Partial<Record<InitName, number>>)[
+      init
+    ] ?? 20;
   const lat = init === 'none' ? [] : Array.from({ length: 2000 }, () => base * Math.exp(rand() * rand() * 4) + rand() * 5);
   return makeRun({
     init,

@@ -19,6 +19,13 @@ const PID1: Record<InitName, { rssKib: number; cpuMsPer1000: number; baselineTas
   'docker-init': { rssKib: 522, cpuMsPer1000: 28, baselineTasks: 9 },
   catatonit: { rssKib: 520, cpuMsPer1000: 26, baselineTasks: 9 },
   'ts-reaper': { rssKib: 55142, cpuMsPer1000: 51, baselineTasks: 14 },
+  // The opt-in rows: no golden run uses them (the goldens are the six defaults).
+  'none:python': { rssKib: 9000, cpuMsPer1000: 0, baselineTasks: 10 },
+  'none:bash': { rssKib: 3500, cpuMsPer1000: 20, baselineTasks: 10 },
+  'none:sh': { rssKib: 1000, cpuMsPer1000: 20, baselineTasks: 10 },
+  supervisord: { rssKib: 20000, cpuMsPer1000: 60, baselineTasks: 11 },
+  's6-svscan': { rssKib: 800, cpuMsPer1000: 30, baselineTasks: 10 },
+  runit: { rssKib: 800, cpuMsPer1000: 30, baselineTasks: 10 },
 };
 
 /** Round to `digits` decimals, as the runner does before it records a figure. */

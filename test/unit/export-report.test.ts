@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { INITS } from '../../src/model/inits.js';
+import { DEFAULT_INITS as INITS } from '../../src/model/inits.js';
 import { chartSpecs, renderSvg } from '../../src/export/charts.js';
 import { renderMarkdown } from '../../src/export/markdown.js';
 import { renderTerminalReport } from '../../src/terminal/report.js';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { PRESETS, planRuns, readMatrixFile, resolveMatrix } from '../../src/run/matrix.js';
 import { parseInits } from '../../src/run/inits.js';
 import { launchFor } from '../../src/runtime/init-launch.js';
-import { INITS } from '../../src/model/inits.js';
+import { DEFAULT_INITS as INITS, INITS as ALL_INITS } from '../../src/model/inits.js';
 import { ReapbenchError } from '../../src/errors.js';
 
 function usage(fn: () => unknown): string {
@@ -33,13 +33,44 @@ describe('inits', () => {
     expect(parseInits('ts-reaper,tini')).toEqual(['tini', 'ts-reaper']);
     expect(parseInits('all')).toEqual([...INITS]);
     expect(usage(() => parseInits('tini,s6'))).toBe(
-      'unknown init `s6`: expected one of none, tini, dumb-init, docker-init, catatonit, ts-reaper (or all)',
+      'unknown init `s6`: expected one of none, none:python, none:bash, none:sh, tini, dumb-init, docker-init, catatonit, ts-reaper, supervisord, s6-svscan, runit (none:node = none), or a group: all, all-pid1, none:*, supervisors',
     );
+  });
+
+  it('keeps none:node as none, and takes the opt-in rows by name or group, once each, in canonical order', () => {
+    expect(parseInits('none:node')).toEqual(['none']);
+    expect(parseInits('none:node,none')).toEqual(['none']);
+    expect(parseInits('runit,none:sh,tini')).toEqual(['none:sh', 'tini', 'runit']);
+    expect(parseInits('none:*')).toEqual(['none', 'none:python', 'none:bash', 'none:sh']);
+    expect(parseInits('supervisors,tini')).toEqual(['tini', 'supervisord', 's6-svscan', 'runit']);
+    expect(parseInits('all-pid1')).toEqual([...ALL_INITS]);
+    expect(ALL_INITS).toHaveLength(12);
+  });
+
+  it('rejects an unknown none:<lang> in one line listing the choices', () => {
+    const message = usage(() => resolveMatrix({ inits: 'none:ruby' }));
+    expect(message).toMatch(/^unknown init `none:ruby`: expected one of none, none:python, none:bash, none:sh, .*all-pid1/);
+    expect(message).not.toContain('\n');
+  });
+
+  it('gives every opt-in app row a parent that is not the workload: a shell -c string that cannot exec its last command', () => {
+    for (const init of ['none:bash', 'none:sh'] as const) {
+      const { prefix } = launchFor(init);
+      expect(prefix.slice(0, 2)).toEqual([init.slice(5), '-c']);
+      // The workload is not the last command of the string: the shell forks it and waits.
+      expect(prefix[2]).toMatch(/"\$@"; exit \$\?$/);
+    }
+    expect(launchFor('none:python').prefix.slice(0, 2)).toEqual(['python3', '-c']);
+    for (const init of ['supervisord', 's6-svscan', 'runit'] as const) {
+      const { prefix } = launchFor(init);
+      expect(prefix.slice(0, 2)).toEqual(['sh', '-c']);
+      expect(prefix[2]).toMatch(/\nexec (supervisord|s6-svscan|runsvdir) /);
+    }
   });
 });
 
 describe('matrix', () => {
-  it('defaults to the quick preset with all six inits', () => {
+  it('defaults to the quick preset with the six default inits (the opt-in rows are not in it)', () => {
     const m = resolveMatrix({ seed: 1 });
     expect(m.preset).toBe('quick');
     expect(m.inits).toEqual([...INITS]);

@@ -11,7 +11,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it, vi } from 'vitest';
 import { ReapbenchError } from '../../src/errors.js';
 import { buildView } from '../../src/export/view.js';
-import { INITS } from '../../src/model/inits.js';
+import { DEFAULT_INITS as INITS } from '../../src/model/inits.js';
 import type { EnvironmentRecord, RunRecord } from '../../src/model/records.js';
 import { resolveMatrix } from '../../src/run/matrix.js';
 import { mergeFolders, runMerge } from '../../src/run/merge.js';

@@ -2,7 +2,7 @@ import { lstat, mkdir, readFile, readdir, readlink, realpath, stat, writeFile } 
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { INITS } from '../../src/model/inits.js';
+import { DEFAULT_INITS as INITS } from '../../src/model/inits.js';
 import {
   checkResultsRoot,
   EVENTS_GZIP_THRESHOLD_BYTES,

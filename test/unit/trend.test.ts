@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { benchmarkName, serializeTrend, toBenchmarkAction, toBmf, TREND_MEASURES } from '../../src/export/trend.js';
-import { INITS } from '../../src/model/inits.js';
+import { DEFAULT_INITS as INITS } from '../../src/model/inits.js';
 import type { RunRecord } from '../../src/model/records.js';
 import { summarize } from '../../src/stats/summary.js';
 import { makeRun, realisticRun } from '../support/bench-fixtures.js';

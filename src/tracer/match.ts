@@ -199,7 +199,17 @@ export function matchTrace(events: readonly TracerEvent[], opts: MatchOptions): 
   const us = (ns: bigint): number => Number(ns - t0Ns) / 1000;
   // Time order; the ring buffer is ordered by reservation, which can differ from bpf_ktime by
   // a few hundred ns across CPUs. Stable: equal stamps keep the loader's order.
-  const sorted = [...events].sort((a, b) => (a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0));
+  const all = [...events].sort((a, b) => (a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0));
+  // A PID namespace's inode number is given to a new namespace once the old one is freed
+  // (fs/nsfs.c, the proc inode numbers): one trace may hold two namespaces with this number, the
+  // end of an earlier container's and this one. Each begins with the fork of its init (pid 1 in
+  // it); this container's is the last such fork at or before t0 (else the first), and its events
+  // end at the next one. Without any such fork (a tracer attached late), nothing is left out.
+  const births = all.filter((e) => e.type === 'fork' && inNs(e.ids, pidNsInode) === 1).map((e) => e.tsNs);
+  const born = births.filter((t) => t <= t0Ns).at(-1) ?? births[0] ?? null;
+  const until = born === null ? null : (births.find((t) => t > born) ?? null);
+  const ours = (e: TracerEvent): boolean => (born === null || e.tsNs >= born) && (until === null || e.tsNs < until);
+  const sorted = born === null ? all : all.filter(ours);
 
   const recs: Rec[] = [];
   const byHost = new Map<number, Rec>(); // live (not freed) record of each host pid

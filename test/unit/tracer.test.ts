@@ -229,6 +229,36 @@ describe('matchTrace', () => {
   });
 });
 
+describe('matchTrace with a namespace inode used twice', () => {
+  const t0 = 1_000_000_000n;
+  const at = (us: number): number => 1_000_000_000 + us * 1000;
+  // An earlier container whose namespace had the same inode: its init forked before ours, and it
+  // held zombies; then ours is born (its init's fork), runs, and a later one is born.
+  const lines = [
+    `fork ${at(-900_000)} 50 40 node 1 ${HOST}:50 ${NS}:1`,
+    `exit ${at(-800_000)} 51 sh 50 node 1 0 1 ${HOST}:51 ${NS}:7`,
+    `forkfail ${at(-700_000)} 50 50 node 11 clone 1 ${HOST}:50 ${NS}:1`,
+    `fork ${at(-10)} 100 90 tini 1 ${HOST}:100 ${NS}:1`,
+    `fork ${at(5)} 101 100 sh 1 ${HOST}:101 ${NS}:2`,
+    `exit ${at(20)} 101 sh 100 tini 1 0 1 ${HOST}:101 ${NS}:2`,
+    `reap ${at(25)} 100 tini ${NS} 1 1 2 wait4`,
+    `fork ${at(500_000)} 200 190 node 1 ${HOST}:200 ${NS}:1`,
+    `exit ${at(600_000)} 201 sh 200 node 1 0 1 ${HOST}:201 ${NS}:5`,
+  ];
+
+  it("keeps this container's events only: from its init's fork (the last at or before t0) to the next init's", () => {
+    const m = matchTrace(parse(lines), { pidNsInode: NS, t0Ns: t0 });
+    expect(m.processes.map((p) => [p.pid, p.outcome])).toEqual([[101, 'reaped']]);
+    expect(m.forkFailures).toEqual([]);
+  });
+
+  it('leaves nothing out when no init fork was seen (a tracer attached late)', () => {
+    const m = matchTrace(parse(lines.filter((l) => !/^fork .* \d+:1$/.test(l))), { pidNsInode: NS, t0Ns: t0 });
+    expect(m.processes.map((p) => p.pid)).toEqual([51, 101, 201]);
+    expect(m.forkFailures).toHaveLength(1);
+  });
+});
+
 describe('tracerAvailability', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'reapbench-tracer-'));
   const binary = path.join(dir, 'tracer');

@@ -50,12 +50,16 @@ for (const [src, out] of BUNDLES) {
   chmodSync(out, 0o755);
 }
 
-// The load generator's helper: a small static C program (it runs in images without a libc of
-// their own). gcc or cc with a static libc is needed at build time only.
+// Two small static C programs (they run in images without a libc of their own, and on any
+// host): the load generator's helper, and ts-reaper's launcher (dist/bin/ts-reaper, the
+// package's `ts-reaper` command: it reads the signal state Node would destroy, see
+// src/reaper/inherit.ts). gcc or cc with a static libc is needed at build time only.
 {
-  const src = 'src/loadgen/native/orphanage.c';
-  const out = 'dist/orphanage';
-  if (existsSync(src)) {
+  const programs = [
+    ['src/loadgen/native/orphanage.c', 'dist/orphanage'],
+    ['src/reaper/native/launcher.c', 'dist/bin/ts-reaper'],
+  ].filter(([src]) => existsSync(src));
+  if (programs.length > 0) {
     const cc = ['cc', 'gcc'].find((c) => {
       try {
         execFileSync(c, ['--version'], { stdio: 'ignore' });
@@ -66,15 +70,18 @@ for (const [src, out] of BUNDLES) {
     });
     if (!cc) {
       console.error(
-        'build: no C compiler (cc or gcc) found; install gcc and a static libc (Debian: apt-get install -y gcc libc6-dev) to build dist/orphanage',
+        `build: no C compiler (cc or gcc) found; install gcc and a static libc (Debian: apt-get install -y gcc libc6-dev) to build ${programs.map(([, out]) => out).join(', ')}`,
       );
       process.exit(1);
     }
-    try {
-      execFileSync(cc, ['-O2', '-Wall', '-Wextra', '-static', '-o', out, src], { stdio: 'inherit' });
-    } catch {
-      console.error(`build: compiling ${src} failed (errors above); a static libc is required (Debian: libc6-dev)`);
-      process.exit(1);
+    for (const [src, out] of programs) {
+      mkdirSync(path.dirname(out), { recursive: true });
+      try {
+        execFileSync(cc, ['-O2', '-Wall', '-Wextra', '-static', '-o', out, src], { stdio: 'inherit' });
+      } catch {
+        console.error(`build: compiling ${src} failed (errors above); a static libc is required (Debian: libc6-dev)`);
+        process.exit(1);
+      }
     }
   }
 }

@@ -3,9 +3,10 @@
  *
  *   ts-reaper [options] [--] command [args...]
  *
- * Table of contents: parse options → become a subreaper if not PID 1 → listen to signals →
- * spawn the child outside libuv → start the wait thread → on the child's exit, shut down what
- * is left (if asked) → exit with the child's status.
+ * Table of contents: take the signal state the launcher read (inherit.ts) → parse options →
+ * become a subreaper if not PID 1 → listen to signals → spawn the child outside libuv, with
+ * the inherited signal state → start the wait thread → on the child's exit, shut down what is
+ * left (if asked) → exit with the child's status.
  */
 import { writeSync } from 'node:fs';
 import { Errno } from '../ffi/errno.js';
@@ -22,10 +23,12 @@ import {
   tcgetpgrp,
   tcsetpgrp,
 } from '../ffi/process.js';
+import { signalsOf } from '../ffi/signal.js';
 import { canSpawnInForeground, spawnDetached } from '../ffi/spawn.js';
 import { decodeWaitStatus, exitStatusOf } from '../ffi/wait.js';
 import { readStat } from '../procfs/stat.js';
 import { parseOptions, UsageError, type ReaperOptions } from './options.js';
+import { spawnSignals, takeInheritedSignals, withSignalsIgnored, type InheritedSignals } from './inherit.js';
 import { installForwarding, signalName, signalNumber } from './signals.js';
 import { startReapLoop } from './reap-loop.js';
 import { shutdownDescendants } from './shutdown.js';
@@ -83,6 +86,21 @@ function holdsTerminal(): boolean {
   return fg.ret >= 0 && own.ret >= 0 && fg.ret === own.ret;
 }
 
+/** "HUP, INT" for a set of signals, "none" when empty. */
+function signalList(set: bigint): string {
+  const names = signalsOf(set).map((n) => signalName(n).replace(/^SIG/, ''));
+  return names.length > 0 ? names.join(', ') : 'none';
+}
+
+/** The verbose line that says what the command inherits, and where ts-reaper learnt it. */
+function describeInherited(inh: InheritedSignals): string {
+  const where =
+    inh.source === 'launcher'
+      ? 'as the launcher read them'
+      : 'started by node directly: signals 1-31 and 33 taken as not ignored, mask as empty';
+  return `command inherits ignored signals: ${signalList(inh.ignored)}; blocked: ${signalList(inh.blocked)} (${where})`;
+}
+
 /** errno values of a child's failed `tcsetpgrp` (tcsetpgrp(3)). */
 const TERMINAL_ERRNOS = new Set<number>([Errno.ENOTTY, Errno.EPERM, Errno.EIO, Errno.EINVAL, Errno.EBADF]);
 
@@ -110,10 +128,14 @@ function smallThreadPool(): string[] {
 }
 
 async function main(): Promise<number> {
+  // First: the launcher's record of the inherited signal state leaves the environment before
+  // anything copies it (the command's environment, the wait thread's).
+  const inherited = takeInheritedSignals();
   // PID 1's comm names it in every report ("held by <comm>"), read from the kernel. Started
   // through a dynamic loader (`reapbench run --image` injects node that way) the comm is the
-  // loader's, `ld-linux-x86-64`; started by `#!/usr/bin/env node` it is `node`. One prctl sets
-  // it to what runs. Not `process.title`: libuv would also overwrite the command line.
+  // loader's, `ld-linux-x86-64`; started by node (or by its launcher, which runs node) it is
+  // `node`. One prctl sets it to what runs. Not `process.title`: libuv would also overwrite the
+  // command line.
   setThreadName('ts-reaper');
   const childEnv = smallThreadPool();
   let opts: ReaperOptions;
@@ -146,13 +168,27 @@ async function main(): Promise<number> {
   });
 
   const inheritFds = Array.from({ length: opts.preserveFds }, (_, i) => 3 + i);
+  log(describeInherited(inherited));
   // With -g on a terminal we hold, the child takes the terminal itself before it execs; on a
   // glibc without that spawn action, ts-reaper hands it over just after the spawn (racy: a
   // child that reads at once may be stopped by SIGTTIN first, and is then continued).
   const foreground = opts.pgroup && holdsTerminal();
   let inChild = foreground && canSpawnInForeground();
-  const spawn = (): CallResult =>
-    spawnDetached(opts.command, { newProcessGroup: opts.pgroup, inheritFds, env: childEnv, ...(inChild ? { foregroundFd: 0 } : {}) });
+  const sigs = spawnSignals(inherited);
+  const spawn = (): CallResult => {
+    const { result, failed } = withSignalsIgnored(sigs.ignoreDuringSpawn, () =>
+      spawnDetached(opts.command, {
+        newProcessGroup: opts.pgroup,
+        inheritFds,
+        env: childEnv,
+        defaultSignals: sigs.defaultSignals,
+        signalMask: sigs.signalMask,
+        ...(inChild ? { foregroundFd: 0 } : {}),
+      }),
+    );
+    for (const [sig, errno] of failed) say(`warning: cannot pass ${signalName(sig)} on ignored (errno ${errno})`);
+    return result;
+  };
   let spawned = spawn();
   if (spawned.ret < 0 && inChild && TERMINAL_ERRNOS.has(spawned.errno)) {
     // The child could not take the terminal (and did not run): run it without the terminal.

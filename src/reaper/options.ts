@@ -95,6 +95,12 @@ Behaviour:
   Not forwarded: ${UNFORWARDABLE.join(', ')}, and real-time signals (Node cannot listen to them).
   --shutdown group implies -g. With 'all', ts-reaper signals every process of its PID namespace
   when it is PID 1 (kill -1), otherwise every descendant it finds in /proc.
+  Signal state: the command starts with the signals ts-reaper was started with ignored still
+  ignored (nohup, trap '' HUP), ts-reaper's own signal mask, and every other signal at its
+  default action, as tini's does. Node resets both at start-up, so the ts-reaper command is a
+  launcher that reads them first and passes them to node in TS_REAPER_INHERITED_SIGNALS
+  (removed from the command's environment). Run as node ts-reaper.cjs, ts-reaper sees only
+  signals 32 and 34-64 and passes the rest on at the default, unblocked; -v says which.
   File descriptors: the child inherits stdin, stdout, stderr and the fds named by
   --preserve-fds. Node marks the fds it inherited (0 up to the first closed one after 15)
   close-on-exec at startup, so unlike tini ts-reaper cannot tell them from its own and passes

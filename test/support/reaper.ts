@@ -9,6 +9,16 @@ import { waitFor } from './wait.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BUNDLE = path.join(ROOT, 'dist', 'ts-reaper.cjs');
+/** The package's `ts-reaper` command: the launcher that reads the inherited signal state, then runs node on {@link BUNDLE}. */
+export const LAUNCHER = path.join(ROOT, 'dist', 'bin', 'ts-reaper');
+
+/**
+ * The environment for a run through {@link LAUNCHER}: the launcher finds `node` in PATH, so the
+ * directory of the node running the tests comes first.
+ */
+export function launcherEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...env, PATH: `${path.dirname(process.execPath)}:${env.PATH ?? '/usr/bin:/bin'}` };
+}
 
 /** Whether `unshare --pid --fork --mount-proc` works here (root, util-linux). */
 export const CAN_UNSHARE: boolean = (() => {
@@ -45,6 +55,10 @@ export interface Running {
 export interface StartOptions {
   /** Wrap it in `unshare --pid --fork --mount-proc`: it is then PID 1 of a new namespace. */
   pid1?: boolean;
+  /** Run it through the package's launcher ({@link LAUNCHER}) instead of `node` {@link BUNDLE}. */
+  launcher?: boolean;
+  /** Words put before ts-reaper's command line (`nohup`, `sh -c 'trap "" HUP; exec "$@"' sh`). */
+  prefix?: string[];
   env?: NodeJS.ProcessEnv;
   /** A pipe on stdin for {@link Running.send} (default: /dev/null). */
   stdin?: boolean;
@@ -60,10 +74,10 @@ const CLOSE_DEADLINE_MS = 5_000;
 
 /** Start ts-reaper with `args`. */
 export function start(args: string[], opts: StartOptions = {}): Running {
-  const argv = opts.pid1
-    ? ['unshare', '--pid', '--fork', '--mount-proc', process.execPath, BUNDLE, ...args]
-    : [process.execPath, BUNDLE, ...args];
-  const proc = spawn(argv[0]!, argv.slice(1), { env: opts.env ?? process.env, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  const reaper = opts.launcher ? [LAUNCHER, ...args] : [process.execPath, BUNDLE, ...args];
+  const argv = [...(opts.prefix ?? []), ...(opts.pid1 ? ['unshare', '--pid', '--fork', '--mount-proc'] : []), ...reaper];
+  const env = opts.launcher ? launcherEnv(opts.env) : (opts.env ?? process.env);
+  const proc = spawn(argv[0]!, argv.slice(1), { env, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   proc.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));

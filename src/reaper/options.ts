@@ -30,7 +30,10 @@ export interface ReaperOptions {
   command: string[];
   /** Subreaper registration policy. */
   subreaper: SubreaperMode;
-  /** Start the child in its own process group and send forwarded signals to the whole group. */
+  /**
+   * Send forwarded signals to the child's whole process group instead of the child alone (the
+   * child always leads a group of its own: main.ts).
+   */
   pgroup: boolean;
   /** Signal rewrites applied before forwarding: received number → sent number (0: drop). */
   rewrite: Map<number, number>;
@@ -93,6 +96,11 @@ Behaviour:
   Forwarded: every signal Node can listen to except SIGCHLD (${FORWARDED_SIGNALS.length} signals),
   but SIGTTIN and SIGTTOU are dropped unless rewritten (as tini ignores them).
   Not forwarded: ${UNFORWARDABLE.join(', ')}, and real-time signals (Node cannot listen to them).
+  Process group and terminal: the command always leads a process group of its own, as tini's
+  does. When ts-reaper holds the terminal (stdin is a terminal whose foreground group is
+  ts-reaper's), that group takes the terminal before the command runs: the terminal's signals
+  (Ctrl-C, Ctrl-\\, Ctrl-Z) then reach the command once, from the terminal, and not ts-reaper,
+  and the command can read the terminal. -g changes only where forwarded signals go.
   --shutdown group implies -g. With 'all', ts-reaper signals every process of its PID namespace
   when it is PID 1 (kill -1), otherwise every descendant it finds in /proc.
   Signal state: the command starts with the signals ts-reaper was started with ignored still
@@ -190,10 +198,7 @@ function buildProgram({ Command, Option }: Commander): Command {
     .description('A PID 1 / subreaper for containers: runs a command, reaps every zombie, forwards signals.')
     .option('-s, --subreaper', 'register as a child subreaper when not PID 1; fail if that is impossible')
     .option('--no-subreaper', 'never register as a subreaper (orphans then go to the real PID 1)')
-    .option(
-      '-g, --pgroup',
-      'run the command in its own process group (given the terminal, if ts-reaper holds it) and send signals to the whole group',
-    )
+    .option('-g, --pgroup', "send forwarded signals to the command's whole process group instead of the command alone")
     .option(
       '-r, --rewrite <SIG:SIG>',
       'rewrite a received signal before forwarding (repeatable; target 0 drops it)',

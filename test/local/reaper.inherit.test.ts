@@ -101,7 +101,7 @@ describe('ts-reaper: the command inherits the signal state ts-reaper started wit
     expect(r.out).toContain('command inherits ignored signals: 40; blocked: none (started by node directly');
   });
 
-  it('nohup ts-reaper: a SIGHUP to the command, or to ts-reaper (forwarded), leaves the command running', async () => {
+  it('nohup ts-reaper: a SIGHUP to the command, its group, or ts-reaper (forwarded) leaves the command running', async () => {
     const r = start(['-v', '--', 'sh', '-c', 'echo ready; read go; echo survived; exit 0'], {
       launcher: true,
       prefix: ['nohup'],
@@ -112,6 +112,7 @@ describe('ts-reaper: the command inherits the signal state ts-reaper started wit
     // Synchronous: when kill returns, a signal the command does not ignore is pending in it
     // (or has stopped it), which signalledOrGone sees; an ignored one was discarded.
     process.kill(child, 'SIGHUP');
+    process.kill(-child, 'SIGHUP');
     r.proc.kill('SIGHUP');
     await r.waitFor('forwarded SIGHUP');
     expect(signalledOrGone(child)).toBeNull();

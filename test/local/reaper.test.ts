@@ -3,7 +3,6 @@
 // with a generous deadline (test/support/wait.ts): the machine has 2 shared cores.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { getThreadSlice } from '../../src/ffi/sched.js';
 import { readStat } from '../../src/procfs/stat.js';
 import { signalledOrGone, zombieChildrenOf } from '../support/proc.js';
@@ -267,58 +266,7 @@ describe('ts-reaper: signals', () => {
   });
 });
 
-// On a terminal (a pty from util-linux `script`), -g must hand the terminal to the child's new
-// group before the child runs: fields 5 and 8 of /proc/self/stat are pgrp and tpgid (proc(5)).
-const HAS_SCRIPT = existsSync('/usr/bin/script');
-describe.skipIf(!HAS_SCRIPT)('ts-reaper: process group and the terminal', () => {
-  /** Run `ts-reaper args` on a pty; returns what it printed (with the pty's \r\n). */
-  const onPty = (args: string[], stdin = ''): Promise<RunResult> =>
-    new Promise((resolve, reject) => {
-      const cmd = [process.execPath, BUNDLE, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-      const p = spawn('script', ['-qec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const t = setTimeout(() => p.kill('SIGKILL'), 60_000); // a deadline: these runs take < 1 s
-      p.on('error', reject);
-      p.on('close', (code, signal) => {
-        clearTimeout(t);
-        resolve({ code, signal, stdout, stderr });
-      });
-      p.stdin.end(stdin);
-    });
-  const STAT = 'read -r pid comm state ppid pgrp sess tty tpgid rest < /proc/self/stat; echo "pid=$pid pgrp=$pgrp tpgid=$tpgid"';
-
-  it('with -g the child is in its own group and holds the terminal from its first instruction', async () => {
-    // glibc ≥ 2.35 (this project's machines and images): the child takes the terminal itself.
-    const v = await onPty(['-g', '-v', '--', 'true']);
-    expect(v.stderr + v.stdout).toContain("terminal given to the command's process group in the child, before exec");
-    for (let i = 0; i < 5; i++) {
-      const r = await onPty(['-g', '--', 'sh', '-c', STAT]);
-      const m = /pid=(\d+) pgrp=(\d+) tpgid=(\d+)/.exec(r.stdout);
-      expect(m, r.stdout + r.stderr).not.toBeNull();
-      expect(m![2]).toBe(m![1]);
-      expect(m![3]).toBe(m![1]);
-      expect(r.code).toBe(0);
-    }
-  });
-
-  it('without -g the child stays in ts-reaper’s group, which keeps the terminal', async () => {
-    const r = await onPty(['--', 'sh', '-c', STAT]);
-    const m = /pid=(\d+) pgrp=(\d+) tpgid=(\d+)/.exec(r.stdout);
-    expect(m, r.stdout + r.stderr).not.toBeNull();
-    expect(m![2]).not.toBe(m![1]);
-    expect(m![3]).toBe(m![2]);
-  });
-
-  it('with -g a child that reads the terminal at once is not stopped by SIGTTIN', async () => {
-    const r = await onPty(['-g', '--', 'head', '-n', '1'], 'typed line\n');
-    expect(r.signal).toBeNull();
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('typed line');
-  });
-});
+// On a terminal (process groups, Ctrl-C, the foreground): reaper.terminal.test.ts.
 
 describe('ts-reaper: reaping as a subreaper', () => {
   it('registers as a subreaper: orphans of the command are re-parented to ts-reaper', async () => {

@@ -108,7 +108,7 @@ describe('ts-reaper options', () => {
     expect(cli.rewrite.get(15)).toBe(2);
   });
 
-  it('--shutdown group implies a process group for the child', async () => {
+  it('--shutdown group implies -g: the group it shuts down also gets the forwarded signals', async () => {
     expect((await run(['--shutdown', 'group', 'cmd'])).pgroup).toBe(true);
   });
 

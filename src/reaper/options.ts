@@ -109,6 +109,9 @@ Behaviour:
   launcher that reads them first and passes them to node in TS_REAPER_INHERITED_SIGNALS
   (removed from the command's environment). Run as node ts-reaper.cjs, ts-reaper sees only
   signals 32 and 34-64 and passes the rest on at the default, unblocked; -v says which.
+  Working directory: the command runs in the one ts-reaper was started in; ts-reaper never
+  changes it (nor do tini and dumb-init), so a container's WORKDIR or the shell's directory
+  applies to the command. ts-reaper finds its own files beside itself, not there.
   File descriptors: the child inherits stdin, stdout, stderr and the fds named by
   --preserve-fds. Node marks the fds it inherited (0 up to the first closed one after 15)
   close-on-exec at startup, so unlike tini ts-reaper cannot tell them from its own and passes

@@ -1,11 +1,13 @@
 // What ts-reaper's command inherits from ts-reaper's own start: the signals it was started with
 // ignored stay ignored, its signal mask, nothing else ignored or blocked (tini's child is the
-// reference, run the same way when tini is installed), and its environment.
+// reference, run the same way when tini is installed), its environment and working directory.
 // Runs go through the launcher (dist/bin/ts-reaper, the package's command), which reads the
 // signal state before Node resets it.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { signalledOrGone } from '../support/proc.js';
 import { BUNDLE, CAN_UNSHARE, LAUNCHER, launcherEnv, start } from '../support/reaper.js';
 
@@ -131,7 +133,12 @@ describe('ts-reaper: the command inherits the signal state ts-reaper started wit
   });
 });
 
-describe('ts-reaper: the command inherits the environment', () => {
+describe('ts-reaper: the command inherits the environment and working directory', () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
   it('gets exactly the environment ts-reaper got through the launcher (no PWD added, no launcher variable left)', async () => {
     const env = { PATH: '/usr/bin:/bin', ONLY: 'this', 'WITH SPACE': 'a=b c' };
     const r = start(['--', 'env', '-0'], { launcher: true, env });
@@ -144,5 +151,15 @@ describe('ts-reaper: the command inherits the environment', () => {
         .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
     );
     expect(seen).toEqual(launcherEnv(env)); // what start() gave it: env, node's directory first in PATH
+  });
+
+  it('runs the command in the working directory ts-reaper was started in (no chdir, like tini and dumb-init)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ts-reaper-cwd-'));
+    dirs.push(dir);
+    for (const launcher of [true, false]) {
+      const res = await start(['--', 'pwd', '-P'], { launcher, cwd: dir }).done;
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stdout.trim()).toBe(realpathSync(dir));
+    }
   });
 });

@@ -67,6 +67,8 @@ export interface StartOptions {
   launcher?: boolean;
   /** Words put before ts-reaper's command line (`nohup`, `sh -c 'trap "" HUP; exec "$@"' sh`). */
   prefix?: string[];
+  /** Working directory (default: the tests'). */
+  cwd?: string;
   env?: NodeJS.ProcessEnv;
   /** A pipe on stdin for {@link Running.send} (default: /dev/null). */
   stdin?: boolean;
@@ -85,7 +87,11 @@ export function start(args: string[], opts: StartOptions = {}): Running {
   const reaper = opts.launcher ? [LAUNCHER, ...args] : [process.execPath, BUNDLE, ...args];
   const argv = [...(opts.prefix ?? []), ...(opts.pid1 ? ['unshare', '--pid', '--fork', '--mount-proc'] : []), ...reaper];
   const env = opts.launcher ? launcherEnv(opts.env) : (opts.env ?? process.env);
-  const proc = spawn(argv[0]!, argv.slice(1), { env, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  const proc = spawn(argv[0]!, argv.slice(1), {
+    env,
+    stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+  });
   let stdout = '';
   let stderr = '';
   proc.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));

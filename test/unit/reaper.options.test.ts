@@ -160,6 +160,7 @@ describe('ts-reaper options', () => {
       expect(r.stdout).toContain('TS_REAPER_SUBREAPER');
       expect(r.stdout).toContain('--shutdown');
       expect(r.stdout).toContain('zombie');
+      expect(r.stdout).toMatch(/Working directory: the command runs in the one ts-reaper was started in; ts-reaper never\s+changes it/);
     }
   });
 

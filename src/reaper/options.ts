@@ -9,7 +9,7 @@
  * `--`, or from the first word that is not an option, is the command.
  */
 import type { Command } from 'commander';
-import { FORWARDED_SIGNALS, UNFORWARDABLE, parseSignal } from './signals.js';
+import { FORWARDED_SIGNALS, GLIBC_INTERNAL, REWRITABLE, UNFORWARDABLE, parseSignal } from './signals.js';
 import { expected, UsageError } from '../validate.js';
 
 /** What to do with descendants that are still alive when the main child has exited. */
@@ -96,6 +96,8 @@ Behaviour:
   Forwarded: every signal Node can listen to except SIGCHLD (${FORWARDED_SIGNALS.length} signals),
   but SIGTTIN and SIGTTOU are dropped unless rewritten (as tini ignores them).
   Not forwarded: ${UNFORWARDABLE.join(', ')}, and real-time signals (Node cannot listen to them).
+  A rewrite (-r FROM:TO) must start from a forwarded signal (SIGTTIN and SIGTTOU included) and
+  cannot send 32 or 33, glibc's own: any other rule could never fire, and is a usage error.
   Process group and terminal: the command always leads a process group of its own, as tini's
   does. When ts-reaper holds the terminal (stdin is a terminal whose foreground group is
   ts-reaper's), that group takes the terminal before the command runs: the terminal's signals
@@ -124,17 +126,32 @@ Exit status: the child's, remapped by -e; 2 for a usage error; 127 when the comm
 found, 126 when it cannot be executed; 1 for other failures of ts-reaper itself.
 `;
 
-/** Parse one `SIG:SIG` rewrite (`TERM:INT`, `15:2`, `USR1:0`) into [from, to]. @throws Error with a one-line "Expected `option` to be …, got `x`" message. */
+/**
+ * Parse one `SIG:SIG` rewrite (`TERM:INT`, `15:2`, `USR1:0`) into [from, to]. Only a rule that
+ * can fire is accepted: `from` must be a signal ts-reaper forwards ({@link REWRITABLE}: not
+ * SIGKILL, SIGSTOP, the faults Node keeps, SIGCHLD, 32, 33 or a real-time signal), and `to` 0
+ * (drop) or a signal 1–64 other than glibc's 32 and 33.
+ * @throws UsageError with a one-line "Expected `option` to be …, got `x`" message.
+ */
 export function parseRewrite(spec: string, option = '--rewrite'): [number, number] {
   const parts = spec.split(':');
   if (parts.length !== 2) throw expected(option, 'SIG:SIG such as TERM:INT or USR1:0', spec);
+  let from: number;
+  let to: number;
   try {
-    const from = parseSignal(parts[0]!, false);
-    const to = parseSignal(parts[1]!, true);
-    return [from, to];
+    from = parseSignal(parts[0]!, false);
+    to = parseSignal(parts[1]!, true);
   } catch {
     throw expected(option, 'SIG:SIG with known signals, such as TERM:INT or USR1:0 (0 drops)', spec);
   }
+  if (!REWRITABLE.has(from))
+    throw expected(
+      option,
+      `SIG:SIG from a signal ts-reaper catches and forwards (not ${UNFORWARDABLE.map((n) => n.replace(/^SIG/, '')).join(', ')}, 32, 33 or 34-64)`,
+      spec,
+    );
+  if (GLIBC_INTERNAL.includes(to)) throw expected(option, "SIG:SIG to 0 (drop) or a signal other than 32 and 33 (glibc's own)", spec);
+  return [from, to];
 }
 
 /** Parse an exit code 0–255. @throws Error with a one-line "Expected `option` to be …, got `x`" message. */
@@ -204,7 +221,7 @@ function buildProgram({ Command, Option }: Commander): Command {
     .option('-g, --pgroup', "send forwarded signals to the command's whole process group instead of the command alone")
     .option(
       '-r, --rewrite <SIG:SIG>',
-      'rewrite a received signal before forwarding (repeatable; target 0 drops it)',
+      'rewrite a received signal before forwarding (repeatable; target 0 drops it; from a forwarded signal only, see below)',
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )

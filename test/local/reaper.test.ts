@@ -103,6 +103,8 @@ describe('ts-reaper: bad options', () => {
     [['--bogus', 'true']],
     [[]],
     [['-r', 'FOO:BAR', 'true']],
+    [['-r', '40:15', 'true']],
+    [['-r', 'TERM:32', 'true']],
     [['-e', '999', 'true']],
     [['--shutdown', 'maybe', 'true']],
     [['--grace-ms', 'x', 'true']],

@@ -10,7 +10,7 @@
 // stay ES modules (they use top-level await).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { BUNDLES } from './bundles.mjs';
@@ -25,6 +25,10 @@ try {
   process.exit(1);
 }
 
+// ts-reaper's --version: package.json's version, embedded now (src/reaper/options.ts), since
+// the bundle runs where package.json is not (an image holds dist/ alone).
+const version = JSON.parse(readFileSync('package.json', 'utf8')).version;
+
 // Only the bundles whose source exists are built.
 for (const [src, out] of BUNDLES) {
   if (!existsSync(src)) continue;
@@ -37,9 +41,9 @@ for (const [src, out] of BUNDLES) {
     target: 'node20',
     format: cjs ? 'cjs' : 'esm',
     external: ['koffi'],
-    // CommonJS has no import.meta: give modules that locate files beside themselves the URL
-    // of the bundle itself.
-    ...(cjs ? { define: { 'import.meta.url': '__bundle_url' } } : {}),
+    // The version (only ts-reaper's options read it). CommonJS has no import.meta: give modules
+    // that locate files beside themselves the URL of the bundle itself.
+    define: { __TS_REAPER_VERSION__: JSON.stringify(version), ...(cjs ? { 'import.meta.url': '__bundle_url' } : {}) },
     banner: {
       js: cjs
         ? '#!/usr/bin/env node\n"use strict";\nconst __bundle_url = require("node:url").pathToFileURL(__filename).href;'

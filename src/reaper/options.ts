@@ -65,6 +65,20 @@ export { UsageError } from '../validate.js';
 /** The outcome of {@link parseOptions}: options to run with, or text to print and an exit code. */
 export type ParseResult = { kind: 'run'; options: ReaperOptions } | { kind: 'exit'; code: number; stdout: string };
 
+/**
+ * package.json's version, put in place of this name by scripts/build.mjs when it bundles
+ * ts-reaper (esbuild `define`); not declared at run time anywhere else.
+ */
+declare const __TS_REAPER_VERSION__: string | undefined;
+
+/**
+ * ts-reaper's version, as `--version` prints it: package.json's at build time, embedded in the
+ * bundle (no file is read at run time: an image holds the bundle alone). The tsc output and
+ * the sources under test, which esbuild never saw, say `unknown`.
+ */
+export const VERSION: string =
+  typeof __TS_REAPER_VERSION__ === 'string' ? __TS_REAPER_VERSION__ : 'unknown (not bundled by scripts/build.mjs)';
+
 /** Default grace period between SIGTERM and SIGKILL in a shutdown, milliseconds. */
 export const DEFAULT_GRACE_MS = 5000;
 
@@ -247,6 +261,7 @@ function buildProgram({ Command, Option }: Commander): Command {
     .option('-v, --verbose', 'log each reaped pid with its status and zombie time, and forwarded signals, on stderr')
     .argument('[command...]', 'the command to run')
     .passThroughOptions()
+    .version(`ts-reaper ${VERSION}`, '-V, --version', 'print ts-reaper and its version, then exit')
     .helpOption('-h, --help', 'show this help')
     .addHelpText('after', ENV_HELP)
     .exitOverride()
@@ -267,8 +282,8 @@ interface CliValues {
   waitSliceUs?: string;
 }
 
-/** The command line split into option values and the command; `help` for --help. */
-type CommandLine = { help: string } | { values: CliValues; command: string[]; subreaperGiven: boolean };
+/** The command line split into option values and the command; `print` for --help and --version. */
+type CommandLine = { print: string } | { values: CliValues; command: string[]; subreaperGiven: boolean };
 
 /**
  * The command line when it has no options: `-- cmd …` or `cmd …` (the first word is not an
@@ -288,7 +303,8 @@ async function parseCommandLine(argv: readonly string[]): Promise<CommandLine> {
     program.parse([...argv], { from: 'user' });
   } catch (e) {
     if (e instanceof commander.CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') return { help: program.helpInformation() + ENV_HELP };
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') return { print: program.helpInformation() + ENV_HELP };
+      if (e.code === 'commander.version') return { print: `ts-reaper ${VERSION}\n` };
       throw new UsageError(e.message.replace(/^error: /, '').split('\n')[0]!);
     }
     throw e;
@@ -300,13 +316,14 @@ async function parseCommandLine(argv: readonly string[]): Promise<CommandLine> {
 
 /**
  * Parse ts-reaper's command line (`argv` without `node` and the script) and environment.
- * @returns `run` with normalized options, or `exit` with text for stdout (`--help`) and a code.
+ * @returns `run` with normalized options, or `exit` with text for stdout (`--help`,
+ * `--version`) and code 0.
  * @throws UsageError (one line, no stack) for any invalid option, value or missing command
  * (as a rejected promise).
  */
 export async function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<ParseResult> {
   const cli = withoutOptions(argv) ?? (await parseCommandLine(argv));
-  if ('help' in cli) return { kind: 'exit', code: 0, stdout: cli.help };
+  if ('print' in cli) return { kind: 'exit', code: 0, stdout: cli.print };
   const o = cli.values;
   const command = cli.command;
   if (command.length === 0 || command[0] === '')

@@ -3,10 +3,11 @@
 // with a generous deadline (test/support/wait.ts): the machine has 2 shared cores.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import { getThreadSlice } from '../../src/ffi/sched.js';
 import { readStat } from '../../src/procfs/stat.js';
 import { signalledOrGone, zombieChildrenOf } from '../support/proc.js';
-import { BUNDLE, pidsWithMarker, run, start, stateOf, type RunResult } from '../support/reaper.js';
+import { BUNDLE, ROOT, pidsWithMarker, run, start, stateOf, type RunResult } from '../support/reaper.js';
 import { waitFor } from '../support/wait.js';
 
 /** A token unique to this test run, put in `sleep` arguments to find leftovers in /proc. */
@@ -121,6 +122,15 @@ describe('ts-reaper: bad options', () => {
     const r = await run(['true'], { env: { ...process.env, TS_REAPER_SHUTDOWN: 'later' } });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/TS_REAPER_SHUTDOWN/);
+  });
+
+  it('--version and -V print `ts-reaper <package.json version>` and exit 0, through the launcher too', async () => {
+    const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const launcher of [false, true])
+      for (const flag of ['--version', '-V']) {
+        const r = await run([flag], { launcher });
+        expect(r).toMatchObject({ code: 0, stdout: `ts-reaper ${version}\n`, stderr: '' });
+      }
   });
 
   it('--help prints usage and exits 0', async () => {

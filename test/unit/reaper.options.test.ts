@@ -1,6 +1,6 @@
 // ts-reaper option parsing: pure functions, no processes.
 import { describe, expect, it } from 'vitest';
-import { parseOptions, UsageError, DEFAULT_GRACE_MS, DEFAULT_WAIT_SLICE_US } from '../../src/reaper/options.js';
+import { parseOptions, UsageError, DEFAULT_GRACE_MS, DEFAULT_WAIT_SLICE_US, VERSION } from '../../src/reaper/options.js';
 import { FORWARDED_SIGNALS, parseSignal } from '../../src/reaper/signals.js';
 
 const run = async (argv: string[], env: NodeJS.ProcessEnv = {}) => {
@@ -199,6 +199,15 @@ describe('ts-reaper options', () => {
         [12, 0],
       ],
     );
+  });
+
+  it('--version and -V are an exit with `ts-reaper <version>`, code 0, whatever else is on the line', async () => {
+    for (const argv of [['--version'], ['-V'], ['-v', '--version', 'cmd'], ['-V', '--', 'cmd']]) {
+      const r = await parseOptions(argv, { TS_REAPER_SHUTDOWN: 'not checked' });
+      expect(r).toEqual({ kind: 'exit', code: 0, stdout: `ts-reaper ${VERSION}\n` });
+    }
+    // Unbundled sources have no embedded version; the bundle's is checked in test/local.
+    expect(VERSION).toMatch(/^unknown/);
   });
 
   it('parses signals by number, name and short name', async () => {

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { signalledOrGone } from '../support/proc.js';
-import { BUNDLE, CAN_UNSHARE, LAUNCHER, launcherEnv, start } from '../support/reaper.js';
+import { BUNDLE, CAN_UNSHARE, LAUNCHER, READY, launcherEnv, start } from '../support/reaper.js';
 
 const HAS_TINI = existsSync('/usr/bin/tini');
 const HAS_PERL = existsSync('/usr/bin/perl');
@@ -109,7 +109,8 @@ describe('ts-reaper: the command inherits the signal state ts-reaper started wit
       prefix: ['nohup'],
       stdin: true,
     });
-    await r.waitFor('ready');
+    await r.waitFor(READY);
+    await r.waitFor(/started sh as pid \d+/); // ts-reaper may log it after the command's first line
     const child = Number(/started sh as pid (\d+)/.exec(r.output())![1]);
     // Synchronous: when kill returns, a signal the command does not ignore is pending in it
     // (or has stopped it), which signalledOrGone sees; an ignored one was discarded.
@@ -127,7 +128,7 @@ describe('ts-reaper: the command inherits the signal state ts-reaper started wit
   it('without nohup the same SIGHUP forwarded by ts-reaper ends the command (exit 129)', async () => {
     // The control case: the test above would also pass if no SIGHUP reached the command at all.
     const r = start(['-v', '--', 'sh', '-c', 'echo ready; read go; exit 0'], { launcher: true, stdin: true });
-    await r.waitFor('ready');
+    await r.waitFor(READY);
     r.proc.kill('SIGHUP');
     expect((await r.done).code).toBe(129);
   });

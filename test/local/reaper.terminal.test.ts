@@ -5,7 +5,7 @@
 // the terminal's foreground group (proc(5)).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { BUNDLE, CAN_UNSHARE, HAS_SCRIPT, LAUNCHER, launcherEnv, shellQuote, startOnPty } from '../support/reaper.js';
+import { BUNDLE, CAN_UNSHARE, HAS_SCRIPT, LAUNCHER, READY, launcherEnv, shellQuote, startOnPty } from '../support/reaper.js';
 
 beforeAll(() => {
   for (const f of [BUNDLE, LAUNCHER]) if (!existsSync(f)) throw new Error(`${f} missing: run npm run build first`);
@@ -46,7 +46,7 @@ describe.skipIf(!HAS_SCRIPT)('ts-reaper on a terminal', () => {
       async () => {
         const t = startOnPty(shellQuote([...(pid1 ? PID1 : []), LAUNCHER, '-v', ...flags, '--', ...COUNTER]), launcherEnv());
         await t.waitFor("terminal given to the command's process group");
-        await t.waitFor('ready');
+        await t.waitFor(READY);
         t.type('\x03');
         await t.waitFor('got-INT 1');
         t.type('quit\n');
@@ -107,7 +107,7 @@ describe.skipIf(!HAS_SCRIPT)('ts-reaper on a terminal', () => {
     // (an orphaned one would get EIO instead).
     const cmd = shellQuote([LAUNCHER, '-v', '--', 'sh', '-c', 'echo ready; read x; exit 4']);
     const t = startOnPty(`stty tostop; ${cmd}; exit $?`, launcherEnv());
-    await t.waitFor('ready');
+    await t.waitFor(READY);
     t.type('go\n');
     await t.waitFor('exiting with 4 after reaping');
     const r = await t.done;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { getThreadSlice } from '../../src/ffi/sched.js';
 import { readStat } from '../../src/procfs/stat.js';
 import { signalledOrGone, zombieChildrenOf } from '../support/proc.js';
-import { BUNDLE, ROOT, pidsWithMarker, run, start, stateOf, type RunResult } from '../support/reaper.js';
+import { BUNDLE, READY, ROOT, pidsWithMarker, run, start, stateOf, type RunResult } from '../support/reaper.js';
 import { waitFor } from '../support/wait.js';
 
 /** A token unique to this test run, put in `sleep` arguments to find leftovers in /proc. */
@@ -152,7 +152,7 @@ describe('ts-reaper: signals', () => {
     ['SIGWINCH', 0],
   ] as const)('forwards %s to the child', async (sig, n) => {
     const r = start(['-v', '--', 'sh', '-c', `trap 'echo got-${sig}; exit 7' ${sig.slice(3)}; echo ready; while :; do sleep 0.05; done`]);
-    await r.waitFor('ready');
+    await r.waitFor(READY);
     r.proc.kill(sig);
     await r.waitFor(`got-${sig}`);
     const res = await r.done;
@@ -173,7 +173,7 @@ describe('ts-reaper: signals', () => {
       '-c',
       `trap 'echo got-TTOU' TTOU; trap 'echo got-TTIN' TTIN; trap 'echo got-USR1; stop=1' USR1; echo ready; while [ -z "$stop" ]; do sleep 0.05; done; exit 4`,
     ]);
-    await r.waitFor('ready');
+    await r.waitFor(READY);
     r.proc.kill('SIGTTOU');
     r.proc.kill('SIGTTIN');
     await r.waitFor(/dropped SIGTTIN \(terminal job control\)/);
@@ -192,7 +192,7 @@ describe('ts-reaper: signals', () => {
       '-c',
       `trap 'echo got-USR1; exit 4' USR1; echo ready; while :; do sleep 0.05; done`,
     ]);
-    await w.waitFor('ready');
+    await w.waitFor(READY);
     w.proc.kill('SIGTTOU');
     expect((await w.done).code).toBe(4);
     expect(w.output()).toContain('forwarded SIGTTOU as SIGUSR1');
@@ -221,7 +221,7 @@ describe('ts-reaper: signals', () => {
       '-c',
       `trap 'exit 11' USR1; trap 'exit 12' TERM; echo ready; while :; do sleep 0.05; done`,
     ]);
-    await r.waitFor('ready');
+    await r.waitFor(READY);
     r.proc.kill('SIGTERM');
     expect((await r.done).code).toBe(11);
   });
@@ -244,14 +244,14 @@ describe('ts-reaper: signals', () => {
     const r = start(['--', 'sh', '-c', `trap 'exit 21' HUP; echo ready; while :; do sleep 0.05; done`], {
       env: { ...process.env, TS_REAPER_REWRITE: 'INT:HUP' },
     });
-    await r.waitFor('ready');
+    await r.waitFor(READY);
     r.proc.kill('SIGINT');
     expect((await r.done).code).toBe(21);
   });
 
   it('with -g signals the whole process group of the child', async () => {
     const r = start(['-v', '-g', '--', 'sh', '-c', `sleep ${marked(4)} & sleep ${marked(5)} & echo ready; wait`]);
-    await r.waitFor('ready');
+    await r.waitFor(READY);
     const pid = await childPidOf(r);
     const sleeps = await execed(4, 5); // in the child's group
     r.proc.kill('SIGTERM');
@@ -268,7 +268,7 @@ describe('ts-reaper: signals', () => {
 
   it('without -g only the child gets the signal (its background jobs survive)', async () => {
     const r = start(['--', 'sh', '-c', `sleep ${marked(6)} >/dev/null 2>&1 & echo ready; wait`]);
-    await r.waitFor('ready');
+    await r.waitFor(READY);
     const [job] = await execed(6);
     r.proc.kill('SIGTERM');
     expect((await r.done).code).toBe(143);

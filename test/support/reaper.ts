@@ -25,6 +25,13 @@ export function shellQuote(args: readonly string[]): string {
   return args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
 }
 
+/**
+ * The line `ready` that test commands print once they are set up (`echo ready`), as a whole
+ * line: the verbose log's "… after Node was ready" must not pass for it (a signal sent then
+ * could reach the command before its trap).
+ */
+export const READY = /^ready\r?$/m;
+
 /** Whether util-linux `script` is here, to give a run a pty of its own. */
 export const HAS_SCRIPT = existsSync('/usr/bin/script');
 

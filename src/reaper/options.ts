@@ -121,10 +121,11 @@ Behaviour:
   when it is PID 1 (kill -1), otherwise every descendant it finds in /proc.
   Signal state: the command starts with the signals ts-reaper was started with ignored still
   ignored (nohup, trap '' HUP), ts-reaper's own signal mask, and every other signal at its
-  default action, as tini's does. Node resets both at start-up, so the ts-reaper command is a
-  launcher that reads them first and passes them to node in TS_REAPER_INHERITED_SIGNALS
-  (removed from the command's environment). Run as node ts-reaper.cjs, ts-reaper sees only
-  signals 32 and 34-64 and passes the rest on at the default, unblocked; -v says which.
+  default action, as tini's does (ts-reaper still forwards such a signal; the command ignores
+  it). Node resets both at start-up, so the ts-reaper command is a launcher that reads them
+  first and passes them to node in TS_REAPER_INHERITED_SIGNALS (removed from the command's
+  environment). Run as node ts-reaper.cjs, ts-reaper sees only signals 32 and 34-64 and passes
+  the rest on at the default, unblocked; -v says which.
   Working directory: the command runs in the one ts-reaper was started in; ts-reaper never
   changes it (nor do tini and dumb-init), so a container's WORKDIR or the shell's directory
   applies to the command. ts-reaper finds its own files beside itself, not there.
@@ -137,7 +138,8 @@ Behaviour:
   between the exit and that wake-up, which only an outside observer sees (bench/reaper-latency).
 
 Exit status: the child's, remapped by -e; 2 for a usage error; 127 when the command is not
-found, 126 when it cannot be executed; 1 for other failures of ts-reaper itself.
+found, 126 when it cannot be executed (from the launcher: when node is not found in PATH, or
+cannot be executed); 1 for other failures of ts-reaper itself.
 `;
 
 /**

@@ -10,7 +10,7 @@
 // stay ES modules (they use top-level await).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { BUNDLES } from './bundles.mjs';
@@ -25,6 +25,10 @@ try {
   process.exit(1);
 }
 
+// ts-reaper's --version: package.json's version, embedded now (src/reaper/options.ts), since
+// the bundle runs where package.json is not (an image holds dist/ alone).
+const version = JSON.parse(readFileSync('package.json', 'utf8')).version;
+
 // Only the bundles whose source exists are built.
 for (const [src, out] of BUNDLES) {
   if (!existsSync(src)) continue;
@@ -37,9 +41,9 @@ for (const [src, out] of BUNDLES) {
     target: 'node20',
     format: cjs ? 'cjs' : 'esm',
     external: ['koffi'],
-    // CommonJS has no import.meta: give modules that locate files beside themselves the URL
-    // of the bundle itself.
-    ...(cjs ? { define: { 'import.meta.url': '__bundle_url' } } : {}),
+    // The version (only ts-reaper's options read it). CommonJS has no import.meta: give modules
+    // that locate files beside themselves the URL of the bundle itself.
+    define: { __TS_REAPER_VERSION__: JSON.stringify(version), ...(cjs ? { 'import.meta.url': '__bundle_url' } : {}) },
     banner: {
       js: cjs
         ? '#!/usr/bin/env node\n"use strict";\nconst __bundle_url = require("node:url").pathToFileURL(__filename).href;'
@@ -50,12 +54,16 @@ for (const [src, out] of BUNDLES) {
   chmodSync(out, 0o755);
 }
 
-// The load generator's helper: a small static C program (it runs in images without a libc of
-// their own). gcc or cc with a static libc is needed at build time only.
+// Two small static C programs (they run in images without a libc of their own, and on any
+// host): the load generator's helper, and ts-reaper's launcher (dist/bin/ts-reaper, the
+// package's `ts-reaper` command: it reads the signal state Node would destroy, see
+// src/reaper/inherit.ts). gcc or cc with a static libc is needed at build time only.
 {
-  const src = 'src/loadgen/native/orphanage.c';
-  const out = 'dist/orphanage';
-  if (existsSync(src)) {
+  const programs = [
+    ['src/loadgen/native/orphanage.c', 'dist/orphanage'],
+    ['src/reaper/native/launcher.c', 'dist/bin/ts-reaper'],
+  ].filter(([src]) => existsSync(src));
+  if (programs.length > 0) {
     const cc = ['cc', 'gcc'].find((c) => {
       try {
         execFileSync(c, ['--version'], { stdio: 'ignore' });
@@ -66,15 +74,18 @@ for (const [src, out] of BUNDLES) {
     });
     if (!cc) {
       console.error(
-        'build: no C compiler (cc or gcc) found; install gcc and a static libc (Debian: apt-get install -y gcc libc6-dev) to build dist/orphanage',
+        `build: no C compiler (cc or gcc) found; install gcc and a static libc (Debian: apt-get install -y gcc libc6-dev) to build ${programs.map(([, out]) => out).join(', ')}`,
       );
       process.exit(1);
     }
-    try {
-      execFileSync(cc, ['-O2', '-Wall', '-Wextra', '-static', '-o', out, src], { stdio: 'inherit' });
-    } catch {
-      console.error(`build: compiling ${src} failed (errors above); a static libc is required (Debian: libc6-dev)`);
-      process.exit(1);
+    for (const [src, out] of programs) {
+      mkdirSync(path.dirname(out), { recursive: true });
+      try {
+        execFileSync(cc, ['-O2', '-Wall', '-Wextra', '-static', '-o', out, src], { stdio: 'inherit' });
+      } catch {
+        console.error(`build: compiling ${src} failed (errors above); a static libc is required (Debian: libc6-dev)`);
+        process.exit(1);
+      }
     }
   }
 }

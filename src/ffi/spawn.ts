@@ -6,6 +6,7 @@
  */
 import { libc, type CallResult } from './libc.js';
 import { fcntl, F_GETFD } from './fd.js';
+import { ALL_SIGNALS, sigsetBuffer, type SignalSet } from './signal.js';
 
 /** `posix_spawnattr` flag: put the child in the process group of `setpgroup` (glibc `posix/spawn.h`). */
 export const POSIX_SPAWN_SETPGROUP = 0x02;
@@ -20,12 +21,7 @@ export const POSIX_SPAWN_SETSID = 0x80;
 const SPAWNATTR_BYTES = 512;
 /** Bytes reserved for glibc's `posix_spawn_file_actions_t` (80 on x86_64; rounded up). */
 const FILE_ACTIONS_BYTES = 256;
-/** Bytes reserved for `sigset_t` (128 on glibc: 1024 signal bits). */
-const SIGSET_BYTES = 128;
-
 const c = {
-  sigemptyset: libc.func('sigemptyset', 'int', ['void *']),
-  sigfillset: libc.func('sigfillset', 'int', ['void *']),
   attrInit: libc.func('posix_spawnattr_init', 'int', ['void *']),
   attrDestroy: libc.func('posix_spawnattr_destroy', 'int', ['void *']),
   attrSetflags: libc.func('posix_spawnattr_setflags', 'int', ['void *', 'short']),
@@ -46,6 +42,17 @@ export interface SpawnOptions {
   newSession?: boolean;
   /** Environment as `KEY=value` strings; default: the current `process.env`. */
   env?: string[];
+  /**
+   * Signals the child starts with at their default action (`POSIX_SPAWN_SETSIGDEF`); default:
+   * all of 1–64. A signal left out keeps the caller's disposition if that is `SIG_IGN` (exec
+   * keeps ignored signals ignored) and gets the default action if the caller catches it (glibc
+   * `sysdeps/unix/sysv/linux/spawni.c`), except 32 and 33, which glibc's child then ignores.
+   * So a child that must inherit an ignored signal needs it left out here and ignored by the
+   * caller during the spawn.
+   */
+  defaultSignals?: SignalSet;
+  /** The child's signal mask (`POSIX_SPAWN_SETSIGMASK`); default: empty. glibc drops 32 and 33. */
+  signalMask?: SignalSet;
   /**
    * Further fds (besides 0–2) the child inherits even though they are close-on-exec here. Node
    * marks every fd it inherited, from 0 up to the first closed one after 15, close-on-exec at
@@ -109,8 +116,10 @@ function stdioFileActions(extra: readonly number[]): Buffer {
 /**
  * Start `argv[0]` (searched in `PATH`) with `posix_spawnp(3)`, outside libuv: libuv does not
  * know the child, so it never calls `waitpid` on it and cannot steal its status (libuv
- * `src/unix/process.c` reaps only its own handles). The child starts with every signal at its
- * default disposition and an empty signal mask, whatever Node had set (Node ignores SIGPIPE).
+ * `src/unix/process.c` reaps only its own handles). By default the child starts with every
+ * signal at its default disposition and an empty signal mask, whatever Node had set (Node
+ * ignores SIGPIPE and SIGXFSZ), 32 and 33 included (glibc's `sigfillset` leaves them out, and its
+ * child then ignores them); `defaultSignals` and `signalMask` choose otherwise.
  * glibc implements `posix_spawn` with `clone(CLONE_VM|CLONE_VFORK)`, so the cost does not grow
  * with the parent's size. Reap the child with wait.ts `waitpid`.
  * @param argv program and arguments (not empty).
@@ -122,17 +131,14 @@ function stdioFileActions(extra: readonly number[]): Buffer {
 export function spawnDetached(argv: string[], options: SpawnOptions = {}): CallResult {
   if (argv.length === 0) throw new TypeError('spawnDetached: argv must not be empty');
   const attr = Buffer.alloc(SPAWNATTR_BYTES);
-  const all = Buffer.alloc(SIGSET_BYTES);
-  const none = Buffer.alloc(SIGSET_BYTES);
   c.attrInit(attr);
   try {
-    c.sigfillset(all);
-    c.sigemptyset(none);
     let flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
     if (options.newProcessGroup) flags |= POSIX_SPAWN_SETPGROUP;
     if (options.newSession) flags |= POSIX_SPAWN_SETSID;
-    c.attrSetsigdefault(attr, all);
-    c.attrSetsigmask(attr, none);
+    // Both setters copy the set as it is (posix/spawnattr_setdefault.c, spawnattr_setsigmask.c).
+    c.attrSetsigdefault(attr, sigsetBuffer(options.defaultSignals ?? ALL_SIGNALS));
+    c.attrSetsigmask(attr, sigsetBuffer(options.signalMask ?? 0n));
     if (options.newProcessGroup) c.attrSetpgroup(attr, 0);
     c.attrSetflags(attr, flags);
     const env = options.env ?? Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);

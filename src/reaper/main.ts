@@ -3,9 +3,11 @@
  *
  *   ts-reaper [options] [--] command [args...]
  *
- * Table of contents: parse options → become a subreaper if not PID 1 → listen to signals →
- * spawn the child outside libuv → start the wait thread → on the child's exit, shut down what
- * is left (if asked) → exit with the child's status.
+ * Table of contents: take the signal state the launcher read (inherit.ts) → parse options →
+ * become a subreaper if not PID 1 → listen to signals → spawn the child outside libuv, in its
+ * own process group (given the terminal if ts-reaper holds it), with the inherited signal
+ * state → start the wait thread → on the child's exit, shut down what is left (if asked) →
+ * exit with the child's status.
  */
 import { writeSync } from 'node:fs';
 import { Errno } from '../ffi/errno.js';
@@ -22,10 +24,12 @@ import {
   tcgetpgrp,
   tcsetpgrp,
 } from '../ffi/process.js';
+import { blockInThisThread, signalBit, signalsOf } from '../ffi/signal.js';
 import { canSpawnInForeground, spawnDetached } from '../ffi/spawn.js';
 import { decodeWaitStatus, exitStatusOf } from '../ffi/wait.js';
 import { readStat } from '../procfs/stat.js';
 import { parseOptions, UsageError, type ReaperOptions } from './options.js';
+import { spawnSignals, takeInheritedSignals, withSignalsIgnored, type InheritedSignals } from './inherit.js';
 import { installForwarding, signalName, signalNumber } from './signals.js';
 import { startReapLoop } from './reap-loop.js';
 import { shutdownDescendants } from './shutdown.js';
@@ -73,14 +77,35 @@ function setUpSubreaper(opts: ReaperOptions, pid1: boolean): boolean {
 }
 
 /**
- * Whether stdin is a terminal whose foreground process group is ts-reaper's: then, with -g,
- * the child's new group must get the terminal (as tini -g does), or a child reading it would
- * be stopped by SIGTTIN. tcgetpgrp fails with ENOTTY when stdin is not a terminal.
+ * Whether stdin is a terminal whose foreground process group is ts-reaper's: then the child's
+ * own group must get the terminal (as tini gives it), or a child reading it would be stopped by
+ * SIGTTIN, and the terminal's signals (Ctrl-C, Ctrl-\, Ctrl-Z) would reach ts-reaper instead
+ * of the command. tcgetpgrp fails with ENOTTY when stdin is not a terminal.
+ *
+ * Both calls give 0 for a group outside ts-reaper's PID namespace (the kernel's `pid_vnr`):
+ * that is the case of a PID 1 whose creator kept it in its own group, as `unshare --fork` on a
+ * terminal does. ts-reaper then cannot tell and takes the terminal to be its own (tini takes
+ * the terminal whenever stdin is one).
  */
 function holdsTerminal(): boolean {
   const fg = tcgetpgrp(0);
   const own = getpgid(0);
   return fg.ret >= 0 && own.ret >= 0 && fg.ret === own.ret;
+}
+
+/** "HUP, INT" for a set of signals, "none" when empty. */
+function signalList(set: bigint): string {
+  const names = signalsOf(set).map((n) => signalName(n).replace(/^SIG/, ''));
+  return names.length > 0 ? names.join(', ') : 'none';
+}
+
+/** The verbose line that says what the command inherits, and where ts-reaper learnt it. */
+function describeInherited(inh: InheritedSignals): string {
+  const where =
+    inh.source === 'launcher'
+      ? 'as the launcher read them'
+      : 'started by node directly: signals 1-31 and 33 taken as not ignored, mask as empty';
+  return `command inherits ignored signals: ${signalList(inh.ignored)}; blocked: ${signalList(inh.blocked)} (${where})`;
 }
 
 /** errno values of a child's failed `tcsetpgrp` (tcsetpgrp(3)). */
@@ -110,10 +135,25 @@ function smallThreadPool(): string[] {
 }
 
 async function main(): Promise<number> {
+  // First: the launcher's record of the inherited signal state leaves the environment before
+  // anything copies it (the command's environment, the wait thread's).
+  const inherited = takeInheritedSignals();
+  // ts-reaper's own writes (-v, warnings) must neither stop it nor reach the command. A
+  // background write to a terminal under `stty tostop` sends SIGTTOU to the writer's group and
+  // is restarted after the handler, endlessly, or fails with EIO in an orphaned group, unless
+  // the writing thread blocks or ignores SIGTTOU (`__tty_check_change`, kernel
+  // drivers/tty/tty_jobctrl.c); since the command holds the terminal, ts-reaper writes from
+  // the background. A write to a pipe nobody reads raises SIGPIPE in the writing thread
+  // (`pipe_write`, fs/pipe.c), which the forwarding would send on to the command. Blocking both
+  // in this thread only (the wait thread inherits the mask when it is created) keeps them
+  // forwarded when they are sent to ts-reaper: the kernel delivers a signal sent to the
+  // process to a thread that does not block it (`complete_signal`, kernel/signal.c).
+  blockInThisThread(signalBit(signalNumber('SIGTTOU')) | signalBit(signalNumber('SIGPIPE')));
   // PID 1's comm names it in every report ("held by <comm>"), read from the kernel. Started
   // through a dynamic loader (`reapbench run --image` injects node that way) the comm is the
-  // loader's, `ld-linux-x86-64`; started by `#!/usr/bin/env node` it is `node`. One prctl sets
-  // it to what runs. Not `process.title`: libuv would also overwrite the command line.
+  // loader's, `ld-linux-x86-64`; started by node (or by its launcher, which runs node) it is
+  // `node`. One prctl sets it to what runs. Not `process.title`: libuv would also overwrite the
+  // command line.
   setThreadName('ts-reaper');
   const childEnv = smallThreadPool();
   let opts: ReaperOptions;
@@ -146,13 +186,30 @@ async function main(): Promise<number> {
   });
 
   const inheritFds = Array.from({ length: opts.preserveFds }, (_, i) => 3 + i);
-  // With -g on a terminal we hold, the child takes the terminal itself before it execs; on a
-  // glibc without that spawn action, ts-reaper hands it over just after the spawn (racy: a
-  // child that reads at once may be stopped by SIGTTIN first, and is then continued).
-  const foreground = opts.pgroup && holdsTerminal();
+  log(describeInherited(inherited));
+  // The child always leads its own process group (as tini's does): else a Ctrl-C on the
+  // terminal reached it twice, from the terminal and forwarded by ts-reaper, which shares the
+  // foreground group. When ts-reaper holds the terminal, the child's group takes it before the
+  // child execs; on a glibc without that spawn action, ts-reaper hands it over just after the
+  // spawn (racy: a child that reads at once may be stopped by SIGTTIN first, and is then
+  // continued).
+  const foreground = holdsTerminal();
   let inChild = foreground && canSpawnInForeground();
-  const spawn = (): CallResult =>
-    spawnDetached(opts.command, { newProcessGroup: opts.pgroup, inheritFds, env: childEnv, ...(inChild ? { foregroundFd: 0 } : {}) });
+  const sigs = spawnSignals(inherited);
+  const spawn = (): CallResult => {
+    const { result, failed } = withSignalsIgnored(sigs.ignoreDuringSpawn, () =>
+      spawnDetached(opts.command, {
+        newProcessGroup: true,
+        inheritFds,
+        env: childEnv,
+        defaultSignals: sigs.defaultSignals,
+        signalMask: sigs.signalMask,
+        ...(inChild ? { foregroundFd: 0 } : {}),
+      }),
+    );
+    for (const [sig, errno] of failed) say(`warning: cannot pass ${signalName(sig)} on ignored (errno ${errno})`);
+    return result;
+  };
   let spawned = spawn();
   if (spawned.ret < 0 && inChild && TERMINAL_ERRNOS.has(spawned.errno)) {
     // The child could not take the terminal (and did not run): run it without the terminal.

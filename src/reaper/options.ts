@@ -9,7 +9,7 @@
  * `--`, or from the first word that is not an option, is the command.
  */
 import type { Command } from 'commander';
-import { FORWARDED_SIGNALS, UNFORWARDABLE, parseSignal } from './signals.js';
+import { FORWARDED_SIGNALS, GLIBC_INTERNAL, REWRITABLE, UNFORWARDABLE, parseSignal } from './signals.js';
 import { expected, UsageError } from '../validate.js';
 
 /** What to do with descendants that are still alive when the main child has exited. */
@@ -30,7 +30,10 @@ export interface ReaperOptions {
   command: string[];
   /** Subreaper registration policy. */
   subreaper: SubreaperMode;
-  /** Start the child in its own process group and send forwarded signals to the whole group. */
+  /**
+   * Send forwarded signals to the child's whole process group instead of the child alone (the
+   * child always leads a group of its own: main.ts).
+   */
   pgroup: boolean;
   /** Signal rewrites applied before forwarding: received number → sent number (0: drop). */
   rewrite: Map<number, number>;
@@ -61,6 +64,20 @@ export { UsageError } from '../validate.js';
 
 /** The outcome of {@link parseOptions}: options to run with, or text to print and an exit code. */
 export type ParseResult = { kind: 'run'; options: ReaperOptions } | { kind: 'exit'; code: number; stdout: string };
+
+/**
+ * package.json's version, put in place of this name by scripts/build.mjs when it bundles
+ * ts-reaper (esbuild `define`); not declared at run time anywhere else.
+ */
+declare const __TS_REAPER_VERSION__: string | undefined;
+
+/**
+ * ts-reaper's version, as `--version` prints it: package.json's at build time, embedded in the
+ * bundle (no file is read at run time: an image holds the bundle alone). The tsc output and
+ * the sources under test, which esbuild never saw, say `unknown`.
+ */
+export const VERSION: string =
+  typeof __TS_REAPER_VERSION__ === 'string' ? __TS_REAPER_VERSION__ : 'unknown (not bundled by scripts/build.mjs)';
 
 /** Default grace period between SIGTERM and SIGKILL in a shutdown, milliseconds. */
 export const DEFAULT_GRACE_MS = 5000;
@@ -93,8 +110,25 @@ Behaviour:
   Forwarded: every signal Node can listen to except SIGCHLD (${FORWARDED_SIGNALS.length} signals),
   but SIGTTIN and SIGTTOU are dropped unless rewritten (as tini ignores them).
   Not forwarded: ${UNFORWARDABLE.join(', ')}, and real-time signals (Node cannot listen to them).
+  A rewrite (-r FROM:TO) must start from a forwarded signal (SIGTTIN and SIGTTOU included) and
+  cannot send 32 or 33, glibc's own: any other rule could never fire, and is a usage error.
+  Process group and terminal: the command always leads a process group of its own, as tini's
+  does. When ts-reaper holds the terminal (stdin is a terminal whose foreground group is
+  ts-reaper's), that group takes the terminal before the command runs: the terminal's signals
+  (Ctrl-C, Ctrl-\\, Ctrl-Z) then reach the command once, from the terminal, and not ts-reaper,
+  and the command can read the terminal. -g changes only where forwarded signals go.
   --shutdown group implies -g. With 'all', ts-reaper signals every process of its PID namespace
   when it is PID 1 (kill -1), otherwise every descendant it finds in /proc.
+  Signal state: the command starts with the signals ts-reaper was started with ignored still
+  ignored (nohup, trap '' HUP), ts-reaper's own signal mask, and every other signal at its
+  default action, as tini's does (ts-reaper still forwards such a signal; the command ignores
+  it). Node resets both at start-up, so the ts-reaper command is a launcher that reads them
+  first and passes them to node in TS_REAPER_INHERITED_SIGNALS (removed from the command's
+  environment). Run as node ts-reaper.cjs, ts-reaper sees only signals 32 and 34-64 and passes
+  the rest on at the default, unblocked; -v says which.
+  Working directory: the command runs in the one ts-reaper was started in; ts-reaper never
+  changes it (nor do tini and dumb-init), so a container's WORKDIR or the shell's directory
+  applies to the command. ts-reaper finds its own files beside itself, not there.
   File descriptors: the child inherits stdin, stdout, stderr and the fds named by
   --preserve-fds. Node marks the fds it inherited (0 up to the first closed one after 15)
   close-on-exec at startup, so unlike tini ts-reaper cannot tell them from its own and passes
@@ -104,20 +138,36 @@ Behaviour:
   between the exit and that wake-up, which only an outside observer sees (bench/reaper-latency).
 
 Exit status: the child's, remapped by -e; 2 for a usage error; 127 when the command is not
-found, 126 when it cannot be executed; 1 for other failures of ts-reaper itself.
+found, 126 when it cannot be executed (from the launcher: when node is not found in PATH, or
+cannot be executed); 1 for other failures of ts-reaper itself.
 `;
 
-/** Parse one `SIG:SIG` rewrite (`TERM:INT`, `15:2`, `USR1:0`) into [from, to]. @throws Error with a one-line "Expected `option` to be …, got `x`" message. */
+/**
+ * Parse one `SIG:SIG` rewrite (`TERM:INT`, `15:2`, `USR1:0`) into [from, to]. Only a rule that
+ * can fire is accepted: `from` must be a signal ts-reaper forwards ({@link REWRITABLE}: not
+ * SIGKILL, SIGSTOP, the faults Node keeps, SIGCHLD, 32, 33 or a real-time signal), and `to` 0
+ * (drop) or a signal 1–64 other than glibc's 32 and 33.
+ * @throws UsageError with a one-line "Expected `option` to be …, got `x`" message.
+ */
 export function parseRewrite(spec: string, option = '--rewrite'): [number, number] {
   const parts = spec.split(':');
   if (parts.length !== 2) throw expected(option, 'SIG:SIG such as TERM:INT or USR1:0', spec);
+  let from: number;
+  let to: number;
   try {
-    const from = parseSignal(parts[0]!, false);
-    const to = parseSignal(parts[1]!, true);
-    return [from, to];
+    from = parseSignal(parts[0]!, false);
+    to = parseSignal(parts[1]!, true);
   } catch {
     throw expected(option, 'SIG:SIG with known signals, such as TERM:INT or USR1:0 (0 drops)', spec);
   }
+  if (!REWRITABLE.has(from))
+    throw expected(
+      option,
+      `SIG:SIG from a signal ts-reaper catches and forwards (not ${UNFORWARDABLE.map((n) => n.replace(/^SIG/, '')).join(', ')}, 32, 33 or 34-64)`,
+      spec,
+    );
+  if (GLIBC_INTERNAL.includes(to)) throw expected(option, "SIG:SIG to 0 (drop) or a signal other than 32 and 33 (glibc's own)", spec);
+  return [from, to];
 }
 
 /** Parse an exit code 0–255. @throws Error with a one-line "Expected `option` to be …, got `x`" message. */
@@ -184,13 +234,10 @@ function buildProgram({ Command, Option }: Commander): Command {
     .description('A PID 1 / subreaper for containers: runs a command, reaps every zombie, forwards signals.')
     .option('-s, --subreaper', 'register as a child subreaper when not PID 1; fail if that is impossible')
     .option('--no-subreaper', 'never register as a subreaper (orphans then go to the real PID 1)')
-    .option(
-      '-g, --pgroup',
-      'run the command in its own process group (given the terminal, if ts-reaper holds it) and send signals to the whole group',
-    )
+    .option('-g, --pgroup', "send forwarded signals to the command's whole process group instead of the command alone")
     .option(
       '-r, --rewrite <SIG:SIG>',
-      'rewrite a received signal before forwarding (repeatable; target 0 drops it)',
+      'rewrite a received signal before forwarding (repeatable; target 0 drops it; from a forwarded signal only, see below)',
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
@@ -216,6 +263,7 @@ function buildProgram({ Command, Option }: Commander): Command {
     .option('-v, --verbose', 'log each reaped pid with its status and zombie time, and forwarded signals, on stderr')
     .argument('[command...]', 'the command to run')
     .passThroughOptions()
+    .version(`ts-reaper ${VERSION}`, '-V, --version', 'print ts-reaper and its version, then exit')
     .helpOption('-h, --help', 'show this help')
     .addHelpText('after', ENV_HELP)
     .exitOverride()
@@ -236,8 +284,8 @@ interface CliValues {
   waitSliceUs?: string;
 }
 
-/** The command line split into option values and the command; `help` for --help. */
-type CommandLine = { help: string } | { values: CliValues; command: string[]; subreaperGiven: boolean };
+/** The command line split into option values and the command; `print` for --help and --version. */
+type CommandLine = { print: string } | { values: CliValues; command: string[]; subreaperGiven: boolean };
 
 /**
  * The command line when it has no options: `-- cmd …` or `cmd …` (the first word is not an
@@ -257,7 +305,8 @@ async function parseCommandLine(argv: readonly string[]): Promise<CommandLine> {
     program.parse([...argv], { from: 'user' });
   } catch (e) {
     if (e instanceof commander.CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') return { help: program.helpInformation() + ENV_HELP };
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') return { print: program.helpInformation() + ENV_HELP };
+      if (e.code === 'commander.version') return { print: `ts-reaper ${VERSION}\n` };
       throw new UsageError(e.message.replace(/^error: /, '').split('\n')[0]!);
     }
     throw e;
@@ -269,13 +318,14 @@ async function parseCommandLine(argv: readonly string[]): Promise<CommandLine> {
 
 /**
  * Parse ts-reaper's command line (`argv` without `node` and the script) and environment.
- * @returns `run` with normalized options, or `exit` with text for stdout (`--help`) and a code.
+ * @returns `run` with normalized options, or `exit` with text for stdout (`--help`,
+ * `--version`) and code 0.
  * @throws UsageError (one line, no stack) for any invalid option, value or missing command
  * (as a rejected promise).
  */
 export async function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<ParseResult> {
   const cli = withoutOptions(argv) ?? (await parseCommandLine(argv));
-  if ('help' in cli) return { kind: 'exit', code: 0, stdout: cli.help };
+  if ('print' in cli) return { kind: 'exit', code: 0, stdout: cli.print };
   const o = cli.values;
   const command = cli.command;
   if (command.length === 0 || command[0] === '')

@@ -42,6 +42,19 @@ export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = (() => {
   return out;
 })();
 
+/**
+ * Signals a rewrite (`-r FROM:TO`) may start from: the ones ts-reaper listens to,
+ * {@link FORWARDED_SIGNALS} (SIGTTIN and SIGTTOU included: a rewrite is what forwards them). A
+ * rule from any other signal could never fire: ts-reaper never sees it.
+ */
+export const REWRITABLE: ReadonlySet<number> = new Set(FORWARDED_SIGNALS.map((name) => NUMBERS[name]!));
+
+/**
+ * glibc's own signals, 32 (`SIGCANCEL`) and 33 (`SIGSETXID`), `nptl/pthreadP.h`: its threads use
+ * them internally, so ts-reaper neither sends them (a rewrite target) nor can listen to them.
+ */
+export const GLIBC_INTERNAL: readonly number[] = [32, 33];
+
 /** The number of a signal name (`SIGTERM`) or 0 when unknown. */
 export function signalNumber(name: string): number {
   return NUMBERS[name] ?? 0;

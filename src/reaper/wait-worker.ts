@@ -21,6 +21,19 @@ import { P_ALL, waitid, waitpid, WEXITED, WNOHANG, WNOWAIT } from '../ffi/wait.j
 import { readStat } from '../procfs/stat.js';
 import { SHARED, WAIT_ALL as WALL, describeStatus, type WaitWorkerData, type WaitWorkerMessage } from './reap-protocol.js';
 
+/**
+ * Write one line on stderr, synchronously, and never fail: reaping must go on when stderr is a
+ * pipe nobody reads any more (EPIPE) or a terminal that refuses a background write (EIO). A
+ * throw here would end this thread, and with it all reaping.
+ */
+function say(text: string): void {
+  try {
+    writeSync(2, text);
+  } catch {
+    // Nothing else to do with a log line that cannot be written.
+  }
+}
+
 function run(data: WaitWorkerData): void {
   const port = parentPort!;
   const shared = new Int32Array(data.shared);
@@ -31,8 +44,7 @@ function run(data: WaitWorkerData): void {
   if (data.nice !== 0) {
     const r = setThreadNice(gettid(), data.nice);
     if (r.ret < 0)
-      writeSync(
-        2,
+      say(
         `ts-reaper: warning: cannot set the wait thread's nice to ${data.nice} (errno ${r.errno}${r.errno === Errno.EACCES || r.errno === Errno.EPERM ? ': needs CAP_SYS_NICE' : ''}); continuing at the default\n`,
       );
   }
@@ -41,8 +53,7 @@ function run(data: WaitWorkerData): void {
     // of queueing behind it (ffi/sched.ts setThreadSlice). Unprivileged; ignored before Linux 6.12.
     const r = setThreadSlice(gettid(), data.sliceUs * 1000);
     if (r.ret < 0 && (data.sliceExplicit || data.verbose)) {
-      writeSync(
-        2,
+      say(
         `ts-reaper: ${data.sliceExplicit ? 'warning: ' : ''}cannot set the wait thread's time slice to ${data.sliceUs} us (errno ${r.errno}); continuing with the kernel's default\n`,
       );
     }
@@ -57,7 +68,7 @@ function run(data: WaitWorkerData): void {
           : `unknown (errno ${slice.errno})`;
     // The nice value the thread has (not the one asked for, which may have been refused).
     const nice = readStat(gettid())?.nice ?? 'unknown';
-    writeSync(2, `ts-reaper: wait thread ${gettid()}: nice ${nice}, time slice ${sliceText}\n`);
+    say(`ts-reaper: wait thread ${gettid()}: nice ${nice}, time slice ${sliceText}\n`);
   }
 
   post({ kind: 'ready' });
@@ -89,7 +100,7 @@ function run(data: WaitWorkerData): void {
     const st = status[0]!;
     if (data.verbose) {
       const what = pid === data.childPid ? 'main child' : 'pid';
-      writeSync(2, `ts-reaper: reaped ${what} ${pid} (${describeStatus(st)}), zombie ${zombieUs.toFixed(1)} us seen-to-reaped\n`);
+      say(`ts-reaper: reaped ${what} ${pid} (${describeStatus(st)}), zombie ${zombieUs.toFixed(1)} us seen-to-reaped\n`);
     }
     if (pid === data.childPid) {
       Atomics.store(shared, SHARED.CHILD_DONE, 1);
@@ -107,7 +118,7 @@ function run(data: WaitWorkerData): void {
       return true;
     }
     // Not expected from waitpid(-1) (EINVAL would be a bug): report, back off 10 ms, retry.
-    writeSync(2, `ts-reaper: waitpid failed with errno ${errno}; retrying\n`);
+    say(`ts-reaper: waitpid failed with errno ${errno}; retrying\n`);
     Atomics.wait(shared, SHARED.GEN, Atomics.load(shared, SHARED.GEN), 10);
     return true;
   }

@@ -3,11 +3,11 @@
 // with a generous deadline (test/support/wait.ts): the machine has 2 shared cores.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { getThreadSlice } from '../../src/ffi/sched.js';
 import { readStat } from '../../src/procfs/stat.js';
 import { signalledOrGone, zombieChildrenOf } from '../support/proc.js';
-import { BUNDLE, pidsWithMarker, run, start, stateOf, type RunResult } from '../support/reaper.js';
+import { BUNDLE, READY, ROOT, pidsWithMarker, run, start, stateOf, type RunResult } from '../support/reaper.js';
 import { waitFor } from '../support/wait.js';
 
 /** A token unique to this test run, put in `sleep` arguments to find leftovers in /proc. */
@@ -104,6 +104,8 @@ describe('ts-reaper: bad options', () => {
     [['--bogus', 'true']],
     [[]],
     [['-r', 'FOO:BAR', 'true']],
+    [['-r', '40:15', 'true']],
+    [['-r', 'TERM:32', 'true']],
     [['-e', '999', 'true']],
     [['--shutdown', 'maybe', 'true']],
     [['--grace-ms', 'x', 'true']],
@@ -120,6 +122,15 @@ describe('ts-reaper: bad options', () => {
     const r = await run(['true'], { env: { ...process.env, TS_REAPER_SHUTDOWN: 'later' } });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/TS_REAPER_SHUTDOWN/);
+  });
+
+  it('--version and -V print `ts-reaper <package.json version>` and exit 0, through the launcher too', async () => {
+    const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const launcher of [false, true])
+      for (const flag of ['--version', '-V']) {
+        const r = await run([flag], { launcher });
+        expect(r).toMatchObject({ code: 0, stdout: `ts-reaper ${version}\n`, stderr: '' });
+      }
   });
 
   it('--help prints usage and exits 0', async () => {
@@ -141,7 +152,7 @@ describe('ts-reaper: signals', () => {
     ['SIGWINCH', 0],
   ] as const)('forwards %s to the child', async (sig, n) => {
     const r = start(['-v', '--', 'sh', '-c', `trap 'echo got-${sig}; exit 7' ${sig.slice(3)}; echo ready; while :; do sleep 0.05; done`]);
-    await r.waitFor('ready');
+    await r.waitFor(READY);
     r.proc.kill(sig);
     await r.waitFor(`got-${sig}`);
     const res = await r.done;
@@ -162,7 +173,7 @@ describe('ts-reaper: signals', () => {
       '-c',
       `trap 'echo got-TTOU' TTOU; trap 'echo got-TTIN' TTIN; trap 'echo got-USR1; stop=1' USR1; echo ready; while [ -z "$stop" ]; do sleep 0.05; done; exit 4`,
     ]);
-    await r.waitFor('ready');
+    await r.waitFor(READY);
     r.proc.kill('SIGTTOU');
     r.proc.kill('SIGTTIN');
     await r.waitFor(/dropped SIGTTIN \(terminal job control\)/);
@@ -181,7 +192,7 @@ describe('ts-reaper: signals', () => {
       '-c',
       `trap 'echo got-USR1; exit 4' USR1; echo ready; while :; do sleep 0.05; done`,
     ]);
-    await w.waitFor('ready');
+    await w.waitFor(READY);
     w.proc.kill('SIGTTOU');
     expect((await w.done).code).toBe(4);
     expect(w.output()).toContain('forwarded SIGTTOU as SIGUSR1');
@@ -210,7 +221,7 @@ describe('ts-reaper: signals', () => {
       '-c',
       `trap 'exit 11' USR1; trap 'exit 12' TERM; echo ready; while :; do sleep 0.05; done`,
     ]);
-    await r.waitFor('ready');
+    await r.waitFor(READY);
     r.proc.kill('SIGTERM');
     expect((await r.done).code).toBe(11);
   });
@@ -233,14 +244,14 @@ describe('ts-reaper: signals', () => {
     const r = start(['--', 'sh', '-c', `trap 'exit 21' HUP; echo ready; while :; do sleep 0.05; done`], {
       env: { ...process.env, TS_REAPER_REWRITE: 'INT:HUP' },
     });
-    await r.waitFor('ready');
+    await r.waitFor(READY);
     r.proc.kill('SIGINT');
     expect((await r.done).code).toBe(21);
   });
 
   it('with -g signals the whole process group of the child', async () => {
     const r = start(['-v', '-g', '--', 'sh', '-c', `sleep ${marked(4)} & sleep ${marked(5)} & echo ready; wait`]);
-    await r.waitFor('ready');
+    await r.waitFor(READY);
     const pid = await childPidOf(r);
     const sleeps = await execed(4, 5); // in the child's group
     r.proc.kill('SIGTERM');
@@ -257,7 +268,7 @@ describe('ts-reaper: signals', () => {
 
   it('without -g only the child gets the signal (its background jobs survive)', async () => {
     const r = start(['--', 'sh', '-c', `sleep ${marked(6)} >/dev/null 2>&1 & echo ready; wait`]);
-    await r.waitFor('ready');
+    await r.waitFor(READY);
     const [job] = await execed(6);
     r.proc.kill('SIGTERM');
     expect((await r.done).code).toBe(143);
@@ -267,58 +278,7 @@ describe('ts-reaper: signals', () => {
   });
 });
 
-// On a terminal (a pty from util-linux `script`), -g must hand the terminal to the child's new
-// group before the child runs: fields 5 and 8 of /proc/self/stat are pgrp and tpgid (proc(5)).
-const HAS_SCRIPT = existsSync('/usr/bin/script');
-describe.skipIf(!HAS_SCRIPT)('ts-reaper: process group and the terminal', () => {
-  /** Run `ts-reaper args` on a pty; returns what it printed (with the pty's \r\n). */
-  const onPty = (args: string[], stdin = ''): Promise<RunResult> =>
-    new Promise((resolve, reject) => {
-      const cmd = [process.execPath, BUNDLE, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-      const p = spawn('script', ['-qec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const t = setTimeout(() => p.kill('SIGKILL'), 60_000); // a deadline: these runs take < 1 s
-      p.on('error', reject);
-      p.on('close', (code, signal) => {
-        clearTimeout(t);
-        resolve({ code, signal, stdout, stderr });
-      });
-      p.stdin.end(stdin);
-    });
-  const STAT = 'read -r pid comm state ppid pgrp sess tty tpgid rest < /proc/self/stat; echo "pid=$pid pgrp=$pgrp tpgid=$tpgid"';
-
-  it('with -g the child is in its own group and holds the terminal from its first instruction', async () => {
-    // glibc ≥ 2.35 (this project's machines and images): the child takes the terminal itself.
-    const v = await onPty(['-g', '-v', '--', 'true']);
-    expect(v.stderr + v.stdout).toContain("terminal given to the command's process group in the child, before exec");
-    for (let i = 0; i < 5; i++) {
-      const r = await onPty(['-g', '--', 'sh', '-c', STAT]);
-      const m = /pid=(\d+) pgrp=(\d+) tpgid=(\d+)/.exec(r.stdout);
-      expect(m, r.stdout + r.stderr).not.toBeNull();
-      expect(m![2]).toBe(m![1]);
-      expect(m![3]).toBe(m![1]);
-      expect(r.code).toBe(0);
-    }
-  });
-
-  it('without -g the child stays in ts-reaper’s group, which keeps the terminal', async () => {
-    const r = await onPty(['--', 'sh', '-c', STAT]);
-    const m = /pid=(\d+) pgrp=(\d+) tpgid=(\d+)/.exec(r.stdout);
-    expect(m, r.stdout + r.stderr).not.toBeNull();
-    expect(m![2]).not.toBe(m![1]);
-    expect(m![3]).toBe(m![2]);
-  });
-
-  it('with -g a child that reads the terminal at once is not stopped by SIGTTIN', async () => {
-    const r = await onPty(['-g', '--', 'head', '-n', '1'], 'typed line\n');
-    expect(r.signal).toBeNull();
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('typed line');
-  });
-});
+// On a terminal (process groups, Ctrl-C, the foreground): reaper.terminal.test.ts.
 
 describe('ts-reaper: reaping as a subreaper', () => {
   it('registers as a subreaper: orphans of the command are re-parented to ts-reaper', async () => {

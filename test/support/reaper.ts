@@ -9,6 +9,31 @@ import { waitFor } from './wait.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BUNDLE = path.join(ROOT, 'dist', 'ts-reaper.cjs');
+/** The package's `ts-reaper` command: the launcher that reads the inherited signal state, then runs node on {@link BUNDLE}. */
+export const LAUNCHER = path.join(ROOT, 'dist', 'bin', 'ts-reaper');
+
+/**
+ * The environment for a run through {@link LAUNCHER}: the launcher finds `node` in PATH, so the
+ * directory of the node running the tests comes first.
+ */
+export function launcherEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...env, PATH: `${path.dirname(process.execPath)}:${env.PATH ?? '/usr/bin:/bin'}` };
+}
+
+/** `args` quoted for a POSIX shell command line. */
+export function shellQuote(args: readonly string[]): string {
+  return args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+}
+
+/**
+ * The line `ready` that test commands print once they are set up (`echo ready`), as a whole
+ * line: the verbose log's "… after Node was ready" must not pass for it (a signal sent then
+ * could reach the command before its trap).
+ */
+export const READY = /^ready\r?$/m;
+
+/** Whether util-linux `script` is here, to give a run a pty of its own. */
+export const HAS_SCRIPT = existsSync('/usr/bin/script');
 
 /** Whether `unshare --pid --fork --mount-proc` works here (root, util-linux). */
 export const CAN_UNSHARE: boolean = (() => {
@@ -45,6 +70,12 @@ export interface Running {
 export interface StartOptions {
   /** Wrap it in `unshare --pid --fork --mount-proc`: it is then PID 1 of a new namespace. */
   pid1?: boolean;
+  /** Run it through the package's launcher ({@link LAUNCHER}) instead of `node` {@link BUNDLE}. */
+  launcher?: boolean;
+  /** Words put before ts-reaper's command line (`nohup`, `sh -c 'trap "" HUP; exec "$@"' sh`). */
+  prefix?: string[];
+  /** Working directory (default: the tests'). */
+  cwd?: string;
   env?: NodeJS.ProcessEnv;
   /** A pipe on stdin for {@link Running.send} (default: /dev/null). */
   stdin?: boolean;
@@ -60,10 +91,14 @@ const CLOSE_DEADLINE_MS = 5_000;
 
 /** Start ts-reaper with `args`. */
 export function start(args: string[], opts: StartOptions = {}): Running {
-  const argv = opts.pid1
-    ? ['unshare', '--pid', '--fork', '--mount-proc', process.execPath, BUNDLE, ...args]
-    : [process.execPath, BUNDLE, ...args];
-  const proc = spawn(argv[0]!, argv.slice(1), { env: opts.env ?? process.env, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  const reaper = opts.launcher ? [LAUNCHER, ...args] : [process.execPath, BUNDLE, ...args];
+  const argv = [...(opts.prefix ?? []), ...(opts.pid1 ? ['unshare', '--pid', '--fork', '--mount-proc'] : []), ...reaper];
+  const env = opts.launcher ? launcherEnv(opts.env) : (opts.env ?? process.env);
+  const proc = spawn(argv[0]!, argv.slice(1), {
+    env,
+    stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+  });
   let stdout = '';
   let stderr = '';
   proc.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -126,4 +161,61 @@ export function pidsWithMarker(marker: string): number[] {
 /** State letter of `pid` from /proc (R, S, Z…), or null when it does not exist. */
 export function stateOf(pid: number): string | null {
   return readStat(pid)?.state ?? null;
+}
+
+/** A shell command line running on a pty of its own (util-linux `script`), typed at through script's stdin. */
+export interface OnPty {
+  proc: ChildProcess;
+  /** Resolves once `script` (which exits with its command, `-e`) has exited and its output is read. */
+  done: Promise<RunResult>;
+  /** Everything the pty printed so far (the command's stdout and stderr, `\r\n` line ends, echoed input). */
+  output(): string;
+  /** Resolves when the output contains `text`; rejects at the deadline with the output so far. */
+  waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
+  /** Type `bytes` at the terminal: `\x03` is Ctrl-C (the line discipline sends SIGINT to the foreground group). */
+  type(bytes: string): void;
+}
+
+/**
+ * Run `command` (a shell command line) as the session leader of a new pty, the way a terminal
+ * runs a shell's command: `script -qfec command /dev/null` (`-f` flushes each output at once).
+ * The pty is script's: typed bytes go through its line discipline, so Ctrl-C sends SIGINT to the
+ * pty's foreground process group.
+ */
+export function startOnPty(command: string, env: NodeJS.ProcessEnv = process.env): OnPty {
+  const proc = spawn('script', ['-qfec', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stdin!.on('error', () => undefined); // EPIPE once script has exited
+  const done = new Promise<RunResult>((resolve) => {
+    proc.on('exit', (code, signal) => {
+      let settled = false;
+      const finish = (): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        proc.stdin!.destroy();
+        resolve({ code, signal, stdout: out, stderr: '' });
+      };
+      const timer = setTimeout(finish, CLOSE_DEADLINE_MS);
+      proc.on('close', finish);
+    });
+  });
+  return {
+    proc,
+    done,
+    output: () => out,
+    waitFor: async (text, timeoutMs) => {
+      const seen = (): boolean => (typeof text === 'string' ? out.includes(text) : text.test(out));
+      await waitFor(seen, {
+        what: `the pty to show ${String(text)}`,
+        ...(timeoutMs ? { timeoutMs } : {}),
+        detail: () => `pty output so far:\n${out}`,
+      });
+    },
+    type: (bytes) => {
+      proc.stdin!.write(bytes);
+    },
+  };
 }

@@ -1,6 +1,6 @@
 // ts-reaper option parsing: pure functions, no processes.
 import { describe, expect, it } from 'vitest';
-import { parseOptions, UsageError, DEFAULT_GRACE_MS, DEFAULT_WAIT_SLICE_US } from '../../src/reaper/options.js';
+import { parseOptions, UsageError, DEFAULT_GRACE_MS, DEFAULT_WAIT_SLICE_US, VERSION } from '../../src/reaper/options.js';
 import { FORWARDED_SIGNALS, parseSignal } from '../../src/reaper/signals.js';
 
 const run = async (argv: string[], env: NodeJS.ProcessEnv = {}) => {
@@ -108,7 +108,7 @@ describe('ts-reaper options', () => {
     expect(cli.rewrite.get(15)).toBe(2);
   });
 
-  it('--shutdown group implies a process group for the child', async () => {
+  it('--shutdown group implies -g: the group it shuts down also gets the forwarded signals', async () => {
     expect((await run(['--shutdown', 'group', 'cmd'])).pgroup).toBe(true);
   });
 
@@ -121,6 +121,27 @@ describe('ts-reaper options', () => {
     [['-r', 'FOO:1', 'cmd'], /Expected `--rewrite` to be SIG:SIG.*got `FOO:1`/],
     [['-r', 'TERM', 'cmd'], /Expected `--rewrite`/],
     [['-r', 'TERM:99', 'cmd'], /Expected `--rewrite`/],
+    // Rules that could never fire: ts-reaper never sees the first signal, or must not send the second.
+    [['-r', '40:15', 'cmd'], /Expected `--rewrite` to be SIG:SIG from a signal ts-reaper catches and forwards .*got `40:15`/],
+    [
+      ['-r', 'KILL:TERM', 'cmd'],
+      /from a signal ts-reaper catches and forwards \(not KILL, STOP, SEGV, BUS, FPE, ILL, CHLD, 32, 33 or 34-64\)/,
+    ],
+    [['-r', 'STOP:TERM', 'cmd'], /from a signal ts-reaper catches/],
+    [['-r', 'SIGSEGV:TERM', 'cmd'], /from a signal ts-reaper catches/],
+    [['-r', 'bus:TERM', 'cmd'], /from a signal ts-reaper catches/],
+    [['-r', 'FPE:TERM', 'cmd'], /from a signal ts-reaper catches/],
+    [['-r', 'ILL:TERM', 'cmd'], /from a signal ts-reaper catches/],
+    [['-r', 'CHLD:TERM', 'cmd'], /from a signal ts-reaper catches/],
+    [['-r', '32:15', 'cmd'], /from a signal ts-reaper catches/],
+    [['-r', '33:15', 'cmd'], /from a signal ts-reaper catches/],
+    [['-r', '64:15', 'cmd'], /from a signal ts-reaper catches/],
+    [
+      ['-r', 'TERM:32', 'cmd'],
+      /Expected `--rewrite` to be SIG:SIG to 0 \(drop\) or a signal other than 32 and 33 \(glibc's own\), got `TERM:32`/,
+    ],
+    [['-r', 'TERM:33', 'cmd'], /other than 32 and 33/],
+    [['-r', '65:1', 'cmd'], /Expected `--rewrite` to be SIG:SIG with known signals/],
     [['-e', '256', 'cmd'], /Expected `--remap-exit` to be an exit code between 0 and 255, got `256`/],
     [['-e', 'x', 'cmd'], /Expected `--remap-exit`/],
     [['--grace-ms', '-1', 'cmd'], /grace-ms/],
@@ -149,6 +170,9 @@ describe('ts-reaper options', () => {
     await expect(parseOptions(['cmd'], { TS_REAPER_GRACE_MS: 'soon' })).rejects.toThrow(/TS_REAPER_GRACE_MS/);
     await expect(parseOptions(['cmd'], { TS_REAPER_VERBOSE: 'maybe' })).rejects.toThrow(/TS_REAPER_VERBOSE/);
     await expect(parseOptions(['cmd'], { TS_REAPER_REWRITE: 'TERM' })).rejects.toThrow(/TS_REAPER_REWRITE/);
+    await expect(parseOptions(['cmd'], { TS_REAPER_REWRITE: 'TERM:INT,40:1' })).rejects.toThrow(
+      /Expected `TS_REAPER_REWRITE` to be SIG:SIG from a signal/,
+    );
     await expect(parseOptions(['cmd'], { TS_REAPER_REMAP_EXIT: '1,300' })).rejects.toThrow(/TS_REAPER_REMAP_EXIT/);
   });
 
@@ -160,7 +184,30 @@ describe('ts-reaper options', () => {
       expect(r.stdout).toContain('TS_REAPER_SUBREAPER');
       expect(r.stdout).toContain('--shutdown');
       expect(r.stdout).toContain('zombie');
+      expect(r.stdout).toMatch(/Working directory: the command runs in the one ts-reaper was started in; ts-reaper never\s+changes it/);
     }
+  });
+
+  it('accepts every rule that can fire: from each forwarded signal (TTIN, TTOU too), to any signal but 32 and 33, or 0', async () => {
+    for (const name of FORWARDED_SIGNALS) expect((await run(['-r', `${name}:TERM`, 'cmd'])).rewrite.get(parseSignal(name, false))).toBe(15);
+    expect([...(await run(['-r', 'TTOU:USR1', '-r', 'TERM:KILL', '-r', 'HUP:40', '-r', 'INT:64', '-r', 'USR2:0', 'cmd'])).rewrite]).toEqual(
+      [
+        [22, 10],
+        [15, 9],
+        [1, 40],
+        [2, 64],
+        [12, 0],
+      ],
+    );
+  });
+
+  it('--version and -V are an exit with `ts-reaper <version>`, code 0, whatever else is on the line', async () => {
+    for (const argv of [['--version'], ['-V'], ['-v', '--version', 'cmd'], ['-V', '--', 'cmd']]) {
+      const r = await parseOptions(argv, { TS_REAPER_SHUTDOWN: 'not checked' });
+      expect(r).toEqual({ kind: 'exit', code: 0, stdout: `ts-reaper ${VERSION}\n` });
+    }
+    // Unbundled sources have no embedded version; the bundle's is checked in test/local.
+    expect(VERSION).toMatch(/^unknown/);
   });
 
   it('parses signals by number, name and short name', async () => {

@@ -370,8 +370,14 @@ export async function pointLatest(dir: string): Promise<void> {
 /** Write `text` to `file` through a temporary file and a rename, so readers never see half a file. */
 export async function atomicWrite(file: string, text: string): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
-  await rename(tmp, file);
+  try {
+    await writeFile(tmp, text);
+    await rename(tmp, file);
+  } catch (err) {
+    // A full disk fails the write half-way: no temporary file is left behind.
+    await rm(tmp, { force: true });
+    throw err;
+  }
 }
 
 /** Remove files with `ext` in `folder` that are not in `keep`. */
@@ -404,19 +410,25 @@ async function writeEvents(dir: string, rawDir: string | undefined, events: Iter
   const plain = path.join(dir, 'events.ndjson');
   const gz = `${plain}.gz`;
   const tmp = `${plain}.tmp-${process.pid}`;
-  await pipeline(Readable.from(eventChunks(rawDir, events)), createWriteStream(tmp));
-  const size = (await stat(tmp)).size;
-  if (size <= EVENTS_GZIP_THRESHOLD_BYTES) {
-    await rename(tmp, plain);
-    await rm(gz, { force: true });
-    return plain;
-  }
   const gzTmp = `${gz}.tmp-${process.pid}`;
-  await pipeline(createReadStream(tmp), createGzip(), createWriteStream(gzTmp));
-  await rename(gzTmp, gz);
-  await rm(tmp, { force: true });
-  await rm(plain, { force: true });
-  return gz;
+  try {
+    await pipeline(Readable.from(eventChunks(rawDir, events)), createWriteStream(tmp));
+    const size = (await stat(tmp)).size;
+    if (size <= EVENTS_GZIP_THRESHOLD_BYTES) {
+      await rename(tmp, plain);
+      await rm(gz, { force: true });
+      return plain;
+    }
+    await pipeline(createReadStream(tmp), createGzip(), createWriteStream(gzTmp));
+    await rename(gzTmp, gz);
+    await rm(tmp, { force: true });
+    await rm(plain, { force: true });
+    return gz;
+  } catch (err) {
+    await rm(tmp, { force: true });
+    await rm(gzTmp, { force: true });
+    throw err;
+  }
 }
 
 /** events.ndjson content in chunks of about 1000 lines. */

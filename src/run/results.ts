@@ -4,6 +4,7 @@
  * files, the step summary, the terminal report and the exit code all read the same figures.
  */
 import { rm } from 'node:fs/promises';
+import { ReapbenchError } from '../errors.js';
 import path from 'node:path';
 import { buildView, type ResultsView } from '../export/view.js';
 import { plural } from '../export/format.js';
@@ -13,6 +14,19 @@ import { interruptedBy } from './interrupt.js';
 import type { ScenarioResult } from '../scenarios/types.js';
 import type { RunOutput } from '../terminal/output.js';
 import { NO_TREND_FILES, writeAll, type TrendFiles } from './results-dir.js';
+
+/**
+ * A file system error of the writer as one line that says what to do; other errors unchanged.
+ * @param err what the writer threw (Node's fs errors carry `code`, e.g. `ENOSPC`).
+ */
+export function writeError(err: unknown, dir: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.code !== 'string' || !/^E[A-Z]+$/.test(e.code)) return err;
+  // Node's message is `CODE: description, syscall 'path'`: keep the description.
+  const what = /^E[A-Z]+: ([^,]+)/.exec(e.message)?.[1] ?? e.code;
+  const todo = e.code === 'ENOSPC' || e.code === 'EDQUOT' ? 'free space there or choose another --out' : 'choose another --out';
+  return new ReapbenchError(`cannot write the results in ${dir}: ${what} (${e.code}); ${todo}`, { cause: err });
+}
 
 /** The results of one run so far; `save` writes them. */
 export class RunResults {
@@ -106,15 +120,17 @@ export class RunResults {
    * reads them once, after the run, so they hold the final figures only (an interrupted run's
    * completed runs; its report says PARTIAL, the trend files cannot).
    * @returns the view as written (its charts those drawn): the one the rest of the run reads.
-   * @throws the file system's error when a file cannot be written at all.
+   * @throws ReapbenchError naming the folder and the cause (a full disk, a read-only file
+   *   system…) when a file cannot be written at all.
    */
   async save(final = false): Promise<ResultsView> {
     const rawDir = this.rawDir;
-    const result = await writeAll(
-      this.dir,
-      this.view(final),
-      final ? { ...(this.loadPlanned > 0 ? { rawDir } : {}), trend: this.trend } : {},
-    );
+    let result: Awaited<ReturnType<typeof writeAll>>;
+    try {
+      result = await writeAll(this.dir, this.view(final), final ? { ...(this.loadPlanned > 0 ? { rawDir } : {}), trend: this.trend } : {});
+    } catch (err) {
+      throw writeError(err, this.dir);
+    }
     for (const w of result.warnings) this.out.line(`reapbench: warning: ${w}`);
     if (final) await rm(rawDir, { recursive: true, force: true });
     return result.view;

@@ -29,6 +29,7 @@ import {
   zombieHolderFields,
   type Pid1Usage,
   type TraceOutcome,
+  exitStatus,
 } from './traced.js';
 
 /** Where the in-container programs live in the image. */
@@ -181,7 +182,7 @@ export function toRecord(
     reason = 'interrupted';
   } else if (!summary) {
     state = 'failed';
-    reason = `no summary from the load generator (exit ${container.exitCode ?? '?'}): ${lastLine(container.stderr) || 'no output'}`;
+    reason = `no summary from the load generator (${exitStatus(container.exitCode)}): ${lastLine(container.stderr) || 'no output'}`;
   }
   const series: SeriesPoint[] = samples
     .filter((s) => s.t_us >= 0)

@@ -27,6 +27,16 @@ import { histogram } from '../stats/histogram.js';
 import type { TraceMatch } from '../tracer/index.js';
 import { recordHead, type PlannedRun } from './matrix.js';
 
+/**
+ * An exit status for a reason: `exit 1`, or `exit 137, SIGKILL` when above 128, the shell's and
+ * the engines' way to say a signal ended the process (128 + its number).
+ */
+export function exitStatus(code: number | null): string {
+  if (code === null) return 'exit ?';
+  const signal = code > 128 ? Object.entries(constants.signals).find(([, n]) => n === code - 128)?.[0] : undefined;
+  return signal ? `exit ${code}, ${signal}` : `exit ${code}`;
+}
+
 /** Where `orphanage` lives in the image. */
 export const IMAGE_ORPHANAGE = '/app/dist/orphanage';
 
@@ -254,7 +264,7 @@ export function toTracedRecord(
     reason = 'interrupted';
   } else if (!start || !done || !counts) {
     state = 'failed';
-    reason = `the workload did not finish (exit ${container.exitCode ?? '?'}): ${lastLine(container.stderr) || 'no output'}`;
+    reason = `the workload did not finish (${exitStatus(container.exitCode)}): ${lastLine(container.stderr) || 'no output'}`;
   } else if (!match) {
     state = 'failed';
     reason = `kernel instrument: ${'unavailable' in trace ? trace.unavailable : 'no trace'}`;

@@ -189,7 +189,8 @@ export async function sweepDeadRuns(docker: Docker, cgroupRoot?: string): Promis
   await Promise.all(dead.map((c) => removeContainer(docker.getContainer(c.Id), 0)));
   const runs = [...new Set(dead.map((c) => c.Labels[RUN_LABEL]!))].sort();
   let cgroups = 0;
-  for (const run of runs) cgroups += await sweepOwnedParents(cgroupRoot, { onlyRunId: run });
+  // Their containers were just removed: give the parents the time a run's own removal gives them.
+  for (const run of runs) cgroups += await sweepOwnedParents(cgroupRoot, { onlyRunId: run, waitMs: dead.length > 0 ? 5_000 : 0 });
   return { removed: dead.length, cgroups, runs };
 }
 

@@ -304,15 +304,20 @@ export function removeOwnedParentsNow(runId: string, root = CGROUP_ROOT): number
 /**
  * Remove parent cgroups that reapbench runs left behind (a crash, a SIGKILL) and that no longer
  * hold a task, in every hierarchy. `keepRunId` (this run's id) is never touched; with
- * `onlyRunId` only that run's parents are.
+ * `onlyRunId` only that run's parents are. `waitMs`: how long each may take to empty (default 0:
+ * a parent that still holds a task is left; a container just removed may keep its cgroup, and
+ * Podman's conmon the parent, for a moment after the removal returns).
  * @returns the number of parents removed.
  */
-export async function sweepOwnedParents(root = CGROUP_ROOT, opts: { keepRunId?: string; onlyRunId?: string } = {}): Promise<number> {
+export async function sweepOwnedParents(
+  root = CGROUP_ROOT,
+  opts: { keepRunId?: string; onlyRunId?: string; waitMs?: number } = {},
+): Promise<number> {
   const names = new Set(ownedParentDirs(opts.onlyRunId ?? null, root).map((d) => path.basename(d)));
   let removed = 0;
   for (const n of names) {
     if (opts.keepRunId && n.startsWith(`${OWNED_PARENT_PREFIX}${opts.keepRunId}-`)) continue;
-    if ((await removeOwned(root, n, 0)) === null) removed += 1;
+    if ((await removeOwned(root, n, opts.waitMs ?? 0)) === null) removed += 1;
   }
   return removed;
 }

@@ -246,7 +246,14 @@ export const TROUBLED_RUNS: readonly RunRecord[] = TROUBLED_ORDER.flatMap((cells
       });
     }
     if (init === 'ts-reaper' && rate === 5000) {
-      return unfinishedRun(run, 'failed', `no summary from the load generator (exit 134): ${OOM_LINE}`, 134, 3.93 + repetition, 1.2);
+      return unfinishedRun(
+        run,
+        'failed',
+        `no summary from the load generator (exit 134, SIGABRT): ${OOM_LINE}`,
+        134,
+        3.93 + repetition,
+        1.2,
+      );
     }
     if (init === 'tini' && rate === 1000) return { ...run, watcher_lag_p99_us: 48.5 };
     return run;

@@ -229,3 +229,8 @@ async function main(argv: string[]): Promise<void> {
 }
 
 await main(process.argv);
+// The command is over: leave now, with the exit status it set. Requests to an engine that
+// stopped answering (a wait, an attach stream) stay pending for ever and would otherwise keep
+// the process alive after its last line. Writes to stdout and stderr are synchronous on Linux
+// for files, pipes and terminals, so nothing printed is lost.
+process.exit();

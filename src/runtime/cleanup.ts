@@ -186,7 +186,7 @@ export async function sweepDeadRuns(docker: Docker, cgroupRoot?: string): Promis
     if (!run || run === RUN_ID || l['reapbench.host'] !== here || !Number.isInteger(pid) || pid <= 0) return false;
     return processStartTicks(pid) !== l['reapbench.started'];
   });
-  await Promise.all(dead.map((c) => removeContainer(docker.getContainer(c.Id), 0)));
+  await Promise.all(dead.map((c) => removeContainer(docker.getContainer(c.Id))));
   const runs = [...new Set(dead.map((c) => c.Labels[RUN_LABEL]!))].sort();
   let cgroups = 0;
   // Their containers were just removed: give the parents the time a run's own removal gives them.

@@ -88,6 +88,19 @@ const runsCsv = (dir: string): Array<Record<string, string>> =>
 const leftOf = async (runId: string): Promise<number> =>
   (await d.listContainers({ all: true, filters: { label: [`${RUN_LABEL}=${runId}`] } })).length;
 
+/** The engine's process: dockerd, or Podman's API service. */
+async function enginePid(): Promise<number> {
+  const pid =
+    engineName === 'docker'
+      ? Number(readFileSync('/var/run/docker.pid', 'utf8'))
+      : Number((await execa('pgrep', ['-f', '-o', 'podman system service'])).stdout.trim());
+  expect(pid).toBeGreaterThan(1);
+  return pid;
+}
+
+/** The engine's name as reapbench's lines give it. */
+const engineLabel = (): string => (engineName === 'docker' ? 'Docker' : 'Podman');
+
 /** The lines a user sees: no stack trace, ever, without --verbose. */
 function expectNoStack(stderr: string): void {
   expect(stderr).not.toMatch(/\n\s+at /);
@@ -136,10 +149,11 @@ describe('faults, each injected into a real run', () => {
     await execa('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', out]);
     try {
       const r = await startRun([...SMALL, '--duration-s', '2', '--repetitions', '3'], out).child;
+      // Where the disk fills (a run's save, or the final one) depends on the sizes: either way one line.
       expect(r.exitCode).toBe(1);
       expectNoStack(r.stderr as string);
       expect(r.stderr).toMatch(
-        /^reapbench: cannot write the results in \S+: no space left on device \(ENOSPC\); free space there or choose another --out; results so far are in \S+$/m,
+        /^reapbench: cannot write the results in \S+: no space left on device \(ENOSPC\); free space there or choose another --out(; results so far are in \S+)?$/m,
       );
       const dirs = (await readdir(out)).filter((n) => n !== 'latest');
       expect(dirs).toHaveLength(1);
@@ -199,6 +213,38 @@ describe('faults, each injected into a real run', () => {
     }
   });
 
+  it('the engine hangs mid-run (SIGSTOP): one line, exit 1, although its requests never end; nothing left once it resumes', async () => {
+    const out = await mkdtemp(path.join(tmpdir(), 'reapbench-fault-hang-'));
+    const pid = await enginePid();
+    try {
+      const { child, stderr } = startRun([...SMALL, '--duration-s', '20', '--repetitions', '2'], out);
+      const { runId } = await runningContainer(stderr);
+      process.kill(pid, 'SIGSTOP');
+      const r = await child;
+      process.kill(pid, 'SIGCONT');
+      expect(r.timedOut).toBe(false);
+      expect(r.exitCode).toBe(1);
+      expectNoStack(r.stderr as string);
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `^reapbench: the ${engineLabel()} engine stopped answering during a container run \\(tini orphans\\) \\(no answer to a ping within 2 s\\)`,
+          'm',
+        ),
+      );
+      // Its container is left while the engine hangs; once it answers, the sweep of a later run
+      // (or clean --run) removes it.
+      await rt.sweepDeadRuns();
+      expect(await leftOf(runId)).toBe(0);
+    } finally {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // already running, or gone
+      }
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
   it('the engine killed mid-run: one line, exit 1, a PARTIAL report with the reason; restarted by the project script, the next run removes what the dead run left', async () => {
     const out = await mkdtemp(path.join(tmpdir(), 'reapbench-fault-engine-'));
     try {
@@ -206,17 +252,12 @@ describe('faults, each injected into a real run', () => {
       await recorded(out, 1);
       const { runId } = await runningContainer(stderr);
       // kill -9, as an OOM kill or a crash would.
-      const pid =
-        engineName === 'docker'
-          ? Number(readFileSync('/var/run/docker.pid', 'utf8'))
-          : Number((await execa('pgrep', ['-f', '-o', 'podman system service'])).stdout.trim());
-      expect(pid).toBeGreaterThan(1);
-      process.kill(pid, 'SIGKILL');
+      process.kill(await enginePid(), 'SIGKILL');
       const r = await child;
       expect(r.timedOut).toBe(false);
       expect(r.exitCode).toBe(1);
       expectNoStack(r.stderr as string);
-      const name = engineName === 'docker' ? 'Docker' : 'Podman';
+      const name = engineLabel();
       expect(r.stderr).toMatch(
         new RegExp(
           `^reapbench: the ${name} engine stopped answering during a container run \\(tini orphans\\) \\(.+\\); results so far are in \\S+$`,

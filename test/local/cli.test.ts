@@ -20,7 +20,7 @@ describe('reapbench CLI errors', () => {
   it.each([
     [
       ['run', '--inits', 'tini,s6'],
-      'reapbench: unknown init `s6`: expected one of none, tini, dumb-init, docker-init, catatonit, ts-reaper (or all)',
+      'reapbench: unknown init `s6`: expected one of none, none:python, none:bash, none:sh, tini, dumb-init, docker-init, catatonit, ts-reaper, supervisord, s6-svscan, runit (none:node = none), or a group: all, all-pid1, none:*, supervisors',
     ],
     [['run', '--rates', '-5'], 'reapbench: Expected `--rates` to be a positive number ≤ 100000, got `-5`'],
     [['run', '--lifetime-ms', '-1'], 'reapbench: Expected `--lifetime-ms` to be a non-negative number ≤ 600000, got `-1`'],

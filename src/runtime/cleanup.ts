@@ -144,7 +144,10 @@ export interface CleanResult {
  * `cgroupRoot`: the cgroup mount (tests point it at a folder).
  * @throws the engine's error when the containers cannot be listed.
  */
-export async function cleanRuns(docker: Docker, opts: { runId: string | null; force: boolean; cgroupRoot?: string }): Promise<CleanResult> {
+export async function cleanRuns(
+  docker: Docker,
+  opts: { runId: string | null; force: boolean; cgroupRoot?: string; minAgeMs?: number },
+): Promise<CleanResult> {
   const filter = opts.runId === null ? RUN_LABEL : `${RUN_LABEL}=${opts.runId}`;
   const list = await docker.listContainers({ all: true, filters: { label: [filter] } });
   const doomed = list.filter((c) => opts.runId !== null || opts.force || !LIVE_STATES.has(c.State));
@@ -156,7 +159,10 @@ export async function cleanRuns(docker: Docker, opts: { runId: string | null; fo
         .catch(() => undefined),
     ),
   );
-  const cgroups = await sweepOwnedParents(opts.cgroupRoot, opts.runId === null ? {} : { onlyRunId: opts.runId });
+  const cgroups = await sweepOwnedParents(
+    opts.cgroupRoot,
+    opts.runId === null ? (opts.minAgeMs === undefined ? {} : { minAgeMs: opts.minAgeMs }) : { onlyRunId: opts.runId },
+  );
   return { removed: doomed.length, kept: list.length - doomed.length, cgroups };
 }
 

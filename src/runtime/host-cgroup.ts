@@ -21,7 +21,7 @@
  *   while it lives can see rejections.
  */
 import { readFile } from 'node:fs/promises';
-import { accessSync, constants, existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parsePidsEventsMax, parsePidsValue } from '../procfs/pids-cgroup.js';
@@ -306,20 +306,39 @@ export function removeOwnedParentsNow(runId: string, root = CGROUP_ROOT): number
  * hold a task, in every hierarchy. `keepRunId` (this run's id) is never touched; with
  * `onlyRunId` only that run's parents are. `waitMs`: how long each may take to empty (default 0:
  * a parent that still holds a task is left; a container just removed may keep its cgroup, and
- * Podman's conmon the parent, for a moment after the removal returns).
+ * Podman's conmon the parent, for a moment after the removal returns). Without `onlyRunId`, a
+ * parent younger than `minAgeMs` (default 60 s) stays: its run may be about to use it.
  * @returns the number of parents removed.
  */
 export async function sweepOwnedParents(
   root = CGROUP_ROOT,
-  opts: { keepRunId?: string; onlyRunId?: string; waitMs?: number } = {},
+  opts: { keepRunId?: string; onlyRunId?: string; waitMs?: number; minAgeMs?: number } = {},
 ): Promise<number> {
-  const names = new Set(ownedParentDirs(opts.onlyRunId ?? null, root).map((d) => path.basename(d)));
+  const dirs = ownedParentDirs(opts.onlyRunId ?? null, root);
+  const names = new Set(dirs.map((d) => path.basename(d)));
+  // Any run's parents: one made in the last minute may be about to get its container (a run
+  // still going makes it empty, then creates the container in it), so it stays.
+  const minAge = opts.onlyRunId ? 0 : (opts.minAgeMs ?? YOUNG_PARENT_MS);
+  const young = new Set(dirs.filter((d) => Date.now() - ctimeMs(d) < minAge).map((d) => path.basename(d)));
   let removed = 0;
   for (const n of names) {
     if (opts.keepRunId && n.startsWith(`${OWNED_PARENT_PREFIX}${opts.keepRunId}-`)) continue;
+    if (young.has(n)) continue;
     if ((await removeOwned(root, n, opts.waitMs ?? 0)) === null) removed += 1;
   }
   return removed;
+}
+
+/** How old an owned parent of another run must be before a sweep of every run's parents removes it, ms. */
+const YOUNG_PARENT_MS = 60_000;
+
+/** A directory's ctime, ms since the epoch (0 when it is gone: old enough). */
+function ctimeMs(dir: string): number {
+  try {
+    return statSync(dir).ctimeMs;
+  } catch {
+    return 0;
+  }
 }
 
 function safeList(dir: string): string[] {

@@ -72,7 +72,9 @@ describe('reapbench clean', () => {
     const root = await cgroupRoot();
     try {
       const { docker, removed } = fakeEngine(CONTAINERS);
-      const r = await cleanRuns(docker, { runId: null, force: false, cgroupRoot: root });
+      // Just made, the parents are young: a plain clean keeps them (their run may be about to use them).
+      expect((await cleanRuns(fakeEngine([]).docker, { runId: null, force: false, cgroupRoot: root })).cgroups).toBe(0);
+      const r = await cleanRuns(docker, { runId: null, force: false, cgroupRoot: root, minAgeMs: 0 });
       expect(removed.sort()).toEqual(['mine-exited', 'other-created']);
       expect(r).toEqual({ removed: 2, kept: 2, cgroups: 2 });
       expect(cleanSummary(r, null)).toBe(

@@ -10,8 +10,7 @@ import path from 'node:path';
 import { beforeAll, expect, it, vi } from 'vitest';
 import { runBench } from '../../src/run/bench.js';
 import { onInterrupt } from '../../src/run/interrupt.js';
-import { RUN_DEFAULTS } from '../../src/run/options.js';
-import { FakeRuntime } from '../support/fake-runtime.js';
+import { fakeRunOptions, FakeRuntime } from '../support/fake-runtime.js';
 import { requireBuild } from '../support/loadgen.js';
 import { scratchDirs } from '../support/scratch.js';
 
@@ -40,22 +39,7 @@ it('a SIGINT during the second run aborts it, removes what the runtime made, sto
   const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
   let code: number;
   try {
-    code = await runBench(
-      {
-        ...RUN_DEFAULTS,
-        p50Factor: String(RUN_DEFAULTS.p50Factor),
-        out,
-        ci: false,
-        progress: false,
-        instrument: 'pidfd',
-        inits: 'none,tini,catatonit',
-        limits: '64',
-        rates: '100',
-        durationS: '1',
-        repetitions: '2',
-      },
-      { connect: async () => rt },
-    );
+    code = await runBench(fakeRunOptions(out, { inits: 'none,tini,catatonit' }), { connect: async () => rt });
   } finally {
     stderr.mockRestore();
     stdout.mockRestore();

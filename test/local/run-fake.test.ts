@@ -11,31 +11,13 @@ import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ReapbenchError } from '../../src/errors.js';
 import { runBench } from '../../src/run/bench.js';
-import { RUN_DEFAULTS, type RunCliOptions } from '../../src/run/options.js';
+import type { RunCliOptions } from '../../src/run/options.js';
 import { RUN_ID, RUN_LABEL } from '../../src/runtime/cleanup.js';
-import { FakeRuntime, type FakeOptions } from '../support/fake-runtime.js';
+import { fakeRunOptions, FakeRuntime, type FakeOptions } from '../support/fake-runtime.js';
 import { requireBuild } from '../support/loadgen.js';
 import { scratchDirs } from '../support/scratch.js';
 
 const scratch = scratchDirs('reapbench-run-fake-');
-
-/** `reapbench run` options as the CLI would pass them, with the defaults, the pidfd instrument and no bar. */
-function options(out: string, over: Partial<RunCliOptions> = {}): RunCliOptions {
-  return {
-    ...RUN_DEFAULTS,
-    p50Factor: String(RUN_DEFAULTS.p50Factor),
-    out,
-    ci: false,
-    progress: false,
-    instrument: 'pidfd',
-    inits: 'none,tini,docker-init',
-    limits: '64',
-    rates: '100',
-    durationS: '1',
-    repetitions: '2',
-    ...over,
-  };
-}
 
 /** Run the command on a fresh fake; its exit code (or what it threw), the fake, and the one results folder (or null). */
 async function runOnFake(
@@ -51,7 +33,7 @@ async function runOnFake(
   });
   let code: number | ReapbenchError;
   try {
-    code = await runBench(options(out, over), { connect: async () => rt });
+    code = await runBench(fakeRunOptions(out, over), { connect: async () => rt });
   } catch (err) {
     if (!(err instanceof ReapbenchError)) throw err;
     code = err;

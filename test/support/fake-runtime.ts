@@ -16,6 +16,7 @@ import type { CleanResult, DeadRunSweep } from '../../src/runtime/cleanup.js';
 import { NO_PIDS, validateSpec, type ContainerRun, type ContainerSpec } from '../../src/runtime/container.js';
 import type { EngineInfo } from '../../src/runtime/engine.js';
 import type { ContainerRuntime, ExecRequest, ExecResult, ImageDetails, ImageOpOptions } from '../../src/runtime/runtime.js';
+import { RUN_DEFAULTS, type RunCliOptions } from '../../src/run/options.js';
 import { realisticRun } from './bench-fixtures.js';
 import { rawEvents } from './golden-runs.js';
 
@@ -219,4 +220,26 @@ function writeLoadgenOutput(spec: ContainerSpec, n: number): void {
       .map((e) => JSON.stringify(e))
       .join('\n')}\n`,
   );
+}
+
+/**
+ * `reapbench run` options as the CLI would pass them for a run on the fake: the defaults, the
+ * pidfd instrument (the fake's containers have no host pid to trace), no bar, results in `out`,
+ * and a small matrix (none, tini, docker-init; limit 64; 100/s; 1 s; 2 repetitions), then `over`.
+ */
+export function fakeRunOptions(out: string, over: Partial<RunCliOptions> = {}): RunCliOptions {
+  return {
+    ...RUN_DEFAULTS,
+    p50Factor: String(RUN_DEFAULTS.p50Factor),
+    out,
+    ci: false,
+    progress: false,
+    instrument: 'pidfd',
+    inits: 'none,tini,docker-init',
+    limits: '64',
+    rates: '100',
+    durationS: '1',
+    repetitions: '2',
+    ...over,
+  };
 }

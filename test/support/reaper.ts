@@ -89,6 +89,27 @@ export interface StartOptions {
  */
 const CLOSE_DEADLINE_MS = 5_000;
 
+/**
+ * The result of `proc` once it exited: at its 'close' (the pipes drained), or
+ * {@link CLOSE_DEADLINE_MS} after its 'exit' when a descendant left running keeps the pipes open.
+ * `result` is called once, then.
+ */
+function settleOnExit(proc: ChildProcess, result: (code: number | null, signal: NodeJS.Signals | null) => RunResult): Promise<RunResult> {
+  return new Promise<RunResult>((resolve) => {
+    proc.on('exit', (code, signal) => {
+      let settled = false;
+      const finish = (): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(result(code, signal));
+      };
+      const timer = setTimeout(finish, CLOSE_DEADLINE_MS);
+      proc.on('close', finish);
+    });
+  });
+}
+
 /** Start ts-reaper with `args`. */
 export function start(args: string[], opts: StartOptions = {}): Running {
   const reaper = opts.launcher ? [LAUNCHER, ...args] : [process.execPath, BUNDLE, ...args];
@@ -105,19 +126,7 @@ export function start(args: string[], opts: StartOptions = {}): Running {
   proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   proc.stdin?.on('error', () => undefined); // EPIPE when the command has already exited
   // On exit, not on close alone: a descendant left running can keep the pipes open.
-  const done = new Promise<RunResult>((resolve) => {
-    proc.on('exit', (code, signal) => {
-      let settled = false;
-      const finish = (): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve({ code, signal, stdout, stderr });
-      };
-      const timer = setTimeout(finish, CLOSE_DEADLINE_MS);
-      proc.on('close', finish);
-    });
-  });
+  const done = settleOnExit(proc, (code, signal) => ({ code, signal, stdout, stderr }));
   const output = (): string => stdout + stderr;
   return {
     proc,
@@ -188,19 +197,9 @@ export function startOnPty(command: string, env: NodeJS.ProcessEnv = process.env
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stdin!.on('error', () => undefined); // EPIPE once script has exited
-  const done = new Promise<RunResult>((resolve) => {
-    proc.on('exit', (code, signal) => {
-      let settled = false;
-      const finish = (): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        proc.stdin!.destroy();
-        resolve({ code, signal, stdout: out, stderr: '' });
-      };
-      const timer = setTimeout(finish, CLOSE_DEADLINE_MS);
-      proc.on('close', finish);
-    });
+  const done = settleOnExit(proc, (code, signal) => {
+    proc.stdin!.destroy();
+    return { code, signal, stdout: out, stderr: '' };
   });
   return {
     proc,

@@ -10,6 +10,7 @@ import { ensureImages, projectRoot, type ImageSet } from '../images/build.js';
 import { deadRunsLine, RUN_ID } from '../runtime/cleanup.js';
 import { engineEndpoint, type EngineInfo } from '../runtime/engine.js';
 import { connectDockerRuntime } from '../runtime/docker.js';
+import { untilInterrupted } from './interrupt.js';
 import type { ContainerRuntime } from '../runtime/runtime.js';
 import type { EnvironmentRecord } from '../model/records.js';
 import type { RunOutput } from '../terminal/output.js';
@@ -46,21 +47,25 @@ export async function prepareEnvironment(
   signal: AbortSignal,
   connect: () => Promise<ContainerRuntime> = connectDockerRuntime,
 ): Promise<RunEnvironment> {
-  const runtime = await connect();
-  const engine = await runtime.info();
+  // Each engine request gives way to an interrupt: an engine that hangs must not hold Ctrl-C.
+  const runtime = await untilInterrupted(connect(), signal);
+  const engine = await untilInterrupted(runtime.info(), signal);
   // What runs that are gone left (containers that would take CPU and pids, cgroups) goes first.
-  const swept = deadRunsLine(await runtime.sweepDeadRuns());
+  const swept = deadRunsLine(await untilInterrupted(runtime.sweepDeadRuns(), signal));
   if (swept) out.line(swept);
   // The run id first: its containers carry the label reapbench.run=<id> (docker ps, clean-up).
   out.line(`reapbench: run ${RUN_ID}: preparing the images (a first run builds them, about a minute)`);
-  const images = await ensureImages(runtime, {
+  const images = await untilInterrupted(
+    ensureImages(runtime, {
+      signal,
+      base: req.base,
+      onProgress: (line) => {
+        // The builder's own steps (Docker: `Step 1/5`, `--->`; Podman: `STEP 1/5:`, `-->`, `COMMIT`, the id) only with --verbose.
+        if (req.verbose || !/^(base|app): (step|--->|-->|removing|successfully|commit|[0-9a-f]{64}$|\s)/i.test(line)) out.line(line);
+      },
+    }),
     signal,
-    base: req.base,
-    onProgress: (line) => {
-      // The builder's own steps (Docker: `Step 1/5`, `--->`; Podman: `STEP 1/5:`, `-->`, `COMMIT`, the id) only with --verbose.
-      if (req.verbose || !/^(base|app): (step|--->|-->|removing|successfully|commit|[0-9a-f]{64}$|\s)/i.test(line)) out.line(line);
-    },
-  });
+  );
   const pin = req.pin && engine.cpus >= 2 ? `0:${engine.cpus - 1}` : undefined;
   const instrument = chooseInstrument(req.instrument, tracerAvailability, remoteEngine(engine));
   // Named, with the fallback's reason when there is one, among the run's first lines (bench.ts `announcement`).

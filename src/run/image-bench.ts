@@ -23,7 +23,7 @@ import {
   type FailOn,
 } from '../export/image-md.js';
 import type { ImageFacts } from '../model/image.js';
-import { cleanUpOnInterrupt, interruptExitCode, onInterrupt } from './interrupt.js';
+import { cleanUpOnInterrupt, interruptExitCode, onInterrupt, untilInterrupted } from './interrupt.js';
 import { connectDockerRuntime } from '../runtime/docker.js';
 import type { ContainerRuntime } from '../runtime/runtime.js';
 import { createOutput } from '../terminal/output.js';
@@ -156,13 +156,14 @@ async function measureImage(
     if (controller.signal.aborted)
       throw new ReapbenchError('interrupted before the first run ended; nothing was measured', { exitCode: interruptExitCode() });
   };
-  const runtime = await connectDockerRuntime();
+  // Each engine request gives way to an interrupt: an engine that hangs must not hold Ctrl-C.
+  const runtime = await untilInterrupted(connectDockerRuntime(), controller.signal);
   connected(runtime);
-  const remote = remoteEngine(await runtime.info());
+  const remote = remoteEngine(await untilInterrupted(runtime.info(), controller.signal));
   // Both methods read this host's kernel (its events or its /proc): a container elsewhere is out of sight.
   if (remote)
     throw new ReapbenchError(`reapbench run --image measures from this host, which cannot see this engine's containers: ${remote}`);
-  const info = await inspectImage(runtime, ref);
+  const info = await untilInterrupted(inspectImage(runtime, ref), controller.signal);
   checkArchitecture(info);
   const argv = resolveArgv(info, over);
   const has = existingInit(argv);
@@ -175,7 +176,7 @@ async function measureImage(
   const dir = await prepareResultsDir(path.resolve(o.out ?? 'results'));
   const out = createOutput({ progress: (o.progress ?? true) && !o.ci });
   try {
-    const engine = await runtime.info();
+    const engine = await untilInterrupted(runtime.info(), controller.signal);
     const env = await environmentRecord(
       engine,
       { image: ref, image_id: info.id, base_mode: 'user image', base_reason: 'reapbench run --image' },

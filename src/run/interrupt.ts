@@ -5,6 +5,7 @@
  * signals: it only removes what it made ({@link ContainerRuntime.removeRun}).
  */
 import { constants } from 'node:os';
+import { ReapbenchError } from '../errors.js';
 import { RUN_ID } from '../runtime/cleanup.js';
 import type { ContainerRuntime } from '../runtime/runtime.js';
 
@@ -30,6 +31,27 @@ export function interruptedBy(): NodeJS.Signals | null {
 /** The exit status of a command ended by `signal` (default: the one that interrupted it, else SIGINT): 128 + its number (130, 143, 129). */
 export function interruptExitCode(signal: NodeJS.Signals | null = interrupted): number {
   return 128 + constants.signals[signal ?? 'SIGINT'];
+}
+
+/**
+ * `p`, or as soon as `signal` aborts (an interrupt), a rejection, whatever `p` does: an engine
+ * request that hangs (an engine stopped, or swapping) must not hold an interrupted command,
+ * which has to end within seconds. `p` is left to settle unheard (the command exits soon after).
+ * @throws ReapbenchError "interrupted before the first run ended" with exit status 128 + the
+ *   signal's number, when `signal` aborts first; whatever `p` rejects with otherwise.
+ */
+export function untilInterrupted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  const interruptedError = (): ReapbenchError =>
+    new ReapbenchError('interrupted before the first run ended; nothing was measured', { exitCode: interruptExitCode() });
+  if (signal.aborted) {
+    p.catch(() => undefined);
+    return Promise.reject(interruptedError());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(interruptedError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /**

@@ -220,14 +220,35 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
   const what = [spec.labels?.['reapbench.init'], spec.labels?.['reapbench.scenario']].filter(Boolean).join(' ');
   let phase = `the creation of a container${what ? ` (${what})` : ''}`;
   const watch = new EngineWatch(docker, () => phase);
-  const layout = spec.pidsSampleMs === 0 ? null : await watch.guard(cgroupLayout(docker)).catch(rethrowLost(watch));
+  // An interrupted run must end within seconds. At the abort the engine is pinged once: one that
+  // does not answer within HUNG_PING_MS is hung, and every request the run still waits on gives
+  // way at once (`guard`), as do the grace periods below (the exit report, the output's flush,
+  // the removal); what it holds is left for the next run's sweep.
+  let responsive: Promise<boolean> | null = null;
+  let markHung!: (err: HungEngine) => void;
+  const hungEngine = new Promise<never>((_, reject) => (markHung = reject));
+  hungEngine.catch(() => undefined);
+  const checkEngine = (): void => {
+    responsive ??= watch.answers(HUNG_PING_MS);
+    void responsive.then((ok) => ok || markHung(new HungEngine()));
+  };
+  spec.signal?.addEventListener('abort', checkEngine, { once: true });
+  /** `p`, or the engine's loss, or (after an abort) its hang, whichever comes first. */
+  const guard = <T>(p: Promise<T>): Promise<T> => Promise.race([watch.guard(p), hungEngine]);
+  /** After an abort: whether the engine failed to answer its ping (false without an abort). */
+  const hung = async (): Promise<boolean> => (responsive ? !(await responsive) : false);
+  const layout = spec.pidsSampleMs === 0 ? null : await guard(cgroupLayout(docker)).catch(rethrowLost(watch));
   const parent = layout && canOwnParent(layout) ? new OwnedParent(RUN_ID, layout) : null;
   let container: Docker.Container;
   try {
-    container = await watch.guard(docker.createContainer(createOptions(spec, parent?.cgroupParent)));
+    container = await guard(docker.createContainer(createOptions(spec, parent?.cgroupParent)));
   } catch (err) {
     watch.stop();
+    spec.signal?.removeEventListener('abort', checkEngine);
     await parent?.remove(0);
+    // Created or not, nothing ran; a container the engine makes once it resumes carries this
+    // run's labels, and the next run's sweep removes it.
+    if (err instanceof HungEngine) return { ...NOT_RUN, aborted: true };
     throw err instanceof EngineLostError ? err : mapEngineError(err, `create container from ${spec.image}`);
   }
   track(container, parent);
@@ -246,9 +267,12 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
   // wait for the run timeout. Before the start the container is simply not started.
   const onAbort = (): void => {
     aborted = true;
+    checkEngine();
     if (started) kill();
   };
   spec.signal?.addEventListener('abort', onAbort, { once: true });
+  // Aborted while the container was being created: the listener came too late to hear it.
+  if (spec.signal?.aborted) onAbort();
   // An abort before the start ends the run here: nothing ran, so there is nothing to read.
   const notStarted = async (): Promise<ContainerRun> => ({
     id: container.id,
@@ -262,7 +286,8 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
     pids: (await sampler?.finish()) ?? NO_PIDS,
   });
   // After an abort the engine has this long to report the exit of the killed container: a
-  // hung engine must not hold an interrupted run (the removal below has its own deadline).
+  // hung engine must not hold an interrupted run (one that does not answer the abort's ping gets
+  // no grace at all: `guard`; the removal below has its own deadline).
   const abortGrace = new Promise<'abandoned'>((resolve) => {
     const arm = (): void => void setTimeout(() => resolve('abandoned'), ABORT_GRACE_MS).unref();
     if (spec.signal?.aborted) arm();
@@ -271,7 +296,8 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
   try {
     if (spec.signal?.aborted) return await notStarted();
     phase = `the start of a container${what ? ` (${what})` : ''}`;
-    const stream = await watch.guard(container.attach({ stream: true, stdout: true, stderr: true }));
+    const stream = await guard(container.attach({ stream: true, stdout: true, stderr: true })).catch(notIfHung);
+    if (stream === null) return await notStarted();
     docker.modem.demuxStream(stream, stdout, stderr);
     const streamEnded = new Promise<void>((resolve) => {
       stream.on('end', resolve);
@@ -287,8 +313,10 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
     sampler?.start();
     const t0 = performance.now();
     try {
-      await watch.guard(container.start());
+      await guard(container.start());
     } catch (err) {
+      // Started or not, it is left to the sweep with the hung engine.
+      if (err instanceof HungEngine) return await notStarted();
       throw err instanceof EngineLostError ? err : mapEngineError(err, `start container from ${spec.image}`);
     }
     started = true;
@@ -310,7 +338,7 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
       },
       hostPid: async () => {
         try {
-          const pid = (await watch.guard(container.inspect())).State?.Pid;
+          const pid = (await guard(container.inspect())).State?.Pid;
           return typeof pid === 'number' && pid > 0 ? pid : null;
         } catch {
           return null;
@@ -328,19 +356,22 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
 
     let exitCode: number | null = null;
     try {
-      const res = await watch.guard(Promise.race([waited as Promise<{ StatusCode?: number }>, abortGrace]));
+      const res = await guard(Promise.race([waited as Promise<{ StatusCode?: number }>, abortGrace]));
       if (res === 'abandoned') aborted = true;
       else exitCode = typeof res.StatusCode === 'number' ? res.StatusCode : null;
     } catch (err) {
       if (err instanceof EngineLostError) throw err;
-      // The container was removed under us (interrupt cleanup): not an engine failure.
-      if ((err as { statusCode?: number }).statusCode !== 404) throw mapEngineError(err, 'wait for container');
+      // A hung engine after an abort, or the container removed under us (interrupt cleanup): not
+      // an engine failure.
+      if (!(err instanceof HungEngine) && (err as { statusCode?: number }).statusCode !== 404)
+        throw mapEngineError(err, 'wait for container');
       aborted = true;
     }
     const tExit = performance.now();
     const pids = (await sampler?.finish()) ?? NO_PIDS;
-    // Let the attach stream flush the last output (bounded: it ends when the container does).
-    await Promise.race([streamEnded, delay(2_000, undefined, { ref: false })]);
+    // Let the attach stream flush the last output (bounded: it ends when the container does;
+    // not at all from a hung engine).
+    if (!(await hung())) await Promise.race([streamEnded, delay(2_000, undefined, { ref: false })]);
     return {
       id: container.id,
       exitCode,
@@ -355,11 +386,14 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
   } finally {
     for (const t of timers) clearTimeout(t);
     spec.signal?.removeEventListener('abort', onAbort);
+    spec.signal?.removeEventListener('abort', checkEngine);
     sampler?.stop();
     watch.stop();
     // Returns once the container is gone, also when the interrupt handler is removing it too;
     // an engine that is gone gets one try (the next run sweeps what is left: cleanup.ts).
-    const failed = await removeContainer(container, watch.error ? 0 : undefined);
+    const failed = (await hung())
+      ? `container ${container.id.slice(0, 12)}: the engine did not answer a ping within ${HUNG_PING_MS} ms of the interrupt; the next run, or reapbench clean --run ${RUN_ID}, removes it`
+      : await removeContainer(container, watch.error ? 0 : undefined);
     if (failed) spec.onNotice?.(`reapbench: could not remove ${failed}`);
     // A container that could not be removed keeps its cgroup: no point in waiting for it.
     const left = parent ? await parent.remove(failed ? 0 : 5_000) : null;
@@ -370,6 +404,26 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
 
 /** After an abort, how long the engine has to report the killed container's exit, ms. */
 const ABORT_GRACE_MS = 2_000;
+
+/**
+ * After an abort, an engine that does not answer a ping within this is treated as hung: the run
+ * ends without waiting on it, and what it holds is left for the next run's sweep, ms. A live
+ * engine answers `/_ping` in about a millisecond here, and well within this under load.
+ */
+const HUNG_PING_MS = 750;
+
+/** The engine did not answer the ping sent at an abort: the run ends without it (see runContainer). */
+class HungEngine extends Error {
+  constructor() {
+    super(`the engine did not answer a ping within ${HUNG_PING_MS} ms of the interrupt`);
+  }
+}
+
+/** A catch handler for a request that a hung engine may leave pending: null then, else the error. */
+function notIfHung(err: unknown): null {
+  if (err instanceof HungEngine) return null;
+  throw err;
+}
 
 /** A catch handler that rethrows an EngineLostError and turns anything else into a null reading. */
 function rethrowLost(watch: EngineWatch) {

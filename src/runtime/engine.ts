@@ -105,7 +105,7 @@ export function mapEngineError(err: unknown, what: string, endpoint?: EngineEndp
   const at = endpoint ?? safeEndpoint();
   const e = err as { code?: string; statusCode?: number; json?: { message?: string } | null; message?: string; reason?: string };
   if (e?.code === 'ENOENT' || e?.code === 'ECONNREFUSED' || e?.code === 'ENOTFOUND' || e?.code === 'EHOSTUNREACH') {
-    const podman = at.label.includes('CONTAINER_HOST') || ('socketPath' in at && at.socketPath === PODMAN_SOCKET);
+    const podman = isPodman(at);
     const variable = podman ? 'CONTAINER_HOST' : 'DOCKER_HOST';
     const script = podman ? 'scripts/podman.sh' : 'scripts/engine.sh';
     const todo = at.fromEnv
@@ -127,6 +127,11 @@ export function mapEngineError(err: unknown, what: string, endpoint?: EngineEndp
     return new ReapbenchError(`${what}: Docker engine error ${e.statusCode}: ${engineMessage}`, { cause: err });
   }
   return new ReapbenchError(`${what}: ${engineMessage}`, { cause: err });
+}
+
+/** Whether `at` is Podman's service: its default socket, or the address CONTAINER_HOST gave. */
+function isPodman(at: EngineEndpoint): boolean {
+  return at.label.includes('CONTAINER_HOST') || ('socketPath' in at && at.socketPath === PODMAN_SOCKET);
 }
 
 /** {@link engineEndpoint}, or the default socket when `DOCKER_HOST` is unusable (for messages only). */
@@ -198,7 +203,9 @@ async function connectAt(at: EngineEndpoint, timeoutMs: number): Promise<Docker>
           () =>
             reject(
               new ReapbenchError(
-                `the Docker engine at ${at.label} did not answer a ping within ${timeoutMs} ms; check that dockerd is healthy (bash scripts/engine.sh)`,
+                isPodman(at)
+                  ? `the Podman service at ${at.label} did not answer a ping within ${timeoutMs} ms; check that it is healthy, or restart it (bash scripts/podman.sh)`
+                  : `the Docker engine at ${at.label} did not answer a ping within ${timeoutMs} ms; check that dockerd is healthy, or restart it (bash scripts/engine.sh)`,
               ),
             ),
           timeoutMs,

@@ -68,6 +68,27 @@ export class EngineWatch {
     return Promise.race([p, this.lost]);
   }
 
+  /**
+   * One ping now, outside the schedule: whether the engine answers within `timeoutMs`. An
+   * interrupted run asks this before it waits on the engine at all, so that a hung engine costs
+   * it `timeoutMs`, not the grace periods of a live one.
+   * @returns true when the engine answered in time; false when it did not, refused, or is known gone.
+   */
+  async answers(timeoutMs: number): Promise<boolean> {
+    if (this.gone) return false;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        this.docker.ping().then(() => true),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+      ]);
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Stop pinging (idempotent). */
   stop(): void {
     if (this.timer) clearInterval(this.timer);

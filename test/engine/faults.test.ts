@@ -12,9 +12,9 @@
  */
 import { parse } from 'csv-parse/sync';
 import { execa, type ResultPromise } from 'execa';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
@@ -96,6 +96,23 @@ async function enginePid(): Promise<number> {
       : Number((await execa('pgrep', ['-f', '-o', 'podman system service'])).stdout.trim());
   expect(pid).toBeGreaterThan(1);
   return pid;
+}
+
+/** Whether process `pid` holds a socket beyond its stdio (which Node makes of socket pairs): the CLI opens none before its connection to the engine. */
+function hasSocket(pid: number): boolean {
+  try {
+    return readdirSync(`/proc/${pid}/fd`)
+      .filter((fd) => Number(fd) > 2)
+      .some((fd) => {
+        try {
+          return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:');
+        } catch {
+          return false;
+        }
+      });
+  } catch {
+    return false;
+  }
 }
 
 /** The engine's name as reapbench's lines give it. */
@@ -235,6 +252,71 @@ describe('faults, each injected into a real run', () => {
       // (or clean --run) removes it.
       await rt.sweepDeadRuns();
       expect(await leftOf(runId)).toBe(0);
+    } finally {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // already running, or gone
+      }
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
+  // A hung engine answers nothing: the run's wait, its removal and every grace period would hang
+  // with it. The exit status proves the signal ended the run, not the engine watch, which needs
+  // two unanswered pings of 2 s each (exit 1).
+  it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)(
+    'the engine hangs mid-run (SIGSTOP), then %s: it ends on the signal (128 + n), with a PARTIAL report; nothing left once the engine resumes',
+    async (signal) => {
+      const out = await mkdtemp(path.join(tmpdir(), 'reapbench-fault-hang-signal-'));
+      const pid = await enginePid();
+      try {
+        const { child, stderr } = startRun([...SMALL, '--duration-s', '2', '--repetitions', '2'], out);
+        await recorded(out, 1);
+        const { runId } = await runningContainer(stderr);
+        process.kill(pid, 'SIGSTOP');
+        child.kill(signal);
+        const r = await child;
+        process.kill(pid, 'SIGCONT');
+        expect(r.exitCode, r.stderr as string).toBe(128 + constants.signals[signal]);
+        expectNoStack(r.stderr as string);
+        const dir = await recorded(out, 1);
+        expect(r.stderr).toContain(`reapbench: interrupted; partial report in ${dir}`);
+        expect(readFileSync(path.join(dir, 'report.md'), 'utf8')).toMatch(
+          new RegExp(`\\*\\*PARTIAL\\*\\*: this run did not finish \\(interrupted by ${signal}`),
+        );
+        await rt.sweepDeadRuns();
+        expect(await leftOf(runId)).toBe(0);
+      } finally {
+        try {
+          process.kill(pid, 'SIGCONT');
+        } catch {
+          // already running, or gone
+        }
+        await rm(out, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it('the engine hangs before the run reaches it, then SIGTERM: it ends on the signal (143), one line, no results folder', async () => {
+    const out = await mkdtemp(path.join(tmpdir(), 'reapbench-fault-hang-start-'));
+    const pid = await enginePid();
+    try {
+      process.kill(pid, 'SIGSTOP');
+      const { child, stderr } = startRun([...SMALL, '--duration-s', '2'], out);
+      // Its first line comes only once the engine answered: wait instead for the socket it opens
+      // to the engine (after its signal handlers are in place).
+      await waitFor(() => (hasSocket(child.pid!) ? true : undefined), {
+        what: 'the run waiting on the engine',
+        detail: stderr,
+      });
+      child.kill('SIGTERM');
+      const r = await child;
+      process.kill(pid, 'SIGCONT');
+      expect(r.exitCode, r.stderr as string).toBe(143);
+      expectNoStack(r.stderr as string);
+      expect(r.stderr).toMatch(/^reapbench: interrupted before the first run ended; nothing was measured$/m);
+      expect(await readdir(out)).toEqual([]);
     } finally {
       try {
         process.kill(pid, 'SIGCONT');

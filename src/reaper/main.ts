@@ -3,11 +3,11 @@
  *
  *   ts-reaper [options] [--] command [args...]
  *
- * Table of contents: take the signal state the launcher read (inherit.ts) → parse options →
- * become a subreaper if not PID 1 → listen to signals → spawn the child outside libuv, in its
- * own process group (given the terminal if ts-reaper holds it), with the inherited signal
- * state → start the wait thread → on the child's exit, shut down what is left (if asked) →
- * exit with the child's status.
+ * Table of contents: take the signal state the launcher read (inherit.ts) → boot the wait
+ * thread → parse options → become a subreaper if not PID 1 → listen to signals → once the wait
+ * thread has booted, spawn the child outside libuv, in its own process group (given the
+ * terminal if ts-reaper holds it), with the inherited signal state → the wait thread reaps from
+ * then on → on the child's exit, shut down what is left (if asked) → exit with the child's status.
  */
 import { writeSync } from 'node:fs';
 import { Errno } from '../ffi/errno.js';
@@ -31,7 +31,7 @@ import { readStat } from '../procfs/stat.js';
 import { parseOptions, UsageError, type ReaperOptions } from './options.js';
 import { spawnSignals, takeInheritedSignals, withSignalsIgnored, type InheritedSignals } from './inherit.js';
 import { installForwarding, signalName, signalNumber } from './signals.js';
-import { startReapLoop } from './reap-loop.js';
+import { bootWaitThread } from './reap-loop.js';
 import { shutdownDescendants } from './shutdown.js';
 
 /** Write one line on stderr, synchronously (so that `_exit` cannot lose it). */
@@ -119,14 +119,12 @@ function finalExitCode(status: number, remap: ReadonlySet<number>): number {
 }
 
 /**
- * Shrink libuv's thread pool to one thread, unless the user set its size: ts-reaper uses the
- * pool only for early reaping (reap-loop.ts), and every thread is a task charged to the pids
+ * Shrink libuv's thread pool to one thread, unless the user set its size: ts-reaper makes no
+ * call that uses the pool (no async fs, dns or crypto), so the pool, which libuv starts at its
+ * first use with UV_THREADPOOL_SIZE threads (libuv `src/threadpool.c`), never starts; should a
+ * later change use it, it costs one thread, not four. Every thread is a task charged to the pids
  * cgroup (`pids.current` counts threads: kernel `kernel/cgroup/pids.c` charges every clone,
- * threads included). Measured: 12 tasks → 9. libuv reads
- * UV_THREADPOOL_SIZE when the pool first starts (libuv `src/threadpool.c`), which is after
- * this. Returns the environment as it was, for the child. Keep it in mind before adding any
- * async fs, dns or crypto call to ts-reaper: an early-reaping `waitpid` may still hold the
- * only pool thread until some child exits.
+ * threads included). Returns the environment as it was, for the child.
  */
 function smallThreadPool(): string[] {
   const env = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
@@ -155,6 +153,16 @@ async function main(): Promise<number> {
   // `node`. One prctl sets it to what runs. Not `process.title`: libuv would also overwrite the
   // command line.
   setThreadName('ts-reaper');
+  // The wait thread boots while the options are read and the signals set up; the child starts
+  // once it waits (reap-loop.ts). It inherits this thread's mask, set just above.
+  let log: (line: string) => void = () => {};
+  const waitThread = bootWaitThread(
+    (err) => {
+      say(`internal error, cannot reap any more: ${err.message}`);
+      exitNow(1);
+    },
+    (line) => log(line),
+  );
   const childEnv = smallThreadPool();
   let opts: ReaperOptions;
   try {
@@ -174,7 +182,7 @@ async function main(): Promise<number> {
 
   const pid1 = getpid() === 1;
   if (!setUpSubreaper(opts, pid1)) return 1;
-  const log = opts.verbose ? say : (): void => {};
+  if (opts.verbose) log = say;
 
   const forwarder = installForwarding(opts.rewrite, (received, sent, r) => {
     if (!opts.verbose) return;
@@ -196,6 +204,7 @@ async function main(): Promise<number> {
   const foreground = holdsTerminal();
   let inChild = foreground && canSpawnInForeground();
   const sigs = spawnSignals(inherited);
+  await waitThread.booted;
   const spawn = (): CallResult => {
     const { result, failed } = withSignalsIgnored(sigs.ignoreDuringSpawn, () =>
       spawnDetached(opts.command, {
@@ -236,15 +245,12 @@ async function main(): Promise<number> {
     );
   }
 
-  const loop = startReapLoop(
-    childPid,
-    { verbose: opts.verbose, nice: opts.waitNice, sliceUs: opts.waitSliceUs, sliceExplicit: opts.waitSliceExplicit },
-    (err) => {
-      say(`internal error, cannot reap any more: ${err.message}`);
-      exitNow(1);
-    },
-    log,
-  );
+  const loop = waitThread.start(childPid, {
+    verbose: opts.verbose,
+    nice: opts.waitNice,
+    sliceUs: opts.waitSliceUs,
+    sliceExplicit: opts.waitSliceExplicit,
+  });
   const status = await loop.childExit;
   const code = finalExitCode(status, opts.remapExit);
   log(`main child ${childPid} ended (${describeStatus(status)}), exit status ${code}`);

@@ -1,19 +1,23 @@
 /**
- * Main-thread side of reaping: starts the wait thread (wait-worker.ts) and turns its messages
+ * Main-thread side of reaping: boots the wait thread (wait-worker.ts) and turns its messages
  * into promises. The thread reaps everything; the main thread only learns the main child's
  * status and when no children are left.
  *
- * Early reaping: the wait thread needs 35–65 ms to boot (its own V8 isolate and koffi) on the
- * project's machines, and orphans that exit meanwhile stayed zombies until it was up, a p99
- * of that size when the load starts with the container. Until the thread says `ready`, the
- * main thread keeps one `waitpid(-1)` pending on a libuv pool thread (koffi `.async`).
+ * Booted before the child exists: the thread needs 35–65 ms to boot (its own V8 isolate and
+ * koffi) on the project's machines, and orphans that exited meanwhile used to be reaped by a
+ * stand-in (one `waitpid(-1)` at a time on a libuv pool thread, each turn through the main
+ * thread's event loop), milliseconds late while the boot took the CPU: measured by the kernel
+ * instrument (`npm run bench:startup-reaping`), a max ×7 and a mean ×8 of tini's when the load
+ * starts with the init. So ts-reaper creates the thread first thing, reads its options and sets
+ * up its signals while the thread boots (on another CPU when there is one), and starts the child
+ * only once the thread waits: from the child's first instant every exit is reaped by a thread
+ * already blocked in `waitpid`.
  */
 import type { Worker as WorkerType } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { waitpidAsync } from '../ffi/wait.js';
-import { SHARED, SHARED_BYTES, WAIT_ALL, describeStatus, type WaitWorkerData, type WaitWorkerMessage } from './reap-protocol.js';
+import { SHARED, SHARED_BYTES, type WaitWorkerBoot, type WaitWorkerData, type WaitWorkerMessage } from './reap-protocol.js';
 
 /** A running wait thread. */
 export interface ReapLoop {
@@ -23,6 +27,19 @@ export interface ReapLoop {
   noChildren(): Promise<void>;
   /** Number of processes reaped so far (own child and adopted orphans). */
   reaped(): number;
+}
+
+/** A wait thread that is booting or booted, not yet reaping. */
+export interface WaitThread {
+  /** Resolves once the thread has booted and waits for {@link WaitThread.start}: start the child then. */
+  readonly booted: Promise<void>;
+  /**
+   * Give the thread the main child's pid and its settings: it applies them to itself and starts
+   * reaping (call once, right after the child was spawned).
+   * @param childPid the main child, whose status {@link ReapLoop.childExit} resolves with.
+   * @param settings see {@link WaitWorkerData} for each field's meaning and units.
+   */
+  start(childPid: number, settings: WaitThreadSettings): ReapLoop;
 }
 
 /**
@@ -40,76 +57,61 @@ export function waitWorkerUrl(): URL {
 }
 
 /** How the wait thread runs: see {@link WaitWorkerData} for each field's meaning and units. */
-export type WaitThreadSettings = Pick<WaitWorkerData, 'verbose' | 'nice' | 'sliceUs' | 'sliceExplicit'>;
+export type WaitThreadSettings = Omit<WaitWorkerData, 'childPid'>;
 
 /**
- * Start the wait thread for main child `childPid`; `settings.nice` (−20…19, 0: unchanged) and
- * `settings.sliceUs` (EEVDF slice, µs; 0: unchanged) apply to that thread only. Call it after
- * the child is spawned (the child may already have exited: its zombie waits for the thread).
- * `node:worker_threads` is loaded here, after the child has started, not at load time: it
- * costs ~4 ms of ts-reaper's start-up on the project's machines (`npm run bench:startup`).
+ * Create the wait thread now, before anything else of ts-reaper's start-up, so that its boot
+ * overlaps the option parsing and the signal set-up. The thread inherits this thread's signal
+ * mask at creation: block what it must not take before calling this.
  * With `require`, not `import()`: in the CommonJS bundle a dynamic import would start Node's
  * ES module loader (~8 ms) at this point.
  * @param onError called if the thread dies (a bug); ts-reaper cannot reap without it.
+ * @param log where the verbose start-up line goes.
+ * @throws Error when the thread's script is missing ({@link waitWorkerUrl}).
  */
-export function startReapLoop(
-  childPid: number,
-  settings: WaitThreadSettings,
-  onError: (err: Error) => void,
-  log: (line: string) => void = () => {},
-): ReapLoop {
-  const { Worker } = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
+export function bootWaitThread(onError: (err: Error) => void, log: (line: string) => void = () => {}): WaitThread {
+  const { Worker, MessageChannel } = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
   const shared = new SharedArrayBuffer(SHARED_BYTES);
   const counters = new Int32Array(shared);
-  const verbose = settings.verbose;
-  const data: WaitWorkerData = { childPid, ...settings, shared };
+  const { port1, port2 } = new MessageChannel();
+  const boot: WaitWorkerBoot = { shared, settings: port2 };
   // A small heap: the thread allocates almost nothing.
   const worker: WorkerType = new Worker(waitWorkerUrl(), {
-    workerData: data,
+    workerData: boot,
+    transferList: [port2],
     stdout: false,
     stderr: false,
     resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 16 },
   });
+  let resolveBooted!: () => void;
+  const booted = new Promise<void>((r) => (resolveBooted = r));
   let resolveExit!: (status: number) => void;
   const childExit = new Promise<number>((r) => (resolveExit = r));
   // ECHILD is final: without ts-reaper starting another child none can appear (wait-worker.ts).
   let resolveNoChildren!: () => void;
   const noChildren = new Promise<void>((r) => (resolveNoChildren = r));
-  let workerReady = false;
   worker.on('message', (m: WaitWorkerMessage) => {
-    if (m.kind === 'ready') {
-      workerReady = true;
-      log(`wait thread ready ${performance.now().toFixed(1)} ms after process start`);
+    if (m.kind === 'booted') {
+      log(`wait thread booted ${performance.now().toFixed(1)} ms after process start`);
+      resolveBooted();
     } else if (m.kind === 'child-exit') resolveExit(m.status);
-    else resolveNoChildren();
+    else if (m.kind === 'no-children') resolveNoChildren();
   });
-
-  // Early reaping on the thread pool until the wait thread is up. One call may still be
-  // pending afterwards: it reaps one more child, correctly, whichever it is.
-  const early = (): void => {
-    const status = new Int32Array(1);
-    waitpidAsync(-1, status, WAIT_ALL, (r) => {
-      if (r.ret > 0) {
-        Atomics.add(counters, SHARED.REAPED, 1);
-        if (verbose)
-          log(`reaped ${r.ret === childPid ? 'main child' : 'pid'} ${r.ret} (${describeStatus(status[0]!)}) early, on the thread pool`);
-        if (r.ret === childPid) {
-          Atomics.store(counters, SHARED.CHILD_DONE, 1);
-          resolveExit(status[0]!);
-          return;
-        }
-        if (!workerReady) early();
-      } else if (!workerReady && Atomics.load(counters, SHARED.CHILD_DONE) === 0) {
-        setTimeout(early, 1); // EINTR, or ECHILD after the thread took the child: no spinning
-      }
-    });
-  };
-  early();
   worker.on('error', onError);
   worker.on('exit', (code) => onError(new Error(`wait thread exited (code ${code})`)));
-  return {
+  const loop: ReapLoop = {
     childExit,
     noChildren: () => noChildren,
     reaped: () => Atomics.load(counters, SHARED.REAPED),
+  };
+  return {
+    booted,
+    start: (childPid, settings) => {
+      const data: WaitWorkerData = { childPid, ...settings };
+      port1.postMessage(data);
+      Atomics.store(counters, SHARED.GO, 1);
+      Atomics.notify(counters, SHARED.GO);
+      return loop;
+    },
   };
 }

@@ -1,3 +1,4 @@
+import type { MessagePort } from 'node:worker_threads';
 import { decodeWaitStatus } from '../ffi/wait.js';
 
 /**
@@ -13,6 +14,8 @@ export const SHARED = {
   REAPED: 1,
   /** 1 once the main child has been reaped (set before its message is posted). */
   CHILD_DONE: 2,
+  /** 1 once the main thread has posted the {@link WaitWorkerData} (the child exists): the booted thread waits on it. */
+  GO: 3,
 } as const;
 
 /** `__WALL` (`include/uapi/linux/wait.h`): also wait for children whose exit signal is not SIGCHLD. */
@@ -34,7 +37,15 @@ export function describeStatus(status: number): string {
 /** Size of the shared counters buffer, bytes. */
 export const SHARED_BYTES = 16;
 
-/** Data the wait thread starts with. */
+/** What the wait thread is created with, before ts-reaper has read its options or started its child. */
+export interface WaitWorkerBoot {
+  /** Counters, see {@link SHARED}. */
+  shared: SharedArrayBuffer;
+  /** Where the main thread posts the {@link WaitWorkerData} before it sets {@link SHARED}.GO (read synchronously). */
+  settings: MessagePort;
+}
+
+/** What the wait thread reaps with, posted once the main child exists. */
 export interface WaitWorkerData {
   /** Pid of the main child, whose status is sent to the main thread. */
   childPid: number;
@@ -46,14 +57,12 @@ export interface WaitWorkerData {
   sliceUs: number;
   /** Warn on stderr when the slice cannot be set (the user asked for it explicitly). */
   sliceExplicit: boolean;
-  /** Counters, see {@link SHARED}. */
-  shared: SharedArrayBuffer;
 }
 
 /** Messages from the wait thread to the main thread. */
 export type WaitWorkerMessage =
-  /** The thread is about to make its first wait: the main thread's early reaping can stop. */
-  | { kind: 'ready' }
+  /** The thread has booted (its isolate, its modules, its first system call made) and waits for {@link SHARED}.GO: the child can be started. */
+  | { kind: 'booted' }
   /** The main child was reaped; `status` is the raw wait status word. */
   | { kind: 'child-exit'; pid: number; status: number }
   /** `waitpid` reported ECHILD: ts-reaper has no children (hence no descendants) now. */

@@ -12,14 +12,21 @@
  * zombie parents up to ts-reaper, and orphans are re-parented to it (PID 1 or subreaper), so no
  * child can appear without ts-reaper starting one.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { writeSync } from 'node:fs';
 import { Errno } from '../ffi/errno.js';
 import { gettid } from '../ffi/process.js';
 import { getThreadSlice, setThreadNice, setThreadSlice } from '../ffi/sched.js';
 import { P_ALL, waitid, waitpid, WEXITED, WNOHANG, WNOWAIT } from '../ffi/wait.js';
 import { readStat } from '../procfs/stat.js';
-import { SHARED, WAIT_ALL as WALL, describeStatus, type WaitWorkerData, type WaitWorkerMessage } from './reap-protocol.js';
+import {
+  SHARED,
+  WAIT_ALL as WALL,
+  describeStatus,
+  type WaitWorkerBoot,
+  type WaitWorkerData,
+  type WaitWorkerMessage,
+} from './reap-protocol.js';
 
 /**
  * Write one line on stderr, synchronously, and never fail: reaping must go on when stderr is a
@@ -34,9 +41,29 @@ function say(text: string): void {
   }
 }
 
-function run(data: WaitWorkerData): void {
+/**
+ * Boot: report it, then block until the main thread has started its child and posted the
+ * settings (reap-loop.ts). By then this thread's modules are loaded and its first call through
+ * koffi made, so that its first real wait costs what every later one does.
+ * @returns the settings, and the shared counters.
+ */
+function boot(b: WaitWorkerBoot): { data: WaitWorkerData; shared: Int32Array } {
+  const shared = new Int32Array(b.shared);
+  // No child exists yet: ECHILD at once. The call's first run sets up its binding.
+  waitpid(-1, new Int32Array(1), WNOHANG | WALL);
+  parentPort!.postMessage({ kind: 'booted' } satisfies WaitWorkerMessage);
+  while (Atomics.load(shared, SHARED.GO) === 0) Atomics.wait(shared, SHARED.GO, 0);
+  // Posted before GO was set, hence queued on this port by now; read without an event loop.
+  let m = receiveMessageOnPort(b.settings);
+  while (!m) {
+    Atomics.wait(shared, SHARED.GO, 1, 1);
+    m = receiveMessageOnPort(b.settings);
+  }
+  return { data: m.message as WaitWorkerData, shared };
+}
+
+function run(data: WaitWorkerData, shared: Int32Array): void {
   const port = parentPort!;
-  const shared = new Int32Array(data.shared);
   const status = new Int32Array(1);
   const siginfo = new Uint8Array(128);
   const si = new DataView(siginfo.buffer);
@@ -71,7 +98,6 @@ function run(data: WaitWorkerData): void {
     say(`ts-reaper: wait thread ${gettid()}: nice ${nice}, time slice ${sliceText}\n`);
   }
 
-  post({ kind: 'ready' });
   for (;;) {
     let pid: number;
     let zombieUs = -1;
@@ -124,4 +150,5 @@ function run(data: WaitWorkerData): void {
   }
 }
 
-run(workerData as WaitWorkerData);
+const booted = boot(workerData as WaitWorkerBoot);
+run(booted.data, booted.shared);

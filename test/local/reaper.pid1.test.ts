@@ -11,7 +11,7 @@ function initPid(r: Running): Promise<number> {
   return waitFor(() => namespaceInitPid(r.proc.pid!), { what: 'unshare to fork the PID 1 of the namespace' });
 }
 
-/** Number of orphans ts-reaper logged as reaped (by the wait thread or early, on the thread pool). */
+/** Number of orphans ts-reaper logged as reaped (by its wait thread). */
 const reapedOrphans = (out: string): number => (out.match(/reaped pid \d+ \(exited 0\)/g) ?? []).length;
 
 const marker = `/tmp/ts-reaper-pid1-${process.pid}`;

@@ -91,11 +91,13 @@ function program(): Command {
     .argument('[command...]', 'with --exec-every: the command to exec, after --')
     .option(
       '--engine <name>',
-      "container engine: auto (DOCKER_HOST, CONTAINER_HOST, then Docker's socket, then Podman's), docker or podman",
+      "container engine: auto (DOCKER_HOST, CONTAINER_HOST, Docker's socket, Podman's, then as root the namespace runtime), docker, podman, or namespace (no engine: PID, mount and network namespaces and a pids cgroup; root)",
       'auto',
     )
     .action(async (command: string[], opts: RunCliOptions & ImageCliOptions & { engine: string }) => {
       (await import('../runtime/engine.js')).useEngine(opts.engine);
+      if (opts.image !== undefined && opts.engine === 'namespace')
+        throw usageError('`--image <ref>` runs your image, which needs a container engine: use --engine docker or --engine podman');
       if (opts.image !== undefined) {
         // An image bench is one configuration: there is nothing to split.
         if (opts.shard !== undefined) throw usageError('`--shard` splits the synthetic matrix; it does not go with --image');
@@ -164,12 +166,13 @@ function program(): Command {
     .option('-v, --verbose', 'print stack traces', false)
     .option(
       '--engine <name>',
-      "container engine: auto (DOCKER_HOST, CONTAINER_HOST, then Docker's socket, then Podman's), docker or podman",
+      "container engine: auto (DOCKER_HOST, CONTAINER_HOST, Docker's socket, Podman's, then as root the namespace runtime), docker, podman, or namespace (no engine: PID, mount and network namespaces and a pids cgroup; root)",
       'auto',
     )
     .action(async (opts: { base: 'auto' | 'offline' | 'registry'; engine: string }) => {
       const { useEngine } = await import('../runtime/engine.js');
       useEngine(opts.engine);
+      if (opts.engine === 'namespace') throw usageError('the namespace runtime runs no images: `images` needs --engine docker or podman');
       const { connectDockerRuntime } = await import('../runtime/docker.js');
       const { ensureImages } = await import('../images/build.js');
       const images = await ensureImages(await connectDockerRuntime(), {
@@ -190,7 +193,7 @@ function program(): Command {
     .option('-v, --verbose', 'print stack traces', false)
     .option(
       '--engine <name>',
-      "container engine: auto (DOCKER_HOST, CONTAINER_HOST, then Docker's socket, then Podman's), docker or podman",
+      "container engine: auto (DOCKER_HOST, CONTAINER_HOST, Docker's socket, Podman's, then as root the namespace runtime), docker, podman, or namespace (no engine: PID, mount and network namespaces and a pids cgroup; root)",
       'auto',
     )
     .action(async (opts: { run?: string; force?: boolean; engine: string }) => {
@@ -199,10 +202,12 @@ function program(): Command {
         throw usageError(`Expected \`--run\` to be a run id (12 hex digits, as env.json's run_id), got \`${opts.run}\``);
       const { useEngine } = await import('../runtime/engine.js');
       useEngine(opts.engine);
-      const { connectDockerRuntime } = await import('../runtime/docker.js');
+      const { connectRuntime } = await import('../runtime/connect.js');
       const { cleanSummary } = await import('../runtime/cleanup.js');
       const runId = opts.run ?? null;
-      const result = await (await connectDockerRuntime()).clean({ runId, force: opts.force === true });
+      // Cleaning needs no image stand-in: nothing is run.
+      const { runtime } = await connectRuntime(() => null);
+      const result = await runtime.clean({ runId, force: opts.force === true });
       process.stdout.write(`${cleanSummary(result, runId)}\n`);
     });
   return cmd;

@@ -68,6 +68,7 @@ function environmentSection(env: EnvironmentRecord | null): string[] {
     ['kernel', env.kernel],
     ['CPU', `${env.cpu_model} × ${env.cpus}`],
     ['engine', `${env.engine_name ?? 'docker'} ${env.engine_version} (API ${env.engine_api_version}), cgroup v${env.cgroup_version}`],
+    ...(env.engine_choice ? [['runtime', env.engine_choice] as [string, string]] : []),
     ["the engine's init (`docker-init` row)", env.engine_init ?? 'docker-init'],
     ['image', `${env.image} ${env.image_id.slice(0, 19)}`],
     ['base image', `${env.base_mode}: ${env.base_reason}`],

@@ -28,8 +28,8 @@ export interface ImageSet {
   app: string;
   /** Tag of the base it was built from. */
   base: string;
-  /** Which way the base was obtained, and why. */
-  baseMode: 'offline' | 'registry';
+  /** Which way the base was obtained, and why; `host`: no image, the namespace runtime's host files stand in for it. */
+  baseMode: 'offline' | 'registry' | 'host';
   /** One-line reason for the base choice (printed and recorded in env.json). */
   baseReason: string;
   /** Image id (`sha256:…`) of the app image. */

@@ -56,3 +56,21 @@ export const INIT_GROUPS: Readonly<Record<string, readonly InitName[]>> = {
 
 /** Other spellings of a choice: `none:node` is `none` (results and baselines keep the short name). */
 export const INIT_ALIASES: Readonly<Record<string, InitName>> = { 'none:node': 'none' };
+
+/**
+ * The program each PID 1 choice needs on a host that runs it without an image (the namespace
+ * runtime), with the Debian/Ubuntu package that installs it. `none` needs only node (the
+ * harness's own), `ts-reaper` comes from the build, and `docker-init` is an engine's own init:
+ * none of the three is listed.
+ */
+export const INIT_HOST_PROGRAMS: Readonly<Partial<Record<InitName, { program: string; pkg: string }>>> = {
+  'none:python': { program: 'python3', pkg: 'python3-minimal' },
+  'none:bash': { program: 'bash', pkg: 'bash' },
+  'none:sh': { program: 'sh', pkg: 'dash' },
+  tini: { program: 'tini', pkg: 'tini' },
+  'dumb-init': { program: 'dumb-init', pkg: 'dumb-init' },
+  catatonit: { program: 'catatonit', pkg: 'catatonit' },
+  supervisord: { program: 'supervisord', pkg: 'supervisor' },
+  's6-svscan': { program: 's6-svscan', pkg: 's6' },
+  runit: { program: 'runsvdir', pkg: 'runit' },
+};

@@ -213,8 +213,10 @@ export interface EnvironmentRecord {
   kernel: string;
   cpu_model: string;
   cpus: number;
-  /** `docker` or `podman` (see `--engine`). */
+  /** `docker`, `podman` or `namespace` (see `--engine`). */
   engine_name: string;
+  /** Which runtime `--engine` gave and why (e.g. auto's fallback to the namespace runtime); absent in older records. */
+  engine_choice?: string;
   engine_version: string;
   engine_api_version: string;
   /** What the engine's `--init` (the `docker-init` row) runs as PID 1, in words. */

@@ -9,9 +9,11 @@ import path from 'node:path';
 import { ensureImages, projectRoot, type ImageSet } from '../images/build.js';
 import { deadRunsLine, RUN_ID } from '../runtime/cleanup.js';
 import { engineEndpoint, type EngineInfo } from '../runtime/engine.js';
-import { connectDockerRuntime } from '../runtime/docker.js';
+import { connectRuntime, type ConnectedRuntime } from '../runtime/connect.js';
 import { untilInterrupted } from './interrupt.js';
 import type { ContainerRuntime } from '../runtime/runtime.js';
+import { hostAppImage } from '../images/host-image.js';
+import { NamespaceRuntime } from '../runtime/namespace.js';
 import type { EnvironmentRecord } from '../model/records.js';
 import type { RunOutput } from '../terminal/output.js';
 import type { RunRequest } from './request.js';
@@ -34,10 +36,14 @@ export interface RunEnvironment {
   record: EnvironmentRecord;
 }
 
+/** The runtime `--engine` chose, with the reason (the namespace runtime gets the app image's stand-in from this checkout). */
+export const connectChosenRuntime = (): Promise<ConnectedRuntime> => connectRuntime(hostAppImage);
+
 /**
  * Connect to the engine (`connect`, by default the one `--engine` chose) and prepare the images
  * (a first run builds them, about a minute), printing the build's progress through `out` (in
- * full with `--verbose`). `signal` aborts the build.
+ * full with `--verbose`). `signal` aborts the build. The namespace runtime needs no image: the
+ * build in this checkout and the host's inits stand in for it.
  * @throws ReapbenchError when the engine cannot be reached or the image cannot be built; exit
  *   130 when `signal` aborted the build.
  */
@@ -45,27 +51,19 @@ export async function prepareEnvironment(
   req: RunRequest,
   out: RunOutput,
   signal: AbortSignal,
-  connect: () => Promise<ContainerRuntime> = connectDockerRuntime,
+  connect: () => Promise<ContainerRuntime | ConnectedRuntime> = connectChosenRuntime,
 ): Promise<RunEnvironment> {
   // Each engine request gives way to an interrupt: an engine that hangs must not hold Ctrl-C.
-  const runtime = await untilInterrupted(connect(), signal);
+  const connected = await untilInterrupted(connect(), signal);
+  const runtime = 'runtime' in connected ? connected.runtime : connected;
+  const why = 'why' in connected ? connected.why : null;
+  if (why) out.line(`reapbench: runtime: ${why}`);
   const engine = await untilInterrupted(runtime.info(), signal);
   // What runs that are gone left (containers that would take CPU and pids, cgroups) goes first.
   const swept = deadRunsLine(await untilInterrupted(runtime.sweepDeadRuns(), signal));
   if (swept) out.line(swept);
-  // The run id first: its containers carry the label reapbench.run=<id> (docker ps, clean-up).
-  out.line(`reapbench: run ${RUN_ID}: preparing the images (a first run builds them, about a minute)`);
-  const images = await untilInterrupted(
-    ensureImages(runtime, {
-      signal,
-      base: req.base,
-      onProgress: (line) => {
-        // The builder's own steps (Docker: `Step 1/5`, `--->`; Podman: `STEP 1/5:`, `-->`, `COMMIT`, the id) only with --verbose.
-        if (req.verbose || !/^(base|app): (step|--->|-->|removing|successfully|commit|[0-9a-f]{64}$|\s)/i.test(line)) out.line(line);
-      },
-    }),
-    signal,
-  );
+  if (engine.name === 'namespace') out.line(`reapbench: run ${RUN_ID}: no images to prepare (the namespace runtime runs the host's files)`);
+  const images = engine.name === 'namespace' ? hostImages(runtime) : await buildImages(runtime, req, out, signal);
   const pin = req.pin && engine.cpus >= 2 ? `0:${engine.cpus - 1}` : undefined;
   const instrument = chooseInstrument(req.instrument, tracerAvailability, remoteEngine(engine));
   // Named, with the fallback's reason when there is one, among the run's first lines (bench.ts `announcement`).
@@ -77,8 +75,38 @@ export async function prepareEnvironment(
   );
   // Every synthetic run says which slice it is (1 of 1 without --shard), so that any results
   // folder of the matrix can be merged and checked against the others.
-  const record = { ...base, shard: shardRecord(req.matrix, req.shard, base.reapbench_version) };
+  const record = { ...base, ...(why ? { engine_choice: why } : {}), shard: shardRecord(req.matrix, req.shard, base.reapbench_version) };
   return { runtime, engine, images, pin, instrument: instrument.used, record };
+}
+
+/** The namespace runtime's "images": none; what stands in for the app image, for the records. */
+function hostImages(runtime: ContainerRuntime): ImageSet {
+  const name = runtime instanceof NamespaceRuntime ? (runtime.image?.name ?? 'host files') : 'host files';
+  return {
+    app: 'host',
+    base: 'host',
+    baseMode: 'host',
+    baseReason: `no image: the namespace runtime runs ${name}`,
+    appId: '',
+    built: false,
+  };
+}
+
+/** Build or reuse the images of a container engine, with the progress lines of {@link prepareEnvironment}. */
+async function buildImages(runtime: ContainerRuntime, req: RunRequest, out: RunOutput, signal: AbortSignal): Promise<ImageSet> {
+  // The run id first: its containers carry the label reapbench.run=<id> (docker ps, clean-up).
+  out.line(`reapbench: run ${RUN_ID}: preparing the images (a first run builds them, about a minute)`);
+  return untilInterrupted(
+    ensureImages(runtime, {
+      signal,
+      base: req.base,
+      onProgress: (line) => {
+        // The builder's own steps (Docker: `Step 1/5`, `--->`; Podman: `STEP 1/5:`, `-->`, `COMMIT`, the id) only with --verbose.
+        if (req.verbose || !/^(base|app): (step|--->|-->|removing|successfully|commit|[0-9a-f]{64}$|\s)/i.test(line)) out.line(line);
+      },
+    }),
+    signal,
+  );
 }
 
 /**

@@ -240,6 +240,10 @@ export async function runOne(ctx: RunnerContext, run: PlannedRun, index: number)
   const instrument = ctx.instrument ?? 'pidfd';
   const launch = launchFor(run.init);
   const startedAt = new Date().toISOString();
+  // A row that cannot run here says why in one line (an init not installed on the namespace
+  // runtime's host, the engine's own init without an engine), never a silent skip.
+  const unavailable = ctx.runtime.initUnavailable?.(run.init) ?? null;
+  if (unavailable !== null) return { ...toRecord(run, startedAt, NOT_RUN, []), state: 'failed', failure_reason: unavailable };
   const base = {
     image: ctx.image,
     init: launch.engineInit,
@@ -300,6 +304,19 @@ export async function runOne(ctx: RunnerContext, run: PlannedRun, index: number)
   // The interrupt killed this run's container: whatever it printed, the run was aborted.
   return toRecord(run, startedAt, ctx.signal?.aborted ? { ...container, aborted: true } : container, await readEvents());
 }
+
+/** A run that did not start: nothing ran, nothing was read. */
+const NOT_RUN: ContainerRun = {
+  id: '',
+  exitCode: null,
+  timedOut: false,
+  aborted: false,
+  stdout: '',
+  stderr: '',
+  durationMs: 0,
+  stopLatencyMs: null,
+  pids: NO_PIDS,
+};
 
 /** No reading of PID 1. */
 const NO_USAGE: Pid1Usage = { cpuMs: null, rssKib: null };

@@ -13,8 +13,12 @@ export const DEFAULT_SOCKET = '/var/run/docker.sock';
 /** Podman's rootful API socket (`podman system service`); `CONTAINER_HOST` overrides it. */
 export const PODMAN_SOCKET = '/run/podman/podman.sock';
 
-/** `--engine`: which engine to use; `auto` takes `DOCKER_HOST`, then `CONTAINER_HOST`, then the first default socket that answers (Docker's, then Podman's). */
-export const ENGINE_CHOICES = ['auto', 'docker', 'podman'] as const;
+/**
+ * `--engine`: which engine to use; `auto` takes `DOCKER_HOST`, then `CONTAINER_HOST`, then the
+ * first default socket that answers (Docker's, then Podman's), then, as root, the namespace
+ * runtime (no engine: ./namespace.ts); `namespace` that runtime only.
+ */
+export const ENGINE_CHOICES = ['auto', 'docker', 'podman', 'namespace'] as const;
 /** One of {@link ENGINE_CHOICES}. */
 export type EngineChoice = (typeof ENGINE_CHOICES)[number];
 
@@ -26,8 +30,11 @@ export type EngineEndpoint = ({ socketPath: string } | { host: string; port: num
 
 /** Facts about the engine recorded with every result (env.json). */
 export interface EngineInfo {
-  /** `docker` or `podman`, from the components `GET /version` lists (Podman names `Podman Engine`). */
-  name: 'docker' | 'podman';
+  /**
+   * `docker` or `podman`, from the components `GET /version` lists (Podman names `Podman
+   * Engine`); `namespace` for the runtime without an engine (./namespace.ts).
+   */
+  name: 'docker' | 'podman' | 'namespace';
   /** Engine version, e.g. `20.10.24+dfsg1`. */
   serverVersion: string;
   /** Engine API version, e.g. `1.41`. */
@@ -50,8 +57,8 @@ export interface EngineInfo {
    * `podman-init`).
    */
   engineInit: string;
-  /** PID 1's comm under `HostConfig.Init`: `docker-init`, or `podman-init` (Podman's catatonit). */
-  engineInitComm: 'docker-init' | 'podman-init';
+  /** PID 1's comm under `HostConfig.Init`: `docker-init`, or `podman-init` (Podman's catatonit); null: no engine init (the namespace runtime). */
+  engineInitComm: 'docker-init' | 'podman-init' | null;
 }
 
 /**
@@ -145,6 +152,11 @@ function safeEndpoint(): EngineEndpoint {
 
 /** `--engine` as the CLI set it for this process (see {@link useEngine}); `auto` until then. */
 let chosen: EngineChoice = 'auto';
+
+/** The `--engine` this process was given ({@link useEngine}; `auto` until then). */
+export function chosenEngine(): EngineChoice {
+  return chosen;
+}
 
 /**
  * Set the engine every later {@link connectEngine} of this process uses (the CLI's `--engine`).

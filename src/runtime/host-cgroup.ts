@@ -376,6 +376,8 @@ export class PidsSampler {
    * @param parent the container's owned parent, or null for the engine's default parent.
    * @param root cgroup filesystem root.
    * @param fastMs period of the search for the cgroup before it appears, ms.
+   * @param knownPath the container's cgroup directory when the caller made it (the namespace
+   *   runtime), instead of a search among the engines' layouts.
    */
   constructor(
     private readonly containerId: string,
@@ -383,6 +385,7 @@ export class PidsSampler {
     private readonly parent: OwnedParent | null = null,
     private readonly root = CGROUP_ROOT,
     private readonly fastMs = 2,
+    private readonly knownPath: string | null = null,
   ) {}
 
   /** Start reading; call before the container starts, so that its first instants are seen. */
@@ -406,7 +409,7 @@ export class PidsSampler {
   }
 
   private async read(): Promise<void> {
-    this.path ??= findPidsCgroup(this.containerId, this.root, this.parent?.name);
+    this.path ??= this.knownPath ?? findPidsCgroup(this.containerId, this.root, this.parent?.name);
     if (!this.path) return;
     const [current, max, peak, eventsMax] = await Promise.all([
       readNumber(`${this.path}/pids.current`),

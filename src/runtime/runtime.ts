@@ -12,6 +12,7 @@
 import type { CleanResult, DeadRunSweep } from './cleanup.js';
 import type { ContainerRun, ContainerSpec } from './container.js';
 import type { EngineInfo } from './engine.js';
+import type { InitName } from '../model/inits.js';
 
 /** Engine API image inspect, the fields reapbench reads (`GET /images/{name}/json`). */
 export interface ImageDetails {
@@ -85,6 +86,12 @@ export interface ContainerRuntime {
   ): Promise<void>;
   /** Import `rootfs` (a tar stream of a root filesystem) as image `tag`, with Dockerfile-style `changes`. */
   importImage(rootfs: NodeJS.ReadableStream, image: { tag: string; changes?: string[] }, opts?: ImageOpOptions): Promise<void>;
+  /**
+   * Why PID 1 choice `init` cannot run on this runtime, as the one line its row shows (`not
+   * installed: apt-get install tini`, `does not apply: …`), or null when it can. Absent: every
+   * choice can (an engine's image has them all).
+   */
+  initUnavailable?(init: InitName): string | null;
   /** Run one container to its end (see {@link ContainerSpec}); it is removed before this returns. */
   run(spec: ContainerSpec): Promise<ContainerRun>;
   /** Run a command in running container `id`. */

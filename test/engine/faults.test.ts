@@ -23,6 +23,7 @@ import { ensureImages, type ImageSet } from '../../src/images/build.js';
 import { RUN_ID, RUN_LABEL } from '../../src/runtime/cleanup.js';
 import type { DockerRuntime } from '../../src/runtime/docker.js';
 import { docker, ownedCgroupsOf, runtime, testImages } from '../support/engine.js';
+import type { EngineInfo } from '../../src/runtime/engine.js';
 import { waitFor } from '../support/wait.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -30,7 +31,7 @@ const cli = path.join(root, 'dist/src/cli/main.js');
 let d: Docker;
 let rt: DockerRuntime;
 let images: ImageSet;
-let engineName: 'docker' | 'podman';
+let engineName: EngineInfo['name'];
 
 beforeAll(async () => {
   d = await docker();

@@ -41,7 +41,7 @@ describe('reapbench CLI errors', () => {
       ['run', '--entrypoint', '/bin/sh'],
       "reapbench: `--entrypoint` goes with --image <ref> (a user's image); the synthetic matrix has no use for it",
     ],
-    [['run', '--engine', 'lxc'], 'reapbench: Expected `--engine` to be one of auto, docker, podman, got `lxc`'],
+    [['run', '--engine', 'lxc'], 'reapbench: Expected `--engine` to be one of auto, docker, podman, namespace, got `lxc`'],
   ])('%j → one line, exit 2', async (args, line) => {
     const r = await reapbench(args);
     expect(r.exitCode).toBe(2);

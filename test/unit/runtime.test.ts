@@ -9,6 +9,9 @@ import { hashContext, type ContextFile } from '../../src/images/build.js';
 import { ReapbenchError, formatError } from '../../src/errors.js';
 import { removeContainer, RUN_ID, RUN_LABEL } from '../../src/runtime/cleanup.js';
 import type Docker from 'dockerode';
+import { launchArgv, mountTarget, PID1_GATE } from '../../src/runtime/ns-launch.js';
+import { parseOwnerDir } from '../../src/runtime/ns-cgroup.js';
+import { pid1Status } from '../../src/runtime/namespace.js';
 
 const base: ContainerSpec = { image: 'x', cmd: ['true'], timeoutMs: 1000 };
 
@@ -111,7 +114,7 @@ describe('engine error mapping', () => {
     expect(sockets({ CONTAINER_HOST: 'unix:///tmp/p.sock', DOCKER_HOST: 'tcp://h:1' }, 'auto')).toEqual(['h:1']);
     expect(sockets({ CONTAINER_HOST: 'unix:///tmp/p.sock', DOCKER_HOST: 'tcp://h:1' }, 'podman')).toEqual(['/tmp/p.sock']);
     expect(() => engineEndpoints({ CONTAINER_HOST: 'ssh://x' }, 'podman')).toThrow(/^CONTAINER_HOST=ssh:\/\/x is not an address/);
-    expect(() => useEngine('kubernetes')).toThrow('Expected `--engine` to be one of auto, docker, podman, got `kubernetes`');
+    expect(() => useEngine('kubernetes')).toThrow('Expected `--engine` to be one of auto, docker, podman, namespace, got `kubernetes`');
   });
 
   it('names the address it tried and, for DOCKER_HOST, says to check it', () => {
@@ -324,5 +327,55 @@ describe('removeContainer', () => {
     expect(await removeContainer(stuck as unknown as Docker.Container, 100)).toBe(
       'container ffffffffffff: still being removed after 0.1 s',
     );
+  });
+});
+
+describe('namespace runtime: launch plan', () => {
+  const top = ['usr', 'bin', 'tmp', 'work', 'sys'];
+  const exists = (p: string): boolean => p === '/work/x';
+
+  it("creates a mount target in the run's tmpfs when its top level is not the host's, or is /tmp; binds onto an existing host path; refuses to create one in the host tree", () => {
+    expect(mountTarget({ host: '/h', container: '/results' }, top, exists, true)).toEqual({ way: 'create-dir' });
+    expect(mountTarget({ host: '/h', container: '/tmp/a/b' }, top, exists, false)).toEqual({ way: 'create-file' });
+    expect(mountTarget({ host: '/h', container: '/work/x' }, top, exists, true)).toEqual({ way: 'existing' });
+    expect(mountTarget({ host: '/h', container: '/work/y' }, top, exists, true)).toMatchObject({
+      problem: expect.stringContaining('never creates directories in the host'),
+    });
+    expect(mountTarget({ host: '/h', container: '/proc/x' }, top, exists, true)).toHaveProperty('problem');
+  });
+
+  it('quotes every path and argument as one shell word, and makes PID 1 join the cgroup before the workload', () => {
+    const argv = launchArgv({
+      stage: "/tmp/st'age",
+      procsFile: '/sys/fs/cgroup/pids/reapbench.ns/x/cgroup.procs',
+      mounts: [{ host: '/h o', container: '/results', way: 'create-dir', readOnly: true }],
+      files: [{ path: '/app/bin/f', content: "it's", mode: 0o755 }],
+      workdir: '/app',
+      cpus: '1',
+      argv: ['tini', '--', 'sh', '-c', 'echo $$'],
+    });
+    expect(argv.slice(0, 5)).toEqual(['unshare', '--mount', '--propagation', 'private', '--']);
+    const script = argv[7]!;
+    expect(script).toContain(`r='/tmp/st'\\''age'`);
+    expect(script).toContain(`mount --bind '/h o' "$r"'/results'`);
+    expect(script).toContain(`mount -o remount,bind,ro "$r"'/results'`);
+    expect(script).toContain(`printf '%s' 'it'\\''s' > "$r"'/app/bin/f'`);
+    expect(script).toMatch(
+      /exec taskset -c '1' 'unshare' --pid --fork --net --mount-proc --kill-child --root="\$r" --wd='\/app' -- \/bin\/sh -c /,
+    );
+    expect(argv.slice(9)).toEqual(['/sys/fs/cgroup/pids/reapbench.ns/x/cgroup.procs', 'tini', '--', 'sh', '-c', 'echo $$']);
+    expect(PID1_GATE.indexOf('echo 0 > "$1"')).toBeLessThan(PID1_GATE.indexOf('exec "$@"'));
+  });
+
+  it('names owner cgroups by run id, pid and start time, and reads them back', () => {
+    expect(parseOwnerDir('0123456789ab.42.777')).toEqual({ runId: '0123456789ab', pid: 42, started: '777' });
+    expect(parseOwnerDir('reapbench-0123456789ab-1')).toBeNull();
+  });
+
+  it("reads PID 1's exit status past util-linux 2.38's failed re-raise of its killing signal", () => {
+    const line = 'unshare: sigprocmask unblock failed: Invalid argument\n';
+    expect(pid1Status({ code: 1, signal: null }, `out\n${line}`, true)).toEqual({ exitCode: 137, stderr: 'out\n' });
+    expect(pid1Status({ code: 1, signal: null }, line, false)).toEqual({ exitCode: null, stderr: '' });
+    expect(pid1Status({ code: 3, signal: null }, 'err\n', false)).toEqual({ exitCode: 3, stderr: 'err\n' });
   });
 });

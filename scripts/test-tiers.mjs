@@ -21,7 +21,7 @@
 // violation, show as the `imports` and `format` rows and count as one check each in the closing
 // line, so that a red exit status never comes with `0 failed`.
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,8 +68,9 @@ if (tiers.includes('unit')) {
 
 // The engine tier runs once per engine: against DOCKER_HOST alone when it is set (the caller
 // chose), else against Docker's socket and Podman's (scripts/podman.sh), each that answers; with
-// neither answering it runs once against Docker's, whose tests then fail with the one-line "no
-// engine answers" error, never skipped in silence. The namespace runtime's contract file is a
+// neither answering it starts Docker with scripts/engine.sh where it can (root, Debian/Ubuntu),
+// else runs once against Docker's socket, whose tests then fail with the one-line "no engine
+// answers" error, never skipped in silence. The namespace runtime's contract file is a
 // leg of its own (`engine:namespace`), run first.
 const DOCKER_SOCK = '/var/run/docker.sock';
 const PODMAN_SOCK = '/run/podman/podman.sock';
@@ -85,6 +86,9 @@ const answers = (sock) =>
     ],
     { stdio: 'ignore' },
   ).status === 0;
+/** Whether scripts/engine.sh can start an engine here: root, on Debian or Ubuntu (apt). */
+const canStartEngine = () => process.getuid?.() === 0 && existsSync('/etc/debian_version') && existsSync('/usr/bin/apt-get');
+
 /** The engine-tier file of the namespace runtime's contract (src/runtime/namespace.ts). */
 const NAMESPACE_TESTS = 'test/engine/namespace.test.ts';
 
@@ -96,7 +100,19 @@ function engineRuns() {
       ['docker', DOCKER_SOCK],
       ['podman', PODMAN_SOCK],
     ].filter(([, sock]) => answers(sock));
-    if (up.length === 0) return [{ name: 'engine', env: {} }];
+    if (up.length === 0) {
+      // None answers: start one with the project's own script, as .ci/run does, where that can
+      // work (root, Debian or Ubuntu: it installs docker.io from the distribution's packages);
+      // elsewhere the leg runs against Docker's socket and its tests fail with the one-line
+      // "no engine answers" error, never skipped in silence.
+      if (canStartEngine()) {
+        process.stdout.write('test-tiers: no engine answers; starting Docker with scripts/engine.sh\n');
+        if (run('bash', [path.join(root, 'scripts/engine.sh')]).status === 0 && answers(DOCKER_SOCK))
+          return [{ name: 'engine:docker', env: { DOCKER_HOST: `unix://${DOCKER_SOCK}` } }];
+        process.stdout.write('test-tiers: scripts/engine.sh did not bring Docker up; the engine leg will say why\n');
+      }
+      return [{ name: 'engine', env: {} }];
+    }
     return up.map(([name, sock]) => ({ name: `engine:${name}`, env: { DOCKER_HOST: `unix://${sock}` } }));
   })().map((l) => ({ ...l, files: ['--exclude', NAMESPACE_TESTS] }));
   return legs;

@@ -6,7 +6,7 @@
  * the engine tier is); `npm test` runs this file as its own leg, `engine:namespace`.
  */
 import { describe, expect, it } from 'vitest';
-import { execa } from 'execa';
+import { execa, execaSync } from 'execa';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -209,6 +209,76 @@ describe('namespace runtime: the CLI', () => {
       await rm(out, { recursive: true, force: true });
     }
   });
+
+  // No engine answers: a mount namespace with an empty /run hides Docker's and Podman's sockets
+  // (/var/run is /run) from the CLI alone, without stopping the engines others may be using.
+  const withoutEngines = (argv: string[], user: string | null): string[] => [
+    'unshare',
+    '--mount',
+    '--propagation',
+    'private',
+    'sh',
+    '-c',
+    `mount -t tmpfs none /run && exec ${user ? `setpriv --reuid=${user} --regid=nogroup --clear-groups ` : ''}"$@"`,
+    'sh',
+    ...argv,
+  ];
+
+  it('--engine auto with no engine answering falls back to the namespace runtime as root, and says why', async () => {
+    const out = await mkdtemp(path.join(tmpdir(), 'reapbench-ns-auto-'));
+    try {
+      const [cmd, ...args] = withoutEngines(
+        [
+          process.execPath,
+          cli,
+          'run',
+          '--inits',
+          'tini',
+          '--limits',
+          '64',
+          '--rates',
+          '100',
+          '--duration-s',
+          '1',
+          '--repetitions',
+          '1',
+          '--no-warmup',
+          '--out',
+          out,
+          '--no-progress',
+        ],
+        null,
+      );
+      const r = await execa(cmd!, args, { reject: false, all: true, env: { DOCKER_HOST: '', CONTAINER_HOST: '' } });
+      expect(r.exitCode, r.all).toBe(0);
+      expect(r.all).toMatch(/^reapbench: runtime: namespace runtime \(--engine auto: no container engine answers .*; running as root\)$/m);
+      const [dir] = readdirSync(out).filter((n) => /^\d{4}-/.test(n));
+      const env = JSON.parse(readFileSync(path.join(out, dir!, 'env.json'), 'utf8')) as { engine_name: string; engine_choice: string };
+      expect(env.engine_name).toBe('namespace');
+      expect(env.engine_choice).toMatch(/^namespace runtime \(--engine auto: /);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
+  // `nobody` must be able to read the build; a checkout under a private home (/root) is not.
+  const nobodyReads =
+    execaSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', 'test', '-r', cli], { reject: false }).exitCode === 0;
+  it.skipIf(!nobodyReads)(
+    '--engine auto with no engine and no root: one line with the three ways out, exit 1 (skipped where nobody cannot read the build)',
+    async () => {
+      const [cmd, ...args] = withoutEngines(
+        [process.execPath, cli, 'run', '--inits', 'tini', '--out', path.join(tmpdir(), 'reapbench-ns-nobody')],
+        'nobody',
+      );
+      const r = await execa(cmd!, args, { reject: false, all: true, env: { DOCKER_HOST: '', CONTAINER_HOST: '' } });
+      expect(r.exitCode, r.all).toBe(1);
+      expect(r.all).not.toMatch(/\n\s+at /);
+      expect(r.all).toMatch(
+        /^reapbench: no container engine answers at .* and the namespace runtime cannot run \(.*\): start Docker .*, start Podman .*, or run as root .*$/m,
+      );
+    },
+  );
 
   it('leaves no process and no cgroup when it gets SIGINT mid-run', async () => {
     const out = await mkdtemp(path.join(tmpdir(), 'reapbench-ns-int-'));

@@ -61,7 +61,7 @@ export function read(fd: number, buf: Buffer): CallResult {
 }
 
 /**
- * `write(2)` of all of `buf` in one call (a pipe write of ≤ `PIPE_BUF` 4096 bytes is atomic, pipe(7)).
+ * `write(2)` of all of `buf` in one call (a pipe write of ≤ `PIPE_BUF` 4096 bytes is atomic: fs/pipe.c `pipe_write`).
  * @returns ret bytes written, or −1 with errno (`EAGAIN`: full non-blocking pipe; `EPIPE`: no reader; `EBADF`).
  */
 export function write(fd: number, buf: Buffer): CallResult {

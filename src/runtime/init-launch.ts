@@ -91,7 +91,7 @@ while True:
  *    s6-svscan to terminate (`s6-svscanctl -t`), which then execs `.s6-svscan/finish`: exit
  *    with the kept status.
  *  - runit: `runsvdir $d/runit` with service `workload`; its `finish` marks it down (`sv down`)
- *    and sends runsvdir SIGHUP (stop every runsv, exit 111: runsvdir(8)).
+ *    and sends runsvdir SIGHUP (stop every runsv, exit 111).
  */
 export const SUPERVISOR_LAUNCH: Readonly<Record<'supervisord' | 's6-svscan' | 'runit', string>> = {
   supervisord: [

@@ -151,7 +151,7 @@ export function traitsOf(init: InitName, flags: string[]): InitTraits {
     }
     // Supervisors reap any child (supervisor supervisord.py `reap`: waitpid(-1, WNOHANG); the s6
     // and runit manuals), stop their one service with SIGTERM to its pid (not its group) on
-    // SIGTERM (runsvdir: exits at once instead, runsvdir(8)), and register as no subreaper.
+    // SIGTERM (runsvdir: exits at once instead), and register as no subreaper.
     case 'supervisord':
     case 's6-svscan':
     case 'runit':

@@ -34,7 +34,7 @@ const ROWS: Array<[InitName, string, string, number, string]> = [
   ['none:sh', 'sh', 'sh', 7, '"$@"; exit $? passes the status on'],
   ['supervisord', 'supervisord', 'supervisord', 0, 'supervisord exits 0 when the listener stops it, whatever its program returned'],
   ['s6-svscan', 's6-svscan', 's6-supervise', 7, ".s6-svscan/finish exits with the status the service's finish kept"],
-  ['runit', 'runsvdir', 'runsv', 111, 'runsvdir exits 111 on the SIGHUP that ends the run (runsvdir(8))'],
+  ['runit', 'runsvdir', 'runsv', 111, 'runsvdir exits 111 on the SIGHUP that ends the run'],
 ];
 
 describe('PID 1 of each row', () => {

@@ -15,7 +15,7 @@
  *     (kernel/exit.c: forget_original_parent → find_new_reaper). Each orphan closes CTLFD and
  *     stderr, sleeps LIFETIME_US, reports "E" and _exits(0). Stops after COUNT orphans attempted (0: unlimited), after
  *     DURATION_MS (0: unlimited), on 's' or EOF on CTLFD. Reports lines on OUTFD, each one
- *     write(2) shorter than PIPE_BUF, hence atomic on a pipe (pipe(7)) even with many writers:
+ *     write(2) shorter than PIPE_BUF, hence atomic on a pipe (POSIX) even with many writers:
  *       S <t_ns>                          production started (CLOCK_MONOTONIC, ns)
  *       O <pid> <t_ns>                    an orphan was forked (pid in the helper's pid namespace)
  *       E <pid> <t_ns>                    the orphan, about to _exit (its own clock reading; the

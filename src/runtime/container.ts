@@ -288,8 +288,12 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
   // After an abort the engine has this long to report the exit of the killed container: a
   // hung engine must not hold an interrupted run (one that does not answer the abort's ping gets
   // no grace at all: `guard`; the removal below has its own deadline).
+  // Its listener goes with the run (below): the signal is the whole matrix's, and one listener
+  // left per run grew past Node's warning threshold (MaxListenersExceededWarning) mid-run.
+  const arm = (): void => void setTimeout(() => resolveGrace('abandoned'), ABORT_GRACE_MS).unref();
+  let resolveGrace!: (v: 'abandoned') => void;
   const abortGrace = new Promise<'abandoned'>((resolve) => {
-    const arm = (): void => void setTimeout(() => resolve('abandoned'), ABORT_GRACE_MS).unref();
+    resolveGrace = resolve;
     if (spec.signal?.aborted) arm();
     else spec.signal?.addEventListener('abort', arm, { once: true });
   });
@@ -387,6 +391,7 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
     for (const t of timers) clearTimeout(t);
     spec.signal?.removeEventListener('abort', onAbort);
     spec.signal?.removeEventListener('abort', checkEngine);
+    spec.signal?.removeEventListener('abort', arm);
     sampler?.stop();
     watch.stop();
     // Returns once the container is gone, also when the interrupt handler is removing it too;

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type Docker from 'dockerode';
 import type { DockerRuntime } from '../../src/runtime/docker.js';
 import { execa } from 'execa';
+import { getEventListeners } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runContainer } from '../../src/runtime/container.js';
@@ -200,6 +201,22 @@ describe('runContainer', () => {
     expect(r.exitCode).toBe(137);
     expect(Date.now() - t0).toBeLessThan(30_000);
     await expect(d.getContainer(r.id).inspect()).rejects.toMatchObject({ statusCode: 404 });
+  });
+
+  it("leaves none of its listeners on the caller's abort signal, which a whole matrix shares", async () => {
+    // One left per run passed Node's threshold of 10 mid-matrix (MaxListenersExceededWarning).
+    const ac = new AbortController();
+    for (let i = 0; i < 2; i++) {
+      const r = await runContainer(d, {
+        image: images.app,
+        cmd: ['true'],
+        timeoutMs: 60_000,
+        signal: ac.signal,
+        labels: { 'reapbench.test': 'listeners' },
+      });
+      expect(r.exitCode).toBe(0);
+    }
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
   });
 
   it('reports a missing image as a one-line error and leaves no container', async () => {

@@ -11,6 +11,7 @@
 import type { Command } from 'commander';
 import { FORWARDED_SIGNALS, GLIBC_INTERNAL, REWRITABLE, UNFORWARDABLE, parseSignal } from './signals.js';
 import { expected, UsageError } from '../validate.js';
+import type { LogFormat } from './log.js';
 
 /** What to do with descendants that are still alive when the main child has exited. */
 export type ShutdownMode = 'none' | 'group' | 'all';
@@ -39,12 +40,19 @@ export interface ReaperOptions {
   rewrite: Map<number, number>;
   /** Exit codes of the main child (after the 128+signal mapping) that ts-reaper turns into 0. */
   remapExit: Set<number>;
+  /**
+   * Also send every forwarded signal (after the rewrites) to the adopted processes: ts-reaper's
+   * children other than the command, orphans re-parented to it (adopted.ts).
+   */
+  signalAdopted: boolean;
   /** Shutdown of the remaining descendants after the main child exits. */
   shutdown: ShutdownMode;
   /** Time to wait after SIGTERM before SIGKILL in a shutdown, milliseconds (≥ 0). */
   graceMs: number;
   /** Log each reaped pid, forwarded signal and the shutdown steps on stderr. */
   verbose: boolean;
+  /** Format of ts-reaper's lines on stderr: `text` (default) or `json`, one object per line (log.ts). */
+  logFormat: LogFormat;
   /** Number of inherited fds after stdio (3 … 3+n−1) passed on to the child. */
   preserveFds: number;
   /** Nice value for the wait thread only (−20…19; 0: unchanged). Negative needs CAP_SYS_NICE. */
@@ -94,8 +102,10 @@ Environment variables (the command line wins):
   TS_REAPER_SUBREAPER=1|0    like -s / --no-subreaper
   TS_REAPER_PGROUP=1         like -g
   TS_REAPER_VERBOSE=1        like -v
+  TS_REAPER_LOG_FORMAT=text|json         like --log-format
   TS_REAPER_REWRITE=SIG:SIG[,SIG:SIG…]   like -r, comma-separated
   TS_REAPER_REMAP_EXIT=CODE[,CODE…]      like -e, comma-separated
+  TS_REAPER_SIGNAL_ADOPTED=1 like --signal-adopted
   TS_REAPER_SHUTDOWN=none|group|all      like --shutdown
   TS_REAPER_GRACE_MS=MS      like --grace-ms
   TS_REAPER_PRESERVE_FDS=N   like --preserve-fds
@@ -203,6 +213,12 @@ export function parseSliceUs(spec: string, option = '--wait-slice-us'): number {
   return n;
 }
 
+/** Parse a log format, `text` or `json`. @throws Error with a one-line "Expected `option` to be …, got `x`" message. */
+export function parseLogFormat(spec: string, option = '--log-format'): LogFormat {
+  if (spec === 'text' || spec === 'json') return spec;
+  throw expected(option, 'text or json', spec);
+}
+
 /** Parse a shutdown mode. @throws Error with a one-line "Expected `option` to be …, got `x`" message. */
 export function parseShutdown(spec: string, option = '--shutdown'): ShutdownMode {
   if (spec === 'none' || spec === 'group' || spec === 'all') return spec;
@@ -247,6 +263,10 @@ function buildProgram({ Command, Option }: Commander): Command {
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
+    .option(
+      '--signal-adopted',
+      'also send every forwarded signal to the adopted processes (orphans re-parented to ts-reaper), see "Stopping" below',
+    )
     .addOption(
       new Option(
         '--shutdown <mode>',
@@ -261,6 +281,12 @@ function buildProgram({ Command, Option }: Commander): Command {
       `EEVDF time slice requested for the wait thread, microseconds (default ${DEFAULT_WAIT_SLICE_US}; 0: kernel default); shorter slices preempt CPU hogs sooner, no capability needed`,
     )
     .option('-v, --verbose', 'log each reaped pid with its status and zombie time, and forwarded signals, on stderr')
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'text (default) or json: every stderr line one JSON object, a "reap" event per reaped process',
+      ).choices(['text', 'json']),
+    )
     .argument('[command...]', 'the command to run')
     .passThroughOptions()
     .version(`ts-reaper ${VERSION}`, '-V, --version', 'print ts-reaper and its version, then exit')
@@ -276,9 +302,11 @@ interface CliValues {
   pgroup?: boolean;
   rewrite: string[];
   remapExit: string[];
+  signalAdopted?: boolean;
   shutdown?: string;
   graceMs?: string;
   verbose?: boolean;
+  logFormat?: string;
   preserveFds?: string;
   waitNice?: string;
   waitSliceUs?: string;
@@ -372,6 +400,11 @@ export async function parseOptions(argv: readonly string[], env: NodeJS.ProcessE
     (env.TS_REAPER_PGROUP !== undefined && parseBool('TS_REAPER_PGROUP', env.TS_REAPER_PGROUP)) ||
     shutdown === 'group';
   const verbose = o.verbose === true || (env.TS_REAPER_VERBOSE !== undefined && parseBool('TS_REAPER_VERBOSE', env.TS_REAPER_VERBOSE));
+  const logFormat =
+    o.logFormat !== undefined ? wrap(() => parseLogFormat(o.logFormat!)) : (fromEnv('TS_REAPER_LOG_FORMAT', env, parseLogFormat) ?? 'text');
+  const signalAdopted =
+    o.signalAdopted === true ||
+    (env.TS_REAPER_SIGNAL_ADOPTED !== undefined && parseBool('TS_REAPER_SIGNAL_ADOPTED', env.TS_REAPER_SIGNAL_ADOPTED));
 
   const preserveFds =
     o.preserveFds !== undefined
@@ -393,9 +426,11 @@ export async function parseOptions(argv: readonly string[], env: NodeJS.ProcessE
       pgroup,
       rewrite,
       remapExit,
+      signalAdopted,
       shutdown,
       graceMs,
       verbose,
+      logFormat,
       preserveFds,
       waitNice,
       waitSliceUs,

@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { waitpidAsync } from '../ffi/wait.js';
 import { SHARED, SHARED_BYTES, WAIT_ALL, describeStatus, type WaitWorkerData, type WaitWorkerMessage } from './reap-protocol.js';
+import { formatReapJson } from './log.js';
 
 /** A running wait thread. */
 export interface ReapLoop {
@@ -40,7 +41,7 @@ export function waitWorkerUrl(): URL {
 }
 
 /** How the wait thread runs: see {@link WaitWorkerData} for each field's meaning and units. */
-export type WaitThreadSettings = Pick<WaitWorkerData, 'verbose' | 'nice' | 'sliceUs' | 'sliceExplicit'>;
+export type WaitThreadSettings = Pick<WaitWorkerData, 'verbose' | 'logFormat' | 'nice' | 'sliceUs' | 'sliceExplicit'>;
 
 /**
  * Start the wait thread for main child `childPid`; `settings.nice` (−20…19, 0: unchanged) and
@@ -51,12 +52,15 @@ export type WaitThreadSettings = Pick<WaitWorkerData, 'verbose' | 'nice' | 'slic
  * With `require`, not `import()`: in the CommonJS bundle a dynamic import would start Node's
  * ES module loader (~8 ms) at this point.
  * @param onError called if the thread dies (a bug); ts-reaper cannot reap without it.
+ * @param log writes one message line (verbose mode; formatted by the caller).
+ * @param raw writes one line already formatted (a JSON reap line), newline included.
  */
 export function startReapLoop(
   childPid: number,
   settings: WaitThreadSettings,
   onError: (err: Error) => void,
   log: (line: string) => void = () => {},
+  raw: (line: string) => void = () => {},
 ): ReapLoop {
   const { Worker } = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
   const shared = new SharedArrayBuffer(SHARED_BYTES);
@@ -91,7 +95,19 @@ export function startReapLoop(
     waitpidAsync(-1, status, WAIT_ALL, (r) => {
       if (r.ret > 0) {
         Atomics.add(counters, SHARED.REAPED, 1);
-        if (verbose)
+        if (verbose && settings.logFormat === 'json')
+          // Reaped already: no comm to read, no peek to time from.
+          raw(
+            formatReapJson({
+              pid: r.ret,
+              comm: null,
+              role: r.ret === childPid ? 'command' : 'adopted',
+              status: status[0]!,
+              seenToReapedUs: null,
+              reaper: 'thread-pool',
+            }),
+          );
+        else if (verbose)
           log(`reaped ${r.ret === childPid ? 'main child' : 'pid'} ${r.ret} (${describeStatus(status[0]!)}) early, on the thread pool`);
         if (r.ret === childPid) {
           Atomics.store(counters, SHARED.CHILD_DONE, 1);

@@ -19,7 +19,7 @@ import { gettid } from '../ffi/process.js';
 import { getThreadSlice, setThreadNice, setThreadSlice } from '../ffi/sched.js';
 import { P_ALL, waitid, waitpid, WEXITED, WNOHANG, WNOWAIT } from '../ffi/wait.js';
 import { readStat } from '../procfs/stat.js';
-import { readComm } from '../procfs/process.js';
+import { zombieComm } from './comm.js';
 import { formatMessage, formatReapJson } from './log.js';
 import { SHARED, WAIT_ALL as WALL, describeStatus, type WaitWorkerData, type WaitWorkerMessage } from './reap-protocol.js';
 
@@ -98,7 +98,7 @@ function run(data: WaitWorkerData): void {
       const seen = process.hrtime.bigint();
       const target = si.getInt32(16, true);
       // Still a zombie: /proc/<pid>/comm is readable until the reap (JSON lines carry it).
-      if (json) comm = readComm(target);
+      if (json) comm = zombieComm(target);
       const r = waitpid(target, status, WNOHANG | WALL);
       if (r.ret <= 0) continue;
       pid = r.ret;

@@ -25,7 +25,23 @@ const c = {
   fcntl: libc.func('fcntl', 'int', ['int', 'int', 'int']),
   read: libc.func('read', 'long', ['int', 'void *', 'ulong']),
   write: libc.func('write', 'long', ['int', 'void *', 'ulong']),
+  open: libc.func('open', 'int', ['str', 'int']),
 };
+
+/** `O_RDONLY` (`include/uapi/asm-generic/fcntl.h`). */
+export const O_RDONLY = 0;
+
+/**
+ * `open(2)` of an existing file (no `O_CREAT`, hence no mode). Half the cost of Node's
+ * `readFileSync` path for a small /proc file read once (no fstat, no buffer growth, no
+ * JavaScript layers): measured ~17 µs against ~38 µs per read after a 1 ms sleep here.
+ * @param flags `O_RDONLY`, with `O_CLOEXEC`/`O_NONBLOCK`.
+ * @returns ret the fd, or −1 with errno (`ENOENT`: no such file, e.g. a reaped pid's /proc
+ * directory; `EACCES`; `EMFILE`).
+ */
+export function open(path: string, flags: number): CallResult {
+  return callResult(c.open(path, flags));
+}
 
 /** `close(2)`. @returns ret 0 or −1 with errno (`EBADF`: not open; `EINTR`, `EIO`: closed anyway on Linux). */
 export function close(fd: number): CallResult {

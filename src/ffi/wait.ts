@@ -33,17 +33,6 @@ export function waitpid(pid: number, status: Int32Array, options: number): CallR
 }
 
 /**
- * `waitpid(2)` on a libuv thread-pool thread (koffi `.async`, ~20 µs round trip): the calling
- * thread does not block and `done` runs on the event loop. errno is per thread and not carried
- * back, so a failure is reported as ret −1 with errno 0 (from `waitpid(-1)`: ECHILD or EINTR).
- * Arguments as {@link waitpid}.
- * @param status must stay untouched until `done` runs (the pool thread writes into it).
- */
-export function waitpidAsync(pid: number, status: Int32Array, options: number, done: (r: CallResult) => void): void {
-  c.waitpid.async(pid, status, options, (err: unknown, ret: number) => done({ ret: err ? -1 : ret, errno: 0 }));
-}
-
-/**
  * `waitid(2)` into a caller-owned 128-byte `siginfo_t` buffer. With `WNOWAIT` it peeks at an
  * exited child without reaping it. Fields (x86_64 and aarch64, `include/uapi/asm-generic/siginfo.h`):
  * `si_code` int32 at byte 8, `si_pid` int32 at byte 16, `si_status` int32 at byte 24; `si_pid` is

@@ -42,3 +42,31 @@ export function threadIds(pid: number): number[] | null {
     return null;
   }
 }
+
+/**
+ * Children of every thread of `pid`, from `/proc/<pid>/task/<tid>/children` (proc(5); the kernel
+ * lists a child under the thread that is its parent, and an orphan re-parented to a
+ * multi-threaded reaper may land on any of its live threads: `find_new_reaper`, kernel
+ * `kernel/exit.c`). Zombies included. A snapshot: children that come or go meanwhile may be
+ * missed or listed.
+ * @returns pids, or null when the files do not exist (a kernel without CONFIG_PROC_CHILDREN)
+ *   or `pid` is gone.
+ */
+export function childrenOfAllThreads(pid: number): number[] | null {
+  const tids = threadIds(pid);
+  if (tids === null) return null;
+  const out: number[] = [];
+  for (const tid of tids) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'latin1');
+    } catch (e) {
+      // ENOENT for the thread's own directory means that thread is gone; for the file, no
+      // CONFIG_PROC_CHILDREN: told apart by the task directory still being there.
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && threadIds(pid)?.includes(tid)) return null;
+      continue;
+    }
+    for (const word of text.trim().split(/\s+/)) if (word !== '') out.push(Number(word));
+  }
+  return out;
+}

@@ -33,14 +33,26 @@ import { spawnSignals, takeInheritedSignals, withSignalsIgnored, type InheritedS
 import { installForwarding, signalName, signalNumber } from './signals.js';
 import { bootWaitThread } from './reap-loop.js';
 import { shutdownDescendants } from './shutdown.js';
+import { formatMessage, type LogFormat, type LogLevel } from './log.js';
 
-/** Write one line on stderr, synchronously (so that `_exit` cannot lose it). */
-function say(line: string): void {
+/** Format of every line below once the options are parsed (`--log-format`); usage errors are text. */
+let logFormat: LogFormat = 'text';
+
+/** Write one already formatted line (newline included) on stderr, synchronously (so that `_exit` cannot lose it). */
+function raw(line: string): void {
   try {
-    writeSync(2, `ts-reaper: ${line}\n`);
+    writeSync(2, line);
   } catch {
     // stderr closed: nothing else to do.
   }
+}
+
+/**
+ * Write one message line on stderr in the chosen format. `level` defaults to `warning` for a
+ * line that starts so, `error` otherwise; the verbose log passes `info`.
+ */
+function say(line: string, level: LogLevel = line.startsWith('warning: ') ? 'warning' : 'error'): void {
+  raw(formatMessage(logFormat, level, line));
 }
 
 /** Exit status for a failed spawn, with the shell's conventions (127 not found, 126 not executable). */
@@ -172,6 +184,7 @@ async function main(): Promise<number> {
       return parsed.code;
     }
     opts = parsed.options;
+    logFormat = opts.logFormat;
   } catch (e) {
     if (e instanceof UsageError) {
       say(`${e.message} (see ts-reaper --help)`);
@@ -182,14 +195,17 @@ async function main(): Promise<number> {
 
   const pid1 = getpid() === 1;
   if (!setUpSubreaper(opts, pid1)) return 1;
-  if (opts.verbose) log = say;
+  if (opts.verbose) log = (line: string): void => say(line, 'info');
 
-  const forwarder = installForwarding(opts.rewrite, (received, sent, r) => {
+  const forwarder = installForwarding(opts.rewrite, (received, sent, r, adopted) => {
     if (!opts.verbose) return;
     if (sent === 0) log(`dropped ${signalName(received)}${opts.rewrite.has(received) ? ' (rewrite)' : ' (terminal job control)'}`);
     else
       log(
-        `forwarded ${signalName(received)}${sent !== received ? ` as ${signalName(sent)}` : ''}${r && r.ret < 0 ? ` (errno ${r.errno})` : ''}`,
+        `forwarded ${signalName(received)}${sent !== received ? ` as ${signalName(sent)}` : ''}${r && r.ret < 0 ? ` (errno ${r.errno})` : ''}` +
+          (adopted
+            ? `, and to ${adopted.sent} adopted ${adopted.sent === 1 ? 'process' : 'processes'}${adopted.errors.length > 0 ? ` (failed: errno ${adopted.errors.join(', ')})` : ''}`
+            : ''),
       );
   });
 
@@ -234,7 +250,7 @@ async function main(): Promise<number> {
     log(`terminal given to the command's process group ${inChild ? 'in the child, before exec' : 'after the spawn (glibc < 2.35)'}`);
   // The wait thread does not exist yet, so the child cannot have been reaped: the pidfd is its.
   const pidfd = pidfdOpen(childPid);
-  forwarder.setTarget({ pid: childPid, pidfd: pidfd.ret, group: opts.pgroup });
+  forwarder.setTarget({ pid: childPid, pidfd: pidfd.ret, group: opts.pgroup, adoptedBy: opts.signalAdopted ? getpid() : null });
   const now = performance.now();
   const ready = performance.nodeTiming.bootstrapComplete;
   if (opts.verbose) {
@@ -247,6 +263,7 @@ async function main(): Promise<number> {
 
   const loop = waitThread.start(childPid, {
     verbose: opts.verbose,
+    logFormat: opts.logFormat,
     nice: opts.waitNice,
     sliceUs: opts.waitSliceUs,
     sliceExplicit: opts.waitSliceExplicit,

@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import { decodeWaitStatus } from '../ffi/wait.js';
+import type { LogFormat } from './log.js';
 
 /**
  * The contract between ts-reaper's main thread (reap-loop.ts) and its wait thread
@@ -51,6 +52,8 @@ export interface WaitWorkerData {
   childPid: number;
   /** Log each reap on stderr (the wait thread writes it synchronously itself). */
   verbose: boolean;
+  /** Format of the thread's lines on stderr (log.ts); `json` also reads each zombie's comm. */
+  logFormat: LogFormat;
   /** Nice value to give the wait thread (0: leave it). */
   nice: number;
   /** EEVDF slice to request for the wait thread, µs (0: leave the kernel default). */

@@ -17,6 +17,7 @@ import { constants } from 'node:os';
 import type { CallResult } from '../ffi/libc.js';
 import { pidfdSendSignal } from '../ffi/pidfd.js';
 import { kill } from '../ffi/process.js';
+import { signalAdopted, type AdoptedReport } from './adopted.js';
 
 const NUMBERS: Readonly<Record<string, number>> = constants.signals as unknown as Record<string, number>;
 
@@ -93,6 +94,11 @@ export interface SignalTarget {
   pidfd: number;
   /** Signal the process group whose id is `pid` (the child leads its own group). */
   group: boolean;
+  /**
+   * `--signal-adopted`: ts-reaper's own pid, whose other children (adopted orphans) get every
+   * forwarded signal too (adopted.ts); null: they get none.
+   */
+  adoptedBy: number | null;
 }
 
 /**
@@ -114,16 +120,28 @@ export interface Forwarder {
 }
 
 /**
+ * Send `signal` to the adopted processes of `target` when it asks for that (`adoptedBy` set),
+ * skipping the command's group when the group was signalled as a whole. Null when not asked.
+ */
+export function sendToAdopted(target: SignalTarget, signal: number): AdoptedReport | null {
+  if (target.adoptedBy === null) return null;
+  return signalAdopted({ self: target.adoptedBy, command: target.pid, skipGroup: target.group ? target.pid : null }, signal);
+}
+
+/**
  * Listen to every signal in {@link FORWARDED_SIGNALS} and forward it, after applying `rewrite`
  * (signal → replacement; replacement 0 drops it). Installing a listener is also what makes a
  * Node PID 1 react to SIGTERM/SIGINT at all (the kernel drops default-action signals sent to a
  * namespace init). Signals received before {@link Forwarder.setTarget} are queued in order.
+ * With `adoptedBy` set, the adopted processes get the signal ({@link sendToAdopted}) just before
+ * the command (or its group), in the same synchronous handler.
  * @param onSignal called for each received signal with the number actually sent (0: dropped,
- *   by a rewrite or as a job-control signal), e.g. for verbose logging.
+ *   by a rewrite or as a job-control signal), the command's send result, and what the adopted
+ *   processes got (null: not asked, or dropped), e.g. for verbose logging.
  */
 export function installForwarding(
   rewrite: ReadonlyMap<number, number>,
-  onSignal: (received: number, sent: number, result: CallResult | null) => void,
+  onSignal: (received: number, sent: number, result: CallResult | null, adopted: AdoptedReport | null) => void,
 ): Forwarder {
   let target: SignalTarget | null = null;
   const pending: number[] = [];
@@ -131,14 +149,19 @@ export function installForwarding(
   const deliver = (received: number): void => {
     const sent = rewrite.get(received) ?? (dropped.has(received) ? 0 : received);
     if (sent === 0) {
-      onSignal(received, 0, null);
+      onSignal(received, 0, null, null);
       return;
     }
     if (target === null) {
       pending.push(received);
       return;
     }
-    onSignal(received, sent, sendToTarget(target, sent));
+    // Adopted first: once the command has the signal it may die at once, and its children,
+    // re-parented to ts-reaper, would then count as adopted and get a signal that, without -g,
+    // is the command's alone (seen: the shell's own children got it). Listed before, the
+    // adopted set is what ts-reaper had adopted when the signal came.
+    const adopted = sendToAdopted(target, sent);
+    onSignal(received, sent, sendToTarget(target, sent), adopted);
   };
   const listeners = new Map<NodeJS.Signals, () => void>();
   for (const name of FORWARDED_SIGNALS) {

@@ -19,6 +19,8 @@ import { gettid } from '../ffi/process.js';
 import { getThreadSlice, setThreadNice, setThreadSlice } from '../ffi/sched.js';
 import { P_ALL, waitid, waitpid, WEXITED, WNOHANG, WNOWAIT } from '../ffi/wait.js';
 import { readStat } from '../procfs/stat.js';
+import { zombieComm } from './comm.js';
+import { formatMessage, formatReapJson } from './log.js';
 import {
   SHARED,
   WAIT_ALL as WALL,
@@ -68,11 +70,17 @@ function run(data: WaitWorkerData, shared: Int32Array): void {
   const siginfo = new Uint8Array(128);
   const si = new DataView(siginfo.buffer);
   const post = (m: WaitWorkerMessage): void => port.postMessage(m);
+  // Reap lines as JSON objects (-v --log-format json); the text form is untouched.
+  const json = data.verbose && data.logFormat === 'json';
   if (data.nice !== 0) {
     const r = setThreadNice(gettid(), data.nice);
     if (r.ret < 0)
       say(
-        `ts-reaper: warning: cannot set the wait thread's nice to ${data.nice} (errno ${r.errno}${r.errno === Errno.EACCES || r.errno === Errno.EPERM ? ': needs CAP_SYS_NICE' : ''}); continuing at the default\n`,
+        formatMessage(
+          data.logFormat,
+          'warning',
+          `warning: cannot set the wait thread's nice to ${data.nice} (errno ${r.errno}${r.errno === Errno.EACCES || r.errno === Errno.EPERM ? ': needs CAP_SYS_NICE' : ''}); continuing at the default`,
+        ),
       );
   }
   if (data.sliceUs !== 0) {
@@ -81,7 +89,11 @@ function run(data: WaitWorkerData, shared: Int32Array): void {
     const r = setThreadSlice(gettid(), data.sliceUs * 1000);
     if (r.ret < 0 && (data.sliceExplicit || data.verbose)) {
       say(
-        `ts-reaper: ${data.sliceExplicit ? 'warning: ' : ''}cannot set the wait thread's time slice to ${data.sliceUs} us (errno ${r.errno}); continuing with the kernel's default\n`,
+        formatMessage(
+          data.logFormat,
+          data.sliceExplicit ? 'warning' : 'info',
+          `${data.sliceExplicit ? 'warning: ' : ''}cannot set the wait thread's time slice to ${data.sliceUs} us (errno ${r.errno}); continuing with the kernel's default`,
+        ),
       );
     }
   }
@@ -95,12 +107,13 @@ function run(data: WaitWorkerData, shared: Int32Array): void {
           : `unknown (errno ${slice.errno})`;
     // The nice value the thread has (not the one asked for, which may have been refused).
     const nice = readStat(gettid())?.nice ?? 'unknown';
-    say(`ts-reaper: wait thread ${gettid()}: nice ${nice}, time slice ${sliceText}\n`);
+    say(formatMessage(data.logFormat, 'info', `wait thread ${gettid()}: nice ${nice}, time slice ${sliceText}`));
   }
 
   for (;;) {
     let pid: number;
     let zombieUs = -1;
+    let comm: string | null = null;
     if (data.verbose) {
       // Peek first so that the time from "seen waitable" to "reaped" can be reported.
       const peek = waitid(P_ALL, 0, siginfo, WEXITED | WNOWAIT | WALL);
@@ -110,6 +123,8 @@ function run(data: WaitWorkerData, shared: Int32Array): void {
       }
       const seen = process.hrtime.bigint();
       const target = si.getInt32(16, true);
+      // Still a zombie: /proc/<pid>/comm is readable until the reap (JSON lines carry it).
+      if (json) comm = zombieComm(target);
       const r = waitpid(target, status, WNOHANG | WALL);
       if (r.ret <= 0) continue;
       pid = r.ret;
@@ -124,7 +139,17 @@ function run(data: WaitWorkerData, shared: Int32Array): void {
     }
     Atomics.add(shared, SHARED.REAPED, 1);
     const st = status[0]!;
-    if (data.verbose) {
+    if (json)
+      say(
+        formatReapJson({
+          pid,
+          comm,
+          role: pid === data.childPid ? 'command' : 'adopted',
+          status: st,
+          seenToReapedUs: zombieUs,
+        }),
+      );
+    else if (data.verbose) {
       const what = pid === data.childPid ? 'main child' : 'pid';
       say(`ts-reaper: reaped ${what} ${pid} (${describeStatus(st)}), zombie ${zombieUs.toFixed(1)} us seen-to-reaped\n`);
     }
@@ -144,7 +169,7 @@ function run(data: WaitWorkerData, shared: Int32Array): void {
       return true;
     }
     // Not expected from waitpid(-1) (EINVAL would be a bug): report, back off 10 ms, retry.
-    say(`ts-reaper: waitpid failed with errno ${errno}; retrying\n`);
+    say(formatMessage(data.logFormat, 'error', `waitpid failed with errno ${errno}; retrying`));
     Atomics.wait(shared, SHARED.GEN, Atomics.load(shared, SHARED.GEN), 10);
     return true;
   }

@@ -73,8 +73,7 @@ describe('ts-reaper in a container', () => {
 
   it("the image's launcher runs ts-reaper as PID 1 with 3 fewer tasks (one V8 platform thread)", async () => {
     // Counted once the wait thread runs (it has set the nice value asked for, 1), by when
-    // ts-reaper has started every thread it will have: the thread pool's is started with the
-    // wait thread, long before the wait thread has booted.
+    // ts-reaper has started every thread it will have (it starts no libuv pool thread).
     const booted = shWaitFor(
       `awk '{ sub(/^.*\\) /, ""); if ($17 == 1) f = 1 } END { exit !f }' /proc/1/task/*/stat`,
       'the wait thread to set its nice value',
@@ -119,6 +118,62 @@ describe('ts-reaper in a container', () => {
     expect(r.exitCode).toBe(143);
     expect(r.stopLatencyMs).not.toBeNull();
     expect(r.stopLatencyMs!).toBeLessThan(graceS * 1000);
+  });
+
+  it('docker stop with --signal-adopted --shutdown all: the adopted orphan exits gracefully, logged as JSON', async () => {
+    // The orphan (a shell whose parent exits at once) traps SIGTERM and says so on stdout. The
+    // stop waits until PID 1 has adopted it and its trap is set (SigCgt has SIGTERM, bit 14).
+    const orphan = `sh -c 'sh -c "trap \\"echo orphan-graceful; exit 0\\" TERM; while :; do sleep 0.05; done" &'`;
+    const trapped = (pid: number): boolean => {
+      try {
+        return (
+          readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('orphan-graceful') &&
+          (BigInt(`0x${/^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))![1]}`) & (1n << 14n)) !== 0n
+        );
+      } catch {
+        return false;
+      }
+    };
+    const graceS = 20;
+    const r = await runContainer(d, {
+      image: images.app,
+      cmd: [
+        'ts-reaper',
+        '-v',
+        '--log-format',
+        'json',
+        '--signal-adopted',
+        '--shutdown',
+        'all',
+        '--grace-ms',
+        '15000',
+        '--',
+        'sh',
+        '-c',
+        `${orphan}; while :; do sleep 0.05; done`,
+      ],
+      stopAfterMs: 0,
+      stopGraceS: graceS,
+      timeoutMs: 90_000,
+      onStarted: async (id) => {
+        const pid = (await d.getContainer(id).inspect()).State.Pid;
+        await waitFor(() => childrenOf(pid).some(trapped), { what: 'PID 1 to adopt the orphan, and the orphan to trap SIGTERM' });
+      },
+    });
+    // The command died of the forwarded SIGTERM; the orphan ran its trap (a SIGKILL from the
+    // kernel, when PID 1 exits, or from Docker, after the grace, would not have let it).
+    expect(r.exitCode).toBe(143);
+    expect(r.stdout).toContain('orphan-graceful');
+    expect(r.stopLatencyMs!).toBeLessThan(graceS * 1000);
+    // The container's stderr is everyone's: the orphan's shell says "Terminated" when the
+    // shutdown's SIGTERM (kill -1) ends its sleep. ts-reaper's lines are the JSON ones.
+    const events = r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events.map((e) => e.text)).toContain('forwarded SIGTERM, and to 1 adopted process');
+    expect(events.find((e) => e.event === 'reap' && e.role === 'command')).toMatchObject({ exit_status: 143, signal: 'SIGTERM' });
+    expect(events.find((e) => e.event === 'reap' && e.role === 'adopted' && e.comm === 'sh')).toMatchObject({ exit_status: 0 });
   });
 
   it('the control: a Node PID 1 without a SIGTERM handler is killed after the grace period (137)', async () => {

@@ -17,9 +17,11 @@ describe('ts-reaper options', () => {
       pgroup: false,
       rewrite: new Map(),
       remapExit: new Set(),
+      signalAdopted: false,
       shutdown: 'none',
       graceMs: DEFAULT_GRACE_MS,
       verbose: false,
+      logFormat: 'text',
       preserveFds: 0,
       waitNice: 0,
       waitSliceUs: DEFAULT_WAIT_SLICE_US,
@@ -106,6 +108,20 @@ describe('ts-reaper options', () => {
     const cli = await run(['-s', '--shutdown', 'none', '--grace-ms', '7', '-r', 'TERM:INT', 'cmd'], env);
     expect(cli).toMatchObject({ subreaper: 'require', shutdown: 'none', graceMs: 7 });
     expect(cli.rewrite.get(15)).toBe(2);
+  });
+
+  it('--signal-adopted and --log-format, from the command line or the environment (the command line wins)', async () => {
+    expect(await run(['--signal-adopted', '--log-format', 'json', 'cmd'])).toMatchObject({ signalAdopted: true, logFormat: 'json' });
+    expect(await run(['cmd'], { TS_REAPER_SIGNAL_ADOPTED: '1', TS_REAPER_LOG_FORMAT: 'json' })).toMatchObject({
+      signalAdopted: true,
+      logFormat: 'json',
+    });
+    expect((await run(['--log-format', 'text', 'cmd'], { TS_REAPER_LOG_FORMAT: 'json' })).logFormat).toBe('text');
+    await expect(parseOptions(['cmd'], { TS_REAPER_LOG_FORMAT: 'yaml' })).rejects.toThrow(
+      /Expected `TS_REAPER_LOG_FORMAT` to be text or json, got `yaml`/,
+    );
+    await expect(parseOptions(['cmd'], { TS_REAPER_SIGNAL_ADOPTED: 'perhaps' })).rejects.toThrow(/TS_REAPER_SIGNAL_ADOPTED/);
+    await expect(parseOptions(['--log-format', 'xml', 'cmd'], {})).rejects.toThrow(/xml/);
   });
 
   it('--shutdown group implies -g: the group it shuts down also gets the forwarded signals', async () => {

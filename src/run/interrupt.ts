@@ -17,6 +17,10 @@ const interruptCallbacks = new Set<(signal: NodeJS.Signals) => void>();
 let noticeSink: ((line: string) => void) | null = null;
 let handlersInstalled = false;
 let interrupted: NodeJS.Signals | null = null;
+/** When the first interrupt arrived, ms (`performance.now()`). */
+let interruptedAt = 0;
+/** A second delivery of the interrupting signal within this is the same interrupt, ms (see installHandlers). */
+export const DUPLICATE_MS = 200;
 /** The runtimes whose containers an interrupt removes (the ones this process connected). */
 const cleanups = new Set<RunCleanup>();
 
@@ -99,6 +103,11 @@ export function installHandlers(onNotice?: (line: string) => void): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
   const handle = (signal: NodeJS.Signals): void => {
+    // The same signal again within moments is one interrupt delivered twice, not a user who
+    // insists: GNU `timeout` sends its signal to the command and then to the command's process
+    // group, and a shell's `kill -INT 0` reaches every process of the group, reapbench included,
+    // as does the terminal's. A person's second Ctrl-C takes longer than this.
+    if (interrupted === signal && performance.now() - interruptedAt < DUPLICATE_MS) return;
     if (interrupted) {
       // Second signal: the user insists; leave at once. Force-removals already sent go on in
       // the engine; what can go synchronously goes now; for anything else one line says how to
@@ -109,6 +118,7 @@ export function installHandlers(onNotice?: (line: string) => void): void {
       process.exit(interruptExitCode(signal));
     }
     interrupted = signal;
+    interruptedAt = performance.now();
     // Callbacks first (they abort the run in progress, so it is recorded as aborted, not as a
     // failed run of its init), then the containers go.
     for (const cb of interruptCallbacks) cb(signal);

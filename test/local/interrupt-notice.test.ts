@@ -20,12 +20,30 @@ describe('interrupt handler notices', () => {
     await waitFor(() => /^ready [0-9a-f]{12}$/m.test(out), { what: 'the fixture to be ready', detail: () => out });
     const runId = /^ready ([0-9a-f]{12})$/m.exec(out)![1]!;
     child.kill('SIGINT');
-    await waitFor(() => out.includes('first SIGINT'), { what: 'the first SIGINT to be handled', detail: () => out });
+    await waitFor(() => out.includes('duplicate window over'), { what: 'the first SIGINT to be handled', detail: () => out });
     child.kill('SIGINT');
     const r = await child;
     expect(r.exitCode).toBe(130);
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain(`NOTICE reapbench: left at once; run reapbench clean --run ${runId} to remove what this run may have left`);
+  });
+
+  it('the same SIGINT twice at once (GNU timeout: to the command, then to its group) is one interrupt; a later one is the second', async () => {
+    const child = execa(process.execPath, [path.join(root, 'test/support/second-signal-fixture.mjs')], { reject: false });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    await waitFor(() => /^ready [0-9a-f]{12}$/m.test(out), { what: 'the fixture to be ready', detail: () => out });
+    child.kill('SIGINT');
+    child.kill('SIGINT');
+    await waitFor(() => out.includes('duplicate window over'), { what: 'the duplicate window to pass', detail: () => out });
+    // Still there, interrupted once, and no "left at once".
+    expect(child.exitCode).toBeNull();
+    expect(out.match(/first SIGINT/g)).toHaveLength(1);
+    expect(out).not.toContain('NOTICE');
+    child.kill('SIGINT');
+    const r = await child;
+    expect(r.exitCode).toBe(130);
+    expect(r.stdout).toContain('NOTICE reapbench: left at once');
   });
 
   it('no module of runtime/ writes to stdout or stderr itself', () => {

@@ -17,13 +17,15 @@
  *  - image operations fail with a line saying that they need a container engine.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { execa } from 'execa';
 import { ReapbenchError, usageError } from '../errors.js';
+import { O_CLOEXEC, pipe2 } from '../ffi/fd.js';
 import { INIT_HOST_PROGRAMS, type InitName } from '../model/inits.js';
 import { RUN_ID, RUN_ID_PATTERN, type CleanResult, type DeadRunSweep } from './cleanup.js';
 import { NO_PIDS, validateSpec, type ContainerRun, type ContainerSpec } from './container.js';
@@ -100,6 +102,19 @@ function capture(stream: NodeJS.ReadableStream | null, cap: number): () => strin
     size += take.length;
   });
   return () => Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * A pipe for a run's stdout or stderr, both ends close-on-exec (the child gets the write end
+ * as its fd 1 or 2 by dup2, which clears the flag there).
+ * @returns [read end, write end].
+ * @throws ReapbenchError when the pipe cannot be made (out of file descriptors).
+ */
+function realPipe(): [number, number] {
+  const p = pipe2(O_CLOEXEC);
+  if (p.ret < 0)
+    throw new ReapbenchError(`cannot make a pipe for a namespace run's output (errno ${p.errno}): raise the open-files limit (ulimit -n)`);
+  return p.fds;
 }
 
 /** The pid of `pids` that is PID 1 of its namespace (the last NSpid field is 1), or null. */
@@ -246,12 +261,25 @@ export class NamespaceRuntime implements ContainerRuntime {
     const env = { PATH: NS_PATH, HOME: '/root', HOSTNAME: id.slice(0, 12), ...(this.image?.env ?? {}), ...(spec.env ?? {}) };
     const sampler = spec.pidsSampleMs === 0 ? null : new PidsSampler(id, spec.pidsSampleMs ?? 50, null, CGROUP_ROOT, 2, dir);
     // Its own session: a Ctrl-C at the terminal reaches the harness, which decides (as for containers).
-    const child = spawn(launchArgv(plan)[0]!, launchArgv(plan).slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    // stdout and stderr are pipes, as an engine gives a container: Node's 'pipe' is a socket
+    // pair, and a program that opens /dev/stdout (supervisord's `stdout_logfile=/dev/stdout`)
+    // gets ENXIO from a socket (open of /proc/self/fd/N on a socket, fs/proc/fd.c).
+    const [outR, outW] = realPipe();
+    const [errR, errW] = realPipe();
+    let child: ChildProcess;
+    try {
+      child = spawn(launchArgv(plan)[0]!, launchArgv(plan).slice(1), { env, stdio: ['pipe', outW, errW], detached: true });
+    } finally {
+      closeSync(outW);
+      closeSync(errW);
+    }
     const run: LiveRun = { dir, pid1: null, child };
     this.live.set(id, run);
     const cap = spec.maxOutputBytes ?? 4 << 20;
-    const stdout = capture(child.stdout, cap);
-    const stderr = capture(child.stderr, cap);
+    const outStream = new Socket({ fd: outR, readable: true, writable: false });
+    const errStream = new Socket({ fd: errR, readable: true, writable: false });
+    const stdout = capture(outStream, cap);
+    const stderr = capture(errStream, cap);
     child.stdin?.on('error', () => undefined);
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       child.on('error', (err) => {
@@ -260,7 +288,9 @@ export class NamespaceRuntime implements ContainerRuntime {
       });
       child.on('exit', (code, signal) => resolve({ code, signal }));
     });
-    const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+    // The output is all in once both pipes are at their end (every holder of a write end gone).
+    const atEnd = (sock: Socket): Promise<void> => new Promise<void>((resolve) => sock.on('close', () => resolve()));
+    const closed = Promise.all([atEnd(outStream), atEnd(errStream)]).then(() => undefined);
     let setupError: string | null = null;
     let timedOut = false;
     let aborted = false;

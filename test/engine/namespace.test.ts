@@ -86,6 +86,12 @@ describe('namespace runtime: the runtime contract', () => {
     expect(app).toBe('app');
   });
 
+  it("gives PID 1 pipes as stdout and stderr, as an engine does: a program that opens /dev/stdout writes to the run's output", async () => {
+    // supervisord's stdout_logfile=/dev/stdout: open(2) of a socket's /proc/self/fd link fails (ENXIO).
+    const r = await rt.run({ image: 'ignored', cmd: ['sh', '-c', 'echo out > /dev/stdout && echo err > /dev/stderr'], timeoutMs: 60_000 });
+    expect([r.exitCode, r.stdout, r.stderr]).toEqual([0, 'out\n', 'err\n']);
+  });
+
   it('without an init, adopted orphans stay zombies under a Node PID 1 (the control)', async () => {
     const script = `const {spawn}=require('child_process');spawn('sh',['-c',${JSON.stringify(BURST_EXITED)}],{stdio:'inherit'}).on('exit',()=>process.exit(0));`;
     const r = await rt.run({ image: 'ignored', cmd: ['node', '-e', script], timeoutMs: 60_000 });

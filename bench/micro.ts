@@ -40,6 +40,12 @@ export interface MicroResult {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(
+      'usage: npm run bench:micro\nbenchmark.js: FFI waitpid(WNOHANG), node spawn+exit+reap, posix_spawn+waitpid, pidfd watch; writes results/micro-<UTC>.json. See the header of bench/micro.ts.',
+    );
+    return;
+  }
   const status = new Int32Array(1);
   const sleeper = spawnDetached(['sleep', '600']);
   if (sleeper.ret < 0) throw new Error(`cannot start a sleep for the pidfd case: errno ${sleeper.errno}`);

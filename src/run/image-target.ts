@@ -45,7 +45,10 @@ export type ImageInfo = ImageDetails & { ref: string };
  */
 export async function inspectImage(runtime: ContainerRuntime, ref: string): Promise<ImageInfo> {
   const details = await runtime.inspectImage(ref);
-  if (details === null) throw usageError(`image ${ref} not found in the engine (reapbench does not pull: docker pull or build it first)`);
+  if (details === null)
+    throw usageError(
+      `image ${ref} not found in the engine at ${runtime.label} (reapbench does not pull: pull or build it with that engine first, e.g. docker pull / podman pull)`,
+    );
   return { ref, ...details };
 }
 

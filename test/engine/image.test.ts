@@ -205,8 +205,8 @@ describe.skipIf(!tracer.available)(
     it('bad input: one line each, exit ≠ 0, no container left', async () => {
       const missing = await run(['--image', 'reapbench-no-such-image:never']);
       expect(missing.exitCode).toBe(2);
-      expect(missing.stderr.trim()).toBe(
-        'reapbench: image reapbench-no-such-image:never not found in the engine (reapbench does not pull: docker pull or build it first)',
+      expect(missing.stderr.trim()).toMatch(
+        /^reapbench: image reapbench-no-such-image:never not found in the engine at \S+( \(from DOCKER_HOST\))? \(reapbench does not pull: pull or build it with that engine first, e.g. docker pull \/ podman pull\)$/,
       );
 
       const foreign = await foreignArchImage(await docker());

@@ -14,7 +14,7 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import { median } from 'simple-statistics';
 import type { InitName } from '../model/inits.js';
 import type { RunConfig } from '../model/config.js';
-import type { LatencyBin, RunRecord } from '../model/records.js';
+import { seriesMethod, type LatencyBin, type RunRecord } from '../model/records.js';
 import { compareCells, compareConfigs, configKey, configLabel, groupBy, initIndex } from '../stats/config-key.js';
 import { mergeHistograms } from '../stats/histogram.js';
 import { initColorScale } from '../model/init-colors.js';
@@ -84,7 +84,7 @@ export function zombiesChartSpec(runs: readonly RunRecord[]): ChartSpec | null {
       mark: { type: 'line', interpolate: 'step-after', strokeWidth: 2, opacity: 0.85 },
       encoding: {
         x: { field: 't_s', type: 'quantitative', title: 'time since production started (s)' },
-        y: { field: 'zombies', type: 'quantitative', title: 'zombies (count)' },
+        y: { field: 'zombies', type: 'quantitative', title: `zombies (count; ${seriesMethod(c.latency_method)})` },
         color: { field: 'init', type: 'nominal', title: 'PID 1', scale: initColorScale(values.map((v) => v.init)) },
         detail: { field: 'run', type: 'nominal' },
       },

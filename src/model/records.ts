@@ -10,6 +10,19 @@ import type { InitName } from './inits.js';
 /** How a run ended (tinybench-style discriminant). */
 export type RunState = 'completed' | 'failed' | 'timed-out' | 'aborted';
 
+/** Zombie series resolution in the record, ms: the kernel's series has one point per change; charts need far fewer. */
+export const SERIES_BUCKET_MS = 20;
+
+/**
+ * How a run's zombie series was read, in words for a chart's title: from the kernel instrument's
+ * events, each point the most zombies at once in a {@link SERIES_BUCKET_MS} bucket; otherwise
+ * sampled by the load generator inside the container (a zombie reaped between two samples is
+ * not seen).
+ */
+export function seriesMethod(latencyMethod: string | null): string {
+  return latencyMethod === 'ebpf' ? `kernel events, most at once per ${SERIES_BUCKET_MS} ms` : 'sampled in the container';
+}
+
 /** One point of the zombie/pids time series, sampled inside the container. */
 export interface SeriesPoint {
   /** Seconds since orphan production started. */

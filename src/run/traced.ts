@@ -43,8 +43,8 @@ export const IMAGE_ORPHANAGE = '/app/dist/orphanage';
 /** After the first failed fork, solo goes on producing this long, ms (the load generator's `--grace-ms` in the pidfd path). */
 export const SOLO_GRACE_MS = 500;
 
-/** Zombie series resolution in the record, ms: the kernel's series has one point per change; charts need far fewer. */
-export const SERIES_BUCKET_MS = 20;
+import { SERIES_BUCKET_MS } from '../model/records.js';
+export { SERIES_BUCKET_MS };
 
 /** Orphans per intermediate at the highest rates: past this, one more fork per batch costs less than 1/16 of the load. */
 export const SOLO_MAX_BATCH = 16;

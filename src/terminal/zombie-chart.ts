@@ -1,5 +1,5 @@
 import asciichart from 'asciichart';
-import type { RunRecord } from '../model/records.js';
+import { seriesMethod, type RunRecord } from '../model/records.js';
 import { compareCells, configLabel, groupBy, initIndex } from '../stats/config-key.js';
 import { INIT_COLORS } from '../model/init-colors.js';
 
@@ -31,7 +31,7 @@ export function renderZombieChart(runs: readonly RunRecord[], opts: ZombieChartO
   const points = Math.max(10, Math.min(200, opts.width - labelWidth - 4));
   const format = (x: number): string => String(Math.round(x)).padStart(labelWidth);
   const series = reps.map((r) => resample(r, tMax, points));
-  const title = `Zombies over time (count; x: 0 … ${fmtS(tMax)} s) — ${configLabel(reps[0]!)}`;
+  const title = `Zombies over time (count, ${seriesMethod(reps[0]!.latency_method)}; x: 0 … ${fmtS(tMax)} s) — ${configLabel(reps[0]!)}`;
   const axis = `${' '.repeat(labelWidth + 2)}0 s${`${fmtS(tMax)} s`.padStart(Math.max(points - 3, 4))}`;
   if (opts.color) {
     const plot = asciichart.plot(series, {

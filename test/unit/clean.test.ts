@@ -147,6 +147,25 @@ describe('a new run sweeps what runs whose process is gone left', () => {
     }
   });
 
+  it("also removes other runs' parent cgroups left empty, with no container listed (a kill -9), but never this run's", async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'reapbench-sweep-'));
+    const GONE = 'cccccccccccc';
+    for (const n of [`reapbench-${GONE}-1`, `reapbench-${GONE}-2`, `reapbench-${RUN_ID}-1`, 'docker'])
+      await mkdir(path.join(root, 'pids', n), { recursive: true });
+    const docker = { listContainers: async () => [], getContainer: () => ({}) } as unknown as Docker;
+    try {
+      // Age 0 stands for "older than a minute": a directory's ctime cannot be set back.
+      const s = await sweepDeadRuns(docker, root, 0);
+      expect(s).toEqual({ removed: 0, cgroups: 2, runs: [GONE] });
+      expect((await readdir(path.join(root, 'pids'))).sort()).toEqual(['docker', `reapbench-${RUN_ID}-1`]);
+      // Made just now: may be about to get its container; stays at the default age.
+      await mkdir(path.join(root, 'pids', `reapbench-${GONE}-3`));
+      expect(await sweepDeadRuns(docker, root)).toEqual({ removed: 0, cgroups: 0, runs: [] });
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
   it('labels every container with this process: host, pid and start time', () => {
     expect(OWNER_LABELS).toEqual({
       'reapbench.host': here,

@@ -210,7 +210,7 @@ try {
 process.stdout.write('\ntest tiers:\n');
 for (const r of rows) {
   const what = r.what ?? `${r.passed} passed, ${r.failed} failed`;
-  process.stdout.write(`  ${r.tier.padEnd(13)} ${r.seconds.toFixed(1).padStart(7)} s  ${what}${r.ok ? '' : '  (FAILED)'}\n`);
+  process.stdout.write(`  ${r.tier.padEnd(16)} ${r.seconds.toFixed(1).padStart(7)} s  ${what}${r.ok ? '' : '  (FAILED)'}\n`);
 }
 const passed = rows.reduce((s, r) => s + r.passed, 0);
 const failed = rows.reduce((s, r) => s + r.failed, 0);

@@ -11,8 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
-import path from 'node:path';
-import { OWNED_PARENT_PREFIX, ownedParentDirs, sweepOwnedParents, type OwnedParent } from './host-cgroup.js';
+import { OWNED_PARENT_PREFIX, sweepEmptyParents, sweepOwnedParents, type OwnedParent } from './host-cgroup.js';
 
 /** Label that marks every container reapbench creates. */
 export const RUN_LABEL = 'reapbench.run';
@@ -181,11 +180,15 @@ export interface DeadRunSweep {
  * Containers of this run, of another host, or without the owner labels (made before they
  * existed) are left to `reapbench clean`. Removal errors of single containers are not thrown.
  * Then the empty parent cgroups of other runs older than a minute, container or not.
- * `cgroupRoot`: the cgroup mount (tests point it at a folder); `youngParentMs`: how old another
- * run's empty parent must be to go, ms (default: sweepOwnedParents' minute; tests pass 0).
+ * `cgroupRoot`: the cgroup mount (tests point it at a folder); `emptyParents`: the options of
+ * that last step (sweepEmptyParents: its minimum age, its task reading; tests pass theirs).
  * @throws the engine's error when the containers cannot be listed.
  */
-export async function sweepDeadRuns(docker: Docker, cgroupRoot?: string, youngParentMs?: number): Promise<DeadRunSweep> {
+export async function sweepDeadRuns(
+  docker: Docker,
+  cgroupRoot?: string,
+  emptyParents: Parameters<typeof sweepEmptyParents>[2] = {},
+): Promise<DeadRunSweep> {
   const list = await docker.listContainers({ all: true, filters: { label: [RUN_LABEL] } });
   const here = OWNER_LABELS['reapbench.host'];
   const dead = list.filter((c) => {
@@ -200,21 +203,14 @@ export async function sweepDeadRuns(docker: Docker, cgroupRoot?: string, youngPa
   let cgroups = 0;
   // Their containers were just removed: give the parents the time a run's own removal gives them.
   for (const run of runs) cgroups += await sweepOwnedParents(cgroupRoot, { onlyRunId: run, waitMs: dead.length > 0 ? 5_000 : 0 });
-  // Then every other run's parents that are empty and older than a minute: a run removes its
-  // parent with its container, so such a parent outlived the process that made it (a kill -9,
-  // an engine gone under it) whether or not a container of that run is still listed. A parent
-  // in use holds its container's cgroup and cannot be removed (rmdir: EBUSY); one made in the
-  // last minute may be about to get its container, and stays (sweepOwnedParents).
-  const before = ownedParentDirs(null, cgroupRoot).map((d) => path.basename(d));
-  const orphaned = await sweepOwnedParents(cgroupRoot, {
-    keepRunId: RUN_ID,
-    ...(youngParentMs === undefined ? {} : { minAgeMs: youngParentMs }),
-  });
-  if (orphaned > 0) {
-    const left = new Set(ownedParentDirs(null, cgroupRoot).map((d) => path.basename(d)));
-    const parentRun = (n: string): string | undefined => new RegExp(`^${OWNED_PARENT_PREFIX}([0-9a-f]{12})-`).exec(n)?.[1];
-    for (const n of before) if (!left.has(n)) runs.push(parentRun(n) ?? n);
-  }
+  // Then every other run's parents that hold no task and are older than a minute: a run removes
+  // its parent with its container, so such a parent outlived the process that made it (a kill
+  // -9, an engine gone under it), whether or not a container of that run is still listed.
+  // Nothing with a task in it is touched (runs still going, of this engine or another).
+  const emptied = sweepEmptyParents(cgroupRoot, RUN_ID, emptyParents);
+  const parentRun = (n: string): string => new RegExp(`^${OWNED_PARENT_PREFIX}([0-9a-f]{12})-`).exec(n)?.[1] ?? n;
+  runs.push(...emptied.map(parentRun));
+  const orphaned = emptied.length;
   return { removed: dead.length, cgroups: cgroups + orphaned, runs: [...new Set(runs)].sort() };
 }
 

@@ -329,6 +329,49 @@ export async function sweepOwnedParents(
   return removed;
 }
 
+/**
+ * Remove the owned parents of other runs (not `keepRunId`'s) that hold no task at all
+ * (`pids.current` 0 in the pids hierarchy: no container, no Podman monitor) and are older than
+ * `minAgeMs`. Unlike {@link sweepOwnedParents} it never signals anything and never touches a
+ * parent with a task in it, so that it is safe beside runs still going, of this engine or
+ * another: a run removes its parent with its container, and one made in the last `minAgeMs` may
+ * be about to get its container. A parent whose `pids.current` cannot be read is left.
+ * @param root the cgroup mount (tests point it at a folder).
+ * @param opts `minAgeMs` (default a minute); `tasksIn`, the reading of a parent's task count
+ *   (default: its `pids.current`; tests, whose folders cannot hold a counter and be removed, pass theirs).
+ * @returns the names of the parents removed (`reapbench-<run id>-<n>`).
+ */
+export function sweepEmptyParents(
+  root = CGROUP_ROOT,
+  keepRunId: string,
+  opts: { minAgeMs?: number; tasksIn?: (name: string) => string | null } = {},
+): string[] {
+  const minAgeMs = opts.minAgeMs ?? YOUNG_PARENT_MS;
+  const tasksIn = opts.tasksIn ?? ((n: string) => parentTasks(root, n));
+  const names = new Set(ownedParentDirs(null, root).map((d) => path.basename(d)));
+  const removed: string[] = [];
+  for (const n of names) {
+    if (n.startsWith(`${OWNED_PARENT_PREFIX}${keepRunId}-`)) continue;
+    const dirs = hierarchyDirs(root, n);
+    if (dirs.some((d) => Date.now() - ctimeMs(d) < minAgeMs)) continue;
+    if (tasksIn(n) !== '0') continue;
+    if (rmdirAll(dirs).left === 0) removed.push(n);
+  }
+  return removed;
+}
+
+/** `pids.current` of owned parent `name` (v1: in the pids hierarchy; v2: at the root), or null when unreadable. */
+function parentTasks(root: string, name: string): string | null {
+  try {
+    return readFileSync(
+      existsSync(`${root}/pids/${name}`) ? `${root}/pids/${name}/pids.current` : `${root}/${name}/pids.current`,
+      'utf8',
+    ).trim();
+  } catch {
+    return null;
+  }
+}
+
 /** How old an owned parent of another run must be before a sweep of every run's parents removes it, ms. */
 const YOUNG_PARENT_MS = 60_000;
 

@@ -147,20 +147,27 @@ describe('a new run sweeps what runs whose process is gone left', () => {
     }
   });
 
-  it("also removes other runs' parent cgroups left empty, with no container listed (a kill -9), but never this run's", async () => {
+  it("also removes other runs' parent cgroups that hold no task (a kill -9 left them), never one with a task in it, never this run's", async () => {
     const root = await mkdtemp(path.join(tmpdir(), 'reapbench-sweep-'));
     const GONE = 'cccccccccccc';
-    for (const n of [`reapbench-${GONE}-1`, `reapbench-${GONE}-2`, `reapbench-${RUN_ID}-1`, 'docker'])
-      await mkdir(path.join(root, 'pids', n), { recursive: true });
+    const BUSY = '999999999999';
+    // The task count of each parent, as its pids.current would say (a test folder cannot hold
+    // that file and still be removed).
+    const tasks: Record<string, string> = {
+      [`reapbench-${GONE}-1`]: '0',
+      [`reapbench-${GONE}-2`]: '0',
+      [`reapbench-${BUSY}-1`]: '2', // a container (or Podman's monitor) in it: a run going on, maybe another engine's
+      [`reapbench-${RUN_ID}-1`]: '0',
+    };
+    for (const n of [...Object.keys(tasks), 'docker']) await mkdir(path.join(root, 'pids', n), { recursive: true });
     const docker = { listContainers: async () => [], getContainer: () => ({}) } as unknown as Docker;
+    const tasksIn = (n: string): string | null => tasks[n] ?? null;
     try {
-      // Age 0 stands for "older than a minute": a directory's ctime cannot be set back.
-      const s = await sweepDeadRuns(docker, root, 0);
-      expect(s).toEqual({ removed: 0, cgroups: 2, runs: [GONE] });
-      expect((await readdir(path.join(root, 'pids'))).sort()).toEqual(['docker', `reapbench-${RUN_ID}-1`]);
       // Made just now: may be about to get its container; stays at the default age.
-      await mkdir(path.join(root, 'pids', `reapbench-${GONE}-3`));
-      expect(await sweepDeadRuns(docker, root)).toEqual({ removed: 0, cgroups: 0, runs: [] });
+      expect(await sweepDeadRuns(docker, root, { tasksIn })).toEqual({ removed: 0, cgroups: 0, runs: [] });
+      // Age 0 stands for "older than a minute": a directory's ctime cannot be set back.
+      expect(await sweepDeadRuns(docker, root, { tasksIn, minAgeMs: 0 })).toEqual({ removed: 0, cgroups: 2, runs: [GONE] });
+      expect((await readdir(path.join(root, 'pids'))).sort()).toEqual(['docker', `reapbench-${BUSY}-1`, `reapbench-${RUN_ID}-1`].sort());
     } finally {
       await rm(root, { recursive: true, force: true });
     }

@@ -166,12 +166,16 @@ describe('ts-reaper in a container', () => {
     expect(r.stdout).toContain('orphan-graceful');
     expect(r.stopLatencyMs!).toBeLessThan(graceS * 1000);
     // The container's stderr is everyone's: the orphan's shell says "Terminated" when the
-    // shutdown's SIGTERM (kill -1) ends its sleep. ts-reaper's lines are the JSON ones.
+    // shutdown's SIGTERM (kill -1) ends its sleep, and may not end that line before one of
+    // ts-reaper's. ts-reaper's lines are the JSON objects, each from `{"event"` to its line's end.
     const events = r.stderr
       .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(events.map((e) => e.text)).toContain('forwarded SIGTERM, and to 1 adopted process');
+      .filter((l) => l.includes('{"event"'))
+      .map((l) => JSON.parse(l.slice(l.indexOf('{"event"'))) as Record<string, unknown>);
+    expect(
+      events.map((e) => e.text),
+      r.stderr,
+    ).toContain('forwarded SIGTERM, and to 1 adopted process');
     expect(events.find((e) => e.event === 'reap' && e.role === 'command')).toMatchObject({ exit_status: 143, signal: 'SIGTERM' });
     expect(events.find((e) => e.event === 'reap' && e.role === 'adopted' && e.comm === 'sh')).toMatchObject({ exit_status: 0 });
   });

@@ -10,7 +10,7 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { NO_PIDS, type ContainerRun, type ContainerSpec } from '../runtime/container.js';
+import { NO_PIDS, notRun, type ContainerRun, type ContainerSpec } from '../runtime/container.js';
 import type { ContainerRuntime } from '../runtime/runtime.js';
 import { histogram } from '../stats/summary.js';
 import type { LoadgenEvent, LoadgenSummary, OrphanEvent, SampleEvent, StartEvent } from '../loadgen/types.js';
@@ -306,17 +306,7 @@ export async function runOne(ctx: RunnerContext, run: PlannedRun, index: number)
 }
 
 /** A run that did not start: nothing ran, nothing was read. */
-const NOT_RUN: ContainerRun = {
-  id: '',
-  exitCode: null,
-  timedOut: false,
-  aborted: false,
-  stdout: '',
-  stderr: '',
-  durationMs: 0,
-  stopLatencyMs: null,
-  pids: NO_PIDS,
-};
+const NOT_RUN = notRun();
 
 /** No reading of PID 1. */
 const NO_USAGE: Pid1Usage = { cpuMs: null, rssKib: null };

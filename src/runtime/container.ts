@@ -450,15 +450,23 @@ export const NO_PIDS: PidsFigures = {
   note: 'host-side pids readings were disabled for this run',
 };
 
-/** A run that never created a container (`id` empty). */
-const NOT_RUN: ContainerRun = {
-  id: '',
-  exitCode: null,
-  timedOut: false,
-  aborted: false,
-  stdout: '',
-  stderr: '',
-  durationMs: 0,
-  stopLatencyMs: null,
-  pids: { ...NO_PIDS, note: 'no container was created' },
-};
+/**
+ * A run that never started (`id` empty, nothing read): `pidsNote` says why its pids figures are
+ * missing (absent: {@link NO_PIDS}'s own note).
+ */
+export function notRun(pidsNote?: string): ContainerRun {
+  return {
+    id: '',
+    exitCode: null,
+    timedOut: false,
+    aborted: false,
+    stdout: '',
+    stderr: '',
+    durationMs: 0,
+    stopLatencyMs: null,
+    pids: pidsNote === undefined ? NO_PIDS : { ...NO_PIDS, note: pidsNote },
+  };
+}
+
+/** A run that never created a container. */
+const NOT_RUN = notRun('no container was created');

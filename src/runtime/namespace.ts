@@ -28,7 +28,7 @@ import { ReapbenchError, usageError } from '../errors.js';
 import { O_CLOEXEC, pipe2 } from '../ffi/fd.js';
 import { INIT_HOST_PROGRAMS, type InitName } from '../model/inits.js';
 import { RUN_ID, RUN_ID_PATTERN, type CleanResult, type DeadRunSweep } from './cleanup.js';
-import { NO_PIDS, validateSpec, type ContainerRun, type ContainerSpec } from './container.js';
+import { NO_PIDS, notRun, validateSpec, type ContainerRun, type ContainerSpec } from './container.js';
 import type { EngineInfo } from './engine.js';
 import { CGROUP_ROOT, PidsSampler, type PidsFigures } from './host-cgroup.js';
 import { launchArgv, mountTarget, type HostImage, type LaunchPlan } from './ns-launch.js';
@@ -607,14 +607,4 @@ function lastLine(text: string): string {
 }
 
 /** A run that never started. */
-const NOT_STARTED: ContainerRun = {
-  id: '',
-  exitCode: null,
-  timedOut: false,
-  aborted: false,
-  stdout: '',
-  stderr: '',
-  durationMs: 0,
-  stopLatencyMs: null,
-  pids: { ...NO_PIDS, note: 'no namespace run was started' },
-};
+const NOT_STARTED = notRun('no namespace run was started');

@@ -1,6 +1,7 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { getEventListeners } from 'node:events';
 import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { OrphanEvent } from '../../src/loadgen/types.js';
@@ -10,7 +11,9 @@ import {
   startTracer,
   tracerAvailability,
   tracerBinaryPath,
+  type ExitEvent,
   type ForkEvent,
+  type ReapEvent,
   type Trace,
   type Tracer,
   type TraceMatch,
@@ -50,6 +53,10 @@ function exitsPerNsPid(events: readonly TracerEvent[], ns: number): Map<number, 
   }
   return exits;
 }
+
+const execFileAsync = promisify(execFile);
+/** The initial PID namespace's inode number, the same on every boot (include/linux/proc_ns.h). */
+const PROC_PID_INIT_INO = 0xeffffffc;
 
 /** Whether host process `pid` exists (in any state). */
 const exists = (pid: number): boolean => existsSync(`/proc/${pid}`);
@@ -296,6 +303,48 @@ describe.skipIf(!availability.available)(`tracer against the kernel ${why}`, () 
     expect(byInit.length).toBe(m.processes.filter((p) => p.reaper?.nsPid === 1).length);
     expect(m.counts.unmatchedReaps).toBe(0);
     expect(m.processes.every((p) => p.latencyUs === null || p.latencyUs > 0)).toBe(true);
+  });
+
+  it('gives a process four PID namespaces deep its pid at its four deepest levels, and one two deep its host pid at level 0', async () => {
+    // Each level's shell prints its namespace, then nests one more (each one PID 1 of its own
+    // namespace) until the innermost, where a child exits 7: level 2 and level 4.
+    const script = [
+      'readlink /proc/self/ns/pid',
+      'if [ "$1" -gt 1 ]; then exec unshare --pid --fork --mount-proc sh -c "$NEST" sh $(($1 - 1)); fi',
+      `sh -c 'exit 7'`,
+      'echo "status $?"',
+    ].join('\n');
+    tracer = await startTracer();
+    const nest = (depth: number) =>
+      execFileAsync('unshare', ['--pid', '--fork', '--mount-proc', 'sh', '-c', script, 'sh', String(depth)], {
+        env: { ...process.env, NEST: script },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    const two = await nest(2);
+    const four = await nest(4);
+    const trace = await stopTracer();
+    const inodes = (out: string) => [...out.matchAll(/^pid:\[(\d+)\]$/gm)].map((x) => Number(x[1]));
+    for (const [out, depth] of [
+      [two.stdout, 2],
+      [four.stdout, 4],
+    ] as const) {
+      expect(out).toMatch(/^status 7$/m);
+      const ns = inodes(out);
+      expect(ns).toHaveLength(depth);
+      const exit = trace.events.find((e): e is ExitEvent => e.type === 'exit' && e.status === 7 && e.ids.at(-1)?.ns === ns.at(-1));
+      expect(exit, `no exit of status 7 in namespace ${ns.at(-1)}`).toBeDefined();
+      expect(exit!.level).toBe(depth);
+      // Level 0 is the initial namespace, whose inode is fixed (include/linux/proc_ns.h
+      // PROC_PID_INIT_INO); the process is pid 3 of the innermost namespace (after its PID 1,
+      // the nesting shell that reaps it, and that shell's readlink).
+      const want = depth < 4 ? [PROC_PID_INIT_INO, ...ns] : ns;
+      expect(exit!.ids.map((i) => i.ns)).toEqual(want);
+      expect(exit!.ids.at(-1)!.nr).toBe(3);
+      if (depth < 4) expect(exit!.ids[0]!.nr).toBe(exit!.pid);
+      const reap = trace.events.find((e): e is ReapEvent => e.type === 'reap' && e.ns === ns.at(-1) && e.reaped === 3);
+      expect(reap, `no reap of pid 3 in namespace ${ns.at(-1)}`).toMatchObject({ nr: 1, level: depth });
+    }
   });
 
   it('attaches with no tracefs mounted: every program is a raw tracepoint found by its BTF id', () => {

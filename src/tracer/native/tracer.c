@@ -181,8 +181,8 @@ int main(int argc, char **argv) {
 
   struct pollfd fds[2] = {{.fd = ring_buffer__epoll_fd(rb), .events = POLLIN}, {.fd = 0, .events = POLLIN}};
   while (!stopping) {
-    /* The programs wake us only when 1 MiB waits in the ring buffer (tracer.bpf.c submit());
-     * otherwise every 50 ms: events are read in batches, at a few wake-ups a second. */
+    /* The programs never wake us (tracer.bpf.c submit()): events are read every 50 ms, in
+     * batches, at 20 wake-ups a second. */
     int n = poll(fds, 2, 50);
     if (n < 0 && errno != EINTR) break;
     if (ring_buffer__consume(rb) < 0) break;

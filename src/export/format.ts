@@ -1,4 +1,5 @@
-import { completedRuns, type SummaryRow } from '../model/records.js';
+import { completedRuns, type RunRecord, type RunState, type SummaryRow } from '../model/records.js';
+import { initIndex } from '../stats/config-key.js';
 
 /**
  * Number formatting for human-readable tables (terminal and markdown; CSV keeps full values).
@@ -50,4 +51,32 @@ export function formatOrphansBeforeFailure(
   const completed = completedRuns(r);
   if (r.orphans_before_failure === null || completed === 0 || r.survived_runs === 0) return v;
   return `${v} (${r.survived_runs === completed ? 'whole run' : 'mixed'})`;
+}
+
+/** How {@link leftOutPhrase} names the runs of each state that did not complete. */
+const NOT_COMPLETED: Record<Exclude<RunState, 'completed'>, string> = {
+  failed: 'failed',
+  'timed-out': 'timed out',
+  aborted: 'aborted',
+};
+
+/**
+ * The one short phrase a chart's legend or caption carries for the runs it leaves out: a run
+ * that did not complete (failed, timed out, aborted) has no figure in any median, and its
+ * samples, when it has any, stop wherever it broke off, so a line drawn from them would read as a
+ * measurement. Per init (in INITS order), its runs by state, e.g.
+ * `left out, did not complete: tini (1 timed out), ts-reaper (2 failed)`; null when every run
+ * completed. Pure.
+ */
+export function leftOutPhrase(runs: readonly Pick<RunRecord, 'init' | 'state'>[]): string | null {
+  const left = runs.filter((r) => r.state !== 'completed');
+  if (left.length === 0) return null;
+  const inits = [...new Set(left.map((r) => r.init))].sort((a, b) => initIndex(a) - initIndex(b));
+  const parts = inits.map((init) => {
+    const counts = Object.entries(NOT_COMPLETED)
+      .map(([state, words]) => ({ n: left.filter((r) => r.init === init && r.state === state).length, words }))
+      .filter((c) => c.n > 0);
+    return `${init} (${counts.map((c) => `${c.n} ${c.words}`).join(', ')})`;
+  });
+  return `left out, did not complete: ${parts.join(', ')}`;
 }

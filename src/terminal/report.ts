@@ -21,9 +21,11 @@ export interface TerminalReportOptions {
 export function renderTerminalReport(summary: readonly SummaryRow[], runs: readonly RunRecord[], opts: TerminalReportOptions): string {
   const width = Math.max(40, Math.floor(opts.width));
   const out = ['', renderSummaryTable(summary, { color: opts.color, width })];
-  const peak = (g: RunRecord[]): number => Math.max(...g.map((r) => r.zombies_peak));
+  // Only completed runs are charted (renderZombieChart), so only they rank a configuration.
+  const drawn = (r: RunRecord): boolean => r.state === 'completed' && r.series.length > 0;
+  const peak = (g: RunRecord[]): number => Math.max(...g.filter(drawn).map((r) => r.zombies_peak));
   const groups = groupBy(runs, configKey)
-    .filter((g) => g.some((r) => r.series.length > 0))
+    .filter((g) => g.some(drawn))
     .sort((a, b) => peak(b) - peak(a) || compareConfigs(a[0]!, b[0]!));
   const max = opts.maxCharts ?? 2;
   for (const g of groups.slice(0, max)) out.push(renderZombieChart(g, { color: opts.color, width }));

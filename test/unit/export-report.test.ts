@@ -168,6 +168,23 @@ describe('terminal report', () => {
     expect(onlyAborted).not.toContain(' 99 ');
   });
 
+  it("charts a rate sweep's configurations in the table's order, having chosen them by their zombie peak", () => {
+    // The peak rises with the rate except at 1000/s, the lowest: 100/s and 5000/s are charted.
+    const peaks: Record<number, number> = { 100: 20, 1000: 5, 5000: 110 };
+    const sweep = [5000, 100, 1000].flatMap((rate) =>
+      (['none', 'tini'] as const).map((init) => ({
+        ...realisticRun(init, 0, { rate_per_s: rate, duration_s: 1 }),
+        zombies_peak: peaks[rate]!,
+      })),
+    );
+    const out = renderTerminalReport(summarize(sweep), sweep, { color: false, width: 120, maxCharts: 2 });
+    const charts = [...out.matchAll(/^Zombies over time .* rate=(\d+)\/s/gm)].map((m) => Number(m[1]));
+    expect(charts).toEqual([100, 5000]);
+    const table = [...new Set([...out.matchAll(/^│ (?:none|tini) +│ +(\d+) │/gm)].map((m) => Number(m[1])))];
+    expect(table).toEqual([100, 1000, 5000]);
+    expect(out).toContain('(1 more configuration charted');
+  });
+
   it('gives no chart slot to a configuration whose runs all failed, whatever their samples peaked at', () => {
     const failedOnly = unfinishedGroup(5000)
       .filter((r) => r.init === 'docker-init')

@@ -1,4 +1,4 @@
-import { completedRuns, type RunRecord, type RunState, type SummaryRow } from '../model/records.js';
+import { completedRuns, type EnvironmentRecord, type RunRecord, type RunState, type SummaryRow } from '../model/records.js';
 import { initIndex } from '../stats/config-key.js';
 
 /**
@@ -79,4 +79,26 @@ export function leftOutPhrase(runs: readonly Pick<RunRecord, 'init' | 'state'>[]
     return `${init} (${counts.map((c) => `${c.n} ${c.words}`).join(', ')})`;
   });
   return `left out, did not complete: ${parts.join(', ')}`;
+}
+
+/**
+ * What ran the containers, for report.md's `engine` row and scenarios.md's header: the engine,
+ * its version, its Engine API version and the cgroup version (`docker 20.10.24 (API 1.41),
+ * cgroup v1`); for the namespace runtime, which has no engine and no API, that there is none and
+ * what it runs on instead (`none: the namespace runtime (unshare, util-linux 2.38.1), cgroup v2`).
+ * Pure.
+ */
+export function engineLabel(
+  env: Pick<EnvironmentRecord, 'engine_name' | 'engine_version' | 'engine_api_version' | 'cgroup_version'>,
+): string {
+  // Records older than engine_name were all Docker's; those older than a null API version hold `-`.
+  const name = env.engine_name ?? 'docker';
+  const api = env.engine_api_version;
+  const engine =
+    name === 'namespace'
+      ? `none: the namespace runtime (unshare, util-linux ${env.engine_version})`
+      : api === null || api === '-'
+        ? `${name} ${env.engine_version}`
+        : `${name} ${env.engine_version} (API ${api})`;
+  return `${engine}, cgroup v${env.cgroup_version}`;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_INITS as INITS } from '../../src/model/inits.js';
 import { chartSpecs, latencyChartSpec, renderSvg, survivalChartSpec, zombiesChartSpec } from '../../src/export/charts.js';
-import { leftOutPhrase } from '../../src/export/format.js';
+import { engineLabel, leftOutPhrase } from '../../src/export/format.js';
 import { renderZombieChart } from '../../src/terminal/zombie-chart.js';
 import { renderMarkdown } from '../../src/export/markdown.js';
 import { renderTerminalReport } from '../../src/terminal/report.js';
@@ -82,6 +82,17 @@ function unfinishedGroup(rate: number) {
   ];
 }
 
+describe('engineLabel', () => {
+  it('gives an engine its version and API version, and the namespace runtime neither an engine nor an API', () => {
+    expect(engineLabel({ engine_name: 'podman', engine_version: '4.3.1', engine_api_version: '1.41', cgroup_version: 2 })).toBe(
+      'podman 4.3.1 (API 1.41), cgroup v2',
+    );
+    expect(engineLabel({ engine_name: 'namespace', engine_version: '2.38.1', engine_api_version: null, cgroup_version: 1 })).toBe(
+      'none: the namespace runtime (unshare, util-linux 2.38.1), cgroup v1',
+    );
+  });
+});
+
 describe('leftOutPhrase', () => {
   it('names the runs that did not complete per init in INITS order, by state, and nothing when all completed', () => {
     expect(leftOutPhrase([makeRun()])).toBeNull();
@@ -116,6 +127,19 @@ describe('report.md', () => {
       "- **docker-init**: The engine's own init (`HostConfig.Init`): on podman, catatonit at /run/podman-init (comm podman-init).",
     );
     expect(text).not.toContain('a static tini');
+  });
+
+  it('names the namespace runtime as no engine, with its util-linux version and no API part, in new and older records', () => {
+    const rs = [makeRun({ init: 'tini' })];
+    for (const api of [null, '-']) {
+      const env = { ...ENV, engine_name: 'namespace', engine_version: '2.38.1', engine_api_version: api, cgroup_version: 2 as const };
+      const text = renderMarkdown({ runs: rs, summary: summarize(rs), env, partial: false });
+      expect(text).toContain('| engine | none: the namespace runtime (unshare, util-linux 2.38.1), cgroup v2 |');
+      expect(text).not.toContain('API');
+    }
+    expect(renderMarkdown({ runs: rs, summary: summarize(rs), env: ENV, partial: false })).toContain(
+      '| engine | docker 20.10.24 (API 1.41), cgroup v1 |',
+    );
   });
 
   it('has the environment, a summary row per init, notes per init and failed runs with reasons', () => {

@@ -2,7 +2,8 @@
  * SVG charts of a benchmark, drawn by vega-lite (spec) and vega (rendering, no browser). The
  * spec builders are pure; {@link renderSvg} is the only rendering step.
  *
- * Charts (one file each):
+ * Charts (one file each), of completed runs only; a chart whose group holds runs that did not
+ * complete names them in its subtitle ({@link leftOutPhrase}):
  * - `zombies-<config>.svg`: zombie count over time (s), one line per init and repetition.
  * - `latency-<config>.svg`: reaping latency distribution (µs, log scale) per init, as the share
  *   of reaped orphans per log-spaced bin, summed over the completed repetitions.
@@ -18,6 +19,7 @@ import { seriesMethod, type LatencyBin, type RunRecord } from '../model/records.
 import { compareCells, compareConfigs, configKey, configLabel, groupBy, initIndex } from '../stats/config-key.js';
 import { mergeHistograms } from '../stats/histogram.js';
 import { initColorScale } from '../model/init-colors.js';
+import { leftOutPhrase } from './format.js';
 
 /** One chart to write: file name (relative to `charts/`), title, and its spec. */
 export interface ChartSpec {
@@ -57,9 +59,13 @@ export function chartSpecs(runs: readonly RunRecord[]): ChartSpec[] {
   return out;
 }
 
-/** Zombie count over time for the runs of one configuration; null when no run has samples. */
+/**
+ * Zombie count over time for the runs of one configuration, one line per completed run; null
+ * when no completed run has samples. A run that did not complete is left out (its samples stop
+ * where it broke off) and named in the subtitle.
+ */
 export function zombiesChartSpec(runs: readonly RunRecord[]): ChartSpec | null {
-  const sorted = [...runs].sort((a, b) => compareCells(a, b) || a.repetition - b.repetition);
+  const sorted = runs.filter((r) => r.state === 'completed').sort((a, b) => compareCells(a, b) || a.repetition - b.repetition);
   const values = sorted.flatMap((r) =>
     downsample(r.series, MAX_POINTS_PER_LINE).map((p) => ({
       init: r.init,
@@ -76,7 +82,7 @@ export function zombiesChartSpec(runs: readonly RunRecord[]): ChartSpec | null {
     title,
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-      title: { text: 'Zombie processes over time, per init', subtitle: subtitle(c, sorted) },
+      title: { text: 'Zombie processes over time, per init', subtitle: [...subtitle(c, sorted), ...leftOut(runs)] },
       width: WIDTH,
       height: HEIGHT,
       config: CONFIG,
@@ -92,7 +98,11 @@ export function zombiesChartSpec(runs: readonly RunRecord[]): ChartSpec | null {
   };
 }
 
-/** Reaping latency distribution per init for one configuration; null when nothing was reaped. */
+/**
+ * Reaping latency distribution per init for one configuration, from its completed runs; null
+ * when they reaped nothing. The subtitle names the inits whose completed runs reaped no orphan,
+ * and the runs that did not complete.
+ */
 export function latencyChartSpec(runs: readonly RunRecord[]): ChartSpec | null {
   const done = runs.filter((r) => r.state === 'completed');
   const byInit = new Map<InitName, LatencyBin[]>();
@@ -121,7 +131,8 @@ export function latencyChartSpec(runs: readonly RunRecord[]): ChartSpec | null {
         }));
     });
   const c = runs[0]!;
-  const missing = [...new Set(runs.map((r) => r.init))].filter((i) => !byInit.has(i));
+  // An init with no completed run did not measure "no orphan reaped": the left-out line names it.
+  const missing = [...new Set(done.map((r) => r.init))].filter((i) => !byInit.has(i));
   return {
     file: `latency-${fileSlug(c)}.svg`,
     title: `Reaping latency — ${configLabel(c)}`,
@@ -129,7 +140,7 @@ export function latencyChartSpec(runs: readonly RunRecord[]): ChartSpec | null {
       $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
       title: {
         text: 'Reaping latency (exit → reaped) per init',
-        subtitle: [configLabel(c), ...(missing.length ? [`no orphan reaped: ${missing.join(', ')}`] : [])],
+        subtitle: [configLabel(c), ...(missing.length ? [`no orphan reaped: ${missing.join(', ')}`] : []), ...leftOut(runs)],
       },
       width: WIDTH,
       height: HEIGHT,
@@ -154,7 +165,8 @@ export function latencyChartSpec(runs: readonly RunRecord[]): ChartSpec | null {
 /**
  * Survival time versus orphan rate for one (scenario, limit, lifetime, duration) group; null
  * unless its completed runs cover at least two rates. Survival time of a run: first fork
- * failure (s), or `duration_s` when no fork failed; plotted: the median per init × rate.
+ * failure (s), or `duration_s` when no fork failed; plotted: the median per init × rate. The
+ * runs that did not complete are named in the subtitle.
  */
 export function survivalChartSpec(runs: readonly RunRecord[]): ChartSpec | null {
   const done = runs.filter((r) => r.state === 'completed');
@@ -183,6 +195,7 @@ export function survivalChartSpec(runs: readonly RunRecord[]): ChartSpec | null 
         subtitle: [
           `${c.scenario} limit=${c.pids_limit} life=${c.lifetime_ms}ms; median over repetitions`,
           `dashed line: ${c.duration_s} s, the whole run survived (no fork failed); inits with identical results overlap`,
+          ...leftOut(runs),
         ],
       },
       width: WIDTH,
@@ -241,6 +254,12 @@ function slug(s: string): string {
       .replace(/[^a-z0-9.]+/g, '-')
       .replace(/^-|-$/g, '') || 'x'
   );
+}
+
+/** The subtitle line naming the runs of a chart's group that did not complete; none when all did. */
+function leftOut(runs: readonly RunRecord[]): string[] {
+  const phrase = leftOutPhrase(runs);
+  return phrase === null ? [] : [phrase];
 }
 
 function subtitle(c: RunConfig, runs: readonly RunRecord[]): string[] {

@@ -1,4 +1,5 @@
-import { completedRuns, type SummaryRow } from '../model/records.js';
+import { completedRuns, type EnvironmentRecord, type RunRecord, type RunState, type SummaryRow } from '../model/records.js';
+import { initIndex } from '../stats/config-key.js';
 
 /**
  * Number formatting for human-readable tables (terminal and markdown; CSV keeps full values).
@@ -50,4 +51,54 @@ export function formatOrphansBeforeFailure(
   const completed = completedRuns(r);
   if (r.orphans_before_failure === null || completed === 0 || r.survived_runs === 0) return v;
   return `${v} (${r.survived_runs === completed ? 'whole run' : 'mixed'})`;
+}
+
+/** How {@link leftOutPhrase} names the runs of each state that did not complete. */
+const NOT_COMPLETED: Record<Exclude<RunState, 'completed'>, string> = {
+  failed: 'failed',
+  'timed-out': 'timed out',
+  aborted: 'aborted',
+};
+
+/**
+ * The one short phrase a chart's legend or caption carries for the runs it leaves out: a run
+ * that did not complete (failed, timed out, aborted) has no figure in any median, and its
+ * samples, when it has any, stop wherever it broke off, so a line drawn from them would read as a
+ * measurement. Per init (in INITS order), its runs by state, e.g.
+ * `left out, did not complete: tini (1 timed out), ts-reaper (2 failed)`; null when every run
+ * completed. Pure.
+ */
+export function leftOutPhrase(runs: readonly Pick<RunRecord, 'init' | 'state'>[]): string | null {
+  const left = runs.filter((r) => r.state !== 'completed');
+  if (left.length === 0) return null;
+  const inits = [...new Set(left.map((r) => r.init))].sort((a, b) => initIndex(a) - initIndex(b));
+  const parts = inits.map((init) => {
+    const counts = Object.entries(NOT_COMPLETED)
+      .map(([state, words]) => ({ n: left.filter((r) => r.init === init && r.state === state).length, words }))
+      .filter((c) => c.n > 0);
+    return `${init} (${counts.map((c) => `${c.n} ${c.words}`).join(', ')})`;
+  });
+  return `left out, did not complete: ${parts.join(', ')}`;
+}
+
+/**
+ * What ran the containers, for report.md's `engine` row and scenarios.md's header: the engine,
+ * its version, its Engine API version and the cgroup version (`docker 20.10.24 (API 1.41),
+ * cgroup v1`); for the namespace runtime, which has no engine and no API, that there is none and
+ * what it runs on instead (`none: the namespace runtime (unshare, util-linux 2.38.1), cgroup v2`).
+ * Pure.
+ */
+export function engineLabel(
+  env: Pick<EnvironmentRecord, 'engine_name' | 'engine_version' | 'engine_api_version' | 'cgroup_version'>,
+): string {
+  // Records older than engine_name were all Docker's; those older than a null API version hold `-`.
+  const name = env.engine_name ?? 'docker';
+  const api = env.engine_api_version;
+  const engine =
+    name === 'namespace'
+      ? `none: the namespace runtime (unshare, util-linux ${env.engine_version})`
+      : api === null || api === '-'
+        ? `${name} ${env.engine_version}`
+        : `${name} ${env.engine_version} (API ${api})`;
+  return `${engine}, cgroup v${env.cgroup_version}`;
 }

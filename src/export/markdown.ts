@@ -2,7 +2,7 @@ import type { InitName } from '../model/inits.js';
 import { completedRuns, type EnvironmentRecord, type RunRecord, type SummaryRow } from '../model/records.js';
 import { cellKey, compareCells, configLabel, initIndex } from '../stats/config-key.js';
 import { medianOrNull } from '../stats/summary.js';
-import { formatNumber, formatOrphansBeforeFailure, formatWithSpread, partialClause, plural } from './format.js';
+import { engineLabel, formatNumber, formatOrphansBeforeFailure, formatWithSpread, partialClause, plural } from './format.js';
 import { INIT_DESCRIPTIONS } from '../model/init-notes.js';
 import { zombieHoldersSection } from './holders-md.js';
 
@@ -67,7 +67,7 @@ function environmentSection(env: EnvironmentRecord | null): string[] {
     ['node', env.node_version],
     ['kernel', env.kernel],
     ['CPU', `${env.cpu_model} × ${env.cpus}`],
-    ['engine', `${env.engine_name ?? 'docker'} ${env.engine_version} (API ${env.engine_api_version}), cgroup v${env.cgroup_version}`],
+    ['engine', engineLabel(env)],
     ...(env.engine_choice ? [['runtime', env.engine_choice] as [string, string]] : []),
     ["the engine's init (`docker-init` row)", env.engine_init ?? 'docker-init'],
     ['image', `${env.image} ${env.image_id.slice(0, 19)}`],

@@ -104,7 +104,10 @@ export interface ReportMeta {
   startedAt: string;
   /** Image tag and base mode (`offline`/`registry`). */
   image: string;
-  /** Engine version and cgroup version, e.g. `Docker 20.10.24, cgroup v1`. */
+  /**
+   * The engine, its versions and the cgroup version, e.g. `docker 20.10.24 (API 1.41), cgroup v1`
+   * (written by `engineLabel`); older results say `Docker 20.10.24, cgroup v1`.
+   */
   engine: string;
   /**
    * The table is incomplete: `true` while the run is going (the file is rewritten after each

@@ -230,8 +230,13 @@ export interface EnvironmentRecord {
   engine_name: string;
   /** Which runtime `--engine` gave and why (e.g. auto's fallback to the namespace runtime); absent in older records. */
   engine_choice?: string;
+  /** The engine's version (`20.10.24`); for the namespace runtime, the util-linux version of its `unshare` (`2.38.1`). */
   engine_version: string;
-  engine_api_version: string;
+  /**
+   * The Engine API version (`1.41`); null for the namespace runtime, which has no engine. Records
+   * written before it was null hold `-` there.
+   */
+  engine_api_version: string | null;
   /** What the engine's `--init` (the `docker-init` row) runs as PID 1, in words. */
   engine_init: string;
   cgroup_version: 1 | 2;

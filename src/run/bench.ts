@@ -12,7 +12,7 @@ import { cleanUpOnInterrupt, interruptExitCode, onInterrupt } from './interrupt.
 import type { ContainerRuntime } from '../runtime/runtime.js';
 import type { BaselineComparison } from './baseline.js';
 import { applyGate, finishReport, gateFails } from './finish.js';
-import { formatNumber, plural } from '../export/format.js';
+import { engineLabel, formatNumber, plural } from '../export/format.js';
 import { createOutput, type RunOutput } from '../terminal/output.js';
 import { rowKey, type ScenarioResult } from '../export/scenarios-md.js';
 import { checkResultsRoot, prepareResultsDir } from './results-dir.js';
@@ -261,7 +261,7 @@ async function scenarioPhase(
       command: `reapbench ${process.argv.slice(2).join(' ')}`,
       startedAt: new Date().toISOString(),
       image: `${env.images.app} (${env.images.baseMode})`,
-      engine: `Docker ${env.engine.serverVersion}, cgroup v${env.engine.cgroupVersion}`,
+      engine: engineLabel(env.record),
     },
     planned,
   );

@@ -35,10 +35,10 @@ export interface EngineInfo {
    * Engine`); `namespace` for the runtime without an engine (./namespace.ts).
    */
   name: 'docker' | 'podman' | 'namespace';
-  /** Engine version, e.g. `20.10.24+dfsg1`. */
+  /** Engine version, e.g. `20.10.24+dfsg1`; for the namespace runtime, the util-linux version of its `unshare`. */
   serverVersion: string;
-  /** Engine API version, e.g. `1.41`. */
-  apiVersion: string;
+  /** Engine API version, e.g. `1.41`; null for the namespace runtime, which speaks no Engine API. */
+  apiVersion: string | null;
   /** `1` or `2`: the cgroup version the engine runs containers under. */
   cgroupVersion: 1 | 2;
   /** `cgroupfs` or `systemd`. */

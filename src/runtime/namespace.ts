@@ -155,7 +155,7 @@ export class NamespaceRuntime implements ContainerRuntime {
     return {
       name: 'namespace',
       serverVersion: (/util-linux\S*\s+([\w.]+)/.exec(v.stdout)?.[1] ?? 'unknown').trim(),
-      apiVersion: '-',
+      apiVersion: null,
       cgroupVersion: this.layout.version,
       cgroupDriver: 'reapbench',
       storageDriver: 'none (host files)',

@@ -16,17 +16,24 @@ export interface TerminalReportOptions {
 
 /**
  * The end-of-run terminal report: the summary table, then asciichart charts of zombies over
- * time (one series per init) for the configurations with the most zombies. Pure.
+ * time (one series per init) for the `maxCharts` configurations with the highest zombie peak
+ * among their completed runs, in the table's order (configuration order, {@link compareConfigs}).
+ * Pure.
  */
 export function renderTerminalReport(summary: readonly SummaryRow[], runs: readonly RunRecord[], opts: TerminalReportOptions): string {
   const width = Math.max(40, Math.floor(opts.width));
   const out = ['', renderSummaryTable(summary, { color: opts.color, width })];
-  const peak = (g: RunRecord[]): number => Math.max(...g.map((r) => r.zombies_peak));
+  // Only completed runs are charted (renderZombieChart), so only they rank a configuration.
+  const drawn = (r: RunRecord): boolean => r.state === 'completed' && r.series.length > 0;
+  const peak = (g: RunRecord[]): number => Math.max(...g.filter(drawn).map((r) => r.zombies_peak));
   const groups = groupBy(runs, configKey)
-    .filter((g) => g.some((r) => r.series.length > 0))
+    .filter((g) => g.some(drawn))
     .sort((a, b) => peak(b) - peak(a) || compareConfigs(a[0]!, b[0]!));
   const max = opts.maxCharts ?? 2;
-  for (const g of groups.slice(0, max)) out.push(renderZombieChart(g, { color: opts.color, width }));
+  // The peaks choose which configurations are charted; the table's order (by configuration,
+  // a rate sweep by rising rate) says in which order, so each chart is found where its rows are.
+  const charted = groups.slice(0, max).sort((a, b) => compareConfigs(a[0]!, b[0]!));
+  for (const g of charted) out.push(renderZombieChart(g, { color: opts.color, width }));
   if (groups.length > max) {
     out.push(`(${plural(groups.length - max, 'more configuration', 'more configurations')} charted in the report's charts/ folder)\n`);
   }

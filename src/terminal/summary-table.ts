@@ -108,7 +108,7 @@ const HEADING_LABEL: Record<(typeof CONFIG_FIELDS)[number], string> = {
 };
 
 /** `text` wrapped at spaces into lines of at most `width` characters (each line ends with a newline). */
-function wrapText(text: string, width: number): string {
+export function wrapText(text: string, width: number): string {
   const lines: string[] = [];
   for (const word of text.split(' ')) {
     const last = lines[lines.length - 1];

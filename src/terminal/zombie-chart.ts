@@ -2,6 +2,8 @@ import asciichart from 'asciichart';
 import { seriesMethod, type RunRecord } from '../model/records.js';
 import { compareCells, configLabel, groupBy, initIndex } from '../stats/config-key.js';
 import { INIT_COLORS } from '../model/init-colors.js';
+import { leftOutPhrase } from '../export/format.js';
+import { wrapText } from './summary-table.js';
 
 const RESET = '\x1b[0m';
 
@@ -17,10 +19,13 @@ export interface ZombieChartOptions {
 
 /**
  * Zombies over time for the runs of one configuration, one series per init, as asciichart
- * text. Each init is drawn from one representative run: the completed run (any run if none
- * completed) with the median `zombies_peak`. Time is split into equal buckets (one per
- * column) and each bucket shows its highest sampled zombie count, so peaks are never lost;
- * a series ends where its run's samples end. Returns '' when no run has samples.
+ * text. Each init is drawn from one representative run: the completed run with the median
+ * `zombies_peak`. A run that did not complete is never drawn (its samples stop where it broke
+ * off, which would read as data), so an init with no completed run has no series; the runs
+ * left out are named under the legend ({@link leftOutPhrase}). Time is split into equal
+ * buckets (one per column) and each bucket shows its highest sampled zombie count, so peaks are
+ * never lost; a series ends where its run's samples end. Returns '' when no completed run has
+ * samples.
  */
 export function renderZombieChart(runs: readonly RunRecord[], opts: ZombieChartOptions): string {
   const reps = representativeRuns(runs);
@@ -41,7 +46,7 @@ export function renderZombieChart(runs: readonly RunRecord[], opts: ZombieChartO
       colors: reps.map((r) => INIT_COLORS[r.init]?.ansi),
     });
     const legend = reps.map((r) => `${INIT_COLORS[r.init]?.ansi ?? ''}── ${r.init}${RESET}`).join('  ');
-    return [truncate(title, opts.width), trimLineEnds(plot), axis, legend, ''].join('\n');
+    return [truncate(title, opts.width), trimLineEnds(plot), axis, legend, ...leftOut(runs, opts.width), ''].join('\n');
   }
   // Without color, overlapping lines cannot be told apart: one small chart per init.
   const out = [truncate(title, opts.width)];
@@ -51,17 +56,22 @@ export function renderZombieChart(runs: readonly RunRecord[], opts: ZombieChartO
       trimLineEnds(asciichart.plot(series[i]!, { height: Math.min(3, Math.max(yMax, 1)), min: 0, max: yMax, format })),
     );
   });
-  out.push(axis, '');
+  out.push(axis, ...leftOut(runs, opts.width), '');
   return out.join('\n');
 }
 
-/** One run per init (in INITS order) that has samples; see {@link renderZombieChart}. */
+/** The lines naming the runs left out of a chart, wrapped to `width`; none when every run completed. */
+function leftOut(runs: readonly RunRecord[], width: number): string[] {
+  const phrase = leftOutPhrase(runs);
+  return phrase === null ? [] : wrapText(`(${phrase})`, width).trimEnd().split('\n');
+}
+
+/** One completed run with samples per init that has one (in INITS order); see {@link renderZombieChart}. */
 export function representativeRuns(runs: readonly RunRecord[]): RunRecord[] {
-  const sampled = [...runs].sort(compareCells).filter((r) => r.series.length > 0);
+  const sampled = [...runs].sort(compareCells).filter((r) => r.state === 'completed' && r.series.length > 0);
   const out: RunRecord[] = [];
   for (const group of groupBy(sampled, (r) => r.init).sort((a, b) => initIndex(a[0]!.init) - initIndex(b[0]!.init))) {
-    const done = group.filter((r) => r.state === 'completed');
-    const pool = (done.length ? done : group).sort((a, b) => a.zombies_peak - b.zombies_peak || a.repetition - b.repetition);
+    const pool = group.sort((a, b) => a.zombies_peak - b.zombies_peak || a.repetition - b.repetition);
     out.push(pool[Math.floor((pool.length - 1) / 2)]!);
   }
   return out;

@@ -209,8 +209,18 @@ describe('namespace runtime: the CLI', () => {
       expect(r.all).toMatch(/tini .*survived/);
       const [dir] = readdirSync(out).filter((n) => /^\d{4}-/.test(n));
       const env = JSON.parse(readFileSync(path.join(out, dir!, 'env.json'), 'utf8')) as { engine_name: string; engine_choice: string };
-      expect(env).toMatchObject({ engine_name: 'namespace', engine_choice: 'namespace runtime (--engine namespace)' });
-      expect(readFileSync(path.join(out, dir!, 'report.md'), 'utf8')).toContain('| runtime | namespace runtime (--engine namespace) |');
+      expect(env).toMatchObject({
+        engine_name: 'namespace',
+        engine_choice: 'namespace runtime (--engine namespace)',
+        engine_api_version: null,
+      });
+      const report = readFileSync(path.join(out, dir!, 'report.md'), 'utf8');
+      expect(report).toContain('| runtime | namespace runtime (--engine namespace) |');
+      expect(report).toMatch(/\| engine \| none: the namespace runtime \(unshare, util-linux [\w.]+\), cgroup v[12] \|/);
+      expect(report).not.toContain('(API');
+      // docker-init's run failed: the terminal's chart leaves it out and says so.
+      expect(r.all).not.toMatch(/^docker-init:$/m);
+      expect(r.all).toContain('(left out, did not complete: docker-init (1 failed))');
     } finally {
       await rm(out, { recursive: true, force: true });
     }

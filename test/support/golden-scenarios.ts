@@ -11,6 +11,8 @@ import type { InitName } from '../../src/model/inits.js';
 import type { JudgeInput, Judgement } from '../../src/scenarios/def.js';
 import { compose, planMatrix, resolveParams, type Observation, type PlannedRun, type ScenarioResult } from '../../src/scenarios/index.js';
 import type { ReportMeta } from '../../src/export/scenarios-md.js';
+import { engineLabel } from '../../src/export/format.js';
+import { ENV } from './bench-fixtures.js';
 
 /** The report header of the fixture run: what the run's scenario phase (src/run/bench.ts) takes from argv, the clock and the engine. */
 export const SCENARIO_META: ReportMeta = {
@@ -18,7 +20,7 @@ export const SCENARIO_META: ReportMeta = {
     'reapbench run --scenario tool-leaves-helper,init-not-pid1,stop-latency,limit-exhaustion --inits none,tini,docker-init,ts-reaper',
   startedAt: '2026-11-29T11:10:00.000Z',
   image: 'reapbench-app:test (offline)',
-  engine: 'Docker 20.10.24, cgroup v1',
+  engine: engineLabel(ENV),
 };
 
 /** What one fixture run saw: the container's end and the judge's input, or how the run broke. */

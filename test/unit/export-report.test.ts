@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_INITS as INITS } from '../../src/model/inits.js';
-import { chartSpecs, renderSvg } from '../../src/export/charts.js';
+import { chartSpecs, latencyChartSpec, renderSvg, survivalChartSpec, zombiesChartSpec } from '../../src/export/charts.js';
+import { engineLabel, leftOutPhrase } from '../../src/export/format.js';
+import { renderZombieChart } from '../../src/terminal/zombie-chart.js';
 import { renderMarkdown } from '../../src/export/markdown.js';
 import { renderTerminalReport } from '../../src/terminal/report.js';
 import { createOutput } from '../../src/terminal/output.js';
@@ -40,6 +42,70 @@ describe('charts', () => {
   it('draws nothing for runs without samples or reaped orphans', () => {
     expect(chartSpecs([makeRun()])).toEqual([]);
   });
+
+  it('leaves out runs that did not complete, even with samples, and names them in the subtitle', () => {
+    const group = [...unfinishedGroup(1000), ...unfinishedGroup(5000)];
+    const phrase = 'left out, did not complete: tini (1 aborted), docker-init (2 failed)';
+    const oneRate = unfinishedGroup(1000);
+    const zombies = zombiesChartSpec(oneRate)!;
+    const drawn = (zombies.spec.data as { values: { run: string }[] }).values.map((v) => v.run);
+    expect(new Set(drawn)).toEqual(new Set(['none #1', 'none #2', 'tini #1']));
+    expect(zombies.spec).toMatchObject({ encoding: { color: { scale: { domain: ['none', 'tini'] } } } });
+    expect((zombies.spec.title as { subtitle: string[] }).subtitle).toContain(phrase);
+    const latency = latencyChartSpec(oneRate)!;
+    const subtitle = (latency.spec.title as { subtitle: string[] }).subtitle;
+    // docker-init reaped nothing because it never ran, not because it left its orphans.
+    expect(subtitle).toContain('no orphan reaped: none');
+    expect(subtitle).toContain(phrase);
+    const survival = survivalChartSpec(group)!;
+    expect((survival.spec.title as { subtitle: string[] }).subtitle).toContain(
+      'left out, did not complete: tini (2 aborted), docker-init (4 failed)',
+    );
+    expect(JSON.stringify(survival.spec)).not.toContain('"init":"docker-init"');
+  });
+});
+
+/**
+ * One configuration's runs at `rate` where some did not complete, each with samples: none and
+ * tini completed (tini's second repetition cut short by an interrupt), docker-init failed in
+ * both (the namespace runtime has no engine init).
+ */
+function unfinishedGroup(rate: number) {
+  const reason = "does not apply: docker-init is a container engine's own init";
+  return [
+    realisticRun('none', 0, { rate_per_s: rate, duration_s: 1 }),
+    realisticRun('none', 1, { rate_per_s: rate, duration_s: 1 }),
+    realisticRun('tini', 0, { rate_per_s: rate, duration_s: 1 }),
+    realisticRun('tini', 1, { rate_per_s: rate, duration_s: 1, state: 'aborted', failure_reason: 'interrupted' }),
+    realisticRun('docker-init', 0, { rate_per_s: rate, duration_s: 1, state: 'failed', failure_reason: reason }),
+    realisticRun('docker-init', 1, { rate_per_s: rate, duration_s: 1, state: 'failed', failure_reason: reason }),
+  ];
+}
+
+describe('engineLabel', () => {
+  it('gives an engine its version and API version, and the namespace runtime neither an engine nor an API', () => {
+    expect(engineLabel({ engine_name: 'podman', engine_version: '4.3.1', engine_api_version: '1.41', cgroup_version: 2 })).toBe(
+      'podman 4.3.1 (API 1.41), cgroup v2',
+    );
+    expect(engineLabel({ engine_name: 'namespace', engine_version: '2.38.1', engine_api_version: null, cgroup_version: 1 })).toBe(
+      'none: the namespace runtime (unshare, util-linux 2.38.1), cgroup v1',
+    );
+  });
+});
+
+describe('leftOutPhrase', () => {
+  it('names the runs that did not complete per init in INITS order, by state, and nothing when all completed', () => {
+    expect(leftOutPhrase([makeRun()])).toBeNull();
+    expect(
+      leftOutPhrase([
+        makeRun({ init: 'ts-reaper', state: 'failed' }),
+        makeRun({ init: 'tini', state: 'aborted' }),
+        makeRun({ init: 'ts-reaper', state: 'timed-out' }),
+        makeRun({ init: 'ts-reaper', state: 'failed' }),
+        makeRun({ init: 'tini' }),
+      ]),
+    ).toBe('left out, did not complete: tini (1 aborted), ts-reaper (2 failed, 1 timed out)');
+  });
 });
 
 describe('report.md', () => {
@@ -61,6 +127,19 @@ describe('report.md', () => {
       "- **docker-init**: The engine's own init (`HostConfig.Init`): on podman, catatonit at /run/podman-init (comm podman-init).",
     );
     expect(text).not.toContain('a static tini');
+  });
+
+  it('names the namespace runtime as no engine, with its util-linux version and no API part, in new and older records', () => {
+    const rs = [makeRun({ init: 'tini' })];
+    for (const api of [null, '-']) {
+      const env = { ...ENV, engine_name: 'namespace', engine_version: '2.38.1', engine_api_version: api, cgroup_version: 2 as const };
+      const text = renderMarkdown({ runs: rs, summary: summarize(rs), env, partial: false });
+      expect(text).toContain('| engine | none: the namespace runtime (unshare, util-linux 2.38.1), cgroup v2 |');
+      expect(text).not.toContain('API');
+    }
+    expect(renderMarkdown({ runs: rs, summary: summarize(rs), env: ENV, partial: false })).toContain(
+      '| engine | docker 20.10.24 (API 1.41), cgroup v1 |',
+    );
   });
 
   it('has the environment, a summary row per init, notes per init and failed runs with reasons', () => {
@@ -91,6 +170,54 @@ describe('terminal report', () => {
     expect(out).not.toContain('\x1b[');
     for (const line of out.split('\n')) expect(line.length).toBeLessThanOrEqual(60);
     expect(out).toContain('p50 µs');
+  });
+
+  it('draws no series from a run that did not complete, and says under the chart which runs it left out', () => {
+    const group = unfinishedGroup(1000);
+    const plain = renderZombieChart(group, { color: false, width: 80 });
+    expect(plain).toContain('none:');
+    expect(plain).toContain('tini:');
+    expect(plain).not.toContain('docker-init:');
+    expect(plain.trimEnd().split('\n').at(-1)).toBe('(left out, did not complete: tini (1 aborted), docker-init (2 failed))');
+    const colored = renderZombieChart(group, { color: true, width: 40 });
+    expect(colored).not.toContain('── docker-init');
+    expect(colored).toContain('(left out, did not complete: tini (1\naborted), docker-init (2 failed))');
+    // tini's series is its completed run, whatever the aborted one held.
+    const aborted = group.find((r) => r.state === 'aborted')!;
+    const onlyAborted = renderZombieChart([group[0]!, { ...aborted, series: aborted.series.map((p) => ({ ...p, zombies: 99 })) }], {
+      color: false,
+      width: 80,
+    });
+    expect(onlyAborted).not.toContain('tini:');
+    expect(onlyAborted).not.toContain(' 99 ');
+  });
+
+  it("charts a rate sweep's configurations in the table's order, having chosen them by their zombie peak", () => {
+    // The peak rises with the rate except at 1000/s, the lowest: 100/s and 5000/s are charted.
+    const peaks: Record<number, number> = { 100: 20, 1000: 5, 5000: 110 };
+    const sweep = [5000, 100, 1000].flatMap((rate) =>
+      (['none', 'tini'] as const).map((init) => ({
+        ...realisticRun(init, 0, { rate_per_s: rate, duration_s: 1 }),
+        zombies_peak: peaks[rate]!,
+      })),
+    );
+    const out = renderTerminalReport(summarize(sweep), sweep, { color: false, width: 120, maxCharts: 2 });
+    const charts = [...out.matchAll(/^Zombies over time .* rate=(\d+)\/s/gm)].map((m) => Number(m[1]));
+    expect(charts).toEqual([100, 5000]);
+    const table = [...new Set([...out.matchAll(/^│ (?:none|tini) +│ +(\d+) │/gm)].map((m) => Number(m[1])))];
+    expect(table).toEqual([100, 1000, 5000]);
+    expect(out).toContain('(1 more configuration charted');
+  });
+
+  it('gives no chart slot to a configuration whose runs all failed, whatever their samples peaked at', () => {
+    const failedOnly = unfinishedGroup(5000)
+      .filter((r) => r.init === 'docker-init')
+      .map((r) => ({ ...r, zombies_peak: 500 }));
+    const rs = [...unfinishedGroup(1000), ...failedOnly];
+    const out = renderTerminalReport(summarize(rs), rs, { color: false, width: 120, maxCharts: 1 });
+    expect(out).toContain('Zombies over time');
+    expect(out).toContain('rate=1000/s');
+    expect(out).not.toContain('more configuration');
   });
 
   it('ends no line with spaces, with color or without (asciichart pads its rows to the full width)', () => {

@@ -11,7 +11,7 @@ import { removeContainer, RUN_ID, RUN_LABEL } from '../../src/runtime/cleanup.js
 import type Docker from 'dockerode';
 import { launchArgv, mountTarget, PID1_GATE } from '../../src/runtime/ns-launch.js';
 import { parseOwnerDir } from '../../src/runtime/ns-cgroup.js';
-import { pid1Status } from '../../src/runtime/namespace.js';
+import { NamespaceRuntime, pid1Status } from '../../src/runtime/namespace.js';
 
 const base: ContainerSpec = { image: 'x', cmd: ['true'], timeoutMs: 1000 };
 
@@ -327,6 +327,15 @@ describe('removeContainer', () => {
     expect(await removeContainer(stuck as unknown as Docker.Container, 100)).toBe(
       'container ffffffffffff: still being removed after 0.1 s',
     );
+  });
+});
+
+describe('namespace runtime: facts', () => {
+  it('has no Engine API version, and names the util-linux version of its unshare as its version', async () => {
+    // The layout is only read, never created, by info().
+    const info = await new NamespaceRuntime(null, { version: 2, pidsRoot: '/nonexistent' }).info();
+    expect(info).toMatchObject({ name: 'namespace', apiVersion: null, cgroupVersion: 2 });
+    expect(info.serverVersion).toMatch(/^\d+\.\d+/);
   });
 });
 

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
-import { OWNED_PARENT_PREFIX, sweepEmptyParents, sweepOwnedParents, type OwnedParent } from './host-cgroup.js';
+import { parentRunId, sweepEmptyParents, sweepOwnedParents, type OwnedParent } from './host-cgroup.js';
 
 /** Label that marks every container reapbench creates. */
 export const RUN_LABEL = 'reapbench.run';
@@ -208,8 +208,7 @@ export async function sweepDeadRuns(
   // -9, an engine gone under it), whether or not a container of that run is still listed.
   // Nothing with a task in it is touched (runs still going, of this engine or another).
   const emptied = sweepEmptyParents(cgroupRoot, RUN_ID, emptyParents);
-  const parentRun = (n: string): string => new RegExp(`^${OWNED_PARENT_PREFIX}([0-9a-f]{12})-`).exec(n)?.[1] ?? n;
-  runs.push(...emptied.map(parentRun));
+  runs.push(...emptied.map((n) => parentRunId(n) ?? n));
   const orphaned = emptied.length;
   return { removed: dead.length, cgroups: cgroups + orphaned, runs: [...new Set(runs)].sort() };
 }

@@ -268,6 +268,12 @@ export interface ShardRecord {
   count: number;
   /** The whole matrix's fingerprint (16 hex digits): the same in every shard of one matrix. */
   fingerprint: string;
+  /**
+   * Units (load configurations and named scenarios) of the whole matrix (count): shards numbered
+   * above it have nothing to run, by which `reapbench merge` tells them from missing ones.
+   * Absent in a folder written before it was recorded (every absent shard then counts as missing).
+   */
+  units?: number;
 }
 
 /** What `reapbench merge` joined (env.json `merged`). */
@@ -278,8 +284,16 @@ export interface MergedRecord {
   fingerprint: string;
   /** Shard numbers present, ascending. */
   shards: number[];
-  /** Shard numbers absent (the merged report says PARTIAL when any is), ascending. */
+  /**
+   * Shard numbers absent that had something to run (the merged report says PARTIAL when any
+   * is), ascending.
+   */
   missing: number[];
+  /**
+   * Shard numbers that had nothing to run (more shards than units: `run --shard` writes no
+   * folder for them), ascending; absent from the merge without making it PARTIAL.
+   */
+  empty: number[];
   /** Each present shard's own env.json, in shard order (each with its `shard`). */
   environments: EnvironmentRecord[];
 }

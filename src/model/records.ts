@@ -87,7 +87,11 @@ export interface RunRecord extends RunConfig {
   unreaped: number;
   /** Orphans gone before their pidfd was opened, so not measured (count). */
   missed: number;
-  /** Orphan rate actually achieved, per s. */
+  /**
+   * Orphans made per second of the load phase, per s: orphans_made ÷ the production time when no
+   * fork failed, else orphans_before_failure ÷ first_fork_failure_s (the time after the first
+   * failed fork, forks failing and orphans draining, left out); 0 for `run --image`.
+   */
   achieved_rate_per_s: number;
   /** Time from start of production to the first failed fork, s: of any process in the container
    * (EAGAIN only) with the kernel instrument, of the load generator's own forks with the watcher;

@@ -6,7 +6,8 @@
  */
 import { Command, Option, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
-import { formatError, ReapbenchError, usageError } from '../errors.js';
+import { asUsage, formatError, ReapbenchError, usageError } from '../errors.js';
+import { checkChoice, parseErrorLine } from '../validate.js';
 import { initChoices } from '../run/inits.js';
 import { ciFromEnv, RUN_DEFAULTS, type RunCliOptions } from '../run/options.js';
 import type { ImageCliOptions } from '../run/image-bench.js';
@@ -21,11 +22,9 @@ function program(): Command {
   const cmd = new Command('reapbench')
     .description("Measure what zombie processes do to a container's PID table, and which PID 1 prevents it best.")
     .version(pkg.version)
-    // Parser errors in the one-line form of every other error; subcommands inherit this.
-    .configureOutput({
-      outputError: (text, write) => write(`reapbench: ${text.replace(/^error: /, '').trim()} (run reapbench --help for usage)\n`),
-    })
-    .exitOverride();
+    // Parser errors are not printed by commander: each command's exit override (below) turns
+    // them into a usage error, printed by main in the one-line form of every other error.
+    .configureOutput({ outputError: () => undefined });
 
   cmd
     // Not the default command: a bare `reapbench` shows help (see main) rather than starting a
@@ -50,7 +49,7 @@ function program(): Command {
     )
     .addOption(
       new Option('--base <mode>', 'base image: auto, offline (assembled from this host) or registry (node:20-slim)')
-        .choices(['auto', 'offline', 'registry'])
+        .argParser(baseMode)
         .default(RUN_DEFAULTS.base),
     )
     .option('--out <dir>', 'results root directory', RUN_DEFAULTS.out)
@@ -160,9 +159,7 @@ function program(): Command {
   cmd
     .command('images')
     .description('build (or reuse) the images and print their tags')
-    .addOption(
-      new Option('--base <mode>', 'base image: auto, offline or registry').choices(['auto', 'offline', 'registry']).default('auto'),
-    )
+    .addOption(new Option('--base <mode>', 'base image: auto, offline or registry').argParser(baseMode).default('auto'))
     .option('-v, --verbose', 'print stack traces', false)
     .option(
       '--engine <name>',
@@ -197,9 +194,8 @@ function program(): Command {
       'auto',
     )
     .action(async (opts: { run?: string; force?: boolean; engine: string }) => {
-      const { RUN_ID_PATTERN } = await import('../runtime/cleanup.js');
-      if (opts.run !== undefined && !RUN_ID_PATTERN.test(opts.run))
-        throw usageError(`Expected \`--run\` to be a run id (12 hex digits, as env.json's run_id), got \`${opts.run}\``);
+      const { checkRunId } = await import('../runtime/cleanup.js');
+      if (opts.run !== undefined) checkRunId(opts.run);
       const { useEngine } = await import('../runtime/engine.js');
       useEngine(opts.engine);
       const { connectRuntime } = await import('../runtime/connect.js');
@@ -210,7 +206,32 @@ function program(): Command {
       const result = await runtime.clean({ runId, force: opts.force === true });
       process.stdout.write(`${cleanSummary(result, runId)}\n`);
     });
+  for (const c of [cmd, ...cmd.commands]) {
+    const name = c === cmd ? 'reapbench' : `reapbench ${c.name()}`;
+    c.exitOverride((err) => {
+      // Help and --version end with 0 and are no error.
+      if (err.exitCode === 0) throw err;
+      throw usageError(
+        parseErrorLine(
+          err,
+          name,
+          cmd.commands.map((s) => s.name()),
+        ),
+      );
+    });
+  }
   return cmd;
+}
+
+/** The base image modes of `--base`. */
+const BASE_MODES = ['auto', 'offline', 'registry'] as const;
+
+/**
+ * `--base`'s value, checked as it is parsed.
+ * @throws ReapbenchError (exit 2) "Expected `--base` to be one of auto, offline, registry, got `x`".
+ */
+function baseMode(value: string): (typeof BASE_MODES)[number] {
+  return asUsage(() => checkChoice('--base', value, BASE_MODES));
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -224,7 +245,7 @@ async function main(argv: string[]): Promise<void> {
     await program().parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      // commander already printed its message (or help/version).
+      // Help or --version, already printed (parse errors arrive as usage errors: see program).
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }

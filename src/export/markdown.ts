@@ -80,15 +80,16 @@ function environmentSection(env: EnvironmentRecord | null): string[] {
 
 /**
  * The environment rows of a sharded run: which shard (none for a whole matrix, 1 of 1), or for a
- * merged folder which shards it joined, which are missing, and each shard's machine and command
- * (the rows above are the first shard's).
+ * merged folder which shards it joined, which are missing, which had nothing to run, and each
+ * shard's machine and command (the rows above are the first shard's).
  */
 function shardRows(env: EnvironmentRecord): [string, string][] {
   const m = env.merged;
   if (m) {
     const missing = m.missing.length > 0 ? `; missing: ${m.missing.join(', ')}` : '';
+    const empty = m.empty.length > 0 ? `; nothing to run: ${m.empty.join(', ')}` : '';
     return [
-      ['shards', `merged ${m.shards.join(', ')} of ${m.count} (matrix ${m.fingerprint})${missing}`],
+      ['shards', `merged ${m.shards.join(', ')} of ${m.count} (matrix ${m.fingerprint})${missing}${empty}`],
       ...m.environments.map((e): [string, string] => [
         `shard ${e.shard?.index ?? '?'}`,
         `${e.started_at}, ${e.cpu_model} × ${e.cpus}, kernel ${e.kernel}: reapbench ${e.argv.join(' ')}`,

@@ -6,7 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import path from 'node:path';
 import { locatePidsCgroup, pidsCgroupAt, type PidsCgroup } from '../procfs/pids-cgroup.js';
 import type { LoadgenOptionsRecord } from './types.js';
-import { checkNumber, expected, UsageError } from '../validate.js';
+import { checkNumber, expected, parseErrorLine, UsageError } from '../validate.js';
 
 // A user error: printed as one line, exit status 2, no stack trace (the one class of all three programs).
 export { UsageError } from '../validate.js';
@@ -102,7 +102,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') throw err;
-      throw new UsageError(err.message.replace(/^error: /, ''));
+      throw new UsageError(parseErrorLine(err, 'loadgen', []));
     }
     throw err;
   }

@@ -13,7 +13,7 @@ import { forkloopRate, orphanagePath, startProducer, type Producer } from './hel
 import { optionsRecord, resolvePidsCgroup, UsageError, type LoadgenOptions } from './options.js';
 import type { NdjsonWriter } from './output.js';
 import { round3, Sampler } from './sampler.js';
-import { littlesLaw, percentiles } from './stats.js';
+import { littlesLaw, loadPhaseRate, percentiles } from './stats.js';
 import {
   LOADGEN_SCHEMA,
   type FirstForkFailure,
@@ -337,7 +337,7 @@ export async function runLoadgen(opts: LoadgenOptions, out: NdjsonWriter, abort:
     orphans_unaccounted: made - states.reaped - states.zombie - states.live - states.missed,
     t0_ns: t0,
     production_s: round3(productionS),
-    achieved_rate_per_s: round3(made / productionS),
+    achieved_rate_per_s: round3(loadPhaseRate(made, productionS, firstF && { s: firstF.t_us / 1e6, before: firstF.orphans_made_before })),
     forkloop_rate_per_s: forkloop === null ? null : round3(forkloop),
     fork_failures: failures,
     fork_failures_by_level: byLevel,

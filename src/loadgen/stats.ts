@@ -25,6 +25,24 @@ export function percentiles(values: readonly number[]): Percentiles {
   };
 }
 
+/**
+ * The orphan rate a run achieved while it was making orphans, per s: orphans forked ÷ the time
+ * spent forking them, the load phase only. Until a fork fails that is the whole production
+ * (`made` ÷ `productionS`). Once one has failed the load no longer makes orphans at its pace: the
+ * forks that follow fail, production stops after a grace period and the orphans drain, so that
+ * time would count against the rate; the load phase is then t0 → the first failed fork, and the
+ * rate that of the orphans forked before it. Pure.
+ * @param made orphans forked during the whole production (count).
+ * @param productionS t0 → end of production, s.
+ * @param firstFailure the first failed fork: `s` after t0 and the orphans forked `before` it
+ *   (count); null when no fork failed.
+ * @returns orphans per s, unrounded; 0 when the load phase took no time (the first fork failed at t0).
+ */
+export function loadPhaseRate(made: number, productionS: number, firstFailure: { s: number; before: number } | null): number {
+  const [count, s] = firstFailure === null ? [made, productionS] : [firstFailure.before, firstFailure.s];
+  return s > 0 ? count / s : 0;
+}
+
 /** Result of {@link littlesLaw}. */
 export interface LittleResult {
   /** L: mean zombie count over the scans in the window. */

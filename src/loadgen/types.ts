@@ -257,7 +257,11 @@ export interface LoadgenSummary {
   t0_ns: number;
   /** Time from t0 to the end of production (last batch or stop), s. */
   production_s: number;
-  /** orphans_made ÷ production_s. */
+  /**
+   * Orphans made per second of the load phase (stats.ts `loadPhaseRate`): orphans_made ÷
+   * production_s when no fork failed, else first_fork_failure.orphans_made_before ÷ its t_us (in
+   * s): the time after the first failed fork, when forks fail and the orphans drain, is left out.
+   */
   achieved_rate_per_s: number;
   /** The reference: plain fork+_exit+waitpid loop of one small static process just before
    * production, iterations per second (null: `--forkloop-ms 0` or it failed). */

@@ -87,7 +87,11 @@ export interface RunRecord extends RunConfig {
   unreaped: number;
   /** Orphans gone before their pidfd was opened, so not measured (count). */
   missed: number;
-  /** Orphan rate actually achieved, per s. */
+  /**
+   * Orphans made per second of the load phase, per s: orphans_made ÷ the production time when no
+   * fork failed, else orphans_before_failure ÷ first_fork_failure_s (the time after the first
+   * failed fork, forks failing and orphans draining, left out); 0 for `run --image`.
+   */
   achieved_rate_per_s: number;
   /** Time from start of production to the first failed fork, s: of any process in the container
    * (EAGAIN only) with the kernel instrument, of the load generator's own forks with the watcher;
@@ -273,6 +277,12 @@ export interface ShardRecord {
   count: number;
   /** The whole matrix's fingerprint (16 hex digits): the same in every shard of one matrix. */
   fingerprint: string;
+  /**
+   * Units (load configurations and named scenarios) of the whole matrix (count): shards numbered
+   * above it have nothing to run, by which `reapbench merge` tells them from missing ones.
+   * Absent in a folder written before it was recorded (every absent shard then counts as missing).
+   */
+  units?: number;
 }
 
 /** What `reapbench merge` joined (env.json `merged`). */
@@ -283,8 +293,16 @@ export interface MergedRecord {
   fingerprint: string;
   /** Shard numbers present, ascending. */
   shards: number[];
-  /** Shard numbers absent (the merged report says PARTIAL when any is), ascending. */
+  /**
+   * Shard numbers absent that had something to run (the merged report says PARTIAL when any
+   * is), ascending.
+   */
   missing: number[];
+  /**
+   * Shard numbers that had nothing to run (more shards than units: `run --shard` writes no
+   * folder for them), ascending; absent from the merge without making it PARTIAL.
+   */
+  empty: number[];
   /** Each present shard's own env.json, in shard order (each with its `shard`). */
   environments: EnvironmentRecord[];
 }

@@ -10,7 +10,7 @@
  */
 import type { Command } from 'commander';
 import { FORWARDED_SIGNALS, GLIBC_INTERNAL, REWRITABLE, UNFORWARDABLE, parseSignal } from './signals.js';
-import { expected, UsageError } from '../validate.js';
+import { expected, parseErrorLine, UsageError } from '../validate.js';
 import type { LogFormat } from './log.js';
 
 /** What to do with descendants that are still alive when the main child has exited. */
@@ -387,7 +387,7 @@ async function parseCommandLine(argv: readonly string[]): Promise<CommandLine> {
     if (e instanceof commander.CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') return { print: program.helpInformation() + ENV_HELP };
       if (e.code === 'commander.version') return { print: `ts-reaper ${VERSION}\n` };
-      throw new UsageError(e.message.replace(/^error: /, '').split('\n')[0]!);
+      throw new UsageError(parseErrorLine(e, 'ts-reaper', []));
     }
     throw e;
   }

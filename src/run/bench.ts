@@ -45,9 +45,10 @@ export async function runBench(o: RunCliOptions, deps: RunDeps = {}): Promise<nu
   const req = await normalizeRunOptions(o);
   if (req.plan.length === 0 && req.namedScenarios.length === 0) {
     // More shards than configurations: this leg has nothing to do, which is not an error (a CI
-    // matrix of fixed width over a smaller matrix). No results folder: merge reports it missing.
+    // matrix of fixed width over a smaller matrix). No results folder: merge knows from the
+    // other shards' env.json that this one was empty, not missing.
     process.stderr.write(
-      `reapbench: shard ${req.shard.index}/${req.shard.count} has nothing to run (the matrix has ${plural(req.totalUnits, 'configuration')})\n`,
+      `reapbench: shard ${req.shard.index}/${req.shard.count} has nothing to run (the matrix has ${plural(req.totalUnits, 'configuration')}); merge counts it as empty, not missing\n`,
     );
     return 0;
   }

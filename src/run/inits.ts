@@ -13,7 +13,8 @@ export function initChoices(): string {
  * Parse a comma-separated list of inits, aliases ({@link INIT_ALIASES}: `none:node`) and groups
  * ({@link INIT_GROUPS}: `all` the six defaults, `all-pid1` every choice, `none:*`,
  * `supervisors`), keeping the canonical order and dropping repeats.
- * @throws ReapbenchError (exit 2) naming an unknown init (e.g. `none:ruby`) and listing the valid ones.
+ * @throws ReapbenchError (exit 2), one line in validate.ts's template, listing the valid names and
+ *   naming the unknown one (e.g. `none:ruby`).
  */
 export function parseInits(list: string): InitName[] {
   const items = list
@@ -27,7 +28,7 @@ export function parseInits(list: string): InitName[] {
     if (group) for (const i of group) wanted.add(i);
     else if (INIT_ALIASES[item]) wanted.add(INIT_ALIASES[item]);
     else if ((INITS as readonly string[]).includes(item)) wanted.add(item);
-    else throw usageError(`unknown init \`${item}\`: expected one of ${initChoices()}`);
+    else throw usageError(`Expected \`--inits\` to be a comma-separated list of ${initChoices()}, got \`${item}\``);
   }
   return INITS.filter((i) => wanted.has(i));
 }

@@ -145,7 +145,7 @@ export function scenarioAlias(s: string): string {
  */
 export function resolveMatrix(o: MatrixOverrides = {}): Matrix {
   const preset = (o.preset ?? RUN_DEFAULTS.preset) as PresetName;
-  if (!(preset in PRESETS)) throw usageError(`unknown preset \`${o.preset}\`: expected quick or full`);
+  if (!(preset in PRESETS)) throw usageError(`Expected \`--preset\` to be one of ${Object.keys(PRESETS).join(', ')}, got \`${o.preset}\``);
   const p = PRESETS[preset];
   const inits = o.inits === undefined ? p.inits : parseInits(Array.isArray(o.inits) ? o.inits.join(',') : o.inits);
   const scenarios =
@@ -159,7 +159,9 @@ export function resolveMatrix(o: MatrixOverrides = {}): Matrix {
   if (o.scenarios !== undefined && o.scenarios.includes('all')) scenarios.splice(0, scenarios.length, ...SCENARIO_NAMES);
   for (const s of scenarios) {
     if (!KNOWN_SCENARIOS.includes(s))
-      throw usageError(`unknown scenario \`${s}\`: expected all, or one of ${scenarioChoices()} (by id or name)`);
+      throw usageError(
+        `Expected \`--scenario\` to be all, or a comma-separated list of ${scenarioChoices()} (by id or name), got \`${s}\``,
+      );
   }
   if (scenarios.length === 0) throw usageError('Expected `--scenario` to name at least one scenario');
   return {
@@ -230,10 +232,12 @@ export async function readMatrixFile(file: string): Promise<MatrixOverrides> {
   for (const [k, raw] of Object.entries(data)) {
     const [key, v] = OPTION_KEYS[k.replace(/-/g, '_')]?.(raw) ?? [k.replace(/-/g, '_'), raw];
     if (!allowed.has(key))
-      throw usageError(`matrix file ${file}: unknown key \`${k}\` (expected ${[...allowed, ...Object.keys(OPTION_KEYS)].join(', ')})`);
+      throw usageError(
+        `Expected the keys of matrix file ${file} to be among ${[...allowed, ...Object.keys(OPTION_KEYS)].join(', ')}, got \`${k}\``,
+      );
     if (key in out) throw usageError(`matrix file ${file}: \`${k}\` sets \`${key}\` a second time`);
     if (key === 'warmup' && typeof v !== 'boolean')
-      throw usageError(`matrix file ${file}: expected \`${k}\` to be true or false, got \`${String(raw)}\``);
+      throw usageError(`Expected \`${k}\` in matrix file ${file} to be true or false, got \`${String(raw)}\``);
     out[key] = Array.isArray(v) ? v : typeof v === 'number' || typeof v === 'boolean' ? v : String(v);
   }
   return out as MatrixOverrides;

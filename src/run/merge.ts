@@ -26,6 +26,7 @@ import { applyGate, finishReport, gateFails, type FinishRequest } from './finish
 import { checkNumber } from './matrix.js';
 import { RUN_DEFAULTS, type ReportCliOptions } from './options.js';
 import { checkResultsRoot, checkTrendFiles, NO_TREND_FILES, writeAll, type TrendFiles } from './results-dir.js';
+import { emptyShards } from './shard.js';
 
 /**
  * Options of `reapbench merge` as commander delivers them (strings until validated): those of
@@ -101,13 +102,21 @@ export interface ShardSet {
   fingerprint: string;
   /** The reapbench version that wrote them. */
   version: string;
-  /** Shard numbers absent, ascending. */
+  /** Shard numbers absent that had something to run, ascending: the merge is PARTIAL without them. */
   missing: number[];
+  /**
+   * Shard numbers that had nothing to run (numbered above the matrix's units, shard.ts
+   * `emptyShards`), ascending: absent by design, so not missing. Empty when the shards do not
+   * record their matrix's units.
+   */
+  empty: number[];
 }
 
 /**
  * Check that `folders` are distinct shards of one matrix, written by one reapbench version, and
- * sort them by shard number (in place). Missing shards are allowed (reported, not refused).
+ * sort them by shard number (in place). Missing shards are allowed (reported, not refused); an
+ * absent shard that had nothing to run (`run --shard` writes no folder for it) is empty, not
+ * missing.
  * @throws ReapbenchError (exit 2), one line: no folder, different versions, different matrices
  *   (fingerprints), different shard counts, the same shard (or folder) twice.
  */
@@ -136,9 +145,12 @@ export function checkShards(folders: ShardFolder[]): ShardSet {
     seen.set(f.shard.index, f);
   }
   folders.sort((a, b) => a.shard.index - b.shard.index);
+  // The units are part of the fingerprint's matrix, so every shard records the same count.
+  const units = first.shard.units;
+  const empty = typeof units === 'number' ? emptyShards(first.shard.count, units).filter((i) => !seen.has(i)) : [];
   const missing: number[] = [];
-  for (let i = 1; i <= first.shard.count; i++) if (!seen.has(i)) missing.push(i);
-  return { count: first.shard.count, fingerprint: first.shard.fingerprint, version, missing };
+  for (let i = 1; i <= first.shard.count; i++) if (!seen.has(i) && !empty.includes(i)) missing.push(i);
+  return { count: first.shard.count, fingerprint: first.shard.fingerprint, version, missing, empty };
 }
 
 /**
@@ -170,6 +182,7 @@ export function mergedView(folders: readonly ShardFolder[], set: ShardSet): Resu
       fingerprint: set.fingerprint,
       shards: folders.map((f) => f.shard.index),
       missing: set.missing,
+      empty: set.empty,
       environments: folders.map((f) => f.env),
     },
   };
@@ -189,7 +202,7 @@ export function mergedView(folders: readonly ShardFolder[], set: ShardSet): Resu
     const { partial: _p, merged: _m, ...rest } = firstMeta;
     void _p;
     void _m;
-    const merged = `shards ${folders.map((f) => f.shard.index).join(', ')} of ${set.count} (matrix ${set.fingerprint})`;
+    const merged = `shards ${folders.map((f) => f.shard.index).join(', ')} of ${set.count} (matrix ${set.fingerprint})${emptyClause(set)}`;
     meta = scenarioReason === undefined ? { ...rest, merged } : { ...rest, merged, partial: scenarioReason };
   }
   return buildView({
@@ -202,6 +215,15 @@ export function mergedView(folders: readonly ShardFolder[], set: ShardSet): Resu
         ? { results: scenarioFolders.flatMap((f) => f.records.scenarios!.results), meta, ...(loads.length === 0 ? { env } : {}) }
         : null,
   });
+}
+
+/**
+ * The clause that names the shards with nothing to run, e.g. `; shards 4, 5 had nothing to run`,
+ * or '' when there are none. Pure.
+ */
+export function emptyClause(set: Pick<ShardSet, 'empty'>): string {
+  if (set.empty.length === 0) return '';
+  return `; ${set.empty.length === 1 ? 'shard' : 'shards'} ${set.empty.join(', ')} had nothing to run`;
 }
 
 /** What {@link mergeFolders} did. */
@@ -288,7 +310,8 @@ async function concatEvents(files: readonly string[], dir: string): Promise<void
 /**
  * `reapbench merge`: merge `dirs` into `o.out`, print the report (a JSON line with `--ci`) and
  * the step summary as `run` does, and apply `--baseline` to the merged summary.
- * @returns the exit code: 0 merged (also with shards missing: the report says PARTIAL), 1 a
+ * @returns the exit code: 0 merged (also with shards missing: the report says PARTIAL; shards
+ *   that had nothing to run are not missing), 1 a
  *   baseline regression or a baseline that compared nothing.
  * @throws ReapbenchError (exit 2) for a refusal (see {@link mergeFolders}), a bad `--p50-factor`,
  *   an unreadable baseline or a trend file that cannot be written (results-dir.ts
@@ -309,9 +332,9 @@ export async function runMerge(
   const result = await mergeFolders(dirs, o.out, trend);
   for (const w of result.warnings) output.line(`reapbench: warning: ${w}`);
   const { set } = result;
-  const joined = set.count - set.missing.length;
+  const joined = set.count - set.missing.length - set.empty.length;
   output.line(
-    `reapbench: merged ${joined} of ${plural(set.count, 'shard')} (matrix ${set.fingerprint})${set.missing.length > 0 ? `; PARTIAL, missing: ${set.missing.join(', ')}` : ''} into ${result.dir}`,
+    `reapbench: merged ${joined} of ${plural(set.count, 'shard')} (matrix ${set.fingerprint}${emptyClause(set)})${set.missing.length > 0 ? `; PARTIAL, missing: ${set.missing.join(', ')}` : ''} into ${result.dir}`,
   );
   const gate = applyGate(req, result.view);
   await finishReport(req, result.dir, result.view, output, set.missing.length > 0 || result.view.load?.partial === true, gate);

@@ -109,7 +109,21 @@ export function matrixFingerprint(m: Omit<Matrix, 'seed' | 'preset'>, version: s
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex').slice(0, 16);
 }
 
-/** env.json's `shard` of a run: which slice and the whole matrix's fingerprint. Pure. */
+/**
+ * env.json's `shard` of a run: which slice, the whole matrix's fingerprint and its units (count).
+ * Pure.
+ */
 export function shardRecord(m: Matrix, s: ShardSpec, version: string): ShardRecord {
-  return { index: s.index, count: s.count, fingerprint: matrixFingerprint(m, version) };
+  return { index: s.index, count: s.count, fingerprint: matrixFingerprint(m, version), units: shardUnits(m).length };
+}
+
+/**
+ * The shards of `count` that have nothing to run in a matrix of `units` units (count), ascending:
+ * those numbered above `units`, since unit k goes to shard (k mod count) + 1 ({@link sliceMatrix})
+ * and so every shard up to `units` gets one. Pure.
+ */
+export function emptyShards(count: number, units: number): number[] {
+  const empty: number[] = [];
+  for (let i = Math.max(1, units + 1); i <= count; i++) empty.push(i);
+  return empty;
 }

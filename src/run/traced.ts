@@ -21,6 +21,7 @@
 import { constants } from 'node:os';
 import { quantileSorted } from 'simple-statistics';
 import type { HelperReport } from '../loadgen/helper.js';
+import { loadPhaseRate } from '../loadgen/stats.js';
 import { ZOMBIE_HOLDERS_MAX, type RunRecord, type SeriesPoint, type ZombieHolder } from '../model/records.js';
 import type { ContainerRun } from '../runtime/container.js';
 import { histogram } from '../stats/histogram.js';
@@ -284,7 +285,11 @@ export function toTracedRecord(
     unreaped: orphans.filter((p) => p.outcome === 'unreaped-at-end').length,
     // Made, but never seen adopted: exited before their intermediate, or events lost.
     missed: match ? Math.max(0, made - seen) : made,
-    achieved_rate_per_s: productionS ? (round(made / productionS) ?? 0) : 0,
+    // The row's own first failure and the orphans before it (stats.ts `loadPhaseRate`): the
+    // time after it, when forks fail and the orphans drain, would understate the rate.
+    achieved_rate_per_s: productionS
+      ? (round(loadPhaseRate(made, productionS, ff && { s: ff.us / 1e6, before: counts?.madeBeforeFailure ?? made })) ?? 0)
+      : 0,
     // solo's own count, up to its first failed fork; the kernel's first EAGAIN may be another
     // process's (PID 1's thread creation), which the kernel's fields name.
     orphans_before_failure: counts?.madeBeforeFailure ?? made,

@@ -11,7 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
-import { OWNED_PARENT_PREFIX, sweepEmptyParents, sweepOwnedParents, type OwnedParent } from './host-cgroup.js';
+import { parentRunId, sweepEmptyParents, sweepOwnedParents, type OwnedParent } from './host-cgroup.js';
+import { usageError } from '../errors.js';
 
 /** Label that marks every container reapbench creates. */
 export const RUN_LABEL = 'reapbench.run';
@@ -122,6 +123,17 @@ export async function removeAllTracked(): Promise<string[]> {
 /** A run id as {@link RUN_ID} makes them (12 lowercase hex digits); `clean --run` accepts nothing else. */
 export const RUN_ID_PATTERN = /^[0-9a-f]{12}$/;
 
+/**
+ * `clean --run`'s value: a run id ({@link RUN_ID_PATTERN}).
+ * @returns the run id.
+ * @throws ReapbenchError (exit 2) "Expected `--run` to be a run id (12 hex digits, …), got `x`".
+ */
+export function checkRunId(value: string): string {
+  if (!RUN_ID_PATTERN.test(value))
+    throw usageError(`Expected \`--run\` to be a run id (12 hex digits, as env.json's run_id), got \`${value}\``);
+  return value;
+}
+
 /** Container states in which a container may still belong to a run in progress (Docker's `State`). */
 const LIVE_STATES = new Set(['running', 'paused', 'restarting']);
 
@@ -208,8 +220,7 @@ export async function sweepDeadRuns(
   // -9, an engine gone under it), whether or not a container of that run is still listed.
   // Nothing with a task in it is touched (runs still going, of this engine or another).
   const emptied = sweepEmptyParents(cgroupRoot, RUN_ID, emptyParents);
-  const parentRun = (n: string): string => new RegExp(`^${OWNED_PARENT_PREFIX}([0-9a-f]{12})-`).exec(n)?.[1] ?? n;
-  runs.push(...emptied.map(parentRun));
+  runs.push(...emptied.map((n) => parentRunId(n) ?? n));
   const orphaned = emptied.length;
   return { removed: dead.length, cgroups: cgroups + orphaned, runs: [...new Set(runs)].sort() };
 }

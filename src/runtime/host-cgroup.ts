@@ -33,6 +33,33 @@ export const CGROUP_ROOT = '/sys/fs/cgroup';
 export const OWNED_PARENT_PREFIX = 'reapbench-';
 
 /**
+ * What the names of run `runId`'s owned parents start with: `reapbench-<runId>-`. The trailing
+ * dash keeps one run id from matching another that it begins.
+ */
+export function ownedParentPrefix(runId: string): string {
+  return `${OWNED_PARENT_PREFIX}${runId}-`;
+}
+
+/**
+ * The name of run `runId`'s owned parent number `seq` (1, 2, … within one process):
+ * `reapbench-<runId>-<seq>`. The one place the name is made; {@link parentRunId} reads it back.
+ * @param runId a run id as cleanup.ts `RUN_ID` makes them (no dash).
+ */
+export function ownedParentName(runId: string, seq: number): string {
+  return `${ownedParentPrefix(runId)}${seq}`;
+}
+
+/**
+ * The run id in an owned parent's name (`reapbench-<runId>-<seq>` → `<runId>`), or null for a
+ * name {@link ownedParentName} does not make (another program's cgroup). Pure.
+ */
+export function parentRunId(name: string): string | null {
+  if (!name.startsWith(OWNED_PARENT_PREFIX)) return null;
+  const m = /^([^-/]+)-\d+$/.exec(name.slice(OWNED_PARENT_PREFIX.length));
+  return m ? m[1]! : null;
+}
+
+/**
  * How the figures of a {@link PidsFigures} were obtained:
  * - `owned-parent`: peak (and on v2 the rejection count) read from a parent cgroup reapbench owns,
  *   after the container ended: exact whatever the container's lifetime;
@@ -163,7 +190,7 @@ export class OwnedParent {
     private readonly layout: HostCgroupLayout,
   ) {
     ownedSeq += 1;
-    this.name = `${OWNED_PARENT_PREFIX}${runId}-${ownedSeq}`;
+    this.name = ownedParentName(runId, ownedSeq);
   }
 
   /** `HostConfig.CgroupParent` value. */
@@ -209,7 +236,7 @@ export class OwnedParent {
  * `<root>/<controller>/<name>` (v1).
  */
 export function ownedParentDirs(runId: string | null, root = CGROUP_ROOT): string[] {
-  const prefix = runId === null ? OWNED_PARENT_PREFIX : `${OWNED_PARENT_PREFIX}${runId}-`;
+  const prefix = runId === null ? OWNED_PARENT_PREFIX : ownedParentPrefix(runId);
   return [root, ...safeList(root).map((c) => `${root}/${c}`)].flatMap((dir) =>
     safeList(dir)
       .filter((n) => n.startsWith(prefix))
@@ -240,8 +267,8 @@ async function removeOwned(root: string, name: string, timeoutMs: number): Promi
     const { left, code } = rmdirAll(hierarchyDirs(root, name));
     if (left === 0) return null;
     if (performance.now() >= deadline) {
-      const run = name.slice(OWNED_PARENT_PREFIX.length).split('-')[0];
-      return `cgroup ${name}: ${left} director${left === 1 ? 'y' : 'ies'} left (${code}); run reapbench clean --run ${run} once its container is gone`;
+      const run = parentRunId(name);
+      return `cgroup ${name}: ${left} director${left === 1 ? 'y' : 'ies'} left (${code}); run reapbench clean${run === null ? '' : ` --run ${run}`} once its container is gone`;
     }
     await delay(20);
   }
@@ -322,7 +349,7 @@ export async function sweepOwnedParents(
   const young = new Set(dirs.filter((d) => Date.now() - ctimeMs(d) < minAge).map((d) => path.basename(d)));
   let removed = 0;
   for (const n of names) {
-    if (opts.keepRunId && n.startsWith(`${OWNED_PARENT_PREFIX}${opts.keepRunId}-`)) continue;
+    if (opts.keepRunId && parentRunId(n) === opts.keepRunId) continue;
     if (young.has(n)) continue;
     if ((await removeOwned(root, n, opts.waitMs ?? 0)) === null) removed += 1;
   }
@@ -351,7 +378,7 @@ export function sweepEmptyParents(
   const names = new Set(ownedParentDirs(null, root).map((d) => path.basename(d)));
   const removed: string[] = [];
   for (const n of names) {
-    if (n.startsWith(`${OWNED_PARENT_PREFIX}${keepRunId}-`)) continue;
+    if (parentRunId(n) === keepRunId) continue;
     const dirs = hierarchyDirs(root, n);
     if (dirs.some((d) => Date.now() - ctimeMs(d) < minAgeMs)) continue;
     if (tasksIn(n) !== '0') continue;

@@ -27,7 +27,7 @@ import { execa } from 'execa';
 import { ReapbenchError, usageError } from '../errors.js';
 import { O_CLOEXEC, pipe2 } from '../ffi/fd.js';
 import { INIT_HOST_PROGRAMS, type InitName } from '../model/inits.js';
-import { RUN_ID, RUN_ID_PATTERN, type CleanResult, type DeadRunSweep } from './cleanup.js';
+import { checkRunId, RUN_ID, type CleanResult, type DeadRunSweep } from './cleanup.js';
 import { NO_PIDS, notRun, validateSpec, type ContainerRun, type ContainerSpec } from './container.js';
 import type { EngineInfo } from './engine.js';
 import { CGROUP_ROOT, PidsSampler, type PidsFigures } from './host-cgroup.js';
@@ -491,7 +491,7 @@ export class NamespaceRuntime implements ContainerRuntime {
   }
 
   async clean(opts: { runId: string | null; force: boolean }): Promise<CleanResult> {
-    if (opts.runId !== null && !RUN_ID_PATTERN.test(opts.runId)) throw usageError(`not a run id: ${opts.runId}`);
+    if (opts.runId !== null) checkRunId(opts.runId);
     const s = await sweepNsCgroups(this.layout, { onlyRunId: opts.runId, force: opts.force });
     sweepStages();
     return { removed: s.killed, kept: s.kept, cgroups: s.cgroups };

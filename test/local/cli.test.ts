@@ -17,17 +17,52 @@ async function reapbench(args: string[], env: Record<string, string> = {}) {
 }
 
 describe('reapbench CLI errors', () => {
+  // Every bad value, unknown name and parser refusal in one style: one line, "Expected <what is
+  // valid>, got <what was given>", and where the valid ones are listed when the line cannot.
   it.each([
     [
       ['run', '--inits', 'tini,s6'],
-      'reapbench: unknown init `s6`: expected one of none, none:python, none:bash, none:sh, tini, dumb-init, docker-init, catatonit, ts-reaper, supervisord, s6-svscan, runit (none:node = none), or a group: all, all-pid1, none:*, supervisors',
+      'reapbench: Expected `--inits` to be a comma-separated list of none, none:python, none:bash, none:sh, tini, dumb-init, docker-init, catatonit, ts-reaper, supervisord, s6-svscan, runit (none:node = none), or a group: all, all-pid1, none:*, supervisors, got `s6`',
     ],
     [['run', '--rates', '-5'], 'reapbench: Expected `--rates` to be a positive number ≤ 100000, got `-5`'],
     [['run', '--lifetime-ms', '-1'], 'reapbench: Expected `--lifetime-ms` to be a non-negative number ≤ 600000, got `-1`'],
-    [['run', '--preset', 'huge'], 'reapbench: unknown preset `huge`: expected quick or full'],
+    [['run', '--repetitions', '0'], 'reapbench: Expected `--repetitions` to be an integer from 1 to 1000, got `0`'],
+    [['run', '--preset', 'huge'], 'reapbench: Expected `--preset` to be one of quick, full, got `huge`'],
+    [
+      ['run', '--scenario', 'S9'],
+      'reapbench: Expected `--scenario` to be all, or a comma-separated list of orphans, S1 killed-parent-tree, S2 tool-leaves-helper, S3 probe-timeout, S4 double-fork-daemon, S5 init-not-pid1, S6 stop-latency, S7 limit-exhaustion (by id or name), got `S9`',
+    ],
     [['run', '--instrument', 'bpf'], 'reapbench: Expected `--instrument` to be one of auto, ebpf, pidfd, both, got `bpf`'],
-    [['run', '--matrix', '/nonexistent/m.yaml'], 'reapbench: cannot read matrix file /nonexistent/m.yaml: ENOENT; check the path'],
+    [['run', '--base', 'cloud'], 'reapbench: Expected `--base` to be one of auto, offline, registry, got `cloud`'],
+    [['images', '--base', 'cloud'], 'reapbench: Expected `--base` to be one of auto, offline, registry, got `cloud`'],
+    [['run', '--shard', '4/3'], "reapbench: Expected `--shard`'s i to be between 1 and n (3), got `4/3`"],
+    [['run', '--p50-factor', '1'], 'reapbench: Expected `--p50-factor` to be a number > 1, got `1`'],
+    [['run', '--engine', 'lxc'], 'reapbench: Expected `--engine` to be one of auto, docker, podman, namespace, got `lxc`'],
     [['clean', '--run', 'abc'], "reapbench: Expected `--run` to be a run id (12 hex digits, as env.json's run_id), got `abc`"],
+    [['merge', 'a', '--out', 'b', '--p50-factor', 'x'], 'reapbench: Expected `--p50-factor` to be a number > 1, got `x`'],
+    // What commander refuses while parsing, in the same form.
+    [['run', '--colour'], 'reapbench: Expected an option of reapbench run, got `--colour`; see reapbench run --help'],
+    [
+      ['run', '--limit', '64'],
+      'reapbench: Expected an option of reapbench run, got `--limit` (did you mean --limits?); see reapbench run --help',
+    ],
+    [['--bogus'], 'reapbench: Expected an option of reapbench, got `--bogus`; see reapbench --help'],
+    [['frobnicate'], 'reapbench: Expected a command (run, merge, images, clean), got `frobnicate`; see reapbench --help'],
+    [['run', '--rates'], 'reapbench: Expected `--rates` to be followed by <list>, got nothing; see reapbench run --help'],
+    [['merge', 'a'], 'reapbench: Expected `--out <dir>` (it is required), got none; see reapbench merge --help'],
+    [['merge', '--out', '/tmp/x'], 'reapbench: Expected <dirs> after reapbench merge, got none; see reapbench merge --help'],
+    [['images', 'extra'], 'reapbench: Expected no argument after reapbench images, got 1; see reapbench images --help'],
+  ])('%j → one line in the one style, exit 2', async (args, line) => {
+    const r = await reapbench(args);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.trim()).toBe(line);
+    expect(r.stderr.trim()).toMatch(/^reapbench: Expected [^\n]+, got [^\n]+$/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stdout).toBe('');
+  });
+
+  it.each([
+    [['run', '--matrix', '/nonexistent/m.yaml'], 'reapbench: cannot read matrix file /nonexistent/m.yaml: ENOENT; check the path'],
     // A gate or an image option without --image must not pass silently.
     [
       ['run', '--fail-on', 'leak'],
@@ -41,7 +76,6 @@ describe('reapbench CLI errors', () => {
       ['run', '--entrypoint', '/bin/sh'],
       "reapbench: `--entrypoint` goes with --image <ref> (a user's image); the synthetic matrix has no use for it",
     ],
-    [['run', '--engine', 'lxc'], 'reapbench: Expected `--engine` to be one of auto, docker, podman, namespace, got `lxc`'],
   ])('%j → one line, exit 2', async (args, line) => {
     const r = await reapbench(args);
     expect(r.exitCode).toBe(2);
@@ -49,14 +83,16 @@ describe('reapbench CLI errors', () => {
     expect(r.stdout).toBe('');
   });
 
-  it('an unknown option is refused by the parser with exit 2', async () => {
-    const r = await reapbench(['run', '--colour']);
-    expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(/unknown option '--colour'/);
-    expect(r.stderr.trim()).toBe("reapbench: unknown option '--colour' (run reapbench --help for usage)");
-    const top = await reapbench(['--bogus']);
-    expect(top.exitCode).toBe(2);
-    expect(top.stderr.trim()).toBe("reapbench: unknown option '--bogus' (run reapbench --help for usage)");
+  it('--verbose adds the stack to a bad-input line, also to one the parser found', async () => {
+    for (const args of [
+      ['run', '--base', 'cloud', '--verbose'],
+      ['run', '--preset', 'huge', '-v'],
+    ]) {
+      const r = await reapbench(args);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toMatch(/^reapbench: Expected `--(base|preset)` to be one of [^\n]+\n/);
+      expect(r.stderr).toMatch(/\n\s+at /);
+    }
   });
 
   it('a missing engine says how to start one, exits 1, no stack trace, no results folder left', async () => {
@@ -119,7 +155,7 @@ describe('reapbench CLI errors', () => {
   it('a mistyped command is an unknown command (exit 2), not an argument of run', async () => {
     const r = await reapbench(['frobnicate']);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr.trim()).toBe("reapbench: unknown command 'frobnicate' (run reapbench --help for usage)");
+    expect(r.stderr.trim()).toBe('reapbench: Expected a command (run, merge, images, clean), got `frobnicate`; see reapbench --help');
     expect(r.stdout).toBe('');
   });
 

@@ -97,6 +97,12 @@ describe('loadgen accuracy', () => {
     expect(s.orphans_made).toBeLessThanOrEqual(s.effective_budget!);
     expect(s.zombies_max).toBeGreaterThanOrEqual(s.orphans_made - 1);
     expect(s.pids_events_max_delta).toBeGreaterThanOrEqual(1);
+    // The rate of the load phase, up to the first failed fork: not diluted by the grace period
+    // (forks failing) that follows it, so about the 100/s asked for (orphans_made ÷ production_s
+    // would be ~70/s here).
+    expect(s.achieved_rate_per_s).toBeCloseTo(f.orphans_made_before / (f.t_us / 1e6), 2);
+    expect(s.achieved_rate_per_s).toBeGreaterThan(90);
+    expect(s.achieved_rate_per_s).toBeGreaterThan((s.orphans_made / s.production_s) * 1.1);
     const samples = r.events!.filter((e): e is SampleEvent => e.type === 'sample');
     // Full but for the slot of the intermediate, which only exists while it forks.
     const peak = Math.max(...samples.map((x) => x.pids_current ?? 0));

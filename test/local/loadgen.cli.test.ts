@@ -25,7 +25,8 @@ describe('loadgen bad input', () => {
     [['--lifetime-ms', '-1', '--count', '5'], /Expected `--lifetime-ms` to be a non-negative number, got `-1`/],
     [['--count', '0'], /Expected `--count` to be an integer/],
     [['--rate', '10'], /Expected `--count` or `--duration-s`/],
-    [['--count', '5', '--bogus'], /unknown option/],
+    [['--count', '5', '--bogus'], /Expected an option of loadgen, got `--bogus`; see loadgen --help/],
+    [['--count', '5', '--after-failure', 'halt'], /Expected `--after-failure` to be one of stop, continue, got `halt`/],
     [['--count', '5', '--cgroup-dir', '/nonexistent'], /Expected `--cgroup-dir` to contain pids.current/],
   ])('refuses %j', async (args, pattern) => {
     const out = tmpOut('bad');

@@ -9,6 +9,7 @@ import type { EnvironmentRecord, RunRecord, RunState } from '../../src/model/rec
 import type { InitName } from '../../src/model/inits.js';
 import type { RunConfig } from '../../src/model/config.js';
 import type { LoadgenEvent, LoadgenOptionsRecord, LoadgenSummary, Percentiles } from '../../src/loadgen/types.js';
+import { loadPhaseRate } from '../../src/loadgen/stats.js';
 import { ENV, realisticRun } from './bench-fixtures.js';
 
 /** The load generator's own figures per init that realisticRun leaves at makeRun's defaults. */
@@ -67,7 +68,7 @@ export function recordedRun(init: InitName, config: RunConfig, slot: Slot, over:
     orphans_made: made,
     orphans_exited: made,
     orphans_reaped: made - r.unreaped,
-    achieved_rate_per_s: round(made / productionS, 1),
+    achieved_rate_per_s: round(loadPhaseRate(made, productionS, failed ? { s: r.first_fork_failure_s!, before: made } : null), 1),
     first_fork_failure_s: failed ? round(r.first_fork_failure_s!, 4) : null,
     pids_peak: Math.max(...r.series.map((p) => p.pids_current ?? 0)),
     baseline_tasks: pid1.baselineTasks,
@@ -413,7 +414,9 @@ function rawSummary(
     orphans_coalesced: 0,
     orphans_unaccounted: 0,
     t0_ns: 1_000_000_000,
-    production_s: round(run.orphans_made / run.achieved_rate_per_s, 3),
+    // As recordedRun's: 0.5 s of production after the first failure.
+    production_s:
+      run.first_fork_failure_s === null ? round(run.orphans_made / run.achieved_rate_per_s, 3) : round(run.first_fork_failure_s + 0.5, 3),
     achieved_rate_per_s: run.achieved_rate_per_s,
     forkloop_rate_per_s: null,
     fork_failures: run.fork_failures,

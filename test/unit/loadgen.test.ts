@@ -6,7 +6,7 @@ import { errnoName } from '../../src/ffi/errno.js';
 import { parseHelperLine } from '../../src/loadgen/helper.js';
 import { parseOptions, resolvePidsCgroup, UsageError } from '../../src/loadgen/options.js';
 import { parseLoadgenResults } from '../../src/loadgen/read.js';
-import { littlesLaw, percentiles } from '../../src/loadgen/stats.js';
+import { littlesLaw, loadPhaseRate, percentiles } from '../../src/loadgen/stats.js';
 import type { SampleEvent } from '../../src/loadgen/types.js';
 import { parsePidsEventsMax, parsePidsValue, pidsCgroupCandidates, readPids } from '../../src/procfs/pids-cgroup.js';
 
@@ -112,5 +112,25 @@ describe('loadgen pure parts', () => {
     expect(r.orphans).toHaveLength(1);
     expect(() => parseLoadgenResults([start, orphan].join('\n'))).toThrow('did not complete');
     expect(() => parseLoadgenResults([start, '{oops', summary].join('\n'))).toThrow('line 2 is not JSON');
+  });
+});
+
+describe('loadPhaseRate (achieved_rate_per_s)', () => {
+  it('is orphans over the whole production when no fork failed', () => {
+    expect(loadPhaseRate(2000, 2.004, null)).toBeCloseTo(998.004, 3);
+  });
+
+  it('after a failed fork, counts only the load phase before it: not the grace period and drain that follow', () => {
+    // 47 orphans in the 10.5 ms before the first failure, then 0.5 s of failing forks: 4476/s,
+    // not the 92/s that orphans_made ÷ production_s would say.
+    expect(loadPhaseRate(47, 0.51, { s: 0.0105, before: 47 })).toBeCloseTo(4476.19, 2);
+    // Orphans made after the first failure (forks succeeding again in the grace period) are not
+    // in the load phase either.
+    expect(loadPhaseRate(60, 1.2, { s: 0.5, before: 50 })).toBe(100);
+  });
+
+  it('is 0 when the load phase took no time (the first fork failed at once)', () => {
+    expect(loadPhaseRate(0, 0.3, { s: 0, before: 0 })).toBe(0);
+    expect(loadPhaseRate(0, 0, null)).toBe(0);
   });
 });

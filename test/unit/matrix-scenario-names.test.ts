@@ -18,7 +18,7 @@ describe('scenario names in the matrix', () => {
   it('takes the ids S1–S7, any case, as aliases of the names, and lists every choice when refusing one', () => {
     expect(resolveMatrix({ scenarios: 'S2,s7,tool-leaves-helper' }).scenarios).toEqual(['tool-leaves-helper', 'limit-exhaustion']);
     expect(() => resolveMatrix({ scenarios: 'S8' })).toThrow(
-      'unknown scenario `S8`: expected all, or one of orphans, S1 killed-parent-tree, S2 tool-leaves-helper, S3 probe-timeout, S4 double-fork-daemon, S5 init-not-pid1, S6 stop-latency, S7 limit-exhaustion (by id or name)',
+      'Expected `--scenario` to be all, or a comma-separated list of orphans, S1 killed-parent-tree, S2 tool-leaves-helper, S3 probe-timeout, S4 double-fork-daemon, S5 init-not-pid1, S6 stop-latency, S7 limit-exhaustion (by id or name), got `S8`',
     );
     expect(scenarioChoices()).not.toContain('…');
   });

@@ -159,7 +159,7 @@ describe('reapbench merge', () => {
     expect(scenariosMd).toContain(`Merged by reapbench merge from shards 1, 2, 3 of 3 (matrix ${envOf(WHOLE).shard!.fingerprint})`);
     const env = JSON.parse(await readFile(path.join(out, 'env.json'), 'utf8')) as EnvironmentRecord;
     expect(env.shard).toBeUndefined();
-    expect(env.merged).toMatchObject({ count: 3, shards: [1, 2, 3], missing: [], fingerprint: envOf(WHOLE).shard!.fingerprint });
+    expect(env.merged).toMatchObject({ count: 3, shards: [1, 2, 3], missing: [], empty: [], fingerprint: envOf(WHOLE).shard!.fingerprint });
     expect(env.merged!.environments.map((e) => e.shard!.index)).toEqual([1, 2, 3]);
     // The events of the three shards, in shard order; gzip-compressed because shard 2's were.
     const events = gunzipSync(await readFile(path.join(out, 'events.ndjson.gz'))).toString('utf8');
@@ -200,6 +200,54 @@ describe('reapbench merge', () => {
     expect(await readFile(path.join(dir, 'events.ndjson'), 'utf8')).toBe(
       (await readFile(path.join(shards[1]!, 'events.ndjson'), 'utf8')) + (await readFile(path.join(shards[0]!, 'events.ndjson'), 'utf8')),
     );
+  });
+
+  it('more shards than units: the shards that had nothing to run are empty, not missing, and the merge is complete', async () => {
+    // 10 units in 12 shards: shards 11 and 12 have nothing to run and write no folder.
+    const root = await tmp();
+    const count = 12;
+    expect(sliceMatrix(MATRIX, { index: 11, count }).totalUnits).toBe(10);
+    const shards = await Promise.all(Array.from({ length: 10 }, (_, k) => writeShard(root, { index: k + 1, count })));
+    const whole = await writeShard(root, WHOLE, { name: 'whole' });
+    const out = quiet();
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      expect(await runMerge(shards, { ci: true, p50Factor: '2', verbose: false, out: path.join(root, 'merged') }, out)).toBe(0);
+      const line = JSON.parse(String(write.mock.calls.at(-1)![0])) as { partial: boolean };
+      expect(line.partial).toBe(false);
+    } finally {
+      write.mockRestore();
+    }
+    const dir = path.join(root, 'merged');
+    expect(out.lines[0]).toMatch(/^reapbench: merged 10 of 12 shards \(matrix [0-9a-f]{16}; shards 11, 12 had nothing to run\) into /);
+    const report = await readFile(path.join(dir, 'report.md'), 'utf8');
+    expect(report).not.toContain('PARTIAL');
+    expect(report).toMatch(/\| shards \| merged 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 of 12 \(matrix [0-9a-f]{16}\); nothing to run: 11, 12 \|/);
+    const scenariosMd = await readFile(path.join(dir, 'scenarios.md'), 'utf8');
+    expect(scenariosMd).not.toContain('PARTIAL');
+    expect(scenariosMd).toContain('; shards 11, 12 had nothing to run');
+    expect(JSON.parse(await readFile(path.join(dir, 'env.json'), 'utf8')).merged).toMatchObject({ missing: [], empty: [11, 12] });
+    expect(await readFile(path.join(dir, 'summary.csv'), 'utf8')).toBe(await readFile(path.join(whole, 'summary.csv'), 'utf8'));
+
+    // A shard that had something to run is still missing when absent: PARTIAL, naming it only.
+    const { set } = await mergeFolders(
+      shards.filter((_, k) => k !== 3),
+      path.join(root, 'merged-partial'),
+    );
+    expect(set).toMatchObject({ missing: [4], empty: [11, 12] });
+    const partial = await readFile(path.join(root, 'merged-partial', 'report.md'), 'utf8');
+    expect(partial).toContain('> **PARTIAL**: this run did not finish (shard 4 of 12 missing from the merge');
+    expect(partial).toContain('missing: 4; nothing to run: 11, 12');
+  });
+
+  it('shards that do not record their matrix’s units: every absent shard counts as missing', async () => {
+    const root = await tmp();
+    const dir = await writeShard(root, { index: 1, count: 12 });
+    const env = JSON.parse(await readFile(path.join(dir, 'env.json'), 'utf8')) as EnvironmentRecord;
+    delete env.shard!.units;
+    await writeFile(path.join(dir, 'env.json'), JSON.stringify(env));
+    const { set } = await mergeFolders([dir], path.join(root, 'merged'));
+    expect(set).toMatchObject({ missing: [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], empty: [] });
   });
 
   it('refuses, in one line with exit 2, what does not belong together', async () => {

@@ -129,7 +129,8 @@ describe('ts-reaper options', () => {
   });
 
   it.each([
-    [['--bogus', 'cmd'], /unknown option '--bogus'/],
+    [['--bogus', 'cmd'], /^Expected an option of ts-reaper, got `--bogus`; see ts-reaper --help$/],
+    [['--shutdown', 'some', 'cmd'], /^Expected `--shutdown` to be one of none, group, all, got `some`$/],
     [[], /missing command/],
     [['--'], /missing command/],
     [[''], /missing command/],

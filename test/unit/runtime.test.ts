@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createOptions, validateSpec, type ContainerSpec } from '../../src/runtime/container.js';
 import { engineEndpoint, engineEndpoints, mapEngineError, useEngine } from '../../src/runtime/engine.js';
-import { canOwnParent, findPidsCgroup, OwnedParent, PidsSampler, sweepOwnedParents } from '../../src/runtime/host-cgroup.js';
+import {
+  canOwnParent,
+  findPidsCgroup,
+  OwnedParent,
+  ownedParentName,
+  parentRunId,
+  PidsSampler,
+  sweepOwnedParents,
+} from '../../src/runtime/host-cgroup.js';
 import { hashContext, type ContextFile } from '../../src/images/build.js';
 import { ReapbenchError, formatError } from '../../src/errors.js';
 import { removeContainer, RUN_ID, RUN_LABEL } from '../../src/runtime/cleanup.js';
@@ -282,6 +290,28 @@ describe('host pids figures on a cgroup tree laid out as the engine does (plain 
   it('passes the owned parent to the engine as CgroupParent', () => {
     expect(createOptions({ image: 'x', cmd: ['true'], timeoutMs: 1 }, '/reapbench-x-1').HostConfig?.CgroupParent).toBe('/reapbench-x-1');
     expect(createOptions({ image: 'x', cmd: ['true'], timeoutMs: 1 }).HostConfig).not.toHaveProperty('CgroupParent');
+  });
+
+  it('reads the run id back from every owned parent name it makes, and from nothing else', () => {
+    // The round trip that clean's sweep (cleanup.ts) and a parent's removal message rely on.
+    for (const runId of [RUN_ID, '0123456789ab', 'feed'])
+      for (const seq of [1, 2, 10, 4096]) {
+        expect(parentRunId(ownedParentName(runId, seq))).toBe(runId);
+        expect(parentRunId(new OwnedParent(runId, { version: 2, driver: 'cgroupfs', root: '/nonexistent' }).name)).toBe(runId);
+      }
+    // Another program's cgroups, and names of a shape the parents never have.
+    for (const other of [
+      'docker',
+      'system.slice',
+      'reapbench.ns',
+      'reapbench-ns.abc',
+      'reapbench-',
+      'reapbench-abc',
+      'reapbench-abc-',
+      'reapbench-abc-x',
+      'reapbench--1',
+    ])
+      expect(parentRunId(other)).toBeNull();
   });
 });
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ReapbenchError } from '../../src/errors.js';
 import { resolveMatrix } from '../../src/run/matrix.js';
 import { normalizeRunOptions, type RunRequest } from '../../src/run/request.js';
-import { matrixFingerprint, parseShard, shardUnits, sliceMatrix } from '../../src/run/shard.js';
+import { emptyShards, matrixFingerprint, parseShard, shardRecord, shardUnits, sliceMatrix } from '../../src/run/shard.js';
 import { SCENARIO_NAMES } from '../../src/scenarios/types.js';
 import { configKey } from '../../src/stats/config-key.js';
 
@@ -106,6 +106,19 @@ describe('--shard i/n', () => {
     expect(empty.plan).toEqual([]);
     expect(empty.namedScenarios).toEqual([]);
     expect(empty.totalUnits).toBe(1);
+  });
+
+  it('names as empty exactly the shards whose slice is empty, from the units env.json records', () => {
+    // merge relies on it to tell a shard that had nothing to run from a missing one.
+    const m = resolveMatrix({ limits: '64,128', rates: '100,250', scenarios: 'orphans,init-not-pid1', seed: 1 });
+    const units = shardRecord(m, { index: 1, count: 1 }, '0.1.0').units!;
+    expect(units).toBe(shardUnits(m).length);
+    expect(units).toBe(5);
+    for (let count = 1; count <= 9; count++) {
+      const slices = Array.from({ length: count }, (_, k) => sliceMatrix(m, { index: k + 1, count }));
+      const empty = slices.flatMap((s, k) => (s.loadConfigs.size === 0 && s.scenarios.length === 0 ? [k + 1] : []));
+      expect(emptyShards(count, units)).toEqual(empty);
+    }
   });
 
   it('fingerprints the whole matrix and the version, not the seed, the spelling or the shard', () => {

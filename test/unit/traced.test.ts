@@ -106,6 +106,7 @@ describe('records of kernel-instrument runs', () => {
       pid1_rss_kib: 600,
       first_fork_failure_s: null,
       fork_failures: 0,
+      achieved_rate_per_s: 3,
     });
   });
 
@@ -123,6 +124,8 @@ describe('records of kernel-instrument runs', () => {
       first_failure_comm: 'orphanage',
       first_failure_level: 'orphan',
       orphans_before_failure: 2,
+      // 2 orphans in the 0.25 s before the first failure, not 3 over the 1 s of production.
+      achieved_rate_per_s: 8,
       unreaped: 1,
       reap_latency_p50_us: null,
     });

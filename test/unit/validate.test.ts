@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkNumber, describeRule, expected, UsageError } from '../../src/validate.js';
+import { checkChoice, checkNumber, describeRule, expected, parseErrorLine, UsageError } from '../../src/validate.js';
 import { UsageError as LoadgenUsageError } from '../../src/loadgen/options.js';
 import { UsageError as ReaperUsageError } from '../../src/reaper/options.js';
 import { checkNumber as runCheckNumber } from '../../src/run/matrix.js';
@@ -41,5 +41,37 @@ describe('one validation module for reapbench run, the load generator and ts-rea
     expect(err).toBeInstanceOf(ReapbenchError);
     expect((err as ReapbenchError).exitCode).toBe(2);
     expect((err as Error).message).toBe('Expected `--p50-factor` to be a number > 1, got `1`');
+  });
+});
+
+describe('choices and parse errors in the same template', () => {
+  it('checks a choice', () => {
+    expect(checkChoice('--base', 'offline', ['auto', 'offline'] as const)).toBe('offline');
+    expect(() => checkChoice('--base', 'cloud', ['auto', 'offline'])).toThrow(
+      new UsageError('Expected `--base` to be one of auto, offline, got `cloud`'),
+    );
+  });
+
+  it("puts commander's refusals on one line: Expected …, got …; see <command> --help", () => {
+    const line = (code: string, message: string): string => parseErrorLine({ code, message }, 'reapbench run', ['run', 'merge']);
+    expect(line('commander.unknownOption', "error: unknown option '--limit'\n(Did you mean --limits?)")).toBe(
+      'Expected an option of reapbench run, got `--limit` (did you mean --limits?); see reapbench run --help',
+    );
+    expect(line('commander.unknownCommand', "error: unknown command 'rnu'\n(Did you mean run?)")).toBe(
+      'Expected a command (run, merge), got `rnu` (did you mean run?); see reapbench run --help',
+    );
+    expect(
+      line('commander.invalidArgument', "error: option '--base <mode>' argument 'x' is invalid. Allowed choices are auto, offline."),
+    ).toBe('Expected `--base` to be one of auto, offline, got `x`');
+    expect(line('commander.optionMissingArgument', "error: option '-o, --out <dir>' argument missing")).toBe(
+      'Expected `--out` to be followed by <dir>, got nothing; see reapbench run --help',
+    );
+    expect(line('commander.excessArguments', "error: too many arguments for 'run'. Expected 1 argument but got 3.")).toBe(
+      'Expected at most 1 argument after reapbench run, got 3; see reapbench run --help',
+    );
+    // A refusal this module does not know: commander's words, still on one line.
+    expect(line('commander.conflictingOption', "error: option '--a' cannot be used with option '--b'\nmore")).toBe(
+      "option '--a' cannot be used with option '--b' more; see reapbench run --help",
+    );
   });
 });

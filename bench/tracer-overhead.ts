@@ -3,7 +3,7 @@
  * fork + _exit + waitpid loop (`dist/orphanage forkloop`, one process, the fork floor of this
  * machine) with the tracer attached and without. Goal: ≥ 0.95×.
  *
- *   npm run bench:tracer -- [--cycles 24] [--ms 200] [--cpu 1] [--stats-rounds 3] [--baseline LOADER]
+ *   npm run bench:tracer -- [--cycles 60] [--ms 300] [--cpu 1] [--stats-rounds 3] [--baseline LOADER]
  *     [--host] [--json FILE]
  *
  * Method, chosen so that the answer does not hang on the load of a shared 2-CPU machine:
@@ -50,7 +50,7 @@ import { median, quantileSorted } from 'simple-statistics';
 import { rng } from '../src/rng.js';
 import { startTracer, tracerAvailability, tracerBinaryPath } from '../src/tracer/index.js';
 
-const USAGE = `usage: npm run bench:tracer -- [--cycles 24] [--ms 200] [--cpu 1] [--stats-rounds 3] [--baseline LOADER] [--host] [--json FILE]
+const USAGE = `usage: npm run bench:tracer -- [--cycles 60] [--ms 300] [--cpu 1] [--stats-rounds 3] [--baseline LOADER] [--host] [--json FILE]
 Prints the fork+exit+wait loop's rate (iterations/s) per round with the tracer off and on (and
 with a --baseline loader), the median ratio on/off over cycles in ABBA order with a bootstrap
 95 % interval (goal ≥ 0.95), and the programs' own kernel time per iteration
@@ -224,8 +224,8 @@ function kernelCost(rounds: readonly StatsRound[], offNs: number): KernelCost {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      cycles: { type: 'string', default: '24' },
-      ms: { type: 'string', default: '200' },
+      cycles: { type: 'string', default: '60' },
+      ms: { type: 'string', default: '300' },
       cpu: { type: 'string', default: '1' },
       'stats-rounds': { type: 'string', default: '3' },
       baseline: { type: 'string' },

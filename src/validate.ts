@@ -74,14 +74,6 @@ export function checkNumber(option: string, value: unknown, rule: NumberRule = {
   return n;
 }
 
-/**
- * commander's parse errors (an unknown option or command, a missing value or argument, a value
- * outside an option's choices) in this module's template, so that the three programs' parsers
- * speak like their validators: one line, "Expected <what is valid>, got <what was given>", then
- * where the valid ones are listed when the line cannot hold them ("; see reapbench run --help").
- * commander's own wording ("error: option '--out <dir>' argument missing", a suggestion on a
- * second line) would be the one message in another style.
- */
 /** The fields of a commander error this module reads (a `CommanderError`). */
 export interface ParseError {
   /** commander's code, e.g. `commander.unknownOption`. */
@@ -92,6 +84,14 @@ export interface ParseError {
 
 /**
  * The one-line message of a commander parse error, without the `reapbench: ` prefix. Pure.
+ *
+ * commander's parse errors (an unknown option or command, a missing value or argument, a value
+ * outside an option's choices) in this module's template, so that the three programs' parsers
+ * speak like their validators: one line, "Expected <what is valid>, got <what was given>", then
+ * where the valid ones are listed when the line cannot hold them ("; see reapbench run --help").
+ * commander's own wording ("error: option '--out <dir>' argument missing", a suggestion on a
+ * second line) would be the one message in another style. The patterns follow the wording of
+ * the commander version package.json pins; one they do not match keeps commander's text.
  * @param command the command that was parsing, as typed: `reapbench` or `reapbench run`.
  * @param commands the subcommands of `reapbench` (for an unknown command), e.g. `['run', 'merge']`.
  * @returns e.g. "Expected an option of reapbench run, got `--colour` (did you mean --color?); see

@@ -115,8 +115,15 @@ async function measure(
     if (req.namedScenarios.length > 0 && !signal.aborted) await scenarioPhase(req, env, results, out, signal, scenarioRuns);
   } catch (err) {
     if (!(err instanceof ReapbenchError) || results.empty) throw err;
-    stopped = err;
-    results.stop(err.message);
+    if (signal.aborted) {
+      // After an interrupt the interrupt is why the run ended: what failed while it was being
+      // torn down (an engine that hangs stops answering the removal, then its watch gives up) is
+      // said, and the report and exit status stay the interrupt's.
+      out.line(`reapbench: ${err.message}`);
+    } else {
+      stopped = err;
+      results.stop(err.message);
+    }
   } finally {
     out.stop();
     release();

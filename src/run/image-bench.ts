@@ -239,9 +239,15 @@ async function measureImage(
           { method, runtime, image: ref, stopGraceS, exec, runTimeoutS: matrix.duration_s + stopGraceS + 60, signal: controller.signal },
           run,
           inj,
-        );
+        ).catch((err: unknown) => {
+          // After an interrupt the interrupt is why the run ended: what failed while it was torn
+          // down (an engine that hangs stops answering) is said, the exit status stays the signal's.
+          if (!controller.signal.aborted || !(err instanceof ReapbenchError)) throw err;
+          out.line(`reapbench: ${err.message}`);
+          return null;
+        });
         // A run the interrupt cut measured nothing: it is left out, as the runs that never started.
-        if (controller.signal.aborted) break;
+        if (r === null || controller.signal.aborted) break;
         facts.push(run.init === 'none' && note && r.facts.status === 'ran' ? { ...r.facts, reason: note } : r.facts);
         results.records.push(r.record);
         // This run's verdict alone, in the words of the verdict table.

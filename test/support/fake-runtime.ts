@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ReapbenchError } from '../../src/errors.js';
+import { EngineLostError, ReapbenchError } from '../../src/errors.js';
 import type { InitName } from '../../src/model/inits.js';
 import type { CleanResult, DeadRunSweep } from '../../src/runtime/cleanup.js';
 import { NO_PIDS, validateSpec, type ContainerRun, type ContainerSpec } from '../../src/runtime/container.js';
@@ -29,7 +29,9 @@ export type FakeOutcome =
   /** Killed by the run timeout. */
   | { kind: 'timeout' }
   /** Runs until the spec's signal aborts it. */
-  | { kind: 'hang' };
+  | { kind: 'hang' }
+  /** Runs until the spec's signal aborts it, then fails as a hung engine's watch does (EngineLostError). */
+  | { kind: 'hang-then-engine-lost' };
 
 /** How the fake behaves. */
 export interface FakeOptions {
@@ -144,6 +146,12 @@ export class FakeRuntime implements ContainerRuntime {
             spec.signal?.addEventListener('abort', () => resolve(), { once: true });
           });
           return { ...base, exitCode: 137, aborted: true };
+        case 'hang-then-engine-lost':
+          await new Promise<void>((resolve) => {
+            if (spec.signal?.aborted) return resolve();
+            spec.signal?.addEventListener('abort', () => resolve(), { once: true });
+          });
+          throw new EngineLostError('Docker', 'a container run', 'no answer to a ping within 2 s');
       }
     } finally {
       c.ended = true;

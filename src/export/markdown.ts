@@ -70,8 +70,13 @@ function environmentSection(env: EnvironmentRecord | null): string[] {
     ['engine', engineLabel(env)],
     ...(env.engine_choice ? [['runtime', env.engine_choice] as [string, string]] : []),
     ["the engine's init (`docker-init` row)", env.engine_init ?? 'docker-init'],
-    ['image', `${env.image} ${env.image_id.slice(0, 19)}`],
-    ['base image', `${env.base_mode}: ${env.base_reason}`],
+    // The namespace runtime has no image: its reason says what stands in for one.
+    ...(env.base_mode === 'host'
+      ? [['image', env.base_reason] as [string, string]]
+      : [
+          ['image', `${env.image} ${env.image_id.slice(0, 19)}`] as [string, string],
+          ['base image', `${env.base_mode}: ${env.base_reason}`] as [string, string],
+        ]),
     ['command', `reapbench ${env.argv.join(' ')}`.trim()],
     ...shardRows(env),
   ];

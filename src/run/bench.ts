@@ -268,7 +268,7 @@ async function scenarioPhase(
     {
       command: `reapbench ${process.argv.slice(2).join(' ')}`,
       startedAt: new Date().toISOString(),
-      image: `${env.images.app} (${env.images.baseMode})`,
+      image: env.images.baseMode === 'host' ? env.images.baseReason : `${env.images.app} (${env.images.baseMode})`,
       engine: engineLabel(env.record),
     },
     planned,

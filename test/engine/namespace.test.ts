@@ -220,6 +220,8 @@ describe('namespace runtime: the CLI', () => {
       expect(report).toContain('| runtime | namespace runtime (--engine namespace) |');
       expect(report).toMatch(/\| engine \| none: the namespace runtime \(unshare, util-linux [\w.]+\), cgroup v[12] \|/);
       expect(report).not.toContain('(API');
+      expect(report).toMatch(/^\| image \| no image: the namespace runtime runs /m);
+      expect(report).not.toContain('| base image |');
       // docker-init's run failed: the terminal's chart leaves it out and says so.
       expect(r.all).not.toMatch(/^docker-init:$/m);
       expect(r.all).toContain('(left out, did not complete: docker-init (1 failed))');

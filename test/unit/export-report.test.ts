@@ -142,6 +142,24 @@ describe('report.md', () => {
     );
   });
 
+  it('gives the namespace runtime, which has no image, one image row saying what stands in for it', () => {
+    const rs = [makeRun({ init: 'tini' })];
+    const env = {
+      ...ENV,
+      engine_name: 'namespace',
+      image: 'host',
+      image_id: '',
+      base_mode: 'host',
+      base_reason: 'no image: the namespace runtime runs host files',
+    };
+    const text = renderMarkdown({ runs: rs, summary: summarize(rs), env, partial: false });
+    expect(text).toContain('| image | no image: the namespace runtime runs host files |');
+    expect(text).not.toContain('| base image |');
+    const engine = renderMarkdown({ runs: rs, summary: summarize(rs), env: ENV, partial: false });
+    expect(engine).toMatch(/^\| image \| \S+ \S+ \|$/m);
+    expect(engine).toMatch(/^\| base image \| /m);
+  });
+
   it('has the environment, a summary row per init, notes per init and failed runs with reasons', () => {
     expect(md).toContain('| kernel | 6.18.0 |');
     for (const init of INITS) {

@@ -16,7 +16,7 @@ import { engineLabel, formatNumber, plural } from '../export/format.js';
 import { createOutput, type RunOutput } from '../terminal/output.js';
 import { rowKey, type ScenarioResult } from '../export/scenarios-md.js';
 import { checkResultsRoot, prepareResultsDir } from './results-dir.js';
-import { normalizeRunOptions, type RunRequest } from './request.js';
+import { normalizeRunOptions, withoutInapplicable, type RunRequest } from './request.js';
 import { prepareEnvironment, type RunEnvironment } from './environment.js';
 import { RunResults } from './results.js';
 import { runMatrix } from './runner.js';
@@ -99,6 +99,10 @@ async function measure(
   signal: AbortSignal,
 ): Promise<number> {
   const env = await prepareEnvironment(req, out, signal, deps.connect);
+  // Choices with no meaning on this runtime are left out, and said so, before anything is planned.
+  const applicable = withoutInapplicable(req, (init) => env.runtime.initNotApplicable?.(init) ?? null);
+  for (const l of applicable.leftOut) out.line(`reapbench: ${l.init} left out, it does not apply here: ${l.why}`);
+  req = applicable.req;
   const dir = await makeDir();
   for (const line of announcement(req, dir, env.record.instrument)) out.line(line);
   const results = new RunResults(dir, req.recordedRuns, env.record, out, signal, req.trend);

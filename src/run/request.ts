@@ -9,6 +9,7 @@ import { readBaseline, type BaselineRow } from './baseline.js';
 import { checkNumber, planRuns, readMatrixFile, resolveMatrix, type Matrix, type MatrixOverrides, type PlannedRun } from './matrix.js';
 import { RUN_DEFAULTS, type RunCliOptions } from './options.js';
 import { INSTRUMENTS, type Instrument } from '../model/instrument.js';
+import type { InitName } from '../model/inits.js';
 import { configKey } from '../stats/config-key.js';
 import { parseShard, sliceMatrix, WHOLE, type ShardSpec } from './shard.js';
 import { checkTrendFiles, type TrendFiles } from './results-dir.js';
@@ -128,4 +129,51 @@ function checkInstrument(v: string): 'auto' | Instrument {
 /** `o` without its undefined values, so that they do not hide a default. */
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** A PID 1 choice left out of a run because it has no meaning on its runtime, and why (one line). */
+export interface LeftOutInit {
+  init: InitName;
+  why: string;
+}
+
+/**
+ * The request on a runtime where some PID 1 choices have no meaning (the engine's own init,
+ * `docker-init`, on the namespace runtime, which has no engine): their load runs and scenario
+ * variants are left out, and the caller says so in a line, rather than recorded as failed runs
+ * that would count as failures of the choice. The warm-up, when it was of a choice left out,
+ * takes the first choice kept in the same configuration. The whole matrix stays in env.json
+ * (prepared before), so that shards of one matrix still merge.
+ * @param notApplicable why `init` has no meaning on the runtime (one line), or null when it has.
+ * @returns the request (the same object when nothing is left out) and the choices left out.
+ * @throws ReapbenchError (exit 2) when every choice is left out: nothing would run.
+ */
+export function withoutInapplicable(
+  req: RunRequest,
+  notApplicable: (init: InitName) => string | null,
+): { req: RunRequest; leftOut: LeftOutInit[] } {
+  const leftOut = req.matrix.inits.flatMap((init) => {
+    const why = notApplicable(init);
+    return why === null ? [] : [{ init, why }];
+  });
+  if (leftOut.length === 0) return { req, leftOut };
+  const gone = new Set(leftOut.map((l) => l.init));
+  const inits = req.matrix.inits.filter((i) => !gone.has(i));
+  if (inits.length === 0)
+    throw usageError(
+      `Expected a PID 1 choice that runs on this runtime, got only ${leftOut.map((l) => `${l.init} (${l.why})`).join(', ')}; use --engine docker or podman`,
+    );
+  const plan = req.plan.flatMap((r) => {
+    if (!gone.has(r.init)) return [r];
+    return r.repetition < 0 ? [{ ...r, init: inits[0]! }] : [];
+  });
+  return {
+    req: Object.freeze({
+      ...req,
+      matrix: Object.freeze({ ...req.matrix, inits }),
+      plan: Object.freeze(plan),
+      recordedRuns: plan.filter((r) => r.repetition >= 0).length,
+    }),
+    leftOut,
+  };
 }

@@ -187,13 +187,18 @@ export class NamespaceRuntime implements ContainerRuntime {
     return Promise.reject(needsEngine(`import ${image.tag}`));
   }
 
+  /** `docker-init` is a container engine's own init: with no engine it has no meaning here. */
+  initNotApplicable(init: InitName): string | null {
+    return init === 'docker-init' ? "it is the engine's own init (docker run --init), and the namespace runtime has no engine" : null;
+  }
+
   /**
    * Why `init` cannot be PID 1 of a run here, as the one line of its row, or null when it can:
    * `docker-init` is an engine's own init; the others need their program on the host.
    */
   initUnavailable(init: InitName): string | null {
-    if (init === 'docker-init')
-      return "does not apply: docker-init is a container engine's own init (docker run --init), and the namespace runtime has no engine";
+    const na = this.initNotApplicable(init);
+    if (na !== null) return `does not apply: ${na}`;
     const need = INIT_HOST_PROGRAMS[init];
     if (need && !onPath(need.program)) return `not installed: apt-get install ${need.pkg}`;
     return null;

@@ -92,6 +92,13 @@ export interface ContainerRuntime {
    * choice can (an engine's image has them all).
    */
   initUnavailable?(init: InitName): string | null;
+  /**
+   * Why PID 1 choice `init` has no meaning on this runtime at all (the engine's own init where
+   * there is no engine), as one line, or null when it has. A run leaves such a choice out and
+   * says so, where a choice that could run but cannot here (not installed) is a failed row.
+   * Absent: every choice has a meaning.
+   */
+  initNotApplicable?(init: InitName): string | null;
   /** Run one container to its end (see {@link ContainerSpec}); it is removed before this returns. */
   run(spec: ContainerSpec): Promise<ContainerRun>;
   /** Run a command in running container `id`. */

@@ -5,7 +5,7 @@
  * report is then marked partial).
  */
 import { rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ReapbenchError } from '../errors.js';
 import { cleanUpOnInterrupt, interruptExitCode, onInterrupt } from './interrupt.js';
@@ -59,6 +59,7 @@ export async function runBench(o: RunCliOptions, deps: RunDeps = {}): Promise<nu
   // scenario); each phase returns promptly, and the report says PARTIAL.
   const controller = new AbortController();
   const out = createOutput({ progress: req.progress });
+  const run: MeasuredRun = { dir: null, results: null };
   // The interrupt handler's lines go through the output object too; the bar is stopped first, as
   // after a second signal the process exits at once and a bar's buffered line would be lost.
   const unregister = onInterrupt(
@@ -67,14 +68,26 @@ export async function runBench(o: RunCliOptions, deps: RunDeps = {}): Promise<nu
       out.stop();
       out.line(line);
     },
+    () => {
+      // A second signal: the files stay as the first one's save left them (report.md says
+      // interrupted); with nothing measured the folder goes, as after one signal.
+      if (run.dir === null) return null;
+      if (run.results !== null && !run.results.empty) return run.dir;
+      rmSync(root.missingFrom ?? run.dir, { recursive: true, force: true });
+      return null;
+    },
   );
-  let dir: string | null = null;
   try {
-    return await measure(req, deps, async () => (dir = await prepareResultsDir(req.outRoot)), out, controller.signal);
+    return await measure(req, deps, run, async () => (run.dir = await prepareResultsDir(req.outRoot)), out, controller.signal);
   } catch (err) {
     // Nothing measured (no engine, image build failed or interrupted…): leave no empty results
-    // folder behind, nor the folders above it that this run created.
-    if (dir !== null && !existsSync(path.join(dir, 'runs.csv')) && !existsSync(path.join(dir, 'scenarios.csv')))
+    // folder behind, nor the folders above it that this run created. An interrupted first run
+    // is recorded, so the files alone do not tell.
+    const dir = run.dir;
+    if (
+      dir !== null &&
+      (err instanceof NothingMeasured || (!existsSync(path.join(dir, 'runs.csv')) && !existsSync(path.join(dir, 'scenarios.csv'))))
+    )
       await rm(root.missingFrom ?? dir, { recursive: true, force: true });
     // Interrupted before anything was measured: the exit status says which signal (128 + n).
     if (controller.signal.aborted && err instanceof ReapbenchError && err.exitCode === 130 && interruptExitCode() !== 130) {
@@ -86,14 +99,25 @@ export async function runBench(o: RunCliOptions, deps: RunDeps = {}): Promise<nu
   }
 }
 
+/** The results folder and the results in it, once made (null before): what a second signal finds. */
+interface MeasuredRun {
+  dir: string | null;
+  results: RunResults | null;
+}
+
+/** Interrupted before any run ended: the caller removes the results folder, whatever was written in it. */
+class NothingMeasured extends ReapbenchError {}
+
 /**
  * One run, phase by phase; every stderr line goes through `out`. `signal` is the interrupt: it
  * ends the phase under way and leads to a PARTIAL report. `makeDir` creates the results folder,
- * once the environment is ready; the caller removes it on a throw when nothing was saved in it.
+ * once the environment is ready; the caller removes it on a throw when nothing was saved in it,
+ * or on {@link NothingMeasured}. `run` gets the results as soon as they exist.
  */
 async function measure(
   req: RunRequest,
   deps: RunDeps,
+  run: MeasuredRun,
   makeDir: () => Promise<string>,
   out: RunOutput,
   signal: AbortSignal,
@@ -106,6 +130,11 @@ async function measure(
   const dir = await makeDir();
   for (const line of announcement(req, dir, env.record.instrument)) out.line(line);
   const results = new RunResults(dir, req.recordedRuns, env.record, out, signal, req.trend);
+  run.results = results;
+  // On an interrupt the files say so at once, before the run in progress is torn down (which
+  // takes a few tenths of a second): a second signal exits without waiting, and the report it
+  // leaves must be the interrupted one. A failed write is the final save's to report.
+  signal.addEventListener('abort', () => void (results.empty ? undefined : results.save().catch(() => undefined)), { once: true });
   const scenarioRuns = planMatrix({ scenarios: [...req.namedScenarios], inits: req.matrix.inits }).length;
   const total = req.plan.length + scenarioRuns;
   out.start(total);
@@ -118,7 +147,7 @@ async function measure(
     await loadPhase(req, env, results, out, signal, total);
     if (req.namedScenarios.length > 0 && !signal.aborted) await scenarioPhase(req, env, results, out, signal, scenarioRuns);
   } catch (err) {
-    if (!(err instanceof ReapbenchError) || results.empty) throw err;
+    if (!(err instanceof ReapbenchError) || (results.empty && !signal.aborted)) throw err;
     if (signal.aborted) {
       // After an interrupt the interrupt is why the run ended: what failed while it was being
       // torn down (an engine that hangs stops answering the removal, then its watch gives up) is
@@ -141,9 +170,10 @@ async function measure(
     throw new ReapbenchError(`${stopped.message}; results so far are in ${dir}`, { cause: stopped, exitCode: stopped.exitCode });
   }
   if (signal.aborted && results.empty) {
-    // Interrupted before the first run ended (e.g. in the warm-up): nothing to report, and no
-    // results folder is kept (the caller removes it).
-    throw new ReapbenchError('interrupted before the first run ended; nothing was measured', { exitCode: 130 });
+    // Interrupted before the first run ended (in the warm-up, or the first recorded run, which
+    // is recorded as aborted): nothing to report, and no results folder is kept (the caller
+    // removes it).
+    throw new NothingMeasured('interrupted before the first run ended; nothing was measured', { exitCode: interruptExitCode() });
   }
   const view = await results.save(true);
   // Compared before the report, so that the CI line carries the regressions.
@@ -249,7 +279,9 @@ async function loadPhase(
         out.finished({ label: runLabel(record), index: i, total, outcome: runOutcome(record), notable: record.state !== 'completed' });
         if (record.repetition < 0) return;
         results.records.push(record);
-        await results.save();
+        // A run cut short before any ended measured nothing: no files (the folder goes, and
+        // `latest` keeps pointing at the last run that measured something).
+        if (!results.empty) await results.save();
       },
     },
     [...req.plan],

@@ -15,6 +15,8 @@ export type RunCleanup = Pick<ContainerRuntime, 'removeRun' | 'removeRunNow'>;
 const interruptCallbacks = new Set<(signal: NodeJS.Signals) => void>();
 /** Where the handler's lines go (the latest registered); none: dropped. See {@link onInterrupt}. */
 let noticeSink: ((line: string) => void) | null = null;
+/** What a second signal does last before the process exits (the latest registered); see {@link onInterrupt}. */
+let leaving: (() => string | null) | null = null;
 let handlersInstalled = false;
 let interrupted: NodeJS.Signals | null = null;
 /** When the first interrupt arrived, ms (`performance.now()`). */
@@ -68,11 +70,16 @@ export function cleanUpOnInterrupt(runtime: RunCleanup): () => void {
 }
 
 /**
- * The line a second signal prints before leaving at once: the command that removes what this
- * run (`runId`) may have left, and nothing of any other run's.
+ * The line a second signal prints before leaving at once: where the partial results are
+ * (`results`, a folder; null: none kept), and, when `left`, the command that removes what this
+ * run (`runId`) may have left, and nothing of any other run's. Null when it has nothing to say.
  */
-export function secondSignalNotice(runId: string = RUN_ID): string {
-  return `reapbench: left at once; run reapbench clean --run ${runId} to remove what this run may have left`;
+export function secondSignalNotice(left = true, results: string | null = null, runId: string = RUN_ID): string | null {
+  const parts = [
+    ...(results === null ? [] : [`partial results in ${results}`]),
+    ...(left ? [`run reapbench clean --run ${runId} to remove what this run may have left`] : []),
+  ];
+  return parts.length === 0 ? null : `reapbench: left at once; ${parts.join('; ')}`;
 }
 
 /**
@@ -82,15 +89,23 @@ export function secondSignalNotice(runId: string = RUN_ID): string {
  * given to {@link cleanUpOnInterrupt}; if no callback is registered the process then exits with
  * 128 + signal (130 for SIGINT, 143 SIGTERM, 129 SIGHUP). `onNotice` receives the handlers' lines (a container that could
  * not be removed; after a second signal, the {@link secondSignalNotice}), without newline: it
- * must write them synchronously, as the process exits right after.
- * @returns a function that unregisters `cb` (and `onNotice`).
+ * must write them synchronously, as the process exits right after. `onLeave` runs on a second
+ * signal, just before that line: synchronously, it leaves the results as they should stay and
+ * returns the folder that holds them, or null when none is kept.
+ * @returns a function that unregisters `cb` (and `onNotice`, `onLeave`).
  */
-export function onInterrupt(cb: (signal: NodeJS.Signals) => void, onNotice?: (line: string) => void): () => void {
+export function onInterrupt(
+  cb: (signal: NodeJS.Signals) => void,
+  onNotice?: (line: string) => void,
+  onLeave?: () => string | null,
+): () => void {
   interruptCallbacks.add(cb);
   installHandlers(onNotice);
+  if (onLeave) leaving = onLeave;
   return () => {
     interruptCallbacks.delete(cb);
     if (onNotice && noticeSink === onNotice) noticeSink = null;
+    if (onLeave && leaving === onLeave) leaving = null;
   };
 }
 
@@ -110,11 +125,18 @@ export function installHandlers(onNotice?: (line: string) => void): void {
     if (interrupted === signal && performance.now() - interruptedAt < DUPLICATE_MS) return;
     if (interrupted) {
       // Second signal: the user insists; leave at once. Force-removals already sent go on in
-      // the engine; what can go synchronously goes now; for anything else one line says how to
-      // finish the cleanup.
+      // the engine; what can go synchronously goes now; one line says where the partial results
+      // are and, when anything may be left, how to finish the cleanup.
       let left = 0;
       for (const c of cleanups) left += c.removeRunNow();
-      if (left > 0) noticeSink?.(secondSignalNotice());
+      let results: string | null = null;
+      try {
+        results = leaving?.() ?? null;
+      } catch {
+        // Leaving at once matters more than the tidying: the line still goes out.
+      }
+      const line = secondSignalNotice(left > 0, results);
+      if (line !== null) noticeSink?.(line);
       process.exit(interruptExitCode(signal));
     }
     interrupted = signal;

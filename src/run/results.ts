@@ -35,6 +35,8 @@ export class RunResults {
   private scenarios: { results: ScenarioResult[]; meta: ReportMeta; planned: number } | null = null;
   /** Why the run stopped before its end other than by a signal (e.g. the engine went away), or null. */
   private stoppedBy: string | null = null;
+  /** The save under way, if any: the next one waits for it (both write the same files, through the same temporary names). */
+  private saving: Promise<unknown> = Promise.resolve();
 
   /**
    * @param dir this run's results folder.
@@ -73,27 +75,32 @@ export class RunResults {
     this.stoppedBy = reason;
   }
 
-  /** Nothing was measured yet: no load run recorded and the scenario phase not begun. */
+  /**
+   * Nothing was measured yet: no load run ended and the scenario phase not begun. A run cut short
+   * by an interrupt is recorded (as aborted) but measured nothing, so it does not count.
+   */
   get empty(): boolean {
-    return this.records.length === 0 && this.scenarios === null;
+    return this.records.every((r) => r.state === 'aborted') && this.scenarios === null;
   }
 
   /**
-   * The view of the results as they stand. `final`: the run is over (ended, or interrupted), so
-   * the load part is partial only when it was interrupted.
+   * The view of the results as they stand. `final`: the run is over (ended, or interrupted).
+   * The load part is partial when the run was interrupted or stopped (with the reason, final or
+   * not), or, before the final save, as still running.
    */
   view(final: boolean): ResultsView {
     const by = (): string => this.stoppedBy ?? `interrupted by ${interruptedBy() ?? 'a signal'}`;
     const aborted = this.signal.aborted || this.stoppedBy !== null;
     const s = this.scenarios;
-    // Before the final save the files say only that the run had not finished when they were
-    // written: a second Ctrl-C or a crash leaves that version behind, and the file cannot know.
+    // Before the final save of a run that goes on the files say only that the run had not
+    // finished when they were written: a crash leaves that version behind, and the file cannot
+    // know. Once interrupted they say so from the first save on: a second signal exits at once,
+    // and leaves the version it finds.
     // The run the interrupt cut is recorded as aborted: it is not one of the runs measured.
     const cut = this.records.filter((r) => r.state === 'aborted').length;
-    const loadPartial =
-      final && aborted
-        ? `${by()} after ${this.records.length - cut} of ${this.loadPlanned} runs${cut ? `; ${plural(cut, 'run')} cut short, recorded as aborted` : ''}`
-        : undefined;
+    const loadPartial = aborted
+      ? `${by()} after ${this.records.length - cut} of ${this.loadPlanned} runs${cut ? `; ${plural(cut, 'run')} cut short, recorded as aborted` : ''}`
+      : undefined;
     const scenariosPartial: string | true | undefined =
       s === null
         ? undefined
@@ -122,8 +129,17 @@ export class RunResults {
    * @returns the view as written (its charts those drawn): the one the rest of the run reads.
    * @throws ReapbenchError naming the folder and the cause (a full disk, a read-only file
    *   system…) when a file cannot be written at all.
+   * Saves run one at a time, in the order asked (an interrupt's save can start while a run's is
+   * under way).
    */
-  async save(final = false): Promise<ResultsView> {
+  save(final = false): Promise<ResultsView> {
+    const next = this.saving.then(() => this.write(final));
+    this.saving = next.catch(() => undefined);
+    return next;
+  }
+
+  /** One save of {@link save}, alone. */
+  private async write(final: boolean): Promise<ResultsView> {
     const rawDir = this.rawDir;
     let result: Awaited<ReturnType<typeof writeAll>>;
     try {

@@ -28,8 +28,8 @@ export type FakeOutcome =
   | { kind: 'exit'; exitCode: number; stderr: string }
   /** Killed by the run timeout. */
   | { kind: 'timeout' }
-  /** Runs until the spec's signal aborts it. */
-  | { kind: 'hang' }
+  /** Runs until the spec's signal aborts it; with `teardown`, ends only once that settles too (a slow removal). */
+  | { kind: 'hang'; teardown?: Promise<void> }
   /** Runs until the spec's signal aborts it, then fails as a hung engine's watch does (EngineLostError). */
   | { kind: 'hang-then-engine-lost' };
 
@@ -145,6 +145,7 @@ export class FakeRuntime implements ContainerRuntime {
             if (spec.signal?.aborted) return resolve();
             spec.signal?.addEventListener('abort', () => resolve(), { once: true });
           });
+          await outcome.teardown;
           return { ...base, exitCode: 137, aborted: true };
         case 'hang-then-engine-lost':
           await new Promise<void>((resolve) => {

@@ -10,7 +10,7 @@ import { compareWithBaseline, type BaselineComparison, type BaselineRow } from '
 import { plural } from '../export/format.js';
 import { renderStepSummary, type ResultsView } from '../export/view.js';
 import { renderTerminalReport } from '../terminal/report.js';
-import type { RunOutput } from '../terminal/output.js';
+import { reportWidth, type RunOutput } from '../terminal/output.js';
 import { renderScenarioTable } from '../terminal/scenario-table.js';
 
 /** What the end of a command depends on: the parts of a run's request (request.ts) that merge has too. */
@@ -57,11 +57,11 @@ export async function finishReport(
   } else {
     if (view.load)
       process.stdout.write(
-        renderTerminalReport(summary, view.load.runs, { color: process.stdout.isTTY === true, width: process.stdout.columns ?? 100 }),
+        renderTerminalReport(summary, view.load.runs, { color: process.stdout.isTTY === true, width: reportWidth(process.stdout) }),
       );
     if (view.scenarios)
       process.stdout.write(
-        `\nScenarios × inits (the table and its details: ${path.join(dir, 'scenarios.md')})\n\n${renderScenarioTable(view.scenarios.results, { color: process.stdout.isTTY === true, width: process.stdout.columns ?? 100 })}`,
+        `\nScenarios × inits (the table and its details: ${path.join(dir, 'scenarios.md')})\n\n${renderScenarioTable(view.scenarios.results, { color: process.stdout.isTTY === true, width: reportWidth(process.stdout) })}`,
       );
     process.stdout.write(`\nreport: ${path.join(dir, view.load ? 'report.md' : 'scenarios.md')}\n`);
   }

@@ -14,14 +14,13 @@ export function initChoices(): string {
  * ({@link INIT_GROUPS}: `all` the six defaults, `all-pid1` every choice, `none:*`,
  * `supervisors`), keeping the canonical order and dropping repeats.
  * @throws ReapbenchError (exit 2), one line in validate.ts's template, listing the valid names and
- *   naming the unknown one (e.g. `none:ruby`).
+ *   naming the unknown one (e.g. `none:ruby`), or naming the list when an item is empty (`tini,,none`).
  */
 export function parseInits(list: string): InitName[] {
-  const items = list
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (items.length === 0) throw usageError(`Expected \`--inits\` to list at least one of ${initChoices()}`);
+  const items = list.split(',').map((s) => s.trim());
+  if (items.every((s) => s === '')) throw usageError(`Expected \`--inits\` to list at least one of ${initChoices()}`);
+  // An empty item is most likely a name lost in editing (`tini,,none`): say so rather than run without it.
+  if (items.includes('')) throw usageError(`Expected \`--inits\` to be a comma-separated list with no empty item, got \`${list}\``);
   const wanted = new Set<string>();
   for (const item of items) {
     const group = INIT_GROUPS[item];

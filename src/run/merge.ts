@@ -62,10 +62,12 @@ export async function readShardFolder(given: string): Promise<ShardFolder> {
   let dir: string;
   try {
     dir = await realpath(given);
-    if (!(await stat(dir)).isDirectory()) throw new Error('not a folder');
   } catch {
     throw usageError(`Cannot merge ${given}: not a results folder (no such folder); pass the folders reapbench run wrote`);
   }
+  // A file that exists is not missing: say what it is not.
+  if (!(await stat(dir)).isDirectory())
+    throw usageError(`Cannot merge ${given}: not a results folder (a file, not a folder); pass the folders reapbench run wrote`);
   const read = async (name: string): Promise<string | null> => readFile(path.join(dir, name), 'utf8').catch(() => null);
   const envText = await read('env.json');
   if (envText === null) throw usageError(`Cannot merge ${given}: not a results folder (no env.json); pass the folders reapbench run wrote`);

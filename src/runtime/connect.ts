@@ -16,6 +16,20 @@ export interface ConnectedRuntime {
 }
 
 /**
+ * The runtime line's clause for an engine: `docker at unix:///var/run/docker.sock (from
+ * DOCKER_HOST; --engine auto: …)`. An address's label may end with its own parenthesis (where
+ * it came from); the choice joins it, so that the line reads as one clause, not two
+ * parentheses in a row. Pure.
+ * @param name the engine's name (`docker`, `podman`).
+ * @param label the endpoint's label: an address, maybe followed by ` (from <variable>)`.
+ * @param clause why this engine: `--engine docker`, `--engine auto: …`.
+ */
+export function runtimeWhy(name: string, label: string, clause: string): string {
+  const own = / \(([^()]*)\)$/.exec(label);
+  return own ? `${name} at ${label.slice(0, own.index)} (${own[1]}; ${clause})` : `${name} at ${label} (${clause})`;
+}
+
+/**
  * Connect to the runtime the CLI's `--engine` chose (`useEngine` in ./engine.ts): `docker` and
  * `podman` as before; `namespace` the runtime without an engine; `auto` the first engine that
  * answers (DOCKER_HOST, CONTAINER_HOST, Docker's socket, Podman's), else, as root, the
@@ -35,12 +49,12 @@ export async function connectRuntime(hostImage: () => HostImage | null, timeoutM
   }
   if (choice !== 'auto') {
     const runtime = await connectDockerRuntime(timeoutMs);
-    return { runtime, why: `${(await runtime.info()).name} at ${runtime.label} (--engine ${choice})` };
+    return { runtime, why: runtimeWhy((await runtime.info()).name, runtime.label, `--engine ${choice}`) };
   }
   let engineError: string;
   try {
     const runtime = await connectDockerRuntime(timeoutMs);
-    return { runtime, why: `${(await runtime.info()).name} at ${runtime.label} (--engine auto: the first engine that answered)` };
+    return { runtime, why: runtimeWhy((await runtime.info()).name, runtime.label, '--engine auto: the first engine that answered') };
   } catch (err) {
     // An address the user set (DOCKER_HOST, CONTAINER_HOST) that does not answer is their choice: say so, do not fall back.
     if (process.env.DOCKER_HOST?.trim() || process.env.CONTAINER_HOST?.trim()) throw err;

@@ -49,6 +49,25 @@ export function runEndLine(end: RunEnd): string {
   return `run ${end.index + 1}/${end.total} ${end.label}: ${end.outcome}`;
 }
 
+/**
+ * The width (columns) the end-of-run report is laid out for on `stream`: a terminal's own
+ * width; else the `COLUMNS` variable of `env` when it is a positive integer; else Infinity. A
+ * pipe or a file has no width of its own, and a report the user reads later in an editor or a
+ * pager should not lose table columns to a guess; the renderers give their charts and wrapped
+ * text a fixed width of their own when given Infinity. Throws nothing.
+ */
+export function reportWidth(stream: { isTTY?: boolean; columns?: number }, env: NodeJS.ProcessEnv = process.env): number {
+  if (stream.isTTY === true && stream.columns !== undefined && stream.columns > 0) return stream.columns;
+  const columns = /^\d+$/.test(env.COLUMNS ?? '') ? Number(env.COLUMNS) : 0;
+  return columns > 0 ? columns : Number.POSITIVE_INFINITY;
+}
+
+/**
+ * Columns given to what cannot be unbounded (charts, wrapped verdicts and notes) when the
+ * report's width is Infinity ({@link reportWidth}): a common terminal's width.
+ */
+export const UNBOUNDED_TEXT_WIDTH = 100;
+
 /** Options of {@link createOutput}. */
 export interface OutputOptions {
   /** The user wants a progress bar (`--progress`, not `--ci`); it is drawn only where it can be. */

@@ -7,18 +7,19 @@
 import Table from 'cli-table3';
 import { INIT_COLORS } from '../model/init-colors.js';
 import { initIndex } from '../stats/config-key.js';
+import { UNBOUNDED_TEXT_WIDTH } from './output.js';
 import { marked, rowKey, rows, type ScenarioResult } from '../export/scenarios-md.js';
 
 const RESET = '\x1b[0m';
 
 /**
- * The table, at most `width` columns wide (≥ 40): the scenario named on the first line of its
+ * The table, at most `width` columns wide (≥ 40; Infinity, a pipe: {@link UNBOUNDED_TEXT_WIDTH}): the scenario named on the first line of its
  * group, then each variant (`tini -s`) with its verdict (`✗ (expected …)` when it differs from
  * the documented behaviour). Init names colored when `color` is set. Pure; throws nothing.
  */
 export function renderScenarioTable(results: readonly ScenarioResult[], opts: { color: boolean; width: number }): string {
   if (results.length === 0) return 'No scenario was run.\n';
-  const width = Math.max(40, Math.floor(opts.width));
+  const width = Number.isFinite(opts.width) ? Math.max(40, Math.floor(opts.width)) : UNBOUNDED_TEXT_WIDTH;
   const keys = rows(results);
   // Text width left after 4 vertical rules and 1 space of padding each side of 3 columns; the
   // scenario and init columns take what they need up to a share of it, the verdict the rest.

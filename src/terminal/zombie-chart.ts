@@ -36,7 +36,12 @@ export function renderZombieChart(runs: readonly RunRecord[], opts: ZombieChartO
   const points = Math.max(10, Math.min(200, opts.width - labelWidth - 4));
   const format = (x: number): string => String(Math.round(x)).padStart(labelWidth);
   const series = reps.map((r) => resample(r, tMax, points));
-  const title = `Zombies over time (count, ${seriesMethod(reps[0]!.latency_method)}; x: 0 … ${fmtS(tMax)} s) — ${configLabel(reps[0]!)}`;
+  // The configuration comes first and the title wraps rather than being cut: it is what tells
+  // one chart from the next, and the method text after it is the same for every chart.
+  const title = wrapText(
+    `Zombies over time — ${configLabel(reps[0]!)} (count, ${seriesMethod(reps[0]!.latency_method)}; x: 0 … ${fmtS(tMax)} s)`,
+    opts.width,
+  ).trimEnd();
   const axis = `${' '.repeat(labelWidth + 2)}0 s${`${fmtS(tMax)} s`.padStart(Math.max(points - 3, 4))}`;
   if (opts.color) {
     const plot = asciichart.plot(series, {
@@ -46,10 +51,10 @@ export function renderZombieChart(runs: readonly RunRecord[], opts: ZombieChartO
       colors: reps.map((r) => INIT_COLORS[r.init]?.ansi),
     });
     const legend = reps.map((r) => `${INIT_COLORS[r.init]?.ansi ?? ''}── ${r.init}${RESET}`).join('  ');
-    return [truncate(title, opts.width), trimLineEnds(plot), axis, legend, ...leftOut(runs, opts.width), ''].join('\n');
+    return [title, trimLineEnds(plot), axis, legend, ...leftOut(runs, opts.width), ''].join('\n');
   }
   // Without color, overlapping lines cannot be told apart: one small chart per init.
-  const out = [truncate(title, opts.width)];
+  const out = [title];
   reps.forEach((r, i) => {
     out.push(
       `${r.init}:`,
@@ -108,8 +113,4 @@ function trimLineEnds(text: string): string {
 
 function fmtS(s: number): string {
   return s >= 10 ? s.toFixed(0) : s.toFixed(1);
-}
-
-function truncate(s: string, width: number): string {
-  return s.length <= width ? s : `${s.slice(0, Math.max(width - 1, 0))}…`;
 }

@@ -5,7 +5,9 @@ import { engineLabel, leftOutPhrase } from '../../src/export/format.js';
 import { renderZombieChart } from '../../src/terminal/zombie-chart.js';
 import { renderMarkdown } from '../../src/export/markdown.js';
 import { renderTerminalReport } from '../../src/terminal/report.js';
-import { createOutput } from '../../src/terminal/output.js';
+import { createOutput, reportWidth, UNBOUNDED_TEXT_WIDTH } from '../../src/terminal/output.js';
+import { renderScenarioTable } from '../../src/terminal/scenario-table.js';
+import { SCENARIO_RESULTS } from '../support/golden-scenarios.js';
 import { summarize } from '../../src/stats/summary.js';
 import { ENV, makeRun, realisticRun } from '../support/bench-fixtures.js';
 
@@ -225,6 +227,55 @@ describe('terminal report', () => {
     const table = [...new Set([...out.matchAll(/^│ (?:none|tini) +│ +(\d+) │/gm)].map((m) => Number(m[1])))];
     expect(table).toEqual([100, 1000, 5000]);
     expect(out).toContain('(1 more configuration charted');
+  });
+
+  it("keeps each chart's configuration in its title at any width: titles wrap, never cut", () => {
+    const sweep = [200, 1000].flatMap((rate) =>
+      (['tini', 'ts-reaper'] as const).map((init) => realisticRun(init, 0, { rate_per_s: rate, duration_s: 1 })),
+    );
+    for (const width of [40, 80, 120]) {
+      const out = renderTerminalReport(summarize(sweep), sweep, { color: false, width, maxCharts: 2 });
+      const titles = out
+        .split('\n\n')
+        .map((block) => block.trimStart())
+        .filter((block) => block.startsWith('Zombies over time'))
+        .map((block) => block.split(/\n(?:tini|ts-reaper):\n/)[0]!.replace(/\n/g, ' '));
+      expect(titles).toHaveLength(2);
+      expect(titles[0]).toContain('rate=200/s');
+      expect(titles[1]).toContain('rate=1000/s');
+      expect(titles[0]).toContain('x: 0 …');
+      expect(out).not.toContain('…\n');
+      expect(Math.max(...out.split('\n').map((l) => [...l].length))).toBeLessThanOrEqual(width);
+    }
+  });
+
+  it('lays a piped report out for COLUMNS, else wide enough to hide no summary column', () => {
+    expect(reportWidth({ isTTY: true, columns: 93 }, { COLUMNS: '300' })).toBe(93);
+    expect(reportWidth({ isTTY: false }, { COLUMNS: '123' })).toBe(123);
+    expect(reportWidth({}, { COLUMNS: 'wide' })).toBe(Infinity);
+    expect(reportWidth({}, {})).toBe(Infinity);
+    // Every configuration field varies and a row notes failed and aborted runs: the widest table.
+    const wide = [
+      realisticRun('docker-init', 0, { scenario: 'orphans', pids_limit: 4096, rate_per_s: 20000, lifetime_ms: 1000, duration_s: 300 }),
+      realisticRun('docker-init', 1, { scenario: 'orphans', pids_limit: 4096, rate_per_s: 20000, lifetime_ms: 1000, duration_s: 300 }),
+      {
+        ...realisticRun('docker-init', 2, { scenario: 'orphans', pids_limit: 4096, rate_per_s: 20000, lifetime_ms: 1000, duration_s: 300 }),
+        state: 'failed' as const,
+      },
+      {
+        ...realisticRun('docker-init', 3, { scenario: 'orphans', pids_limit: 4096, rate_per_s: 20000, lifetime_ms: 1000, duration_s: 300 }),
+        state: 'aborted' as const,
+      },
+      realisticRun('catatonit', 0, { scenario: 'double-fork', pids_limit: 64, rate_per_s: 100, lifetime_ms: 2, duration_s: 1 }),
+    ];
+    const out = renderTerminalReport(summarize(wide), wide, { color: false, width: reportWidth({}, {}) });
+    expect(out).not.toContain('hidden for width');
+    expect(out).toContain('PID1 CPU ms');
+    // The charts keep a terminal's width.
+    const charts = out.slice(out.indexOf('Zombies over time'));
+    expect(Math.max(...charts.split('\n').map((l) => [...l].length))).toBeLessThanOrEqual(UNBOUNDED_TEXT_WIDTH);
+    const scenarios = renderScenarioTable([...SCENARIO_RESULTS], { color: false, width: Infinity });
+    expect(Math.max(...scenarios.split('\n').map((l) => [...l].length))).toBe(UNBOUNDED_TEXT_WIDTH);
   });
 
   it('gives no chart slot to a configuration whose runs all failed, whatever their samples peaked at', () => {

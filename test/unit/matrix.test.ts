@@ -37,6 +37,12 @@ describe('inits', () => {
     );
   });
 
+  it('rejects a list with an empty item instead of running without it', () => {
+    for (const list of ['tini,,none', 'tini,', ',tini', 'tini, ,none'])
+      expect(usage(() => parseInits(list))).toBe(`Expected \`--inits\` to be a comma-separated list with no empty item, got \`${list}\``);
+    expect(usage(() => parseInits(' , '))).toMatch(/^Expected `--inits` to list at least one of /);
+  });
+
   it('keeps none:node as none, and takes the opt-in rows by name or group, once each, in canonical order', () => {
     expect(parseInits('none:node')).toEqual(['none']);
     expect(parseInits('none:node,none')).toEqual(['none']);

@@ -5,7 +5,7 @@
  * inputs are left as they were, and the baseline gate works on the merged summary.
  */
 import { createHash } from 'node:crypto';
-import { cp, lstat, mkdir, readFile, readdir, readlink, symlink, writeFile } from 'node:fs/promises';
+import { cp, lstat, mkdir, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it, vi } from 'vitest';
@@ -284,6 +284,12 @@ describe('reapbench merge', () => {
       `Cannot merge ${empty}: not a results folder (no env.json); pass the folders reapbench run wrote`,
     );
     expect(await refusal(mergeFolders([path.join(root, 'nowhere')], out))).toMatch(/not a results folder \(no such folder\)/);
+    const file = path.join(root, 'a-file');
+    await writeFile(file, 'x');
+    expect(await refusal(mergeFolders([file], out))).toBe(
+      `Cannot merge ${file}: not a results folder (a file, not a folder); pass the folders reapbench run wrote`,
+    );
+    await rm(file);
     // The output may not be an input, nor a folder with files.
     expect(await refusal(mergeFolders([s1, s2], s2))).toMatch(/it is or holds one of the folders merged/);
     expect(await refusal(mergeFolders([s1], root))).toMatch(/it is or holds one of the folders merged/);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createOptions, validateSpec, type ContainerSpec } from '../../src/runtime/container.js';
 import { engineEndpoint, engineEndpoints, mapEngineError, useEngine } from '../../src/runtime/engine.js';
+import { runtimeWhy } from '../../src/runtime/connect.js';
 import {
   canOwnParent,
   findPidsCgroup,
@@ -142,6 +143,17 @@ describe('engine error mapping', () => {
     expect(mapEngineError({ code: 'ECONNREFUSED' }, 'ping', socket).message).toMatch(
       /^no Podman service answers at \/run\/podman\/podman.sock: start one \(as root: bash scripts\/podman.sh;/,
     );
+  });
+});
+
+describe('the runtime line', () => {
+  it('says where an address came from and why its engine was chosen in one parenthesis', () => {
+    const [fromEnv] = engineEndpoints({ DOCKER_HOST: 'unix:///var/run/docker.sock' }, 'auto');
+    expect(runtimeWhy('docker', fromEnv!.label, '--engine auto: the first engine that answered')).toBe(
+      'docker at unix:///var/run/docker.sock (from DOCKER_HOST; --engine auto: the first engine that answered)',
+    );
+    const [socket] = engineEndpoints({}, 'podman');
+    expect(runtimeWhy('podman', socket!.label, '--engine podman')).toBe('podman at /run/podman/podman.sock (--engine podman)');
   });
 });
 

@@ -15,7 +15,7 @@ import {
   type ScenarioResult,
 } from '../../src/scenarios/index.js';
 import { scenarioNames } from '../../src/run/matrix.js';
-import { renderScenariosMarkdown as renderMarkdown, scenarioMatrixMarkdown } from '../../src/export/scenarios-md.js';
+import { detailMarkdown, renderScenariosMarkdown as renderMarkdown, scenarioMatrixMarkdown } from '../../src/export/scenarios-md.js';
 import { serializeScenariosCsv as toCsv } from '../../src/export/scenarios-csv.js';
 import { parseStat } from '../../src/procfs/stat.js';
 import { judgeReaping } from '../../src/scenarios/def.js';
@@ -117,6 +117,60 @@ describe('expectations from documented behaviour', () => {
     expect(s6.expect('catatonit', ['-g'], 'launcher-setsid').cannotHelp).toMatch(/setsid/);
     expect(traitsOf('dumb-init', []).signalsGroup).toBe(true);
     expect(traitsOf('tini', ['-g']).signalsGroup).toBe(true);
+  });
+
+  it('S6 under group signalling: verdict, figures and expected column agree whether or not the handler started', () => {
+    const s6 = scenarioByName('stop-latency')!;
+    const params = { ...s6.defaults };
+    for (const [init, flags] of [
+      ['tini', ['-g']],
+      ['dumb-init', []],
+      ['catatonit', ['-g']],
+      ['ts-reaper', ['-g']],
+    ] as const) {
+      const expected = s6.expect(init, [...flags], 'launcher');
+      for (const [markers, outcome, said, started] of [
+        [[], 'handler-skipped', 'handler never ran', false],
+        [['handler-started'], 'handler-cut-short', 'handler started but was cut short', true],
+      ] as const) {
+        const j = s6.judge({
+          obs: null,
+          init,
+          flags: [...flags],
+          caseName: 'launcher',
+          params,
+          exitCode: 143,
+          stopLatency_s: 0.1,
+          markers: new Set(['ready', ...markers]),
+          host: {},
+        });
+        expect([j.outcome, j.verdict, j.figures.handler_started]).toEqual([outcome, `stopped in 0.1 s (143), ${said}`, started]);
+        const { verdict, matches } = compose(expected, j);
+        expect(matches).toBe(true);
+        // The detail table's expected column names the outcome measured, whichever it was.
+        const result: ScenarioResult = {
+          id: 'S6',
+          scenario: 'stop-latency',
+          case: 'launcher',
+          init,
+          variant: [init, ...flags].join(' '),
+          flags: [...flags],
+          state: 'completed',
+          verdict,
+          outcome: j.outcome,
+          expected,
+          matches,
+          exitCode: 143,
+          wall_s: 2,
+          figures: j.figures,
+        } as ScenarioResult;
+        const row = detailMarkdown([result]).split('\n')[2]!;
+        const expectedCell = row.split(' | ')[3]!;
+        expect(expectedCell).toContain(outcome);
+      }
+      // The reason claims no handler start: a run where it never started must not contradict it.
+      expect(expected.reason).not.toMatch(/races the teardown and never finishes/);
+    }
   });
 
   it('composes "cannot help" verdicts only when the observation matches', () => {

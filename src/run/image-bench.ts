@@ -31,6 +31,7 @@ import { instrumentLine } from '../model/instrument.js';
 import { tracerAvailability } from '../tracer/index.js';
 import { checkNumber } from '../validate.js';
 import { environmentRecord, remoteEngine } from './environment.js';
+import { RUN_ID } from '../runtime/cleanup.js';
 import { checkArchitecture, existingInit, injectionFor, injectionHost, inspectImage, parseArgv, resolveArgv } from './image-target.js';
 import { HOST_SAMPLE_MS, runImageOnce, skippedFacts, type ExecWorkload, type ImageMethod } from './image-run.js';
 import { resolveMatrix } from './matrix.js';
@@ -199,8 +200,10 @@ async function measureImage(
           }),
         );
     const planned = plan.filter((r) => !('skipped' in injections.get(r.init)!)).length;
+    // The run id first, as `reapbench run` prints it: every container carries it, and it is what
+    // `reapbench clean --run` takes.
     out.line(
-      `reapbench: image ${ref} (${info.id.slice(0, 19)}), PID 1 ${JSON.stringify(argv)}${has ? ` (already has ${has})` : ''}; ${planned} runs (${matrix.inits.join(', ')}; limits ${matrix.limits.join(',')}; ${matrix.duration_s} s each, then docker stop -t ${stopGraceS}), results in ${dir}`,
+      `reapbench: run ${RUN_ID}: image ${ref} (${info.id.slice(0, 19)}), PID 1 ${JSON.stringify(argv)}${has ? ` (already has ${has})` : ''}; ${planned} runs (${matrix.inits.join(', ')}; limits ${matrix.limits.join(',')}; ${matrix.duration_s} s each, then docker stop -t ${stopGraceS}), results in ${dir}`,
     );
     out.line(`reapbench: ${instrumentLine(env.instrument)}`);
     if (methodReason) out.line(`reapbench: ${methodReason}`);

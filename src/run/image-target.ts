@@ -47,7 +47,7 @@ export async function inspectImage(runtime: ContainerRuntime, ref: string): Prom
   const details = await runtime.inspectImage(ref);
   if (details === null)
     throw usageError(
-      `image ${ref} not found in the engine at ${runtime.label} (reapbench does not pull: pull or build it with that engine first, e.g. docker pull / podman pull)`,
+      `image ${ref} not found in the engine at ${runtime.label}; reapbench does not pull: pull or build it with that engine first (docker pull, podman pull)`,
     );
   return { ref, ...details };
 }
@@ -67,11 +67,13 @@ export function hostArchitecture(arch: string = process.arch): string {
 /**
  * Check that the image runs on this host: the inits injected are the host's binaries, and an
  * image for another architecture would fail with `exec format error` (or run under emulation).
- * @throws ReapbenchError exit 2 naming both architectures.
+ * @throws ReapbenchError exit 2 naming both architectures and the platform to build for.
  */
 export function checkArchitecture(info: ImageInfo, host: string = hostArchitecture()): void {
   if (info.architecture && info.architecture !== host)
-    throw usageError(`image ${info.ref} is built for ${info.architecture}; this host runs ${host}`);
+    throw usageError(
+      `image ${info.ref} is built for ${info.architecture}; this host runs ${host}: build the image for linux/${host} (docker build --platform linux/${host}) and pass that one`,
+    );
 }
 
 /**

@@ -54,6 +54,8 @@ async function run(args: string[]): Promise<{
   json: { results: string; image: { id: string; unchanged: boolean }; verdicts: Verdict[] } | null;
   rows: Array<Record<string, string>>;
   report: string;
+  /** env.json's run_id; null without a results folder. */
+  runId: string | null;
   tmpLeft: string[];
 }> {
   const out = await mkdtemp(path.join(tmpdir(), 'reapbench-image-'));
@@ -70,7 +72,8 @@ async function run(args: string[]): Promise<{
       ? (parse(await readFile(path.join(json.results, 'image.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>)
       : [];
     const report = json ? await readFile(path.join(json.results, 'report.md'), 'utf8') : '';
-    return { exitCode: r.exitCode ?? -1, stderr: r.stderr, json, rows, report, tmpLeft: await readdir(tmp) };
+    const runId = json ? (JSON.parse(await readFile(path.join(json.results, 'env.json'), 'utf8')) as { run_id: string }).run_id : null;
+    return { exitCode: r.exitCode ?? -1, stderr: r.stderr, json, rows, report, runId, tmpLeft: await readdir(tmp) };
   } finally {
     await rm(out, { recursive: true, force: true });
     await rm(tmp, { recursive: true, force: true });
@@ -108,6 +111,10 @@ describe.skipIf(!tracer.available)(
       expect(r.stderr).not.toMatch(/\n\s+at /);
       expect(r.exitCode).toBe(1);
       expect(r.stderr).toMatch(/^reapbench: --fail-on leak: none: leaks 3 zombies \(held by python3\)[^\n|]*$/m);
+      // The run id that `clean --run` takes, as every run prints it, and the one env.json records.
+      const runId = /^reapbench: run ([0-9a-f]{12}): image /m.exec(r.stderr)?.[1];
+      expect(runId, r.stderr).toBeDefined();
+      expect(r.runId).toBe(runId);
       const v = byInit(r.json!.verdicts);
       expect(v.none).toMatchObject({ leaked: PY_ORPHANS, leaked_proc: PY_ORPHANS, exit_code: 137 });
       expect(v.tini).toMatchObject({ verdict: 'ok', leaked: 0, leaked_proc: 0, exit_code: 143 });
@@ -206,14 +213,16 @@ describe.skipIf(!tracer.available)(
       const missing = await run(['--image', 'reapbench-no-such-image:never']);
       expect(missing.exitCode).toBe(2);
       expect(missing.stderr.trim()).toMatch(
-        /^reapbench: image reapbench-no-such-image:never not found in the engine at \S+( \(from DOCKER_HOST\))? \(reapbench does not pull: pull or build it with that engine first, e.g. docker pull \/ podman pull\)$/,
+        /^reapbench: image reapbench-no-such-image:never not found in the engine at \S+( \(from DOCKER_HOST\))?; reapbench does not pull: pull or build it with that engine first \(docker pull, podman pull\)$/,
       );
 
       const foreign = await foreignArchImage(await docker());
       const arch = await run(['--image', foreign.tag, '--inits', 'none,tini']);
       expect(arch.exitCode).toBe(2);
       expect(arch.stderr.trim()).toMatch(
-        new RegExp(`^reapbench: image ${foreign.tag} is built for ${foreign.architecture}; this host runs \\w+$`),
+        new RegExp(
+          `^reapbench: image ${foreign.tag} is built for ${foreign.architecture}; this host runs (\\w+): build the image for linux/\\1 \\(docker build --platform linux/\\1\\) and pass that one$`,
+        ),
       );
 
       const exits = await run([

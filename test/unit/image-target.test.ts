@@ -82,7 +82,7 @@ describe('image target', () => {
   });
   it('rejects another architecture in one line', () => {
     expect(() => checkArchitecture({ ...info, architecture: 'arm64' }, 'amd64')).toThrow(
-      'image x is built for arm64; this host runs amd64',
+      'image x is built for arm64; this host runs amd64: build the image for linux/amd64 (docker build --platform linux/amd64) and pass that one',
     );
   });
   it('injects a static binary read-only at /.reapbench/<init>', () => {

@@ -31,6 +31,9 @@ export interface ChartSpec {
 /** Most points drawn per run line; longer series are reduced by keeping each bucket's peak. */
 export const MAX_POINTS_PER_LINE = 400;
 
+/** Colour of the survival chart's "whole run survived" line (hex): no init's, see init-colors.ts. */
+export const SURVIVED_RULE_COLOR = '#000000';
+
 const WIDTH = 640;
 const HEIGHT = 300;
 /** Shared look: readable fonts, white background. */
@@ -194,7 +197,7 @@ export function survivalChartSpec(runs: readonly RunRecord[]): ChartSpec | null 
         text: 'Survival time versus orphan rate, per init',
         subtitle: [
           `${c.scenario} limit=${c.pids_limit} life=${c.lifetime_ms}ms; median over repetitions`,
-          `dashed line: ${c.duration_s} s, the whole run survived (no fork failed); inits with identical results overlap`,
+          `black dashed line: ${c.duration_s} s, the whole run survived (no fork failed); inits with identical results overlap`,
           ...leftOut(runs),
         ],
       },
@@ -202,11 +205,6 @@ export function survivalChartSpec(runs: readonly RunRecord[]): ChartSpec | null 
       height: HEIGHT,
       config: CONFIG,
       layer: [
-        {
-          data: { values: [{ y: c.duration_s }] },
-          mark: { type: 'rule', strokeDash: [4, 4], color: '#888' },
-          encoding: { y: { field: 'y', type: 'quantitative' } },
-        },
         {
           data: { values },
           mark: { type: 'line', point: { size: 60, filled: true }, strokeWidth: 2 },
@@ -226,6 +224,14 @@ export function survivalChartSpec(runs: readonly RunRecord[]): ChartSpec | null 
             color: { field: 'init', type: 'nominal', title: 'PID 1', scale: initColorScale(values.map((v) => v.init)) },
             shape: { field: 'outcome', type: 'nominal', title: 'outcome' },
           },
+        },
+        // The reference goes last, over the inits' lines: a run that survived sits exactly on
+        // it, so drawn underneath it would be hidden wherever an init survived. Black is no
+        // init's colour (init-colors.ts), so it is not read as one.
+        {
+          data: { values: [{ y: c.duration_s }] },
+          mark: { type: 'rule', strokeDash: [6, 4], strokeWidth: 1.5, color: SURVIVED_RULE_COLOR },
+          encoding: { y: { field: 'y', type: 'quantitative' } },
         },
       ],
     },

@@ -228,6 +228,29 @@ export function emptyClause(set: Pick<ShardSet, 'empty'>): string {
   return `; ${set.empty.length === 1 ? 'shard' : 'shards'} ${set.empty.join(', ')} had nothing to run`;
 }
 
+/** A shard whose own results were PARTIAL: it was interrupted, or had not finished. */
+export interface CutShortShard {
+  /** Its shard number. */
+  index: number;
+  /** Why, one line (its report's PARTIAL reason), or true when it only says it had not finished. */
+  reason: string | true;
+}
+
+/**
+ * The shards in `folders` whose own results were PARTIAL, in the order given: a shard's load
+ * part's reason, else its scenario part's (a shard interrupted during its scenarios finished its
+ * load). A reason that says why wins over one that only says it had not finished. Pure.
+ */
+export function cutShortShards(folders: readonly ShardFolder[]): CutShortShard[] {
+  const out: CutShortShard[] = [];
+  for (const f of folders) {
+    const reasons = [f.records.load?.partialReason, f.records.scenarios?.meta.partial].filter((r) => r !== undefined);
+    const reason = reasons.find((r) => typeof r === 'string') ?? reasons[0];
+    if (reason !== undefined) out.push({ index: f.shard.index, reason });
+  }
+  return out;
+}
+
 /** What {@link mergeFolders} did. */
 export interface MergeResult {
   /** The merged folder, absolute. */
@@ -236,8 +259,27 @@ export interface MergeResult {
   view: ResultsView;
   /** The shards joined and those missing. */
   set: ShardSet;
+  /** The shards joined that were themselves PARTIAL ({@link cutShortShards}); the merge is then PARTIAL too. */
+  cutShort: CutShortShard[];
   /** What could not be written (a chart), one line each. */
   warnings: string[];
+}
+
+/**
+ * The terminal line of a merge: how many shards were joined, into where, and, when the merged
+ * report is PARTIAL, `PARTIAL` and why (the missing shards, the shards that were cut short),
+ * e.g. `reapbench: merged 2 of 3 shards (matrix <fingerprint>) into /tmp/x: PARTIAL (shard 1
+ * missing; shard 2 cut short: interrupted by SIGINT after 1 of 3 runs)`. Pure.
+ */
+export function mergeLine(result: Pick<MergeResult, 'dir' | 'set' | 'cutShort'>): string {
+  const { set } = result;
+  const joined = set.count - set.missing.length - set.empty.length;
+  const why: string[] = [];
+  if (set.missing.length > 0) why.push(`${set.missing.length === 1 ? 'shard' : 'shards'} ${set.missing.join(', ')} missing`);
+  for (const c of result.cutShort)
+    why.push(c.reason === true ? `shard ${c.index} had not finished` : `shard ${c.index} cut short: ${c.reason}`);
+  const head = `reapbench: merged ${joined} of ${plural(set.count, 'shard')} (matrix ${set.fingerprint}${emptyClause(set)}) into ${result.dir}`;
+  return why.length === 0 ? head : `${head}: PARTIAL (${why.join('; ')})`;
 }
 
 /**
@@ -275,7 +317,7 @@ export async function mergeFolders(dirs: readonly string[], out: string, trend: 
     folders.flatMap((f) => (f.events ? [f.events] : [])),
     abs,
   );
-  return { dir: abs, view: written.view, set, warnings: written.warnings };
+  return { dir: abs, view: written.view, set, cutShort: cutShortShards(folders), warnings: written.warnings };
 }
 
 /**
@@ -333,12 +375,10 @@ export async function runMerge(
   const trend = await checkTrendFiles(o);
   const result = await mergeFolders(dirs, o.out, trend);
   for (const w of result.warnings) output.line(`reapbench: warning: ${w}`);
-  const { set } = result;
-  const joined = set.count - set.missing.length - set.empty.length;
-  output.line(
-    `reapbench: merged ${joined} of ${plural(set.count, 'shard')} (matrix ${set.fingerprint}${emptyClause(set)})${set.missing.length > 0 ? `; PARTIAL, missing: ${set.missing.join(', ')}` : ''} into ${result.dir}`,
-  );
+  output.line(mergeLine(result));
   const gate = applyGate(req, result.view);
-  await finishReport(req, result.dir, result.view, output, set.missing.length > 0 || result.view.load?.partial === true, gate);
+  // A shard cut short in its scenarios leaves the load part whole: the merge is PARTIAL all the same.
+  const partial = result.set.missing.length > 0 || result.cutShort.length > 0 || result.view.load?.partial === true;
+  await finishReport(req, result.dir, result.view, output, partial, gate);
   return gateFails(req, gate, output) ? 1 : 0;
 }

@@ -58,6 +58,8 @@ describe('reapbench run --shard and merge (engine)', () => {
         env: { CI: 'true' },
       });
       expect(m.stderr).toMatch(/^reapbench: merged 3 of 3 shards/);
+      // Every shard ran to its end: the merge line says no PARTIAL.
+      expect(m.stderr.split('\n')[0]).toMatch(/^reapbench: merged 3 of 3 shards \(matrix [0-9a-f]{16}\) into \S+$/);
       expect(m.exitCode).toBe(0);
       const summary = parse(await readFile(path.join(out, 'merged', 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
       const got = summary.map((r) =>

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_INITS as INITS } from '../../src/model/inits.js';
-import { chartSpecs, latencyChartSpec, renderSvg, survivalChartSpec, zombiesChartSpec } from '../../src/export/charts.js';
+import {
+  chartSpecs,
+  latencyChartSpec,
+  renderSvg,
+  SURVIVED_RULE_COLOR,
+  survivalChartSpec,
+  zombiesChartSpec,
+} from '../../src/export/charts.js';
+import { INIT_COLORS } from '../../src/model/init-colors.js';
 import { engineLabel, leftOutPhrase } from '../../src/export/format.js';
 import { renderZombieChart } from '../../src/terminal/zombie-chart.js';
 import { renderMarkdown } from '../../src/export/markdown.js';
@@ -39,6 +47,28 @@ describe('charts', () => {
     expect(svg).toContain('<svg');
     expect(svg).toContain('>none<');
     expect(svg).toContain('orphan rate');
+  });
+
+  it("draws the survival chart's whole-run line over the inits' lines, in the colour its subtitle names", async () => {
+    // tini survives every rate: its line lies on the reference, which must still show.
+    const sweep = ['tini', 'none'].flatMap((init) =>
+      [200, 1000, 5000].map((rate) => realisticRun(init as 'tini', 0, { rate_per_s: rate, duration_s: 1 })),
+    );
+    expect(sweep.filter((r) => r.init === 'tini').every((r) => r.first_fork_failure_s === null)).toBe(true);
+    const spec = survivalChartSpec(sweep)!;
+    const subtitle = (spec.spec.title as { subtitle: string[] }).subtitle;
+    expect(subtitle).toContain('black dashed line: 1 s, the whole run survived (no fork failed); inits with identical results overlap');
+    expect(SURVIVED_RULE_COLOR).toBe('#000000');
+    expect(Object.values(INIT_COLORS).map((c) => c.hex.toLowerCase())).not.toContain(SURVIVED_RULE_COLOR);
+    const svg = await renderSvg(spec.spec);
+    // SVG paints in document order: the reference must come after every line and point.
+    const rule = svg.indexOf('class="mark-rule role-mark');
+    expect(rule).toBeGreaterThan(-1);
+    expect(rule).toBeGreaterThan(svg.lastIndexOf('class="mark-line role-mark'));
+    expect(rule).toBeGreaterThan(svg.lastIndexOf('class="mark-symbol role-mark'));
+    const group = svg.slice(rule, svg.indexOf('</g>', rule));
+    expect(group).toContain(`stroke="${SURVIVED_RULE_COLOR}"`);
+    expect(group).toContain('stroke-dasharray');
   });
 
   it('draws nothing for runs without samples or reaped orphans', () => {

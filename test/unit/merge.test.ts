@@ -14,7 +14,7 @@ import { buildView } from '../../src/export/view.js';
 import { DEFAULT_INITS as INITS } from '../../src/model/inits.js';
 import type { EnvironmentRecord, RunRecord } from '../../src/model/records.js';
 import { resolveMatrix } from '../../src/run/matrix.js';
-import { mergeFolders, runMerge } from '../../src/run/merge.js';
+import { cutShortShards, mergeFolders, mergeLine, runMerge, type ShardFolder } from '../../src/run/merge.js';
 import { writeAll } from '../../src/run/results-dir.js';
 import { shardRecord, sliceMatrix, WHOLE, type ShardSpec } from '../../src/run/shard.js';
 import type { RunOutput } from '../../src/terminal/output.js';
@@ -61,16 +61,24 @@ function envOf(s: ShardSpec, version = '0.1.0', matrix = MATRIX): EnvironmentRec
 /**
  * Write the results folder of shard `s` (its runs and scenario results, as the run would have
  * measured them) under `root`, with an events file of one line per run (gzip-compressed when
- * `gz`). Returns its path.
+ * `gz`); with `partialReason`, as a shard that was interrupted (PARTIAL with that reason). Returns its path.
  */
-async function writeShard(root: string, s: ShardSpec, o: { version?: string; gz?: boolean; name?: string } = {}): Promise<string> {
+async function writeShard(
+  root: string,
+  s: ShardSpec,
+  o: { version?: string; gz?: boolean; name?: string; partialReason?: string } = {},
+): Promise<string> {
   const dir = path.join(root, o.name ?? `shard-${s.index}-of-${s.count}`);
   await mkdir(dir, { recursive: true });
   const slice = sliceMatrix(MATRIX, s);
   const runs = ALL_RUNS.filter((r) => slice.loadConfigs.has(configKey(r)));
   const results = SCENARIO_RESULTS.filter((r) => slice.scenarios.includes(r.scenario));
   const env = envOf(s, o.version);
-  const view = buildView({ load: { runs, env }, scenarios: { results, meta: SCENARIO_META, env } });
+  const cut = o.partialReason;
+  const view = buildView({
+    load: { runs, env, ...(cut !== undefined ? { partialReason: cut } : {}) },
+    scenarios: { results, meta: cut !== undefined ? { ...SCENARIO_META, partial: cut } : SCENARIO_META, env },
+  });
   const events = runs.map((r) => ({ run: `${r.init}-L${r.pids_limit}-R${r.rate_per_s}-r${r.repetition}`, type: 'summary' }));
   await writeAll(dir, view, { latest: false });
   const text = events.map((e) => `${JSON.stringify(e)}\n`).join('');
@@ -111,6 +119,18 @@ async function verdicts(dir: string): Promise<string[]> {
   const [head, ...rows] = (await readFile(path.join(dir, 'scenarios.csv'), 'utf8')).trim().split('\n');
   expect(head).toMatch(/^id,scenario,case,init,variant,state,verdict,outcome,expected/);
   return rows.map((r) => r.split(',').slice(0, 11).join(',')).sort();
+}
+
+/** `reapbench merge --ci` of `dirs` into `out` with stdout (its JSON line) held back: the exit code, the terminal lines and the JSON line. */
+async function mergeQuietly(dirs: string[], out: string): Promise<{ code: number; lines: string[]; json: { partial: boolean } }> {
+  const o = quiet();
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  try {
+    const code = await runMerge(dirs, { ci: true, p50Factor: '2', verbose: false, out }, o);
+    return { code, lines: o.lines, json: JSON.parse(String(write.mock.calls.at(-1)![0])) as { partial: boolean } };
+  } finally {
+    write.mockRestore();
+  }
 }
 
 /** A silent output that keeps its lines. */
@@ -190,7 +210,14 @@ describe('reapbench merge', () => {
   it('merges what it has when a shard is missing, and says PARTIAL with which', async () => {
     const root = await tmp();
     const shards = await Promise.all([3, 1].map((i) => writeShard(root, { index: i, count: 3 })));
-    const { dir, set } = await mergeFolders(shards, path.join(root, 'merged'));
+    const merged = await mergeQuietly(shards, path.join(root, 'merged'));
+    expect(merged.code).toBe(0);
+    expect(merged.json.partial).toBe(true);
+    const dir = path.join(root, 'merged');
+    expect(merged.lines[0]).toMatch(
+      /^reapbench: merged 2 of 3 shards \(matrix [0-9a-f]{16}\) into \S+\/merged: PARTIAL \(shard 2 missing\)$/,
+    );
+    const { set } = await mergeFolders(shards, path.join(root, 'merged-again'));
     expect(set.missing).toEqual([2]);
     const report = await readFile(path.join(dir, 'report.md'), 'utf8');
     expect(report).toContain('> **PARTIAL**: this run did not finish (shard 2 of 3 missing from the merge');
@@ -199,6 +226,50 @@ describe('reapbench merge', () => {
     expect(JSON.parse(await readFile(path.join(dir, 'env.json'), 'utf8')).merged).toMatchObject({ shards: [1, 3], missing: [2] });
     expect(await readFile(path.join(dir, 'events.ndjson'), 'utf8')).toBe(
       (await readFile(path.join(shards[1]!, 'events.ndjson'), 'utf8')) + (await readFile(path.join(shards[0]!, 'events.ndjson'), 'utf8')),
+    );
+  });
+
+  it('says PARTIAL, and why, when a shard it joined was itself interrupted, missing shards or not', async () => {
+    const root = await tmp();
+    const cut = 'interrupted by SIGINT after 1 of 3 runs';
+    const shards = [
+      await writeShard(root, { index: 1, count: 3 }),
+      await writeShard(root, { index: 2, count: 3 }, { partialReason: cut }),
+      await writeShard(root, { index: 3, count: 3 }),
+    ];
+    const merged = await mergeQuietly(shards, path.join(root, 'merged'));
+    expect(merged.code).toBe(0);
+    expect(merged.json.partial).toBe(true);
+    expect(merged.lines[0]).toMatch(
+      /^reapbench: merged 3 of 3 shards \(matrix [0-9a-f]{16}\) into \S+\/merged: PARTIAL \(shard 2 cut short: interrupted by SIGINT after 1 of 3 runs\)$/,
+    );
+    expect(await readFile(path.join(root, 'merged', 'report.md'), 'utf8')).toContain(`shard 2: ${cut}`);
+
+    const two = await mergeQuietly([shards[1]!, shards[2]!], path.join(root, 'merged-2'));
+    expect(two.lines[0]).toMatch(/: PARTIAL \(shard 1 missing; shard 2 cut short: interrupted by SIGINT after 1 of 3 runs\)$/);
+  });
+
+  it('names every reason in the merge line: missing shards, a shard that had not finished, one cut short in its scenarios', () => {
+    const set = { count: 5, fingerprint: '0123456789abcdef', version: '0.1.0', missing: [1, 2], empty: [5] };
+    const folder = (index: number, load: string | undefined, scenarios: string | true | undefined): ShardFolder =>
+      ({
+        shard: { index },
+        records: {
+          load: { runs: [], ...(load !== undefined ? { partialReason: load } : {}) },
+          scenarios: { results: [], meta: { ...SCENARIO_META, ...(scenarios !== undefined ? { partial: scenarios } : {}) } },
+        },
+      }) as unknown as ShardFolder;
+    // Shard 3's load finished, its scenarios were interrupted; shard 4 was saved before it finished.
+    const cutShort = cutShortShards([folder(3, undefined, 'interrupted by SIGTERM after 2 of 4 runs'), folder(4, undefined, true)]);
+    expect(cutShort).toEqual([
+      { index: 3, reason: 'interrupted by SIGTERM after 2 of 4 runs' },
+      { index: 4, reason: true },
+    ]);
+    expect(mergeLine({ dir: '/tmp/x', set, cutShort })).toBe(
+      'reapbench: merged 2 of 5 shards (matrix 0123456789abcdef; shard 5 had nothing to run) into /tmp/x: PARTIAL (shards 1, 2 missing; shard 3 cut short: interrupted by SIGTERM after 2 of 4 runs; shard 4 had not finished)',
+    );
+    expect(mergeLine({ dir: '/tmp/x', set: { ...set, missing: [], empty: [] }, cutShort: [] })).toBe(
+      'reapbench: merged 5 of 5 shards (matrix 0123456789abcdef) into /tmp/x',
     );
   });
 

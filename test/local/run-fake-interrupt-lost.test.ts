@@ -5,12 +5,11 @@
  * exit 130, and the engine's failure said on a line of its own. Its own file: an interrupt is
  * process-wide and sticky (the handler's state stays "interrupted" for the rest of the process).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, expect, it, vi } from 'vitest';
-import { runBench } from '../../src/run/bench.js';
+import { beforeAll, expect, it } from 'vitest';
 import { onInterrupt } from '../../src/run/interrupt.js';
-import { fakeRunOptions, FakeRuntime } from '../support/fake-runtime.js';
+import { FakeRuntime, interruptAt, runOnFake } from '../support/fake-runtime.js';
 import { requireBuild } from '../support/loadgen.js';
 import { scratchDirs } from '../support/scratch.js';
 
@@ -20,38 +19,19 @@ beforeAll(() => requireBuild());
 
 it('a SIGINT, then the engine lost while the run is torn down: exit 130 and a report PARTIAL by the interrupt, the engine named on a line', async () => {
   const keep = onInterrupt(() => undefined);
-  const out = await scratch();
-  const rt = new FakeRuntime({
-    outcome: (_spec, n) => {
-      // The warm-up is container 0, the first recorded run 1: interrupt the second one.
-      if (n !== 2) return { kind: 'loadgen' };
-      setImmediate(() => process.emit('SIGINT', 'SIGINT'));
-      return { kind: 'hang-then-engine-lost' };
-    },
-  });
-  const lines: string[] = [];
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    lines.push(String(chunk));
-    return true;
-  });
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  let code: number;
+  // The warm-up is container 0, the first recorded run 1: interrupt the second one.
+  const rt = new FakeRuntime({ outcome: interruptAt(2, { kind: 'hang-then-engine-lost' }) });
+  let r: Awaited<ReturnType<typeof runOnFake>>;
   try {
-    code = await runBench(fakeRunOptions(out, { inits: 'none,tini,catatonit' }), { connect: async () => rt });
+    r = await runOnFake(await scratch(), rt, { inits: 'none,tini,catatonit' });
   } finally {
-    stderr.mockRestore();
-    stdout.mockRestore();
     keep();
   }
-  const text = lines.join('');
-  expect(code, text).toBe(130);
-  expect(text).toMatch(/^reapbench: the Docker engine stopped answering during a container run \(no answer to a ping within 2 s\)$/m);
-  expect(text).toMatch(/^reapbench: interrupted; partial report in /m);
-  const dir = path.join(
-    out,
-    readdirSync(out).find((d) => d !== 'latest')!,
-  );
-  const report = readFileSync(path.join(dir, 'report.md'), 'utf8');
+  expect(r.code, r.stderr).toBe(130);
+  expect(r.stderr).toMatch(/^reapbench: the Docker engine stopped answering during a container run \(no answer to a ping within 2 s\)$/m);
+  expect(r.stderr).toMatch(/^reapbench: interrupted; partial report in /m);
+  expect(r.dir).not.toBeNull();
+  const report = readFileSync(path.join(r.dir!, 'report.md'), 'utf8');
   expect(report).toMatch(/\*\*PARTIAL\*\*: this run did not finish \(interrupted by SIGINT/);
   expect(report).not.toMatch(/stopped answering/);
 });

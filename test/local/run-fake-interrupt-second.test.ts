@@ -10,7 +10,7 @@ import { beforeAll, expect, it, vi } from 'vitest';
 import { runBench } from '../../src/run/bench.js';
 import { DUPLICATE_MS, onInterrupt } from '../../src/run/interrupt.js';
 import { RUN_ID } from '../../src/runtime/cleanup.js';
-import { fakeRunOptions, FakeRuntime } from '../support/fake-runtime.js';
+import { captureOutput, fakeRunOptions, FakeRuntime, interruptAt } from '../support/fake-runtime.js';
 import { requireBuild } from '../support/loadgen.js';
 import { scratchDirs } from '../support/scratch.js';
 import { waitFor } from '../support/wait.js';
@@ -27,23 +27,9 @@ it('a second SIGINT during the teardown: one line with the results folder and cl
   let endTeardown!: () => void;
   const teardown = new Promise<void>((resolve) => (endTeardown = resolve));
   let firstAt = 0;
-  const rt = new FakeRuntime({
-    outcome: (_spec, n) => {
-      // The warm-up is container 0, the first recorded run 1: interrupt the second one.
-      if (n !== 2) return { kind: 'loadgen' };
-      setImmediate(() => {
-        firstAt = performance.now();
-        process.emit('SIGINT', 'SIGINT');
-      });
-      return { kind: 'hang', teardown };
-    },
-  });
-  const lines: string[] = [];
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    lines.push(String(chunk));
-    return true;
-  });
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  // The warm-up is container 0, the first recorded run 1: interrupt the second one.
+  const rt = new FakeRuntime({ outcome: interruptAt(2, { kind: 'hang', teardown }, () => (firstAt = performance.now())) });
+  const output = captureOutput();
   const exits: Array<number | string | null | undefined> = [];
   const exit = vi.spyOn(process, 'exit').mockImplementation(((code?: number | string | null) => {
     exits.push(code);
@@ -70,8 +56,8 @@ it('a second SIGINT during the teardown: one line with the results folder and cl
     expect(readFileSync(path.join(dir, 'report.md'), 'utf8')).toMatch(
       /this run did not finish \(interrupted by SIGINT after 1 of 4 runs\)/,
     );
-    const said = lines
-      .join('')
+    const said = output
+      .stderr()
       .split('\n')
       .filter((l) => l.includes('left at once'));
     expect(said).toEqual([
@@ -82,7 +68,6 @@ it('a second SIGINT during the teardown: one line with the results folder and cl
     endTeardown();
     await running.catch(() => undefined);
     exit.mockRestore();
-    stderr.mockRestore();
-    stdout.mockRestore();
+    output.restore();
   }
 });

@@ -6,43 +6,25 @@
  * code and lines. Local tier: the image step reads the built bundles (npm run build).
  */
 import { parse } from 'csv-parse/sync';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ReapbenchError } from '../../src/errors.js';
-import { runBench } from '../../src/run/bench.js';
 import type { RunCliOptions } from '../../src/run/options.js';
 import { RUN_ID, RUN_LABEL } from '../../src/runtime/cleanup.js';
-import { fakeRunOptions, FakeRuntime, type FakeOptions } from '../support/fake-runtime.js';
+import { FakeRuntime, runOnFake, type FakeOptions } from '../support/fake-runtime.js';
 import { requireBuild } from '../support/loadgen.js';
 import { scratchDirs } from '../support/scratch.js';
 
 const scratch = scratchDirs('reapbench-run-fake-');
 
 /** Run the command on a fresh fake; its exit code (or what it threw), the fake, and the one results folder (or null). */
-async function runOnFake(
+async function onFreshFake(
   over: Partial<RunCliOptions> = {},
   fake: FakeOptions = {},
 ): Promise<{ code: number | ReapbenchError; rt: FakeRuntime; dir: string | null; stderr: string }> {
-  const out = await scratch();
   const rt = new FakeRuntime(fake);
-  let stderr = '';
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  let code: number | ReapbenchError;
-  try {
-    code = await runBench(fakeRunOptions(out, over), { connect: async () => rt });
-  } catch (err) {
-    if (!(err instanceof ReapbenchError)) throw err;
-    code = err;
-  } finally {
-    spy.mockRestore();
-  }
-  // The results folder, beside the `latest` link that points at it.
-  const dirs = readdirSync(out).filter((d) => d !== 'latest');
-  return { code, rt, dir: dirs.length === 1 ? path.join(out, dirs[0]!) : null, stderr };
+  return { ...(await runOnFake(await scratch(), rt, over)), rt };
 }
 
 /** runs.csv as objects. */
@@ -52,15 +34,9 @@ function runsCsv(dir: string): Array<Record<string, string>> {
 
 describe('reapbench run on the fake runtime', () => {
   beforeAll(() => requireBuild());
-  let stdout: ReturnType<typeof vi.spyOn>;
-  beforeEach(() => {
-    // The summary table goes to stdout; keep the test output readable.
-    stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  });
-  afterEach(() => stdout.mockRestore());
 
   it('runs the matrix end to end: one container per planned run, records and files from their output, exit 0', async () => {
-    const { code, rt, dir, stderr } = await runOnFake();
+    const { code, rt, dir, stderr } = await onFreshFake();
     expect(code, stderr).toBe(0);
     // The images: the base from the (present) registry image, then the app.
     expect(rt.built).toEqual([expect.stringMatching(/^reapbench-base:registry-/), expect.stringMatching(/^reapbench:/)]);
@@ -102,7 +78,7 @@ describe('reapbench run on the fake runtime', () => {
   });
 
   it('records a container that exits without the load generator summary as failed, and exits 1 when every run failed', async () => {
-    const { code, rt, dir, stderr } = await runOnFake(
+    const { code, rt, dir, stderr } = await onFreshFake(
       { inits: 'tini', repetitions: '1', warmup: false },
       { outcome: () => ({ kind: 'exit', exitCode: 1, stderr: 'node: cannot open /app/dist/loadgen.mjs\n' }) },
     );
@@ -118,7 +94,7 @@ describe('reapbench run on the fake runtime', () => {
   });
 
   it('records a container killed by the run timeout as timed-out, and goes on with the matrix', async () => {
-    const { code, rt, dir } = await runOnFake(
+    const { code, rt, dir } = await onFreshFake(
       { inits: 'none,tini', repetitions: '1', warmup: false },
       { outcome: (_s, n) => (n === 0 ? { kind: 'timeout' } : { kind: 'loadgen' }) },
     );
@@ -128,7 +104,7 @@ describe('reapbench run on the fake runtime', () => {
   });
 
   it('stops with one line and leaves no results folder when the image cannot be built', async () => {
-    const { code, rt, dir } = await runOnFake({}, { buildFails: 'COPY failed: no source files were specified' });
+    const { code, rt, dir } = await onFreshFake({}, { buildFails: 'COPY failed: no source files were specified' });
     expect(code).toBeInstanceOf(ReapbenchError);
     const err = code as ReapbenchError;
     expect(err.message).toMatch(/^build reapbench-base:registry-\w+ failed: COPY failed: no source files were specified$/);
@@ -138,7 +114,7 @@ describe('reapbench run on the fake runtime', () => {
   });
 
   it('refuses bad input before it connects: an unknown init is a usage error (exit 2) and nothing runs', async () => {
-    const { code, rt, dir } = await runOnFake({ inits: 'tini,systemd' });
+    const { code, rt, dir } = await onFreshFake({ inits: 'tini,systemd' });
     expect(code).toBeInstanceOf(ReapbenchError);
     expect((code as ReapbenchError).exitCode).toBe(2);
     expect((code as ReapbenchError).message).toMatch(/systemd/);

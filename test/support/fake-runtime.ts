@@ -7,15 +7,17 @@
  * Everything it was asked is kept for the test to check.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { vi } from 'vitest';
 import { EngineLostError, ReapbenchError } from '../../src/errors.js';
 import type { InitName } from '../../src/model/inits.js';
 import type { CleanResult, DeadRunSweep } from '../../src/runtime/cleanup.js';
 import { NO_PIDS, validateSpec, type ContainerRun, type ContainerSpec } from '../../src/runtime/container.js';
 import type { EngineInfo } from '../../src/runtime/engine.js';
 import type { ContainerRuntime, ExecRequest, ExecResult, ImageDetails, ImageOpOptions } from '../../src/runtime/runtime.js';
+import { runBench } from '../../src/run/bench.js';
 import { RUN_DEFAULTS, type RunCliOptions } from '../../src/run/options.js';
 import { realisticRun } from './bench-fixtures.js';
 import { rawEvents } from './golden-runs.js';
@@ -141,17 +143,11 @@ export class FakeRuntime implements ContainerRuntime {
         case 'timeout':
           return { ...base, exitCode: 137, timedOut: true, durationMs: spec.timeoutMs };
         case 'hang':
-          await new Promise<void>((resolve) => {
-            if (spec.signal?.aborted) return resolve();
-            spec.signal?.addEventListener('abort', () => resolve(), { once: true });
-          });
+          await untilAborted(spec.signal);
           await outcome.teardown;
           return { ...base, exitCode: 137, aborted: true };
         case 'hang-then-engine-lost':
-          await new Promise<void>((resolve) => {
-            if (spec.signal?.aborted) return resolve();
-            spec.signal?.addEventListener('abort', () => resolve(), { once: true });
-          });
+          await untilAborted(spec.signal);
           throw new EngineLostError('Docker', 'a container run', 'no answer to a ping within 2 s');
       }
     } finally {
@@ -251,4 +247,75 @@ export function fakeRunOptions(out: string, over: Partial<RunCliOptions> = {}): 
     repetitions: '2',
     ...over,
   };
+}
+
+/** Resolves once `signal` aborts (at once if it has); never without one. */
+function untilAborted(signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
+    signal?.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+/**
+ * A fake's `outcome` that interrupts the `n`-th container run (0-based: with a warm-up, 0 is
+ * the warm-up): once it has started, SIGINT is emitted to this process as a user's Ctrl-C would
+ * send it (after `before`, e.g. to note the instant), and the run plays `then`. Every other run
+ * writes the load generator's output.
+ */
+export function interruptAt(n: number, then: FakeOutcome = { kind: 'hang' }, before?: () => void): NonNullable<FakeOptions['outcome']> {
+  return (_spec, i) => {
+    if (i !== n) return { kind: 'loadgen' };
+    setImmediate(() => {
+      before?.();
+      process.emit('SIGINT', 'SIGINT');
+    });
+    return then;
+  };
+}
+
+/**
+ * Capture what the command writes to stderr, and keep its stdout (the summary table) out of the
+ * test's output, until `restore()`.
+ */
+export function captureOutput(): { stderr: () => string; restore: () => void } {
+  const chunks: string[] = [];
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    chunks.push(String(chunk));
+    return true;
+  });
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  return {
+    stderr: () => chunks.join(''),
+    restore: () => {
+      err.mockRestore();
+      out.mockRestore();
+    },
+  };
+}
+
+/**
+ * `reapbench run` on `rt` with {@link fakeRunOptions}(`out`, `over`), its output captured
+ * ({@link captureOutput}).
+ * @returns its exit code, or the ReapbenchError it threw; what it wrote to stderr; and the one
+ *   results folder it left in `out` (beside `latest`), or null when it left none or several.
+ * @throws what the command threw when that is not a ReapbenchError.
+ */
+export async function runOnFake(
+  out: string,
+  rt: FakeRuntime,
+  over: Partial<RunCliOptions> = {},
+): Promise<{ code: number | ReapbenchError; stderr: string; dir: string | null }> {
+  const output = captureOutput();
+  let code: number | ReapbenchError;
+  try {
+    code = await runBench(fakeRunOptions(out, over), { connect: async () => rt });
+  } catch (err) {
+    if (!(err instanceof ReapbenchError)) throw err;
+    code = err;
+  } finally {
+    output.restore();
+  }
+  const dirs = readdirSync(out).filter((d) => d !== 'latest');
+  return { code, stderr: output.stderr(), dir: dirs.length === 1 ? path.join(out, dirs[0]!) : null };
 }
